@@ -1,0 +1,47 @@
+"""A lazy sub-command CLI: a table of ``name -> (module, help)``; only the chosen module is imported.
+
+Each command module defines ``add_arguments(parser)`` and ``run(args) -> int``. Two-word names
+("ingest midi") become nested sub-commands. Shared by ``nudge`` and ``nudge-train``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+from collections.abc import Mapping, Sequence
+
+
+def build_parser(prog: str, description: str, table: Mapping[str, tuple[str, str]], argv: Sequence[str]):
+    parser = argparse.ArgumentParser(prog=prog, description=description)
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="more logging (-v info, -vv debug)")
+    top = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    groups: dict[str, argparse._SubParsersAction] = {}
+    words = [a for a in argv if not a.startswith("-")][:2]
+    for name, (module, help_text) in table.items():
+        head, _, tail = name.partition(" ")
+        if tail:
+            if head not in groups:
+                group_parser = top.add_parser(head, help=f"{head} ... (see {prog} {head} --help)")
+                groups[head] = group_parser.add_subparsers(dest="subcommand", metavar="SOURCE", required=True)
+            sub = groups[head].add_parser(tail, help=help_text, description=help_text)
+            chosen = words == [head, tail]
+        else:
+            sub = top.add_parser(name, help=help_text, description=help_text)
+            chosen = words[:1] == [name]
+        sub.set_defaults(_module=module)
+        if chosen:
+            importlib.import_module(module).add_arguments(sub)
+    return parser
+
+
+def run_cli(prog: str, description: str, table: Mapping[str, tuple[str, str]], argv: Sequence[str] | None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = build_parser(prog, description, table, argv).parse_args(argv)
+    level = {0: logging.WARNING, 1: logging.INFO}.get(args.verbose, logging.DEBUG)
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        return int(importlib.import_module(args._module).run(args) or 0)
+    except KeyboardInterrupt:
+        return 130

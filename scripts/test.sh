@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Install what the test suite needs, then run it all: pytest (Python) and node --test (Max for Live JS).
+# Usage: bash scripts/test.sh [extra pytest args]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need_apt=()
+command -v jackd >/dev/null 2>&1 || need_apt+=(jackd2)
+if [ ${#need_apt[@]} -gt 0 ] && command -v apt-get >/dev/null 2>&1; then
+  echo "== installing Debian packages: ${need_apt[*]}"
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
+fi
+
+echo "== installing Python packages"
+python3 -m pip install -q --disable-pip-version-check -e '.[train,dev]'
+
+echo "== pytest"
+set +e
+python3 -m pytest "$@"
+rc=$?
+set -e
+if [ "$rc" -eq 5 ]; then
+  echo "pytest collected no tests: that is a failure here" >&2
+  exit 1
+fi
+[ "$rc" -eq 0 ] || exit "$rc"
+
+if [ -d max_for_live/tests ] && ls max_for_live/tests/*.test.js >/dev/null 2>&1; then
+  echo "== node --test (Max for Live JavaScript)"
+  node --test max_for_live/tests/
+fi

@@ -1,0 +1,25 @@
+"""``nudge-train``: ingest data, train, evaluate and export models."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from companion.cli_base import run_cli
+
+# command            module                              help
+COMMANDS: dict[str, tuple[str, str]] = {
+    "ingest midi": ("training.commands.ingest_midi", "slice a folder of drum .mid files into a dataset .npz"),
+    "ingest spotify": ("training.commands.ingest_spotify", "turn a folder of Spotify audio-analysis JSON into a dataset"),
+    "fetch spotify": ("training.commands.fetch_spotify", "fetch audio analyses through the Spotify Web API (spotipy)"),
+    "fit": ("training.commands.fit", "train the conditional GAN on a dataset .npz"),
+    "evaluate": ("training.commands.evaluate", "compare a model's patterns with held-out real ones; write a report"),
+    "export": ("training.commands.export", "export a checkpoint's generator to ONNX with its metadata"),
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return run_cli("nudge-train", "Train Nudge's pattern generator.", COMMANDS, argv)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
