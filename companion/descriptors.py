@@ -6,11 +6,12 @@ and in the daemon (candidate search). Formulas: ``docs/descriptors.md``.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
 
-from companion.drum_map import VOICE_GROUPS
+from companion.drum_map import N_VOICES, VOICE_GROUPS
 from companion.pattern import HIT, OFFSET, VELOCITY, Grid, Pattern
 
 # name                 unit             what it measures
@@ -86,8 +87,8 @@ def syncopation_per_voice(onsets: np.ndarray, grid: Grid) -> np.ndarray:
     return score.sum(axis=1)
 
 
-def describe_batch(batch: np.ndarray, grid: Grid, hit_threshold: float = 0.5) -> np.ndarray:
-    """Descriptors of every pattern in ``batch`` [N, 3, V, T] -> float32 [N, D] in ``DESCRIPTOR_NAMES`` order."""
+def describe_batch_generic(batch: np.ndarray, grid: Grid, hit_threshold: float = 0.5) -> np.ndarray:
+    """``describe_batch`` with plain numpy reductions over [N, V, T]: for any grid, slower."""
     batch = np.asarray(batch, dtype=np.float32)
     if batch.ndim != 4 or batch.shape[1] != 3 or batch.shape[3] != grid.n_steps:
         raise ValueError(f"batch must have shape [N, 3, V, {grid.n_steps}], got {batch.shape}")
@@ -126,6 +127,121 @@ def describe_batch(batch: np.ndarray, grid: Grid, hit_threshold: float = 0.5) ->
     else:
         out[:, 9] = 1.0
     return out
+
+
+MAX_TABLE_STEPS_PER_BAR = 19  # bar-at-a-time lookup tables up to 2**20 entries; longer bars take the generic path
+
+
+@lru_cache(maxsize=16)
+def bar_tables(steps_per_beat: int, beats_per_bar: int) -> tuple[np.ndarray, np.ndarray]:
+    """Lookup tables indexed by one bar's onsets as bits (bit j = step j) plus bit S = the next bar's step 0.
+
+    Returns (``syncopation`` int32 [2**(S+1)]: the LHL syncopation summed over the bar's hits, which only
+    depends on the bar and the next bar line; ``popcount`` int32 [2**S]: the bar's onset count).
+    """
+    grid = Grid(steps_per_beat, beats_per_bar, 1)
+    s = grid.steps_per_bar
+    index = np.arange(1 << (s + 1), dtype=np.int64)
+    weights = metrical_weights(grid)
+    total = np.zeros(len(index), dtype=np.int32)
+    for n in range(s):
+        rest = np.full(len(index), -100, dtype=np.int32)
+        for k, spacing in reversed(list(enumerate(metrical_levels(grid)))):
+            point = (n // spacing + 1) * spacing  # first level-k grid point after step n (<= S)
+            between = ((1 << (point + 1)) - 1) ^ ((1 << (n + 1)) - 1)  # steps n+1 .. point
+            rest = np.where((index & between) == 0, -k, rest)  # no hit before that point: a rest there
+        total += np.maximum(rest - weights[n], 0) * ((index >> n) & 1).astype(np.int32)
+    popcount = np.zeros(1 << s, dtype=np.int32)
+    for bit in range(s):
+        popcount += (np.arange(1 << s) >> bit) & 1
+    for table in (total, popcount):
+        table.setflags(write=False)
+    return total, popcount
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """Constant arrays of the fast path for one grid."""
+
+    syncopation: np.ndarray  # float32 [2**(S+1)]: LHL syncopation of a bar + next downbeat (bar_tables)
+    popcount: np.ndarray  # float32 [2**S]
+    bar_bits: np.ndarray  # float32 [T, bars]: 2**j for step j of bar b, plus 2**S for the next bar's step 0
+    parity: np.ndarray  # float32 [V*T, 2]: (even step, odd step) selector over a flattened [V, T] pattern
+    groups: np.ndarray  # float32 [V, 3]: voice -> (low, mid, high)
+
+
+@lru_cache(maxsize=16)
+def _plan(grid: Grid) -> _Plan:
+    syncopation, popcount = bar_tables(grid.steps_per_beat, grid.beats_per_bar)
+    s, bars, t = grid.steps_per_bar, grid.bars, grid.n_steps
+    bar_bits = np.zeros((t, bars), dtype=np.float32)
+    for bar in range(bars):
+        bar_bits[bar * s : (bar + 1) * s, bar] = 2.0 ** np.arange(s)
+        bar_bits[((bar + 1) % bars) * s, bar] += 2.0**s
+    cells = np.arange(N_VOICES * t)
+    parity = np.zeros((N_VOICES * t, 2), dtype=np.float32)
+    parity[cells, cells % t % 2] = 1.0
+    groups = np.zeros((N_VOICES, 3), dtype=np.float32)
+    for column, group in enumerate(("low", "mid", "high")):
+        groups[list(VOICE_GROUPS[group]), column] = 1.0
+    return _Plan(syncopation.astype(np.float32), popcount.astype(np.float32), bar_bits, parity, groups)
+
+
+def describe_batch(batch: np.ndarray, grid: Grid, hit_threshold: float = 0.5) -> np.ndarray:
+    """Descriptors of every pattern in ``batch`` [N, 3, V, T] -> float32 [N, D] in ``DESCRIPTOR_NAMES`` order.
+
+    Sums run as float32 matrix products over the flattened [N, V*T] planes, and bar-wise measures on bars
+    packed into ints with lookup tables (``bar_tables``): a daemon-sized batch (64 x 4 bars) runs several
+    times faster than plain reductions. Results equal ``describe_batch_generic`` (the straightforward
+    version, also used for bars longer than ``MAX_TABLE_STEPS_PER_BAR`` steps) to float32 rounding.
+    """
+    batch = np.asarray(batch, dtype=np.float32)
+    if batch.ndim != 4 or batch.shape[1] != 3 or batch.shape[2] != N_VOICES or batch.shape[3] != grid.n_steps:
+        raise ValueError(f"batch must have shape [N, 3, {N_VOICES}, {grid.n_steps}], got {batch.shape}")
+    if grid.steps_per_bar > MAX_TABLE_STEPS_PER_BAR:
+        return describe_batch_generic(batch, grid, hit_threshold)
+    n, _, v, t = batch.shape
+    bars, s = grid.bars, grid.steps_per_bar
+    plan = _plan(grid)
+    hits = (batch[:, HIT] >= hit_threshold).astype(np.float32).reshape(n, v * t)  # [N, V*T] 0/1
+    extended = (hits.reshape(n * v, t) @ plan.bar_bits).astype(np.int64)  # [N*V, bars]: bar bits + next downbeat
+    bits = (extended & ((1 << s) - 1)).reshape(n, v, bars)  # [N, V, bars]: bit j = step j of the bar
+    per_bar = plan.popcount[bits]  # [N, V, bars]
+    voice_counts = per_bar.sum(axis=2)  # [N, V]
+    bar_counts = per_bar.sum(axis=1)  # [N, bars]
+    counts = bar_counts.sum(axis=1)  # [N]
+    safe = np.maximum(counts, 1)
+    out = np.empty((n, len(DESCRIPTOR_NAMES)), dtype=np.float32)
+    out[:, 0] = counts / bars
+    out[:, 1:4] = (voice_counts @ plan.groups) / bars
+    out[:, 4] = plan.syncopation[extended].reshape(n, v * bars).sum(axis=1) / safe
+
+    held = batch[:, OFFSET].reshape(n, v * t) * hits  # [N, V*T]: offsets where hit, else 0
+    parity_counts = hits @ plan.parity  # [N, 2]: hits on even, odd steps
+    parity_sums = held @ plan.parity
+    means = parity_sums / np.maximum(parity_counts, 1)
+    both = (parity_counts[:, 0] > 0) & (parity_counts[:, 1] > 0)
+    out[:, 5] = np.where(both, means[:, 1] - means[:, 0], 0.0)
+    velocities = np.clip(batch[:, VELOCITY].reshape(n, v * t), 0, 1)
+    out[:, 6] = np.einsum("ij,ij->i", velocities, hits) / bars
+    deviation = held - hits * (parity_sums.sum(axis=1) / safe)[:, None]  # [N, V*T], 0 where no hit
+    out[:, 7] = np.sqrt(np.einsum("ij,ij->i", deviation, deviation) / safe)
+
+    half = t // 2
+    onsets = hits.reshape(n, v, t)
+    shared = np.einsum("nvt,nvt->n", onsets[:, :, :half], onsets[:, :, half : 2 * half])
+    halves = counts if t % 2 == 0 else counts - onsets[:, :, -1].sum(axis=1)
+    out[:, 8] = _jaccard_counts(shared, halves - shared)
+    if bars > 1:
+        pairs = plan.popcount[bits[:, :, :-1] & bits[:, :, 1:]].sum(axis=1)  # [N, bars-1]
+        out[:, 9] = _jaccard_counts(pairs, bar_counts[:, :-1] + bar_counts[:, 1:] - pairs).mean(axis=1)
+    else:
+        out[:, 9] = 1.0
+    return out
+
+
+def _jaccard_counts(both: np.ndarray, either: np.ndarray) -> np.ndarray:
+    return np.where(either > 0, both / np.maximum(either, 1), 1.0)
 
 
 def describe(pattern: Pattern) -> dict[str, float]:

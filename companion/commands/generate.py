@@ -1,0 +1,111 @@
+"""``nudge generate``: write generated (or nudged) patterns to .mid files, no DAW needed."""
+
+from __future__ import annotations
+
+import argparse
+import random
+import sys
+from pathlib import Path
+
+from companion.commands.serve import DEFAULT_MODEL_NAME, DEFAULT_MODELS_DIR
+from companion.descriptors import DESCRIPTOR_TABLE, describe
+from companion.pattern import MAX_BARS, Grid
+
+STYLE_ANY = "any"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", type=Path, help=f"model file (default: {DEFAULT_MODELS_DIR}/default.onnx)")
+    parser.add_argument("-o", "--output", type=Path, required=True, help="the .mid file to write")
+    parser.add_argument(
+        "--bars", type=int, help="length in bars, 1..8 (default: the model's; --from: the file's)"
+    )
+    parser.add_argument("--style", default=STYLE_ANY, help="a style of the model (see nudge info), or 'any'")
+    parser.add_argument("--seed", type=int, help="same seed + same options = same file (default: random)")
+    parser.add_argument(
+        "--tempo", type=float, help="bpm written to the file (default 120; --from: the file's)"
+    )
+    parser.add_argument("--count", type=int, default=1, help="write N variations: NAME_1.mid .. NAME_N.mid")
+    parser.add_argument("--candidates", type=int, default=64, help="search width (default 64)")
+    parser.add_argument("--from", dest="source", type=Path, help="nudge this .mid file instead of generating")
+    parser.add_argument("--amount", type=float, default=0.2, help="with --from: 0 unchanged .. 1 fresh (0.2)")
+    group = parser.add_argument_group("conditions (sliders, 0..1; missing ones take the model's defaults)")
+    for name, _unit, text in DESCRIPTOR_TABLE:
+        group.add_argument(
+            f"--{name.replace('_', '-')}", dest=f"cond_{name}", type=float, metavar="0..1", help=text
+        )
+    group.add_argument(
+        "--cond",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="any other condition of the model (e.g. --cond danceability=0.8)",
+    )
+
+
+def _sliders(args: argparse.Namespace) -> dict[str, float]:
+    sliders = {name: getattr(args, f"cond_{name}") for name, _, _ in DESCRIPTOR_TABLE}
+    sliders = {k: v for k, v in sliders.items() if v is not None}
+    for item in args.cond:
+        name, sep, value = item.partition("=")
+        try:
+            sliders[name.strip()] = float(value)
+        except ValueError:
+            sep = ""
+        if not sep:
+            raise ValueError(f"--cond must look like NAME=VALUE with a number, got {item!r}")
+    return sliders
+
+
+def run(args: argparse.Namespace) -> int:
+    from companion import engine
+    from companion.dispatch import merged_pitch_table
+    from companion.drum_map import PitchMapper
+    from companion.midi_file import MidiFileError, read_drum_take, take_to_pattern, write_pattern_midi
+    from companion.model import ModelError, load_model
+
+    try:
+        model = load_model(args.model or DEFAULT_MODELS_DIR / f"{DEFAULT_MODEL_NAME}.onnx")
+        sliders = _sliders(args)
+        engine.condition_vector(model, sliders)  # names and ranges, before any work
+        if not 1 <= args.count <= 1000:
+            raise ValueError(f"--count must be in 1..1000, got {args.count}")
+        style = None if args.style == STYLE_ANY else args.style
+        seed = args.seed if args.seed is not None else random.SystemRandom().randrange(2**31 - 1)
+        clip, bpm = None, 120.0
+        if args.source is not None:
+            mapper = PitchMapper(merged_pitch_table(model.meta.output_pitches))
+            take = read_drum_take(args.source, channel=None)
+            numerator, denominator = take.time_signature
+            beats_per_bar = Grid.from_time_signature(numerator, denominator, 1).beats_per_bar
+            # whole bars by rounding: a last note-off just past the loop end is not another bar
+            bars = args.bars or min(MAX_BARS, max(1, round(take.length_beats / beats_per_bar)))
+            grid = Grid.from_time_signature(numerator, denominator, bars, model.meta.steps_per_beat)
+            clip, bpm = take_to_pattern(take, grid, 0.0, mapper), take.bpm
+        bpm = args.tempo if args.tempo is not None else bpm
+        outputs = (
+            [args.output]
+            if args.count == 1
+            else [
+                args.output.with_name(f"{args.output.stem}_{i + 1}{args.output.suffix or '.mid'}")
+                for i in range(args.count)
+            ]
+        )
+        for i, path in enumerate(outputs):
+            if clip is None:
+                bars = args.bars or model.meta.bars
+                pattern = engine.generate(model, sliders, style, bars, seed + i, args.candidates)
+            else:
+                pattern = engine.vary(
+                    model, clip, args.amount, sliders, style, seed + i, args.candidates, args.bars
+                )
+            write_pattern_midi(path, pattern, bpm=bpm, output_pitches=model.meta.output_pitches)
+            measured = describe(pattern)
+            print(
+                f"{path}: {pattern.grid.bars} bars, {pattern.n_hits} hits, seed {seed + i}, "
+                f"density {measured['density']:.1f}/bar, syncopation {measured['syncopation']:.2f}"
+            )
+    except (ModelError, MidiFileError, ValueError, OSError) as error:
+        print(f"nudge generate: {error}", file=sys.stderr)
+        return 2
+    return 0

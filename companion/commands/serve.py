@@ -1,0 +1,117 @@
+"""``nudge serve``: load a model, listen for OSC requests, answer with patterns (and play them live)."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import signal
+import sys
+import time
+from pathlib import Path
+from types import ModuleType
+
+from companion.dispatch import Daemon
+from companion.model import ModelError, load_model
+from companion.models_dir import ModelsDir
+
+log = logging.getLogger(__name__)
+DEFAULT_MODELS_DIR = Path(__file__).resolve().parents[2] / "models"
+DEFAULT_MODEL_NAME = "default"
+
+
+def _live_options() -> ModuleType | None:
+    """``companion.live.options`` when the live MIDI part is installed; serve works without it."""
+    try:
+        return importlib.import_module("companion.live.options")
+    except ImportError as error:
+        log.debug("live MIDI is not available: %s", error)
+        return None
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", type=Path, help="model file (default: MODELS_DIR/default.onnx)")
+    parser.add_argument(
+        "--models-dir",
+        type=Path,
+        default=DEFAULT_MODELS_DIR,
+        help=f"folder of .onnx models, polled for new and changed files (default: {DEFAULT_MODELS_DIR})",
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    parser.add_argument(
+        "--port", type=int, default=9000, help="UDP port to listen on (default 9000; 0 = any)"
+    )
+    parser.add_argument(
+        "--reply-port", type=int, help="send replies to this port (default: the sender's port)"
+    )
+    parser.add_argument(
+        "--allow-remote", action="store_true", help="allow --host beyond loopback (needs --allow as well)"
+    )
+    parser.add_argument(
+        "--allow",
+        action="append",
+        default=[],
+        metavar="CLIENT_ADDR",
+        help="client address allowed to send requests (repeat for several); others are dropped and logged",
+    )
+    parser.add_argument(
+        "--poll-seconds", type=float, default=1.0, help="models folder poll interval (default 1)"
+    )
+    live = _live_options()
+    if live is not None:
+        live.add_live_arguments(parser)
+
+
+def run(args: argparse.Namespace) -> int:
+    started = time.perf_counter()
+    models = ModelsDir(args.models_dir) if args.models_dir.is_dir() else None
+    path = args.model or args.models_dir / f"{DEFAULT_MODEL_NAME}.onnx"
+    try:
+        model = load_model(path)
+    except ModelError as error:
+        print(f"nudge serve: cannot load the model: {error}", file=sys.stderr)
+        if args.model is None:
+            print("  (train and export one with nudge-train, or pass --model PATH)", file=sys.stderr)
+        return 2
+    live = _live_options()
+    player = live.player_from_args(args, model.meta) if live is not None else None
+    from companion.server import UdpServer
+
+    try:
+        server = UdpServer(
+            Daemon(model, models, player),
+            args.host,
+            args.port,
+            args.reply_port,
+            args.allow,
+            args.allow_remote,
+            args.poll_seconds,
+        )
+    except (ValueError, OSError) as error:
+        print(f"nudge serve: {error}", file=sys.stderr)
+        if player is not None:
+            player.close()
+        return 2
+    signal.signal(signal.SIGTERM, _raise_interrupt)
+    host, port = server.address
+    ready_ms = (time.perf_counter() - started) * 1e3
+    print(
+        f"nudge serve: listening on {host}:{port}, model {model.name} ({model.path}), "
+        f"live MIDI {'on' if player else 'off'}, ready in {ready_ms:.0f} ms",
+        flush=True,
+    )
+    log.info("conditions %s, styles %s", list(model.meta.condition_names), list(model.meta.styles))
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        log.info("stopping")
+    finally:
+        if player is not None:
+            player.close()
+        server.close()
+        log.info(server.summary())
+    return 0
+
+
+def _raise_interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt

@@ -1,0 +1,259 @@
+"""The daemon's brain on plain bytes: ``Daemon.handle(datagram) -> [reply datagrams]``.
+
+Every request is checked against the registry (``companion.osc_api``) before anything happens; a
+malformed one gets ``/nudge/error id reason`` and changes nothing. The handlers are named in the registry.
+The live MIDI player (``companion.live``, optional) is any object with ``start() stop() panic()
+queue(pattern, when) set_transport(bpm, beat, playing) close()``.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections import Counter
+from typing import Any
+
+import numpy as np
+
+from companion import engine
+from companion.drum_map import GENERAL_MIDI, ROLAND_GMD, VOICES, PitchMapper
+from companion.model import Model, ModelError
+from companion.models_dir import ModelsDir
+from companion.notes import notes_to_pattern
+from companion.osc_api import (
+    LIVE_OFF_REASON,
+    MAX_ID,
+    MAX_REQUEST_BYTES,
+    VERSION,
+    Clip,
+    Request,
+    RequestError,
+    parse_request,
+)
+from companion.osc_codec import Message, OscError, decode_packet, encode_message
+from companion.pattern import Grid, Pattern
+from companion.replies import error_reply, note_array, notes_reply, ok_reply, pattern_to_note_array
+
+log = logging.getLogger(__name__)
+
+
+class Daemon:
+    """Holds the serving model (hot-swappable), the models folder and the optional live MIDI player."""
+
+    def __init__(
+        self, model: Model, models: ModelsDir | None = None, player: Any = None, seed: int | None = None
+    ):
+        self.model = model
+        self.models = models
+        self.player = player
+        self.counts: Counter[str] = Counter()
+        self._fresh_seeds = np.random.default_rng(seed)  # for requests that bring no seed
+
+    # ---- bytes in, datagrams out
+
+    def handle(self, data: bytes) -> list[bytes]:
+        if len(data) > MAX_REQUEST_BYTES:
+            self.counts["error"] += 1
+            return [
+                error_reply(-1, f"request of {len(data)} bytes is larger than {MAX_REQUEST_BYTES} allowed")
+            ]
+        try:
+            messages = decode_packet(data)
+        except OscError as error:
+            self.counts["error"] += 1
+            return [error_reply(-1, f"malformed OSC packet: {error}")]
+        replies: list[bytes] = []
+        for message in messages:
+            replies += self.handle_message(message)
+        return replies
+
+    def handle_message(self, message: Message) -> list[bytes]:
+        started = time.perf_counter()
+        model = self.model  # one model for the whole request, even if a hot swap lands meanwhile
+        request_id = -1
+        try:
+            request = parse_request(message, model.meta)
+            request_id = request.id
+            replies = getattr(self, "_" + request.endpoint.handler)(request, model)
+            self.counts[request.endpoint.handler] += 1
+        except RequestError as error:
+            replies = [error_reply(error.request_id, error.reason)]
+            self.counts["error"] += 1
+        except (ValueError, ModelError) as error:
+            replies = [error_reply(request_id, f"{message.address}: {error}")]
+            self.counts["error"] += 1
+        except Exception as error:  # a bug must not stop the daemon: report it, log the traceback
+            log.exception("internal error on %s", message.address)
+            replies = [error_reply(request_id, f"{message.address}: internal error ({type(error).__name__})")]
+            self.counts["error"] += 1
+        if log.isEnabledFor(logging.DEBUG):
+            elapsed = (time.perf_counter() - started) * 1e3
+            log.debug(
+                "%s id=%d -> %d datagrams in %.2f ms", message.address, request_id, len(replies), elapsed
+            )
+        return replies
+
+    # ---- handlers (named in companion.osc_api.ENDPOINTS)
+
+    def _ping(self, request: Request, model: Model) -> list[bytes]:
+        return [encode_message("/nudge/pong", "iss", (request.id, VERSION, model.name))]
+
+    def _seed(self, request: Request) -> int:
+        seed = request.options.get("seed")
+        return int(self._fresh_seeds.integers(0, MAX_ID)) if seed is None else seed
+
+    def _generate(self, request: Request, model: Model) -> list[bytes]:
+        opts = request.options
+        seed = self._seed(request)
+        bars = opts.get("bars", model.meta.bars)
+        style = opts.get("style")
+        pattern = engine.generate(
+            model, request.sliders, style, bars, seed, opts.get("candidates", engine.DEFAULT_CANDIDATES)
+        )
+        self._queue(pattern)
+        notes = pattern_to_note_array(pattern, model.meta.output_pitches)
+        name = f"{model.name} {style or 'any'} s{seed}"
+        return notes_reply(request.id, notes, pattern.grid.length_beats, name)
+
+    def _vary(self, request: Request, model: Model) -> list[bytes]:
+        clip = request.clip
+        amount = request.values["amount"]
+        opts = request.options
+        if amount == 0 and "bars" not in opts:  # the clip, exactly as it came
+            return notes_reply(request.id, note_array(clip.notes), clip.length_beats, f"{model.name} nudge 0")
+        seed = self._seed(request)
+        pattern, pitches, passthrough = clip_to_pattern(clip, model)
+        varied = engine.vary(
+            model,
+            pattern,
+            amount,
+            request.sliders,
+            opts.get("style"),
+            seed,
+            opts.get("candidates", engine.DEFAULT_CANDIDATES),
+            bars=opts.get("bars"),
+        )
+        length = clip.length_beats if "bars" not in opts else varied.grid.length_beats
+        notes = pattern_to_note_array(varied, pitches)
+        notes = notes[notes["start"] < length]
+        if len(passthrough):
+            notes = np.concatenate([notes, note_array(passthrough)])
+            notes = notes[np.lexsort((notes["pitch"], notes["start"]))]
+        self._queue(varied)
+        return notes_reply(request.id, notes, length, f"{model.name} nudge {amount:.2f} s{seed}")
+
+    def _model_list(self, request: Request, model: Model) -> list[bytes]:
+        names = self.models.names() if self.models else [model.name]
+        return [
+            encode_message("/nudge/model/list", "is" + "s" * len(names), (request.id, model.name, *names))
+        ]
+
+    def _model_load(self, request: Request, model: Model) -> list[bytes]:
+        if self.models is None:
+            raise ValueError("no models folder is configured (start nudge serve with --models-dir)")
+        name = request.values["name"]
+        new = self.models.load(name)  # ModelError -> /nudge/error; the current model keeps serving
+        self.model = new
+        log.info("model %s loaded from %s (was %s)", new.name, new.path, model.name)
+        return [encode_message("/nudge/model/loaded", "is", (request.id, new.name))]
+
+    def _model_info(self, request: Request, model: Model) -> list[bytes]:
+        meta = model.meta
+        tags, args = "isiii", [request.id, model.name, meta.bars, meta.beats_per_bar, len(meta.conditions)]
+        for condition in meta.conditions:
+            tags += "ssf"
+            args += [condition.name, condition.description, condition.default]
+        tags += "i" + "s" * len(meta.styles)
+        args += [len(meta.styles), *meta.styles]
+        return [encode_message("/nudge/model/info", tags, args)]
+
+    def _player_call(self, request: Request, method: str, *args: Any) -> list[bytes]:
+        if self.player is None:
+            return [error_reply(request.id, LIVE_OFF_REASON)]
+        try:
+            getattr(self.player, method)(*args)
+        except (RuntimeError, ValueError, OSError) as error:
+            return [error_reply(request.id, f"live MIDI: {error}")]
+        return [ok_reply(request.id)] if request.endpoint.has_id else []
+
+    def _play_start(self, request: Request, model: Model) -> list[bytes]:
+        return self._player_call(request, "start")
+
+    def _play_stop(self, request: Request, model: Model) -> list[bytes]:
+        return self._player_call(request, "stop")
+
+    def _play_panic(self, request: Request, model: Model) -> list[bytes]:
+        return self._player_call(request, "panic")
+
+    def _transport(self, request: Request, model: Model) -> list[bytes]:
+        values = request.values
+        return self._player_call(
+            request, "set_transport", values["bpm"], values["beat"], bool(values["playing"])
+        )
+
+    def _queue(self, pattern: Pattern) -> None:
+        if self.player is not None:
+            try:
+                self.player.queue(pattern, when="bar")
+            except (RuntimeError, ValueError, OSError) as error:
+                log.warning("live MIDI could not queue the pattern: %s", error)
+
+    # ---- the models folder
+
+    def poll_models(self) -> None:
+        """Reload the serving model when its file changed; log new models. A failed load keeps the old one."""
+        if self.models is None:
+            return
+        current = self.model
+        for name in self.models.poll():
+            if name != current.name or current.path.parent.resolve() != self.models.directory.resolve():
+                log.info(
+                    "model %s is new or changed in %s: load it with /nudge/model/load",
+                    name,
+                    self.models.directory,
+                )
+                continue
+            try:
+                self.model = self.models.load(name)
+                log.info("model %s changed on disk and was reloaded", name)
+            except ModelError as error:
+                log.error(
+                    "model %s changed on disk but cannot be loaded; still serving the old one: %s",
+                    name,
+                    error,
+                )
+
+
+def merged_pitch_table(output_pitches: tuple[int, ...]) -> dict[int, str]:
+    """Input map for clips: the model's own output pitches first, then General MIDI, then the Roland map."""
+    return {**ROLAND_GMD, **GENERAL_MIDI, **{pitch: VOICES[i] for i, pitch in enumerate(output_pitches)}}
+
+
+def clip_to_pattern(clip: Clip, model: Model) -> tuple[Pattern, list[int], np.ndarray]:
+    """A vary request's clip -> (pattern on the model's grid, output pitch per voice, notes passed through).
+
+    Pitches are read with the model's own output pitches first, then General MIDI and the Roland map; the
+    clip's own pitch for a voice is kept in the reply. Notes the pattern cannot hold (unknown pitch, start
+    after the clip's end) are passed through unchanged.
+    """
+    meta = model.meta
+    table = {
+        **ROLAND_GMD,
+        **GENERAL_MIDI,
+        **{pitch: VOICES[i] for i, pitch in enumerate(meta.output_pitches)},
+    }
+    bars = min(8, max(1, math.ceil(clip.length_beats / meta.beats_per_bar - 1e-9)))
+    grid = Grid(meta.steps_per_beat, meta.beats_per_bar, bars)
+    rows = clip.notes
+    known = np.array([int(p) in table for p in rows[:, 0]], dtype=bool)
+    inside = known & (rows[:, 1] < grid.length_beats)
+    pattern = notes_to_pattern(
+        [(int(p), s, d, int(v)) for p, s, d, v in rows[inside]], grid, PitchMapper(table)
+    )
+    pitches = list(meta.output_pitches)
+    for voice in range(len(VOICES)):
+        used = [int(p) for p in rows[inside, 0] if table[int(p)] == VOICES[voice]]
+        if used:
+            pitches[voice] = Counter(used).most_common(1)[0][0]
+    return pattern, pitches, rows[~inside]

@@ -1,0 +1,295 @@
+"""The generation search: sample the generator once per request, measure, pick the best candidate.
+
+``generate``: draw ``n_candidates`` latent vectors (seeded), run the generator once on the batch, measure
+every candidate's descriptors with ``companion.descriptors.describe_batch`` (the training code), map them
+to 0..1 with the model's quantile normaliser and return the candidate closest to the requested sliders
+(mean squared difference over the conditions that are descriptors; other conditions, e.g. Spotify's
+danceability, are only generator inputs). Shorter than the model: every non-overlapping window of the
+requested length is a candidate. Longer: the best candidate, then the candidates that meet the sliders
+and stay closest to it, concatenated.
+
+``vary``: the "subtle nudge". The change between two patterns is
+
+    hit_change(a, b) = |hits(a) XOR hits(b)| / max(1, |hits(a)| + |hits(b)|)     (0 same .. 1 disjoint)
+
+For every candidate c the clip is moved towards c by flipping ceil(amount * H) of the H cells where they
+disagree, most musically sensible first: where the generator is most certain (|p - threshold|) and the
+position is metrically weak (16ths before 8ths before beats before bar lines), so downbeats survive small
+nudges. Hits that persist keep the clip's velocity and micro-timing; new hits take the candidate's. The
+blend that best meets the sliders, with a preference for candidates near the clip (weight 1 - amount),
+wins. amount 0 returns the clip itself; amount 1 is a fresh pattern under the sliders.
+"""
+
+from __future__ import annotations
+
+import math
+import weakref
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+
+from companion.descriptors import DESCRIPTOR_INDEX, describe_batch, metrical_levels, metrical_weights
+from companion.model import Model
+from companion.normaliser import QuantileNormaliser
+from companion.pattern import HIT, MAX_BARS, MAX_OFFSET_STEPS, OFFSET, VELOCITY, Grid, Pattern
+
+DEFAULT_CANDIDATES = 64
+MIN_CANDIDATES, MAX_CANDIDATES = 1, 4096
+
+
+@dataclass(frozen=True)
+class _Search:
+    """What the search needs from a model, computed once per loaded model."""
+
+    grid: Grid
+    threshold: float
+    condition_names: tuple[str, ...]
+    defaults: np.ndarray  # float32 [C]
+    measured: tuple[int, ...]  # indices into the conditions of those that are descriptors
+    columns: tuple[int, ...]  # their column in describe_batch's output
+    normaliser: QuantileNormaliser  # over the measured conditions only
+    styles: tuple[str, ...]
+
+
+_SEARCHES: weakref.WeakKeyDictionary[Model, _Search] = weakref.WeakKeyDictionary()
+
+
+def _search(model: Model) -> _Search:
+    search = _SEARCHES.get(model)
+    if search is None:
+        meta = model.meta
+        measured = tuple(i for i, name in enumerate(meta.condition_names) if name in DESCRIPTOR_INDEX)
+        names = [meta.condition_names[i] for i in measured]
+        search = _SEARCHES[model] = _Search(
+            grid=meta.grid,
+            threshold=meta.hit_threshold,
+            condition_names=meta.condition_names,
+            defaults=meta.defaults(),
+            measured=measured,
+            columns=tuple(DESCRIPTOR_INDEX[n] for n in names),
+            normaliser=meta.normaliser().subset(names),
+            styles=meta.styles,
+        )
+    return search
+
+
+def condition_vector(
+    model: Model, sliders: Mapping[str, float], base: np.ndarray | None = None
+) -> np.ndarray:
+    """The generator's ``cond`` input: ``base`` (default: the model's defaults) with ``sliders`` set."""
+    search = _search(model)
+    cond = (search.defaults if base is None else base).astype(np.float32).copy()
+    for name, value in sliders.items():
+        if name not in search.condition_names:
+            raise ValueError(f"unknown condition {name!r}; this model has {list(search.condition_names)}")
+        if not (isinstance(value, int | float) and math.isfinite(value) and 0 <= value <= 1):
+            raise ValueError(f"condition {name!r} must be a number in 0..1, got {value!r}")
+        cond[search.condition_names.index(name)] = value
+    return cond
+
+
+def _style_indices(search: _Search, style: str | None, rng: np.random.Generator, n: int) -> np.ndarray | None:
+    if not search.styles:
+        if style is not None:
+            raise ValueError(f"this model has no styles; got style {style!r}")
+        return None
+    if style is None:  # any style: a seeded draw per candidate
+        return rng.integers(0, len(search.styles), n, dtype=np.int64)
+    if style not in search.styles:
+        raise ValueError(f"unknown style {style!r}; allowed: {list(search.styles)}")
+    return np.full(n, search.styles.index(style), dtype=np.int64)
+
+
+def _sample(model: Model, cond: np.ndarray, style: str | None, seed: int, n: int) -> np.ndarray:
+    """Run the generator once on n seeded latent vectors -> raw float32 [N, 3, V, T]."""
+    if not MIN_CANDIDATES <= n <= MAX_CANDIDATES:
+        raise ValueError(f"n_candidates must be in {MIN_CANDIDATES}..{MAX_CANDIDATES}, got {n}")
+    search = _search(model)
+    rng = np.random.default_rng(seed)
+    z = rng.standard_normal((n, model.meta.latent_dim), dtype=np.float32)  # [N, latent_dim]
+    styles = _style_indices(search, style, rng, n)  # [N] int64 or None
+    conds = np.broadcast_to(cond, (n, len(cond))).copy()  # [N, C]
+    return model.run(z, conds, styles)
+
+
+def _check_bars(bars: int) -> None:
+    if isinstance(bars, bool) or not isinstance(bars, int | np.integer) or not 1 <= bars <= MAX_BARS:
+        raise ValueError(f"bars must be an int in 1..{MAX_BARS}, got {bars!r}")
+
+
+def _windows(batch: np.ndarray, grid: Grid, bars: int) -> np.ndarray:
+    """[N, 3, V, T] -> [N * k, 3, V, bars * steps_per_bar]: the k non-overlapping windows of ``bars``."""
+    n, planes, voices, _ = batch.shape
+    k = grid.bars // bars
+    width = bars * grid.steps_per_bar
+    windows = batch[..., : k * width].reshape(n, planes, voices, k, width)
+    return windows.transpose(0, 3, 1, 2, 4).reshape(n * k, planes, voices, width)
+
+
+def measure(model: Model, batch: np.ndarray, grid: Grid, threshold: float | None = None) -> np.ndarray:
+    """The measured conditions of every pattern in ``batch``, normalised to 0..1 -> [N, M]."""
+    search = _search(model)
+    threshold = search.threshold if threshold is None else threshold
+    raw = describe_batch(batch, grid, threshold)[:, search.columns]  # [N, M]
+    return search.normaliser.transform(raw)
+
+
+def slider_distance(
+    model: Model, batch: np.ndarray, grid: Grid, targets: np.ndarray, threshold: float | None = None
+) -> np.ndarray:
+    """Mean squared distance [N] between the measured (normalised) conditions and ``targets`` [M]."""
+    if not _search(model).measured:
+        return np.zeros(len(batch), dtype=np.float32)
+    return np.mean((measure(model, batch, grid, threshold) - targets[None, :]) ** 2, axis=1)
+
+
+def hit_change(a_hits: np.ndarray, b_hits: np.ndarray) -> np.ndarray:
+    """|a XOR b| / max(1, |a| + |b|) over the last two axes (voices, steps): 0 same, 1 no shared hit."""
+    differ = np.logical_xor(a_hits, b_hits).sum(axis=(-2, -1))
+    total = a_hits.sum(axis=(-2, -1)) + b_hits.sum(axis=(-2, -1))
+    return differ / np.maximum(total, 1)
+
+
+def _targets(model: Model, cond: np.ndarray) -> np.ndarray:
+    return cond[list(_search(model).measured)].astype(np.float64)
+
+
+def generate(
+    model: Model,
+    sliders: Mapping[str, float],
+    style: str | None,
+    bars: int,
+    seed: int,
+    n_candidates: int = DEFAULT_CANDIDATES,
+) -> Pattern:
+    """The candidate that best meets ``sliders`` (condition name -> 0..1; missing: model defaults)."""
+    _check_bars(bars)
+    return _generate(model, condition_vector(model, sliders), style, bars, seed, n_candidates)
+
+
+def _generate(model: Model, cond: np.ndarray, style: str | None, bars: int, seed: int, n: int) -> Pattern:
+    search = _search(model)
+    grid = search.grid
+    targets = _targets(model, cond)
+    raw = _sample(model, cond, style, seed, n)  # [N, 3, V, T]
+    if bars <= grid.bars:
+        windows = _windows(raw, grid, bars)  # [N * k, 3, V, bars * steps_per_bar]
+        out_grid = grid.with_bars(bars)
+        best = int(np.argmin(slider_distance(model, windows, out_grid, targets)))
+        return Pattern.from_array(windows[best], out_grid, search.threshold)
+    score = slider_distance(model, raw, grid, targets)  # [N]
+    chosen = [int(np.argmin(score))]
+    hits = raw[:, HIT] >= search.threshold  # [N, V, T]
+    closeness = hit_change(hits, hits[chosen[0]][None])  # [N]: prefer segments that sound like the first
+    for _ in range(math.ceil(bars / grid.bars) - 1):
+        combined = score + closeness
+        combined[chosen[: len(raw) - 1]] = np.inf  # no immediate copies while there are other candidates
+        chosen.append(int(np.argmin(combined)))
+    joined = np.concatenate([raw[i] for i in chosen], axis=-1)[..., : bars * grid.steps_per_bar]
+    return Pattern.from_array(joined, grid.with_bars(bars), search.threshold)
+
+
+def _fit_clip(clip: Pattern, bars: int) -> Pattern:
+    """The clip cropped or looped to ``bars``."""
+    if bars == clip.grid.bars:
+        return clip
+    width = bars * clip.grid.steps_per_bar
+    reps = math.ceil(width / clip.grid.n_steps)
+    planes = np.tile(clip.to_array(), (1, 1, reps))[..., :width]
+    return Pattern(clip.grid.with_bars(bars), planes[HIT] > 0, planes[VELOCITY], planes[OFFSET])
+
+
+def _fit_candidates(raw: np.ndarray, grid: Grid, bars: int) -> np.ndarray:
+    if bars <= grid.bars:
+        return _windows(raw, grid, bars)
+    reps = math.ceil(bars / grid.bars)
+    return np.tile(raw, (1, 1, 1, reps))[..., : bars * grid.steps_per_bar]
+
+
+def position_factors(grid: Grid) -> np.ndarray:
+    """[T] 1 on the finest metrical level down to 1/L on the bar line: weak positions change first."""
+    levels = len(metrical_levels(grid))
+    return (1.0 - metrical_weights(grid)) / levels
+
+
+def vary(
+    model: Model,
+    clip: Pattern,
+    amount: float,
+    sliders: Mapping[str, float],
+    style: str | None,
+    seed: int,
+    n_candidates: int = DEFAULT_CANDIDATES,
+    bars: int | None = None,
+) -> Pattern:
+    """Nudge ``clip`` by ``amount`` (0..1) towards patterns that meet ``sliders``.
+
+    Conditions missing from ``sliders`` keep the clip's own measured value (so a nudge stays in character);
+    conditions that are not descriptors take the model's defaults.
+    """
+    if not (isinstance(amount, int | float) and math.isfinite(amount) and 0 <= amount <= 1):
+        raise ValueError(f"amount must be a number in 0..1, got {amount!r}")
+    search = _search(model)
+    grid = search.grid
+    if (clip.grid.steps_per_beat, clip.grid.beats_per_bar) != (grid.steps_per_beat, grid.beats_per_bar):
+        raise ValueError(
+            f"the clip's grid ({clip.grid.beats_per_bar} beats of {clip.grid.steps_per_beat} steps) "
+            f"does not match the model's ({grid.beats_per_bar} beats of {grid.steps_per_beat} steps)"
+        )
+    if bars is not None:
+        _check_bars(bars)
+        clip = _fit_clip(clip, bars)
+    if amount == 0:
+        return clip
+    base = search.defaults.copy()
+    if search.measured:  # the clip's own slider positions
+        base[list(search.measured)] = measure(model, clip.to_array()[None], clip.grid, 0.5)[0]
+    cond = condition_vector(model, sliders, base)
+    bars = clip.grid.bars
+    if amount == 1:
+        return _generate(model, cond, style, bars, seed, n_candidates)
+    raw = _sample(model, cond, style, seed, n_candidates)
+    cands = _fit_candidates(raw, grid, bars)  # [M, 3, V, T]
+    blends, changes = _blend(clip, cands, amount, search.threshold)
+    score = slider_distance(model, blends, clip.grid, _targets(model, cond), 0.5) + (1 - amount) * changes
+    best = int(np.argmin(score))
+    return Pattern(clip.grid, blends[best, HIT] > 0, blends[best, VELOCITY], blends[best, OFFSET])
+
+
+VARY_BLENDS = 16  # the candidates nearest to the clip that are blended and scored
+_JITTER = np.random.default_rng(0).random(1 << 16).astype(np.float32) * 1e-4  # fixed tie-breaker per cell
+
+
+def _blend(
+    clip: Pattern, cands: np.ndarray, amount: float, threshold: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Move the clip towards the candidates nearest to it -> blends [B, 3, V, T], hit_change to each [B]."""
+    cand_hits = cands[:, HIT] >= threshold  # [M, V, T]
+    changes = hit_change(clip.hits[None], cand_hits)  # [M]
+    near = np.argsort(changes, kind="stable")[:VARY_BLENDS]  # [B]
+    cands, cand_hits, changes = cands[near], cand_hits[near], changes[near]
+    b, _, v, t = cands.shape
+    disagree = cand_hits ^ clip.hits[None]  # [B, V, T]
+    weak_first = position_factors(clip.grid).astype(np.float32) / np.float32(max(threshold, 1 - threshold))
+    priority = np.abs(cands[:, HIT] - np.float32(threshold)) * weak_first  # [B, V, T], certainty x weakness
+    priority += _JITTER[: v * t].reshape(v, t)
+    priority = priority * disagree + (disagree - np.float32(1))  # cells that agree: -1, never flipped
+    k = np.ceil(amount * disagree.sum(axis=(1, 2))).astype(np.int64)  # [B] flips per candidate
+    hits = clip.hits[None] ^ _top_k_mask(priority.reshape(b, v * t), k).reshape(b, v, t)  # [B, V, T]
+    keep = hits & clip.hits[None]  # hits that persist keep the clip's feel
+    new = hits & ~clip.hits[None]
+    blends = np.empty((b, 3, v, t), dtype=np.float32)
+    blends[:, HIT] = hits
+    blends[:, VELOCITY] = keep * clip.velocities + new * np.clip(cands[:, VELOCITY], 0, 1)
+    offsets = np.clip(cands[:, OFFSET], -MAX_OFFSET_STEPS, MAX_OFFSET_STEPS)
+    blends[:, OFFSET] = keep * clip.offsets_steps + new * offsets
+    return blends, changes
+
+
+def _top_k_mask(priority: np.ndarray, k: np.ndarray) -> np.ndarray:
+    """[B, W] priorities (< 0: never) -> bool mask of the k[b] highest of each row (distinct values)."""
+    b, width = priority.shape
+    ordered = np.sort(priority, axis=1)  # ascending
+    cut = ordered[np.arange(b), np.clip(width - k, 0, width - 1)]  # [B]: the k-th highest value
+    return (priority >= cut[:, None]) & (priority >= 0) & (k > 0)[:, None]

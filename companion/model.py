@@ -1,0 +1,206 @@
+"""Load and validate an exported generator: the ONNX contract plus its ``nudge`` metadata.
+
+``load_model(path)`` either returns a ready ``Model`` (checked graph, parsed metadata, one warm-up run) or
+raises ``ModelError`` whose message names the file and what is wrong with it: missing, unreadable, not
+ONNX, wrong inputs or outputs, missing or invalid metadata. The contract is described in
+``companion/model_meta.py``.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+
+from companion.drum_map import N_VOICES
+from companion.model_meta import METADATA_KEY, ModelMeta, ModelMetaError
+
+MAX_MODEL_BYTES = 256 * 1024 * 1024
+MAX_BATCH = 4096
+
+
+class ModelError(ValueError):
+    """A model file cannot be used; the message names the file and the reason."""
+
+
+def session_options() -> ort.SessionOptions:
+    """Latency-first settings: one thread (the daemon answers one request at a time), full graph
+    optimisation, sequential execution, memory arena and pattern reuse for repeated batch sizes."""
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 1
+    options.inter_op_num_threads = 1
+    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.enable_cpu_mem_arena = True
+    options.enable_mem_pattern = True
+    options.log_severity_level = 3  # errors only: a corrupt file is reported by ModelError, not by ORT spam
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    return options
+
+
+@dataclass(frozen=True)
+class _Port:
+    name: str
+    type: str
+    shape: tuple
+
+
+def _expected_inputs(meta: ModelMeta) -> list[_Port]:
+    # name     ONNX type          shape (None: the dynamic batch dimension)
+    ports = [
+        _Port("z", "tensor(float)", (None, meta.latent_dim)),
+        _Port("cond", "tensor(float)", (None, len(meta.conditions))),
+    ]
+    if meta.has_styles:
+        ports.append(_Port("style", "tensor(int64)", (None,)))
+    return ports
+
+
+def _expected_output(meta: ModelMeta) -> _Port:
+    return _Port("pattern", "tensor(float)", (None, 3, N_VOICES, meta.grid.n_steps))
+
+
+class Model:
+    """A loaded generator. ``run(z, cond, style)`` -> float32 [N, 3, V, T] (hit prob, velocity, offset)."""
+
+    def __init__(self, session: ort.InferenceSession, meta: ModelMeta, path: Path):
+        self.session = session
+        self.meta = meta
+        self.path = path
+        self.name = path.stem
+        self._output_names = ["pattern"]
+        self._has_styles = meta.has_styles
+
+    def __repr__(self) -> str:
+        return f"Model({self.name!r}, bars={self.meta.bars}, conditions={list(self.meta.condition_names)})"
+
+    def run(self, z: np.ndarray, cond: np.ndarray, style: np.ndarray | None = None) -> np.ndarray:
+        """z float32 [N, latent_dim]; cond float32 [N, n_conditions] in 0..1; style int64 [N] if styled."""
+        n = len(z)
+        meta = self.meta
+        if not 0 < n <= MAX_BATCH:
+            raise ValueError(f"batch size must be in 1..{MAX_BATCH}, got {n}")
+        if z.dtype != np.float32 or z.shape != (n, meta.latent_dim):
+            raise ValueError(f"z must be float32 [N, {meta.latent_dim}], got {z.dtype} {z.shape}")
+        if cond.dtype != np.float32 or cond.shape != (n, len(meta.conditions)):
+            raise ValueError(
+                f"cond must be float32 [N, {len(meta.conditions)}], got {cond.dtype} {cond.shape}"
+            )
+        feeds = {"z": z, "cond": cond}
+        if self._has_styles:
+            if style is None or style.dtype != np.int64 or style.shape != (n,):
+                raise ValueError("style must be int64 [N] for a model with styles")
+            feeds["style"] = style
+        elif style is not None:
+            raise ValueError("this model has no styles; style must be None")
+        return self.session.run(self._output_names, feeds)[0]
+
+
+def load_model(path: str | os.PathLike) -> Model:
+    """Load, check and warm up the model at ``path``; raises ``ModelError`` naming what is wrong."""
+    path = Path(path)
+    where = str(path)
+    if not path.exists():
+        raise ModelError(f"{where}: model file not found")
+    if not path.is_file():
+        raise ModelError(f"{where}: not a file")
+    try:
+        size = path.stat().st_size
+        if size > MAX_MODEL_BYTES:
+            raise ModelError(f"{where}: file is {size} bytes, larger than the {MAX_MODEL_BYTES} allowed")
+        data = path.read_bytes()
+    except OSError as error:
+        raise ModelError(f"{where}: cannot read the file ({error.strerror or error})") from error
+    if not data:
+        raise ModelError(f"{where}: file is empty, not an ONNX model")
+    try:
+        session = ort.InferenceSession(data, session_options(), providers=["CPUExecutionProvider"])
+    except Exception as error:  # onnxruntime raises its own exception types for unparsable graphs
+        reason = str(error).strip().splitlines()[0][:300] if str(error).strip() else type(error).__name__
+        raise ModelError(f"{where}: not a loadable ONNX model ({reason})") from error
+    meta = _read_meta(session, where)
+    _check_ports(session, meta, where)
+    model = Model(session, meta, path)
+    _warm_up(model, where)
+    return model
+
+
+def _read_meta(session: ort.InferenceSession, where: str) -> ModelMeta:
+    props = session.get_modelmeta().custom_metadata_map
+    if METADATA_KEY not in props:
+        raise ModelError(
+            f"{where}: metadata_props has no '{METADATA_KEY}' entry (not exported by nudge-train?)"
+        )
+    try:
+        meta = ModelMeta.from_json(props[METADATA_KEY])
+    except ModelMetaError as error:
+        raise ModelError(f"{where}: {error}") from error
+    if len(meta.voices) != N_VOICES:
+        raise ModelError(
+            f"{where}: metadata field 'voices' must list {N_VOICES} voices, got {len(meta.voices)}"
+        )
+    return meta
+
+
+def _describe(port) -> str:
+    return f"{port.name} {port.type} {list(port.shape)}"
+
+
+def _shape_matches(actual: list, expected: tuple) -> bool:
+    if len(actual) != len(expected):
+        return False
+    # the batch dimension must be dynamic (a name or None); the others must equal the contract
+    return not isinstance(actual[0], int) and all(
+        a == e for a, e in zip(actual[1:], expected[1:], strict=True)
+    )
+
+
+def _check_ports(session: ort.InferenceSession, meta: ModelMeta, where: str) -> None:
+    actual = {port.name: port for port in session.get_inputs()}
+    expected = _expected_inputs(meta)
+    names = [p.name for p in expected]
+    if sorted(actual) != sorted(names):
+        raise ModelError(
+            f"{where}: inputs must be {names} (style only for models with styles), got {sorted(actual)}"
+        )
+    for port in expected:
+        got = actual[port.name]
+        if got.type != port.type or not _shape_matches(list(got.shape), port.shape):
+            want = f"{port.type} [N, {', '.join(str(d) for d in port.shape[1:])}]".replace(" [N, ]", " [N]")
+            raise ModelError(f"{where}: input '{port.name}' must be {want}, got {_describe(got)}")
+    outputs = session.get_outputs()
+    want = _expected_output(meta)
+    if len(outputs) != 1 or outputs[0].name != want.name:
+        raise ModelError(f"{where}: must have exactly one output 'pattern', got {[o.name for o in outputs]}")
+    got = outputs[0]
+    shape = list(got.shape)
+    static_ok = len(shape) == 4 and all(
+        not isinstance(a, int) or a == e for a, e in zip(shape[1:], want.shape[1:], strict=True)
+    )
+    if got.type != want.type or not static_ok:
+        raise ModelError(
+            f"{where}: output 'pattern' must be tensor(float) [N, 3, {N_VOICES}, {want.shape[3]}], "
+            f"got {_describe(got)}"
+        )
+
+
+def _warm_up(model: Model, where: str) -> None:
+    """One run at batch 1: proves the graph executes and that its real output shape and range hold."""
+    meta = model.meta
+    z = np.zeros((1, meta.latent_dim), dtype=np.float32)
+    cond = meta.defaults()[None, :].astype(np.float32)
+    style = np.zeros(1, dtype=np.int64) if meta.has_styles else None
+    try:
+        out = model.run(z, cond, style)
+    except Exception as error:  # onnxruntime's runtime failures have no common public base class
+        raise ModelError(f"{where}: the generator fails to run on a test input ({error})") from error
+    want = (1, 3, N_VOICES, meta.grid.n_steps)
+    if out.shape != want or out.dtype != np.float32:
+        raise ModelError(
+            f"{where}: output 'pattern' must be float32 {list(want)} for N=1, got {out.dtype} {out.shape}"
+        )
+    if not np.all(np.isfinite(out)):
+        raise ModelError(f"{where}: the generator returns NaN or inf on a test input")

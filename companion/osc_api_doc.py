@@ -1,0 +1,131 @@
+"""Render ``docs/osc-api.md`` from the registry in ``companion.osc_api`` (nothing here is hand-kept data
+about the API: every table row comes from the registry; the prose explains it)."""
+
+from __future__ import annotations
+
+from companion import osc_api as api
+
+HEADER = """\
+# OSC API of `nudge serve`
+
+<!-- GENERATED from companion/osc_api.py by `python scripts/gen_osc_docs.py`; do not edit by hand.
+     tests/test_osc_docs.py fails when this file and the registry differ. -->
+
+The daemon listens for OSC 1.0 over UDP on `127.0.0.1:9000` (`--host`, `--port`; beyond loopback only
+with `--allow-remote` and an `--allow CLIENT_ADDR` list). Replies go to the sender's address and port, or to
+`--reply-port`. API version: `{version}` (sent in `/nudge/pong`).
+
+Type tags: `i` int32, `f` float32, `s` string. Max sends whole numbers as `i` and decimals as `f`: where an
+int is expected, a whole float (`4.0`) is accepted too, never a lossy one (`4.5`); where a float is
+expected, an int is accepted. Every request except `/nudge/transport` starts with an int `id`
+(0..{max_id}) chosen by the client, and every reply carries it back.
+"""
+
+LIMIT_NOTE = """\
+## Datagram size: why {max_bytes} bytes
+
+Max's `udpreceive` reference pages (Max 5, 7, 8 and the current one,
+<https://docs.cycling74.com/reference/udpreceive>) document no size limit for incoming packets, only that
+they must be OSC (it drops a packet whose size is not a multiple of 4, with "OSC packet size(n) not a
+multiple of 4 bytes: dropping", see <https://github.com/tschiemer/max-net/issues/2>). So the daemon stays
+under every limit known on the way from its socket into a Max list:
+
+- the largest UDP payload that fits one Ethernet frame, 1500 - 20 (IPv4) - 8 (UDP) = **{max_bytes}
+  bytes**, so that a reply is never IP-fragmented, also with `--allow-remote` over a network (a lost
+  fragment loses the whole datagram);
+- far below the receive buffers of common OSC stacks (oscpack's 4098 bytes,
+  <https://github.com/RossBencina/oscpack/issues/30>; JUCE lost blobs above 4076 bytes on Windows,
+  <https://github.com/juce-framework/JUCE/issues/141>) and macOS's default `net.inet.udp.maxdgram` of
+  9216 bytes (<https://github.com/ExistentialAudio/SwiftOSC/issues/16>);
+- at most {max_atoms} atoms per message, the default list length of Max's list objects (`zl` and friends), so
+  the device can route a part without resizing anything.
+
+A `/nudge/notes` part holds at most **{per_part} notes**: 2 + 4 x {per_part} = {atoms} atoms and
+{part_bytes} bytes. Every reply datagram the daemon sends is checked against {max_bytes} bytes. Requests may
+be larger (a long clip in `/nudge/vary`): up to {max_request} bytes and {max_clip} notes.
+"""
+
+NOTE_REPLY = """\
+## Note reply (to `/nudge/generate` and `/nudge/vary`)
+
+Always three kinds of message, in this order (UDP may reorder them: the part index lets the client
+reassemble):
+
+1. `/nudge/notes/begin id n_parts n_notes length_beats clip_name`
+2. `n_parts` x `/nudge/notes id part` followed by flat note groups `pitch start_beats duration_beats
+   velocity` (`part` counts from 0)
+3. `/nudge/notes/end id n_parts`
+
+Notes are sorted by start. `length_beats` is the clip length; `clip_name` names the model, the style or
+the amount, and the seed (`default funk s1234`), so a result can be reproduced with `seed`.
+"""
+
+VARY_NOTE = """\
+## `/nudge/vary`: the clip
+
+After the key/value pairs comes the marker `notes`, the clip length `length_beats:f` and the clip's notes as
+flat groups `pitch:i start_beats:f duration_beats:f velocity:i`. `amount` 0 returns the clip exactly as
+sent. Otherwise the notes are read onto the model's grid (the model's output pitches, then General MIDI,
+then the Roland map of the Groove MIDI Dataset); each voice keeps the clip's own pitch; notes that cannot be
+read (unknown pitch, start after the clip's end) come back unchanged. Conditions that are not sent keep the
+clip's own measured value, so a nudge stays in character. The change is measured as
+`|hits(a) XOR hits(b)| / (|hits(a)| + |hits(b)|)` (0 same, 1 no hit shared); small amounts flip few hits,
+on weak metrical positions first, and hits that stay keep their velocity and micro-timing.
+"""
+
+ERRORS = """\
+## Errors
+
+`/nudge/error id reason` answers anything malformed: unknown address, wrong types or count, NaN or inf,
+out-of-range values, unknown style or condition, oversized input, and failures such as a model that does
+not load. `id` is -1 when the request's id itself could not be read. Nothing changes, and the daemon keeps
+serving. Live MIDI addresses answer `/nudge/error id "{live_off}"` when the daemon runs without a player.
+"""
+
+
+def _args(args: tuple) -> str:
+    return " ".join(f"`{a.spec()}`" for a in args) or "—"
+
+
+def _number(value: float | None) -> str:
+    if value is None:
+        return ""
+    return str(int(value)) if float(value).is_integer() else f"{value:g}"
+
+
+def _range(low: float | None, high: float | None) -> str:
+    return "" if low is None and high is None else f"{_number(low)}..{_number(high)}"
+
+
+def render() -> str:
+    out = [HEADER.format(version=api.VERSION, max_id=api.MAX_ID), "## Requests\n"]
+    out.append("| address | arguments | reply | handler | what it does |")
+    out.append("|---|---|---|---|---|")
+    for e in api.ENDPOINTS:
+        args = _args(e.args) + (" then key/value pairs" if e.options else "")
+        args += " then `notes:s length_beats:f` and note groups" if e.clip else ""
+        reply = ", ".join(f"`{r.strip()}`" for r in e.reply.split(",")) if e.reply else "none"
+        out.append(f"| `{e.address}` | {args} | {reply} | `{e.handler}` | {e.description} |")
+    out += ["", "## Key/value pairs (`/nudge/generate`, `/nudge/vary`)", ""]
+    out += ["Each pair is a key `s` followed by its value.", ""]
+    out += ["| key | value | range | meaning |", "|---|---|---|---|"]
+    for o in api.OPTIONS:
+        out.append(f"| `{o.key}` | `{o.tag}` | {_range(o.low, o.high)} | {o.description} |")
+    out += ["", "## Replies", "", "| address | arguments | meaning |", "|---|---|---|"]
+    for r in api.REPLIES:
+        out.append(f"| `{r.address}` | {_args(r.args)} | {r.description} |")
+    out += ["", NOTE_REPLY, VARY_NOTE]
+    part_bytes = 16 + ((3 + 4 * api.NOTES_PER_PART + 1 + 3) // 4) * 4 + 8 + 16 * api.NOTES_PER_PART
+    out.append(
+        LIMIT_NOTE.format(
+            max_bytes=api.MAX_DATAGRAM_BYTES,
+            max_atoms=api.MAX_ATOMS_PER_MESSAGE,
+            per_part=api.NOTES_PER_PART,
+            atoms=2 + 4 * api.NOTES_PER_PART,
+            part_bytes=part_bytes,
+            max_request=api.MAX_REQUEST_BYTES,
+            max_clip=api.MAX_CLIP_NOTES,
+        )
+    )
+    out.append(ERRORS.format(live_off=api.LIVE_OFF_REASON))
+    return "\n".join(out)

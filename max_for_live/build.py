@@ -1,0 +1,153 @@
+"""Build ``max_for_live/Nudge.amxd`` from its readable sources, byte for byte reproducibly.
+
+    python max_for_live/build.py           # write Nudge.amxd
+    python max_for_live/build.py --check   # exit 1 when the committed Nudge.amxd differs from its sources
+
+An unfrozen Max for Live device is a flat list of chunks, each a 4-byte ASCII tag, a little-endian uint32
+payload size and the payload (no padding); ``docs/max-for-live.md`` describes the layout:
+
+    ampf  4 bytes  device type: ``mmmm`` MIDI effect (``aaaa`` audio effect, ``iiii`` instrument)
+    meta  4 bytes  uint32 little-endian, 7 (see the doc: not interpreted by Ableton's own parser)
+    ptch  n bytes  the patcher JSON (UTF-8), NUL-terminated
+
+The JavaScript (``src/nudge.js``) is not embedded: Max finds it beside the device (install both files).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import struct
+import sys
+import tempfile
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+PATCHER = HERE / "src" / "Nudge.maxpat.json"
+SCRIPT = HERE / "src" / "nudge.js"
+DEVICE = HERE / "Nudge.amxd"
+
+DEVICE_TYPES = {"midi_effect": b"mmmm", "audio_effect": b"aaaa", "instrument": b"iiii"}
+META_VALUE = 7
+CHUNK_ORDER = (b"ampf", b"meta", b"ptch")
+
+
+class AmxdError(ValueError):
+    """Bytes that are not an unfrozen .amxd as built here, or sources that cannot become one; says why."""
+
+
+def chunk(tag: bytes, payload: bytes) -> bytes:
+    return tag + struct.pack("<I", len(payload)) + payload
+
+
+def read_chunks(data: bytes) -> list[tuple[bytes, bytes]]:
+    """Split .amxd bytes into (tag, payload) pairs; raises ``AmxdError`` on a truncated or odd layout."""
+    chunks, position = [], 0
+    while position < len(data):
+        if position + 8 > len(data):
+            raise AmxdError(f"chunk header at byte {position} is truncated")
+        tag = data[position : position + 4]
+        (size,) = struct.unpack_from("<I", data, position + 4)
+        if not tag.isalpha() and tag != b"mx@c":
+            raise AmxdError(f"chunk tag at byte {position} is not ASCII letters: {tag!r}")
+        end = position + 8 + size
+        if end > len(data):
+            name = tag.decode("latin-1")
+            raise AmxdError(f"chunk {name} of {size} bytes runs past the end ({len(data)} bytes)")
+        chunks.append((tag, data[position + 8 : end]))
+        position = end
+    return chunks
+
+
+def patcher_from_amxd(data: bytes) -> dict:
+    """The patcher dict of an unfrozen device built here; checks the chunk layout on the way."""
+    chunks = read_chunks(data)
+    tags = tuple(tag for tag, _ in chunks)
+    if tags != CHUNK_ORDER:
+        expected, got = [t.decode() for t in CHUNK_ORDER], [t.decode("latin-1") for t in tags]
+        raise AmxdError(f"chunks must be {expected}, got {got}")
+    device_type, meta, patch = (payload for _, payload in chunks)
+    if device_type not in DEVICE_TYPES.values():
+        raise AmxdError(f"ampf must be one of {sorted(DEVICE_TYPES.values())}, got {device_type!r}")
+    if len(meta) != 4:
+        raise AmxdError(f"meta must be 4 bytes, got {len(meta)}")
+    if patch.startswith(b"mx@c"):
+        raise AmxdError("ptch holds a frozen device (mx@c); this tool builds unfrozen ones only")
+    if not patch.endswith(b"\0"):
+        raise AmxdError("ptch must be NUL-terminated")
+    try:
+        return json.loads(patch[:-1].decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise AmxdError(f"ptch is not UTF-8 JSON: {error}") from None
+
+
+def normalised_patcher(raw: bytes) -> bytes:
+    """The patcher source with LF line endings (so a CRLF checkout builds the same bytes), checked."""
+    text = raw.decode("utf-8").replace("\r\n", "\n")
+    try:
+        patcher = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise AmxdError(f"{PATCHER.name} is not valid JSON: {error}") from None
+    boxes = patcher.get("patcher", {}).get("boxes")
+    if not isinstance(boxes, list):
+        raise AmxdError(f"{PATCHER.name} has no patcher.boxes list")
+    if not any(b["box"].get("text") == f"js {SCRIPT.name}" for b in boxes):
+        raise AmxdError(f"{PATCHER.name} has no [js {SCRIPT.name}] box")
+    return text.encode("utf-8")
+
+
+def build_amxd(patcher_raw: bytes, device_type: str = "midi_effect") -> bytes:
+    if device_type not in DEVICE_TYPES:
+        raise AmxdError(f"device_type must be one of {sorted(DEVICE_TYPES)}, got {device_type!r}")
+    return (
+        chunk(b"ampf", DEVICE_TYPES[device_type])
+        + chunk(b"meta", struct.pack("<I", META_VALUE))
+        + chunk(b"ptch", normalised_patcher(patcher_raw) + b"\0")
+    )
+
+
+def build_from_sources() -> bytes:
+    if not SCRIPT.is_file():
+        raise AmxdError(f"{SCRIPT} is missing")
+    return build_amxd(PATCHER.read_bytes())
+
+
+def write_atomically(path: Path, data: bytes) -> None:
+    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temp, path)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--check", action="store_true", help="compare with the committed device; write nothing"
+    )
+    args = parser.parse_args(argv)
+    try:
+        data = build_from_sources()
+    except AmxdError as error:
+        print(f"build.py: {error}", file=sys.stderr)
+        return 2
+    if args.check:
+        current = DEVICE.read_bytes() if DEVICE.exists() else b""
+        if current != data:
+            print(f"{DEVICE.name} is out of date: run python max_for_live/build.py", file=sys.stderr)
+            return 1
+        print(f"{DEVICE.name} matches its sources ({len(data)} bytes)")
+        return 0
+    write_atomically(DEVICE, data)
+    print(f"wrote {DEVICE} ({len(data)} bytes)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

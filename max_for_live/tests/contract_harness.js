@@ -1,0 +1,47 @@
+// Drives nudge.js (in the fake Max/Live sandbox) for tests/test_max_for_live.py's contract tests.
+// One JSON command per stdin line, one JSON answer per stdout line:
+//   {"op": "init"} | {"op": "osc", "messages": [[address, ...atoms], ...]} | {"op": "ui", "values": {...}}
+//   {"op": "call", "name": "generate" | "nudge" | "play" | "panic", "args": [...]}
+//   {"op": "select_last_clip"} | {"op": "advance", "ms": N}
+// Answer: {"sent": [[address, ...atoms], ...], "calls": [new LiveAPI calls], "status": {...}, "ui": {...}, "error"?}
+// Atoms keep JavaScript's number type; the Python side types them as Max's [udpsend] does
+// (a whole number goes out as int32 "i", any other number as float32 "f", a string as "s").
+"use strict";
+const readline = require("node:readline");
+const { makeSandbox } = require("./fake_max.js");
+
+const env = makeSandbox();
+let callsSeen = 0;
+
+function lastClip() {
+  const clips = [...env.live.objects.values()].filter((o) => Array.isArray(o.notes));
+  return clips[clips.length - 1];
+}
+
+const OPS = {
+  init() { env.context.init(); },
+  osc(cmd) { for (const m of cmd.messages) env.osc(...m); env.flushTasks(); },
+  ui(cmd) { env.setUi(cmd.values); },
+  call(cmd) { env.context[cmd.name](...(cmd.args || [])); env.flushTasks(); },
+  select_last_clip() { env.live.view.props.detail_clip = lastClip().id; },
+  advance(cmd) { env.advance(cmd.ms); env.flushTasks(); },
+};
+
+const rl = readline.createInterface({ input: process.stdin });
+rl.on("line", (line) => {
+  const cmd = JSON.parse(line);
+  const answer = {};
+  try {
+    if (!OPS[cmd.op]) throw new Error(`unknown op ${cmd.op}`);
+    OPS[cmd.op](cmd);
+  } catch (error) {
+    answer.error = String(error && error.stack ? error.stack : error);
+  }
+  answer.sent = env.takeSent();
+  answer.calls = env.live.calls.slice(callsSeen);
+  callsSeen = env.live.calls.length;
+  answer.status = env.status();
+  answer.ui = Object.fromEntries([...env.ui.entries()].map(([k, o]) => [k, { hidden: o.hidden,
+    last: o.messages.length ? o.messages[o.messages.length - 1] : null }]));
+  process.stdout.write(JSON.stringify(answer) + "\n");
+});

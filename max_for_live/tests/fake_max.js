@@ -1,0 +1,210 @@
+// A sandbox for nudge.js: fakes of Max's [js] globals (outlet, post, Task, this.patcher) and of Live's LiveAPI,
+// backed by a small in-memory Live set that records every call. Live itself cannot run here.
+"use strict";
+const fs = require("node:fs");
+const path = require("node:path");
+const vm = require("node:vm");
+
+const SOURCE = path.join(__dirname, "..", "src", "nudge.js");
+
+// ------------------------------------------------------------------ the fake Live set
+
+class FakeLive {
+  constructor({ tracks = [{ midi: true, slots: 4 }], scenes = 4, liveMajor = 12, deviceTrack = 0, inRack = false } = {}) {
+    this.objects = new Map();
+    this.nextId = 1;
+    this.calls = [];  // every call() and set() on a Live object: {path, op, name, args}
+    this.liveMajor = liveMajor;
+    this.song = this.add("live_set", { tempo: 120, current_song_time: 0, is_playing: 0,
+      signature_numerator: 4, signature_denominator: 4 });
+    this.view = this.add("live_set view", { selected_scene: 0, detail_clip: 0 });
+    this.app = this.add("live_app", {});
+    this.scenes = [];
+    for (let i = 0; i < scenes; i++) this.scenes.push(this.add(`live_set scenes ${i}`, {}));
+    this.view.props.selected_scene = this.scenes[0] ? this.scenes[0].id : 0;
+    this.tracks = tracks.map((t, i) => {
+      const track = this.add(`live_set tracks ${i}`, { has_midi_input: t.midi ? 1 : 0 });
+      track.slots = [];
+      for (let s = 0; s < (t.slots ?? scenes); s++) {
+        const slot = this.add(`live_set tracks ${i} clip_slots ${s}`, { has_clip: 0 });
+        slot.clip = null;
+        track.slots.push(slot);
+      }
+      track.arrangement = [];
+      return track;
+    });
+    const host = this.tracks[deviceTrack];
+    if (inRack) {
+      const rack = this.add(`${host.path} devices 0`, { canonical_parent: host.id });
+      const chain = this.add(`${host.path} devices 0 chains 0`, { canonical_parent: rack.id });
+      this.device = this.add(`${host.path} devices 0 chains 0 devices 0`, { canonical_parent: chain.id });
+    } else {
+      this.device = this.add(`${host.path} devices 0`, { canonical_parent: host.id });
+    }
+  }
+
+  add(p, props) {
+    const obj = { id: this.nextId++, path: p, props };
+    this.objects.set(obj.id, obj);
+    return obj;
+  }
+
+  resolve(p) {
+    p = String(p).trim().replace(/"/g, "");
+    let m = /^id (\d+)$/.exec(p);
+    if (m) return this.objects.get(Number(m[1])) || null;
+    if (p === "this_device") return this.device;
+    if (p === "live_set view detail_clip") return this.objects.get(this.view.props.detail_clip) || null;
+    if (p === "live_set view selected_scene") return this.objects.get(this.view.props.selected_scene) || null;
+    m = /^(live_set tracks \d+ clip_slots \d+) clip$/.exec(p);
+    if (m) {
+      const slot = [...this.objects.values()].find((o) => o.path === m[1]);
+      return slot && slot.clip ? slot.clip : null;
+    }
+    return [...this.objects.values()].find((o) => o.path === p) || null;
+  }
+
+  newClip(p, lengthBeats, extra = {}) {
+    const clip = this.add(p, { name: "", length: lengthBeats, loop_start: 0, loop_end: lengthBeats,
+      start_marker: 0, end_marker: lengthBeats, is_midi_clip: 1, ...extra });
+    clip.notes = [];
+    clip.nextNoteId = 1;
+    return clip;
+  }
+
+  /** Put a clip with notes in a slot and show it in the Detail View (what a click in Live does). */
+  selectClip(track, slot, lengthBeats, notes, extra = {}) {
+    const s = this.tracks[track].slots[slot];
+    s.clip = this.newClip(`${s.path} clip`, lengthBeats, extra);
+    s.props.has_clip = 1;
+    s.clip.notes = notes.map((n) => ({ note_id: s.clip.nextNoteId++, mute: 0, probability: 1,
+      velocity_deviation: 0, release_velocity: 64, ...n }));
+    this.view.props.detail_clip = s.clip.id;
+    return s.clip;
+  }
+
+  get(obj, prop) {
+    if (prop === "clip_slots") return obj.slots.flatMap((s) => ["id", s.id]);
+    if (prop === "arrangement_clips") return obj.arrangement.flatMap((c) => ["id", c.id]);
+    if (prop === "scenes") return this.scenes.flatMap((s) => ["id", s.id]);
+    if (prop === "canonical_parent") return ["id", obj.props.canonical_parent ?? 0];
+    if (!(prop in obj.props)) throw new Error(`fake Live: ${obj.path} has no property ${prop}`);
+    return [obj.props[prop]];
+  }
+
+  call(obj, name, args) {
+    this.calls.push({ path: obj.path, op: "call", name, args: JSON.parse(JSON.stringify(args)) });
+    if (name === "create_clip") {
+      if (obj.clip) throw new Error("fake Live: create_clip on a slot that has a clip");
+      obj.clip = this.newClip(`${obj.path} clip`, args[0]);
+      obj.props.has_clip = 1;
+      return undefined;
+    }
+    if (name === "create_midi_clip") {
+      if (this.liveMajor < 12) throw new Error("fake Live: create_midi_clip needs Live 12");
+      const clip = this.newClip(`${obj.path} arrangement_clips ${obj.arrangement.length}`, args[1],
+        { start_time: args[0] });
+      obj.arrangement.push(clip);
+      return undefined;
+    }
+    if (name === "get_major_version") return this.liveMajor;
+    if (name === "add_new_notes") {
+      for (const n of args[0].notes) obj.notes.push({ note_id: obj.nextNoteId++, ...n });
+      return undefined;
+    }
+    if (name === "remove_notes_extended") {
+      const [fromPitch, pitchSpan, fromTime, timeSpan] = args;
+      obj.notes = obj.notes.filter((n) => !(n.pitch >= fromPitch && n.pitch < fromPitch + pitchSpan &&
+        n.start_time >= fromTime && n.start_time < fromTime + timeSpan));
+      return undefined;
+    }
+    if (name === "get_notes_extended") {
+      const [fromPitch, pitchSpan, fromTime, timeSpan] = args;
+      const notes = obj.notes.filter((n) => n.pitch >= fromPitch && n.pitch < fromPitch + pitchSpan &&
+        n.start_time >= fromTime && n.start_time < fromTime + timeSpan);
+      return JSON.stringify({ notes });  // Max's JS LiveAPI hands back the dictionary as JSON text
+    }
+    if (name === "set_notes" || name === "replace_selected_notes") throw new Error(`deprecated ${name} used`);
+    throw new Error(`fake Live: unknown function ${name} on ${obj.path}`);
+  }
+
+  set(obj, prop, value) {
+    this.calls.push({ path: obj.path, op: "set", name: prop, args: [value] });
+    obj.props[prop] = value;
+  }
+
+  callsNamed(name) {
+    return this.calls.filter((c) => c.name === name);
+  }
+}
+
+// ------------------------------------------------------------------ the sandbox
+
+function makeSandbox(liveOptions = {}) {
+  const live = new FakeLive(liveOptions);
+  const env = { live, sent: [], posts: [], tasks: [], ui: new Map(), now: 1000, liveApiCount: 0, observers: [] };
+
+  class Task {
+    constructor(fn, that) { this.fn = fn; this.that = that; this.interval = 0; this.repeating = false;
+      this.scheduled = false; env.tasks.push(this); }
+    schedule() { this.scheduled = true; }
+    repeat() { this.repeating = true; }
+    cancel() { this.repeating = false; this.scheduled = false; }
+    execute() { this.fn.call(this.that); }
+  }
+
+  class LiveAPI {
+    constructor(a, b) {
+      env.liveApiCount += 1;
+      const callback = typeof a === "function" ? a : null;
+      const p = typeof a === "function" ? b : a;
+      this._obj = p === undefined ? null : live.resolve(p);
+      this._callback = callback;
+      this._property = "";
+    }
+    get id() { return String(this._obj ? this._obj.id : 0); }
+    get path() { return this._obj ? `"${this._obj.path}"` : ""; }
+    get unquotedpath() { return this._obj ? this._obj.path : ""; }
+    get property() { return this._property; }
+    set property(p) { this._property = p; if (p) env.observers.push(this); }
+    get(prop) { this._need(); return live.get(this._obj, prop); }
+    set(prop, value) { this._need(); live.set(this._obj, prop, value); }
+    call(name, ...args) { this._need(); return live.call(this._obj, name, args); }
+    _need() { if (!this._obj) throw new Error("fake LiveAPI: no object (id 0)"); }
+  }
+
+  function uiObject(name) {
+    if (!env.ui.has(name)) env.ui.set(name, { name, value: undefined, hidden: 0, messages: [],
+      getvalueof() { return this.value; }, message(...args) { this.messages.push(JSON.parse(JSON.stringify(args))); } });
+    return env.ui.get(name);
+  }
+
+  const sandbox = {
+    outlet(n, atoms) { env.sent.push({ outlet: n, atoms: Array.isArray(atoms) ? Array.from(atoms) : [atoms] }); },
+    post(...args) { env.posts.push(args.join(" ")); },
+    Task,
+    LiveAPI,
+    patcher: { getnamed: (name) => uiObject(name) },
+  };
+  const context = vm.createContext(sandbox);
+  new vm.Script(fs.readFileSync(SOURCE, "utf8"), { filename: "nudge.js" }).runInContext(context);
+  context.clock.now = () => env.now;
+
+  Object.assign(env, {
+    context,
+    uiObject,
+    /** Deliver one OSC message the way [udpreceive] -> [prepend osc] does: address, then atoms. */
+    osc(address, ...args) { context.osc(address, ...args); },
+    /** Run one-shot tasks (the deferred clip writer), as Max's scheduler would after the callback returns. */
+    flushTasks() { for (const t of env.tasks) if (t.scheduled) { t.scheduled = false; t.execute(); } },
+    /** Advance the clock and run repeating tasks (the heartbeat) once. */
+    advance(ms) { env.now += ms; for (const t of env.tasks) if (t.repeating) t.execute(); },
+    status() { return context.state.lastStatus || { text: "", level: "" }; },
+    takeSent() { const s = env.sent.map((m) => m.atoms); env.sent.length = 0; return s; },
+    sentTo(address) { return env.sent.map((m) => m.atoms).filter((a) => a[0] === address); },
+    setUi(values) { for (const [k, v] of Object.entries(values)) uiObject(k).value = v; },
+  });
+  return env;
+}
+
+module.exports = { makeSandbox, FakeLive, SOURCE };

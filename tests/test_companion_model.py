@@ -1,0 +1,164 @@
+"""companion.model: a real ONNX generator loads; every broken file gives a ModelError naming the problem."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import onnx
+import pytest
+from onnx import numpy_helper
+
+from companion.model import ModelError, load_model
+from companion.model_meta import METADATA_KEY
+from companion.pattern import Grid
+from tests.support.tiny_onnx import tiny_meta, tiny_model_bytes, write_tiny_model
+
+
+def _proto(**meta_kwargs) -> onnx.ModelProto:
+    return onnx.load_from_string(tiny_model_bytes(tiny_meta(**meta_kwargs)))
+
+
+def _set_meta(proto: onnx.ModelProto, data: str | None) -> None:
+    del proto.metadata_props[:]
+    if data is not None:
+        onnx.helper.set_model_props(proto, {METADATA_KEY: data})
+
+
+def _meta_dict(**kwargs) -> dict:
+    return json.loads(tiny_meta(**kwargs).to_json())
+
+
+def _write(tmp_path, proto: onnx.ModelProto, name: str = "broken.onnx"):
+    path = tmp_path / name
+    path.write_bytes(proto.SerializeToString())
+    return path
+
+
+def test_tiny_model_loads_and_runs(tmp_path):
+    model = load_model(write_tiny_model(tmp_path / "groove.onnx", grid=Grid(4, 4, 2), latent_dim=8))
+    assert model.name == "groove" and model.meta.latent_dim == 8 and model.meta.styles == ("funk", "rock")
+    z = np.zeros((5, 8), dtype=np.float32)
+    out = model.run(z, np.full((5, 2), 0.5, dtype=np.float32), np.array([0, 1, 0, 1, 0]))
+    assert out.shape == (5, 3, 9, 32) and out.dtype == np.float32
+    assert np.all((out[:, 0] >= 0) & (out[:, 0] <= 1)) and np.all(np.abs(out[:, 2]) <= 0.5)
+
+
+def test_run_checks_shapes_and_dtypes(tmp_path):
+    model = load_model(write_tiny_model(tmp_path / "m.onnx"))
+    z, cond, style = np.zeros((2, 8), np.float32), np.zeros((2, 2), np.float32), np.zeros(2, np.int64)
+    with pytest.raises(ValueError, match="z must be float32"):
+        model.run(z.astype(np.float64), cond, style)
+    with pytest.raises(ValueError, match=r"cond must be float32 \[N, 2\]"):
+        model.run(z, np.zeros((2, 3), np.float32), style)
+    with pytest.raises(ValueError, match="style must be int64"):
+        model.run(z, cond, None)
+    with pytest.raises(ValueError, match="batch size"):
+        model.run(np.zeros((0, 8), np.float32), np.zeros((0, 2), np.float32), np.zeros(0, np.int64))
+
+
+def test_model_without_styles_takes_no_style(tmp_path):
+    model = load_model(write_tiny_model(tmp_path / "plain.onnx", styles=()))
+    out = model.run(np.zeros((1, 8), np.float32), np.zeros((1, 2), np.float32))
+    assert out.shape == (1, 3, 9, 32)
+    with pytest.raises(ValueError, match="no styles"):
+        model.run(np.zeros((1, 8), np.float32), np.zeros((1, 2), np.float32), np.zeros(1, np.int64))
+
+
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        (None, "model file not found"),
+        (b"", "file is empty"),
+        (b"this is not a protobuf at all" * 10, "not a loadable ONNX model"),
+        (b"\x08\x07" + b"\xff" * 64, "not a loadable ONNX model"),
+    ],
+)
+def test_missing_empty_and_garbage_files(tmp_path, content, reason):
+    path = tmp_path / "m.onnx"
+    if content is not None:
+        path.write_bytes(content)
+    with pytest.raises(ModelError, match=reason) as info:
+        load_model(path)
+    assert str(path) in str(info.value)
+
+
+def test_a_folder_is_not_a_model(tmp_path):
+    with pytest.raises(ModelError, match="not a file"):
+        load_model(tmp_path)
+
+
+def test_metadata_missing(tmp_path):
+    proto = _proto()
+    _set_meta(proto, None)
+    with pytest.raises(ModelError, match="metadata_props has no 'nudge' entry"):
+        load_model(_write(tmp_path, proto))
+
+
+def test_metadata_not_json(tmp_path):
+    proto = _proto()
+    _set_meta(proto, "{not json")
+    with pytest.raises(ModelError, match="not valid JSON"):
+        load_model(_write(tmp_path, proto))
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        (lambda d: d.pop("latent_dim"), "'latent_dim' is missing"),
+        (lambda d: d.update(hit_threshold=2.0), "'hit_threshold' must be in 0..1"),
+        (lambda d: d.update(bars=0), "'bars' must be an int in 1..8"),
+        (
+            lambda d: d["conditions"][0].update(quantiles=[1.0]),
+            r"conditions\[0\].quantiles must have 11 values",
+        ),
+        (lambda d: d.update(voices=d["voices"][:8]), "'voices' must list 9 voices"),
+        (lambda d: d.update(format=2), "format 2 is not supported"),
+    ],
+)
+def test_invalid_metadata_names_the_field(tmp_path, change, field):
+    data = _meta_dict()
+    change(data)
+    proto = _proto()
+    _set_meta(proto, json.dumps(data))
+    with pytest.raises(ModelError, match=field):
+        load_model(_write(tmp_path, proto))
+
+
+def test_metadata_that_disagrees_with_the_graph(tmp_path):
+    proto = _proto(latent_dim=8)
+    _set_meta(proto, tiny_meta(latent_dim=16).to_json())
+    with pytest.raises(
+        ModelError, match=r"input 'z' must be tensor\(float\) \[N, 16\], got z tensor\(float\)"
+    ):
+        load_model(_write(tmp_path, proto, "a.onnx"))
+    proto = _proto()
+    _set_meta(proto, tiny_meta(styles=()).to_json())
+    with pytest.raises(ModelError, match=r"inputs must be \['z', 'cond'\]"):
+        load_model(_write(tmp_path, proto, "b.onnx"))
+    proto = _proto(grid=Grid(4, 4, 2))
+    _set_meta(proto, tiny_meta(grid=Grid(4, 4, 4)).to_json())
+    with pytest.raises(ModelError, match=r"output 'pattern' must be tensor\(float\) \[N, 3, 9, 64\]"):
+        load_model(_write(tmp_path, proto, "c.onnx"))
+
+
+def test_renamed_input_is_named(tmp_path):
+    proto = _proto()
+    proto.graph.input[0].name = "noise"
+    for node in proto.graph.node:
+        node.input[:] = ["noise" if name == "z" else name for name in node.input]
+    with pytest.raises(
+        ModelError, match=r"inputs must be \['z', 'cond', 'style'\].*got \['cond', 'noise', 'style'\]"
+    ):
+        load_model(_write(tmp_path, proto))
+
+
+def test_generator_returning_nan_is_refused(tmp_path):
+    proto = _proto()
+    for index, init in enumerate(proto.graph.initializer):
+        if init.name == "B":
+            proto.graph.initializer[index].CopyFrom(
+                numpy_helper.from_array(np.full(numpy_helper.to_array(init).shape, np.nan, np.float32), "B")
+            )
+    with pytest.raises(ModelError, match="NaN or inf"):
+        load_model(_write(tmp_path, proto))

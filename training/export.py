@@ -1,0 +1,154 @@
+"""Export a checkpoint's generator to ONNX with its ``nudge`` metadata — the contract with every consumer.
+
+Graph: inputs ``z`` float32 [N, latent_dim], ``cond`` float32 [N, n_conditions], ``style`` int64 [N] (only
+when the model has styles), dynamic N; output ``pattern`` float32 [N, 3, V, T]. ``metadata_props["nudge"]``
+is ``companion.model_meta.ModelMeta.to_json()``. Before the file is written, onnxruntime's output is compared
+with torch's on random inputs (max abs difference <= ``PARITY_TOLERANCE``); the write is atomic.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import io
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from companion.atomic import atomic_write_bytes
+from companion.drum_map import VOICE_TABLE
+from companion.model_meta import METADATA_KEY, ModelMeta, VoiceMeta
+from companion.pattern import Grid
+from training.conditions import ConditionSpace
+from training.train import generator_from_checkpoint, load_checkpoint
+
+PARITY_TOLERANCE = 1e-4
+OPSET = 17
+
+
+class ExportError(RuntimeError):
+    """The exported graph does not reproduce the torch generator (or cannot be built)."""
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    path: Path
+    meta: ModelMeta
+    max_abs_diff: float
+    size_bytes: int
+
+
+class _WithStyle(nn.Module):
+    def __init__(self, generator: nn.Module) -> None:
+        super().__init__()
+        self.generator = generator
+
+    def forward(self, z: torch.Tensor, cond: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
+        return self.generator(z, cond, style)
+
+
+class _WithoutStyle(_WithStyle):
+    def forward(self, z: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
+        return self.generator(z, cond, None)
+
+
+def build_meta(state: dict[str, Any], space: ConditionSpace, name: str) -> ModelMeta:
+    grid = Grid(**state["grid"])
+    config = state["config"]
+    return ModelMeta(
+        name=name,
+        voices=tuple(VoiceMeta(voice, pitch) for voice, pitch, _ in VOICE_TABLE),
+        steps_per_beat=grid.steps_per_beat,
+        beats_per_bar=grid.beats_per_bar,
+        bars=grid.bars,
+        latent_dim=int(config["latent_dim"]),
+        conditions=space.condition_metas(),
+        quantile_probs=tuple(float(p) for p in space.normaliser.probs),
+        styles=space.styles,
+        hit_threshold=float(config["hit_threshold"]),
+        dataset=dict(state["dataset"]),
+        training={
+            "config": {k: v for k, v in config.items() if k not in ("data", "out", "progress")},
+            "steps": int(state["step"]),
+            "date": str(state["date"]),
+            "exported": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+        },
+    )
+
+
+def random_inputs(meta: ModelMeta, n: int, seed: int = 0) -> dict[str, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    feeds = {
+        "z": rng.standard_normal((n, meta.latent_dim)).astype(np.float32),  # [N, L]
+        "cond": rng.random((n, len(meta.conditions))).astype(np.float32),  # [N, C]
+    }
+    if meta.has_styles:
+        feeds["style"] = rng.integers(0, len(meta.styles), n).astype(np.int64)  # [N]
+    return feeds
+
+
+def to_onnx_bytes(generator: nn.Module, meta: ModelMeta) -> bytes:
+    """The generator as an ONNX model (TorchScript exporter) with the metadata attached."""
+    import onnx
+
+    wrapper = (_WithStyle if meta.has_styles else _WithoutStyle)(generator).eval()
+    example = random_inputs(meta, 2)
+    names = list(example)
+    buffer = io.BytesIO()
+    with torch.no_grad():
+        torch.onnx.export(
+            wrapper,
+            tuple(torch.from_numpy(example[k]) for k in names),
+            buffer,
+            input_names=names,
+            output_names=["pattern"],
+            dynamic_axes={**{k: {0: "N"} for k in names}, "pattern": {0: "N"}},
+            opset_version=OPSET,
+            dynamo=False,
+        )
+    model = onnx.load_from_string(buffer.getvalue())
+    onnx.helper.set_model_props(model, {METADATA_KEY: meta.to_json()})
+    model.producer_name = "nudge-train"
+    onnx.checker.check_model(model)
+    return model.SerializeToString()
+
+
+def parity(generator: nn.Module, data: bytes, meta: ModelMeta, sizes: tuple[int, ...] = (1, 7, 64)) -> float:
+    """Max abs difference between onnxruntime and torch on random inputs of several batch sizes."""
+    import onnxruntime as ort
+
+    session = ort.InferenceSession(data, providers=["CPUExecutionProvider"])
+    worst = 0.0
+    for seed, n in enumerate(sizes):
+        feeds = random_inputs(meta, n, seed=seed + 1)
+        (got,) = session.run(["pattern"], feeds)
+        with torch.no_grad():
+            want = generator(
+                torch.from_numpy(feeds["z"]), torch.from_numpy(feeds["cond"]),
+                torch.from_numpy(feeds["style"]) if "style" in feeds else None,
+            ).numpy()
+        if got.shape != want.shape:
+            raise ExportError(f"onnxruntime output shape {got.shape} differs from torch's {want.shape}")
+        worst = max(worst, float(np.abs(got - want).max()))
+    return worst
+
+
+def export_checkpoint(
+    checkpoint: str | os.PathLike, out: str | os.PathLike, name: str | None = None,
+    tolerance: float = PARITY_TOLERANCE,
+) -> ExportResult:
+    """Checkpoint (``last.pt``/``best.pt``) -> ONNX file at ``out``; raises ``ExportError`` if parity fails."""
+    state = load_checkpoint(checkpoint)
+    generator, space = generator_from_checkpoint(state)
+    generator = generator.float().eval()
+    meta = build_meta(state, space, name or Path(out).stem)
+    data = to_onnx_bytes(generator, meta)
+    diff = parity(generator, data, meta)
+    if not diff <= tolerance:
+        raise ExportError(f"onnxruntime differs from torch by {diff:.3g} > {tolerance:g}; nothing written")
+    path = atomic_write_bytes(out, data)
+    return ExportResult(path, meta, diff, len(data))

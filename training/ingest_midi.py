@@ -1,0 +1,285 @@
+"""Ingest a folder of drum .mid files into a ``RhythmDataset``: windows of N bars with velocity and timing.
+
+Per file (one worker process each, ``--workers``): read the drum notes with mido, map pitches to the nine
+voices, quantise every note once onto the whole performance's grid (step = nearest 16th, offset = what is
+left, in steps; loudest wins when two hits of a voice share a step), then cut windows of ``bars`` bars every
+``hop_bars`` bars. The performance ends at its last note (silence before ``end_of_track`` is not played);
+a trailing partial bar counts when the last note falls in its second half. Windows never wrap:
+a note early for the bar line after a window belongs to the next window (unlike ``notes_to_pattern``, which
+treats a clip as a loop). Files that cannot be used are skipped with a reason and counted, never fatal.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+import mido
+import numpy as np
+
+from companion.drum_map import N_VOICES, VOICE_INDEX, drum_map_by_name
+from companion.midi_file import DEFAULT_BPM, DRUM_CHANNEL, MidiFileError
+from companion.pattern import MAX_BARS, SUPPORTED_TIME_SIGNATURES, Grid
+from training.ingest_labels import FileLabels, labels_from_path, read_info_csv
+
+MIDI_SUFFIXES = (".mid", ".midi")
+BEAT_TYPE_CHOICES = ("all", "beat", "fill")
+UNKNOWN_PITCH_CHOICES = ("drop", "error")
+
+# skip reason key        what it means (printed in the summary)
+SKIP_REASONS: dict[str, str] = {
+    "unreadable": "broken or not a MIDI file",
+    "empty": "no notes at all",
+    "non_drum": "notes, but none on the drum channel",
+    "unknown_pitches_only": "drum notes, but no pitch in the drum map",
+    "unknown_pitch": "a pitch not in the drum map (with --unknown-pitches error)",
+    "unsupported_meter": "time signature Nudge's grid cannot hold, or a meter change",
+    "other_meter": "a supported time signature other than the one asked for",
+    "beat_type": "beat/fill type not asked for",
+    "too_short": "shorter than one window",
+    "no_full_window": "every window had fewer hits than --min-hits",
+    "error": "unexpected error while reading (message kept in the summary)",
+}
+
+
+class SkipFile(Exception):
+    """A file is not used; ``reason`` is a key of ``SKIP_REASONS``."""
+
+    def __init__(self, reason: str, detail: str = "") -> None:
+        super().__init__(f"{reason}: {detail}")
+        self.reason, self.detail = reason, detail
+
+
+@dataclass(frozen=True)
+class IngestConfig:
+    bars: int = 4
+    hop_bars: int = 1
+    steps_per_beat: int = 4
+    time_signature: tuple[int, int] = (4, 4)
+    drum_map: str = "roland"
+    beat_type: str = "all"  # all | beat | fill
+    min_hits: int = 1  # per window; emptier windows are skipped and counted
+    unknown_pitches: str = "drop"  # drop (and count) | error (skip the file)
+    channel: int | None = DRUM_CHANNEL  # zero-based; None = any channel
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.bars, int) or not 1 <= self.bars <= MAX_BARS:
+            raise ValueError(f"bars must be an int in 1..{MAX_BARS}, got {self.bars!r}")
+        if not isinstance(self.hop_bars, int) or not 1 <= self.hop_bars <= 64:
+            raise ValueError(f"hop_bars must be an int in 1..64, got {self.hop_bars!r}")
+        if not isinstance(self.min_hits, int) or not 0 <= self.min_hits <= 10_000:
+            raise ValueError(f"min_hits must be an int in 0..10000, got {self.min_hits!r}")
+        if self.beat_type not in BEAT_TYPE_CHOICES:
+            raise ValueError(f"beat_type must be one of {BEAT_TYPE_CHOICES}, got {self.beat_type!r}")
+        if self.unknown_pitches not in UNKNOWN_PITCH_CHOICES:
+            raise ValueError(f"unknown_pitches must be one of {UNKNOWN_PITCH_CHOICES}, got {self.unknown_pitches!r}")
+        if self.channel is not None and not 0 <= self.channel <= 15:
+            raise ValueError(f"channel must be in 0..15 (zero-based) or None, got {self.channel!r}")
+        drum_map_by_name(self.drum_map)  # raises naming the allowed maps
+        self.grid  # noqa: B018 - raises naming the supported time signatures
+
+    @property
+    def grid(self) -> Grid:
+        return Grid.from_time_signature(*self.time_signature, bars=self.bars, steps_per_beat=self.steps_per_beat)
+
+
+@dataclass
+class DrumArrays:
+    """The drum notes of one file as arrays, in ticks, plus tempo and meter."""
+
+    ticks: np.ndarray  # int64 [K], note-on times
+    pitches: np.ndarray  # int16 [K]
+    velocities: np.ndarray  # int16 [K], 1..127
+    ticks_per_beat: int
+    end_tick: int
+    bpm: float | None  # first tempo, None when the file sets none
+    time_signatures: list[tuple[int, int, int]]  # (tick, numerator, denominator)
+    other_channel_notes: int
+
+
+@dataclass
+class FileWindows:
+    """What one file contributed: windows as compact arrays, or the reason it was skipped."""
+
+    source: str
+    labels: FileLabels
+    skipped: str | None = None
+    detail: str = ""
+    hits: np.ndarray | None = None  # uint8 [W, V, T]
+    velocities: np.ndarray | None = None  # float32 [W, V, T]
+    offsets: np.ndarray | None = None  # float32 [W, V, T]
+    start_bar: np.ndarray | None = None  # int32 [W]
+    bpm: float = DEFAULT_BPM
+    sparse_windows: int = 0
+    dropped_pitches: Counter[int] = field(default_factory=Counter)
+
+    @property
+    def n_windows(self) -> int:
+        return 0 if self.hits is None else len(self.hits)
+
+
+def read_drum_arrays(path: str | os.PathLike, channel: int | None = DRUM_CHANNEL) -> DrumArrays:
+    """Note-ons of ``path`` on ``channel`` (``None``: any), track by track (no per-message copies)."""
+    try:
+        midi = mido.MidiFile(os.fspath(path))
+    except (OSError, EOFError, ValueError, KeyError, IndexError, TypeError) as error:
+        raise MidiFileError(f"not a readable MIDI file ({type(error).__name__}: {error})") from error
+    if midi.type == 2:
+        raise MidiFileError("MIDI file type 2 (independent sequences) is not supported")
+    if not midi.ticks_per_beat or midi.ticks_per_beat <= 0:
+        raise MidiFileError("SMPTE time division is not supported")
+    ticks: list[int] = []
+    pitches: list[int] = []
+    velocities: list[int] = []
+    tempos: list[tuple[int, int]] = []
+    meters: list[tuple[int, int, int]] = []
+    other = 0
+    end_tick = 0
+    for track in midi.tracks:
+        tick = 0
+        for message in track:
+            tick += message.time
+            kind = message.type
+            if kind == "note_on":
+                if message.velocity == 0:
+                    continue
+                if channel is not None and message.channel != channel:
+                    other += 1
+                    continue
+                ticks.append(tick)
+                pitches.append(message.note)
+                velocities.append(message.velocity)
+            elif kind == "set_tempo":
+                tempos.append((tick, message.tempo))
+            elif kind == "time_signature":
+                meters.append((tick, message.numerator, message.denominator))
+        end_tick = max(end_tick, tick)
+    order = np.argsort(np.asarray(ticks, dtype=np.int64), kind="stable")
+    return DrumArrays(
+        ticks=np.asarray(ticks, dtype=np.int64)[order],
+        pitches=np.asarray(pitches, dtype=np.int16)[order],
+        velocities=np.asarray(velocities, dtype=np.int16)[order],
+        ticks_per_beat=int(midi.ticks_per_beat),
+        end_tick=int(end_tick),
+        bpm=float(mido.tempo2bpm(min(tempos, key=lambda t: t[0])[1])) if tempos else None,
+        time_signatures=sorted(meters),
+        other_channel_notes=other,
+    )
+
+
+def pitch_lookup(drum_map: str) -> np.ndarray:
+    """int16 [128]: voice index of every MIDI pitch, -1 where the map does not know it."""
+    lookup = np.full(128, -1, dtype=np.int16)
+    for pitch, voice in drum_map_by_name(drum_map).items():
+        lookup[pitch] = VOICE_INDEX[voice]
+    return lookup
+
+
+def meter_of(arrays: DrumArrays) -> tuple[int, int]:
+    """The file's single time signature (4/4 when it sets none); ``SkipFile`` on a change of meter."""
+    distinct = list(dict.fromkeys((n, d) for _, n, d in arrays.time_signatures))
+    if len(distinct) > 1:
+        raise SkipFile("unsupported_meter", "meter changes " + " -> ".join(f"{n}/{d}" for n, d in distinct))
+    return distinct[0] if distinct else (4, 4)
+
+
+def quantise_take(arrays: DrumArrays, voices: np.ndarray, grid: Grid, n_bars: int):
+    """Whole-performance grid: (hits bool, velocities, offsets) each [V, n_bars * steps_per_bar].
+
+    ``voices`` [K] are the notes' voice indices (all known). Loudest wins per (voice, step); on equal
+    velocity the earlier note wins (as in ``notes_to_pattern``).
+    """
+    total = n_bars * grid.steps_per_bar
+    position = arrays.ticks * (grid.steps_per_beat / arrays.ticks_per_beat)  # float64 [K], in steps
+    step = np.floor(position + 0.5).astype(np.int64)
+    keep = step < total
+    voices, step, position, velocity = voices[keep], step[keep], position[keep], arrays.velocities[keep]
+    key = voices.astype(np.int64) * total + step
+    order = np.lexsort((np.arange(len(key)), -velocity.astype(np.int32), key))
+    key, first = key[order], np.ones(len(order), dtype=bool)
+    first[1:] = key[1:] != key[:-1]
+    chosen = order[first]
+    hits = np.zeros((N_VOICES, total), dtype=bool)
+    velocities = np.zeros((N_VOICES, total), dtype=np.float32)
+    offsets = np.zeros((N_VOICES, total), dtype=np.float32)
+    v, s = voices[chosen], step[chosen]
+    hits[v, s] = True
+    velocities[v, s] = velocity[chosen] / np.float32(127.0)
+    offsets[v, s] = np.clip(position[chosen] - s, -0.5, 0.5)
+    return hits, velocities, offsets
+
+
+def ingest_file(path: Path, relative: str, labels: FileLabels, config: IngestConfig) -> FileWindows:
+    """Windows of one file; a skipped file comes back with ``skipped`` set, never raises."""
+    result = FileWindows(source=relative, labels=labels)
+    try:
+        _fill_windows(result, path, config)
+    except SkipFile as skip:
+        result.skipped, result.detail = skip.reason, skip.detail
+    except MidiFileError as error:
+        result.skipped, result.detail = "unreadable", str(error)
+    except Exception as error:  # a corpus file must never end the run: count it, keep the message
+        result.skipped, result.detail = "error", f"{type(error).__name__}: {error}"
+    return result
+
+
+def _fill_windows(result: FileWindows, path: Path, config: IngestConfig) -> None:
+    labels = result.labels
+    if config.beat_type != "all" and labels.beat_type != config.beat_type:
+        raise SkipFile("beat_type", f"beat type {labels.beat_type or 'unknown'!r}")
+    arrays = read_drum_arrays(path, config.channel)
+    if len(arrays.ticks) == 0:
+        if arrays.other_channel_notes:
+            raise SkipFile("non_drum", f"{arrays.other_channel_notes} notes, none on the drum channel")
+        raise SkipFile("empty", "no note-on events")
+    meter = meter_of(arrays)
+    if meter not in SUPPORTED_TIME_SIGNATURES:
+        raise SkipFile("unsupported_meter", f"time signature {meter[0]}/{meter[1]}")
+    if meter != config.time_signature:
+        raise SkipFile("other_meter", f"time signature {meter[0]}/{meter[1]}")
+    voices = pitch_lookup(config.drum_map)[arrays.pitches]
+    unknown = voices < 0
+    if unknown.any():
+        result.dropped_pitches.update(arrays.pitches[unknown].tolist())
+        if config.unknown_pitches == "error":
+            raise SkipFile("unknown_pitch", f"pitches {sorted(set(arrays.pitches[unknown].tolist()))}")
+        if unknown.all():
+            raise SkipFile("unknown_pitches_only", f"pitches {sorted(set(arrays.pitches.tolist()))}")
+        arrays.ticks, arrays.velocities, voices = arrays.ticks[~unknown], arrays.velocities[~unknown], voices[~unknown]
+    grid = config.grid
+    ticks_per_bar = arrays.ticks_per_beat * grid.beats_per_bar
+    length_ticks = int(arrays.ticks[-1]) + 1  # the performance ends with its last note, not end_of_track
+    n_bars = math.floor(length_ticks / ticks_per_bar + 0.5)  # a trailing bar counts when half played
+    if n_bars < config.bars:
+        raise SkipFile("too_short", f"{length_ticks / ticks_per_bar:.2f} bars < {config.bars}")
+    hits, velocities, offsets = quantise_take(arrays, voices, grid, n_bars)
+    start_bar = np.arange(0, n_bars - config.bars + 1, config.hop_bars, dtype=np.int32)
+    columns = start_bar[:, None] * grid.steps_per_bar + np.arange(grid.n_steps)  # [W, T]
+    window_hits = hits[:, columns].transpose(1, 0, 2)  # [W, V, T]
+    full = window_hits.sum(axis=(1, 2)) >= max(config.min_hits, 1)
+    result.sparse_windows = int((~full).sum())
+    if not full.any():
+        raise SkipFile("no_full_window", f"{len(full)} windows below {max(config.min_hits, 1)} hits")
+    columns = columns[full]
+    result.hits = window_hits[full].astype(np.uint8)
+    result.velocities = velocities[:, columns].transpose(1, 0, 2)
+    result.offsets = offsets[:, columns].transpose(1, 0, 2)
+    result.start_bar = start_bar[full]
+    result.bpm = arrays.bpm or labels.bpm or DEFAULT_BPM
+
+
+def find_midi_files(root: str | os.PathLike) -> list[tuple[Path, str]]:
+    """Every .mid/.midi file under ``root`` (sorted), with its posix path relative to ``root``."""
+    root = Path(root)
+    found = [p for p in root.rglob("*") if p.suffix.lower() in MIDI_SUFFIXES and p.is_file()]
+    return [(p, str(PurePosixPath(p.relative_to(root).as_posix()))) for p in sorted(found)]
+
+
+def file_jobs(root: str | os.PathLike) -> list[tuple[Path, str, FileLabels]]:
+    """(path, relative path, labels) for every MIDI file; labels from ``info.csv`` first, else folders."""
+    info = read_info_csv(root)
+    return [(path, rel, info.get(rel) or labels_from_path(rel)) for path, rel in find_midi_files(root)]
+

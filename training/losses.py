@@ -1,0 +1,137 @@
+"""GAN losses, the gradient penalty, and the condition-matching auxiliary loss.
+
+``torch_descriptors`` is ``companion.descriptors.describe_batch`` rewritten in torch: on hardened patterns
+(hits 0/1, see ``model.harden``) it gives the same values (tested against the numpy reference), and through the
+straight-through hits it gives the generator a gradient towards the requested slider values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+import torch.nn.functional as F
+
+from companion.descriptors import DESCRIPTOR_INDEX, DESCRIPTOR_NAMES, metrical_levels, metrical_weights
+from companion.drum_map import VOICE_GROUPS
+from companion.pattern import HIT, OFFSET, VELOCITY, Grid
+
+
+def critic_loss(kind: str, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+    """Critic loss from scores ``real`` [N] and ``fake`` [N] (without the gradient penalty)."""
+    if kind == "hinge":
+        return F.relu(1.0 - real).mean() + F.relu(1.0 + fake).mean()
+    if kind == "wgan-gp":
+        return fake.mean() - real.mean()
+    if kind == "bce":
+        return F.softplus(-real).mean() + F.softplus(fake).mean()  # = BCE with logits, labels 1 / 0
+    raise ValueError(f"unknown loss {kind!r}; allowed: hinge, wgan-gp, bce")
+
+
+def generator_loss(kind: str, fake: torch.Tensor) -> torch.Tensor:
+    """Generator adversarial loss from the critic's scores of generated patterns ``fake`` [N]."""
+    if kind in ("hinge", "wgan-gp"):
+        return -fake.mean()
+    if kind == "bce":
+        return F.softplus(-fake).mean()  # the non-saturating form of the original GAN
+    raise ValueError(f"unknown loss {kind!r}; allowed: hinge, wgan-gp, bce")
+
+
+def gradient_penalty(critic, real: torch.Tensor, fake: torch.Tensor, cond, style, generator: torch.Generator):
+    """WGAN-GP: (||grad_x D(x_hat)|| - 1)^2 at random points between real and fake patterns."""
+    alpha = torch.rand(real.shape[0], 1, 1, 1, generator=generator).to(real.device)  # [N, 1, 1, 1]
+    mixed = (alpha * real + (1 - alpha) * fake).requires_grad_(True)  # [N, 3, V, T]
+    scores = critic(mixed, cond, style)
+    (grad,) = torch.autograd.grad(scores.sum(), mixed, create_graph=True)
+    return ((grad.flatten(1).norm(dim=1) - 1.0) ** 2).mean()
+
+
+def _jaccard(a: torch.Tensor, b: torch.Tensor, dims: tuple[int, ...]) -> torch.Tensor:
+    both = (a * b).sum(dim=dims)
+    either = (a + b - a * b).sum(dim=dims)
+    return torch.where(either > 0.5, both / either.clamp(min=1.0), torch.ones_like(both))
+
+
+def _syncopation(hits: torch.Tensor, grid: Grid) -> torch.Tensor:
+    """LHL syncopation summed per pattern of ``hits`` [N, V, T] (0/1 with straight-through gradient)."""
+    n, v, t = hits.shape
+    onsets = hits.reshape(n * v, t)  # [M, T]
+    hard = onsets.detach() > 0.5
+    positions = torch.arange(2 * t, device=hits.device)
+    index = torch.where(torch.cat([hard, hard], dim=1), positions, torch.full_like(positions, 4 * t))  # [M, 2T]
+    next_inclusive = torch.flip(torch.cummin(torch.flip(index, [1]), dim=1).values, [1])
+    next_after = next_inclusive[:, 1 : t + 1]  # [M, T]: first hit strictly after each step
+    steps = torch.arange(t, device=hits.device)
+    weights = torch.tensor(metrical_weights(grid).copy(), device=hits.device)  # [T]
+    rest_weight = torch.full((n * v, t), -100, dtype=torch.int64, device=hits.device)
+    for k, spacing in reversed(list(enumerate(metrical_levels(grid)))):
+        grid_point = (steps // spacing + 1) * spacing  # [T]
+        rest_weight = torch.where(grid_point[None, :] < next_after, -k, rest_weight)
+    score = (rest_weight - weights[None, :]).clamp(min=0).to(onsets.dtype) * onsets  # [M, T]
+    return score.sum(dim=1).view(n, v).sum(dim=1)  # [N]
+
+
+def torch_descriptors(hardened: torch.Tensor, grid: Grid, names: Sequence[str] = DESCRIPTOR_NAMES) -> torch.Tensor:
+    """Descriptors [N, len(names)] of hardened patterns [N, 3, V, T] (the numpy ``describe_batch`` in torch)."""
+    hits, velocities, offsets = hardened[:, HIT], hardened[:, VELOCITY], hardened[:, OFFSET]  # [N, V, T]
+    n, _, t = hits.shape
+    bars = grid.bars
+    counts = hits.sum(dim=(1, 2))  # [N]
+    safe = counts.clamp(min=1.0)
+    values: dict[str, torch.Tensor] = {}
+    want = set(names)
+    if "density" in want:
+        values["density"] = counts / bars
+    for group in ("low", "mid", "high"):
+        if f"density_{group}" in want:
+            values[f"density_{group}"] = hits[:, list(VOICE_GROUPS[group])].sum(dim=(1, 2)) / bars
+    if "syncopation" in want:
+        values["syncopation"] = _syncopation(hits, grid) / safe
+    if "swing" in want:
+        off_beat = (torch.arange(t, device=hits.device) % 2 == 1).to(hits.dtype)  # [T]
+        odd, even = hits * off_beat, hits * (1 - off_beat)
+        odd_n, even_n = odd.sum(dim=(1, 2)), even.sum(dim=(1, 2))
+        odd_mean = (odd * offsets).sum(dim=(1, 2)) / odd_n.clamp(min=1.0)
+        even_mean = (even * offsets).sum(dim=(1, 2)) / even_n.clamp(min=1.0)
+        both = (odd_n > 0.5) & (even_n > 0.5)
+        values["swing"] = torch.where(both, odd_mean - even_mean, torch.zeros_like(odd_mean))
+    if "energy" in want:
+        values["energy"] = velocities.sum(dim=(1, 2)) / bars
+    if "microtiming_spread" in want:
+        mean = offsets.sum(dim=(1, 2)) / safe  # [N]
+        variance = (hits * (offsets - mean[:, None, None]) ** 2).sum(dim=(1, 2)) / safe
+        values["microtiming_spread"] = torch.sqrt(variance + 1e-10)
+    if "symmetry" in want:
+        half = t // 2
+        values["symmetry"] = _jaccard(hits[:, :, :half], hits[:, :, half : 2 * half], (1, 2))
+    if "consistency" in want:
+        if bars > 1:
+            per_bar = hits.reshape(n, hits.shape[1], bars, grid.steps_per_bar)
+            values["consistency"] = _jaccard(per_bar[:, :, :-1], per_bar[:, :, 1:], (1, 3)).mean(dim=1)
+        else:
+            values["consistency"] = torch.ones_like(counts)
+    unknown = [name for name in names if name not in DESCRIPTOR_INDEX]
+    if unknown:
+        raise ValueError(f"not descriptors: {unknown}; allowed: {list(DESCRIPTOR_NAMES)}")
+    return torch.stack([values[name] for name in names], dim=1)  # [N, len(names)]
+
+
+def interp(x: torch.Tensor, xp: torch.Tensor, fp: torch.Tensor) -> torch.Tensor:
+    """Row-wise piecewise-linear interpolation (like ``np.interp``, clamped at the ends).
+
+    ``x`` [N, C], ``xp`` and ``fp`` [C, Q] with ``xp`` increasing along Q -> [N, C].
+    """
+    c, q = xp.shape
+    x = torch.maximum(torch.minimum(x, xp[:, -1]), xp[:, 0])  # [N, C]
+    right = torch.searchsorted(xp.contiguous(), x.T.contiguous(), right=True).T.clamp(1, q - 1)  # [N, C]
+    left = right - 1
+    rows = torch.arange(c, device=x.device)[None, :].expand_as(right)
+    x0, x1 = xp[rows, left], xp[rows, right]
+    y0, y1 = fp[rows, left], fp[rows, right]
+    w = torch.where(x1 > x0, (x - x0) / (x1 - x0).clamp(min=1e-12), torch.zeros_like(x))
+    return y0 + w * (y1 - y0)
+
+
+def condition_loss(measured: torch.Tensor, target: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
+    """Huber loss between measured and requested raw descriptor values [N, C], in units of ``scale`` [C]."""
+    return F.smooth_l1_loss(measured / scale, target / scale, beta=0.5)

@@ -1,0 +1,10 @@
+"""Spotify audio analysis as training data.
+
+- ``client``: spotipy client construction (client credentials, configurable URLs, secret redaction).
+- ``fetch``: artists / genre search / playlist -> tracks -> audio analysis (+ features) into a JSON cache.
+- ``validate``: accepts the real variety of analysis responses, rejects garbage with a reason.
+- ``series``: the prototype's 8-feature time series (8 x 3000) and its MIDI renderer.
+- ``patterns``: the rhythm-pattern view (tatum grid, timbre voices) -> ``RhythmDataset``.
+
+See ``docs/spotify.md``.
+"""

@@ -1,0 +1,257 @@
+"""A folder of track JSON files (fetch cache or offline dumps) -> ``RhythmDataset`` (+ optional 8 x F series).
+
+Per window: ``source`` = track id, ``style`` = the genre the track was found under (``""`` otherwise),
+``split`` from a hash of the track id (all windows of a track share one split, stable across runs),
+``bpm`` = the analysis's tempo, ``start_bar`` = the window's first bar within the track.
+
+Extra conditions (``cond_<name>``, all 0..1): ``danceability``, ``track_energy`` and ``valence`` from the
+audio features as they are (named ``track_energy`` so it cannot clash with the ``energy`` descriptor), and
+``tempo`` = (bpm - 60) / (200 - 60) clipped to 0..1 (the features' tempo, else the analysis's). ``tempo``
+is always present; the other three only when at least one track has features. Tracks without features then
+take the median of the tracks that have them (``missing_features="median"``, counted) or are skipped
+(``"skip"``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from training.dataset import RhythmDataset
+from training.spotify.patterns import PatternConfig, analysis_to_bars, window_planes, window_starts
+from training.spotify.records import TrackRecord, list_track_files, read_record
+from training.spotify.series import SeriesGrid, analysis_to_series
+from training.spotify.validate import AnalysisError
+
+TEMPO_RANGE_BPM = (60.0, 200.0)
+# condition        audio-features field
+FEATURE_CONDITIONS: tuple[tuple[str, str], ...] = (
+    ("danceability", "danceability"),
+    ("track_energy", "energy"),
+    ("valence", "valence"),
+)
+CONDITION_DESCRIPTIONS: dict[str, str] = {
+    "danceability": "Spotify danceability of the track (0..1: tempo, rhythm stability, beat strength)",
+    "track_energy": "Spotify energy of the track (0..1: perceived intensity and activity)",
+    "valence": "Spotify valence of the track (0..1: musical positiveness)",
+    "tempo": "track tempo, (bpm - 60) / 140 clipped to 0..1 (60 BPM -> 0, 200 BPM -> 1)",
+}
+MISSING_FEATURE_POLICIES = ("median", "skip")
+DEFAULT_CONFIG = PatternConfig()
+DEFAULT_SERIES_GRID = SeriesGrid()
+EXAMPLES_PER_REASON = 3
+LICENCE = (
+    "Spotify audio analysis, subject to the Spotify Developer Terms (which restrict using Spotify content "
+    "to train machine-learning models): check that your use is allowed"
+)
+
+
+@dataclass
+class SpotifySummary:
+    files_found: int = 0
+    tracks_used: int = 0
+    rejected: Counter[str] = field(default_factory=Counter)  # reason -> files
+    examples: dict[str, list[str]] = field(default_factory=dict)
+    windows: int = 0
+    windows_per_split: Counter[str] = field(default_factory=Counter)
+    sparse_windows: int = 0
+    regular_bars: int = 0
+    irregular_bars: int = 0
+    hits_outside_bars: int = 0
+    tatums_per_beat: Counter[int] = field(default_factory=Counter)
+    features_filled: int = 0
+    warnings: int = 0
+    seconds: float = 0.0
+
+    def reject(self, reason: str, example: str) -> None:
+        self.rejected[reason] += 1
+        examples = self.examples.setdefault(reason, [])
+        if len(examples) < EXAMPLES_PER_REASON:
+            examples.append(example)
+
+    def to_dict(self) -> dict:
+        return {
+            "files_found": self.files_found,
+            "tracks_used": self.tracks_used,
+            "rejected": dict(self.rejected),
+            "examples": {k: list(v) for k, v in self.examples.items()},
+            "windows": self.windows,
+            "windows_per_split": dict(self.windows_per_split),
+            "sparse_windows": self.sparse_windows,
+            "regular_bars": self.regular_bars,
+            "irregular_bars": self.irregular_bars,
+            "hits_outside_bars": self.hits_outside_bars,
+            "tatums_per_beat": {str(k): v for k, v in sorted(self.tatums_per_beat.items())},
+            "features_filled": self.features_filled,
+            "warnings": self.warnings,
+            "seconds": round(self.seconds, 3),
+        }
+
+    def format(self) -> str:
+        lines = [
+            f"files: {self.files_found} found, {self.tracks_used} used, "
+            f"{sum(self.rejected.values())} rejected"
+            f" ({self.seconds:.1f} s)"
+        ]
+        for reason, count in self.rejected.most_common():
+            lines.append(f"  rejected {count:5d}  {reason}")
+            lines.extend(f"           e.g. {example}" for example in self.examples.get(reason, []))
+        splits = ", ".join(f"{k} {v}" for k, v in sorted(self.windows_per_split.items()))
+        lines.append(f"windows: {self.windows} ({splits}); left out for too few hits: {self.sparse_windows}")
+        lines.append(
+            f"bars: {self.regular_bars} regular, {self.irregular_bars} irregular (other beat counts)"
+        )
+        tatums = ", ".join(f"{k}: {v}" for k, v in sorted(self.tatums_per_beat.items()))
+        lines.append(f"tatums per beat (beats): {tatums or 'none'}")
+        if self.features_filled:
+            lines.append(f"tracks without audio features given the median: {self.features_filled}")
+        return "\n".join(lines)
+
+
+def split_of(track_id: str, validation_share: float = 0.1, test_share: float = 0.1) -> str:
+    """Stable split from a hash of the track id."""
+    value = int.from_bytes(hashlib.sha1(track_id.encode("utf-8")).digest()[:8], "big") / 2.0**64
+    if value < test_share:
+        return "test"
+    if value < test_share + validation_share:
+        return "validation"
+    return "train"
+
+
+def tempo_condition(bpm: float) -> float:
+    low, high = TEMPO_RANGE_BPM
+    return float(np.clip((bpm - low) / (high - low), 0.0, 1.0))
+
+
+def _issue(error: AnalysisError) -> str:
+    """A short reason class (the text before the first colon) for counting."""
+    return str(error).split(":")[0] if ":" in str(error) else str(error)
+
+
+def read_records(
+    folder: str | os.PathLike, summary: SpotifySummary, progress: bool = True
+) -> list[TrackRecord]:
+    files = list_track_files(folder)
+    summary.files_found = len(files)
+    iterable: Iterable[Path] = files
+    if progress:
+        from tqdm import tqdm
+
+        iterable = tqdm(files, unit="file", desc="read", leave=False)
+    records = []
+    for path in iterable:
+        try:
+            records.append(read_record(path))
+        except AnalysisError as error:
+            summary.reject(f"invalid: {_issue(error)}", f"{path.name}: {error}")
+    return records
+
+
+def build_dataset(
+    records: list[TrackRecord],
+    config: PatternConfig = DEFAULT_CONFIG,
+    summary: SpotifySummary | None = None,
+    missing_features: str = "median",
+    validation_share: float = 0.1,
+    test_share: float = 0.1,
+) -> tuple[RhythmDataset, SpotifySummary]:
+    """Windows of every usable track, with labels and extra conditions (see the module docstring)."""
+    if missing_features not in MISSING_FEATURE_POLICIES:
+        raise ValueError(
+            f"missing_features must be one of {MISSING_FEATURE_POLICIES}, got {missing_features!r}"
+        )
+    started = time.perf_counter()
+    summary = summary or SpotifySummary(files_found=len(records))
+    with_features = [r.features for r in records if r.features]
+    names = [name for name, key in FEATURE_CONDITIONS if any(key in f for f in with_features)]
+    medians = {
+        key: float(np.median([f[key] for f in with_features if key in f]))
+        for name, key in FEATURE_CONDITIONS
+        if name in names
+    }
+    rows: list[np.ndarray] = []
+    labels: dict[str, list] = {k: [] for k in ("style", "split", "source", "bpm", "start_bar")}
+    conditions: dict[str, list[float]] = {name: [] for name in [*names, "tempo"]}
+    for record in records:
+        analysis = record.analysis
+        summary.warnings += len(analysis.warnings)
+        features = record.features or {}
+        if names and not record.features and missing_features == "skip":
+            summary.reject("no audio features", record.track_id)
+            continue
+        if not len(analysis.beats):
+            summary.reject("no beats", record.track_id)
+            continue
+        bars = analysis_to_bars(analysis, config)
+        summary.regular_bars += int(bars.regular.sum())
+        summary.irregular_bars += int((~bars.regular).sum())
+        summary.tatums_per_beat.update(bars.tatums_per_beat)
+        summary.hits_outside_bars += bars.hits_outside
+        starts = window_starts(bars, config.bars, config.hop_bars)
+        windows = [(s, window_planes(bars, s, config.bars)) for s in starts]
+        kept = [(s, w) for s, w in windows if w[0].sum() >= config.min_hits]
+        summary.sparse_windows += len(windows) - len(kept)
+        if not kept:
+            reason = f"no {config.bars}-bar window of {config.beats_per_bar}-beat bars"
+            summary.reject(reason if not windows else "only windows with too few hits", record.track_id)
+            continue
+        if names and not record.features:
+            summary.features_filled += 1
+        bpm = features.get("tempo") or analysis.tempo_bpm or 60.0 / float(np.median(analysis.beats.duration))
+        split = split_of(record.track_id, validation_share, test_share)
+        summary.tracks_used += 1
+        for start, planes in kept:
+            rows.append(planes)
+            labels["style"].append(record.style)
+            labels["split"].append(split)
+            labels["source"].append(record.track_id)
+            labels["bpm"].append(bpm)
+            labels["start_bar"].append(start)
+            for name, key in FEATURE_CONDITIONS:
+                if name in names:
+                    conditions[name].append(features.get(key, medians[key]))
+            conditions["tempo"].append(tempo_condition(bpm))
+        summary.windows_per_split[split] += len(kept)
+        summary.windows += len(kept)
+    grid = config.grid
+    patterns = np.stack(rows) if rows else np.zeros((0, 3, 9, grid.n_steps), dtype=np.float32)  # [N, 3, V, T]
+    summary.seconds += time.perf_counter() - started
+    dataset = RhythmDataset(
+        grid=grid,
+        patterns=patterns.astype(np.float32),
+        style=np.array(labels["style"], dtype=str),
+        split=np.array(labels["split"], dtype=str),
+        source=np.array(labels["source"], dtype=str),
+        beat_type=np.array([""] * len(rows), dtype=str),
+        bpm=np.array(labels["bpm"], dtype=np.float32),
+        start_bar=np.array(labels["start_bar"], dtype=np.int32),
+        extra_conditions={k: np.array(v, dtype=np.float32) for k, v in conditions.items()},
+        meta={
+            "source": "Spotify Web API audio analysis",
+            "licence": LICENCE,
+            "spotify": {
+                "config": {**config.__dict__, "band_edges": list(config.band_edges)},
+                "conditions": list(conditions),
+                "tempo_range_bpm": list(TEMPO_RANGE_BPM),
+            },
+            "condition_descriptions": {k: CONDITION_DESCRIPTIONS[k] for k in conditions},
+            "ingest": summary.to_dict(),
+        },
+    )
+    return dataset, summary
+
+
+def build_series(
+    records: list[TrackRecord], grid: SeriesGrid = DEFAULT_SERIES_GRID
+) -> tuple[np.ndarray, np.ndarray]:
+    """(float32 [N, 8, n_frames], track ids [N]) — the prototype's representation of every track."""
+    series = [analysis_to_series(r.analysis, grid) for r in records]
+    stacked = np.stack(series) if series else np.zeros((0, 8, grid.n_frames), dtype=np.float32)
+    return stacked, np.array([r.track_id for r in records], dtype=str)

@@ -1,0 +1,380 @@
+"""The training loop: seeds, checkpoints, ``--resume``, progress bar, per-epoch metrics, model selection.
+
+Run folder (``config.out``): ``config.json`` (the TrainConfig), ``last.pt`` (written every
+``checkpoint_every`` steps and at the end), ``best.pt`` (the checkpoint with the best validation score so
+far; the one to export), ``metrics.jsonl`` (one line per epoch). Only ``train`` rows are learnt from; the
+``validation`` rows (never ``test``) pick ``best.pt``.
+
+Repeatable: the weights come from ``seed``; batch order and noise from generators derived from ``(seed,
+epoch)`` and ``(seed, step, rank)``, so a run resumed from a checkpoint continues exactly as if it had not
+stopped. Under torchrun every process draws its own slice of each global batch (``training.distributed``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as _dt
+import io
+import json
+import logging
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from companion.atomic import atomic_write_bytes
+from companion.descriptors import describe_batch
+from companion.drum_map import N_VOICES
+from companion.pattern import binarize
+from training import distributed
+from training.conditions import ConditionError, ConditionSpace, training_rows
+from training.config import TrainConfig
+from training.dataset import RhythmDataset
+from training.losses import condition_loss, critic_loss, generator_loss, gradient_penalty, interp, torch_descriptors
+from training.metrics import frechet_distance, zscore, zscore_stats
+from training.model import Critic, Generator, build_models, harden
+
+log = logging.getLogger(__name__)
+CHECKPOINT_FORMAT = 1
+LAST, BEST, METRICS = "last.pt", "best.pt", "metrics.jsonl"
+
+
+@dataclass
+class TrainResult:
+    out: Path
+    steps: int
+    last: Path
+    best: Path | None
+    history: list[dict[str, Any]]
+
+
+class BatchSampler:
+    """Seeded, resumable batches: a fresh permutation of the rows per epoch; each process takes its slice."""
+
+    def __init__(self, n_rows: int, batch_size: int, seed: int, rank: int = 0, world_size: int = 1) -> None:
+        self.n_rows, self.batch_size, self.seed = n_rows, batch_size, seed
+        self.rank, self.world_size = rank, world_size
+        self.epoch, self.position = 0, 0
+        self._perm = self._permutation()
+
+    def _permutation(self) -> torch.Tensor:
+        return torch.randperm(self.n_rows, generator=torch.Generator().manual_seed(self.seed * 7919 + self.epoch))
+
+    def next(self) -> tuple[torch.Tensor, bool]:
+        """This process's row indices [batch_size] and whether this batch ends an epoch."""
+        global_batch = self.batch_size * self.world_size
+        take = (self.position + torch.arange(global_batch)) % self.n_rows
+        rows = self._perm[take].view(self.world_size, self.batch_size)[self.rank]  # [B]
+        self.position += global_batch
+        ends = self.position + global_batch > max(self.n_rows, global_batch)
+        if ends:
+            self.epoch, self.position = self.epoch + 1, 0
+            self._perm = self._permutation()
+        return rows, ends
+
+    def state_dict(self) -> dict[str, int]:
+        return {"epoch": self.epoch, "position": self.position}
+
+    def load_state_dict(self, state: dict[str, int]) -> None:
+        self.epoch, self.position = int(state["epoch"]), int(state["position"])
+        self._perm = self._permutation()
+
+
+def amp_dtype(mode: str, device: torch.device) -> torch.dtype | None:
+    """Mixed precision on CUDA only: bf16 where the GPU supports it (auto), else fp16 (needs a GradScaler)."""
+    if device.type != "cuda" or mode == "off":
+        return None
+    if mode == "bf16" or (mode == "auto" and torch.cuda.is_bf16_supported()):
+        return torch.bfloat16
+    return torch.float16
+
+
+def step_generator(seed: int, step: int, rank: int) -> torch.Generator:
+    return torch.Generator().manual_seed((seed * 1_000_003 + step * 4099 + rank * 7) % (2**63))
+
+
+def _dataset_summary(dataset: RhythmDataset, path: str) -> dict[str, Any]:
+    counts = {s: int((dataset.split == s).sum()) for s in sorted(set(dataset.split.tolist()))}
+    return {"source": str(dataset.meta.get("source", Path(path).name)), "licence": str(dataset.meta.get("licence", "")),
+            "counts": counts, "file": Path(path).name}
+
+
+class Trainer:
+    """One training run; ``run()`` trains to ``config.steps`` and returns the result."""
+
+    def __init__(self, config: TrainConfig, resume: bool = False) -> None:
+        self.config, self.out = config, Path(config.out)
+        self.ctx = distributed.setup(config.device)
+        torch.manual_seed(config.seed)
+        dataset = RhythmDataset.load(config.data)
+        self.grid = dataset.grid
+        self.dataset_info = _dataset_summary(dataset, config.data)
+        train = training_rows(dataset, config.beat_types)  # never the test split
+        self.space = ConditionSpace.fit(train, config.conditions, config.styles and bool(train.styles))
+        cond, style = self.space.encode(train)
+        if self.space.styles and np.any(style < 0):
+            raise ConditionError(f"{int((style < 0).sum())} training rows have no style label; use --no-styles")
+        dev = self.ctx.device
+        self.train_patterns = torch.from_numpy(train.patterns).to(dev)  # [N, 3, V, T]
+        self.train_cond = torch.from_numpy(cond).to(dev)  # [N, C]
+        self.train_style = torch.from_numpy(style).to(dev) if self.space.styles else None  # [N]
+        self.quantiles = torch.tensor(self.space.normaliser.quantiles, dtype=torch.float32, device=dev)  # [C, Q]
+        self.probs = torch.tensor(self.space.normaliser.probs, dtype=torch.float32, device=dev)  # [Q]
+        self.scale = torch.from_numpy(self.space.scales()).to(dev)  # [C]
+        self.measured = list(self.space.measured)
+        self.measured_names = [self.space.names[i] for i in self.measured]
+        self._prepare_validation(dataset, train)
+        self.n_rows = len(train)
+        n_styles = len(self.space.styles)
+        self.G, self.D = build_models(config, len(self.space.names), n_styles, N_VOICES, self.grid)
+        self.G.to(dev), self.D.to(dev)
+        betas = (config.beta1, config.beta2)
+        self.opt_g = torch.optim.Adam(self.G.parameters(), lr=config.lr_g, betas=betas)
+        self.opt_d = torch.optim.Adam(self.D.parameters(), lr=config.lr_d, betas=betas)
+        self.amp = amp_dtype(config.amp, dev)
+        use_scaler = self.amp == torch.float16
+        self.scaler_g = torch.amp.GradScaler("cuda", enabled=use_scaler)
+        self.scaler_d = torch.amp.GradScaler("cuda", enabled=use_scaler)
+        self.sampler = BatchSampler(self.n_rows, config.batch_size, config.seed, self.ctx.rank, self.ctx.world_size)
+        self.step, self.best_score, self.best_step = 0, math.inf, -1
+        if resume:
+            self.load(self.out / LAST)
+        self.G_ddp, self.D_ddp = distributed.wrap(self.G, self.ctx), distributed.wrap(self.D, self.ctx)
+
+    # ---- data -----------------------------------------------------------------------------------------
+    def _prepare_validation(self, dataset: RhythmDataset, train: RhythmDataset) -> None:
+        self.train_stats = zscore_stats(describe_batch(train.patterns, self.grid))
+        val = dataset.of_split("validation")
+        if self.config.beat_types:
+            val = val.select(np.isin(val.beat_type, self.config.beat_types))
+        self.val = None
+        if self.config.val_rows and len(val) >= 2:
+            rows = np.random.default_rng(self.config.seed).permutation(len(val))[: self.config.val_rows]
+            val = val.select(np.sort(rows))
+            cond, style = self.space.encode(val)
+            style = np.where(style < 0, 0, style)
+            self.val = (describe_batch(val.patterns, self.grid), cond, style)
+
+    def _conditions(self, rows: torch.Tensor, gen: torch.Generator, mix: bool):
+        cond = self.train_cond[rows].clone()  # [B, C]
+        style = self.train_style[rows] if self.train_style is not None else None  # [B]
+        if mix and self.config.cond_mix > 0 and self.measured:
+            b = len(rows)
+            chosen = torch.rand(b, generator=gen) < self.config.cond_mix  # [B]
+            column = torch.tensor(self.measured)[torch.randint(len(self.measured), (b,), generator=gen)]
+            new = torch.rand(b, generator=gen)
+            idx = torch.nonzero(chosen).squeeze(1)
+            cond[idx.to(cond.device), column[idx].to(cond.device)] = new[idx].to(cond.device)
+        return cond, style
+
+    def _autocast(self):
+        if self.amp is None:
+            return contextlib.nullcontext()
+        return torch.autocast(device_type="cuda", dtype=self.amp)
+
+    # ---- one step -------------------------------------------------------------------------------------
+    def train_step(self) -> tuple[dict[str, float], bool]:
+        cfg, dev = self.config, self.ctx.device
+        gen = step_generator(cfg.seed, self.step, self.ctx.rank)
+        stats: dict[str, float] = {}
+        ends = False
+        for _ in range(cfg.n_critic):
+            rows, ended = self.sampler.next()
+            ends |= ended
+            real = self.train_patterns[rows.to(dev)]  # [B, 3, V, T]
+            cond, style = self._conditions(rows.to(dev), gen, mix=False)
+            z = torch.randn(len(rows), cfg.latent_dim, generator=gen).to(dev)  # [B, L]
+            with torch.no_grad(), self._autocast():
+                fake = harden(self.G(z, cond, style), cfg.hit_threshold, cfg.hit_estimator)  # [B, 3, V, T]
+            with self._autocast():
+                both_style = torch.cat([style, style]) if style is not None else None
+                scores = self.D_ddp(torch.cat([real, fake.to(real.dtype)]), torch.cat([cond, cond]), both_style, 2)
+                real_s, fake_s = scores.float().chunk(2)
+                loss_d = critic_loss(cfg.loss, real_s, fake_s)
+                if cfg.loss == "wgan-gp":
+                    loss_d = loss_d + cfg.gp_weight * gradient_penalty(self.D, real, fake.float(), cond, style, gen)
+            self.opt_d.zero_grad(set_to_none=True)
+            self.scaler_d.scale(loss_d).backward()
+            self.scaler_d.step(self.opt_d)
+            self.scaler_d.update()
+        stats.update(loss_d=loss_d.item(), d_real=real_s.mean().item(), d_fake=fake_s.mean().item())
+
+        rows, ended = self.sampler.next()
+        ends |= ended
+        cond, style = self._conditions(rows.to(dev), gen, mix=True)
+        z = torch.randn(len(rows), cfg.latent_dim, generator=gen).to(dev)
+        self.D.requires_grad_(False)
+        with self._autocast():
+            fake = harden(self.G_ddp(z, cond, style), cfg.hit_threshold, cfg.hit_estimator)  # [B, 3, V, T]
+            loss_adv = generator_loss(cfg.loss, self.D(fake, cond, style).float())
+        loss_cond = torch.zeros((), device=dev)
+        if self.measured and cfg.cond_weight > 0:
+            with torch.autocast(device_type=dev.type, enabled=False):
+                measured = torch_descriptors(fake.float(), self.grid, self.measured_names)  # [B, Cm]
+                idx = self.measured
+                target = interp(cond[:, idx], self.probs.expand(len(idx), -1), self.quantiles[idx])  # raw [B, Cm]
+                loss_cond = condition_loss(measured, target, self.scale[idx])
+        loss_g = loss_adv + cfg.cond_weight * loss_cond
+        self.opt_g.zero_grad(set_to_none=True)
+        self.scaler_g.scale(loss_g).backward()
+        self.scaler_g.step(self.opt_g)
+        self.scaler_g.update()
+        self.D.requires_grad_(True)
+        stats.update(loss_g=loss_adv.item(), loss_cond=loss_cond.item())
+        self.step += 1
+        return stats, ends
+
+    # ---- validation (model selection) -----------------------------------------------------------------
+    @torch.no_grad()
+    def validate(self) -> dict[str, float]:
+        """Fréchet distance of z-scored descriptors, generated vs validation windows, and the mean slider
+        error; ``score`` (lower is better) picks ``best.pt``."""
+        if self.val is None:
+            return {}
+        real_desc, cond, style = self.val
+        gen = torch.Generator().manual_seed(self.config.seed + 17)
+        z = torch.randn(len(cond), self.config.latent_dim, generator=gen)
+        self.G.eval()
+        out = self.G(z.to(self.ctx.device), torch.from_numpy(cond).to(self.ctx.device),
+                     torch.from_numpy(style).to(self.ctx.device) if self.space.styles else None)
+        self.G.train()
+        fake = binarize(out.float().cpu().numpy(), self.config.hit_threshold)
+        fake_desc = describe_batch(fake, self.grid)
+        fd = frechet_distance(zscore(real_desc, self.train_stats), zscore(fake_desc, self.train_stats))
+        got = self.space.normaliser.transform(self.space.raw_from_descriptors(fake_desc))
+        error = float(np.abs(got - cond)[:, list(self.space.measured)].mean()) if self.space.measured else 0.0
+        return {"val_fd": fd, "val_cond_error": error, "score": fd + 10.0 * error}
+
+    # ---- checkpoints ----------------------------------------------------------------------------------
+    def checkpoint(self) -> dict[str, Any]:
+        return {
+            "format": CHECKPOINT_FORMAT,
+            "step": self.step,
+            "sampler": self.sampler.state_dict(),
+            "config": self.config.to_dict(),
+            "conditions": self.space.to_dict(),
+            "grid": {"steps_per_beat": self.grid.steps_per_beat, "beats_per_bar": self.grid.beats_per_bar,
+                     "bars": self.grid.bars},
+            "n_voices": N_VOICES,
+            "dataset": self.dataset_info,
+            "generator": self.G.state_dict(),
+            "critic": self.D.state_dict(),
+            "opt_g": self.opt_g.state_dict(),
+            "opt_d": self.opt_d.state_dict(),
+            "scaler_g": self.scaler_g.state_dict(),
+            "scaler_d": self.scaler_d.state_dict(),
+            "best": {"score": self.best_score, "step": self.best_step},
+            "date": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+        }
+
+    def save(self, name: str) -> Path:
+        buffer = io.BytesIO()
+        torch.save(self.checkpoint(), buffer)
+        return atomic_write_bytes(self.out / name, buffer.getvalue())
+
+    def load(self, path: Path) -> None:
+        if not path.exists():
+            raise FileNotFoundError(f"--resume: no checkpoint {path} (train without --resume first)")
+        state = torch.load(path, map_location=self.ctx.device, weights_only=True)
+        if state.get("conditions") != self.space.to_dict():
+            raise ValueError(f"{path}: checkpoint was trained with other conditions/styles than this dataset gives")
+        self.G.load_state_dict(state["generator"])
+        self.D.load_state_dict(state["critic"])
+        self.opt_g.load_state_dict(state["opt_g"])
+        self.opt_d.load_state_dict(state["opt_d"])
+        self.scaler_g.load_state_dict(state["scaler_g"])
+        self.scaler_d.load_state_dict(state["scaler_d"])
+        self.sampler.load_state_dict(state["sampler"])
+        self.step = int(state["step"])
+        self.best_score, self.best_step = float(state["best"]["score"]), int(state["best"]["step"])
+
+    # ---- the loop -------------------------------------------------------------------------------------
+    def run(self) -> TrainResult:
+        cfg, main = self.config, self.ctx.is_main
+        if main:
+            self.out.mkdir(parents=True, exist_ok=True)
+            cfg.save(self.out)
+        history: list[dict[str, Any]] = []
+        sums: dict[str, float] = {}
+        count, started = 0, time.perf_counter()
+        bar = _progress(range(self.step, cfg.steps), enabled=main and cfg.progress)
+        for _ in bar:
+            stats, epoch_ended = self.train_step()
+            for key, value in stats.items():
+                sums[key] = sums.get(key, 0.0) + value
+            count += 1
+            if self.step % 10 == 0 and hasattr(bar, "set_postfix"):
+                bar.set_postfix(d=f"{stats['loss_d']:.3f}", g=f"{stats['loss_g']:.3f}", c=f"{stats['loss_cond']:.3f}")
+            last_step = self.step == cfg.steps
+            if epoch_ended or last_step:
+                means = distributed.mean_over_processes(torch.tensor([sums[k] / count for k in sorted(sums)]), self.ctx)
+                row = {"epoch": round(self.sampler.epoch + self.sampler.position / self.n_rows, 3), "step": self.step,
+                       **{k: round(float(v), 5) for k, v in zip(sorted(sums), means.tolist(), strict=True)},
+                       "seconds": round(time.perf_counter() - started, 2)}
+                if main:
+                    row.update({k: round(v, 5) for k, v in self.validate().items()})
+                    self._log(row)
+                    if row.get("score", math.inf) < self.best_score:
+                        self.best_score, self.best_step = row["score"], self.step
+                        self.save(BEST)
+                history.append(row)
+                sums, count = {}, 0
+            if main and (self.step % cfg.checkpoint_every == 0 or last_step):
+                self.save(LAST)
+        if main and (cfg.steps == 0 or self.step == 0):
+            self.save(LAST)
+        distributed.barrier(self.ctx)
+        best = self.out / BEST
+        return TrainResult(self.out, self.step, self.out / LAST, best if best.exists() else None, history)
+
+    def _log(self, row: dict[str, Any]) -> None:
+        with open(self.out / METRICS, "a", encoding="utf-8") as handle:
+            handle.write(json.dumps(row) + "\n")
+        log.info("epoch %s", row)
+
+
+def _progress(iterable, enabled: bool):
+    if not enabled:
+        return iterable
+    from tqdm import tqdm
+
+    return tqdm(iterable, desc="fit", unit="step", dynamic_ncols=True)
+
+
+def train(config: TrainConfig, resume: bool = False) -> TrainResult:
+    """Train (or continue with ``resume``) the GAN described by ``config``; see the module docstring."""
+    trainer = Trainer(config, resume=resume)
+    try:
+        return trainer.run()
+    finally:
+        distributed.teardown(trainer.ctx)
+
+
+def load_checkpoint(path: str | Path, device: str = "cpu") -> dict[str, Any]:
+    """A checkpoint dict (see ``Trainer.checkpoint``); clear errors for missing or foreign files."""
+    try:
+        state = torch.load(path, map_location=device, weights_only=True)
+    except FileNotFoundError:
+        raise
+    except Exception as error:  # torch raises several types for corrupt or foreign files
+        raise ValueError(f"{path}: not a readable Nudge checkpoint ({type(error).__name__}: {error})") from error
+    if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT or "generator" not in state:
+        raise ValueError(f"{path}: not a Nudge checkpoint (format {CHECKPOINT_FORMAT} with a generator)")
+    return state
+
+
+def generator_from_checkpoint(state: dict[str, Any]) -> tuple[Generator, ConditionSpace]:
+    from companion.pattern import Grid
+
+    config = TrainConfig.from_dict(state["config"])
+    space = ConditionSpace.from_dict(state["conditions"])
+    G = Generator(config, len(space.names), len(space.styles), int(state["n_voices"]), Grid(**state["grid"]))
+    G.load_state_dict(state["generator"])
+    return G.eval(), space
+
+
+__all__ = ["BatchSampler", "Critic", "TrainResult", "Trainer", "generator_from_checkpoint", "load_checkpoint", "train"]
