@@ -181,6 +181,7 @@ def test_build_dataset_writes_windows_labels_and_extra_conditions(tmp_path):
     assert np.array_equal(loaded.patterns[:, HIT], dataset.patterns[:, HIT])
     assert set(loaded.extra_conditions) == set(dataset.extra_conditions)
     assert loaded.meta["ingest"]["windows"] == 6
+    assert set(loaded.meta["condition_descriptions"]) == set(dataset.extra_conditions)
     for values in loaded.extra_conditions.values():
         assert np.all((values >= 0) & (values <= 1))
 

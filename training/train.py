@@ -209,12 +209,14 @@ class Trainer:
         z = torch.randn(len(rows), cfg.latent_dim, generator=gen).to(dev)
         self.D.requires_grad_(False)
         with self._autocast():
-            fake = harden(self.G_ddp(z, cond, style), cfg.hit_threshold, cfg.hit_estimator)  # [B, 3, V, T]
+            out = self.G_ddp(z, cond, style)  # [B, 3, V, T]
+            fake = harden(out, cfg.hit_threshold, cfg.hit_estimator)
             loss_adv = generator_loss(cfg.loss, self.D(fake, cond, style).float())
         loss_cond = torch.zeros((), device=dev)
         if self.measured and cfg.cond_weight > 0:
             with torch.autocast(device_type=dev.type, enabled=False):
-                measured = torch_descriptors(fake.float(), self.grid, self.measured_names)  # [B, Cm]
+                decoded = harden(out.float(), cfg.hit_threshold, "straight-through")  # as the daemon measures
+                measured = torch_descriptors(decoded, self.grid, self.measured_names)  # [B, Cm]
                 idx = self.measured
                 target = interp(cond[:, idx], self.probs.expand(len(idx), -1), self.quantiles[idx])  # raw [B, Cm]
                 loss_cond = condition_loss(measured, target, self.scale[idx])

@@ -2,9 +2,10 @@
 
 Accepted (with a warning where something was repaired):
 - any of ``bars``, ``beats``, ``tatums``, ``sections``, ``segments`` missing, ``null`` or empty;
-- items without ``confidence`` (taken as 1.0) and confidences slightly outside 0..1 (clipped);
-- ``track.time_signature`` 3..7 (Spotify's documented range); other integers (Spotify answers 1 for
-  "no clear meter") are kept as unknown (``None``) with a warning;
+- items without ``confidence`` (taken as 1.0); confidences outside 0..1 are clipped (with a warning
+  beyond ``CONFIDENCE_SLACK``);
+- ``track.time_signature`` 3..7 (Spotify's documented range); other integers (1 occurs in real data) are
+  kept as unknown (``None``) with a warning;
 - no ``track`` object (duration then comes from the last event), no ``meta`` object;
 - arrays out of time order (sorted, with a warning).
 Rejected (``AnalysisError`` naming the field): a payload that is not an object or has none of the analysis

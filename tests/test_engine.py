@@ -1,0 +1,174 @@
+"""The generation search: determinism, slider control, lengths, vary's change measure and its guarantees."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from companion import engine
+from companion.descriptors import describe
+from companion.model import load_model
+from companion.pattern import Grid, Pattern
+from tests.support.tiny_onnx import write_tiny_model
+
+
+@pytest.fixture(scope="module")
+def model(tmp_path_factory):
+    path = tmp_path_factory.mktemp("models") / "tiny.onnx"
+    return load_model(write_tiny_model(path, grid=Grid(4, 4, 2), latent_dim=8))
+
+
+@pytest.fixture(scope="module")
+def spotify_like(tmp_path_factory):
+    path = tmp_path_factory.mktemp("models") / "dance.onnx"
+    return load_model(write_tiny_model(path, conditions=("danceability", "density"), styles=()))
+
+
+def test_same_seed_same_pattern_other_seed_other_pattern(model):
+    a = engine.generate(model, {"density": 0.6}, "funk", 2, seed=5)
+    b = engine.generate(model, {"density": 0.6}, "funk", 2, seed=5)
+    c = engine.generate(model, {"density": 0.6}, "funk", 2, seed=6)
+    assert a.same_as(b)
+    assert not a.same_as(c)
+
+
+def test_density_slider_steers_the_result(model):
+    hits = [
+        np.mean([engine.generate(model, {"density": d}, None, 2, seed=s).n_hits for s in range(6)])
+        for d in (0.1, 0.5, 0.9)
+    ]
+    assert hits[0] < hits[1] < hits[2]
+
+
+def test_picks_the_candidate_closest_to_the_sliders(model):
+    """The returned pattern is the argmin of the documented distance over the seeded batch."""
+    cond = engine.condition_vector(model, {"density": 0.3, "syncopation": 0.8})
+    raw = engine._sample(model, cond, "rock", 9, 64)
+    distances = engine.slider_distance(model, raw, model.meta.grid, cond.astype(np.float64))
+    chosen = engine.generate(model, {"density": 0.3, "syncopation": 0.8}, "rock", 2, seed=9)
+    expected = Pattern.from_array(raw[int(np.argmin(distances))], model.meta.grid, model.meta.hit_threshold)
+    assert chosen.same_as(expected)
+    assert distances.min() < np.median(distances)
+
+
+def test_shorter_and_longer_than_the_model(model):
+    one = engine.generate(model, {}, None, 1, seed=1)
+    assert one.grid == Grid(4, 4, 1)
+    five = engine.generate(model, {}, None, 5, seed=1)
+    assert five.grid == Grid(4, 4, 5) and five.n_hits > 0
+    with pytest.raises(ValueError, match=r"bars must be an int in 1\.\.8"):
+        engine.generate(model, {}, None, 9, seed=1)
+
+
+def test_unknown_condition_style_and_out_of_range(model, spotify_like):
+    with pytest.raises(ValueError, match="unknown condition 'swing'"):
+        engine.generate(model, {"swing": 0.5}, None, 2, 1)
+    with pytest.raises(ValueError, match="unknown style 'jazz'"):
+        engine.generate(model, {}, "jazz", 2, 1)
+    with pytest.raises(ValueError, match=r"must be a number in 0\.\.1"):
+        engine.generate(model, {"density": float("nan")}, None, 2, 1)
+    with pytest.raises(ValueError, match="no styles"):
+        engine.generate(spotify_like, {}, "funk", 2, 1)
+
+
+def test_conditions_that_are_not_descriptors_are_inputs_only(spotify_like):
+    a = engine.generate(spotify_like, {"danceability": 0.9, "density": 0.5}, None, 2, seed=3)
+    assert a.grid.bars == 2
+    search = engine._search(spotify_like)
+    assert search.measured == (1,)  # only density is measured
+
+
+def test_hit_change_definition():
+    a = np.zeros((9, 16), bool)
+    b = a.copy()
+    assert engine.hit_change(a, b) == 0.0  # two empty patterns: no change
+    a[0, [0, 4, 8, 12]] = True
+    b[0, [0, 4, 8, 12]] = True
+    assert engine.hit_change(a, b) == 0.0
+    b[0, 2] = True  # one added: 1 / (4 + 5)
+    assert engine.hit_change(a, b) == pytest.approx(1 / 9)
+    c = np.zeros_like(a)
+    c[1, [1, 3]] = True  # nothing shared
+    assert engine.hit_change(a, c) == 1.0
+    assert engine.hit_change(np.stack([a, a]), np.stack([b, c])).tolist() == pytest.approx([1 / 9, 1.0])
+
+
+def test_top_k_mask_matches_a_stable_sort():
+    rng = np.random.default_rng(0)
+    priority = rng.random((20, 50)).astype(np.float32)
+    priority[rng.random((20, 50)) < 0.4] = -1
+    k = np.minimum(rng.integers(0, 30, 20), (priority >= 0).sum(axis=1))
+    mask = engine._top_k_mask(priority, k)
+    assert mask.sum(axis=1).tolist() == k.tolist()
+    for row, kk, chosen in zip(priority, k, mask, strict=True):
+        assert set(np.flatnonzero(chosen)) == set(np.argsort(-row, kind="stable")[:kk])
+
+
+def test_position_factors_put_bar_lines_last():
+    factors = engine.position_factors(Grid(4, 4, 1))
+    assert factors[0] == min(factors) and factors[1] == max(factors)
+    assert factors[0] < factors[8] < factors[4] < factors[2] < factors[1]
+
+
+def test_vary_amount_zero_returns_the_clip_itself(model):
+    clip = engine.generate(model, {}, "funk", 2, seed=2)
+    assert engine.vary(model, clip, 0.0, {"density": 0.9}, None, seed=4) is clip
+
+
+def test_vary_small_amount_changes_few_hits_and_keeps_the_feel(model):
+    clip = engine.generate(model, {"density": 0.4}, "funk", 2, seed=2)
+    varied = engine.vary(model, clip, 0.1, {}, None, seed=4)
+    change = float(engine.hit_change(clip.hits, varied.hits))
+    assert 0 < change <= 0.12
+    kept = clip.hits & varied.hits
+    np.testing.assert_array_equal(varied.velocities[kept], clip.velocities[kept])
+    np.testing.assert_array_equal(varied.offsets_steps[kept], clip.offsets_steps[kept])
+    # the bar lines' kicks and snares are the last thing a small nudge touches
+    strong = np.zeros_like(clip.hits)
+    strong[:, ::16] = True
+    assert np.array_equal(clip.hits & strong, varied.hits & strong)
+
+
+def test_vary_change_grows_with_amount(model):
+    clip = engine.generate(model, {"density": 0.5}, "rock", 2, seed=8)
+    changes = [
+        np.mean(
+            [
+                engine.hit_change(clip.hits, engine.vary(model, clip, a, {}, None, seed=s).hits)
+                for s in range(4)
+            ]
+        )
+        for a in (0.05, 0.3, 0.7)
+    ]
+    assert changes[0] < changes[1] < changes[2]
+
+
+def test_vary_amount_one_is_a_fresh_pattern_and_vary_is_deterministic(model):
+    clip = engine.generate(model, {}, None, 2, seed=1)
+    fresh = engine.vary(model, clip, 1.0, {"density": 0.5, "syncopation": 0.5}, None, seed=3)
+    assert fresh.same_as(engine.generate(model, {"density": 0.5, "syncopation": 0.5}, None, 2, seed=3))
+    a = engine.vary(model, clip, 0.3, {"density": 0.8}, "funk", seed=3)
+    b = engine.vary(model, clip, 0.3, {"density": 0.8}, "funk", seed=3)
+    assert a.same_as(b)
+
+
+def test_vary_bars_and_grid_checks(model):
+    clip = engine.generate(model, {}, None, 1, seed=1)
+    longer = engine.vary(model, clip, 0.2, {}, None, seed=1, bars=3)
+    assert longer.grid.bars == 3
+    looped = engine.vary(model, clip, 0.0, {}, None, seed=1, bars=2)
+    np.testing.assert_array_equal(looped.hits, np.tile(clip.hits, (1, 2)))
+    waltz = Pattern.empty(Grid(4, 3, 2))
+    with pytest.raises(ValueError, match="does not match the model's"):
+        engine.vary(model, waltz, 0.5, {}, None, 1)
+    with pytest.raises(ValueError, match="amount must be"):
+        engine.vary(model, clip, 1.5, {}, None, 1)
+
+
+def test_vary_keeps_the_clip_character_when_no_slider_is_sent(model):
+    sparse = engine.generate(model, {"density": 0.05}, None, 2, seed=1)
+    dense = engine.generate(model, {"density": 0.95}, None, 2, seed=1)
+    assert describe(sparse)["density"] < describe(dense)["density"]
+    a = engine.vary(model, sparse, 0.9, {}, None, seed=2)
+    b = engine.vary(model, dense, 0.9, {}, None, seed=2)
+    assert a.n_hits < b.n_hits
