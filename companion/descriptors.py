@@ -129,7 +129,8 @@ def describe_batch_generic(batch: np.ndarray, grid: Grid, hit_threshold: float =
     return out
 
 
-MAX_TABLE_STEPS_PER_BAR = 19  # bar-at-a-time lookup tables up to 2**20 entries; longer bars take the generic path
+# bar-at-a-time lookup tables up to 2**20 entries; longer bars take the generic path
+MAX_TABLE_STEPS_PER_BAR = 19
 
 
 @lru_cache(maxsize=16)
@@ -204,7 +205,8 @@ def describe_batch(batch: np.ndarray, grid: Grid, hit_threshold: float = 0.5) ->
     bars, s = grid.bars, grid.steps_per_bar
     plan = _plan(grid)
     hits = (batch[:, HIT] >= hit_threshold).astype(np.float32).reshape(n, v * t)  # [N, V*T] 0/1
-    extended = (hits.reshape(n * v, t) @ plan.bar_bits).astype(np.int64)  # [N*V, bars]: bar bits + next downbeat
+    # [N*V, bars]: each bar's bits plus its next downbeat as bit S
+    extended = (hits.reshape(n * v, t) @ plan.bar_bits).astype(np.int64)
     bits = (extended & ((1 << s) - 1)).reshape(n, v, bars)  # [N, V, bars]: bit j = step j of the bar
     per_bar = plan.popcount[bits]  # [N, V, bars]
     voice_counts = per_bar.sum(axis=2)  # [N, V]

@@ -17,10 +17,9 @@ from typing import Any
 import numpy as np
 
 from companion import engine
-from companion.drum_map import GENERAL_MIDI, ROLAND_GMD, VOICES, PitchMapper
+from companion.drum_map import GENERAL_MIDI, N_VOICES, ROLAND_GMD, VOICES
 from companion.model import Model, ModelError
 from companion.models_dir import ModelsDir
-from companion.notes import notes_to_pattern
 from companion.osc_api import (
     LIVE_OFF_REASON,
     MAX_ID,
@@ -32,7 +31,7 @@ from companion.osc_api import (
     parse_request,
 )
 from companion.osc_codec import Message, OscError, decode_packet, encode_message
-from companion.pattern import Grid, Pattern
+from companion.pattern import MAX_OFFSET_STEPS, Grid, Pattern
 from companion.replies import error_reply, note_array, notes_reply, ok_reply, pattern_to_note_array
 
 log = logging.getLogger(__name__)
@@ -233,27 +232,41 @@ def merged_pitch_table(output_pitches: tuple[int, ...]) -> dict[int, str]:
 def clip_to_pattern(clip: Clip, model: Model) -> tuple[Pattern, list[int], np.ndarray]:
     """A vary request's clip -> (pattern on the model's grid, output pitch per voice, notes passed through).
 
-    Pitches are read with the model's own output pitches first, then General MIDI and the Roland map; the
-    clip's own pitch for a voice is kept in the reply. Notes the pattern cannot hold (unknown pitch, start
-    after the clip's end) are passed through unchanged.
+    The vectorised equivalent of ``companion.notes.notes_to_pattern`` (same quantisation, loudest hit wins,
+    the first of equals): pitches are read with the model's own output pitches first, then General MIDI and
+    the Roland map. Each voice keeps the clip's most used pitch for it (ties: the lowest) in the reply.
+    Notes the pattern cannot hold (unknown pitch, start after the clip's end) are passed through unchanged.
     """
     meta = model.meta
-    table = {
-        **ROLAND_GMD,
-        **GENERAL_MIDI,
-        **{pitch: VOICES[i] for i, pitch in enumerate(meta.output_pitches)},
-    }
+    voice_of = np.full(128, -1, dtype=np.int64)  # pitch -> voice index, -1 unknown
+    for pitch, voice in merged_pitch_table(meta.output_pitches).items():
+        voice_of[pitch] = VOICES.index(voice)
     bars = min(8, max(1, math.ceil(clip.length_beats / meta.beats_per_bar - 1e-9)))
     grid = Grid(meta.steps_per_beat, meta.beats_per_bar, bars)
     rows = clip.notes
-    known = np.array([int(p) in table for p in rows[:, 0]], dtype=bool)
-    inside = known & (rows[:, 1] < grid.length_beats)
-    pattern = notes_to_pattern(
-        [(int(p), s, d, int(v)) for p, s, d, v in rows[inside]], grid, PitchMapper(table)
-    )
+    pitches_in = rows[:, 0].astype(np.int64)
+    voices = voice_of[pitches_in]
+    inside = (voices >= 0) & (rows[:, 1] < grid.length_beats)
+    index = np.flatnonzero(inside)
+    positions = rows[index, 1] * grid.steps_per_beat  # in steps
+    steps = np.floor(positions + 0.5).astype(np.int64)
+    offsets = np.clip(positions - steps, -MAX_OFFSET_STEPS, MAX_OFFSET_STEPS)
+    steps %= grid.n_steps
+    cells = voices[index] * grid.n_steps + steps
+    order = np.lexsort((index, -rows[index, 3], cells))  # per cell: loudest first, then the earliest note
+    cells_sorted = cells[order]
+    first = order[np.r_[True, cells_sorted[1:] != cells_sorted[:-1]]] if len(order) else order
+    hits = np.zeros(N_VOICES * grid.n_steps, dtype=bool)
+    velocities = np.zeros(N_VOICES * grid.n_steps, dtype=np.float32)
+    offsets_steps = np.zeros(N_VOICES * grid.n_steps, dtype=np.float32)
+    hits[cells[first]] = True
+    velocities[cells[first]] = rows[index[first], 3] / 127.0
+    offsets_steps[cells[first]] = offsets[first]
+    shape = (N_VOICES, grid.n_steps)
+    pattern = Pattern(grid, hits.reshape(shape), velocities.reshape(shape), offsets_steps.reshape(shape))
     pitches = list(meta.output_pitches)
-    for voice in range(len(VOICES)):
-        used = [int(p) for p in rows[inside, 0] if table[int(p)] == VOICES[voice]]
-        if used:
-            pitches[voice] = Counter(used).most_common(1)[0][0]
+    pairs, counts = np.unique(voices[index] * 128 + pitches_in[index], return_counts=True)
+    for voice in np.unique(voices[index]):
+        mine = (pairs // 128) == voice
+        pitches[voice] = int(pairs[mine][np.argmax(counts[mine])] % 128)
     return pattern, pitches, rows[~inside]

@@ -93,7 +93,9 @@ def read_drum_take(path: str | os.PathLike, channel: int | None = DRUM_CHANNEL) 
     )
 
 
-def take_to_pattern(take: DrumTake, grid: Grid, start_beats: float, mapper: PitchMapper | None = None) -> Pattern:
+def take_to_pattern(
+    take: DrumTake, grid: Grid, start_beats: float, mapper: PitchMapper | None = None
+) -> Pattern:
     """The window of ``take`` that starts at ``start_beats`` and spans ``grid``."""
     return notes_to_pattern(take.notes, grid, mapper=mapper, start_beats=start_beats)
 
@@ -111,10 +113,16 @@ def pattern_to_midi(
     if not 0 <= channel <= 15:
         raise ValueError(f"channel must be in 0..15 (zero-based), got {channel!r}")
     events: list[tuple[int, int, mido.Message]] = []  # (tick, order, message); note-offs sort first
+    end_tick = round(pattern.grid.length_beats * TICKS_PER_BEAT)
     for note in pattern_to_notes(pattern, output_pitches):
-        start = round(note.start_beats * TICKS_PER_BEAT)
-        end = max(start + 1, round((note.start_beats + note.duration_beats) * TICKS_PER_BEAT))
-        events.append((start, 1, mido.Message("note_on", channel=channel, note=note.pitch, velocity=note.velocity)))
+        start = min(
+            round(note.start_beats * TICKS_PER_BEAT), end_tick - 1
+        )  # rounding must not leave the clip
+        # a note looped to the very end stops at the clip's end, so that the file is exactly the pattern long
+        end = max(start + 1, min(end_tick, round((note.start_beats + note.duration_beats) * TICKS_PER_BEAT)))
+        events.append(
+            (start, 1, mido.Message("note_on", channel=channel, note=note.pitch, velocity=note.velocity))
+        )
         events.append((end, 0, mido.Message("note_off", channel=channel, note=note.pitch, velocity=0)))
     events.sort(key=lambda e: (e[0], e[1]))
     track = mido.MidiTrack()
@@ -127,7 +135,6 @@ def pattern_to_midi(
     for tick, _, message in events:
         track.append(message.copy(time=tick - last))
         last = tick
-    end_tick = round(pattern.grid.length_beats * TICKS_PER_BEAT)
     track.append(mido.MetaMessage("end_of_track", time=max(0, end_tick - last)))
     midi = mido.MidiFile(type=0, ticks_per_beat=TICKS_PER_BEAT)
     midi.tracks.append(track)

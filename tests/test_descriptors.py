@@ -1,4 +1,4 @@
-"""Descriptors: known answers on hand-made patterns, and parity of the fast batch code with a slow reference."""
+"""Descriptors: known answers on hand-made patterns; parity of the fast batch code with a slow reference."""
 
 from __future__ import annotations
 
@@ -122,7 +122,24 @@ def one(grid: Grid, cells: dict[tuple[int, int], tuple[float, float]]) -> Patter
 # ---------------------------------------------------------------- known answers
 def test_metrical_weights_tables_for_4_4_and_3_4():
     assert metrical_levels(Grid(4, 4, 1)) == (16, 8, 4, 2, 1)
-    assert metrical_weights(Grid(4, 4, 1)).tolist() == [0, -4, -3, -4, -2, -4, -3, -4, -1, -4, -3, -4, -2, -4, -3, -4]
+    assert metrical_weights(Grid(4, 4, 1)).tolist() == [
+        0,
+        -4,
+        -3,
+        -4,
+        -2,
+        -4,
+        -3,
+        -4,
+        -1,
+        -4,
+        -3,
+        -4,
+        -2,
+        -4,
+        -3,
+        -4,
+    ]
     assert metrical_weights(Grid(4, 3, 1)).tolist() == [0, -3, -2, -3, -1, -3, -2, -3, -1, -3, -2, -3]
     for grid in (Grid(4, 4, 2), Grid(4, 3, 3), Grid(3, 4, 1), Grid(4, 2, 1), Grid(4, 5, 1)):
         assert metrical_weights(grid).tolist() == reference_weights(grid)
@@ -179,7 +196,9 @@ def test_symmetry_and_consistency_of_repeated_and_changed_bars():
     bar = [0, 4, 8, 12]
     same = describe(one(grid, {(KICK, s + 16 * b): (0.5, 0.0) for s in bar for b in range(2)}))
     assert same["symmetry"] == same["consistency"] == 1.0
-    changed = describe(one(grid, {**{(KICK, s): (0.5, 0.0) for s in bar}, (KICK, 16): (0.5, 0.0), (KICK, 24): (0.5, 0.0)}))
+    changed = describe(
+        one(grid, {**{(KICK, s): (0.5, 0.0) for s in bar}, (KICK, 16): (0.5, 0.0), (KICK, 24): (0.5, 0.0)})
+    )
     assert changed["consistency"] == pytest.approx(0.5)  # 2 shared of 4 distinct onsets
     assert changed["symmetry"] == pytest.approx(0.5)  # 2 bars: the halves are the bars
 
@@ -206,7 +225,15 @@ def test_bad_batch_shape_names_expected_shape():
 
 
 # ---------------------------------------------------------------- parity with the reference
-GRIDS = [Grid(4, 4, 4), Grid(4, 4, 1), Grid(4, 3, 3), Grid(4, 3, 2), Grid(3, 4, 2), Grid(3, 3, 3), Grid(4, 5, 2)]
+GRIDS = [
+    Grid(4, 4, 4),
+    Grid(4, 4, 1),
+    Grid(4, 3, 3),
+    Grid(4, 3, 2),
+    Grid(3, 4, 2),
+    Grid(3, 3, 3),
+    Grid(4, 5, 2),
+]
 
 
 @pytest.mark.parametrize("grid", GRIDS, ids=str)
@@ -237,7 +264,10 @@ def test_long_bars_take_the_generic_path():
 
 
 def test_empty_batch():
-    assert describe_batch(np.zeros((0, 3, 9, 64), dtype=np.float32), Grid(4, 4, 4)).shape == (0, len(DESCRIPTOR_NAMES))
+    assert describe_batch(np.zeros((0, 3, 9, 64), dtype=np.float32), Grid(4, 4, 4)).shape == (
+        0,
+        len(DESCRIPTOR_NAMES),
+    )
 
 
 # ---------------------------------------------------------------- docs

@@ -18,7 +18,12 @@ def test_info_csv_gives_top_level_style_split_beat_type_bpm_meter(tmp_path):
         style="funk", split="test", beat_type="beat", bpm=138.0, time_signature=(4, 4)
     )
     fill = table["drummer2/session1/5_rock_90_fill_3-4.mid"]
-    assert (fill.style, fill.split, fill.beat_type, fill.time_signature) == ("rock", "validation", "fill", (3, 4))
+    assert (fill.style, fill.split, fill.beat_type, fill.time_signature) == (
+        "rock",
+        "validation",
+        "fill",
+        (3, 4),
+    )
     odd = table["drummer3/session1/7.mid"]
     assert (odd.style, odd.beat_type, odd.bpm, odd.time_signature) == ("jazz-swing", "", None, None)
 
@@ -30,7 +35,9 @@ def test_no_info_csv_is_an_empty_table(tmp_path):
 def test_labels_from_folders():
     assert labels_from_path("funk/groove.mid") == FileLabels(style="funk", split="train", beat_type="")
     assert labels_from_path("test/latin/a.mid") == FileLabels(style="latin", split="test")
-    assert labels_from_path("Validation/rock/fills/a.mid") == FileLabels(style="rock", split="validation", beat_type="fill")
+    assert labels_from_path("Validation/rock/fills/a.mid") == FileLabels(
+        style="rock", split="validation", beat_type="fill"
+    )
     assert labels_from_path("a.mid") == FileLabels()
 
 

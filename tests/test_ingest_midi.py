@@ -39,7 +39,7 @@ def ingest(path: Path, **config) -> object:
 
 
 def test_read_drum_arrays_agrees_with_read_drum_take(tmp_path):
-    path = write_midi(tmp_path / "a.mid", groove(2) + [(1.0, 60, 3)], two_tracks=True, bpm=97.0)
+    path = write_midi(tmp_path / "a.mid", [*groove(2), (1.0, 60, 3)], two_tracks=True, bpm=97.0)
     arrays, take = read_drum_arrays(path), read_drum_take(path)
     assert [(n.start_beats, n.pitch, n.velocity) for n in take.notes] == sorted(
         zip((arrays.ticks / TPB).tolist(), arrays.pitches.tolist(), arrays.velocities.tolist(), strict=True)
@@ -115,7 +115,7 @@ def test_min_hits_leaves_sparse_windows_out(tmp_path):
         (lambda p: write_midi(p, groove(4), time_signatures=[(0, 3, 4)]), {}, "other_meter"),
         (lambda p: write_midi(p, groove(3)), {}, "too_short"),
         (lambda p: write_midi(p, [(b, 60, 90) for b in range(16)]), {}, "unknown_pitches_only"),
-        (lambda p: write_midi(p, groove(4) + [(1.5, 60, 90)]), {"unknown_pitches": "error"}, "unknown_pitch"),
+        (lambda p: write_midi(p, [*groove(4), (1.5, 60, 90)]), {"unknown_pitches": "error"}, "unknown_pitch"),
         (lambda p: write_midi(p, groove(4)), {"beat_type": "fill"}, "beat_type"),
     ],
     ids=lambda x: x if isinstance(x, str) else "",
@@ -135,7 +135,7 @@ def test_read_drum_arrays_errors_name_the_problem(tmp_path):
 
 
 def test_unknown_pitches_are_dropped_and_counted(tmp_path):
-    result = ingest(write_midi(tmp_path / "u.mid", groove(4) + [(1.5, 60, 90), (2.5, 60, 90), (3.5, 61, 90)]))
+    result = ingest(write_midi(tmp_path / "u.mid", [*groove(4), (1.5, 60, 90), (2.5, 60, 90), (3.5, 61, 90)]))
     assert result.skipped is None and result.dropped_pitches == {60: 2, 61: 1}
 
 
@@ -143,9 +143,13 @@ def test_general_midi_map_and_three_four(tmp_path):
     gm = write_midi(tmp_path / "gm.mid", [n for b in range(4) for n in bar_of_beats(b, pitch=35)])
     assert ingest(gm).skipped == "unknown_pitches_only"  # 35 is not on the Roland kit
     assert ingest(gm, drum_map="gm").hits[:, KICK].sum() == 16
-    waltz = write_midi(tmp_path / "w.mid", [n for b in range(5) for n in bar_of_beats(b, 3)], time_signatures=[(0, 3, 4)])
+    waltz = write_midi(
+        tmp_path / "w.mid", [n for b in range(5) for n in bar_of_beats(b, 3)], time_signatures=[(0, 3, 4)]
+    )
     result = ingest(waltz, time_signature=(3, 4))
-    assert result.hits.shape == (2, 9, 48) and result.hits[0, KICK].nonzero()[0].tolist() == list(range(0, 48, 4))
+    assert result.hits.shape == (2, 9, 48) and result.hits[0, KICK].nonzero()[0].tolist() == list(
+        range(0, 48, 4)
+    )
 
 
 def test_tempo_falls_back_to_labels_then_default(tmp_path):

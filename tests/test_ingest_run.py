@@ -41,7 +41,9 @@ def gmd_like(tmp_path):
     (root / "d2/s1/6_broken_100_beat_4-4.mid").write_bytes(b"MThd\x00\x00\x00\x06 truncated")
     lines.append("d,s,i,funk,100,beat,4-4,d2/s1/6_broken_100_beat_4-4.mid,,10,train\n")
     (root / "info.csv").write_text("".join(lines), encoding="utf-8")
-    (root / "LICENSE").write_text("This work is licensed under the Creative Commons Attribution 4.0 International License.")
+    (root / "LICENSE").write_text(
+        "This work is licensed under the Creative Commons Attribution 4.0 International License."
+    )
     return root
 
 
@@ -54,7 +56,9 @@ def test_corpus_keeps_official_split_and_labels(gmd_like):
     for source in set(dataset.source.tolist()):
         assert len(set(dataset.split[dataset.source == source].tolist())) == 1
     test_rows = dataset.of_split("test")
-    assert test_rows.style.tolist() == ["jazz"] and test_rows.source.tolist() == ["d2/s1/4_jazz_120_beat_4-4.mid"]
+    assert test_rows.style.tolist() == ["jazz"] and test_rows.source.tolist() == [
+        "d2/s1/4_jazz_120_beat_4-4.mid"
+    ]
     assert sorted(set(dataset.beat_type.tolist())) == ["beat", "fill"]
     assert dataset.meta["licence"] == "CC BY 4.0"
     assert dataset.meta["ingest"]["skipped"] == {"unreadable": 1, "unsupported_meter": 1}
@@ -66,7 +70,9 @@ def test_corpus_keeps_official_split_and_labels(gmd_like):
 
 def test_beat_type_filter(gmd_like):
     dataset, summary = ingest_corpus(gmd_like, IngestConfig(beat_type="fill"), workers=1, progress=False)
-    assert set(dataset.beat_type.tolist()) == {"fill"} and summary.skipped["beat_type"] == 5  # the broken file is a beat too
+    assert (
+        set(dataset.beat_type.tolist()) == {"fill"} and summary.skipped["beat_type"] == 5
+    )  # the broken file is a beat too
 
 
 def test_two_workers_give_the_same_dataset(gmd_like):
@@ -81,7 +87,13 @@ def test_folder_labels_without_info_csv(tmp_path):
     write_midi(tmp_path / "test/rock/b.mid", groove(4))
     write_midi(tmp_path / "latin/c.mid", groove(4))
     dataset, _ = ingest_corpus(tmp_path, IngestConfig(), workers=1, progress=False)
-    assert dict(zip(dataset.source.tolist(), zip(dataset.style.tolist(), dataset.split.tolist(), strict=True), strict=True)) == {
+    assert dict(
+        zip(
+            dataset.source.tolist(),
+            zip(dataset.style.tolist(), dataset.split.tolist(), strict=True),
+            strict=True,
+        )
+    ) == {
         "train/funk/a.mid": ("funk", "train"),
         "test/rock/b.mid": ("rock", "test"),
         "latin/c.mid": ("latin", "train"),
@@ -100,7 +112,22 @@ def test_summary_text_names_reasons_and_counts():
 
 def test_command_writes_dataset_and_prints_summary(gmd_like, tmp_path, capsys):
     out = tmp_path / "out" / "data.npz"
-    rc = main(["ingest", "midi", str(gmd_like), "-o", str(out), "--bars", "2", "--hop-bars", "2", "--no-progress", "--workers", "1"])
+    rc = main(
+        [
+            "ingest",
+            "midi",
+            str(gmd_like),
+            "-o",
+            str(out),
+            "--bars",
+            "2",
+            "--hop-bars",
+            "2",
+            "--no-progress",
+            "--workers",
+            "1",
+        ]
+    )
     printed = capsys.readouterr().out
     assert rc == 0 and "windows:" in printed and "unreadable" in printed
     dataset = RhythmDataset.load(out)

@@ -15,6 +15,8 @@ from __future__ import annotations
 import io
 import json
 import os
+import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -108,7 +110,7 @@ class RhythmDataset:
         try:
             with np.load(os.fspath(path), allow_pickle=False) as data:
                 arrays = {key: data[key] for key in data.files}
-        except (OSError, ValueError, EOFError) as error:
+        except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as error:
             raise DatasetError(f"{path}: not a readable dataset .npz ({error})") from error
         missing = sorted({"hits", "velocities", "offsets", "bpm", "start_bar", "meta", *LABELS} - set(arrays))
         if missing:
@@ -121,8 +123,12 @@ class RhythmDataset:
         if meta.get("voices") != list(VOICES):
             raise DatasetError(f"{path}: dataset voices {meta.get('voices')} differ from {list(VOICES)}")
         patterns = np.stack(
-            [arrays["hits"].astype(np.float32), arrays["velocities"].astype(np.float32),
-             arrays["offsets"].astype(np.float32)], axis=1
+            [
+                arrays["hits"].astype(np.float32),
+                arrays["velocities"].astype(np.float32),
+                arrays["offsets"].astype(np.float32),
+            ],
+            axis=1,
         )  # [N, 3, V, T]
         return cls(
             grid=grid,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as _dt
 import io
 import os
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -99,7 +100,8 @@ def to_onnx_bytes(generator: nn.Module, meta: ModelMeta) -> bytes:
     example = random_inputs(meta, 2)
     names = list(example)
     buffer = io.BytesIO()
-    with torch.no_grad():
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # we choose the TorchScript exporter on purpose
         torch.onnx.export(
             wrapper,
             tuple(torch.from_numpy(example[k]) for k in names),

@@ -75,7 +75,9 @@ class IngestConfig:
         if self.beat_type not in BEAT_TYPE_CHOICES:
             raise ValueError(f"beat_type must be one of {BEAT_TYPE_CHOICES}, got {self.beat_type!r}")
         if self.unknown_pitches not in UNKNOWN_PITCH_CHOICES:
-            raise ValueError(f"unknown_pitches must be one of {UNKNOWN_PITCH_CHOICES}, got {self.unknown_pitches!r}")
+            raise ValueError(
+                f"unknown_pitches must be one of {UNKNOWN_PITCH_CHOICES}, got {self.unknown_pitches!r}"
+            )
         if self.channel is not None and not 0 <= self.channel <= 15:
             raise ValueError(f"channel must be in 0..15 (zero-based) or None, got {self.channel!r}")
         drum_map_by_name(self.drum_map)  # raises naming the allowed maps
@@ -83,7 +85,9 @@ class IngestConfig:
 
     @property
     def grid(self) -> Grid:
-        return Grid.from_time_signature(*self.time_signature, bars=self.bars, steps_per_beat=self.steps_per_beat)
+        return Grid.from_time_signature(
+            *self.time_signature, bars=self.bars, steps_per_beat=self.steps_per_beat
+        )
 
 
 @dataclass
@@ -248,7 +252,11 @@ def _fill_windows(result: FileWindows, path: Path, config: IngestConfig) -> None
             raise SkipFile("unknown_pitch", f"pitches {sorted(set(arrays.pitches[unknown].tolist()))}")
         if unknown.all():
             raise SkipFile("unknown_pitches_only", f"pitches {sorted(set(arrays.pitches.tolist()))}")
-        arrays.ticks, arrays.velocities, voices = arrays.ticks[~unknown], arrays.velocities[~unknown], voices[~unknown]
+        arrays.ticks, arrays.velocities, voices = (
+            arrays.ticks[~unknown],
+            arrays.velocities[~unknown],
+            voices[~unknown],
+        )
     grid = config.grid
     ticks_per_bar = arrays.ticks_per_beat * grid.beats_per_bar
     length_ticks = int(arrays.ticks[-1]) + 1  # the performance ends with its last note, not end_of_track
@@ -282,4 +290,3 @@ def file_jobs(root: str | os.PathLike) -> list[tuple[Path, str, FileLabels]]:
     """(path, relative path, labels) for every MIDI file; labels from ``info.csv`` first, else folders."""
     info = read_info_csv(root)
     return [(path, rel, info.get(rel) or labels_from_path(rel)) for path, rel in find_midi_files(root)]
-

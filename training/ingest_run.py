@@ -1,4 +1,4 @@
-"""Ingest a whole corpus: files in parallel (multiprocessing), windows into one ``RhythmDataset``, a summary."""
+"""Ingest a whole corpus: files in parallel (multiprocessing), windows into one ``RhythmDataset``, summary."""
 
 from __future__ import annotations
 
@@ -75,7 +75,10 @@ class IngestSummary:
         split_text = ", ".join(f"{split} {n}" for split, n in self.windows_per_split.items())
         lines.append(f"windows: {self.windows} ({split_text})")
         if self.windows_per_beat_type:
-            lines.append("  by beat type: " + ", ".join(f"{k} {v}" for k, v in sorted(self.windows_per_beat_type.items())))
+            lines.append(
+                "  by beat type: "
+                + ", ".join(f"{k} {v}" for k, v in sorted(self.windows_per_beat_type.items()))
+            )
         lines.append(f"windows left out for too few hits: {self.sparse_windows}")
         dropped = sum(self.dropped_pitches.values())
         top = ", ".join(f"{pitch}: {n}" for pitch, n in self.dropped_pitches.most_common(8))
@@ -125,7 +128,9 @@ def ingest_corpus(
     return dataset, summary
 
 
-def _assemble(used: list[FileWindows], config: IngestConfig, root: Path, summary: IngestSummary) -> RhythmDataset:
+def _assemble(
+    used: list[FileWindows], config: IngestConfig, root: Path, summary: IngestSummary
+) -> RhythmDataset:
     grid = config.grid
     counts = [r.n_windows for r in used]
     n = sum(counts)

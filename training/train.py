@@ -215,7 +215,7 @@ class Trainer:
         loss_cond = torch.zeros((), device=dev)
         if self.measured and cfg.cond_weight > 0:
             with torch.autocast(device_type=dev.type, enabled=False):
-                decoded = harden(out.float(), cfg.hit_threshold, "straight-through")  # as the daemon measures
+                decoded = harden(out.float(), cfg.hit_threshold, cfg.hit_estimator)
                 measured = torch_descriptors(decoded, self.grid, self.measured_names)  # [B, Cm]
                 idx = self.measured
                 target = interp(cond[:, idx], self.probs.expand(len(idx), -1), self.quantiles[idx])  # raw [B, Cm]

@@ -64,6 +64,8 @@ def _track(events: list[tuple[int, int, mido.Message | None]]) -> mido.MidiTrack
     return track
 
 
-def bar_of_beats(bar: int, beats_per_bar: int = 4, pitch: int = 36, velocity: int = 100) -> list[tuple[float, int, int]]:
+def bar_of_beats(
+    bar: int, beats_per_bar: int = 4, pitch: int = 36, velocity: int = 100
+) -> list[tuple[float, int, int]]:
     """One note on every beat of ``bar``."""
     return [(bar * beats_per_bar + b, pitch, velocity) for b in range(beats_per_bar)]

@@ -29,24 +29,42 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="bars between window starts (default 1: every bar line starts a window, so a 4-bar window "
         "overlaps the next by 3 bars; use --hop-bars equal to --bars for disjoint windows)",
     )
-    parser.add_argument("--steps-per-beat", type=int, default=4, help="grid steps per beat (default 4 = 16ths)")
+    parser.add_argument(
+        "--steps-per-beat", type=int, default=4, help="grid steps per beat (default 4 = 16ths)"
+    )
     parser.add_argument(
         "--time-signature",
         type=_time_signature,
         default=(4, 4),
-        help="keep files in this meter (default 4/4; 3/4, 2/4, 5/4 also work); others are counted and skipped",
+        help="keep files in this meter (default 4/4; 3/4, 2/4, 5/4 also work); others are counted, skipped",
     )
-    parser.add_argument("--drum-map", choices=sorted(DRUM_MAPS), default="roland", help="input pitch map (default roland = GMD)")
-    parser.add_argument("--beat-type", choices=BEAT_TYPE_CHOICES, default="all", help="keep beat or fill files, or all (default)")
-    parser.add_argument("--min-hits", type=int, default=1, help="skip windows with fewer hits (default 1: skip empty ones)")
+    parser.add_argument(
+        "--drum-map",
+        choices=sorted(DRUM_MAPS),
+        default="roland",
+        help="input pitch map (default roland = GMD)",
+    )
+    parser.add_argument(
+        "--beat-type",
+        choices=BEAT_TYPE_CHOICES,
+        default="all",
+        help="keep beat or fill files, or all (default)",
+    )
+    parser.add_argument(
+        "--min-hits", type=int, default=1, help="skip windows with fewer hits (default 1: skip empty ones)"
+    )
     parser.add_argument(
         "--unknown-pitches",
         choices=UNKNOWN_PITCH_CHOICES,
         default="drop",
         help="drop (and count) notes whose pitch the map does not know (default), or skip such files",
     )
-    parser.add_argument("--channel", type=int, default=10, help="MIDI channel of the drums, 1..16, 0 = any (default 10)")
-    parser.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1), help="processes reading files (default 2)")
+    parser.add_argument(
+        "--channel", type=int, default=10, help="MIDI channel of the drums, 1..16, 0 = any (default 10)"
+    )
+    parser.add_argument(
+        "--workers", type=int, default=min(2, os.cpu_count() or 1), help="processes reading files (default 2)"
+    )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
@@ -68,7 +86,9 @@ def run(args: argparse.Namespace) -> int:
             unknown_pitches=args.unknown_pitches,
             channel=None if args.channel == 0 else args.channel - 1,
         )
-        dataset, summary = ingest_corpus(args.folder, config, workers=max(1, args.workers), progress=not args.no_progress)
+        dataset, summary = ingest_corpus(
+            args.folder, config, workers=max(1, args.workers), progress=not args.no_progress
+        )
     except (ValueError, FileNotFoundError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
@@ -77,5 +97,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"error: no windows found under {args.folder}; nothing written", file=sys.stderr)
         return 1
     path = dataset.save(args.output)
-    print(f"wrote {len(dataset)} windows ({dataset.grid.bars} bars of {dataset.grid.beats_per_bar} beats) to {path}")
+    print(
+        f"wrote {len(dataset)} windows ({dataset.grid.bars} bars of {dataset.grid.beats_per_bar} beats)"
+        f" to {path}"
+    )
     return 0

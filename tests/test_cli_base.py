@@ -1,0 +1,84 @@
+"""The lazy sub-command CLI shared by `nudge` and `nudge-train`."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import textwrap
+
+import pytest
+
+from companion.cli_base import build_parser, run_cli
+
+MODULE = """
+def add_arguments(parser):
+    parser.add_argument("--value", type=int, default=1)
+
+def run(args):
+    if args.value == 99:
+        raise KeyboardInterrupt
+    return args.value
+"""
+
+
+@pytest.fixture
+def table(tmp_path, monkeypatch):
+    """Three real command modules on sys.path: one plain command and a two-word group."""
+    for name in ("clitest_alpha", "clitest_group_one", "clitest_group_two"):
+        (tmp_path / f"{name}.py").write_text(textwrap.dedent(MODULE))
+        monkeypatch.delitem(sys.modules, name, raising=False)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    return {
+        "alpha": ("clitest_alpha", "the alpha command"),
+        "group one": ("clitest_group_one", "first of the group"),
+        "group two": ("clitest_group_two", "second of the group"),
+    }
+
+
+def test_only_the_chosen_module_is_imported(table):
+    assert run_cli("prog", "desc", table, ["group", "two", "--value", "7"]) == 7
+    assert "clitest_group_two" in sys.modules
+    assert "clitest_group_one" not in sys.modules and "clitest_alpha" not in sys.modules
+
+
+def test_single_word_command_and_defaults(table):
+    assert run_cli("prog", "desc", table, ["alpha"]) == 1
+
+
+def test_keyboard_interrupt_returns_130(table):
+    assert run_cli("prog", "desc", table, ["alpha", "--value", "99"]) == 130
+
+
+def test_help_lists_commands_and_groups(table, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        run_cli("prog", "desc", table, ["--help"])
+    assert exit_info.value.code == 0
+    out = capsys.readouterr().out
+    assert "alpha" in out and "group" in out and "the alpha command" in out
+    with pytest.raises(SystemExit):
+        run_cli("prog", "desc", table, ["group", "--help"])
+    out = capsys.readouterr().out
+    assert "first of the group" in out and "second of the group" in out
+
+
+def test_unknown_and_missing_commands_exit_2(table, capsys):
+    for argv in (["nope"], [], ["group"], ["alpha", "--value", "x"]):
+        with pytest.raises(SystemExit) as exit_info:
+            run_cli("prog", "desc", table, argv)
+        assert exit_info.value.code == 2
+    assert "invalid int value" in capsys.readouterr().err
+
+
+def test_verbose_sets_logging_level(table, monkeypatch):
+    seen = {}
+    monkeypatch.setattr(logging, "basicConfig", lambda **kwargs: seen.update(kwargs))
+    run_cli("prog", "desc", table, ["-vv", "alpha"])
+    assert seen["level"] == logging.DEBUG
+    run_cli("prog", "desc", table, ["alpha"])
+    assert seen["level"] == logging.WARNING
+
+
+def test_parser_adds_arguments_of_the_chosen_command_only(table):
+    parser = build_parser("prog", "desc", table, ["alpha", "--value", "3"])
+    assert parser.parse_args(["alpha", "--value", "3"]).value == 3
+    assert "clitest_group_one" not in sys.modules

@@ -1,0 +1,199 @@
+"""Daemon.handle on plain bytes: every address, the live MIDI hooks (a recording player), errors, hot swap."""
+
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+import pytest
+
+from companion.dispatch import Daemon, clip_to_pattern
+from companion.model import load_model
+from companion.models_dir import ModelsDir
+from companion.osc_api import ENDPOINTS, LIVE_OFF_REASON, Clip
+from companion.osc_codec import decode_message, encode_message
+from companion.pattern import Grid
+from tests.support.tiny_onnx import write_tiny_model
+
+
+class RecordingPlayer:
+    """Stands in for companion.live's player in these unit tests only (the real one is tested with JACK)."""
+
+    def __init__(self):
+        self.calls = []
+
+    def __getattr__(self, name):
+        if name in ("start", "stop", "panic", "queue", "set_transport", "close"):
+            return lambda *args, **kwargs: self.calls.append((name, args, kwargs))
+        raise AttributeError(name)
+
+
+@pytest.fixture
+def folder(tmp_path):
+    write_tiny_model(tmp_path / "default.onnx", grid=Grid(4, 4, 2))
+    write_tiny_model(tmp_path / "other.onnx", name="other", styles=(), conditions=("density",))
+    return tmp_path
+
+
+@pytest.fixture
+def daemon(folder):
+    return Daemon(load_model(folder / "default.onnx"), ModelsDir(folder), seed=0)
+
+
+def send(daemon, address, tags="", *args):
+    return [decode_message(d) for d in daemon.handle(encode_message(address, tags, args))]
+
+
+def test_ping_info_list(daemon):
+    (pong,) = send(daemon, "/nudge/ping", "i", 1)
+    assert (pong.address, pong.args) == ("/nudge/pong", (1, "0.1.0", "default"))
+    (info,) = send(daemon, "/nudge/model/info", "i", 2)
+    assert info.address == "/nudge/model/info"
+    assert info.args[:5] == (2, "default", 2, 4, 2)
+    assert info.args[5:11:3] == ("density", "syncopation")
+    assert info.args[11:] == (2, "funk", "rock")
+    (listing,) = send(daemon, "/nudge/model/list", "i", 3)
+    assert listing.args == (3, "default", "default", "other")
+
+
+def notes_of(messages):
+    begin, *parts, end = messages
+    assert begin.address == "/nudge/notes/begin" and end.address == "/nudge/notes/end"
+    assert len(parts) == begin.args[1] == end.args[1]
+    flat = [x for p in sorted(parts, key=lambda m: m.args[1]) for x in p.args[2:]]
+    return begin, np.array(flat, dtype=np.float64).reshape(-1, 4)
+
+
+def test_generate_is_deterministic_and_queued_to_the_player(folder):
+    player = RecordingPlayer()
+    daemon = Daemon(load_model(folder / "default.onnx"), ModelsDir(folder), player=player, seed=0)
+    args = ("isfsisssi", 5, "density", 0.7, "bars", 2, "style", "funk", "seed", 3)
+    begin, first = notes_of(send(daemon, "/nudge/generate", *args))
+    _, second = notes_of(send(daemon, "/nudge/generate", *args))
+    np.testing.assert_array_equal(first, second)
+    assert begin.args[0] == 5 and begin.args[2] == len(first) > 0 and begin.args[3] == 8.0
+    assert begin.args[4] == "default funk s3"
+    assert [c[0] for c in player.calls] == ["queue", "queue"]
+    assert player.calls[0][2] == {"when": "bar"}
+
+
+def test_vary_amount_zero_echoes_the_clip_exactly(daemon):
+    clip = [36, 0.0, 0.25, 100, 38, 1.0, 0.25, 90, 42, 0.5, 0.1, 64, 56, 3.75, 0.5, 127]  # 56: cowbell
+    begin, notes = notes_of(send(daemon, "/nudge/vary", "ifsf" + "iffi" * 4, 6, 0.0, "notes", 3.5, *clip))
+    np.testing.assert_array_equal(notes, np.array(clip, dtype=np.float32).reshape(-1, 4))
+    assert begin.args[3] == 3.5
+
+
+def test_vary_passes_unreadable_notes_through_and_keeps_the_clip_pitch(daemon):
+    clip = [35, 0.0, 0.25, 100, 35, 2.0, 0.25, 100, 38, 1.0, 0.25, 90, 56, 3.0, 0.5, 70, 36, 12.0, 0.1, 50]
+    begin, notes = notes_of(
+        send(daemon, "/nudge/vary", "ifsisf" + "iffi" * 5, 6, 0.2, "seed", 1, "notes", 8.0, *clip)
+    )
+    assert [56, 3.0, 0.5, 70] in notes.tolist()  # unknown pitch: unchanged
+    assert [36, 12.0, 0.10000000149011612, 50] in notes.tolist()  # after the clip's end: unchanged
+    assert 35 in notes[:, 0] and begin.args[3] == 8.0  # the clip's kick pitch, not the model's 36
+
+
+def test_clip_to_pattern_reads_the_grid(daemon):
+    rows = np.array([[36, 0.0, 0.1, 127], [38, 1.02, 0.1, 64], [99, 0.0, 0.1, 1]], dtype=np.float64)
+    pattern, pitches, passthrough = clip_to_pattern(Clip(6.0, rows), daemon.model)
+    assert pattern.grid == Grid(4, 4, 2) and pattern.n_hits == 2 and pitches[:2] == [36, 38]
+    assert pattern.offsets_steps[1, 4] == pytest.approx(0.08, abs=1e-6)
+    assert passthrough.tolist() == [[99, 0.0, 0.1, 1]]
+
+
+@pytest.mark.parametrize("address", ["/nudge/play/start", "/nudge/play/stop", "/nudge/play/panic"])
+def test_live_addresses_without_a_player(daemon, address):
+    (reply,) = send(daemon, address, "i", 9)
+    assert (reply.address, reply.args) == ("/nudge/error", (9, LIVE_OFF_REASON))
+
+
+def test_live_addresses_with_a_player(folder):
+    player = RecordingPlayer()
+    daemon = Daemon(load_model(folder / "default.onnx"), ModelsDir(folder), player=player)
+    for i, address in enumerate(["/nudge/play/start", "/nudge/play/stop", "/nudge/play/panic"]):
+        (reply,) = send(daemon, address, "i", i)
+        assert (reply.address, reply.args) == ("/nudge/ok", (i,))
+    assert send(daemon, "/nudge/transport", "ffi", 128.0, 3.5, 1) == []
+    assert player.calls == [
+        ("start", (), {}),
+        ("stop", (), {}),
+        ("panic", (), {}),
+        ("set_transport", (128.0, 3.5, True), {}),
+    ]
+
+
+def test_transport_without_a_player_is_an_error_with_id_minus_one(daemon):
+    (reply,) = send(daemon, "/nudge/transport", "ffi", 120.0, 0.0, 0)
+    assert reply.args == (-1, LIVE_OFF_REASON)
+
+
+def test_every_registered_address_answers(daemon):
+    for endpoint in ENDPOINTS:
+        replies = daemon.handle(encode_message(endpoint.address, "i", (1,)))
+        assert replies, endpoint.address  # at least an error explaining what is missing
+
+
+def test_malformed_bytes_and_bundles(daemon):
+    (reply,) = (decode_message(d) for d in daemon.handle(b"\x00\x01\x02"))
+    assert reply.address == "/nudge/error" and reply.args[0] == -1 and "multiple of 4" in reply.args[1]
+    (reply,) = (decode_message(d) for d in daemon.handle(b"/x" + b"\0" * 40000))
+    assert "larger than" in reply.args[1]
+
+
+def test_model_load_good_and_corrupt_keep_serving(daemon, folder):
+    (reply,) = send(daemon, "/nudge/model/load", "is", 1, "other")
+    assert reply.args == (1, "other") and daemon.model.name == "other"
+    (folder / "broken.onnx").write_bytes(b"\x00" * 64)
+    (reply,) = send(daemon, "/nudge/model/load", "is", 2, "broken")
+    assert reply.address == "/nudge/error" and "broken.onnx" in reply.args[1] and reply.args[0] == 2
+    assert daemon.model.name == "other"
+    (reply,) = send(daemon, "/nudge/model/load", "is", 3, "missing")
+    assert "no model 'missing'" in reply.args[1] and "available: broken, default, other" in reply.args[1]
+    (pong,) = send(daemon, "/nudge/ping", "i", 4)
+    assert pong.args[2] == "other"
+    # the new model's conditions apply at once: 'syncopation' is gone
+    (reply,) = send(daemon, "/nudge/generate", "isf", 5, "syncopation", 0.5)
+    assert "unknown key 'syncopation'" in reply.args[1]
+
+
+def test_poll_models_reloads_a_changed_serving_model_and_survives_corruption(daemon, folder):
+    before = daemon.model
+    write_tiny_model(folder / "default.onnx", seed=7, grid=Grid(4, 4, 1))
+    daemon.poll_models()
+    assert daemon.model is not before and daemon.model.meta.bars == 1
+    good = daemon.model
+    shutil.copy(folder / "other.onnx", folder / "new.onnx")
+    (folder / "default.onnx").write_bytes(b"corrupt" * 10)
+    daemon.poll_models()
+    assert daemon.model is good  # still serving the last good one
+    (reply,) = send(daemon, "/nudge/ping", "i", 1)
+    assert reply.args[2] == "default"
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_clip_to_pattern_equals_notes_to_pattern(daemon, seed):
+    """The vectorised clip reader against the reference converter, with collisions and loop wraps."""
+    from companion.dispatch import merged_pitch_table
+    from companion.drum_map import PitchMapper
+    from companion.notes import notes_to_pattern
+
+    rng = np.random.default_rng(seed)
+    n = 300
+    rows = np.stack(
+        [
+            rng.choice([35, 36, 38, 40, 42, 44, 46, 49, 51, 22, 26, 56], n),
+            np.round(rng.uniform(0, 8.2, n) * 16) / 16,  # many exact collisions, some past the end
+            np.full(n, 0.1),
+            rng.integers(1, 128, n),
+        ],
+        axis=1,
+    ).astype(np.float64)
+    pattern, _, passthrough = clip_to_pattern(Clip(8.0, rows), daemon.model)
+    table = merged_pitch_table(daemon.model.meta.output_pitches)
+    inside = [tuple(r) for r in rows if int(r[0]) in table and r[1] < 8.0]
+    reference = notes_to_pattern(
+        [(int(p), s, d, int(v)) for p, s, d, v in inside], pattern.grid, PitchMapper(table)
+    )
+    assert pattern.same_as(reference)
+    assert len(passthrough) == n - len(inside)

@@ -1,0 +1,54 @@
+"""The models folder: listing, loading by name, polling for new and changed files."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from companion.model import ModelError
+from companion.models_dir import ModelsDir
+from tests.support.tiny_onnx import write_tiny_model
+
+
+def test_lists_onnx_files_by_name_and_skips_the_rest(tmp_path):
+    write_tiny_model(tmp_path / "default.onnx")
+    write_tiny_model(tmp_path / "funk-2.onnx")
+    (tmp_path / "notes.txt").write_text("x")
+    (tmp_path / ".default.onnx.abc.tmp").write_bytes(b"half")  # an atomic write in progress
+    (tmp_path / "sub.onnx").mkdir()
+    assert ModelsDir(tmp_path).names() == ["default", "funk-2"]
+
+
+def test_missing_folder_lists_nothing(tmp_path):
+    assert ModelsDir(tmp_path / "nope").names() == []
+
+
+def test_load_by_name_and_errors(tmp_path):
+    write_tiny_model(tmp_path / "default.onnx")
+    models = ModelsDir(tmp_path)
+    assert models.load("default").name == "default"
+    with pytest.raises(ModelError, match=r"no model 'other' in .* \(available: default\)"):
+        models.load("other")
+    with pytest.raises(ModelError, match="is not a model name"):
+        models.load("../default")
+    (tmp_path / "bad.onnx").write_bytes(b"nonsense")
+    with pytest.raises(ModelError, match=r"bad\.onnx: not a loadable ONNX model"):
+        models.load("bad")
+
+
+def test_poll_reports_new_and_changed_files_once(tmp_path):
+    write_tiny_model(tmp_path / "default.onnx")
+    models = ModelsDir(tmp_path)
+    assert models.poll() == []
+    write_tiny_model(tmp_path / "new.onnx")
+    assert models.poll() == ["new"]
+    assert models.poll() == []
+    path = tmp_path / "default.onnx"
+    stat = path.stat()
+    write_tiny_model(path, seed=3)  # same size, different content: the mtime tells
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000))
+    assert models.poll() == ["default"]
+    (tmp_path / "new.onnx").unlink()
+    assert models.poll() == []
+    assert models.names() == ["default"]

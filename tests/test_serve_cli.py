@@ -1,0 +1,78 @@
+"""``nudge serve`` as a real process: ready line, OSC over UDP, SIGTERM, and refusals at start."""
+
+from __future__ import annotations
+
+import re
+import selectors
+import signal
+import socket
+import subprocess
+import sys
+
+import pytest
+
+from companion.osc_codec import decode_message, encode_message
+from tests.support.tiny_onnx import write_tiny_model
+
+pytestmark = pytest.mark.integration
+TIMEOUT = 30.0
+
+
+def start(*args: str) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "companion.cli", "-v", "serve", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def ready_line(process: subprocess.Popen) -> str:
+    with selectors.DefaultSelector() as selector:
+        selector.register(process.stdout, selectors.EVENT_READ)
+        if not selector.select(TIMEOUT):
+            process.kill()
+            pytest.fail(f"no ready line within {TIMEOUT} s; stderr: {process.stderr.read()}")
+    return process.stdout.readline()
+
+
+def test_serves_osc_and_stops_cleanly_on_sigterm(tmp_path):
+    write_tiny_model(tmp_path / "default.onnx")
+    process = start("--models-dir", str(tmp_path), "--port", "0")
+    try:
+        line = ready_line(process)
+        match = re.search(r"listening on 127\.0\.0\.1:(\d+), model default", line)
+        assert match, line
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as client:
+            client.settimeout(TIMEOUT)
+            client.sendto(encode_message("/nudge/ping", "i", (12,)), ("127.0.0.1", int(match.group(1))))
+            reply = decode_message(client.recvfrom(65536)[0])
+        assert (reply.address, reply.args) == ("/nudge/pong", (12, "0.1.0", "default"))
+        process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=TIMEOUT)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 0, stderr
+    assert "served 1 datagrams" in stderr and "ping 1" in stderr
+
+
+def test_missing_default_model_is_explained(tmp_path):
+    process = start("--models-dir", str(tmp_path), "--port", "0")
+    _, stderr = process.communicate(timeout=TIMEOUT)
+    assert process.returncode == 2
+    assert "default.onnx: model file not found" in stderr and "--model PATH" in stderr
+
+
+def test_corrupt_model_is_refused(tmp_path):
+    (tmp_path / "bad.onnx").write_bytes(b"not onnx" * 8)
+    process = start("--model", str(tmp_path / "bad.onnx"), "--port", "0")
+    _, stderr = process.communicate(timeout=TIMEOUT)
+    assert process.returncode == 2 and "not a loadable ONNX model" in stderr
+
+
+def test_listening_beyond_loopback_needs_explicit_flags(tmp_path):
+    write_tiny_model(tmp_path / "default.onnx")
+    process = start("--models-dir", str(tmp_path), "--host", "0.0.0.0", "--port", "0")
+    _, stderr = process.communicate(timeout=TIMEOUT)
+    assert process.returncode == 2 and "--allow-remote" in stderr

@@ -1,0 +1,125 @@
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from tests.support.rhythm_data import write_rhythm_dataset
+from training.cli import main as cli_main
+from training.config import TrainConfig
+from training.train import BEST, LAST, METRICS, BatchSampler, Trainer, amp_dtype, load_checkpoint, train
+
+TINY = dict(latent_dim=8, style_dim=4, g_hidden=32, bar_dim=16, bar_hidden=32, d_hidden=32, batch_size=16,
+            progress=False, val_rows=16)
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory):
+    return write_rhythm_dataset(tmp_path_factory.mktemp("data") / "tiny.npz", n_train=48, n_val=16, n_test=16)
+
+
+def _config(dataset, out, **kwargs):
+    return TrainConfig(data=str(dataset), out=str(out), **{**TINY, **kwargs})
+
+
+def _weights(path):
+    return load_checkpoint(path)["generator"]
+
+
+def test_trains_and_writes_run_folder(dataset, tmp_path):
+    result = train(_config(dataset, tmp_path / "run", steps=8, checkpoint_every=4))
+    assert result.steps == 8
+    assert (tmp_path / "run" / "config.json").exists()
+    assert TrainConfig.load(tmp_path / "run").steps == 8
+    state = load_checkpoint(result.last)
+    assert state["step"] == 8
+    assert state["dataset"]["counts"] == {"test": 16, "train": 48, "validation": 16}
+    lines = [json.loads(line) for line in (tmp_path / "run" / METRICS).read_text().splitlines()]
+    assert lines and {"epoch", "step", "loss_d", "loss_g", "loss_cond", "val_fd"} <= set(lines[0])
+    assert lines[-1]["step"] == 8
+    assert result.best is not None and result.best.name == BEST
+
+
+def test_weights_change_and_losses_are_finite(dataset, tmp_path):
+    result = train(_config(dataset, tmp_path / "a", steps=0))
+    before = _weights(result.last)
+    after = _weights(train(_config(dataset, tmp_path / "b", steps=5)).last)
+    assert any(not torch.equal(before[k], after[k]) for k in before)
+    for row in train(_config(dataset, tmp_path / "c", steps=3, loss="wgan-gp")).history:
+        assert all(np.isfinite(v) for v in row.values())
+
+
+def test_seed_makes_runs_repeatable(dataset, tmp_path):
+    a = _weights(train(_config(dataset, tmp_path / "a", steps=6)).last)
+    b = _weights(train(_config(dataset, tmp_path / "b", steps=6)).last)
+    c = _weights(train(_config(dataset, tmp_path / "c", steps=6, seed=1)).last)
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert any(not torch.equal(a[k], c[k]) for k in a)
+
+
+def test_resume_reproduces_an_uninterrupted_run(dataset, tmp_path):
+    straight = _weights(train(_config(dataset, tmp_path / "straight", steps=9, checkpoint_every=3)).last)
+    train(_config(dataset, tmp_path / "split", steps=4, checkpoint_every=2))
+    resumed = train(_config(dataset, tmp_path / "split", steps=9, checkpoint_every=3), resume=True)
+    assert resumed.steps == 9
+    again = _weights(resumed.last)
+    for key in straight:
+        torch.testing.assert_close(again[key], straight[key], rtol=0, atol=0)
+
+
+def test_resume_without_checkpoint_is_a_clear_error(dataset, tmp_path):
+    with pytest.raises(FileNotFoundError, match="no checkpoint"):
+        train(_config(dataset, tmp_path / "none", steps=2), resume=True)
+
+
+def test_test_split_never_reaches_training(dataset, tmp_path):
+    trainer = Trainer(_config(dataset, tmp_path / "run", steps=1))
+    assert len(trainer.train_patterns) == 48
+    assert trainer.train_patterns[:, 0].mean(dim=(1, 2)).max() < 0.9  # test rows are all hits
+    assert "test_only" not in trainer.space.styles
+    assert trainer.space.normaliser.quantiles[0, -1] < trainer.grid.n_steps * 9 / trainer.grid.bars
+
+
+def test_a_dataset_without_train_rows_is_refused(tmp_path):
+    path = write_rhythm_dataset(tmp_path / "only_test.npz", n_train=0, n_val=4, n_test=8)
+    with pytest.raises(ValueError, match="no 'train' rows"):
+        train(TrainConfig(data=str(path), out=str(tmp_path / "run"), progress=False))
+
+
+def test_batch_sampler_covers_rows_and_shards_between_processes():
+    whole = BatchSampler(10, 4, seed=3)
+    seen = torch.cat([whole.next()[0] for _ in range(2)])
+    assert len(set(seen.tolist())) == 8
+    ranks = [BatchSampler(10, 2, seed=3, rank=r, world_size=2) for r in range(2)]
+    parts = [s.next()[0] for s in ranks]
+    assert torch.equal(torch.cat(parts), BatchSampler(10, 4, seed=3).next()[0])
+    tiny = BatchSampler(3, 8, seed=0)
+    rows, ends = tiny.next()
+    assert len(rows) == 8 and ends and set(rows.tolist()) == {0, 1, 2}
+
+
+def test_mixed_precision_is_chosen_only_on_cuda():
+    assert amp_dtype("auto", torch.device("cpu")) is None
+    assert amp_dtype("fp16", torch.device("cpu")) is None
+    assert amp_dtype("off", torch.device("cuda")) is None
+    assert amp_dtype("fp16", torch.device("cuda")) is torch.float16
+    assert amp_dtype("bf16", torch.device("cuda")) is torch.bfloat16
+
+
+def test_fit_command_trains_and_resumes(dataset, tmp_path, capsys):
+    out = tmp_path / "cli"
+    args = ["fit", "--data", str(dataset), "--out", str(out), "--steps", "3", "--batch-size", "8",
+            "--g-hidden", "32", "--d-hidden", "32", "--latent-dim", "8", "--no-progress"]
+    assert cli_main(args) == 0
+    assert "trained 3 steps" in capsys.readouterr().out
+    assert cli_main(["fit", "--out", str(out), "--resume", "--steps", "5"]) == 0
+    assert load_checkpoint(out / LAST)["step"] == 5
+    assert TrainConfig.load(out).batch_size == 8  # the saved config was kept
+
+
+def test_fit_command_reports_bad_input(tmp_path):
+    with pytest.raises(SystemExit, match="needs --data"):
+        cli_main(["fit", "--out", str(tmp_path)])
+    (tmp_path / "bad.npz").write_bytes(b"not a dataset")
+    with pytest.raises(SystemExit, match="not a readable dataset"):
+        cli_main(["fit", "--data", str(tmp_path / "bad.npz"), "--out", str(tmp_path / "r"), "--no-progress"])
