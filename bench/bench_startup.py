@@ -72,14 +72,15 @@ def main() -> int:
     base_time, base_rss = np.median(base[:, 0]), np.median(base[:, 1])
     print(f"nudge startup bench: median of {args.runs} runs")
     print(
-        f"baseline `python -c 'import numpy, onnxruntime'`: ready {base_time * 1e3:.0f} ms, RSS {base_rss:.0f} MB"
+        f"baseline `import numpy, onnxruntime` process: ready {base_time * 1e3:.0f} ms, RSS {base_rss:.0f} MB"
     )
     for label, path in bench_models():
         runs = np.array([daemon(path) for _ in range(args.runs)])
         ready, rss, rss_after = (float(np.median(runs[:, i])) for i in range(3))
         print(f"\nmodel: {label}")
+        ratio = ready / base_time
         print(
-            f"  ready (spawn -> first pong) {ready * 1e3:6.0f} ms   {ready / base_time:4.2f}x baseline   target <= 1000 ms"
+            f"  ready (spawn -> first pong) {ready * 1e3:6.0f} ms   {ratio:4.2f}x baseline  target <= 1000 ms"
         )
         print(
             f"  RSS after start            {rss:6.0f} MB   {rss / base_rss:4.2f}x baseline   target <= 150 MB"

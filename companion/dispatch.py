@@ -8,6 +8,7 @@ queue(pattern, when) set_transport(bpm, beat, playing) close()``.
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import time
@@ -20,17 +21,9 @@ from companion import engine
 from companion.drum_map import GENERAL_MIDI, N_VOICES, ROLAND_GMD, VOICES
 from companion.model import Model, ModelError
 from companion.models_dir import ModelsDir
-from companion.osc_api import (
-    LIVE_OFF_REASON,
-    MAX_ID,
-    MAX_REQUEST_BYTES,
-    VERSION,
-    Clip,
-    Request,
-    RequestError,
-    parse_request,
-)
+from companion.osc_api import LIVE_OFF_REASON, MAX_ID, MAX_REQUEST_BYTES, VERSION
 from companion.osc_codec import Message, OscError, decode_packet, encode_message
+from companion.osc_request import Clip, Request, RequestError, parse_request
 from companion.pattern import MAX_OFFSET_STEPS, Grid, Pattern
 from companion.replies import error_reply, note_array, notes_reply, ok_reply, pattern_to_note_array
 
@@ -229,6 +222,16 @@ def merged_pitch_table(output_pitches: tuple[int, ...]) -> dict[int, str]:
     return {**ROLAND_GMD, **GENERAL_MIDI, **{pitch: VOICES[i] for i, pitch in enumerate(output_pitches)}}
 
 
+@functools.lru_cache(maxsize=16)
+def _voice_lookup(output_pitches: tuple[int, ...]) -> np.ndarray:
+    """[128] pitch -> voice index (-1: unknown) for ``merged_pitch_table``."""
+    voice_of = np.full(128, -1, dtype=np.int64)
+    for pitch, voice in merged_pitch_table(output_pitches).items():
+        voice_of[pitch] = VOICES.index(voice)
+    voice_of.setflags(write=False)
+    return voice_of
+
+
 def clip_to_pattern(clip: Clip, model: Model) -> tuple[Pattern, list[int], np.ndarray]:
     """A vary request's clip -> (pattern on the model's grid, output pitch per voice, notes passed through).
 
@@ -238,9 +241,7 @@ def clip_to_pattern(clip: Clip, model: Model) -> tuple[Pattern, list[int], np.nd
     Notes the pattern cannot hold (unknown pitch, start after the clip's end) are passed through unchanged.
     """
     meta = model.meta
-    voice_of = np.full(128, -1, dtype=np.int64)  # pitch -> voice index, -1 unknown
-    for pitch, voice in merged_pitch_table(meta.output_pitches).items():
-        voice_of[pitch] = VOICES.index(voice)
+    voice_of = _voice_lookup(meta.output_pitches)
     bars = min(8, max(1, math.ceil(clip.length_beats / meta.beats_per_bar - 1e-9)))
     grid = Grid(meta.steps_per_beat, meta.beats_per_bar, bars)
     rows = clip.notes

@@ -1,6 +1,7 @@
 """The OSC API of ``nudge serve``: ONE registry of every address, its arguments (with OSC type tags), its
-reply and its handler. Request parsing and ``docs/osc-api.md`` (``python -m companion.osc_api --markdown``)
-are both derived from these tables, and a test fails when the committed document differs.
+reply and its handler. Request parsing (``companion.osc_request``) and ``docs/osc-api.md``
+(``python -m companion.osc_api --markdown``) are both derived from these tables, and a test fails when
+the committed document differs.
 
 Type tags: ``i`` int32, ``f`` float32, ``s`` string. Max sends whole numbers as ``i``; where an int is
 expected, a whole float (``4.0``) is accepted too, never a lossy one (``4.5``).
@@ -8,17 +9,11 @@ expected, a whole float (``4.0``) is accepted too, never a lossy one (``4.5``).
 
 from __future__ import annotations
 
-import math
 import re
 import sys
-from dataclasses import dataclass, field
-from typing import Any
-
-import numpy as np
+from dataclasses import dataclass
 
 from companion import __version__
-from companion.model_meta import ModelMeta
-from companion.osc_codec import Message
 from companion.pattern import MAX_BARS
 
 VERSION = __version__
@@ -222,212 +217,6 @@ REPLIES: tuple[Reply, ...] = (
         "when the request's id could not be read)",
     ),
 )
-
-
-class RequestError(ValueError):
-    """A malformed request: becomes ``/nudge/error id reason``."""
-
-    def __init__(self, request_id: int, reason: str):
-        super().__init__(reason)
-        self.request_id = request_id
-        self.reason = reason
-
-
-@dataclass
-class Clip:
-    length_beats: float
-    notes: np.ndarray  # float64 [M, 4]: pitch, start_beats, duration_beats, velocity (ints are whole)
-
-
-@dataclass
-class Request:
-    endpoint: Endpoint
-    id: int
-    values: dict[str, Any]  # positional arguments by name (without id)
-    options: dict[str, Any] = field(default_factory=dict)  # bars, style, seed, candidates
-    sliders: dict[str, float] = field(default_factory=dict)  # condition name -> 0..1
-    clip: Clip | None = None
-
-
-# ---- coercion: one function per expected type; every error names the argument and the allowed range
-
-
-def _range_text(low: float | None, high: float | None) -> str:
-    if low is None and high is None:
-        return ""
-    if high is None:
-        return f" >= {low:g}"
-    if low is None:
-        return f" <= {high:g}"
-    return f" in {low:g}..{high:g}"
-
-
-def coerce_int(name: str, tag: str, value: Any, low: float | None = None, high: float | None = None) -> int:
-    if tag in "ih":
-        number = int(value)
-    elif tag in "fd":
-        if not math.isfinite(value) or value != int(value):
-            raise ValueError(f"{name} must be an int{_range_text(low, high)}, got {value!r}")
-        number = int(value)
-    else:
-        raise ValueError(f"{name} must be an int (type tag i), got type tag {tag!r}")
-    if (low is not None and number < low) or (high is not None and number > high):
-        raise ValueError(f"{name} must be an int{_range_text(low, high)}, got {number}")
-    return number
-
-
-def coerce_float(
-    name: str, tag: str, value: Any, low: float | None = None, high: float | None = None
-) -> float:
-    if tag not in "ifhd":
-        raise ValueError(f"{name} must be a number (type tag f), got type tag {tag!r}")
-    number = float(value)
-    if not math.isfinite(number):
-        raise ValueError(f"{name} must be finite, got {number}")
-    if (low is not None and number < low) or (high is not None and number > high):
-        raise ValueError(f"{name} must be{_range_text(low, high)}, got {number:g}")
-    return number
-
-
-def coerce_str(name: str, tag: str, value: Any) -> str:
-    if tag not in "sS":
-        raise ValueError(f"{name} must be a string (type tag s), got type tag {tag!r}")
-    return value
-
-
-def _coerce(arg: Arg, tag: str, value: Any) -> Any:
-    if arg.tag == "i":
-        return coerce_int(arg.name, tag, value, arg.low, arg.high)
-    if arg.tag == "f":
-        return coerce_float(arg.name, tag, value, arg.low, arg.high)
-    return coerce_str(arg.name, tag, value)
-
-
-def read_id(message: Message) -> int:
-    """The request id (first argument) or -1 when it cannot be read."""
-    if message.tags[:1] in ("i", "f", "h", "d"):
-        try:
-            return coerce_int("id", message.tags[0], message.args[0], 0, MAX_ID)
-        except (ValueError, OverflowError):
-            return -1
-    return -1
-
-
-def parse_request(message: Message, meta: ModelMeta | None) -> Request:
-    """Check ``message`` against the registry (and the loaded model's conditions and styles)."""
-    endpoint = ENDPOINT_BY_ADDRESS.get(message.address)
-    request_id = read_id(message)
-    if endpoint is None:
-        raise RequestError(
-            request_id, f"unknown address {message.address}; known: {', '.join(ENDPOINT_BY_ADDRESS)}"
-        )
-    if not endpoint.has_id:
-        request_id = -1
-    elif request_id < 0:
-        raise RequestError(
-            -1, f"{endpoint.address}: the first argument must be the request id, an int in 0..{MAX_ID}"
-        )
-    tags, args = message.tags, message.args
-    positional = [a for a in endpoint.args if isinstance(a, Arg)]
-    if len(args) < len(positional) or (len(args) > len(positional) and not endpoint.options):
-        spec = " ".join(a.spec() for a in endpoint.args)
-        raise RequestError(
-            request_id, f"{endpoint.address} takes {spec}; got {len(args)} arguments ({tags or 'none'})"
-        )
-    try:
-        values = {a.name: _coerce(a, tags[i], args[i]) for i, a in enumerate(positional)}
-        request = Request(endpoint, request_id if endpoint.has_id else -1, values)
-        request.values.pop("id", None)
-        if endpoint.options:
-            _parse_options(request, tags, args, len(positional), meta)
-        if endpoint.handler == "model_load" and not MODEL_NAME_PATTERN.match(values["name"]):
-            raise ValueError(
-                f"name must be a model name (letters, digits, _ . -; at most 64), got {values['name']!r}"
-            )
-    except (ValueError, OverflowError) as error:
-        raise RequestError(request_id, f"{endpoint.address}: {error}") from None
-    return request
-
-
-def _parse_options(request: Request, tags: str, args: tuple, start: int, meta: ModelMeta | None) -> None:
-    endpoint = request.endpoint
-    conditions = meta.condition_names if meta else ()
-    position = start
-    while position < len(args):
-        if tags[position] not in "sS":
-            raise ValueError(f"argument {position} must be a key (string), got type tag {tags[position]!r}")
-        key = args[position]
-        if key == CLIP_MARKER and endpoint.clip:
-            request.clip = _parse_clip(tags, args, position + 1, meta)
-            break
-        if position + 1 >= len(args):
-            raise ValueError(f"key {key!r} has no value")
-        if (position - start) // 2 >= MAX_KEY_VALUE_PAIRS:
-            raise ValueError(f"too many key/value pairs (at most {MAX_KEY_VALUE_PAIRS})")
-        tag, value = tags[position + 1], args[position + 1]
-        if key in request.options or key in request.sliders:
-            raise ValueError(f"key {key!r} is given twice")
-        option = OPTION_BY_KEY.get(key)
-        if option is not None:
-            if option.tag == "i":
-                request.options[key] = coerce_int(key, tag, value, option.low, option.high)
-            else:
-                request.options[key] = _parse_style(coerce_str(key, tag, value), meta)
-        elif key in conditions:
-            request.sliders[key] = coerce_float(key, tag, value, 0, 1)
-        else:
-            allowed = ", ".join([*OPTION_BY_KEY, *conditions])
-            raise ValueError(f"unknown key {key!r}; allowed: {allowed}")
-        position += 2
-    if endpoint.clip and request.clip is None:
-        raise ValueError(f"the clip is missing: end with '{CLIP_MARKER}' length_beats:f and the note groups")
-
-
-def _parse_style(style: str, meta: ModelMeta | None) -> str | None:
-    if style == STYLE_ANY:
-        return None
-    styles = meta.styles if meta else ()
-    if style not in styles:
-        allowed = ", ".join([STYLE_ANY, *styles]) if styles else f"{STYLE_ANY} (this model has no styles)"
-        raise ValueError(f"unknown style {style!r}; allowed: {allowed}")
-    return style
-
-
-def _parse_clip(tags: str, args: tuple, start: int, meta: ModelMeta | None) -> Clip:
-    beats_per_bar = meta.beats_per_bar if meta else 4
-    if start >= len(args):
-        raise ValueError(f"'{CLIP_MARKER}' must be followed by length_beats:f")
-    max_beats = MAX_BARS * beats_per_bar
-    length = coerce_float("length_beats", tags[start], args[start], 0, max_beats)
-    if length <= 0:
-        raise ValueError(f"length_beats must be in 0..{max_beats} and > 0, got {length:g}")
-    rest_tags, rest = tags[start + 1 :], args[start + 1 :]
-    if len(rest) % 4:
-        raise ValueError(
-            f"clip notes must come in groups of 4 (pitch start_beats duration_beats velocity), "
-            f"got {len(rest)} values"
-        )
-    if len(rest) // 4 > MAX_CLIP_NOTES:
-        raise ValueError(f"the clip has {len(rest) // 4} notes; at most {MAX_CLIP_NOTES}")
-    if rest_tags.strip("ifhd"):
-        bad = next(i for i, t in enumerate(rest_tags) if t not in "ifhd")
-        raise ValueError(f"clip note {bad // 4} has a non-numeric value (type tag {rest_tags[bad]!r})")
-    notes = np.array(rest, dtype=np.float64).reshape(-1, 4)
-    if not np.all(np.isfinite(notes)):
-        raise ValueError(f"clip note {int(np.argmin(np.isfinite(notes).all(axis=1)))} has NaN or inf")
-    pitch = notes[:, 0]
-    checks = (
-        ((pitch < 0) | (pitch > 127) | (pitch != np.round(pitch)), "pitch must be an int in 0..127"),
-        (notes[:, 1] < 0, "start_beats must be >= 0"),
-        (notes[:, 2] <= 0, "duration_beats must be > 0"),
-        ((notes[:, 3] < 0.5) | (notes[:, 3] >= 127.5), "velocity must be in 1..127"),
-    )
-    for bad, text in checks:
-        if bad.any():
-            index = int(np.argmax(bad))
-            raise ValueError(f"clip note {index}: {text}, got {notes[index].tolist()}")
-    notes[:, 3] = np.round(notes[:, 3])
-    return Clip(length, notes)
 
 
 def render_markdown() -> str:

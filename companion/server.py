@@ -78,6 +78,7 @@ class UdpServer:
                     self._refuse(host)
                     continue
                 started = time.perf_counter()
+                self.requests += 1
                 target = (host, reply_port or port)
                 for datagram in handle(data):
                     try:
@@ -85,7 +86,6 @@ class UdpServer:
                     except OSError as error:  # e.g. the client is gone: log, keep serving
                         log.warning("cannot reply to %s:%d: %s", *target, error)
                         break
-                self.requests += 1
                 self.busy_seconds += time.perf_counter() - started
         finally:
             self._stop.set()

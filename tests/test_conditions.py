@@ -39,7 +39,9 @@ def test_quantiles_come_from_train_rows_and_median_maps_to_half():
     space = ConditionSpace.fit(train, ("density", "syncopation"))
     raw = describe_batch(train.patterns, train.grid)[:, DESCRIPTOR_INDEX["density"]]
     assert space.normaliser.quantiles[0, 0] == pytest.approx(raw.min())
-    assert space.normaliser.quantiles[0, -1] == pytest.approx(raw.max())  # test rows (every cell a hit) excluded
+    assert space.normaliser.quantiles[0, -1] == pytest.approx(
+        raw.max()
+    )  # test rows (every cell a hit) excluded
     cond, style = space.encode(train)
     assert cond.shape == (41, 2) and cond.dtype == np.float32
     assert cond.min() >= 0 and cond.max() <= 1
@@ -84,8 +86,14 @@ def test_round_trip_and_metadata():
     meta = tiny_meta()
     data_dict = meta.to_dict()
     data_dict["conditions"] = [
-        {"name": m.name, "description": m.description, "quantiles": list(m.quantiles), "default": m.default,
-         "unit": m.unit} for m in metas
+        {
+            "name": m.name,
+            "description": m.description,
+            "quantiles": list(m.quantiles),
+            "default": m.default,
+            "unit": m.unit,
+        }
+        for m in metas
     ]
     data_dict["quantile_probs"] = [float(p) for p in space.normaliser.probs]
     assert ModelMeta.from_dict(data_dict).condition_names == ("density", "swing")

@@ -3,7 +3,13 @@ import json
 
 import pytest
 
-from training.config import CONFIG_FILE, DEFAULT_CONDITIONS, TrainConfig, add_config_arguments, config_from_args
+from training.config import (
+    CONFIG_FILE,
+    DEFAULT_CONDITIONS,
+    TrainConfig,
+    add_config_arguments,
+    config_from_args,
+)
 
 
 def test_defaults_are_valid_and_name_the_default_sliders():
@@ -13,7 +19,9 @@ def test_defaults_are_valid_and_name_the_default_sliders():
 
 
 def test_saved_beside_weights_and_loaded_back(tmp_path):
-    config = TrainConfig(data="d.npz", out=str(tmp_path), steps=7, conditions=("density",), beat_types=("beat",))
+    config = TrainConfig(
+        data="d.npz", out=str(tmp_path), steps=7, conditions=("density",), beat_types=("beat",)
+    )
     path = config.save(tmp_path)
     assert path == tmp_path / CONFIG_FILE
     assert json.loads(path.read_text())["steps"] == 7
@@ -48,8 +56,9 @@ def test_unknown_fields_are_refused():
 def test_every_field_is_a_command_line_option():
     parser = argparse.ArgumentParser()
     add_config_arguments(parser)
-    args = parser.parse_args(["--batch-size", "32", "--conditions", "density, syncopation", "--no-styles",
-                              "--loss", "wgan-gp"])
+    args = parser.parse_args(
+        ["--batch-size", "32", "--conditions", "density, syncopation", "--no-styles", "--loss", "wgan-gp"]
+    )
     config = config_from_args(args, TrainConfig(steps=99))
     assert config.batch_size == 32
     assert config.conditions == ("density", "syncopation")

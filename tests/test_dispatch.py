@@ -10,8 +10,9 @@ import pytest
 from companion.dispatch import Daemon, clip_to_pattern
 from companion.model import load_model
 from companion.models_dir import ModelsDir
-from companion.osc_api import ENDPOINTS, LIVE_OFF_REASON, Clip
+from companion.osc_api import ENDPOINTS, LIVE_OFF_REASON
 from companion.osc_codec import decode_message, encode_message
+from companion.osc_request import Clip
 from companion.pattern import Grid
 from tests.support.tiny_onnx import write_tiny_model
 

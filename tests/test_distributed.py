@@ -16,8 +16,17 @@ from training.distributed import DistContext, choose_device, setup
 from training.train import LAST, Trainer, load_checkpoint
 
 ROOT = Path(__file__).resolve().parents[1]
-TINY = dict(latent_dim=8, style_dim=4, g_hidden=32, bar_dim=16, bar_hidden=32, d_hidden=32, batch_size=8,
-            progress=False, val_rows=0)
+TINY = dict(
+    latent_dim=8,
+    style_dim=4,
+    g_hidden=32,
+    bar_dim=16,
+    bar_hidden=32,
+    d_hidden=32,
+    batch_size=8,
+    progress=False,
+    val_rows=0,
+)
 
 
 def _free_port() -> int:
@@ -27,15 +36,21 @@ def _free_port() -> int:
 
 
 def _worker(rank: int, world: int, port: int, data: str, out: str, loss: str) -> None:
-    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK=str(rank), LOCAL_RANK=str(rank),
-                      WORLD_SIZE=str(world))
+    os.environ.update(
+        MASTER_ADDR="127.0.0.1",
+        MASTER_PORT=str(port),
+        RANK=str(rank),
+        LOCAL_RANK=str(rank),
+        WORLD_SIZE=str(world),
+    )
     torch.set_num_threads(1)
     trainer = Trainer(TrainConfig(data=data, out=out, steps=3, loss=loss, **TINY))
     assert trainer.ctx.world_size == world and trainer.ctx.backend == "gloo"
     rows, _ = BatchRows.first(trainer)
     trainer.run()
-    torch.save({"G": trainer.G.state_dict(), "D": trainer.D.state_dict(), "rows": rows},
-               Path(out) / f"rank{rank}.pt")
+    torch.save(
+        {"G": trainer.G.state_dict(), "D": trainer.D.state_dict(), "rows": rows}, Path(out) / f"rank{rank}.pt"
+    )
     torch.distributed.destroy_process_group()
 
 
@@ -44,8 +59,13 @@ class BatchRows:
     def first(trainer: Trainer):
         from training.train import BatchSampler
 
-        probe = BatchSampler(trainer.n_rows, trainer.config.batch_size, trainer.config.seed, trainer.ctx.rank,
-                             trainer.ctx.world_size)
+        probe = BatchSampler(
+            trainer.n_rows,
+            trainer.config.batch_size,
+            trainer.config.seed,
+            trainer.ctx.rank,
+            trainer.ctx.world_size,
+        )
         return probe.next()
 
 
@@ -74,7 +94,9 @@ def test_two_gloo_processes_train_on_different_rows_and_agree(dataset, tmp_path,
         for key in a[part]:
             torch.testing.assert_close(a[part][key], b[part][key], rtol=0, atol=0)
     saved = load_checkpoint(tmp_path / LAST)["generator"]
-    start = Trainer(TrainConfig(data=str(dataset), out=str(tmp_path / "fresh"), steps=0, **TINY)).G.state_dict()
+    start = Trainer(
+        TrainConfig(data=str(dataset), out=str(tmp_path / "fresh"), steps=0, **TINY)
+    ).G.state_dict()
     assert any(not torch.equal(saved[k], start[k]) for k in saved)  # they did train
     assert all(torch.equal(saved[k], a["G"][k]) for k in saved)
 
@@ -83,9 +105,30 @@ def test_two_gloo_processes_train_on_different_rows_and_agree(dataset, tmp_path,
 @pytest.mark.integration
 def test_fit_runs_unchanged_under_torchrun(dataset, tmp_path):
     out = tmp_path / "run"
-    command = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "--master_port",
-               str(_free_port()), "-m", "training.cli", "fit", "--data", str(dataset), "--out", str(out),
-               "--steps", "3", "--batch-size", "8", "--g-hidden", "32", "--d-hidden", "32", "--no-progress"]
+    command = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--nproc_per_node=2",
+        "--master_port",
+        str(_free_port()),
+        "-m",
+        "training.cli",
+        "fit",
+        "--data",
+        str(dataset),
+        "--out",
+        str(out),
+        "--steps",
+        "3",
+        "--batch-size",
+        "8",
+        "--g-hidden",
+        "32",
+        "--d-hidden",
+        "32",
+        "--no-progress",
+    ]
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
     done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]

@@ -12,8 +12,18 @@ from training.config import TrainConfig
 from training.export import ExportError, export_checkpoint, random_inputs
 from training.train import generator_from_checkpoint, load_checkpoint, train
 
-TINY = dict(latent_dim=8, style_dim=4, g_hidden=32, bar_dim=16, bar_hidden=32, d_hidden=32, batch_size=16,
-            progress=False, val_rows=0, conditions=("density", "syncopation", "swing"))
+TINY = dict(
+    latent_dim=8,
+    style_dim=4,
+    g_hidden=32,
+    bar_dim=16,
+    bar_hidden=32,
+    d_hidden=32,
+    batch_size=16,
+    progress=False,
+    val_rows=0,
+    conditions=("density", "syncopation", "swing"),
+)
 
 
 @pytest.fixture(scope="module")
@@ -66,8 +76,10 @@ def test_metadata_follows_the_schema(checkpoints, tmp_path):
     assert (meta.steps_per_beat, meta.beats_per_bar, meta.bars) == (4, 4, 2)
     assert meta.latent_dim == 8
     assert meta.condition_names == ("density", "syncopation", "swing")
-    assert all(c.default == 0.5 and c.description and len(c.quantiles) == len(meta.quantile_probs)
-               for c in meta.conditions)
+    assert all(
+        c.default == 0.5 and c.description and len(c.quantiles) == len(meta.quantile_probs)
+        for c in meta.conditions
+    )
     assert meta.styles == ("funk", "rock")
     assert meta.hit_threshold == 0.5
     assert meta.dataset["source"] == "synthetic test grooves" and meta.dataset["counts"]["train"] == 40
@@ -107,5 +119,5 @@ def test_export_command(checkpoints, tmp_path, capsys):
     assert "max |diff|" in capsys.readouterr().out and out.exists()
     with pytest.raises(SystemExit, match="does not exist"):
         cli_main(["export", str(tmp_path / "missing.pt"), "-o", str(out)])
-    with pytest.raises(SystemExit, match="must end in .onnx"):
+    with pytest.raises(SystemExit, match=r"must end in \.onnx"):
         cli_main(["export", str(checkpoints[0]), "-o", str(tmp_path / "x.bin")])

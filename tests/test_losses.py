@@ -17,11 +17,14 @@ from training.losses import (
 
 def _random_batch(grid: Grid, n: int, seed: int) -> np.ndarray:
     rng = np.random.default_rng(seed)
-    batch = np.stack([
-        rng.random((n, N_VOICES, grid.n_steps)) < rng.uniform(0.02, 0.6, (n, 1, 1)),
-        rng.random((n, N_VOICES, grid.n_steps)),
-        rng.uniform(-0.5, 0.5, (n, N_VOICES, grid.n_steps)),
-    ], axis=1).astype(np.float32)
+    batch = np.stack(
+        [
+            rng.random((n, N_VOICES, grid.n_steps)) < rng.uniform(0.02, 0.6, (n, 1, 1)),
+            rng.random((n, N_VOICES, grid.n_steps)),
+            rng.uniform(-0.5, 0.5, (n, N_VOICES, grid.n_steps)),
+        ],
+        axis=1,
+    ).astype(np.float32)
     batch[:3, 0] = 0  # empty patterns
     batch[3, 0, :, ::4] = 1  # on-beat only
     return binarize(batch)
@@ -39,7 +42,9 @@ def test_torch_descriptors_subset_in_the_asked_order():
     grid = Grid(4, 4, 2)
     batch = _random_batch(grid, 20, seed=1)
     got = torch_descriptors(torch.from_numpy(batch), grid, ["syncopation", "density"]).numpy()
-    want = describe_batch(batch, grid)[:, [DESCRIPTOR_NAMES.index("syncopation"), DESCRIPTOR_NAMES.index("density")]]
+    want = describe_batch(batch, grid)[
+        :, [DESCRIPTOR_NAMES.index("syncopation"), DESCRIPTOR_NAMES.index("density")]
+    ]
     np.testing.assert_allclose(got, want, atol=1e-5)
     with pytest.raises(ValueError, match="not descriptors"):
         torch_descriptors(torch.from_numpy(batch), grid, ["loudness"])

@@ -9,8 +9,17 @@ from training.cli import main as cli_main
 from training.config import TrainConfig
 from training.train import BEST, LAST, METRICS, BatchSampler, Trainer, amp_dtype, load_checkpoint, train
 
-TINY = dict(latent_dim=8, style_dim=4, g_hidden=32, bar_dim=16, bar_hidden=32, d_hidden=32, batch_size=16,
-            progress=False, val_rows=16)
+TINY = dict(
+    latent_dim=8,
+    style_dim=4,
+    g_hidden=32,
+    bar_dim=16,
+    bar_hidden=32,
+    d_hidden=32,
+    batch_size=16,
+    progress=False,
+    val_rows=16,
+)
 
 
 @pytest.fixture(scope="module")
@@ -108,8 +117,24 @@ def test_mixed_precision_is_chosen_only_on_cuda():
 
 def test_fit_command_trains_and_resumes(dataset, tmp_path, capsys):
     out = tmp_path / "cli"
-    args = ["fit", "--data", str(dataset), "--out", str(out), "--steps", "3", "--batch-size", "8",
-            "--g-hidden", "32", "--d-hidden", "32", "--latent-dim", "8", "--no-progress"]
+    args = [
+        "fit",
+        "--data",
+        str(dataset),
+        "--out",
+        str(out),
+        "--steps",
+        "3",
+        "--batch-size",
+        "8",
+        "--g-hidden",
+        "32",
+        "--d-hidden",
+        "32",
+        "--latent-dim",
+        "8",
+        "--no-progress",
+    ]
     assert cli_main(args) == 0
     assert "trained 3 steps" in capsys.readouterr().out
     assert cli_main(["fit", "--out", str(out), "--resume", "--steps", "5"]) == 0

@@ -110,7 +110,7 @@ class ConditionSpace:
         return np.array([lookup.get(s, -1) for s in dataset.style.tolist()], dtype=np.int64)
 
     def scales(self) -> np.ndarray:
-        """A robust spread per condition (inter-quartile range of raw values, at least 1e-3) -> float32 [C]."""
+        """A robust spread per condition (inter-quartile range of raw values, >= 1e-3) -> float32 [C]."""
         q = self.normaliser.quantiles
         p = self.normaliser.probs
         q75 = np.array([np.interp(0.75, p, row) for row in q])
@@ -125,7 +125,11 @@ class ConditionSpace:
         return tuple(metas)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"names": list(self.names), "normaliser": self.normaliser.to_dict(), "styles": list(self.styles)}
+        return {
+            "names": list(self.names),
+            "normaliser": self.normaliser.to_dict(),
+            "styles": list(self.styles),
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ConditionSpace:

@@ -45,7 +45,9 @@ class TrainConfig:
     cond_weight: float = 1.0  # weight of the condition-matching auxiliary loss
     cond_mix: float = 0.5  # share of generator rows whose one random slider is redrawn uniformly 0..1
     n_critic: int = 1  # critic updates per generator update
-    hit_estimator: str = "soft"  # what the critic sees as hits: "soft" probabilities or "straight-through" 0/1
+    hit_estimator: str = (
+        "soft"  # what the critic sees as hits: "soft" probabilities or "straight-through" 0/1
+    )
     lr_g: float = 2e-4
     lr_d: float = 2e-4
     beta1: float = 0.5
@@ -53,6 +55,7 @@ class TrainConfig:
     batch_size: int = 128  # per process
     steps: int = 2000  # generator updates
     checkpoint_every: int = 500
+    time_limit_s: float = 0.0  # stop early (with a checkpoint) after this many seconds; 0 = no limit
     hit_threshold: float = 0.5
     seed: int = 0
     device: str = "auto"
@@ -118,6 +121,7 @@ RULES: dict[str, tuple] = {
     "batch_size": (2, 65536),
     "steps": (0, 10_000_000),
     "checkpoint_every": (1, 10_000_000),
+    "time_limit_s": (0.0, 1e9),
     "hit_threshold": (0.01, 0.99),
     "seed": (0, 2**31 - 1),
     "device": DEVICES,
@@ -136,8 +140,14 @@ def check_config(config: TrainConfig) -> None:
             continue
         low, high = rule
         kind = int if isinstance(low, int) and isinstance(high, int) else float
-        if isinstance(value, bool) or not isinstance(value, int | float) or (kind is int and not isinstance(value, int)):
-            raise ValueError(f"config field '{name}' must be a{'n int' if kind is int else ' number'}, got {value!r}")
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or (kind is int and not isinstance(value, int))
+        ):
+            raise ValueError(
+                f"config field '{name}' must be a{'n int' if kind is int else ' number'}, got {value!r}"
+            )
         if not low <= value <= high:
             raise ValueError(f"config field '{name}' must be in {low}..{high}, got {value!r}")
     if not config.conditions:
@@ -157,8 +167,9 @@ def add_config_arguments(parser: argparse.ArgumentParser, skip: tuple[str, ...] 
         flag = "--" + f.name.replace("_", "-")
         default = f.default
         if isinstance(default, bool):
-            parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=None,
-                                help=f"(default {default})")
+            parser.add_argument(
+                flag, action=argparse.BooleanOptionalAction, default=None, help=f"(default {default})"
+            )
         elif isinstance(default, tuple):
             hint = f"comma-separated; default {','.join(default) or 'none'}"
             if f.name == "conditions":
@@ -167,7 +178,9 @@ def add_config_arguments(parser: argparse.ArgumentParser, skip: tuple[str, ...] 
         else:
             rule = RULES.get(f.name)
             choices = list(rule) if rule and isinstance(rule[0], str) else None
-            parser.add_argument(flag, type=type(default), default=None, choices=choices, help=f"(default {default})")
+            parser.add_argument(
+                flag, type=type(default), default=None, choices=choices, help=f"(default {default})"
+            )
 
 
 def config_from_args(args: argparse.Namespace, base: TrainConfig | None = None) -> TrainConfig:

@@ -130,7 +130,8 @@ def parity(generator: nn.Module, data: bytes, meta: ModelMeta, sizes: tuple[int,
         (got,) = session.run(["pattern"], feeds)
         with torch.no_grad():
             want = generator(
-                torch.from_numpy(feeds["z"]), torch.from_numpy(feeds["cond"]),
+                torch.from_numpy(feeds["z"]),
+                torch.from_numpy(feeds["cond"]),
                 torch.from_numpy(feeds["style"]) if "style" in feeds else None,
             ).numpy()
         if got.shape != want.shape:
@@ -140,10 +141,12 @@ def parity(generator: nn.Module, data: bytes, meta: ModelMeta, sizes: tuple[int,
 
 
 def export_checkpoint(
-    checkpoint: str | os.PathLike, out: str | os.PathLike, name: str | None = None,
+    checkpoint: str | os.PathLike,
+    out: str | os.PathLike,
+    name: str | None = None,
     tolerance: float = PARITY_TOLERANCE,
 ) -> ExportResult:
-    """Checkpoint (``last.pt``/``best.pt``) -> ONNX file at ``out``; raises ``ExportError`` if parity fails."""
+    """Checkpoint (``last.pt``/``best.pt``) -> ONNX at ``out``; ``ExportError`` if parity fails."""
     state = load_checkpoint(checkpoint)
     generator, space = generator_from_checkpoint(state)
     generator = generator.float().eval()

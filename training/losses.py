@@ -1,8 +1,8 @@
 """GAN losses, the gradient penalty, and the condition-matching auxiliary loss.
 
-``torch_descriptors`` is ``companion.descriptors.describe_batch`` rewritten in torch: on hardened patterns
-(hits 0/1, see ``model.harden``) it gives the same values (tested against the numpy reference), and through the
-straight-through hits it gives the generator a gradient towards the requested slider values.
+``torch_descriptors`` is ``companion.descriptors.describe_batch`` rewritten in torch: on 0/1 hits it gives
+the same values (tested against the numpy reference); on the generator's hit probabilities (``model.harden``)
+it is differentiable and gives the generator a gradient towards the requested slider values.
 """
 
 from __future__ import annotations
@@ -58,7 +58,9 @@ def _syncopation(hits: torch.Tensor, grid: Grid) -> torch.Tensor:
     onsets = hits.reshape(n * v, t)  # [M, T]
     hard = onsets.detach() > 0.5
     positions = torch.arange(2 * t, device=hits.device)
-    index = torch.where(torch.cat([hard, hard], dim=1), positions, torch.full_like(positions, 4 * t))  # [M, 2T]
+    index = torch.where(
+        torch.cat([hard, hard], dim=1), positions, torch.full_like(positions, 4 * t)
+    )  # [M, 2T]
     next_inclusive = torch.flip(torch.cummin(torch.flip(index, [1]), dim=1).values, [1])
     next_after = next_inclusive[:, 1 : t + 1]  # [M, T]: first hit strictly after each step
     steps = torch.arange(t, device=hits.device)
@@ -71,8 +73,10 @@ def _syncopation(hits: torch.Tensor, grid: Grid) -> torch.Tensor:
     return score.sum(dim=1).view(n, v).sum(dim=1)  # [N]
 
 
-def torch_descriptors(hardened: torch.Tensor, grid: Grid, names: Sequence[str] = DESCRIPTOR_NAMES) -> torch.Tensor:
-    """Descriptors [N, len(names)] of hardened patterns [N, 3, V, T] (the numpy ``describe_batch`` in torch)."""
+def torch_descriptors(
+    hardened: torch.Tensor, grid: Grid, names: Sequence[str] = DESCRIPTOR_NAMES
+) -> torch.Tensor:
+    """Descriptors [N, len(names)] of hardened patterns [N, 3, V, T]: ``describe_batch`` in torch."""
     hits, velocities, offsets = hardened[:, HIT], hardened[:, VELOCITY], hardened[:, OFFSET]  # [N, V, T]
     n, _, t = hits.shape
     bars = grid.bars

@@ -23,7 +23,9 @@ N_PLANES = 3
 
 
 class Generator(nn.Module):
-    def __init__(self, config: TrainConfig, n_conditions: int, n_styles: int, n_voices: int, grid: Grid) -> None:
+    def __init__(
+        self, config: TrainConfig, n_conditions: int, n_styles: int, n_voices: int, grid: Grid
+    ) -> None:
         super().__init__()
         self.latent_dim, self.n_conditions, self.n_styles = config.latent_dim, n_conditions, n_styles
         self.n_voices, self.bars, self.steps_per_bar = n_voices, grid.bars, grid.steps_per_bar
@@ -89,7 +91,9 @@ def harden(pattern: torch.Tensor, hit_threshold: float, estimator: str = "straig
 
 
 class Critic(nn.Module):
-    def __init__(self, config: TrainConfig, n_conditions: int, n_styles: int, n_voices: int, grid: Grid) -> None:
+    def __init__(
+        self, config: TrainConfig, n_conditions: int, n_styles: int, n_voices: int, grid: Grid
+    ) -> None:
         super().__init__()
         self.bars, self.steps_per_bar = grid.bars, grid.steps_per_bar
         h = config.d_hidden
@@ -115,7 +119,9 @@ class Critic(nn.Module):
         """Scores [N] for ``pattern`` [N, 3, V, T]; ``groups`` equal parts (real, fake) get separate
         minibatch statistics, so one forward pass can score both without leaking between them."""
         n = pattern.shape[0]
-        bars = pattern.view(n, N_PLANES, -1, self.bars, self.steps_per_bar).permute(0, 3, 1, 2, 4)  # [N,B,3,V,S]
+        bars = pattern.view(n, N_PLANES, -1, self.bars, self.steps_per_bar).permute(
+            0, 3, 1, 2, 4
+        )  # [N,B,3,V,S]
         features = self.bar_encoder(bars.reshape(n, self.bars, -1)).reshape(n, -1)  # [N, B*H]
         spread = features.view(groups, n // groups, -1).std(dim=1, unbiased=False).mean(dim=1)  # [groups]
         spread = spread.repeat_interleave(n // groups).unsqueeze(1)  # [N, 1]

@@ -34,7 +34,14 @@ from training import distributed
 from training.conditions import ConditionError, ConditionSpace, training_rows
 from training.config import TrainConfig
 from training.dataset import RhythmDataset
-from training.losses import condition_loss, critic_loss, generator_loss, gradient_penalty, interp, torch_descriptors
+from training.losses import (
+    condition_loss,
+    critic_loss,
+    generator_loss,
+    gradient_penalty,
+    interp,
+    torch_descriptors,
+)
 from training.metrics import frechet_distance, zscore, zscore_stats
 from training.model import Critic, Generator, build_models, harden
 
@@ -62,7 +69,9 @@ class BatchSampler:
         self._perm = self._permutation()
 
     def _permutation(self) -> torch.Tensor:
-        return torch.randperm(self.n_rows, generator=torch.Generator().manual_seed(self.seed * 7919 + self.epoch))
+        return torch.randperm(
+            self.n_rows, generator=torch.Generator().manual_seed(self.seed * 7919 + self.epoch)
+        )
 
     def next(self) -> tuple[torch.Tensor, bool]:
         """This process's row indices [batch_size] and whether this batch ends an epoch."""
@@ -99,8 +108,12 @@ def step_generator(seed: int, step: int, rank: int) -> torch.Generator:
 
 def _dataset_summary(dataset: RhythmDataset, path: str) -> dict[str, Any]:
     counts = {s: int((dataset.split == s).sum()) for s in sorted(set(dataset.split.tolist()))}
-    return {"source": str(dataset.meta.get("source", Path(path).name)), "licence": str(dataset.meta.get("licence", "")),
-            "counts": counts, "file": Path(path).name}
+    return {
+        "source": str(dataset.meta.get("source", Path(path).name)),
+        "licence": str(dataset.meta.get("licence", "")),
+        "counts": counts,
+        "file": Path(path).name,
+    }
 
 
 class Trainer:
@@ -117,12 +130,16 @@ class Trainer:
         self.space = ConditionSpace.fit(train, config.conditions, config.styles and bool(train.styles))
         cond, style = self.space.encode(train)
         if self.space.styles and np.any(style < 0):
-            raise ConditionError(f"{int((style < 0).sum())} training rows have no style label; use --no-styles")
+            raise ConditionError(
+                f"{int((style < 0).sum())} training rows have no style label; use --no-styles"
+            )
         dev = self.ctx.device
         self.train_patterns = torch.from_numpy(train.patterns).to(dev)  # [N, 3, V, T]
         self.train_cond = torch.from_numpy(cond).to(dev)  # [N, C]
         self.train_style = torch.from_numpy(style).to(dev) if self.space.styles else None  # [N]
-        self.quantiles = torch.tensor(self.space.normaliser.quantiles, dtype=torch.float32, device=dev)  # [C, Q]
+        self.quantiles = torch.tensor(
+            self.space.normaliser.quantiles, dtype=torch.float32, device=dev
+        )  # [C, Q]
         self.probs = torch.tensor(self.space.normaliser.probs, dtype=torch.float32, device=dev)  # [Q]
         self.scale = torch.from_numpy(self.space.scales()).to(dev)  # [C]
         self.measured = list(self.space.measured)
@@ -139,7 +156,9 @@ class Trainer:
         use_scaler = self.amp == torch.float16
         self.scaler_g = torch.amp.GradScaler("cuda", enabled=use_scaler)
         self.scaler_d = torch.amp.GradScaler("cuda", enabled=use_scaler)
-        self.sampler = BatchSampler(self.n_rows, config.batch_size, config.seed, self.ctx.rank, self.ctx.world_size)
+        self.sampler = BatchSampler(
+            self.n_rows, config.batch_size, config.seed, self.ctx.rank, self.ctx.world_size
+        )
         self.step, self.best_score, self.best_step = 0, math.inf, -1
         if resume:
             self.load(self.out / LAST)
@@ -192,11 +211,15 @@ class Trainer:
                 fake = harden(self.G(z, cond, style), cfg.hit_threshold, cfg.hit_estimator)  # [B, 3, V, T]
             with self._autocast():
                 both_style = torch.cat([style, style]) if style is not None else None
-                scores = self.D_ddp(torch.cat([real, fake.to(real.dtype)]), torch.cat([cond, cond]), both_style, 2)
+                scores = self.D_ddp(
+                    torch.cat([real, fake.to(real.dtype)]), torch.cat([cond, cond]), both_style, 2
+                )
                 real_s, fake_s = scores.float().chunk(2)
                 loss_d = critic_loss(cfg.loss, real_s, fake_s)
                 if cfg.loss == "wgan-gp":
-                    loss_d = loss_d + cfg.gp_weight * gradient_penalty(self.D, real, fake.float(), cond, style, gen)
+                    loss_d = loss_d + cfg.gp_weight * gradient_penalty(
+                        self.D, real, fake.float(), cond, style, gen
+                    )
             self.opt_d.zero_grad(set_to_none=True)
             self.scaler_d.scale(loss_d).backward()
             self.scaler_d.step(self.opt_d)
@@ -218,7 +241,9 @@ class Trainer:
                 decoded = harden(out.float(), cfg.hit_threshold, cfg.hit_estimator)
                 measured = torch_descriptors(decoded, self.grid, self.measured_names)  # [B, Cm]
                 idx = self.measured
-                target = interp(cond[:, idx], self.probs.expand(len(idx), -1), self.quantiles[idx])  # raw [B, Cm]
+                target = interp(
+                    cond[:, idx], self.probs.expand(len(idx), -1), self.quantiles[idx]
+                )  # raw [B, Cm]
                 loss_cond = condition_loss(measured, target, self.scale[idx])
         loss_g = loss_adv + cfg.cond_weight * loss_cond
         self.opt_g.zero_grad(set_to_none=True)
@@ -241,8 +266,11 @@ class Trainer:
         gen = torch.Generator().manual_seed(self.config.seed + 17)
         z = torch.randn(len(cond), self.config.latent_dim, generator=gen)
         self.G.eval()
-        out = self.G(z.to(self.ctx.device), torch.from_numpy(cond).to(self.ctx.device),
-                     torch.from_numpy(style).to(self.ctx.device) if self.space.styles else None)
+        out = self.G(
+            z.to(self.ctx.device),
+            torch.from_numpy(cond).to(self.ctx.device),
+            torch.from_numpy(style).to(self.ctx.device) if self.space.styles else None,
+        )
         self.G.train()
         fake = binarize(out.float().cpu().numpy(), self.config.hit_threshold)
         fake_desc = describe_batch(fake, self.grid)
@@ -259,8 +287,11 @@ class Trainer:
             "sampler": self.sampler.state_dict(),
             "config": self.config.to_dict(),
             "conditions": self.space.to_dict(),
-            "grid": {"steps_per_beat": self.grid.steps_per_beat, "beats_per_bar": self.grid.beats_per_bar,
-                     "bars": self.grid.bars},
+            "grid": {
+                "steps_per_beat": self.grid.steps_per_beat,
+                "beats_per_bar": self.grid.beats_per_bar,
+                "bars": self.grid.bars,
+            },
             "n_voices": N_VOICES,
             "dataset": self.dataset_info,
             "generator": self.G.state_dict(),
@@ -283,7 +314,9 @@ class Trainer:
             raise FileNotFoundError(f"--resume: no checkpoint {path} (train without --resume first)")
         state = torch.load(path, map_location=self.ctx.device, weights_only=True)
         if state.get("conditions") != self.space.to_dict():
-            raise ValueError(f"{path}: checkpoint was trained with other conditions/styles than this dataset gives")
+            raise ValueError(
+                f"{path}: checkpoint was trained with other conditions/styles than this dataset gives"
+            )
         self.G.load_state_dict(state["generator"])
         self.D.load_state_dict(state["critic"])
         self.opt_g.load_state_dict(state["opt_g"])
@@ -310,13 +343,25 @@ class Trainer:
                 sums[key] = sums.get(key, 0.0) + value
             count += 1
             if self.step % 10 == 0 and hasattr(bar, "set_postfix"):
-                bar.set_postfix(d=f"{stats['loss_d']:.3f}", g=f"{stats['loss_g']:.3f}", c=f"{stats['loss_cond']:.3f}")
-            last_step = self.step == cfg.steps
+                bar.set_postfix(
+                    d=f"{stats['loss_d']:.3f}", g=f"{stats['loss_g']:.3f}", c=f"{stats['loss_cond']:.3f}"
+                )
+            out_of_time = cfg.time_limit_s > 0 and time.perf_counter() - started > cfg.time_limit_s
+            if self.ctx.distributed and cfg.time_limit_s > 0:  # all processes stop at the same step
+                out_of_time = bool(
+                    distributed.mean_over_processes(torch.tensor(float(out_of_time)), self.ctx) > 0
+                )
+            last_step = self.step == cfg.steps or out_of_time
             if epoch_ended or last_step:
-                means = distributed.mean_over_processes(torch.tensor([sums[k] / count for k in sorted(sums)]), self.ctx)
-                row = {"epoch": round(self.sampler.epoch + self.sampler.position / self.n_rows, 3), "step": self.step,
-                       **{k: round(float(v), 5) for k, v in zip(sorted(sums), means.tolist(), strict=True)},
-                       "seconds": round(time.perf_counter() - started, 2)}
+                means = distributed.mean_over_processes(
+                    torch.tensor([sums[k] / count for k in sorted(sums)]), self.ctx
+                )
+                row = {
+                    "epoch": round(self.sampler.epoch + self.sampler.position / self.n_rows, 3),
+                    "step": self.step,
+                    **{k: round(float(v), 5) for k, v in zip(sorted(sums), means.tolist(), strict=True)},
+                    "seconds": round(time.perf_counter() - started, 2),
+                }
                 if main:
                     row.update({k: round(v, 5) for k, v in self.validate().items()})
                     self._log(row)
@@ -327,6 +372,11 @@ class Trainer:
                 sums, count = {}, 0
             if main and (self.step % cfg.checkpoint_every == 0 or last_step):
                 self.save(LAST)
+            if out_of_time:
+                log.warning(
+                    "time limit of %.0f s reached at step %d of %d", cfg.time_limit_s, self.step, cfg.steps
+                )
+                break
         if main and (cfg.steps == 0 or self.step == 0):
             self.save(LAST)
         distributed.barrier(self.ctx)
@@ -363,7 +413,9 @@ def load_checkpoint(path: str | Path, device: str = "cpu") -> dict[str, Any]:
     except FileNotFoundError:
         raise
     except Exception as error:  # torch raises several types for corrupt or foreign files
-        raise ValueError(f"{path}: not a readable Nudge checkpoint ({type(error).__name__}: {error})") from error
+        raise ValueError(
+            f"{path}: not a readable Nudge checkpoint ({type(error).__name__}: {error})"
+        ) from error
     if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT or "generator" not in state:
         raise ValueError(f"{path}: not a Nudge checkpoint (format {CHECKPOINT_FORMAT} with a generator)")
     return state
@@ -379,4 +431,12 @@ def generator_from_checkpoint(state: dict[str, Any]) -> tuple[Generator, Conditi
     return G.eval(), space
 
 
-__all__ = ["BatchSampler", "Critic", "TrainResult", "Trainer", "generator_from_checkpoint", "load_checkpoint", "train"]
+__all__ = [
+    "BatchSampler",
+    "Critic",
+    "TrainResult",
+    "Trainer",
+    "generator_from_checkpoint",
+    "load_checkpoint",
+    "train",
+]

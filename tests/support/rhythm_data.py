@@ -18,8 +18,9 @@ from training.dataset import RhythmDataset
 TINY_GRID = Grid(4, 4, 2)
 
 
-def make_rhythm_dataset(n_train: int = 64, n_val: int = 16, n_test: int = 16, grid: Grid = TINY_GRID,
-                        seed: int = 0) -> RhythmDataset:
+def make_rhythm_dataset(
+    n_train: int = 64, n_val: int = 16, n_test: int = 16, grid: Grid = TINY_GRID, seed: int = 0
+) -> RhythmDataset:
     rng = np.random.default_rng(seed)
     n = n_train + n_val + n_test
     t = grid.n_steps

@@ -20,7 +20,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.formatter_class = argparse.ArgumentDefaultsHelpFormatter
     parser.add_argument("--data", help="dataset .npz written by 'nudge-train ingest ...'")
     parser.add_argument("--out", help="run folder for config.json, last.pt, best.pt, metrics.jsonl")
-    parser.add_argument("--resume", action="store_true", help="continue from OUT/last.pt with OUT/config.json")
+    parser.add_argument(
+        "--resume", action="store_true", help="continue from OUT/last.pt with OUT/config.json"
+    )
     add_config_arguments(parser, skip=("data", "out"))
 
 
@@ -45,5 +47,7 @@ def run(args: argparse.Namespace) -> int:
         result = train(config, resume=args.resume)
     except (ValueError, FileNotFoundError) as error:
         raise SystemExit(f"fit: {error}") from None
-    print(f"trained {result.steps} steps -> {result.last}" + (f" (best: {result.best})" if result.best else ""))
+    print(
+        f"trained {result.steps} steps -> {result.last}" + (f" (best: {result.best})" if result.best else "")
+    )
     return 0

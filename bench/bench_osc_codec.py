@@ -1,0 +1,83 @@
+#!/usr/bin/env python3
+"""Encoding a note reply part and decoding a vary request: python-osc against companion.osc_codec.
+
+python bench/bench_osc_codec.py
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from pythonosc.osc_message import OscMessage
+from pythonosc.osc_message_builder import OscMessageBuilder
+
+from companion.osc_api import NOTES_PER_PART
+from companion.osc_codec import decode_message, encode_message
+from companion.replies import note_array, notes_reply
+
+
+def timed(function, n: int = 2000) -> float:
+    for _ in range(n // 10):
+        function()
+    times = []
+    for _ in range(n):
+        started = time.perf_counter()
+        function()
+        times.append(time.perf_counter() - started)
+    return float(np.median(times) * 1e6)
+
+
+def main() -> int:
+    rng = np.random.default_rng(0)
+    rows = np.stack(
+        [
+            rng.integers(35, 52, 240),
+            np.sort(rng.uniform(0, 16, 240)),
+            np.full(240, 0.125),
+            rng.integers(1, 128, 240),
+        ],
+        axis=1,
+    )
+    part = [(int(p), float(s), float(d), int(v)) for p, s, d, v in rows[:NOTES_PER_PART]]
+    flat_part = [x for note in part for x in note]
+
+    def python_osc_part() -> bytes:
+        builder = OscMessageBuilder("/nudge/notes")
+        builder.add_arg(1, "i")
+        builder.add_arg(0, "i")
+        for pitch, start, duration, velocity in part:
+            builder.add_arg(pitch, "i")
+            builder.add_arg(start, "f")
+            builder.add_arg(duration, "f")
+            builder.add_arg(velocity, "i")
+        return builder.build().dgram
+
+    def ours_part() -> bytes:
+        return encode_message("/nudge/notes", "ii" + "iffi" * NOTES_PER_PART, (1, 0, *flat_part))
+
+    if python_osc_part() != ours_part():
+        raise RuntimeError("the two encoders disagree")
+    notes = note_array(rows)
+    flat = [x for p, s, d, v in rows.tolist() for x in (int(p), s, d, int(v))]
+    request = encode_message("/nudge/vary", "ifsf" + "iffi" * len(rows), (1, 0.2, "notes", 16.0, *flat))
+    print("OSC codec bench: median microseconds per call (same bytes out / same values in)")
+    print(f"  encode one /nudge/notes part of {NOTES_PER_PART} notes ({2 + 4 * NOTES_PER_PART} arguments)")
+    print(f"    python-osc OscMessageBuilder          {timed(python_osc_part):8.1f}")
+    print(f"    companion.osc_codec.encode_message    {timed(ours_part):8.1f}")
+    whole = timed(lambda: notes_reply(1, notes, 16.0, "x"))
+    count = len(notes_reply(1, notes, 16.0, "x"))
+    print(f"    companion.replies.notes_reply, all {len(rows)} notes in {count} datagrams {whole:8.1f}")
+    print(f"  decode a /nudge/vary request with {len(rows)} notes ({len(request)} bytes)")
+    print(f"    python-osc OscMessage                 {timed(lambda: OscMessage(request).params, 500):8.1f}")
+    print(f"    companion.osc_codec.decode_message    {timed(lambda: decode_message(request), 500):8.1f}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

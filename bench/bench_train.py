@@ -1,0 +1,163 @@
+"""The default model's whole chain, timed: raw Groove MIDI files -> ingest -> fit -> export -> ONNX latency.
+
+    python bench/bench_train.py --gmd ../shared/data/groove-midi-v1 --model models/default.onnx
+
+Prints each stage's seconds and the total against the 20-minute budget (as a ratio), then the generator's
+onnxruntime latency for a batch of 64 on one CPU thread next to a baseline measured in the same run: the
+tiny single-MatMul generator of tests/support/tiny_onnx.py with the same inputs and outputs.
+The fit options below ARE the default model's recipe (docs/gan.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+BUDGET_S = 20 * 60
+RECIPE = [  # the default model (docs/gan.md, models/MODEL_CARD.md)
+    "--steps",
+    "7000",
+    "--batch-size",
+    "128",
+    "--cond-weight",
+    "10",
+    "--lr-g",
+    "4e-4",
+    "--lr-d",
+    "4e-4",
+    "--checkpoint-every",
+    "1000",
+    "--seed",
+    "0",
+    "--time-limit-s",
+    "960",
+    "--no-progress",
+]
+
+
+def run(stage: str, args: list[str]) -> float:
+    started = time.perf_counter()
+    print(f"== {stage}: nudge-train {' '.join(args)}", flush=True)
+    subprocess.run([sys.executable, "-m", "training.cli", *args], cwd=ROOT, check=True)
+    seconds = time.perf_counter() - started
+    print(f"== {stage}: {seconds:.1f} s", flush=True)
+    return seconds
+
+
+def latency_ms(path: Path, batch: int = 64, repeats: int = 2000) -> tuple[float, float]:
+    """p50 and p99 of one onnxruntime call for ``batch`` rows, one intra-op thread."""
+    import onnxruntime as ort
+
+    from companion.model_meta import METADATA_KEY, ModelMeta
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 1
+    session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    meta = ModelMeta.from_json(session.get_modelmeta().custom_metadata_map[METADATA_KEY])
+    rng = np.random.default_rng(0)
+    feeds = {
+        "z": rng.standard_normal((batch, meta.latent_dim)).astype(np.float32),
+        "cond": rng.random((batch, len(meta.conditions))).astype(np.float32),
+    }
+    if meta.has_styles:
+        feeds["style"] = rng.integers(0, len(meta.styles), batch).astype(np.int64)
+    for _ in range(100):
+        session.run(["pattern"], feeds)
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        session.run(["pattern"], feeds)
+        times.append(time.perf_counter() - started)
+    return float(np.percentile(times, 50) * 1e3), float(np.percentile(times, 99) * 1e3)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--gmd", default=str(ROOT.parent / "shared/data/groove-midi-v1"))
+    parser.add_argument("--out", default="runs/default", help="run folder for the fit")
+    parser.add_argument("--data", default="data/gmd_4bar.npz", help="dataset the ingest writes")
+    parser.add_argument("--model", default="models/default.onnx")
+    parser.add_argument(
+        "--fit-args", default="", help="extra fit options (e.g. '--steps 200' for a quick look)"
+    )
+    parser.add_argument("--latency-only", action="store_true", help="only measure --model's latency")
+    args = parser.parse_args(argv)
+    sys.path.insert(0, str(ROOT))
+    if not args.latency_only:
+        times = {
+            "ingest": run(
+                "ingest",
+                [
+                    "ingest",
+                    "midi",
+                    args.gmd,
+                    "-o",
+                    args.data,
+                    "--bars",
+                    "4",
+                    "--beat-type",
+                    "beat",
+                    "--no-progress",
+                ],
+            ),
+            "fit": run(
+                "fit", ["fit", "--data", args.data, "--out", args.out, *RECIPE, *args.fit_args.split()]
+            ),
+            "export": run(
+                "export",
+                [
+                    "export",
+                    str(Path(args.out) / "best.pt"),
+                    "-o",
+                    args.model,
+                    "--name",
+                    Path(args.model).stem,
+                ],
+            ),
+        }
+        total = sum(times.values())
+        print("stage     seconds")
+        for stage, seconds in times.items():
+            print(f"{stage:8s} {seconds:8.1f}")
+        print(f"total    {total:8.1f}  = {total / BUDGET_S:.2f} x the 20-minute budget")
+    from tests.support.tiny_onnx import write_tiny_model
+
+    with tempfile.TemporaryDirectory() as folder:
+        import onnxruntime as ort
+
+        from companion.model_meta import METADATA_KEY, ModelMeta
+
+        meta = ModelMeta.from_json(
+            ort.InferenceSession(args.model, providers=["CPUExecutionProvider"])
+            .get_modelmeta()
+            .custom_metadata_map[METADATA_KEY]
+        )
+        baseline = write_tiny_model(
+            Path(folder) / "baseline.onnx",
+            conditions=meta.condition_names,
+            styles=meta.styles,
+            grid=meta.grid,
+            latent_dim=meta.latent_dim,
+        )
+        base50, _ = latency_ms(baseline)
+    p50, p99 = latency_ms(Path(args.model))
+    size = Path(args.model).stat().st_size
+    print(
+        f"onnxruntime batch 64, 1 thread: p50 {p50:.3f} ms, p99 {p99:.3f} ms "
+        f"(baseline single-MatMul generator p50 {base50:.3f} ms: ratio {p50 / base50:.2f})"
+    )
+    print(f"model size {size / 1e6:.2f} MB (limit 10 MB)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

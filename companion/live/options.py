@@ -1,0 +1,176 @@
+"""Command-line options of live MIDI, building a player from them, and the serving process's signal handlers.
+
+The daemon adds the options to ``nudge serve`` with ``add_live_arguments(parser)``, builds the player with
+``player_from_args(args, meta)`` (``None`` unless ``--midi``), calls ``install_signal_handlers(player)`` in
+its main thread, and ``player.close()`` on shutdown.
+"""
+
+from __future__ import annotations
+
+import argparse
+import atexit
+import json
+import logging
+import signal
+import threading
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from types import FrameType
+
+from companion.drum_map import VOICES, output_pitches_from
+from companion.live.clock import MAX_BPM, MIN_BPM, Clock, InternalClock, MidiClock, OscClock, check_bpm
+from companion.live.output import MIDI_APIS, open_output
+from companion.live.player import Player
+from companion.live.timeline import SWITCH_MODES
+from companion.model_meta import ModelMeta
+
+log = logging.getLogger(__name__)
+
+CLOCKS: dict[str, str] = {
+    "internal": "its own clock at --bpm (started and stopped over OSC)",
+    "midi": "MIDI clock (24 ppqn, start/stop/continue, song position) on --clock-in",
+    "osc": "the Max for Live device's /nudge/transport messages (tempo, beat, playing)",
+}
+
+
+def _channel(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--midi-channel must be an int in 1..16, got {text!r}") from None
+    if not 1 <= value <= 16:
+        raise argparse.ArgumentTypeError(f"--midi-channel must be in 1..16, got {value}")
+    return value
+
+
+def _bpm(text: str) -> float:
+    try:
+        return check_bpm(float(text))
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"--bpm: {error}") from None
+
+
+def add_live_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the live MIDI options (``--midi`` and friends) to ``parser``."""
+    group = parser.add_argument_group("live MIDI", "play the current pattern as live MIDI (see docs/live-midi.md)")
+    group.add_argument("--midi", action="store_true", help="play patterns live on a MIDI port")
+    group.add_argument(
+        "--midi-out", metavar="NAME", help='an existing port to play into (default: a virtual port "Nudge")'
+    )
+    group.add_argument(
+        "--midi-api",
+        choices=list(MIDI_APIS),
+        default="auto",
+        help="; ".join(f"{name}: {where}" for name, (_, _, where) in MIDI_APIS.items()),
+    )
+    group.add_argument("--midi-channel", type=_channel, default=10, metavar="1..16", help="MIDI channel (10)")
+    group.add_argument(
+        "--drum-map",
+        metavar="FILE",
+        type=Path,
+        help=f'JSON {{voice: pitch}} overrides of the output pitches, e.g. {{"kick": 36}}; voices: {", ".join(VOICES)}',
+    )
+    group.add_argument(
+        "--clock", choices=list(CLOCKS), default="internal", help="; ".join(f"{k}: {v}" for k, v in CLOCKS.items())
+    )
+    group.add_argument(
+        "--clock-in", metavar="PORT", help='MIDI clock input port (default: a virtual port "Nudge Clock")'
+    )
+    group.add_argument(
+        "--bpm", type=_bpm, default=120.0, help=f"tempo of the internal clock, {MIN_BPM:g}..{MAX_BPM:g} (120)"
+    )
+    group.add_argument(
+        "--switch",
+        choices=list(SWITCH_MODES),
+        default="bar",
+        help="when a new pattern takes over: now, at the next bar line (default) or at the loop end",
+    )
+
+
+def read_drum_map(path: Path) -> dict[str, int]:
+    """A JSON object ``{voice: pitch}``; ``ValueError`` names the file and what is wrong."""
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as error:
+        raise ValueError(f"drum map {path}: cannot read it ({error.strerror or error})") from error
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise ValueError(f"drum map {path}: not valid JSON ({error})") from error
+    if not isinstance(data, dict):
+        raise ValueError(f'drum map {path}: must be a JSON object {{voice: pitch}}, e.g. {{"kick": 36}}')
+    try:
+        output_pitches_from(data)  # validates voice names and pitches
+    except ValueError as error:
+        raise ValueError(f"drum map {path}: {error}") from error
+    return dict(data)
+
+
+def output_pitches_for(meta: ModelMeta, overrides: Mapping[str, int] | None = None) -> tuple[int, ...]:
+    """The model's output pitch per voice, with ``{voice: pitch}`` overrides applied."""
+    output_pitches_from(overrides)  # validates
+    names = [v.name for v in meta.voices]
+    if tuple(names) != VOICES:
+        raise ValueError(f"model voices {names} differ from Nudge's drum kit {list(VOICES)}")
+    return tuple((overrides or {}).get(v.name, v.pitch) for v in meta.voices)
+
+
+def clock_from_args(args: argparse.Namespace) -> Clock:
+    if args.clock == "midi":
+        return MidiClock.open(args.midi_api, args.clock_in, args.bpm)
+    if args.clock == "osc":
+        return OscClock(args.bpm)
+    return InternalClock(args.bpm)
+
+
+def player_from_args(args: argparse.Namespace, meta: ModelMeta) -> Player | None:
+    """The live player the options ask for, or ``None`` without ``--midi``.
+
+    Raises ``ValueError`` (bad drum map) or ``companion.live.output.MidiPortError`` (no such port, no
+    MIDI system) with a message for the user.
+    """
+    if not getattr(args, "midi", False):
+        return None
+    overrides = read_drum_map(args.drum_map) if args.drum_map else None
+    pitches = output_pitches_for(meta, overrides)
+    clock = clock_from_args(args)
+    try:
+        output = open_output(args.midi_api, args.midi_out)
+    except Exception:
+        clock.close()
+        raise
+    player = Player(output, clock, channel=args.midi_channel, output_pitches=pitches, switch=args.switch)
+    log.info("live MIDI on %r, channel %d, %s clock", output.name, args.midi_channel, clock.kind)
+    return player
+
+
+def install_signal_handlers(player: Player) -> Callable[[], None]:
+    """On SIGINT/SIGTERM end every note (``player.close()``), then go on as the old handler would.
+
+    SIGINT then raises ``KeyboardInterrupt`` (or calls the previous handler); SIGTERM calls the previous
+    handler, or raises ``SystemExit(143)`` where it was the default, so ``finally`` blocks still run.
+    Also closes the player at interpreter exit. Call from the main thread. Returns a function that puts
+    the previous handlers back.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        raise RuntimeError("install_signal_handlers must be called from the main thread")
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        player.close()
+        old = previous.get(signum)
+        if callable(old):
+            old(signum, frame)
+        elif signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        elif old != signal.SIG_IGN:
+            raise SystemExit(128 + signum)
+
+    for sig in previous:
+        signal.signal(sig, handler)
+    atexit.register(player.close)
+
+    def restore() -> None:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+        atexit.unregister(player.close)
+
+    return restore

@@ -1,0 +1,250 @@
+"""MIDI output ports: one base class that validates and keeps the books, one private method per backend.
+
+``MidiOutput.send`` checks every message against ``MESSAGE_LENGTHS`` and tracks which notes are sounding,
+so that ``panic`` can end exactly those notes (plus CC 123, all notes off) on a channel. Backends implement
+``_send`` and ``_close`` only. The rtmidi backend is imported lazily (``open_output``).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import threading
+from collections.abc import Sequence
+
+log = logging.getLogger(__name__)
+
+DEFAULT_PORT_NAME = "Nudge"
+ALL_NOTES_OFF = 123  # CC number: all notes off on the channel
+
+# status (high nibble for channel messages, full byte for system ones) -> number of data bytes
+MESSAGE_LENGTHS: dict[int, int] = {
+    0x80: 2,  # note off
+    0x90: 2,  # note on (velocity 0 = note off)
+    0xA0: 2,  # polyphonic aftertouch
+    0xB0: 2,  # control change
+    0xC0: 1,  # program change
+    0xD0: 1,  # channel aftertouch
+    0xE0: 2,  # pitch bend
+    0xF2: 2,  # song position pointer
+    0xF3: 1,  # song select
+    0xF6: 0,  # tune request
+    0xF8: 0,  # timing clock
+    0xFA: 0,  # start
+    0xFB: 0,  # continue
+    0xFC: 0,  # stop
+    0xFE: 0,  # active sensing
+    0xFF: 0,  # reset
+}
+
+# CLI name     rtmidi constant       virtual ports   where
+MIDI_APIS: dict[str, tuple[str | None, bool, str]] = {
+    "auto": (None, True, "JACK if a JACK server runs, else the platform's own API"),
+    "jack": ("API_UNIX_JACK", True, "JACK (Linux, macOS)"),
+    "alsa": ("API_LINUX_ALSA", True, "ALSA sequencer (Linux)"),
+    "coremidi": ("API_MACOSX_CORE", True, "CoreMIDI (macOS)"),
+    "winmm": ("API_WINDOWS_MM", False, "Windows multimedia MIDI (needs --midi-out, e.g. a loopMIDI port)"),
+}
+
+
+class MidiPortError(RuntimeError):
+    """A MIDI port could not be opened or found; the message says which and what exists."""
+
+
+def check_channel(channel: object) -> int:
+    """A MIDI channel as users count it, 1..16."""
+    if isinstance(channel, bool) or not isinstance(channel, int) or not 1 <= channel <= 16:
+        raise ValueError(f"MIDI channel must be an int in 1..16, got {channel!r}")
+    return channel
+
+
+def validate_message(message: Sequence[int]) -> tuple[int, ...]:
+    """The message as a tuple of ints, or ``ValueError`` naming the byte at fault."""
+    data = tuple(message)
+    if not data:
+        raise ValueError("MIDI message is empty")
+    for i, byte in enumerate(data):
+        if isinstance(byte, bool) or not isinstance(byte, int):
+            raise ValueError(f"MIDI message byte {i} must be an int, got {byte!r}")
+    status = data[0]
+    if not 0x80 <= status <= 0xFF:
+        raise ValueError(f"MIDI status byte must be in 0x80..0xFF, got {status!r}")
+    kind = status if status >= 0xF0 else status & 0xF0
+    if kind not in MESSAGE_LENGTHS:
+        raise ValueError(f"MIDI status 0x{status:02X} is not supported (no SysEx, no undefined statuses)")
+    if len(data) != 1 + MESSAGE_LENGTHS[kind]:
+        raise ValueError(
+            f"MIDI status 0x{status:02X} takes {MESSAGE_LENGTHS[kind]} data bytes, got {len(data) - 1}"
+        )
+    for i, byte in enumerate(data[1:], start=1):
+        if not 0 <= byte <= 127:
+            raise ValueError(f"MIDI data byte {i} must be in 0..127, got {byte}")
+    return data
+
+
+class MidiOutput:
+    """A MIDI output port. Thread-safe; ``send`` validates, ``panic`` ends every sounding note."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self._lock = threading.RLock()  # re-entrant: a signal handler may panic while the main thread sends
+        self._sounding: set[tuple[int, int]] = set()  # (channel 1..16, pitch)
+        self._closed = False
+
+    def send(self, message: Sequence[int]) -> None:
+        data = validate_message(message)
+        with self._lock:
+            if self._closed:
+                raise MidiPortError(f"MIDI output {self.name!r} is closed")
+            self._send(data)
+            kind, channel = data[0] & 0xF0, (data[0] & 0x0F) + 1
+            if kind == 0x90 and data[2] > 0:
+                self._sounding.add((channel, data[1]))
+            elif kind in (0x80, 0x90):
+                self._sounding.discard((channel, data[1]))
+            elif kind == 0xB0 and data[1] in (120, ALL_NOTES_OFF):
+                self._sounding = {key for key in self._sounding if key[0] != channel}
+
+    def note_on(self, channel: int, pitch: int, velocity: int) -> None:
+        if not 1 <= velocity <= 127:
+            raise ValueError(f"note-on velocity must be in 1..127, got {velocity!r}")
+        self.send((0x90 | (check_channel(channel) - 1), pitch, velocity))
+
+    def note_off(self, channel: int, pitch: int) -> None:
+        self.send((0x80 | (check_channel(channel) - 1), pitch, 0))
+
+    def control_change(self, channel: int, control: int, value: int) -> None:
+        self.send((0xB0 | (check_channel(channel) - 1), control, value))
+
+    def sounding(self, channel: int | None = None) -> set[int]:
+        """Pitches whose note-on has not yet been followed by a note-off (on ``channel``, or any)."""
+        with self._lock:
+            return {p for c, p in self._sounding if channel is None or c == channel}
+
+    def panic(self, channel: int | None = None) -> None:
+        """Note-off for every sounding note, then all-notes-off (CC 123) on ``channel`` (None: all 16)."""
+        channels = range(1, 17) if channel is None else (check_channel(channel),)
+        with self._lock:
+            if self._closed:
+                return
+            for chan, pitch in sorted(self._sounding):
+                if chan in channels:
+                    self.note_off(chan, pitch)
+            for chan in channels:
+                self.control_change(chan, ALL_NOTES_OFF, 0)
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def close(self) -> None:
+        """End every sounding note and close the port. Safe to call twice."""
+        with self._lock:
+            if self._closed:
+                return
+            for chan in sorted({c for c, _ in self._sounding}):
+                self.panic(chan)
+            self._closed = True
+            self._close()
+
+    def __enter__(self) -> MidiOutput:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _send(self, data: tuple[int, ...]) -> None:
+        raise NotImplementedError
+
+    def _close(self) -> None:
+        raise NotImplementedError
+
+
+def jack_server_running(server: str | None = None) -> bool:
+    """Whether a JACK2 server's socket exists (Linux layout), without starting or connecting to one."""
+    if not sys.platform.startswith("linux"):
+        return False
+    server = server or os.environ.get("JACK_DEFAULT_SERVER") or "default"
+    return os.path.exists(f"/dev/shm/jack_{server}_{os.getuid()}_0")
+
+
+def resolve_api(api: str) -> list[str]:
+    """rtmidi API candidates, in order, for a CLI API name (``auto`` may yield two)."""
+    if api not in MIDI_APIS:
+        raise ValueError(f"MIDI API {api!r} is not known; allowed: {', '.join(MIDI_APIS)}")
+    if api != "auto":
+        return [api]
+    if sys.platform == "darwin":
+        return ["coremidi"]
+    if sys.platform.startswith("win"):
+        return ["winmm"]
+    return ["jack", "alsa"] if jack_server_running() else ["alsa", "jack"]
+
+
+class RtMidiOutput(MidiOutput):
+    """An rtmidi output: a virtual port (``port=None``) or a connection to an existing port by name."""
+
+    def __init__(
+        self, api: str = "jack", port: str | None = None, client_name: str = DEFAULT_PORT_NAME
+    ) -> None:
+        import rtmidi  # lazy: only when a port is opened
+
+        constant, virtual_ok, _ = MIDI_APIS[api]
+        api_id = getattr(rtmidi, constant or "API_UNSPECIFIED")
+        if api_id not in rtmidi.get_compiled_api():
+            raise MidiPortError(f"MIDI API {api!r} is not compiled into this python-rtmidi")
+        if port is None and not virtual_ok:
+            raise MidiPortError(
+                f"MIDI API {api!r} has no virtual ports; name a loopback port with --midi-out"
+            )
+        try:
+            midi = rtmidi.MidiOut(api_id, name=client_name)
+        except rtmidi.RtMidiError as error:
+            raise MidiPortError(f"cannot open the {api} MIDI client: {error}") from error
+        try:
+            if port is None:
+                midi.open_virtual_port(DEFAULT_PORT_NAME)
+                shown = f"{client_name}:{DEFAULT_PORT_NAME}" if api == "jack" else DEFAULT_PORT_NAME
+            else:
+                names = midi.get_ports()
+                index = find_port(names, port)
+                midi.open_port(index, DEFAULT_PORT_NAME)
+                shown = names[index]
+        except (rtmidi.RtMidiError, MidiPortError):
+            midi.delete()
+            raise
+        self._midi = midi
+        self.api = api
+        super().__init__(shown)
+        log.info("MIDI output %r open (%s)", shown, api)
+
+    def _send(self, data: tuple[int, ...]) -> None:
+        self._midi.send_message(data)
+
+    def _close(self) -> None:
+        self._midi.close_port()
+        self._midi.delete()
+
+
+def find_port(names: Sequence[str], wanted: str) -> int:
+    """Index of the port called ``wanted``: an exact name first, else the one name that contains it."""
+    if wanted in names:
+        return list(names).index(wanted)
+    matches = [i for i, name in enumerate(names) if wanted.lower() in name.lower()]
+    if len(matches) == 1:
+        return matches[0]
+    found = ", ".join(repr(n) for n in names) or "none"
+    why = "matches several ports" if matches else "matches no port"
+    raise MidiPortError(f"MIDI port {wanted!r} {why}; ports found: {found}")
+
+
+def open_output(api: str = "auto", port: str | None = None) -> MidiOutput:
+    """Open Nudge's output: the virtual port "Nudge", or the existing port ``port``, on ``api``."""
+    errors = []
+    for candidate in resolve_api(api):
+        try:
+            return RtMidiOutput(candidate, port)
+        except MidiPortError as error:
+            errors.append(str(error))
+    raise MidiPortError("; ".join(errors))

@@ -1,0 +1,269 @@
+"""The live player: a thread of its own that loops the current pattern on a MIDI output, following a clock.
+
+The thread sleeps on a condition until the next event is due (note-on from the ``Timeline`` or a pending
+note-off, whichever comes first), converts beats to time through the clock's current line, and sends. Every
+public method only changes state under the condition and wakes the thread, so a generation request or an
+OSC message never blocks it for longer than a dictionary update.
+
+Never a stuck note: each note-on pushes its note-off onto a heap (in song beats, so tempo changes move it
+but never lose it); stop, a clock discontinuity (start/stop/locate), ``panic`` and ``close`` send every
+pending note-off at once; a note-on of a pitch that is still sounding first ends it.
+"""
+
+from __future__ import annotations
+
+import heapq
+import logging
+import sys
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from companion.drum_map import N_VOICES, OUTPUT_PITCHES
+from companion.live.clock import Clock, InternalClock, OscClock, check_bpm
+from companion.live.output import MidiOutput, check_channel
+from companion.live.timeline import SWITCH_MODES, Timeline, pattern_to_loop_events
+from companion.pattern import Pattern
+
+log = logging.getLogger(__name__)
+
+MAX_WAIT_S = 0.25  # the thread re-reads the clock at least this often, even with nothing due
+LATE_FLOOR_S = 0.005  # a note-on later than this and than half a grid step is skipped (and counted)
+SWITCH_INTERVAL_S = 0.0005  # GIL hand-over interval while a player exists (CPython's default is 5 ms)
+
+
+@dataclass
+class PlayerStats:
+    notes_on: int = 0
+    notes_off: int = 0
+    late_skipped: int = 0
+    max_late_s: float = 0.0
+
+
+class Player:
+    """Plays patterns live: ``start``, ``stop``, ``panic``, ``queue``, ``set_transport``, ``close``.
+
+    ``switch`` is the configured default for ``queue``'s ``when`` (``--switch``). ``trace``, when a list,
+    receives ``(due_time_s, sent_time_s, message)`` for every message sent (for the jitter benchmark).
+    """
+
+    def __init__(
+        self,
+        output: MidiOutput,
+        clock: Clock,
+        channel: int = 10,
+        output_pitches: Sequence[int] = OUTPUT_PITCHES,
+        switch: str = "bar",
+        trace: list | None = None,
+    ) -> None:
+        if switch not in SWITCH_MODES:
+            raise ValueError(f"switch must be one of {', '.join(SWITCH_MODES)}, got {switch!r}")
+        if len(output_pitches) != N_VOICES:
+            raise ValueError(f"output_pitches must have {N_VOICES} entries, got {len(output_pitches)}")
+        self.output = output
+        self.clock = clock
+        self.channel = check_channel(channel)
+        self.output_pitches = tuple(output_pitches)
+        self.switch = switch
+        self.trace = trace
+        self.stats = PlayerStats()
+        self._cond = threading.Condition(threading.RLock())
+        self._timeline = Timeline()
+        self._offs: list[tuple[float, int, int]] = []  # heap of (off_beats, serial, pitch)
+        self._sounding: dict[int, int] = {}  # pitch -> serial of its pending note-off
+        self._serial = 0
+        self._running = False
+        self._closed = False
+        self._epoch = -1
+        self._need_seek = True
+        if sys.getswitchinterval() > SWITCH_INTERVAL_S:
+            sys.setswitchinterval(SWITCH_INTERVAL_S)
+        clock.subscribe(self._wake)
+        self._thread = threading.Thread(target=self._run, name="nudge-live-midi", daemon=True)
+        self._thread.start()
+
+    # -- public interface (any thread) ------------------------------------------------------------------
+
+    @property
+    def playing(self) -> bool:
+        return self._running and self.clock.state().playing
+
+    def start(self) -> None:
+        """Play (the internal clock starts from beat 0; an outside clock plays while its transport runs)."""
+        self._check_open()
+        self.clock.start()  # outside our lock: the clock calls back into _wake
+        with self._cond:
+            self._running = True
+            self._need_seek = True
+            self._cond.notify()
+
+    def stop(self) -> None:
+        """Stop playing; every sounding note gets its note-off before this returns."""
+        with self._cond:
+            self._running = False
+            self._flush_offs()
+            self._cond.notify()
+        self.clock.stop()
+
+    def panic(self) -> None:
+        """Note-off for every sounding note, then all-notes-off (CC 123) on the channel. Keeps playing."""
+        with self._cond:
+            self._flush_offs()
+            self.output.panic(self.channel)
+
+    def queue(self, pattern: Pattern, when: str = "bar") -> None:
+        """Make ``pattern`` the one that plays: ``now``, at the next ``bar`` line, or at the ``loop`` end."""
+        self._check_open()
+        if when not in SWITCH_MODES:
+            raise ValueError(f"when must be one of {', '.join(SWITCH_MODES)}, got {when!r}")
+        loop = pattern_to_loop_events(pattern, self.output_pitches)
+        with self._cond:
+            state = self.clock.state()
+            now_beats = state.beats_at(time.monotonic())
+            if self._running and state.playing and not self._need_seek:
+                switch = self._timeline.queue(loop, when, now_beats)
+                log.debug("pattern queued (%s): takes over at beat %.3f", when, switch)
+            else:
+                self._timeline.set(loop, now_beats)
+                self._need_seek = True
+            self._cond.notify()
+
+    def set_transport(self, bpm: float, beat: float, playing: bool) -> bool:
+        """Transport from the Max for Live device; followed with ``--clock osc``, else checked and ignored.
+
+        Returns whether the clock took it. Raises ``ValueError`` (naming the field) for bad values.
+        """
+        if isinstance(self.clock, OscClock):
+            self.clock.set_transport(bpm, beat, playing)
+            return True
+        OscClock(check_bpm(bpm)).set_transport(bpm, beat, playing)  # validation only
+        return False
+
+    def set_bpm(self, bpm: float) -> None:
+        """Tempo of the internal clock (the position in the pattern is kept)."""
+        if not isinstance(self.clock, InternalClock):
+            raise ValueError(f"the tempo follows the {self.clock.kind} clock; set_bpm needs the internal one")
+        self.clock.set_bpm(bpm)
+
+    def close(self) -> None:
+        """Stop the thread, end every note (note-offs, then CC 123), close the port and the clock."""
+        with self._cond:
+            if self._closed:
+                return
+            self._closed = True
+            self._running = False
+            self._flush_offs()
+            self._cond.notify()
+        if threading.current_thread() is not self._thread:
+            self._thread.join(timeout=2.0)
+        with self._cond:
+            self.output.panic(self.channel)
+            self.output.close()
+        self.clock.close()
+
+    def __enter__(self) -> Player:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- the scheduling thread --------------------------------------------------------------------------
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise RuntimeError("the live MIDI player is closed")
+
+    def _wake(self) -> None:
+        with self._cond:
+            self._cond.notify()
+
+    def _run(self) -> None:
+        with self._cond:
+            while not self._closed:
+                try:
+                    timeout = self._step()
+                except Exception:  # keep the thread alive and the notes ended; the error goes to the log
+                    log.exception("live MIDI scheduling failed; stopping playback")
+                    self._running = False
+                    self._flush_offs()
+                    timeout = None
+                self._cond.wait(timeout)
+
+    def _step(self) -> float | None:
+        """Send everything that is due; return how long to sleep (None: until woken)."""
+        state = self.clock.state()
+        located = state.epoch != self._epoch
+        if located:  # start, stop or locate: nothing carries over
+            self._epoch = state.epoch
+            self._flush_offs()
+            self._need_seek = True
+        if not (self._running and state.playing):
+            self._flush_offs()
+            return None
+        now = time.monotonic()
+        if self._need_seek:
+            self._need_seek = False
+            # from the exact start/locate position (a downbeat there may be a moment late: it still plays)
+            self._timeline.seek(state.anchor_beats if located else state.beats_at(now))
+        while True:
+            event = self._timeline.peek()
+            off_beats = self._next_off_beats()
+            if off_beats is not None and (event is None or off_beats <= event.beats):
+                due = state.time_at(off_beats)
+                now = time.monotonic()
+                if due > now:
+                    return min(due - now, MAX_WAIT_S)
+                _, _, pitch = heapq.heappop(self._offs)
+                del self._sounding[pitch]
+                self._send_off(pitch, due)
+                continue
+            if event is None:
+                return MAX_WAIT_S
+            due = state.time_at(event.beats)
+            now = time.monotonic()
+            if due > now:
+                return min(due - now, MAX_WAIT_S)
+            self._timeline.advance()
+            late = now - due
+            if late > max(LATE_FLOOR_S, state.seconds(event.late_beats)):
+                self.stats.late_skipped += 1
+                log.debug("note %d skipped: %.1f ms late", event.pitch, late * 1000)
+                continue
+            self.stats.max_late_s = max(self.stats.max_late_s, late)
+            if event.pitch in self._sounding:  # same pitch again before its note-off: end it first
+                self._sounding.pop(event.pitch)
+                self._send_off(event.pitch, due)
+            self._serial += 1
+            self._sounding[event.pitch] = self._serial
+            heapq.heappush(self._offs, (event.beats + event.duration_beats, self._serial, event.pitch))
+            self._send((0x90 | (self.channel - 1), event.pitch, event.velocity), due)
+            self.stats.notes_on += 1
+
+    def _next_off_beats(self) -> float | None:
+        while self._offs:
+            off_beats, serial, pitch = self._offs[0]
+            if self._sounding.get(pitch) == serial:
+                return off_beats
+            heapq.heappop(self._offs)  # superseded: that note was ended early
+        return None
+
+    def _flush_offs(self) -> None:
+        """Send every pending note-off now."""
+        now = time.monotonic()
+        while self._offs:
+            _, serial, pitch = heapq.heappop(self._offs)
+            if self._sounding.get(pitch) == serial:
+                del self._sounding[pitch]
+                self._send_off(pitch, now)
+
+    def _send_off(self, pitch: int, due: float) -> None:
+        self._send((0x80 | (self.channel - 1), pitch, 0), due)
+        self.stats.notes_off += 1
+
+    def _send(self, message: tuple[int, int, int], due: float) -> None:
+        if self.output.closed:
+            return
+        self.output.send(message)
+        if self.trace is not None:
+            self.trace.append((due, time.monotonic(), message))

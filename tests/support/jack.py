@@ -1,0 +1,183 @@
+"""A private JACK server (dummy backend) for tests and benchmarks, plus a recording MIDI input.
+
+``jack_server(period=64)`` starts ``jackd --no-realtime -n NAME -d dummy -r 48000 -p PERIOD`` under a unique
+server name, points ``JACK_DEFAULT_SERVER`` at it (so parallel runs never share a server), waits for it with
+``jack_wait -w`` (JACK's own bounded readiness check) and stops it afterwards. Where jackd is missing or
+cannot start, it raises ``JackUnavailable`` with the reason (tests turn that into a skip), unless
+``NUDGE_REQUIRE_JACK=1`` (CI), where it is an error.
+
+``MidiRecorder`` is a real rtmidi JACK input that records what arrives, with JACK's own arrival times, and
+lets a test wait for messages with a timeout instead of sleeping.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import queue
+import shutil
+import subprocess
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+RATE = 48000
+READY_TIMEOUT_S = 10.0
+
+
+class JackUnavailable(RuntimeError):
+    """jackd is not installed or could not start here."""
+
+
+@dataclass(frozen=True)
+class JackServer:
+    name: str
+    period: int
+    rate: int
+    process: subprocess.Popen
+
+    @property
+    def cycle_s(self) -> float:
+        return self.period / self.rate
+
+
+@contextlib.contextmanager
+def jack_server(period: int = 64, rate: int = RATE) -> Iterator[JackServer]:
+    jackd, jack_wait = shutil.which("jackd"), shutil.which("jack_wait")
+    if not jackd or not jack_wait:
+        raise JackUnavailable("jackd/jack_wait not found: install the Debian package jackd2")
+    name = f"nudge-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    old = os.environ.get("JACK_DEFAULT_SERVER")
+    os.environ["JACK_DEFAULT_SERVER"] = name
+    env = {**os.environ, "JACK_NO_AUDIO_RESERVATION": "1"}
+    command = [jackd, "--no-realtime", "-n", name, "-d", "dummy", "-r", str(rate), "-p", str(period)]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env, text=True)
+    try:
+        ready = subprocess.run(
+            [jack_wait, "-w", "-t", str(int(READY_TIMEOUT_S))],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=READY_TIMEOUT_S + 5,
+        )
+        if ready.returncode != 0 or process.poll() is not None:
+            process.kill()
+            _, err = process.communicate(timeout=5)
+            raise JackUnavailable(f"jackd did not start ({' '.join(command)}): {(err or ready.stderr)[-500:]}")
+        yield JackServer(name, period, rate, process)
+    finally:
+        if process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=5)
+        if process.stderr:
+            process.stderr.close()
+        if old is None:
+            os.environ.pop("JACK_DEFAULT_SERVER", None)
+        else:
+            os.environ["JACK_DEFAULT_SERVER"] = old
+
+
+def jack_required() -> bool:
+    return os.environ.get("NUDGE_REQUIRE_JACK", "") not in ("", "0")
+
+
+@contextlib.contextmanager
+def jack_or_skip(period: int = 64) -> Iterator[JackServer]:
+    """``jack_server`` for a pytest fixture: skips with the reason where JACK cannot run (fails on CI)."""
+    import pytest
+
+    try:
+        context = jack_server(period)
+        server = context.__enter__()
+    except JackUnavailable as error:
+        if jack_required():
+            pytest.fail(f"NUDGE_REQUIRE_JACK is set but {error}")
+        pytest.skip(str(error))
+    try:
+        yield server
+    finally:
+        context.__exit__(None, None, None)
+
+
+@dataclass(frozen=True)
+class Received:
+    message: tuple[int, ...]
+    jack_time_s: float  # JACK's clock at the cycle it arrived in, relative to the first message
+    time_s: float  # time.monotonic() when the callback ran
+
+
+class MidiRecorder:
+    """An rtmidi JACK input port that records everything it receives (timing messages included)."""
+
+    def __init__(self, client_name: str = "NudgeTest", connect_to: str | None = None) -> None:
+        import rtmidi
+
+        self._midi = rtmidi.MidiIn(rtmidi.API_UNIX_JACK, name=client_name)
+        if connect_to is None:
+            self._midi.open_virtual_port("in")
+            self.port_name = f"{client_name}:in"
+        else:
+            ports = self._midi.get_ports()
+            if connect_to not in ports:
+                self._midi.delete()
+                raise LookupError(f"JACK MIDI port {connect_to!r} not found; ports: {ports}")
+            self._midi.open_port(ports.index(connect_to), "in")
+            self.port_name = f"{client_name}:in"
+        self._midi.ignore_types(sysex=True, timing=False, active_sense=True)
+        self._queue: queue.Queue[Received] = queue.Queue()
+        self.received: list[Received] = []
+        self._jack_time = 0.0
+        self._first = True
+        self._midi.set_callback(self._on_message)
+
+    def _on_message(self, event: tuple[list[int], float], _data: object) -> None:
+        message, delta = event
+        if not self._first:
+            self._jack_time += delta  # rtmidi: seconds since the previous message, on JACK's clock
+        self._first = False
+        self._queue.put(Received(tuple(message), self._jack_time, time.monotonic()))
+
+    def wait_for(self, predicate: Callable[[Received], bool], timeout: float = 5.0) -> list[Received]:
+        """Take messages until one satisfies ``predicate``; returns those taken (it included)."""
+        taken = []
+        deadline = time.monotonic() + timeout
+        while True:
+            remaining = deadline - time.monotonic()
+            try:
+                item = self._queue.get(timeout=max(remaining, 0.0))
+            except queue.Empty:
+                raise TimeoutError(
+                    f"no matching MIDI message within {timeout} s; got {[r.message for r in taken]}"
+                ) from None
+            self.received.append(item)
+            taken.append(item)
+            if predicate(item):
+                return taken
+
+    def take(self, count: int, timeout: float = 5.0) -> list[Received]:
+        """The next ``count`` messages."""
+        taken: list[Received] = []
+        for _ in range(count):
+            taken += self.wait_for(lambda _r: True, timeout)
+        return taken
+
+    def drain(self, quiet_s: float) -> list[Received]:
+        """Everything that arrives until nothing has arrived for ``quiet_s``."""
+        taken = []
+        while True:
+            try:
+                item = self._queue.get(timeout=quiet_s)
+            except queue.Empty:
+                return taken
+            self.received.append(item)
+            taken.append(item)
+
+    def close(self) -> None:
+        self._midi.cancel_callback()
+        self._midi.close_port()
+        self._midi.delete()
