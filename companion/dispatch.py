@@ -180,6 +180,9 @@ class Daemon:
 
     def _transport(self, request: Request, model: Model) -> list[bytes]:
         values = request.values
+        if self.player is None:  # a continuous feed, not a mistake: the device streams it whatever the state
+            log.debug("transport ignored: live MIDI is off")
+            return []
         return self._player_call(
             request, "set_transport", values["bpm"], values["beat"], bool(values["playing"])
         )

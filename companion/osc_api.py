@@ -150,7 +150,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         "",
         "transport",
         "tempo and transport from the device, sent continuously: no id, no reply "
-        "(an error only when malformed or when live MIDI is off)",
+        "(an error only when malformed; ignored while live MIDI is off)",
         has_id=False,
     ),
 )

@@ -124,9 +124,11 @@ def test_live_addresses_with_a_player(folder):
     ]
 
 
-def test_transport_without_a_player_is_an_error_with_id_minus_one(daemon):
-    (reply,) = send(daemon, "/nudge/transport", "ffi", 120.0, 0.0, 0)
-    assert reply.args == (-1, LIVE_OFF_REASON)
+def test_transport_without_a_player_is_ignored_but_malformed_transport_is_an_error(daemon):
+    # the device streams transport continuously; with live MIDI off that is not a mistake
+    assert send(daemon, "/nudge/transport", "ffi", 120.0, 0.0, 0) == []
+    (reply,) = send(daemon, "/nudge/transport", "ffi", 120.0, float("nan"), 0)
+    assert reply.address == "/nudge/error" and reply.args[0] == -1
 
 
 def test_every_registered_address_answers(daemon):

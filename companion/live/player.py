@@ -193,8 +193,7 @@ class Player:
     def _step(self) -> float | None:
         """Send everything that is due; return how long to sleep (None: until woken)."""
         state = self.clock.state()
-        located = state.epoch != self._epoch
-        if located:  # start, stop or locate: nothing carries over
+        if state.epoch != self._epoch:  # start, stop or locate: nothing carries over
             self._epoch = state.epoch
             self._flush_offs()
             self._need_seek = True
@@ -204,8 +203,11 @@ class Player:
         now = time.monotonic()
         if self._need_seek:
             self._need_seek = False
-            # from the exact start/locate position (a downbeat there may be a moment late: it still plays)
-            self._timeline.seek(state.anchor_beats if located else state.beats_at(now))
+            # back to the start/locate position if that was a moment ago: a downbeat there still plays
+            now_beats = state.beats_at(now)
+            loop = self._timeline.loop
+            window = loop.half_step_beats if loop else 0.0
+            self._timeline.seek(max(min(state.anchor_beats, now_beats), now_beats - window))
         while True:
             event = self._timeline.peek()
             off_beats = self._next_off_beats()
