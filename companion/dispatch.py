@@ -1,5 +1,8 @@
 """The daemon's brain on plain bytes: ``Daemon.handle(datagram) -> [reply datagrams]``.
 
+``Daemon.handle_routed`` also says which reply port a valid ``/nudge/ping id reply_port`` asked for; the
+server (``companion.server``) remembers it for the sender.
+
 Every request is checked against the registry (``companion.osc_api``) before anything happens; a
 malformed one gets ``/nudge/error id reason`` and changes nothing. The handlers are named in the registry.
 The live MIDI player (``companion.live``, optional) is any object with ``start() stop() panic()
@@ -13,6 +16,7 @@ import logging
 import math
 import time
 from collections import Counter
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -30,6 +34,14 @@ from companion.replies import error_reply, note_array, notes_reply, ok_reply, pa
 log = logging.getLogger(__name__)
 
 
+@dataclass
+class Handled:
+    """The replies to one datagram, and the reply port its last valid ``/nudge/ping`` asked for (if any)."""
+
+    replies: list[bytes] = field(default_factory=list)
+    reply_port: int | None = None
+
+
 class Daemon:
     """Holds the serving model (hot-swappable), the models folder and the optional live MIDI player."""
 
@@ -45,30 +57,39 @@ class Daemon:
     # ---- bytes in, datagrams out
 
     def handle(self, data: bytes) -> list[bytes]:
+        return self.handle_routed(data).replies
+
+    def handle_routed(self, data: bytes) -> Handled:
         if len(data) > MAX_REQUEST_BYTES:
             self.counts["error"] += 1
-            return [
-                error_reply(-1, f"request of {len(data)} bytes is larger than {MAX_REQUEST_BYTES} allowed")
-            ]
+            reason = f"request of {len(data)} bytes is larger than {MAX_REQUEST_BYTES} allowed"
+            return Handled([error_reply(-1, reason)])
         try:
             messages = decode_packet(data)
         except OscError as error:
             self.counts["error"] += 1
-            return [error_reply(-1, f"malformed OSC packet: {error}")]
-        replies: list[bytes] = []
+            return Handled([error_reply(-1, f"malformed OSC packet: {error}")])
+        handled = Handled()
         for message in messages:
-            replies += self.handle_message(message)
-        return replies
+            replies, reply_port = self._answer(message)
+            handled.replies += replies
+            handled.reply_port = reply_port if reply_port is not None else handled.reply_port
+        return handled
 
     def handle_message(self, message: Message) -> list[bytes]:
+        return self._answer(message)[0]
+
+    def _answer(self, message: Message) -> tuple[list[bytes], int | None]:
+        """(replies, the reply port a valid request asked for with its ``reply_port`` argument, or None)."""
         started = time.perf_counter()
         model = self.model  # one model for the whole request, even if a hot swap lands meanwhile
-        request_id = -1
+        request_id, reply_port = -1, None
         try:
             request = parse_request(message, model.meta)
             request_id = request.id
             replies = getattr(self, "_" + request.endpoint.handler)(request, model)
             self.counts[request.endpoint.handler] += 1
+            reply_port = request.values.get("reply_port")
         except RequestError as error:
             replies = [error_reply(error.request_id, error.reason)]
             self.counts["error"] += 1
@@ -84,7 +105,7 @@ class Daemon:
             log.debug(
                 "%s id=%d -> %d datagrams in %.2f ms", message.address, request_id, len(replies), elapsed
             )
-        return replies
+        return replies, reply_port
 
     # ---- handlers (named in companion.osc_api.ENDPOINTS)
 

@@ -26,6 +26,7 @@ NOTES_PER_PART = 60  # 2 + 4 * 60 = 242 atoms, 1228 bytes per /nudge/notes datag
 MAX_REQUEST_BYTES = 32768
 MAX_CLIP_NOTES = 1024
 MAX_KEY_VALUE_PAIRS = 64
+MAX_REPLY_ROUTES = 64  # senders whose /nudge/ping reply_port is remembered (least recently used go first)
 CLIP_MARKER = "notes"
 STYLE_ANY = "any"
 LIVE_OFF_REASON = "live MIDI is off (start nudge serve with --midi)"
@@ -39,9 +40,10 @@ class Arg:
     description: str = ""
     low: float | None = None
     high: float | None = None
+    optional: bool = False  # may be left off (only at the end, and only where no key/value pairs follow)
 
     def spec(self) -> str:
-        return f"{self.name}:{self.tag}"
+        return f"[{self.name}:{self.tag}]" if self.optional else f"{self.name}:{self.tag}"
 
 
 @dataclass(frozen=True)
@@ -92,9 +94,25 @@ NOTE_GROUP = Repeat(
     )
 )
 
+REPLY_PORT = Arg(
+    "reply_port",
+    "i",
+    "reply to this port of the sender's host, now and for later requests from the same host and port",
+    1,
+    65535,
+    optional=True,
+)
+
 # address              arguments                              reply                      handler
 ENDPOINTS: tuple[Endpoint, ...] = (
-    Endpoint("/nudge/ping", (ID,), "/nudge/pong", "ping", "is the daemon there, and which model serves?"),
+    Endpoint(
+        "/nudge/ping",
+        (ID, REPLY_PORT),
+        "/nudge/pong",
+        "ping",
+        "is the daemon there, and which model serves? `reply_port` (1..65535): this reply and every later "
+        "one to this sender go to that port of its host (see *Where replies go*)",
+    ),
     Endpoint(
         "/nudge/generate",
         (ID,),

@@ -13,7 +13,8 @@ HEADER = """\
 
 The daemon listens for OSC 1.0 over UDP on `127.0.0.1:9000` (`--host`, `--port`; beyond loopback only
 with `--allow-remote` and an `--allow CLIENT_ADDR` list). Replies go to the sender's address and port, or to
-`--reply-port`. API version: `{version}` (sent in `/nudge/pong`).
+the port it asked for with `/nudge/ping id reply_port` (see *Where replies go*), or to `--reply-port`. API
+version: `{version}` (sent in `/nudge/pong`).
 
 Type tags: `i` int32, `f` float32, `s` string. Max sends whole numbers as `i` and decimals as `f`: where an
 int is expected, a whole float (`4.0`) is accepted too, never a lossy one (`4.5`); where a float is
@@ -73,6 +74,26 @@ clip's own measured value, so a nudge stays in character. The change is measured
 on weak metrical positions first, and hits that stay keep their velocity and micro-timing.
 """
 
+ROUTES_NOTE = """\
+## Where replies go
+
+Every reply goes to the sender's own host (the address the request came from), at:
+
+1. `--reply-port`, when `nudge serve` was started with it (for every client);
+2. else the `reply_port` the sender gave in its last valid `/nudge/ping id reply_port` ({low}..{high}):
+   the daemon remembers it per sender, i.e. per (host, source port), and sends the pong and every later
+   reply to that sender there. This is for clients that send from a port they cannot receive on, such as
+   Max's `udpsend` next to a `udpreceive` on another port (the Max for Live device pings with its
+   `udpreceive` port once a second, so the first ping sets it up);
+3. else the sender's source port.
+
+A ping without `reply_port` leaves a remembered port as it is; one with a malformed `reply_port` (wrong
+type, out of range, NaN) gets `/nudge/error` and nothing is remembered. The daemon remembers at most
+{max_routes} senders and forgets the least recently used first. A remembered port never lets a request in:
+with `--allow`, a sender outside the list is dropped before anything else, and a reply never goes to any
+host but the sender's.
+"""
+
 ERRORS = """\
 ## Errors
 
@@ -127,5 +148,7 @@ def render() -> str:
             max_clip=api.MAX_CLIP_NOTES,
         )
     )
+    low, high = _number(api.REPLY_PORT.low), _number(api.REPLY_PORT.high)
+    out.append(ROUTES_NOTE.format(low=low, high=high, max_routes=api.MAX_REPLY_ROUTES))
     out.append(ERRORS.format(live_off=api.LIVE_OFF_REASON))
     return "\n".join(out)

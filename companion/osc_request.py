@@ -46,7 +46,7 @@ class Clip:
 class Request:
     endpoint: Endpoint
     id: int
-    values: dict[str, Any]  # positional arguments by name (without id)
+    values: dict[str, Any]  # positional arguments by name (without id; an optional one left off is absent)
     options: dict[str, Any] = field(default_factory=dict)  # bars, style, seed, candidates
     sliders: dict[str, float] = field(default_factory=dict)  # condition name -> 0..1
     clip: Clip | None = None
@@ -132,11 +132,13 @@ def parse_request(message: Message, meta: ModelMeta | None) -> Request:
         )
     tags, args = message.tags, message.args
     positional = [a for a in endpoint.args if isinstance(a, Arg)]
-    if len(args) < len(positional) or (len(args) > len(positional) and not endpoint.options):
+    required = sum(not a.optional for a in positional)
+    if len(args) < required or (len(args) > len(positional) and not endpoint.options):
         spec = " ".join(a.spec() for a in endpoint.args)
         raise RequestError(
             request_id, f"{endpoint.address} takes {spec}; got {len(args)} arguments ({tags or 'none'})"
         )
+    positional = positional[: len(args)]  # the optional arguments that were left off have no value
     try:
         values = {a.name: _coerce(a, tags[i], args[i]) for i, a in enumerate(positional)}
         request = Request(endpoint, request_id if endpoint.has_id else -1, values)

@@ -1,9 +1,11 @@
 """A thin UDP server around ``Daemon.handle``: datagram in, reply datagrams out to the sender.
 
 Listens on loopback unless told otherwise; on any other address only the allow-listed client addresses are
-served (others are dropped and logged). Replies go to the sender's port, or to ``reply_port``. A background
-thread polls the models folder. The request loop itself is one thread: one request at a time, which is
-what the single-threaded generator session wants.
+served (others are dropped and logged). Replies go to the sender's port, or to the port the sender asked
+for with ``/nudge/ping id reply_port`` (remembered per sender, ``companion.reply_routes``), or to
+``reply_port`` (``--reply-port``), which wins. Replies only ever go to the sender's own host, and only
+allowed senders are served at all. A background thread polls the models folder. The request loop itself
+is one thread: one request at a time, which is what the single-threaded generator session wants.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import time
 from collections.abc import Iterable
 
 from companion.dispatch import Daemon
+from companion.reply_routes import ReplyRoutes
 
 log = logging.getLogger(__name__)
 RECV_BYTES = 65536  # larger than any UDP datagram, so an oversized request is seen whole and refused
@@ -49,6 +52,7 @@ class UdpServer:
             raise ValueError("listening beyond loopback needs at least one --allow CLIENT_ADDR")
         self.daemon = daemon
         self.reply_port = reply_port
+        self.routes = ReplyRoutes()
         self.poll_seconds = poll_seconds
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
@@ -68,19 +72,21 @@ class UdpServer:
     def serve_forever(self) -> None:
         poller = threading.Thread(target=self._poll_loop, name="nudge-models-poll", daemon=True)
         poller.start()
-        sock, handle, reply_port = self.sock, self.daemon.handle, self.reply_port
+        sock, handle = self.sock, self.daemon.handle_routed
         try:
             while not self._stop.is_set():
-                data, (host, port) = sock.recvfrom(RECV_BYTES)
+                data, sender = sock.recvfrom(RECV_BYTES)
                 if self._stop.is_set():
                     break
-                if not self._allowed(host):
+                host = sender[0]
+                if not self._allowed(host):  # before any route: a remembered port lets nothing through
                     self._refuse(host)
                     continue
                 started = time.perf_counter()
                 self.requests += 1
-                target = (host, reply_port or port)
-                for datagram in handle(data):
+                handled = handle(data)
+                target = self._target(sender, handled.reply_port)
+                for datagram in handled.replies:
                     try:
                         sock.sendto(datagram, target)
                     except OSError as error:  # e.g. the client is gone: log, keep serving
@@ -89,6 +95,15 @@ class UdpServer:
                 self.busy_seconds += time.perf_counter() - started
         finally:
             self._stop.set()
+
+    def _target(self, sender: tuple[str, int], asked_port: int | None) -> tuple[str, int]:
+        """Where the replies to ``sender`` go: always its own host; the port: ``--reply-port``, else the one
+        its last valid ping asked for (``asked_port`` remembers a new one), else its source port."""
+        if self.reply_port:
+            return sender[0], self.reply_port
+        if asked_port is not None and self.routes.remember(sender, asked_port):
+            log.info("replies to %s:%d go to port %d (asked by /nudge/ping)", *sender, asked_port)
+        return self.routes.target(sender)
 
     def _refuse(self, host: str) -> None:
         if host not in self._refused:

@@ -124,6 +124,23 @@ def test_live_addresses_with_a_player(folder):
     ]
 
 
+def test_handle_routed_reports_the_reply_port_of_a_valid_ping_only(daemon):
+    handled = daemon.handle_routed(encode_message("/nudge/ping", "ii", (1, 9001)))
+    assert handled.reply_port == 9001
+    assert [decode_message(d).args for d in handled.replies] == [(1, "0.1.0", "default")]
+    assert daemon.handle_routed(encode_message("/nudge/ping", "i", (2,))).reply_port is None
+    for bad in (0, 70000):
+        handled = daemon.handle_routed(encode_message("/nudge/ping", "ii", (3, bad)))
+        (error,) = (decode_message(d) for d in handled.replies)
+        assert handled.reply_port is None and error.address == "/nudge/error"
+        assert error.args[0] == 3 and "reply_port must be an int in 1..65535" in error.args[1]
+    handled = daemon.handle_routed(encode_message("/nudge/ping", "if", (4, float("nan"))))
+    assert handled.reply_port is None and decode_message(handled.replies[0]).address == "/nudge/error"
+    assert daemon.handle(encode_message("/nudge/ping", "ii", (5, 9001))) == [
+        encode_message("/nudge/pong", "iss", (5, "0.1.0", "default"))
+    ]
+
+
 def test_transport_without_a_player_is_ignored_but_malformed_transport_is_an_error(daemon):
     # the device streams transport continuously; with live MIDI off that is not a mistake
     assert send(daemon, "/nudge/transport", "ffi", 120.0, 0.0, 0) == []

@@ -8,7 +8,6 @@ import importlib.util
 import json
 import os
 import re
-import shutil
 import socket
 import struct
 import subprocess
@@ -17,13 +16,18 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from pythonosc.osc_message_builder import OscMessageBuilder
-from pythonosc.osc_packet import OscPacket
+
+from tests.support.max_contract import (
+    DEVICE_REPLY_PORT,
+    JS_SOURCE,
+    BytesLink,
+    Device,
+    UdpLink,
+    wait_for_pong,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 M4L = ROOT / "max_for_live"
-HARNESS = M4L / "tests" / "contract_harness.js"
-JS_SOURCE = (M4L / "src" / "nudge.js").read_text(encoding="utf-8")
 
 
 def _load(name: str, path: Path):
@@ -159,6 +163,13 @@ def test_wiring_between_live_osc_and_the_javascript():
         assert re.search(rf"^function {message}\(", JS_SOURCE, re.M), f"nudge.js has no {message}() handler"
 
 
+def test_pings_ask_for_replies_on_the_patchers_udpreceive_port():
+    receivers = [b["text"] for b in BOXES.values() if b.get("text", "").startswith("udpreceive")]
+    assert receivers == [f"udpreceive {DEVICE_REPLY_PORT}"]
+    assert re.search(r'send\(\["/nudge/ping", id, REPLY_PORT\]\)', JS_SOURCE)
+    assert "--reply-port" not in JS_SOURCE, "plain `nudge serve` is enough for the device"
+
+
 def test_every_object_the_javascript_addresses_exists():
     names = set(re.findall(r'"(nudge_[a-z]+)"', JS_SOURCE))
     names = {n for n in names if n != "nudge_cond"} | {f"nudge_cond{i}" for i in range(1, 9)}
@@ -176,88 +187,6 @@ def test_preview_drawing_shows_every_presentation_object(tmp_path: Path):
 
 
 # ---------------------------------------------------------------- the contract with the daemon
-
-
-def max_datagram(atoms: list) -> bytes:
-    """Encode a message the way Max's [udpsend] does: a whole number as int32, another number as float32."""
-    builder = OscMessageBuilder(address=atoms[0])
-    for atom in atoms[1:]:
-        if isinstance(atom, str):
-            builder.add_arg(atom, "s")
-        elif isinstance(atom, int) and not isinstance(atom, bool):
-            builder.add_arg(atom, "i")
-        else:
-            builder.add_arg(float(atom), "f")
-    return builder.build().dgram
-
-
-def udpreceive_atoms(datagram: bytes) -> list[list]:
-    """Decode a datagram the way Max's [udpreceive] delivers it: the address, then the atoms."""
-    return [[m.message.address, *m.message.params] for m in OscPacket(datagram).messages]
-
-
-class Device:
-    """nudge.js in node (fake Max and Live), driven one JSON command per line."""
-
-    def __init__(self):
-        node = shutil.which("node")
-        if node is None:
-            pytest.skip("node is not installed (CI installs Node 20)")
-        self.proc = subprocess.Popen(
-            [node, str(HARNESS)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=ROOT
-        )
-
-    def __call__(self, op: str, **fields) -> dict:
-        self.proc.stdin.write(json.dumps({"op": op, **fields}) + "\n")
-        self.proc.stdin.flush()
-        answer = json.loads(self.proc.stdout.readline())
-        assert "error" not in answer, answer["error"]
-        return answer
-
-    def close(self) -> None:
-        self.proc.stdin.close()
-        self.proc.wait(timeout=10)
-
-
-TERMINAL = {"/nudge/pong", "/nudge/model/info", "/nudge/notes/end", "/nudge/ok", "/nudge/error"}
-
-
-class BytesLink:
-    """The daemon's registry and dispatcher on plain bytes (no server): Daemon.handle(datagram)."""
-
-    def __init__(self, daemon):
-        self.daemon = daemon
-
-    def exchange(self, requests: list[list]) -> list[list]:
-        replies = [d for r in requests for d in self.daemon.handle(max_datagram(r))]
-        return [atoms for d in replies for atoms in udpreceive_atoms(d)]
-
-
-class UdpLink:
-    """``nudge serve`` over loopback UDP: requests from one socket, replies to another, as in Max."""
-
-    def __init__(self, port: int, replies: socket.socket):
-        self.port, self.replies = port, replies
-        self.out = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-
-    def exchange(self, requests: list[list]) -> list[list]:
-        got: list[list] = []
-        for request in requests:
-            self.out.sendto(max_datagram(request), ("127.0.0.1", self.port))
-            parts_wanted = None
-            while True:
-                data, _ = self.replies.recvfrom(65536)  # the socket's timeout fails a silent daemon
-                for atoms in udpreceive_atoms(data):
-                    if atoms[1] != request[1]:
-                        continue  # e.g. a late answer to a readiness ping
-                    got.append(atoms)
-                    if atoms[0] == "/nudge/notes/begin" and atoms[1] == request[1]:
-                        parts_wanted = atoms[2]
-                done = [a for a in got if a[0] in TERMINAL and a[1] == request[1]]
-                parts = [a for a in got if a[0] == "/nudge/notes" and a[1] == request[1]]
-                if done and (parts_wanted is None or len(parts) >= parts_wanted):
-                    break
-        return got
 
 
 def notes_of(calls: list[dict]) -> list[list]:
@@ -373,9 +302,7 @@ def test_contract_with_nudge_serve_over_udp(tiny_model: Path):
         str(tiny_model),
         "--port",
         str(port),
-        "--reply-port",
-        str(replies.getsockname()[1]),
-    ]
+    ]  # plain `nudge serve`: no --reply-port, the device's pings say where replies go
     daemon = subprocess.Popen(
         command,
         cwd=ROOT,
@@ -385,28 +312,15 @@ def test_contract_with_nudge_serve_over_udp(tiny_model: Path):
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
     try:
-        _wait_for_pong(port, replies, daemon)
-        run_contract(UdpLink(port, replies))
+        wait_for_pong(port, replies, daemon)
+        link = UdpLink(port, replies)
+        run_contract(link)
+        link.out.setblocking(False)
+        with pytest.raises(BlockingIOError):  # nothing went back to the sending port
+            link.out.recvfrom(65536)
+        link.out.close()
     finally:
         daemon.terminate()
         output = daemon.communicate(timeout=10)[0]
         replies.close()
     assert daemon.returncode is not None, output
-
-
-def _wait_for_pong(port: int, replies: socket.socket, daemon: subprocess.Popen) -> None:
-    """Ping until the daemon answers (it needs a moment to load the model)."""
-    out = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    replies.settimeout(0.2)
-    for _ in range(100):
-        if daemon.poll() is not None:
-            pytest.fail(f"nudge serve exited: {daemon.stdout.read()}")
-        out.sendto(max_datagram(["/nudge/ping", 0]), ("127.0.0.1", port))
-        try:
-            data, _ = replies.recvfrom(65536)
-        except TimeoutError:
-            continue
-        if udpreceive_atoms(data)[0][0] == "/nudge/pong":
-            replies.settimeout(10)
-            return
-    pytest.fail("nudge serve did not answer /nudge/ping within 20 s")

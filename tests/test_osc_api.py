@@ -10,6 +10,8 @@ from companion.osc_api import (
     NOTES_PER_PART,
     OPTIONS,
     REPLIES,
+    REPLY_PORT,
+    Arg,
 )
 from companion.osc_codec import encode_message
 
@@ -34,3 +36,13 @@ def test_option_keys_are_unique_and_typed():
     keys = [o.key for o in OPTIONS]
     assert len(set(keys)) == len(keys) and all(o.tag in "ifs" for o in OPTIONS)
     assert all(a.tag in "ifs" for e in ENDPOINTS for a in e.args if hasattr(a, "tag"))
+
+
+def test_optional_arguments_come_last_and_never_before_key_value_pairs():
+    for endpoint in ENDPOINTS:
+        flags = [a.optional for a in endpoint.args if isinstance(a, Arg)]
+        assert flags == sorted(flags), f"{endpoint.address}: an optional argument before a required one"
+        assert not (any(flags) and (endpoint.options or endpoint.clip)), endpoint.address
+    ping = next(e for e in ENDPOINTS if e.address == "/nudge/ping")
+    assert ping.args[-1] is REPLY_PORT and REPLY_PORT.spec() == "[reply_port:i]"
+    assert (REPLY_PORT.low, REPLY_PORT.high) == (1, 65535)

@@ -72,7 +72,12 @@ def test_style_any_means_none_and_unknown_style_is_named():
         ("/nudge/ping", "", (), "first argument must be the request id"),
         ("/nudge/ping", "s", ("x",), "first argument must be the request id"),
         ("/nudge/ping", "i", (-5,), "first argument must be the request id"),
-        ("/nudge/ping", "ii", (4, 5), "takes id:i; got 2 arguments"),
+        ("/nudge/ping", "iii", (4, 9001, 5), "takes id:i [reply_port:i]; got 3 arguments"),
+        ("/nudge/ping", "ii", (4, 0), "reply_port must be an int in 1..65535, got 0"),
+        ("/nudge/ping", "ii", (4, 65536), "reply_port must be an int in 1..65535, got 65536"),
+        ("/nudge/ping", "if", (4, math.nan), "reply_port must be an int in 1..65535, got nan"),
+        ("/nudge/ping", "if", (4, 9001.5), "reply_port must be an int in 1..65535, got 9001.5"),
+        ("/nudge/ping", "is", (4, "9001"), "reply_port must be an int (type tag i), got type tag 's'"),
         ("/nudge/model/load", "i", (4,), "takes id:i name:s"),
         ("/nudge/model/load", "ii", (4, 5), "name must be a string"),
         ("/nudge/model/load", "is", (4, "../etc/passwd"), "must be a model name"),
@@ -143,6 +148,13 @@ def test_transport_has_no_id_and_accepts_ints_for_floats():
 
 def test_max_id_is_accepted():
     assert parse("/nudge/ping", "i", MAX_ID).id == MAX_ID
+
+
+def test_ping_reply_port_is_optional():
+    assert parse("/nudge/ping", "i", 3).values == {}
+    assert parse("/nudge/ping", "ii", 3, 9001).values == {"reply_port": 9001}
+    assert parse("/nudge/ping", "if", 3, 65535.0).values == {"reply_port": 65535}  # a whole float is an int
+    assert parse("/nudge/ping", "ii", 3, 1).values == {"reply_port": 1}
 
 
 def test_parse_needs_no_model_for_model_independent_addresses():

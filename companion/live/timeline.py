@@ -51,7 +51,7 @@ def pattern_to_loop_events(pattern: Pattern, output_pitches: Sequence[int] = OUT
         step = math.floor(position + 0.5)
         offset = position - step  # -0.5..0.5 steps
         nominal = (step % n_steps) / spb
-        rows.append((nominal + offset / spb, nominal, note.duration_beats, note.pitch, note.velocity))
+        rows.append((float(nominal + offset / spb), float(nominal), float(note.duration_beats), note.pitch, note.velocity))
     rows.sort()
     columns = list(zip(*rows, strict=True)) if rows else [(), (), (), (), ()]
     return LoopEvents(

@@ -14,9 +14,10 @@ var REPLY_TIMEOUT_MS = 3000;       // a note request with no answer at all
 var PARTS_TIMEOUT_MS = 1000;       // a note reply whose parts stop arriving
 var MAX_VARY_NOTES = 512;          // notes sent with /nudge/vary (keeps the request one modest datagram)
 var MAX_ID = 2147483647;
+var REPLY_PORT = 9001;             // the patcher's [udpreceive 9001]: every ping asks the daemon to reply there
 var DESTINATIONS = ["session", "replace", "arrangement"];
 var DEST_LABELS = { session: "new clip", replace: "selected clip", arrangement: "Arrangement" };
-var OFFLINE_TEXT = "Daemon not answering on 127.0.0.1:9000: start it with `nudge serve --reply-port 9001`";
+var OFFLINE_TEXT = "Daemon not answering on 127.0.0.1:9000: start it with `nudge serve`";
 
 var jsthis = this;
 var clock = { now: function () { return new Date().getTime(); } };
@@ -358,7 +359,7 @@ function sendPing(now) {
     var id = newId();
     state.lastPingMs = now;
     state.pending[id] = { kind: "ping", sentMs: now };
-    send(["/nudge/ping", id]);
+    send(["/nudge/ping", id, REPLY_PORT]);  // [udpsend] cannot receive: the daemon replies to REPLY_PORT
 }
 sendPing.local = 1;
 

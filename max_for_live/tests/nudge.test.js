@@ -46,8 +46,22 @@ test("loading the script uses no LiveAPI and sends nothing; init starts pinging"
   assert.equal(env.sent.length, 0);
   env.context.init();
   assert.ok(env.liveApiCount > 0);
-  assert.deepEqual(env.sentTo("/nudge/ping").map((a) => a.length), [2]);
+  assert.deepEqual(env.sentTo("/nudge/ping").map((a) => a.length), [3]);
   assert.equal(env.sentTo("/nudge/transport").length, 0, "no transport while the live MIDI stream is off");
+});
+
+test("every ping carries the device's udpreceive port, so plain `nudge serve` replies there", () => {
+  const env = makeSandbox();
+  assert.equal(env.context.REPLY_PORT, 9001);
+  env.context.init();
+  for (let i = 0; i < 25; i++) env.advance(100);
+  const pings = env.sentTo("/nudge/ping");
+  assert.ok(pings.length >= 3, "pings on load and then once a second");
+  for (const [, id, port] of pings) {
+    assert.ok(Number.isInteger(id) && id > 0);
+    assert.equal(port, 9001);  // a whole number: [udpsend] sends it as int32, as the daemon wants
+  }
+  assert.equal(new Set(pings.map((p) => p[1])).size, pings.length, "each ping has its own id");
 });
 
 test("pong turns the light on, shows the round trip and asks for the model; info relabels the dials", () => {
@@ -74,7 +88,8 @@ test("no pong: the device says the daemon is not running", () => {
   env.context.init();
   for (let i = 0; i < 30; i++) env.advance(100);
   assert.equal(env.status().level, "error");
-  assert.match(env.status().text, /not answering.*nudge serve/);
+  assert.match(env.status().text, /not answering.*`nudge serve`/);
+  assert.doesNotMatch(env.status().text, /reply-port/, "the device no longer needs --reply-port");
   assert.deepEqual(env.uiObject("nudge_light").messages.at(-1).slice(0, 2), ["bgfillcolor", 0.85]);
   assert.ok(env.sentTo("/nudge/ping").length >= 3, "keeps pinging so it notices a later start");
 });

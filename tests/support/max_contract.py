@@ -1,0 +1,127 @@
+"""The Max for Live device's side of the contract tests (tests/test_max_for_live.py): nudge.js driven in node,
+atoms encoded and decoded as Max's [udpsend] and [udpreceive] do, and two links to the daemon (its
+dispatcher on bytes, and ``nudge serve`` over loopback UDP)."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import socket
+import subprocess
+from pathlib import Path
+
+import pytest
+from pythonosc.osc_message_builder import OscMessageBuilder
+from pythonosc.osc_packet import OscPacket
+
+ROOT = Path(__file__).resolve().parents[2]
+HARNESS = ROOT / "max_for_live" / "tests" / "contract_harness.js"
+JS_SOURCE = (ROOT / "max_for_live" / "src" / "nudge.js").read_text(encoding="utf-8")
+DEVICE_REPLY_PORT = int(re.search(r"^var REPLY_PORT = (\d+);", JS_SOURCE, re.M).group(1))  # its udpreceive
+
+
+def max_datagram(atoms: list) -> bytes:
+    """Encode a message the way Max's [udpsend] does: a whole number as int32, another number as float32."""
+    builder = OscMessageBuilder(address=atoms[0])
+    for atom in atoms[1:]:
+        if isinstance(atom, str):
+            builder.add_arg(atom, "s")
+        elif isinstance(atom, int) and not isinstance(atom, bool):
+            builder.add_arg(atom, "i")
+        else:
+            builder.add_arg(float(atom), "f")
+    return builder.build().dgram
+
+
+def udpreceive_atoms(datagram: bytes) -> list[list]:
+    """Decode a datagram the way Max's [udpreceive] delivers it: the address, then the atoms."""
+    return [[m.message.address, *m.message.params] for m in OscPacket(datagram).messages]
+
+
+class Device:
+    """nudge.js in node (fake Max and Live), driven one JSON command per line."""
+
+    def __init__(self):
+        node = shutil.which("node")
+        if node is None:
+            pytest.skip("node is not installed (CI installs Node 20)")
+        self.proc = subprocess.Popen(
+            [node, str(HARNESS)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=ROOT
+        )
+
+    def __call__(self, op: str, **fields) -> dict:
+        self.proc.stdin.write(json.dumps({"op": op, **fields}) + "\n")
+        self.proc.stdin.flush()
+        answer = json.loads(self.proc.stdout.readline())
+        assert "error" not in answer, answer["error"]
+        return answer
+
+    def close(self) -> None:
+        self.proc.stdin.close()
+        self.proc.wait(timeout=10)
+
+
+TERMINAL = {"/nudge/pong", "/nudge/model/info", "/nudge/notes/end", "/nudge/ok", "/nudge/error"}
+
+
+class BytesLink:
+    """The daemon's registry and dispatcher on plain bytes (no server): Daemon.handle(datagram)."""
+
+    def __init__(self, daemon):
+        self.daemon = daemon
+
+    def exchange(self, requests: list[list]) -> list[list]:
+        replies = [d for r in requests for d in self.daemon.handle(max_datagram(r))]
+        return [atoms for d in replies for atoms in udpreceive_atoms(d)]
+
+
+class UdpLink:
+    """``nudge serve`` over loopback UDP as in Max: requests from one socket (``udpsend``, which cannot
+    receive), replies to another (``udpreceive``), which the daemon finds through the device's
+    ``/nudge/ping id reply_port``. Port 9001 may be taken on a test machine, so the link swaps the device's
+    REPLY_PORT for its own receiving port in pings: the only atom it changes."""
+
+    def __init__(self, port: int, replies: socket.socket):
+        self.port, self.replies = port, replies
+        self.out = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+
+    def exchange(self, requests: list[list]) -> list[list]:
+        got: list[list] = []
+        for request in requests:
+            if request[0] == "/nudge/ping":
+                assert request[2:] == [DEVICE_REPLY_PORT], request
+                request = [*request[:2], self.replies.getsockname()[1]]
+            self.out.sendto(max_datagram(request), ("127.0.0.1", self.port))
+            parts_wanted = None
+            while True:
+                data, _ = self.replies.recvfrom(65536)  # the socket's timeout fails a silent daemon
+                for atoms in udpreceive_atoms(data):
+                    if atoms[1] != request[1]:
+                        continue  # e.g. a late answer to a readiness ping
+                    got.append(atoms)
+                    if atoms[0] == "/nudge/notes/begin" and atoms[1] == request[1]:
+                        parts_wanted = atoms[2]
+                done = [a for a in got if a[0] in TERMINAL and a[1] == request[1]]
+                parts = [a for a in got if a[0] == "/nudge/notes" and a[1] == request[1]]
+                if done and (parts_wanted is None or len(parts) >= parts_wanted):
+                    break
+        return got
+
+
+def wait_for_pong(port: int, replies: socket.socket, daemon: subprocess.Popen) -> None:
+    """Ping until the daemon answers (it needs a moment to load the model)."""
+    out = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    replies.settimeout(0.2)
+    for _ in range(100):
+        if daemon.poll() is not None:
+            pytest.fail(f"nudge serve exited: {daemon.stdout.read()}")
+        out.sendto(max_datagram(["/nudge/ping", 0, replies.getsockname()[1]]), ("127.0.0.1", port))
+        try:
+            data, _ = replies.recvfrom(65536)
+        except TimeoutError:
+            continue
+        if udpreceive_atoms(data)[0][0] == "/nudge/pong":
+            replies.settimeout(10)
+            return
+    pytest.fail("nudge serve did not answer /nudge/ping within 20 s")

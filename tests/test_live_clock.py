@@ -1,0 +1,153 @@
+"""companion.live.clock: internal clock, OSC transport follower, MIDI clock (parsed, and through JACK)."""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+
+import pytest
+
+from companion.live.clock import FOLLOW_GAIN, ClockState, InternalClock, MidiClock, OscClock
+from tests.support.jack import jack_or_skip
+
+
+class Ticker:
+    """A settable time source, so clock arithmetic is checked exactly."""
+
+    def __init__(self, t: float = 100.0) -> None:
+        self.t = t
+
+    def __call__(self) -> float:
+        return self.t
+
+
+def test_clock_state_maps_time_and_beats_both_ways():
+    state = ClockState(True, 120.0, anchor_time_s=10.0, anchor_beats=4.0)
+    assert state.beats_at(11.0) == 6.0
+    assert state.time_at(8.0) == 12.0
+    assert state.seconds(1.0) == 0.5
+    stopped = ClockState(False, 120.0, 10.0, 4.0)
+    assert stopped.beats_at(99.0) == 4.0
+
+
+def test_internal_clock_start_stop_and_tempo_change_keep_position():
+    now = Ticker()
+    clock = InternalClock(120, now=now)
+    changes = []
+    clock.subscribe(lambda: changes.append(clock.state()))
+    assert not clock.state().playing
+    clock.start()
+    first = clock.state()
+    assert first.playing and first.beats_at(now.t) == 0.0
+    now.t += 1.0  # 2 beats at 120
+    clock.set_bpm(60)
+    assert clock.state().beats_at(now.t) == pytest.approx(2.0)
+    assert clock.state().epoch == first.epoch  # a tempo change is not a jump
+    now.t += 1.0  # 1 beat at 60
+    assert clock.state().beats_at(now.t) == pytest.approx(3.0)
+    clock.stop()
+    assert not clock.state().playing and clock.state().anchor_beats == pytest.approx(3.0)
+    assert len(changes) == 3 and changes[-1].epoch > first.epoch
+
+
+@pytest.mark.parametrize(
+    ("bpm", "beat", "playing", "message"),
+    [
+        (math.nan, 0.0, 1, "bpm must be a finite number"),
+        (0.0, 0.0, 1, "bpm must be in 20..400"),
+        ("120", 0.0, 1, "bpm must be a finite number"),
+        (120.0, -1.0, 1, "beat must be a finite number >= 0"),
+        (120.0, math.inf, 1, "beat must be a finite number >= 0"),
+        (120.0, 0.0, 2, "playing must be 0 or 1"),
+    ],
+)
+def test_osc_transport_rejects_bad_values_and_changes_nothing(bpm, beat, playing, message):
+    clock = OscClock(120)
+    before = clock.state()
+    with pytest.raises(ValueError, match=message):
+        clock.set_transport(bpm, beat, playing)
+    assert clock.state() == before
+
+
+def test_osc_transport_follows_softly_and_locates_on_jumps():
+    clock = OscClock(120)
+    clock.set_transport(120.0, 8.0, 1, time_s=50.0)
+    started = clock.state()
+    assert started.playing and started.beats_at(50.0) == 8.0
+    # a message 4 ms late by the clock's reckoning: only a share of the error is corrected, no jump
+    clock.set_transport(120.0, 9.0, 1, time_s=50.504)
+    followed = clock.state()
+    predicted = 8.0 + 0.504 * 2
+    assert followed.epoch == started.epoch
+    assert followed.beats_at(50.504) == pytest.approx(predicted + FOLLOW_GAIN * (9.0 - predicted))
+    # tempo change: the line turns at the current position
+    clock.set_transport(90.0, 10.0, 1, time_s=51.0)
+    assert clock.state().bpm == 90.0 and clock.state().epoch == started.epoch
+    # the DAW jumps to beat 32: a locate
+    clock.set_transport(90.0, 32.0, 1, time_s=51.1)
+    assert clock.state().epoch == started.epoch + 1 and clock.state().beats_at(51.1) == 32.0
+    clock.set_transport(90.0, 33.0, 0, time_s=51.8)
+    assert not clock.state().playing and clock.state().anchor_beats == 33.0
+
+
+def feed_ticks(clock: MidiClock, start_s: float, count: int, bpm: float) -> float:
+    spacing = 60.0 / bpm / 24
+    for i in range(count):
+        clock.feed([0xF8], start_s + i * spacing)
+    return start_s + count * spacing
+
+
+def test_midi_clock_start_ticks_tempo_and_stop():
+    clock = MidiClock(100)
+    clock.feed([0xFA], 10.0)
+    assert not clock.state().playing  # runs from the next tick
+    end = feed_ticks(clock, 10.01, 49, 150.0)
+    state = clock.state()
+    assert state.playing and state.bpm == pytest.approx(150.0)
+    assert state.beats_at(10.01) == pytest.approx(0.0, abs=1e-6)  # the first tick after start is beat 0
+    assert clock.position_beats == pytest.approx(49 / 24)
+    clock.feed([0xFC], end)
+    assert not clock.state().playing
+    assert clock.state().anchor_beats == pytest.approx(49 / 24, abs=0.05)
+
+
+def test_midi_clock_song_position_and_continue():
+    clock = MidiClock(120)
+    clock.feed([0xF2, 0x10, 0x01], 5.0)  # 16 + 128 = 144 sixteenths = beat 36
+    assert clock.position_beats == 36.0 and clock.state().anchor_beats == 36.0
+    feed_ticks(clock, 5.1, 5, 120.0)  # clock while stopped: tempo only
+    assert not clock.state().playing and clock.position_beats == 36.0
+    clock.feed([0xFB], 5.3)
+    clock.feed([0xF8], 5.31)
+    assert clock.state().playing and clock.state().beats_at(5.31) == 36.0
+    assert clock.position_beats == 36.0 + 1 / 24
+
+
+def test_midi_clock_through_jack_follows_tempo_and_transport():
+    import rtmidi
+
+    with jack_or_skip(64):
+        clock = MidiClock.open("jack", None, bpm=100)
+        sender = rtmidi.MidiOut(rtmidi.API_UNIX_JACK, name="ClockSender")
+        try:
+            sender.open_port(sender.get_ports().index(clock.port_name))
+            reached = threading.Event()
+            clock.subscribe(lambda: clock.position_beats >= 2.0 and reached.set())
+            spacing = 60.0 / 150.0 / 24
+            sender.send_message([0xFA])
+            t0 = time.monotonic()
+            for i in range(60):  # 2.5 beats of clock at 150 BPM, paced like a DAW would
+                time.sleep(max(0.0, t0 + 0.01 + i * spacing - time.monotonic()))
+                sender.send_message([0xF8])
+            assert reached.wait(5.0), "clock position never reached beat 2"
+            state = clock.state()
+            assert state.playing
+            assert state.bpm == pytest.approx(150.0, rel=0.05)
+            stopped = threading.Event()
+            clock.subscribe(lambda: not clock.state().playing and stopped.set())
+            sender.send_message([0xFC])
+            assert stopped.wait(5.0), "stop never arrived"
+        finally:
+            sender.delete()
+            clock.close()
