@@ -121,3 +121,12 @@ def test_export_command(checkpoints, tmp_path, capsys):
         cli_main(["export", str(tmp_path / "missing.pt"), "-o", str(out)])
     with pytest.raises(SystemExit, match=r"must end in \.onnx"):
         cli_main(["export", str(checkpoints[0]), "-o", str(tmp_path / "x.bin")])
+
+
+def test_tiny_model_helper_for_other_tests(tmp_path):
+    from companion.model_meta import ModelMeta as Meta
+    from tests.support.rhythm_data import train_tiny_model
+
+    path = train_tiny_model(tmp_path, styles=False)
+    meta = Meta.from_json(_session(path).get_modelmeta().custom_metadata_map[METADATA_KEY])
+    assert meta.condition_names == ("density", "syncopation") and meta.styles == ()

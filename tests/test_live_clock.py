@@ -124,6 +124,7 @@ def test_midi_clock_song_position_and_continue():
     assert clock.position_beats == 36.0 + 1 / 24
 
 
+@pytest.mark.integration
 def test_midi_clock_through_jack_follows_tempo_and_transport():
     import rtmidi
 

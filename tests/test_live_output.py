@@ -84,11 +84,11 @@ def test_virtual_port_is_called_nudge_and_delivers_exact_bytes_in_order(nudge_ou
 
 def test_invalid_message_is_refused_and_nothing_is_sent(nudge_out):
     output, recorder = nudge_out
-    with pytest.raises(ValueError, match="MIDI channel must be an int in 1..16, got 17"):
+    with pytest.raises(ValueError, match=r"MIDI channel must be an int in 1\.\.16, got 17"):
         output.note_on(17, 36, 100)
-    with pytest.raises(ValueError, match="velocity must be in 1..127"):
+    with pytest.raises(ValueError, match=r"velocity must be in 1\.\.127"):
         output.note_on(10, 36, 0)
-    with pytest.raises(ValueError, match="data byte 1 must be in 0..127, got 200"):
+    with pytest.raises(ValueError, match=r"data byte 1 must be in 0\.\.127, got 200"):
         output.note_on(10, 200, 100)
     output.note_on(10, 38, 1)  # a marker: the first thing that arrives must be it
     assert [r.message for r in recorder.take(1)] == [(0x99, 38, 1)]

@@ -9,8 +9,10 @@ from companion.drum_map import VOICE_INDEX
 from companion.live.timeline import Timeline, pattern_to_loop_events
 from companion.pattern import Grid, Pattern
 
+ONE_BAR = Grid(4, 4, 1)
 
-def make_pattern(hits: dict[str, list[tuple[int, float, float]]], grid: Grid = Grid(4, 4, 1)) -> Pattern:
+
+def make_pattern(hits: dict[str, list[tuple[int, float, float]]], grid: Grid = ONE_BAR) -> Pattern:
     """``{voice: [(step, velocity, offset_steps), ...]}`` -> Pattern."""
     shape = (9, grid.n_steps)
     h, v, o = np.zeros(shape, bool), np.zeros(shape, np.float32), np.zeros(shape, np.float32)
@@ -36,7 +38,9 @@ SNARES = make_pattern({"snare": [(0, 0.5, 0), (8, 0.5, 0)]})  # pitch 38 on beat
 
 
 def test_loop_events_keep_grid_position_and_micro_timing():
-    pattern = make_pattern({"kick": [(0, 1.0, -0.4)], "snare": [(4, 0.5, 0.25)], "closed_hat": [(15, 0.2, 0.4)]})
+    pattern = make_pattern(
+        {"kick": [(0, 1.0, -0.4)], "snare": [(4, 0.5, 0.25)], "closed_hat": [(15, 0.2, 0.4)]}
+    )
     loop = pattern_to_loop_events(pattern)
     assert loop.length_beats == 4.0 and loop.beats_per_bar == 4 and loop.half_step_beats == 0.125
     # the pushed kick sits before beat 0 (start -0.1) but belongs to step 0

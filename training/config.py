@@ -35,21 +35,21 @@ class TrainConfig:
     # model
     latent_dim: int = 64
     style_dim: int = 16
-    g_hidden: int = 384  # generator trunk width
-    bar_dim: int = 128  # generator code per bar
-    bar_hidden: int = 256  # generator per-bar decoder width
+    g_hidden: int = 256  # generator trunk width
+    bar_dim: int = 96  # generator code per bar
+    bar_hidden: int = 128  # generator per-bar decoder width
     d_hidden: int = 256  # critic width
     # optimisation
     loss: str = "hinge"
     gp_weight: float = 10.0  # wgan-gp only
-    cond_weight: float = 1.0  # weight of the condition-matching auxiliary loss
+    cond_weight: float = 10.0  # weight of the condition-matching auxiliary loss
     cond_mix: float = 0.5  # share of generator rows whose one random slider is redrawn uniformly 0..1
     n_critic: int = 1  # critic updates per generator update
     hit_estimator: str = (
         "soft"  # what the critic sees as hits: "soft" probabilities or "straight-through" 0/1
     )
-    lr_g: float = 2e-4
-    lr_d: float = 2e-4
+    lr_g: float = 4e-4
+    lr_d: float = 4e-4
     beta1: float = 0.5
     beta2: float = 0.9
     batch_size: int = 128  # per process

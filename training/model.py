@@ -77,17 +77,20 @@ def harden(pattern: torch.Tensor, hit_threshold: float, estimator: str = "straig
 
     ``straight-through``: hits are 0/1 at ``hit_threshold`` (as the daemon decodes) in the forward pass, and
     the hit plane passes its gradient to the probability unchanged in the backward pass.
-    ``soft``: hits are the probabilities themselves (the critic pushes the generator towards 0/1 outputs).
+    ``soft``: the hit plane is the probabilities themselves (the critic pushes the generator towards 0/1
+    outputs); velocity and offset are still masked by the decoded 0/1 hits, so the critic judges exactly the
+    velocities and offsets the daemon will play (masking them by p would let the generator inflate them).
     """
     prob = pattern[:, HIT]  # [N, V, T]
+    hard = (prob >= hit_threshold).to(prob.dtype)
+    mask = hard + prob - prob.detach()  # [N, V, T], value 0/1, straight-through gradient
     if estimator == "soft":
         hits = prob
     elif estimator == "straight-through":
-        hard = (prob >= hit_threshold).to(prob.dtype)
-        hits = hard + prob - prob.detach()  # [N, V, T], value 0/1
+        hits = mask
     else:
         raise ValueError(f"unknown hit estimator {estimator!r}; allowed: soft, straight-through")
-    return torch.stack([hits, pattern[:, VELOCITY] * hits, pattern[:, OFFSET] * hits], dim=1)  # [N, 3, V, T]
+    return torch.stack([hits, pattern[:, VELOCITY] * mask, pattern[:, OFFSET] * mask], dim=1)  # [N, 3, V, T]
 
 
 class Critic(nn.Module):

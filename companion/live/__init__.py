@@ -4,5 +4,6 @@
 - ``clock``: where tempo and transport come from (internal, OSC transport, MIDI clock input).
 - ``timeline``: the pattern as a looping stream of timed note events, with queued switches.
 - ``player``: the scheduling thread that sends the timeline through an output, following a clock.
+- ``process``: ``LivePlayer``, that player in a process of its own (what the daemon uses).
 - ``options``: command-line options, building a player from them, signal handlers.
 """

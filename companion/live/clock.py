@@ -28,6 +28,7 @@ FOLLOW_GAIN = 0.2  # share of a measured phase error that is corrected per messa
 LOCATE_BEATS = 0.25  # a larger disagreement between the clock and a message is a jump of the song position
 PPQN = 24  # MIDI clocks per quarter note
 CLOCKS_PER_SPP = 6  # a song-position-pointer unit is a 16th note
+CLOCK_PORT_NAME = "Nudge Clock"  # the virtual MIDI input for clock, where no --clock-in is given
 
 
 def check_bpm(bpm: object) -> float:
@@ -230,7 +231,7 @@ class MidiClock(Clock):
         for candidate in resolve_api(api):
             constant, virtual_ok, _ = MIDI_APIS[candidate]
             try:
-                midi_in = rtmidi.MidiIn(getattr(rtmidi, constant or "API_UNSPECIFIED"), name="Nudge Clock")
+                midi_in = rtmidi.MidiIn(getattr(rtmidi, constant or "API_UNSPECIFIED"), name=CLOCK_PORT_NAME)
             except rtmidi.RtMidiError as error:
                 errors.append(f"cannot open the {candidate} MIDI client: {error}")
                 continue
@@ -240,8 +241,10 @@ class MidiClock(Clock):
                         raise MidiPortError(
                             f"MIDI API {candidate!r} has no virtual ports; name one with --clock-in"
                         )
-                    midi_in.open_virtual_port("in")
-                    clock.port_name = "Nudge Clock:in" if candidate == "jack" else "Nudge Clock"
+                    midi_in.open_virtual_port(CLOCK_PORT_NAME)
+                    clock.port_name = (
+                        f"{CLOCK_PORT_NAME}:{CLOCK_PORT_NAME}" if candidate == "jack" else CLOCK_PORT_NAME
+                    )
                 else:
                     names = midi_in.get_ports()
                     index = find_port(names, port)

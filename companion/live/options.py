@@ -16,13 +16,17 @@ import threading
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import FrameType
+from typing import TYPE_CHECKING
 
 from companion.drum_map import VOICES, output_pitches_from
-from companion.live.clock import MAX_BPM, MIN_BPM, Clock, InternalClock, MidiClock, OscClock, check_bpm
-from companion.live.output import MIDI_APIS, open_output
-from companion.live.player import Player
+from companion.live.clock import MAX_BPM, MIN_BPM, check_bpm
+from companion.live.output import MIDI_APIS
+from companion.live.process import LiveConfig, LivePlayer
 from companion.live.timeline import SWITCH_MODES
 from companion.model_meta import ModelMeta
+
+if TYPE_CHECKING:
+    from companion.live.player import Player
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +56,9 @@ def _bpm(text: str) -> float:
 
 def add_live_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the live MIDI options (``--midi`` and friends) to ``parser``."""
-    group = parser.add_argument_group("live MIDI", "play the current pattern as live MIDI (see docs/live-midi.md)")
+    group = parser.add_argument_group(
+        "live MIDI", "play the current pattern as live MIDI (see docs/live-midi.md)"
+    )
     group.add_argument("--midi", action="store_true", help="play patterns live on a MIDI port")
     group.add_argument(
         "--midi-out", metavar="NAME", help='an existing port to play into (default: a virtual port "Nudge")'
@@ -68,10 +74,14 @@ def add_live_arguments(parser: argparse.ArgumentParser) -> None:
         "--drum-map",
         metavar="FILE",
         type=Path,
-        help=f'JSON {{voice: pitch}} overrides of the output pitches, e.g. {{"kick": 36}}; voices: {", ".join(VOICES)}',
+        help='JSON {voice: pitch} overrides of the output pitches, e.g. {"kick": 60} for a Drum Rack pad; '
+        f"voices: {', '.join(VOICES)}",
     )
     group.add_argument(
-        "--clock", choices=list(CLOCKS), default="internal", help="; ".join(f"{k}: {v}" for k, v in CLOCKS.items())
+        "--clock",
+        choices=list(CLOCKS),
+        default="internal",
+        help="; ".join(f"{k}: {v}" for k, v in CLOCKS.items()),
     )
     group.add_argument(
         "--clock-in", metavar="PORT", help='MIDI clock input port (default: a virtual port "Nudge Clock")'
@@ -113,36 +123,42 @@ def output_pitches_for(meta: ModelMeta, overrides: Mapping[str, int] | None = No
     return tuple((overrides or {}).get(v.name, v.pitch) for v in meta.voices)
 
 
-def clock_from_args(args: argparse.Namespace) -> Clock:
-    if args.clock == "midi":
-        return MidiClock.open(args.midi_api, args.clock_in, args.bpm)
-    if args.clock == "osc":
-        return OscClock(args.bpm)
-    return InternalClock(args.bpm)
+def config_from_args(args: argparse.Namespace, meta: ModelMeta) -> LiveConfig:
+    """The player's configuration from the options; ``ValueError`` for a bad drum map."""
+    overrides = read_drum_map(args.drum_map) if args.drum_map else None
+    return LiveConfig(
+        api=args.midi_api,
+        port=args.midi_out,
+        channel=args.midi_channel,
+        output_pitches=output_pitches_for(meta, overrides),
+        switch=args.switch,
+        clock=args.clock,
+        clock_in=args.clock_in,
+        bpm=args.bpm,
+        log_level=logging.getLogger().getEffectiveLevel(),
+    )
 
 
-def player_from_args(args: argparse.Namespace, meta: ModelMeta) -> Player | None:
-    """The live player the options ask for, or ``None`` without ``--midi``.
+def player_from_args(args: argparse.Namespace, meta: ModelMeta) -> LivePlayer | None:
+    """The live player the options ask for (in a process of its own), or ``None`` without ``--midi``.
 
     Raises ``ValueError`` (bad drum map) or ``companion.live.output.MidiPortError`` (no such port, no
     MIDI system) with a message for the user.
     """
     if not getattr(args, "midi", False):
         return None
-    overrides = read_drum_map(args.drum_map) if args.drum_map else None
-    pitches = output_pitches_for(meta, overrides)
-    clock = clock_from_args(args)
-    try:
-        output = open_output(args.midi_api, args.midi_out)
-    except Exception:
-        clock.close()
-        raise
-    player = Player(output, clock, channel=args.midi_channel, output_pitches=pitches, switch=args.switch)
-    log.info("live MIDI on %r, channel %d, %s clock", output.name, args.midi_channel, clock.kind)
+    player = LivePlayer(config_from_args(args, meta))
+    log.info(
+        "live MIDI on %r, channel %d, %s clock, %s",
+        player.port_name,
+        args.midi_channel,
+        player.clock_kind,
+        player.priority,
+    )
     return player
 
 
-def install_signal_handlers(player: Player) -> Callable[[], None]:
+def install_signal_handlers(player: LivePlayer | Player) -> Callable[[], None]:
     """On SIGINT/SIGTERM end every note (``player.close()``), then go on as the old handler would.
 
     SIGINT then raises ``KeyboardInterrupt`` (or calls the previous handler); SIGTERM calls the previous

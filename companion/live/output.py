@@ -11,12 +11,14 @@ import logging
 import os
 import sys
 import threading
+import time
 from collections.abc import Sequence
 
 log = logging.getLogger(__name__)
 
 DEFAULT_PORT_NAME = "Nudge"
 ALL_NOTES_OFF = 123  # CC number: all notes off on the channel
+JACK_DRAIN_S = 0.05  # time for the last messages to leave through JACK before the port closes (> 2 cycles)
 
 # status (high nibble for channel messages, full byte for system ones) -> number of data bytes
 MESSAGE_LENGTHS: dict[int, int] = {
@@ -223,6 +225,10 @@ class RtMidiOutput(MidiOutput):
         self._midi.send_message(data)
 
     def _close(self) -> None:
+        if self.api == "jack":
+            # rtmidi hands messages to JACK in the next process cycle; unregistering the port before the
+            # reader has seen that cycle loses or garbles the last ones (the note-offs that matter most)
+            time.sleep(JACK_DRAIN_S)
         self._midi.close_port()
         self._midi.delete()
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import heapq
 import logging
+import os
 import sys
 import threading
 import time
@@ -31,6 +32,31 @@ log = logging.getLogger(__name__)
 MAX_WAIT_S = 0.25  # the thread re-reads the clock at least this often, even with nothing due
 LATE_FLOOR_S = 0.005  # a note-on later than this and than half a grid step is skipped (and counted)
 SWITCH_INTERVAL_S = 0.0005  # GIL hand-over interval while a player exists (CPython's default is 5 ms)
+RT_PRIORITY = (
+    5  # SCHED_FIFO priority of the player thread where allowed: above every normal thread, below JACK
+)
+
+
+def raise_thread_priority() -> str:
+    """Make the calling thread real-time (SCHED_FIFO) or at least less nice, where the OS allows it.
+
+    Returns what was obtained, for the log. On a loaded machine this is what keeps notes on time: a
+    normal thread may wait a whole scheduler time slice (several ms) for a CPU.
+    """
+    tid = threading.get_native_id()
+    if hasattr(os, "sched_setscheduler"):
+        try:
+            os.sched_setscheduler(tid, os.SCHED_FIFO, os.sched_param(RT_PRIORITY))
+            return f"SCHED_FIFO {RT_PRIORITY}"
+        except (OSError, AttributeError):
+            pass  # no rtprio rights: try niceness next
+    if hasattr(os, "setpriority"):
+        try:
+            os.setpriority(os.PRIO_PROCESS, tid, -10)
+            return "nice -10"
+        except OSError:
+            pass  # not allowed either: normal priority, said in the log
+    return "normal priority"
 
 
 @dataclass
@@ -46,6 +72,7 @@ class Player:
 
     ``switch`` is the configured default for ``queue``'s ``when`` (``--switch``). ``trace``, when a list,
     receives ``(due_time_s, sent_time_s, message)`` for every message sent (for the jitter benchmark).
+    ``realtime`` asks for a real-time thread priority (``raise_thread_priority``) where the OS allows it.
     """
 
     def __init__(
@@ -56,6 +83,7 @@ class Player:
         output_pitches: Sequence[int] = OUTPUT_PITCHES,
         switch: str = "bar",
         trace: list | None = None,
+        realtime: bool = True,
     ) -> None:
         if switch not in SWITCH_MODES:
             raise ValueError(f"switch must be one of {', '.join(SWITCH_MODES)}, got {switch!r}")
@@ -67,6 +95,8 @@ class Player:
         self.output_pitches = tuple(output_pitches)
         self.switch = switch
         self.trace = trace
+        self.realtime = realtime
+        self.priority = "normal priority"  # what the thread obtained (see raise_thread_priority)
         self.stats = PlayerStats()
         self._cond = threading.Condition(threading.RLock())
         self._timeline = Timeline()
@@ -80,8 +110,12 @@ class Player:
         if sys.getswitchinterval() > SWITCH_INTERVAL_S:
             sys.setswitchinterval(SWITCH_INTERVAL_S)
         clock.subscribe(self._wake)
-        self._thread = threading.Thread(target=self._run, name="nudge-live-midi", daemon=True)
+        started = threading.Event()
+        self._thread = threading.Thread(
+            target=self._run, args=(started,), name="nudge-live-midi", daemon=True
+        )
         self._thread.start()
+        started.wait(1.0)  # until it has its priority
 
     # -- public interface (any thread) ------------------------------------------------------------------
 
@@ -129,13 +163,14 @@ class Player:
                 self._need_seek = True
             self._cond.notify()
 
-    def set_transport(self, bpm: float, beat: float, playing: bool) -> bool:
+    def set_transport(self, bpm: float, beat: float, playing: bool, time_s: float | None = None) -> bool:
         """Transport from the Max for Live device; followed with ``--clock osc``, else checked and ignored.
 
-        Returns whether the clock took it. Raises ``ValueError`` (naming the field) for bad values.
+        ``time_s`` is when the message arrived (``time.monotonic``; default now). Returns whether the clock
+        took it. Raises ``ValueError`` (naming the field) for bad values.
         """
         if isinstance(self.clock, OscClock):
-            self.clock.set_transport(bpm, beat, playing)
+            self.clock.set_transport(bpm, beat, playing, time_s)
             return True
         OscClock(check_bpm(bpm)).set_transport(bpm, beat, playing)  # validation only
         return False
@@ -178,7 +213,11 @@ class Player:
         with self._cond:
             self._cond.notify()
 
-    def _run(self) -> None:
+    def _run(self, started: threading.Event) -> None:
+        if self.realtime:
+            self.priority = raise_thread_priority()
+            log.info("live MIDI thread runs at %s", self.priority)
+        started.set()
         with self._cond:
             while not self._closed:
                 try:

@@ -51,7 +51,15 @@ def pattern_to_loop_events(pattern: Pattern, output_pitches: Sequence[int] = OUT
         step = math.floor(position + 0.5)
         offset = position - step  # -0.5..0.5 steps
         nominal = (step % n_steps) / spb
-        rows.append((float(nominal + offset / spb), float(nominal), float(note.duration_beats), note.pitch, note.velocity))
+        rows.append(
+            (
+                float(nominal + offset / spb),
+                float(nominal),
+                float(note.duration_beats),
+                note.pitch,
+                note.velocity,
+            )
+        )
     rows.sort()
     columns = list(zip(*rows, strict=True)) if rows else [(), (), (), (), ()]
     return LoopEvents(
@@ -181,7 +189,9 @@ class Timeline:
         while True:
             event = self._current.peek() if self._current else None
             pending = self._pending
-            if pending is None or (event is not None and event.nominal_beats < pending.from_beats - EPSILON_BEATS):
+            if pending is None or (
+                event is not None and event.nominal_beats < pending.from_beats - EPSILON_BEATS
+            ):
                 return event
             self._current, self._pending = pending, None
 

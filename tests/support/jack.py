@@ -1,7 +1,8 @@
 """A private JACK server (dummy backend) for tests and benchmarks, plus a recording MIDI input.
 
-``jack_server(period=64)`` starts ``jackd --no-realtime -n NAME -d dummy -r 48000 -p PERIOD`` under a unique
-server name, points ``JACK_DEFAULT_SERVER`` at it (so parallel runs never share a server), waits for it with
+``jack_server(period=64)`` starts ``jackd --no-realtime -n NAME -d dummy -r 48000 -p PERIOD`` (with
+``--realtime`` where this process may use SCHED_FIFO: ``jack_or_skip`` probes for it) under a unique server
+name, points ``JACK_DEFAULT_SERVER`` at it (so parallel runs never share a server), waits for it with
 ``jack_wait -w`` (JACK's own bounded readiness check) and stops it afterwards. Where jackd is missing or
 cannot start, it raises ``JackUnavailable`` with the reason (tests turn that into a skip), unless
 ``NUDGE_REQUIRE_JACK=1`` (CI), where it is an error.
@@ -17,6 +18,8 @@ import os
 import queue
 import shutil
 import subprocess
+import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -43,43 +46,68 @@ class JackServer:
 
 
 @contextlib.contextmanager
-def jack_server(period: int = 64, rate: int = RATE) -> Iterator[JackServer]:
+def jack_server(period: int = 64, rate: int = RATE, realtime: bool = False) -> Iterator[JackServer]:
     jackd, jack_wait = shutil.which("jackd"), shutil.which("jack_wait")
     if not jackd or not jack_wait:
         raise JackUnavailable("jackd/jack_wait not found: install the Debian package jackd2")
     name = f"nudge-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    env = {**os.environ, "JACK_DEFAULT_SERVER": name, "JACK_NO_AUDIO_RESERVATION": "1"}
+    mode = "--realtime" if realtime else "--no-realtime"  # real-time needs rtprio rights; tests do without
+    command = [jackd, mode, "-n", name, "-d", "dummy", "-r", str(rate), "-p", str(period)]
     old = os.environ.get("JACK_DEFAULT_SERVER")
-    os.environ["JACK_DEFAULT_SERVER"] = name
-    env = {**os.environ, "JACK_NO_AUDIO_RESERVATION": "1"}
-    command = [jackd, "--no-realtime", "-n", name, "-d", "dummy", "-r", str(rate), "-p", str(period)]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env, text=True)
-    try:
-        ready = subprocess.run(
-            [jack_wait, "-w", "-t", str(int(READY_TIMEOUT_S))],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=READY_TIMEOUT_S + 5,
-        )
-        if ready.returncode != 0 or process.poll() is not None:
+    # jackd's log goes to a file, never a pipe: a full pipe (XRun lines pile up) would block the server
+    with tempfile.TemporaryFile(mode="w+") as log_file:
+        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=log_file, env=env, text=True)
+        try:
+            ready = subprocess.run(
+                [jack_wait, "-w", "-t", str(int(READY_TIMEOUT_S))],
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=READY_TIMEOUT_S + 5,
+            )
+            if ready.returncode != 0 or process.poll() is not None:
+                _stop(process)
+                log_file.seek(0)
+                err = log_file.read() or ready.stderr
+                raise JackUnavailable(f"jackd did not start ({' '.join(command)}): {err[-500:]}")
+            os.environ["JACK_DEFAULT_SERVER"] = name  # rtmidi's JACK clients, here and in child processes
+            yield JackServer(name, period, rate, process)
+        finally:
+            _stop(process)
+            if old is None:
+                os.environ.pop("JACK_DEFAULT_SERVER", None)
+            else:
+                os.environ["JACK_DEFAULT_SERVER"] = old
+
+
+def _stop(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
             process.kill()
-            _, err = process.communicate(timeout=5)
-            raise JackUnavailable(f"jackd did not start ({' '.join(command)}): {(err or ready.stderr)[-500:]}")
-        yield JackServer(name, period, rate, process)
-    finally:
-        if process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=5)
-        if process.stderr:
-            process.stderr.close()
-        if old is None:
-            os.environ.pop("JACK_DEFAULT_SERVER", None)
-        else:
-            os.environ["JACK_DEFAULT_SERVER"] = old
+            process.wait(timeout=5)
+
+
+def realtime_allowed() -> bool:
+    """Whether this process may use SCHED_FIFO (then jackd runs real-time: steadier cycles under load)."""
+    if not hasattr(os, "sched_setscheduler"):
+        return False
+    result: list[bool] = []
+
+    def probe() -> None:
+        try:
+            os.sched_setscheduler(threading.get_native_id(), os.SCHED_FIFO, os.sched_param(1))
+            result.append(True)
+        except OSError:
+            result.append(False)
+
+    thread = threading.Thread(target=probe)
+    thread.start()
+    thread.join()
+    return result[0]
 
 
 def jack_required() -> bool:
@@ -92,7 +120,7 @@ def jack_or_skip(period: int = 64) -> Iterator[JackServer]:
     import pytest
 
     try:
-        context = jack_server(period)
+        context = jack_server(period, realtime=realtime_allowed())
         server = context.__enter__()
     except JackUnavailable as error:
         if jack_required():
@@ -114,10 +142,19 @@ class Received:
 class MidiRecorder:
     """An rtmidi JACK input port that records everything it receives (timing messages included)."""
 
-    def __init__(self, client_name: str = "NudgeTest", connect_to: str | None = None) -> None:
+    def __init__(
+        self, client_name: str = "NudgeTest", connect_to: str | None = None, buffered: bool = False
+    ) -> None:
+        """``buffered``: no Python callback; rtmidi queues messages (with JACK times) until ``drain``.
+
+        Tests use the callback, to wait on messages as they come. The benchmark uses ``buffered``: rtmidi
+        calls a Python callback from JACK's process thread, which then needs the GIL, so in a process that
+        also generates, the recorder itself would stall JACK cycles and skew what it measures.
+        """
         import rtmidi
 
-        self._midi = rtmidi.MidiIn(rtmidi.API_UNIX_JACK, name=client_name)
+        self._midi = rtmidi.MidiIn(rtmidi.API_UNIX_JACK, name=client_name, queue_size_limit=65536)
+        self.buffered = buffered
         if connect_to is None:
             self._midi.open_virtual_port("in")
             self.port_name = f"{client_name}:in"
@@ -133,7 +170,8 @@ class MidiRecorder:
         self.received: list[Received] = []
         self._jack_time = 0.0
         self._first = True
-        self._midi.set_callback(self._on_message)
+        if not buffered:
+            self._midi.set_callback(self._on_message)
 
     def _on_message(self, event: tuple[list[int], float], _data: object) -> None:
         message, delta = event
@@ -168,6 +206,8 @@ class MidiRecorder:
 
     def drain(self, quiet_s: float) -> list[Received]:
         """Everything that arrives until nothing has arrived for ``quiet_s``."""
+        if self.buffered:
+            self._read_buffer(quiet_s)
         taken = []
         while True:
             try:
@@ -177,7 +217,40 @@ class MidiRecorder:
             self.received.append(item)
             taken.append(item)
 
+    def _read_buffer(self, quiet_s: float) -> None:
+        """Move what rtmidi has queued into our queue, until it has been empty for ``quiet_s``."""
+        deadline = time.monotonic() + quiet_s
+        while time.monotonic() < deadline:
+            event = self._midi.get_message()
+            if event is None:
+                time.sleep(0.01)  # a bounded wait for the last messages in flight, not synchronisation
+                continue
+            self._on_message(event, None)
+            deadline = time.monotonic() + quiet_s
+
     def close(self) -> None:
-        self._midi.cancel_callback()
+        if not self.buffered:
+            self._midi.cancel_callback()
         self._midi.close_port()
         self._midi.delete()
+
+
+def is_on(r: Received) -> bool:
+    return r.message[0] & 0xF0 == 0x90 and r.message[2] > 0
+
+
+def is_off(r: Received) -> bool:
+    return r.message[0] & 0xF0 == 0x80 or (r.message[0] & 0xF0 == 0x90 and r.message[2] == 0)
+
+
+def assert_paired(messages: list[Received]) -> None:
+    """Every note-on is ended by a note-off of its pitch before that pitch sounds again; none left over."""
+    sounding: set[int] = set()
+    for r in messages:
+        pitch = r.message[1]
+        if is_on(r):
+            assert pitch not in sounding, f"note {pitch} started twice without a note-off"
+            sounding.add(pitch)
+        elif is_off(r):
+            sounding.discard(pitch)
+    assert not sounding, f"stuck notes: {sorted(sounding)}"

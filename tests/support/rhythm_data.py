@@ -61,3 +61,35 @@ def make_rhythm_dataset(
 
 def write_rhythm_dataset(path: str | os.PathLike, **kwargs) -> Path:
     return make_rhythm_dataset(**kwargs).save(path)
+
+
+TINY_MODEL_CONFIG = dict(
+    latent_dim=8,
+    style_dim=4,
+    g_hidden=32,
+    bar_dim=16,
+    bar_hidden=32,
+    d_hidden=32,
+    batch_size=16,
+    progress=False,
+    val_rows=0,
+    conditions=("density", "syncopation"),
+)
+
+
+def train_tiny_model(folder: str | os.PathLike, steps: int = 3, styles: bool = True, **config) -> Path:
+    """Train a really tiny GAN on the synthetic grooves for a few steps and export it -> ``folder/tiny.onnx``.
+
+    For tests downstream of export (daemon, evaluation) that want a genuine exported model: about 2 s on CPU.
+    """
+    from training.config import TrainConfig
+    from training.export import export_checkpoint
+    from training.train import train
+
+    folder = Path(folder)
+    data = write_rhythm_dataset(folder / "tiny.npz")
+    options = {**TINY_MODEL_CONFIG, **config}
+    result = train(
+        TrainConfig(data=str(data), out=str(folder / "run"), steps=steps, styles=styles, **options)
+    )
+    return export_checkpoint(result.last, folder / "tiny.onnx").path

@@ -1,0 +1,311 @@
+"""The live player in a process of its own: what ``nudge serve --midi`` uses.
+
+Why a process: in one Python process, a generation request (or an OSC thread) that holds the GIL and is
+then preempted by the OS makes the player thread wait for it, however high its priority (a priority
+inversion through the GIL, several ms on a loaded machine; see bench/bench_jitter.py). In its own process
+the scheduling thread shares the GIL only with the command loop below, which runs at real-time priority too.
+
+``LivePlayer`` has the ``Player`` interface (start, stop, panic, queue, set_transport, close); each call is
+a small synchronous message over a pipe, so errors surface in the caller and ``stop`` returns after the
+note-offs are out. The child ends every note and sends CC 123 when told to close, when it gets SIGTERM,
+and when its parent vanishes (even killed with SIGKILL: the pipe closes). It ignores SIGINT: Ctrl-C in a
+terminal reaches the whole process group, and the parent's handler closes the player.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import pickle
+import signal
+import struct
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from companion.drum_map import OUTPUT_PITCHES
+from companion.live.output import MidiPortError
+from companion.live.player import PlayerStats, raise_thread_priority
+from companion.live.timeline import SWITCH_MODES
+from companion.pattern import Pattern
+
+log = logging.getLogger(__name__)
+
+START_TIMEOUT_S = 30.0  # the child starts Python, imports numpy and opens its ports
+CLOSE_TIMEOUT_S = 5.0
+
+
+@dataclass(frozen=True)
+class LiveConfig:
+    """Everything the child needs to open its ports and clock (picklable)."""
+
+    api: str = "auto"
+    port: str | None = None
+    channel: int = 10
+    output_pitches: tuple[int, ...] = OUTPUT_PITCHES
+    switch: str = "bar"
+    clock: str = "internal"  # internal, midi, osc
+    clock_in: str | None = None
+    bpm: float = 120.0
+    realtime: bool = True
+    trace: bool = False  # keep (due, sent, message) per message, for the benchmark
+    log_level: int = field(default=logging.WARNING)
+
+
+class LivePlayerError(RuntimeError):
+    """The player process failed or is gone."""
+
+
+class LivePlayer:
+    """A ``Player`` running in a child process (``python -m companion.live.process``); same methods."""
+
+    def __init__(self, config: LiveConfig) -> None:
+        if config.switch not in SWITCH_MODES:
+            raise ValueError(f"switch must be one of {', '.join(SWITCH_MODES)}, got {config.switch!r}")
+        self.config = config
+        self.switch = config.switch
+        # re-entrant: a signal handler may close the player while the main thread waits in a call
+        self._lock = threading.RLock()
+        self._closed = False
+        # a fresh interpreter, not fork (the daemon has onnxruntime threads) nor multiprocessing's spawn
+        # (which re-imports the caller's __main__); the pipe carries length-prefixed pickles both ways
+        root = str(Path(__file__).resolve().parents[2])  # so the child finds this very companion package
+        env = {
+            **os.environ,
+            "PYTHONPATH": os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p),
+        }
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", "companion.live.process"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            env=env,
+        )
+        self.pid = self._process.pid
+        try:
+            _write(self._process.stdin, config)
+            kind, payload = self._read_with_timeout(START_TIMEOUT_S)
+        except (EOFError, OSError) as error:
+            self._process.kill()
+            self._process.wait()
+            raise LivePlayerError(
+                f"the live MIDI process failed at start (exit {self._process.returncode})"
+            ) from error
+        if kind == "error":
+            self._process.wait(CLOSE_TIMEOUT_S)
+            raise _rebuild(payload)
+        self.port_name: str = payload["port"]
+        self.clock_kind: str = payload["clock"]
+        self.priority: str = payload["priority"]
+
+    def _read_with_timeout(self, timeout: float) -> Any:
+        result: list = []
+        reader = threading.Thread(
+            target=lambda: result.append(_guarded_read(self._process.stdout)), daemon=True
+        )
+        reader.start()
+        reader.join(timeout)
+        if reader.is_alive():
+            self._process.kill()  # the read then ends with EOF
+            reader.join()
+            raise LivePlayerError(f"the live MIDI process did not start within {timeout:g} s")
+        if isinstance(result[0], BaseException):
+            raise result[0]
+        return result[0]
+
+    def _call(self, name: str, *args: Any) -> Any:
+        with self._lock:
+            if self._closed:
+                raise LivePlayerError("the live MIDI player is closed")
+            try:
+                _write(self._process.stdin, (name, args))
+                kind, payload = _read(self._process.stdout)
+            except (EOFError, OSError) as error:
+                raise LivePlayerError(
+                    f"the live MIDI process is gone (exit {self._process.poll()})"
+                ) from error
+        if kind == "error":
+            raise _rebuild(payload)
+        return payload
+
+    def start(self) -> None:
+        self._call("start")
+
+    def stop(self) -> None:
+        self._call("stop")
+
+    def panic(self) -> None:
+        self._call("panic")
+
+    def queue(self, pattern: Pattern, when: str = "bar") -> None:
+        if not isinstance(pattern, Pattern):
+            raise TypeError(f"pattern must be a Pattern, got {type(pattern).__name__}")
+        if when not in SWITCH_MODES:
+            raise ValueError(f"when must be one of {', '.join(SWITCH_MODES)}, got {when!r}")
+        self._call("queue", pattern, when)
+
+    def set_transport(self, bpm: float, beat: float, playing: bool) -> bool:
+        return bool(self._call("set_transport", bpm, beat, playing, time.monotonic()))
+
+    def set_bpm(self, bpm: float) -> None:
+        self._call("set_bpm", bpm)
+
+    @property
+    def stats(self) -> PlayerStats:
+        return self._call("stats")
+
+    def trace(self) -> list:
+        """``(due_time_s, sent_time_s, message)`` per message so far (``LiveConfig.trace``)."""
+        return self._call("trace")
+
+    @property
+    def alive(self) -> bool:
+        return self._process.poll() is None
+
+    def close(self) -> None:
+        """End every note (note-offs, CC 123), close the port and stop the process. Safe to call twice."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            with contextlib.suppress(
+                EOFError, OSError
+            ):  # already gone: it ended its notes when the pipe closed
+                _write(self._process.stdin, ("close", ()))
+            with contextlib.suppress(OSError):
+                self._process.stdin.close()
+        try:
+            self._process.wait(CLOSE_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            self._process.terminate()  # SIGTERM: the child still ends its notes
+            self._process.wait(CLOSE_TIMEOUT_S)
+        self._process.stdout.close()
+
+    def __enter__(self) -> LivePlayer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _write(stream: BinaryIO, obj: object) -> None:
+    data = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
+    stream.write(struct.pack("<I", len(data)) + data)
+    stream.flush()
+
+
+def _read(stream: BinaryIO) -> Any:
+    header = stream.read(4)
+    if len(header) < 4:
+        raise EOFError("pipe closed")
+    (size,) = struct.unpack("<I", header)
+    data = stream.read(size)
+    if len(data) < size:
+        raise EOFError("pipe closed mid-message")
+    return pickle.loads(data)  # our own child's messages only
+
+
+def _guarded_read(stream: BinaryIO) -> Any:
+    try:
+        return _read(stream)
+    except (EOFError, OSError) as error:
+        return error
+
+
+def _rebuild(payload: tuple[str, str]) -> Exception:
+    kind, message = payload
+    types = {"ValueError": ValueError, "TypeError": TypeError, "MidiPortError": MidiPortError}
+    return types.get(kind, LivePlayerError)(message)
+
+
+class _Terminated(Exception):
+    pass
+
+
+def _on_sigterm(signum: int, frame: object) -> None:
+    raise _Terminated
+
+
+def _child_main(requests: BinaryIO, replies: BinaryIO) -> None:
+    """The child: open the ports, then serve commands until close, SIGTERM or the parent's end."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, _on_sigterm)
+    config: LiveConfig = _read(requests)
+    logging.basicConfig(level=config.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from companion.live.clock import InternalClock, MidiClock, OscClock
+    from companion.live.output import open_output
+    from companion.live.player import Player
+
+    player = None
+    try:
+        try:
+            if config.clock == "midi":
+                clock = MidiClock.open(config.api, config.clock_in, config.bpm)
+            else:
+                clock = (OscClock if config.clock == "osc" else InternalClock)(config.bpm)
+            try:
+                output = open_output(config.api, config.port)
+            except Exception:
+                clock.close()
+                raise
+            player = Player(
+                output,
+                clock,
+                config.channel,
+                config.output_pitches,
+                config.switch,
+                trace=[] if config.trace else None,
+                realtime=config.realtime,
+            )
+        except Exception as error:
+            _write(replies, ("error", (type(error).__name__, str(error))))
+            return
+        if (
+            config.realtime
+        ):  # this loop shares the GIL with the player thread: it must not be preempted holding it
+            raise_thread_priority()
+        _write(replies, ("ready", {"port": output.name, "clock": clock.kind, "priority": player.priority}))
+        while True:
+            try:
+                name, args = _read(requests)
+            except EOFError:
+                log.warning("live MIDI: the serving process is gone; ending every note")
+                return
+            if name == "close":
+                return
+            _write(replies, _dispatch(player, name, args))
+    except _Terminated:
+        log.info("live MIDI: SIGTERM; ending every note")
+    finally:
+        if player is not None:
+            player.close()
+
+
+def _dispatch(player: Any, name: str, args: tuple) -> tuple[str, Any]:
+    try:
+        if name == "stats":
+            return "ok", player.stats
+        if name == "trace":
+            return "ok", list(player.trace or [])
+        if name not in ("start", "stop", "panic", "queue", "set_transport", "set_bpm"):
+            raise ValueError(f"unknown live MIDI command {name!r}")
+        return "ok", getattr(player, name)(*args)
+    except (ValueError, TypeError, MidiPortError, RuntimeError) as error:
+        return "error", (type(error).__name__, str(error))
+
+
+def main() -> None:
+    """Entry of the child process: the protocol runs on stdin/stdout; stray prints go to stderr."""
+    requests = os.fdopen(os.dup(0), "rb")
+    replies = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+    _child_main(requests, replies)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,146 @@
+"""companion.live.process: the player in its own process, through JACK; signals and a vanished parent."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from companion.drum_map import OUTPUT_PITCHES
+from companion.live.output import MidiPortError
+from companion.live.process import LiveConfig, LivePlayer, LivePlayerError
+from companion.pattern import Grid, Pattern
+from tests.support.jack import MidiRecorder, assert_paired, is_off, is_on, jack_or_skip
+
+pytestmark = pytest.mark.integration
+REPO = Path(__file__).resolve().parents[1]
+MARGIN_S = 0.006
+
+
+def beats_pattern(voice: int = 0) -> Pattern:
+    hits = np.zeros((9, 16), bool)
+    hits[voice, ::4] = True
+    return Pattern(Grid(4, 4, 1), hits, hits * 0.8, np.zeros((9, 16)))
+
+
+@pytest.fixture(scope="module")
+def jack():
+    with jack_or_skip(64) as server:
+        yield server
+
+
+def test_plays_on_time_stops_cleanly_and_reports(jack):
+    recorder = MidiRecorder(client_name="Sink")
+    with LivePlayer(LiveConfig(api="jack", port="Sink", bpm=240.0, trace=True)) as player:
+        assert player.port_name == "Sink:in" and player.clock_kind == "internal" and player.alive
+        player.queue(beats_pattern())
+        player.start()
+        ons = [r for _ in range(5) for r in recorder.wait_for(is_on)[-1:]]
+        player.stop()  # returns once the note-off is out
+        assert [r.message for r in ons] == [(0x99, 36, 102)] * 5
+        gaps = np.diff([r.jack_time_s for r in ons])
+        assert np.allclose(gaps, 0.25, atol=jack.cycle_s + MARGIN_S)  # a beat at 240 BPM
+        stats = player.stats
+        assert stats.notes_on >= 5 and stats.notes_on == stats.notes_off and stats.late_skipped == 0
+        assert len(player.trace()) == stats.notes_on + stats.notes_off
+    assert not player.alive
+    assert_paired(recorder.received + recorder.drain(0.3))
+    recorder.close()
+
+
+def test_errors_come_back_to_the_caller_and_change_nothing(jack):
+    with pytest.raises(MidiPortError, match="'Nowhere' matches no port"):
+        LivePlayer(LiveConfig(api="jack", port="Nowhere"))
+    with LivePlayer(LiveConfig(api="jack", clock="osc")) as player:
+        with pytest.raises(ValueError, match="when must be one of"):
+            player.queue(beats_pattern(), "later")
+        with pytest.raises(TypeError, match="pattern must be a Pattern"):
+            player.queue("four on the floor")  # type: ignore[arg-type]
+        with pytest.raises(ValueError, match="beat must be a finite number >= 0"):
+            player.set_transport(120.0, float("nan"), True)
+        with pytest.raises(ValueError, match="set_bpm needs the internal one"):
+            player.set_bpm(100.0)
+        assert player.set_transport(120.0, 0.0, False) is True
+    with pytest.raises(LivePlayerError, match="closed"):
+        player.start()
+    player.close()  # twice is fine
+
+
+def test_sigterm_to_the_player_process_ends_its_notes(jack):
+    recorder = MidiRecorder(client_name="Sink")
+    player = LivePlayer(
+        LiveConfig(api="jack", port="Sink", bpm=30.0, channel=2, output_pitches=OUTPUT_PITCHES)
+    )
+    try:
+        player.queue(beats_pattern(1))
+        player.start()
+        on = recorder.wait_for(is_on)[-1]
+        os.kill(player.pid, signal.SIGTERM)  # e.g. a service manager stopping the whole group
+        messages = recorder.wait_for(lambda r: r.message == (0xB1, 123, 0))
+        assert [r.message for r in messages if is_off(r)] == [(0x81, 38, 0)]
+        assert messages[-1].jack_time_s - on.jack_time_s < 0.2  # its note would have lasted 0.25 s
+        assert_paired(recorder.received)
+    finally:
+        player.close()
+        recorder.close()
+
+
+SERVING = """
+import argparse, sys, time
+from companion.live.options import add_live_arguments, install_signal_handlers, player_from_args
+from companion.live.process import LivePlayer
+from tests.support.tiny_onnx import tiny_meta
+from tests.test_live_process import beats_pattern
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser()
+    add_live_arguments(parser)
+    player = player_from_args(parser.parse_args(sys.argv[1:]), tiny_meta())
+    install_signal_handlers(player)
+    try:
+        player.queue(beats_pattern())
+        player.start()
+        print(player.pid, flush=True)
+        while True:
+            time.sleep(1)  # stands in for the daemon's serving loop
+    except KeyboardInterrupt:
+        sys.exit(130)
+"""
+
+
+@pytest.mark.parametrize(
+    ("sig", "code"), [(signal.SIGTERM, 143), (signal.SIGINT, 130), (signal.SIGKILL, -signal.SIGKILL)]
+)
+def test_signal_to_the_serving_process_ends_every_note(jack, tmp_path, sig, code):
+    """SIGTERM/Ctrl-C: the handlers close the player. SIGKILL: the player process sees its parent go."""
+    script = tmp_path / "serve.py"
+    script.write_text(SERVING)
+    recorder = MidiRecorder(client_name="Sink")
+    argv = ["--midi", "--midi-api", "jack", "--midi-out", "Sink", "--bpm", "30", "--midi-channel", "10"]
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    serving = subprocess.Popen(
+        [sys.executable, str(script), *argv],
+        cwd=REPO,
+        env=env,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        on = recorder.wait_for(is_on, timeout=30)[-1]
+        serving.send_signal(sig)
+        messages = recorder.wait_for(lambda r: r.message == (0xB9, 123, 0), timeout=10)
+        assert serving.wait(timeout=10) == code, serving.stderr.read()
+        assert [r.message[1] for r in messages if is_off(r)] == [on.message[1]]
+        assert messages[-1].jack_time_s - on.jack_time_s < 0.2  # ended by the signal, not its schedule
+        assert_paired(recorder.received + recorder.drain(0.3))
+    finally:
+        if serving.poll() is None:
+            serving.kill()
+            serving.wait()
+        recorder.close()
