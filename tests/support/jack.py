@@ -14,10 +14,13 @@ lets a test wait for messages with a timeout instead of sleeping.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
 import queue
 import shutil
+import signal
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -57,7 +60,14 @@ def jack_server(period: int = 64, rate: int = RATE, realtime: bool = False) -> I
     old = os.environ.get("JACK_DEFAULT_SERVER")
     # jackd's log goes to a file, never a pipe: a full pipe (XRun lines pile up) would block the server
     with tempfile.TemporaryFile(mode="w+") as log_file:
-        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=log_file, env=env, text=True)
+        process = subprocess.Popen(
+            command,
+            stdout=subprocess.DEVNULL,
+            stderr=log_file,
+            env=env,
+            text=True,
+            preexec_fn=_die_with_parent,
+        )
         try:
             ready = subprocess.run(
                 [jack_wait, "-w", "-t", str(int(READY_TIMEOUT_S))],
@@ -79,6 +89,13 @@ def jack_server(period: int = 64, rate: int = RATE, realtime: bool = False) -> I
                 os.environ.pop("JACK_DEFAULT_SERVER", None)
             else:
                 os.environ["JACK_DEFAULT_SERVER"] = old
+
+
+def _die_with_parent() -> None:
+    """Linux, in the child before exec: SIGTERM when the test process dies (no jackd outlives it)."""
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
 def _stop(process: subprocess.Popen) -> None:
