@@ -211,7 +211,7 @@ class Daemon:
     def _queue(self, pattern: Pattern) -> None:
         if self.player is not None:
             try:
-                self.player.queue(pattern, when="bar")
+                self.player.queue(pattern, when=getattr(self.player, "switch", "bar"))
             except (RuntimeError, ValueError, OSError) as error:
                 log.warning("live MIDI could not queue the pattern: %s", error)
 

@@ -17,6 +17,7 @@ echo "== installing Python packages"
 python3 -m pip install -q --disable-pip-version-check -e '.[train,dev]'
 
 echo "== pytest"
+export NUDGE_REQUIRE_JACK=1  # CI installs jackd2 above: a missing JACK must fail, not skip
 set +e
 python3 -m pytest "$@"
 rc=$?

@@ -20,13 +20,9 @@ DEFAULT_MODELS_DIR = Path(__file__).resolve().parents[2] / "models"
 DEFAULT_MODEL_NAME = "default"
 
 
-def _live_options() -> ModuleType | None:
-    """``companion.live.options`` when the live MIDI part is installed; serve works without it."""
-    try:
-        return importlib.import_module("companion.live.options")
-    except ImportError as error:
-        log.debug("live MIDI is not available: %s", error)
-        return None
+def _live_options() -> ModuleType:
+    """``companion.live.options``, imported only when a serve command is built (it pulls in rtmidi)."""
+    return importlib.import_module("companion.live.options")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -57,9 +53,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--poll-seconds", type=float, default=1.0, help="models folder poll interval (default 1)"
     )
-    live = _live_options()
-    if live is not None:
-        live.add_live_arguments(parser)
+    _live_options().add_live_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -74,7 +68,11 @@ def run(args: argparse.Namespace) -> int:
             print("  (train and export one with nudge-train, or pass --model PATH)", file=sys.stderr)
         return 2
     live = _live_options()
-    player = live.player_from_args(args, model.meta) if live is not None else None
+    try:
+        player = live.player_from_args(args, model.meta)
+    except (ValueError, RuntimeError) as error:  # bad --drum-map, unknown --midi-out port, no MIDI API
+        print(f"nudge serve: {error}", file=sys.stderr)
+        return 2
     from companion.server import UdpServer
 
     try:
@@ -93,6 +91,8 @@ def run(args: argparse.Namespace) -> int:
             player.close()
         return 2
     signal.signal(signal.SIGTERM, _raise_interrupt)
+    if player is not None:
+        live.install_signal_handlers(player)  # every note ends on SIGINT/SIGTERM, then the above runs
     host, port = server.address
     ready_ms = (time.perf_counter() - started) * 1e3
     print(

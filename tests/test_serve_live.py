@@ -1,0 +1,84 @@
+"""The whole product path for live MIDI: ``nudge serve --midi`` as a real process, OSC over real UDP,
+a real ONNX model, notes arriving on a real JACK MIDI port (dummy backend)."""
+
+from __future__ import annotations
+
+import re
+import signal
+import socket
+from collections import Counter
+
+import pytest
+
+from companion.osc_codec import decode_message, encode_message
+from tests.support.jack import MidiRecorder, assert_paired, is_on, jack_or_skip
+from tests.support.tiny_onnx import write_tiny_model
+from tests.test_serve_cli import TIMEOUT, ready_line, start
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+
+@pytest.fixture(scope="module")
+def jack():
+    with jack_or_skip(64) as server:
+        yield server
+
+
+def _request(client: socket.socket, port: int, address: str, tags: str, args: tuple) -> list:
+    client.sendto(encode_message(address, tags, args), ("127.0.0.1", port))
+    return [decode_message(client.recvfrom(65536)[0])]
+
+
+def _generate(client: socket.socket, port: int) -> list[tuple[int, float, int]]:
+    """Ask for a pattern; reassemble the note reply -> [(pitch, start_beats, velocity)]."""
+    client.sendto(
+        encode_message("/nudge/generate", "isisf", (7, "seed", 3, "density", 0.6)), ("127.0.0.1", port)
+    )
+    begin = decode_message(client.recvfrom(65536)[0])
+    assert begin.address == "/nudge/notes/begin", begin
+    n_parts, n_notes = begin.args[1], begin.args[2]
+    flat: list = []
+    for _ in range(n_parts):
+        part = decode_message(client.recvfrom(65536)[0])
+        assert part.address == "/nudge/notes" and part.args[0] == 7
+        flat.extend(part.args[2:])
+    end = decode_message(client.recvfrom(65536)[0])
+    assert end.address == "/nudge/notes/end"
+    notes = [(flat[i], flat[i + 1], flat[i + 3]) for i in range(0, len(flat), 4)]
+    assert len(notes) == n_notes > 0
+    return notes
+
+
+def test_generated_pattern_plays_on_a_jack_port_and_stops_without_hanging_notes(jack, tmp_path):
+    write_tiny_model(tmp_path / "default.onnx")
+    recorder = MidiRecorder(client_name="Sink")
+    process = start(
+        "--models-dir", str(tmp_path), "--port", "0",
+        "--midi", "--midi-api", "jack", "--midi-out", "Sink", "--bpm", "300", "--midi-channel", "10",
+    )  # fmt: skip
+    try:
+        match = re.search(r"listening on 127\.0\.0\.1:(\d+).*live MIDI on", ready_line(process))
+        assert match, process.stderr.read()
+        port = int(match.group(1))
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as client:
+            client.settimeout(TIMEOUT)
+            notes = _generate(client, port)
+            assert _request(client, port, "/nudge/play/start", "i", (8,))[0].args == (8,)
+            played = recorder.wait_for(lambda r: sum(map(is_on, recorder.received)) >= len(notes), TIMEOUT)
+            first_loop = [r for r in played if is_on(r)][: len(notes)]
+            # one loop of the pattern: exactly the notes the daemon replied with, on channel 10
+            assert {r.message[0] for r in first_loop} == {0x99}
+            assert Counter((r.message[1], r.message[2]) for r in first_loop) == Counter(
+                (pitch, velocity) for pitch, _, velocity in notes
+            )
+            assert _request(client, port, "/nudge/play/stop", "i", (9,))[0].args == (9,)
+        recorder.drain(0.3)
+        assert_paired(recorder.received)
+        process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=TIMEOUT)
+        assert process.returncode == 0, stderr
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        recorder.close()
