@@ -11,6 +11,7 @@ The fit options below ARE the default model's recipe (docs/gan.md).
 from __future__ import annotations
 
 import argparse
+import shlex
 import subprocess
 import sys
 import tempfile
@@ -21,10 +22,10 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 BUDGET_S = 20 * 60
-RECIPE = (  # the default model (docs/gan.md, models/MODEL_CARD.md)
+RECIPE = shlex.split(  # the default model (docs/gan.md, models/MODEL_CARD.md)
     "--steps 14000 --batch-size 128 --cond-weight 10 --lr-g 4e-4 --lr-d 4e-4 --g-hidden 256 --bar-dim 96 "
     "--bar-hidden 128 --checkpoint-every 1000 --seed 0 --time-limit-s 1080 --no-progress"
-).split()
+)
 
 
 def run(stage: str, args: list[str]) -> float:
