@@ -61,6 +61,7 @@ def test_corpus_keeps_official_split_and_labels(gmd_like):
     ]
     assert sorted(set(dataset.beat_type.tolist())) == ["beat", "fill"]
     assert dataset.meta["licence"] == "CC BY 4.0"
+    assert "Groove MIDI Dataset" in dataset.meta["credit"] and "CC BY 4.0" in dataset.meta["credit"]
     assert dataset.meta["ingest"]["skipped"] == {"unreadable": 1, "unsupported_meter": 1}
     velocity = dataset.of_split("test").patterns[0, 1, 0, 0]
     assert velocity == pytest.approx(60 / 127)

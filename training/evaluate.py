@@ -33,7 +33,7 @@ class EvalConfig:
     sweep_samples: int = 32  # samples per level of each control sweep
     search: bool = True  # also sweep through companion.engine (generator + candidate search)
     n_candidates: int = 64
-    repeats: int = 5  # independent generated sets per row (the reference stays fixed)
+    repeats: int = 10  # repeats per row: each draws a fresh reference (one window per source) and fresh sets
     beat_type: str | None = None  # keep only windows of this beat_type ("beat", "fill"); None: all
 
 
@@ -215,7 +215,10 @@ def evaluate(
     retrieval = baselines.Retrieval(train.patterns, train_cond, train_style, rngs["retrieval"])
     train_hits = train.patterns[:, HIT] > 0.5
     repeats: dict[str, list[SetResult]] = {}
-    for r in range(config.repeats):  # fresh generated sets against the same reference; repeat 0 is plotted
+    first_reference = reference
+    for r in range(config.repeats):  # fresh reference windows and fresh sets each time; repeat 0 is plotted
+        if r > 0:  # which window of each held-out source is drawn moves 1-NN as much as the model's samples
+            reference, real, _ = held_out_sets(dataset, rngs["reference"])
         requests = draw_requests(train, meta, n, rngs["requests"])
         sets = {
             "real": real.patterns,
@@ -225,8 +228,6 @@ def evaluate(
             "retrieval": retrieval.generate(requests.cond, requests.style),
         }
         for name, patterns in sets.items():
-            if name == "real" and r > 0:
-                continue  # a fixed set: nothing to redraw
             repeats.setdefault(name, []).append(
                 set_metrics(name, patterns, reference.patterns, train_hits, grid)
             )
@@ -234,6 +235,7 @@ def evaluate(
                 result.descriptors[name] = describe_batch(patterns, grid)
                 result.examples[name] = patterns[:4]
     result.rows = [merge_repeats(results) for results in repeats.values()]
+    reference = first_reference
     own = set_metrics("reference", reference.patterns, reference.patterns, train_hits, grid)
     own.one_nn = own.frechet = float("nan")  # against itself: trivially 0.5 / 0, not shown
     own.oa = {d: float("nan") for d in own.oa}

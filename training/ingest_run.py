@@ -152,8 +152,27 @@ def _assemble(
         beat_type=repeat([r.labels.beat_type for r in used], str),
         bpm=repeat([r.bpm for r in used], np.float32),
         start_bar=np.concatenate([r.start_bar for r in used]) if n else np.zeros(0, dtype=np.int32),
-        meta={"source": root.name, "licence": _licence(root), "config": _config_dict(config)},
+        meta={
+            "source": root.name,
+            "licence": _licence(root),
+            "credit": _credit(root),
+            "config": _config_dict(config),
+        },
     )
+
+
+GMD_CREDIT = (
+    "Groove MIDI Dataset v1.0.0 (Gillick, Roberts, Engel, Norouzi, Bamman: Learning to Groove with Inverse "
+    "Sequence Transformations, ICML 2019; Google Magenta), CC BY 4.0, https://magenta.tensorflow.org/datasets/groove"
+)
+
+
+def _credit(root: Path) -> str:
+    """The attribution a model trained on this corpus must carry: the GMD's when its info.csv is there."""
+    info = root / "info.csv"
+    if info.is_file() and "midi_filename" in info.read_text(encoding="utf-8", errors="replace")[:500]:
+        return GMD_CREDIT
+    return ""
 
 
 def _licence(root: Path) -> str:

@@ -111,6 +111,7 @@ def _dataset_summary(dataset: RhythmDataset, path: str) -> dict[str, Any]:
     return {
         "source": str(dataset.meta.get("source", Path(path).name)),
         "licence": str(dataset.meta.get("licence", "")),
+        "credit": str(dataset.meta.get("credit", "")),
         "counts": counts,
         "file": Path(path).name,
     }

@@ -25,8 +25,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--repeats",
         type=int,
-        default=5,
-        help="generated sets drawn per row; figures are their means, 1-NN/Frechet +- sd (default 5)",
+        default=10,
+        help="repeats per row, each with a fresh reference draw (one window per held-out source) and fresh "
+        "generated sets; figures are their means, 1-NN/Frechet +- sd (default 10)",
     )
     parser.add_argument("--sweep-levels", type=int, default=11, help="slider values 0..1 per control sweep")
     parser.add_argument("--sweep-samples", type=int, default=32, help="patterns per slider value")
