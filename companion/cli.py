@@ -9,13 +9,18 @@ from companion.cli_base import run_cli
 # command    module                         help
 COMMANDS: dict[str, tuple[str, str]] = {
     "serve": ("companion.commands.serve", "run the daemon: OSC requests in, patterns out (and live MIDI)"),
-    "generate": ("companion.commands.generate", "write generated or nudged patterns to .mid files, no DAW needed"),
+    "generate": (
+        "companion.commands.generate",
+        "write generated or nudged patterns to .mid files, no DAW needed",
+    ),
     "info": ("companion.commands.info", "show a model's metadata: conditions, styles, grid, training"),
 }
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    return run_cli("nudge", "Nudge: a groove companion. New drum patterns on request, in your DAW.", COMMANDS, argv)
+    return run_cli(
+        "nudge", "Nudge: a groove companion. New drum patterns on request, in your DAW.", COMMANDS, argv
+    )
 
 
 if __name__ == "__main__":

@@ -15,7 +15,9 @@ from collections.abc import Mapping, Sequence
 
 def build_parser(prog: str, description: str, table: Mapping[str, tuple[str, str]], argv: Sequence[str]):
     parser = argparse.ArgumentParser(prog=prog, description=description)
-    parser.add_argument("-v", "--verbose", action="count", default=0, help="more logging (-v info, -vv debug)")
+    parser.add_argument(
+        "-v", "--verbose", action="count", default=0, help="more logging (-v info, -vv debug)"
+    )
     top = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     groups: dict[str, argparse._SubParsersAction] = {}
     words = [a for a in argv if not a.startswith("-")][:2]
@@ -36,7 +38,9 @@ def build_parser(prog: str, description: str, table: Mapping[str, tuple[str, str
     return parser
 
 
-def run_cli(prog: str, description: str, table: Mapping[str, tuple[str, str]], argv: Sequence[str] | None) -> int:
+def run_cli(
+    prog: str, description: str, table: Mapping[str, tuple[str, str]], argv: Sequence[str] | None
+) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser(prog, description, table, argv).parse_args(argv)
     level = {0: logging.WARNING, 1: logging.INFO}.get(args.verbose, logging.DEBUG)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 
 # name           output pitch (General MIDI)   group
 VOICE_TABLE: tuple[tuple[str, int, str], ...] = (
@@ -29,7 +29,8 @@ N_VOICES = len(VOICES)
 VOICE_INDEX: dict[str, int] = {name: i for i, name in enumerate(VOICES)}
 OUTPUT_PITCHES: tuple[int, ...] = tuple(pitch for _, pitch, _ in VOICE_TABLE)
 VOICE_GROUPS: dict[str, tuple[int, ...]] = {
-    group: tuple(i for i, (_, _, g) in enumerate(VOICE_TABLE) if g == group) for group in ("low", "mid", "high")
+    group: tuple(i for i, (_, _, g) in enumerate(VOICE_TABLE) if g == group)
+    for group in ("low", "mid", "high")
 }
 
 # The Roland TD-11 map used by the Groove MIDI Dataset's authors (Gillick et al. 2019), including the
@@ -88,7 +89,7 @@ GENERAL_MIDI: dict[int, str] = {
 DRUM_MAPS: dict[str, dict[int, str]] = {"roland": ROLAND_GMD, "gm": GENERAL_MIDI}
 
 
-class UnknownPitchPolicy(str, Enum):
+class UnknownPitchPolicy(StrEnum):
     """What to do with a pitch that the drum map does not know."""
 
     DROP = "drop"  # drop the note and count it in ``PitchMapper.dropped``

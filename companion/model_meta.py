@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import asdict, dataclass, field
+from itertools import pairwise
 from typing import Any
 
 import numpy as np
@@ -79,7 +80,9 @@ class ModelMeta:
 
     def normaliser(self) -> QuantileNormaliser:
         return QuantileNormaliser(
-            self.condition_names, np.array([c.quantiles for c in self.conditions]), np.array(self.quantile_probs)
+            self.condition_names,
+            np.array([c.quantiles for c in self.conditions]),
+            np.array(self.quantile_probs),
         )
 
     def defaults(self) -> np.ndarray:
@@ -110,28 +113,40 @@ class ModelMeta:
             raise ModelMetaError(f"metadata '{METADATA_KEY}' must be a JSON object")
         fmt = _int(data, "format", 1, 1000)
         if fmt != FORMAT_VERSION:
-            raise ModelMetaError(f"metadata format {fmt} is not supported (this Nudge reads format {FORMAT_VERSION})")
+            raise ModelMetaError(
+                f"metadata format {fmt} is not supported (this Nudge reads format {FORMAT_VERSION})"
+            )
         voices_raw = _list(data, "voices")
-        voices = tuple(VoiceMeta(_str(v, f"voices[{i}].name"), _int(v, "pitch", 0, 127, f"voices[{i}].pitch"))
-                       for i, v in enumerate(voices_raw))
-        probs = tuple(_float(p, f"quantile_probs[{i}]", 0, 1) for i, p in enumerate(_list(data, "quantile_probs")))
-        if len(probs) < 2 or any(b <= a for a, b in zip(probs, probs[1:], strict=False)):
+        voices = tuple(
+            VoiceMeta(_str(v, f"voices[{i}].name"), _int(v, "pitch", 0, 127, f"voices[{i}].pitch"))
+            for i, v in enumerate(voices_raw)
+        )
+        probs = tuple(
+            _float(p, f"quantile_probs[{i}]", 0, 1) for i, p in enumerate(_list(data, "quantile_probs"))
+        )
+        if len(probs) < 2 or any(b <= a for a, b in pairwise(probs)):
             raise ModelMetaError("quantile_probs must hold at least 2 strictly increasing values in 0..1")
         conditions = []
         for i, c in enumerate(_list(data, "conditions")):
             where = f"conditions[{i}]"
-            quantiles = tuple(_float(q, f"{where}.quantiles[{j}]") for j, q in enumerate(_list(c, "quantiles", where)))
+            quantiles = tuple(
+                _float(q, f"{where}.quantiles[{j}]") for j, q in enumerate(_list(c, "quantiles", where))
+            )
             if len(quantiles) != len(probs):
-                raise ModelMetaError(f"{where}.quantiles must have {len(probs)} values (one per quantile_probs)")
-            if any(b < a for a, b in zip(quantiles, quantiles[1:], strict=False)):
+                raise ModelMetaError(
+                    f"{where}.quantiles must have {len(probs)} values (one per quantile_probs)"
+                )
+            if any(b < a for a, b in pairwise(quantiles)):
                 raise ModelMetaError(f"{where}.quantiles must be non-decreasing")
-            conditions.append(ConditionMeta(
-                name=_str(c, f"{where}.name"),
-                description=_str(c, f"{where}.description", allow_empty=True, key="description"),
-                quantiles=quantiles,
-                default=_float(c.get("default", 0.5), f"{where}.default", 0, 1),
-                unit=str(c.get("unit", "")),
-            ))
+            conditions.append(
+                ConditionMeta(
+                    name=_str(c, f"{where}.name"),
+                    description=_str(c, f"{where}.description", allow_empty=True, key="description"),
+                    quantiles=quantiles,
+                    default=_float(c.get("default", 0.5), f"{where}.default", 0, 1),
+                    unit=str(c.get("unit", "")),
+                )
+            )
         names = [c.name for c in conditions]
         if len(set(names)) != len(names):
             raise ModelMetaError(f"conditions has duplicate names: {names}")
@@ -167,14 +182,18 @@ def _field(data: Any, key: str, where: str | None = None) -> Any:
 def _str(data: Any, where: str, allow_empty: bool = False, key: str | None = None, raw: bool = False) -> str:
     value = data if raw else _field(data, key or where.rsplit(".", 1)[-1], where)
     if not isinstance(value, str) or (not allow_empty and not value):
-        raise ModelMetaError(f"metadata field '{where}' must be a {'' if allow_empty else 'non-empty '}string")
+        raise ModelMetaError(
+            f"metadata field '{where}' must be a {'' if allow_empty else 'non-empty '}string"
+        )
     return value
 
 
 def _int(data: Any, key: str, low: int, high: int, where: str | None = None) -> int:
     value = _field(data, key, where)
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise ModelMetaError(f"metadata field '{where or key}' must be an int in {low}..{high}, got {value!r}")
+        raise ModelMetaError(
+            f"metadata field '{where or key}' must be an int in {low}..{high}, got {value!r}"
+        )
     return value
 
 

@@ -25,7 +25,9 @@ class QuantileNormaliser:
         quantiles = np.asarray(self.quantiles, dtype=np.float64)
         probs = np.asarray(self.probs, dtype=np.float64)
         if quantiles.shape != (len(self.names), len(probs)):
-            raise ValueError(f"quantiles must have shape {(len(self.names), len(probs))}, got {quantiles.shape}")
+            raise ValueError(
+                f"quantiles must have shape {(len(self.names), len(probs))}, got {quantiles.shape}"
+            )
         if not (np.all(np.isfinite(quantiles)) and np.all(np.isfinite(probs))):
             raise ValueError("quantiles and probs must be finite")
         if np.any(np.diff(probs) <= 0) or probs[0] < 0 or probs[-1] > 1:
@@ -37,7 +39,9 @@ class QuantileNormaliser:
         object.__setattr__(self, "_tables", [_tie_table(row, probs) for row in quantiles])
 
     @classmethod
-    def fit(cls, values: np.ndarray, names: Sequence[str], n_quantiles: int = N_QUANTILES) -> QuantileNormaliser:
+    def fit(
+        cls, values: np.ndarray, names: Sequence[str], n_quantiles: int = N_QUANTILES
+    ) -> QuantileNormaliser:
         """Fit on a reference set ``values`` [N, D]."""
         values = np.asarray(values, dtype=np.float64)
         if values.ndim != 2 or values.shape[1] != len(names) or len(values) == 0:
@@ -70,7 +74,9 @@ class QuantileNormaliser:
     def to_dict(self) -> dict:
         return {
             "probs": [round(float(p), 6) for p in self.probs],
-            "quantiles": {name: [float(v) for v in row] for name, row in zip(self.names, self.quantiles, strict=True)},
+            "quantiles": {
+                name: [float(v) for v in row] for name, row in zip(self.names, self.quantiles, strict=True)
+            },
         }
 
     @classmethod
@@ -78,7 +84,9 @@ class QuantileNormaliser:
         if not isinstance(data, dict) or "probs" not in data or not isinstance(data.get("quantiles"), dict):
             raise ValueError("normaliser JSON must be an object with 'probs' and 'quantiles'")
         names = tuple(data["quantiles"])
-        return cls(names, np.array([data["quantiles"][n] for n in names], dtype=np.float64), np.array(data["probs"]))
+        return cls(
+            names, np.array([data["quantiles"][n] for n in names], dtype=np.float64), np.array(data["probs"])
+        )
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict())

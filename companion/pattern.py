@@ -49,7 +49,9 @@ class Grid:
         return Grid(self.steps_per_beat, self.beats_per_bar, bars)
 
     @classmethod
-    def from_time_signature(cls, numerator: int, denominator: int, bars: int, steps_per_beat: int = 4) -> Grid:
+    def from_time_signature(
+        cls, numerator: int, denominator: int, bars: int, steps_per_beat: int = 4
+    ) -> Grid:
         """Grid for a time signature; raises ``ValueError`` naming the supported ones otherwise."""
         beats = SUPPORTED_TIME_SIGNATURES.get((int(numerator), int(denominator)))
         if beats is None:
@@ -78,7 +80,11 @@ class Pattern:
     def __post_init__(self) -> None:
         shape = (N_VOICES, self.grid.n_steps)
         hits = np.asarray(self.hits)
-        for name, plane in (("hits", hits), ("velocities", self.velocities), ("offsets_steps", self.offsets_steps)):
+        for name, plane in (
+            ("hits", hits),
+            ("velocities", self.velocities),
+            ("offsets_steps", self.offsets_steps),
+        ):
             if np.shape(plane) != shape:
                 raise ValueError(f"{name} must have shape {shape} (voices x steps), got {np.shape(plane)}")
         velocities = np.asarray(self.velocities, dtype=np.float32)
@@ -104,7 +110,9 @@ class Pattern:
         """From a [3, V, T] array (hit probability, velocity, offset), thresholding the hit plane."""
         array = np.asarray(array, dtype=np.float32)
         if array.shape != (len(PLANES), N_VOICES, grid.n_steps):
-            raise ValueError(f"pattern array must have shape {(3, N_VOICES, grid.n_steps)}, got {array.shape}")
+            raise ValueError(
+                f"pattern array must have shape {(3, N_VOICES, grid.n_steps)}, got {array.shape}"
+            )
         hits = array[HIT] >= hit_threshold
         velocities = np.clip(array[VELOCITY], 0.0, 1.0)
         offsets = np.clip(array[OFFSET], -MAX_OFFSET_STEPS, MAX_OFFSET_STEPS)

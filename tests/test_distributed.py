@@ -10,19 +10,14 @@ import pytest
 import torch
 import torch.multiprocessing as mp
 
-from tests.support.rhythm_data import write_rhythm_dataset
+from tests.support.rhythm_data import TINY_ARCH, write_rhythm_dataset
 from training.config import TrainConfig
 from training.distributed import DistContext, choose_device, setup
 from training.train import LAST, Trainer, load_checkpoint
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = dict(
-    latent_dim=8,
-    style_dim=4,
-    g_hidden=32,
-    bar_dim=16,
-    bar_hidden=32,
-    d_hidden=32,
+    **TINY_ARCH,
     batch_size=8,
     progress=False,
     val_rows=0,

@@ -6,19 +6,14 @@ import torch
 
 from companion.drum_map import N_VOICES, VOICES
 from companion.model_meta import METADATA_KEY, ModelMeta
-from tests.support.rhythm_data import TINY_GRID, write_rhythm_dataset
+from tests.support.rhythm_data import TINY_ARCH, TINY_GRID, write_rhythm_dataset
 from training.cli import main as cli_main
 from training.config import TrainConfig
 from training.export import ExportError, export_checkpoint, random_inputs
 from training.train import generator_from_checkpoint, load_checkpoint, train
 
 TINY = dict(
-    latent_dim=8,
-    style_dim=4,
-    g_hidden=32,
-    bar_dim=16,
-    bar_hidden=32,
-    d_hidden=32,
+    **TINY_ARCH,
     batch_size=16,
     progress=False,
     val_rows=0,

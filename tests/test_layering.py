@@ -27,7 +27,9 @@ def _imported_roots(path: Path) -> set[str]:
 
 def test_companion_never_imports_training_or_torch_in_source():
     offenders = {
-        str(p.relative_to(ROOT)): sorted(_imported_roots(p) & {"training", "torch", "spotipy", "tqdm", "matplotlib"})
+        str(p.relative_to(ROOT)): sorted(
+            _imported_roots(p) & {"training", "torch", "spotipy", "tqdm", "matplotlib"}
+        )
         for p in (ROOT / "companion").rglob("*.py")
     }
     offenders = {k: v for k, v in offenders.items() if v}
@@ -42,6 +44,8 @@ def test_importing_every_companion_module_loads_no_torch():
         "heavy = sorted(m for m in ('torch', 'training', 'spotipy', 'matplotlib') if m in sys.modules)\n"
         "print(','.join(heavy))\n"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=False)
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=False
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "", f"importing companion pulled in: {result.stdout.strip()}"

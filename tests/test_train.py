@@ -4,18 +4,13 @@ import numpy as np
 import pytest
 import torch
 
-from tests.support.rhythm_data import write_rhythm_dataset
+from tests.support.rhythm_data import TINY_ARCH, write_rhythm_dataset
 from training.cli import main as cli_main
 from training.config import TrainConfig
 from training.train import BEST, LAST, METRICS, BatchSampler, Trainer, amp_dtype, load_checkpoint, train
 
 TINY = dict(
-    latent_dim=8,
-    style_dim=4,
-    g_hidden=32,
-    bar_dim=16,
-    bar_hidden=32,
-    d_hidden=32,
+    **TINY_ARCH,
     batch_size=16,
     progress=False,
     val_rows=16,

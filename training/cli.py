@@ -9,10 +9,19 @@ from companion.cli_base import run_cli
 # command            module                              help
 COMMANDS: dict[str, tuple[str, str]] = {
     "ingest midi": ("training.commands.ingest_midi", "slice a folder of drum .mid files into a dataset .npz"),
-    "ingest spotify": ("training.commands.ingest_spotify", "turn a folder of Spotify audio-analysis JSON into a dataset"),
-    "fetch spotify": ("training.commands.fetch_spotify", "fetch audio analyses through the Spotify Web API (spotipy)"),
+    "ingest spotify": (
+        "training.commands.ingest_spotify",
+        "turn a folder of Spotify audio-analysis JSON into a dataset",
+    ),
+    "fetch spotify": (
+        "training.commands.fetch_spotify",
+        "fetch audio analyses through the Spotify Web API (spotipy)",
+    ),
     "fit": ("training.commands.fit", "train the conditional GAN on a dataset .npz"),
-    "evaluate": ("training.commands.evaluate", "compare a model's patterns with held-out real ones; write a report"),
+    "evaluate": (
+        "training.commands.evaluate",
+        "compare a model's patterns with held-out real ones; write a report",
+    ),
     "export": ("training.commands.export", "export a checkpoint's generator to ONNX with its metadata"),
 }
 

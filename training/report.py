@@ -134,7 +134,8 @@ def markdown_page(evaluation: Evaluation, images: dict[str, str]) -> str:
         f"# Evaluation of `{evaluation.model_name}`",
         "",
         f"Model `{evaluation.model_path}`; grid {grid.bars} bars x {grid.beats_per_bar} beats "
-        f"x {grid.steps_per_beat} steps; seed {config.seed}; {config.repeats} repeats per row (fresh reference and sets each).",
+        f"x {grid.steps_per_beat} steps; seed {config.seed}; "
+        f"{config.repeats} repeats per row (fresh reference and sets each).",
         f"Reference: {evaluation.reference_label}. Windows: {counts}.",
         "Conditions and styles of the generated sets are those of random training windows; baselines learn "
         "from the train split only. Definitions: `docs/evaluation.md`.",

@@ -263,10 +263,13 @@ def is_off(r: Received) -> bool:
 def assert_paired(messages: list[Received]) -> None:
     """Every note-on is ended by a note-off of its pitch before that pitch sounds again; none left over."""
     sounding: set[int] = set()
-    for r in messages:
+    for i, r in enumerate(messages):
         pitch = r.message[1]
         if is_on(r):
-            assert pitch not in sounding, f"note {pitch} started twice without a note-off"
+            context = " ".join(
+                f"{m.message}@{m.jack_time_s * 1e3:.2f}ms" for m in messages[max(0, i - 12) : i + 1]
+            )
+            assert pitch not in sounding, f"note {pitch} started twice without a note-off; last: {context}"
             sounding.add(pitch)
         elif is_off(r):
             sounding.discard(pitch)

@@ -63,17 +63,10 @@ def write_rhythm_dataset(path: str | os.PathLike, **kwargs) -> Path:
     return make_rhythm_dataset(**kwargs).save(path)
 
 
+# the smallest networks that still train: tests derive their configs from this one
+TINY_ARCH = dict(latent_dim=8, style_dim=4, g_hidden=32, bar_dim=16, bar_hidden=32, d_hidden=32)
 TINY_MODEL_CONFIG = dict(
-    latent_dim=8,
-    style_dim=4,
-    g_hidden=32,
-    bar_dim=16,
-    bar_hidden=32,
-    d_hidden=32,
-    batch_size=16,
-    progress=False,
-    val_rows=0,
-    conditions=("density", "syncopation"),
+    **TINY_ARCH, batch_size=16, progress=False, val_rows=0, conditions=("density", "syncopation")
 )
 
 

@@ -19,6 +19,7 @@ from companion.drum_map import N_VOICES, VOICE_TABLE
 from companion.model_meta import METADATA_KEY, ConditionMeta, ModelMeta, VoiceMeta
 from companion.pattern import Grid
 
+TINY_GRID = Grid(4, 4, 2)
 DESCRIPTIONS = {name: text for name, _, text in DESCRIPTOR_TABLE}
 
 
@@ -26,7 +27,7 @@ def tiny_meta(
     name: str = "tiny",
     conditions: Sequence[str] = ("density", "syncopation"),
     styles: Sequence[str] = ("funk", "rock"),
-    grid: Grid = Grid(4, 4, 2),
+    grid: Grid = TINY_GRID,
     latent_dim: int = 8,
 ) -> ModelMeta:
     probs = tuple(float(p) for p in np.linspace(0, 1, 11))
@@ -38,7 +39,9 @@ def tiny_meta(
         bars=grid.bars,
         latent_dim=latent_dim,
         conditions=tuple(
-            ConditionMeta(c, DESCRIPTIONS.get(c, c), tuple(float(x) for x in np.linspace(0, 10 * (i + 1), 11)))
+            ConditionMeta(
+                c, DESCRIPTIONS.get(c, c), tuple(float(x) for x in np.linspace(0, 10 * (i + 1), 11))
+            )
             for i, c in enumerate(conditions)
         ),
         quantile_probs=probs,
