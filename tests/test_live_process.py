@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -88,6 +89,42 @@ def test_sigterm_to_the_player_process_ends_its_notes(jack):
         assert_paired(recorder.received)
     finally:
         player.close()
+        recorder.close()
+
+
+def dense_pattern() -> Pattern:
+    """Every voice on every 16th, pushed and pulled a little: several messages in most JACK cycles."""
+    hits = np.ones((9, 16), bool)
+    offsets = np.linspace(-0.3, 0.3, 9)[:, None] * np.ones((1, 16))
+    return Pattern(Grid(4, 4, 1), hits, hits * 0.7, offsets)
+
+
+def test_recording_stays_exact_while_the_receiving_process_holds_the_gil(jack):
+    """What the player process sends is what the recorder gets, even when this process is busy in C code.
+
+    A busy moment here (a long C call, a garbage collection) holding the GIL for many JACK cycles must
+    not reach the recording: if the recorder needed the GIL inside JACK's process callback, the sender's
+    next cycles would clear and rewrite the port buffer it is still reading (JACK hands a singly
+    connected input the output's own buffer), and notes would come out repeated or lost.
+    """
+    recorder = MidiRecorder(client_name="Sink")
+    try:
+        with LivePlayer(LiveConfig(api="jack", port="Sink", bpm=300.0, trace=True)) as player:
+            player.queue(dense_pattern())
+            player.start()
+            recorder.wait_for(is_on)
+            busy_from = time.monotonic()
+            sum(range(10_000_000))  # one C call: holds the GIL throughout, for ~0.1-0.3 s
+            busy_s = time.monotonic() - busy_from
+            recorder.wait_for(lambda _r: len(recorder.received) >= 400, timeout=10)
+            player.stop()  # returns once the note-offs are out
+            sent = [message for _, _, message in player.trace()]
+            recorder.drain(0.3)
+        assert busy_s > 20 * jack.cycle_s  # the stall spanned many cycles while notes were flowing
+        received = [r.message for r in recorder.received if r.message[0] & 0xE0 == 0x80]
+        assert len(sent) >= 400 and received == [tuple(m) for m in sent]
+        assert_paired(recorder.received)
+    finally:
         recorder.close()
 
 

@@ -8,7 +8,11 @@ cannot start, it raises ``JackUnavailable`` with the reason (tests turn that int
 ``NUDGE_REQUIRE_JACK=1`` (CI), where it is an error.
 
 ``MidiRecorder`` is a real rtmidi JACK input that records what arrives, with JACK's own arrival times, and
-lets a test wait for messages with a timeout instead of sleeping.
+lets a test wait for messages with a timeout instead of sleeping. It never runs Python in JACK's process
+callback: rtmidi's C++ queue takes the messages there, and a reader thread of ours empties it. (A Python
+callback there needs the GIL; while another thread of the test process holds it for longer than a cycle,
+the sender's next cycles clear and rewrite the port buffer the callback is still reading, because JACK
+gives a singly connected input the output's own buffer, and rtmidi then repeats or loses messages.)
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from dataclasses import dataclass
 
 RATE = 48000
 READY_TIMEOUT_S = 10.0
+POLL_S = 0.001  # the reader thread's look into rtmidi's queue (it has no blocking read): ~1 ms latency
 
 
 class JackUnavailable(RuntimeError):
@@ -153,7 +158,7 @@ def jack_or_skip(period: int = 64) -> Iterator[JackServer]:
 class Received:
     message: tuple[int, ...]
     jack_time_s: float  # JACK's clock at the cycle it arrived in, relative to the first message
-    time_s: float  # time.monotonic() when the callback ran
+    time_s: float  # time.monotonic() when the reader thread took it (within about POLL_S of its arrival)
 
 
 class MidiRecorder:
@@ -162,11 +167,11 @@ class MidiRecorder:
     def __init__(
         self, client_name: str = "NudgeTest", connect_to: str | None = None, buffered: bool = False
     ) -> None:
-        """``buffered``: no Python callback; rtmidi queues messages (with JACK times) until ``drain``.
+        """``buffered``: no reader thread; rtmidi queues messages (with JACK times) until ``drain``.
 
-        Tests use the callback, to wait on messages as they come. The benchmark uses ``buffered``: rtmidi
-        calls a Python callback from JACK's process thread, which then needs the GIL, so in a process that
-        also generates, the recorder itself would stall JACK cycles and skew what it measures.
+        Either way rtmidi's JACK process callback only queues the message (no Python, no GIL there). Tests
+        use the reader thread, to wait on messages as they come. The benchmark uses ``buffered``, so that
+        nothing of the recorder's competes for the GIL with the process it measures.
         """
         import rtmidi
 
@@ -187,8 +192,20 @@ class MidiRecorder:
         self.received: list[Received] = []
         self._jack_time = 0.0
         self._first = True
+        self._closing = threading.Event()
+        self._reader: threading.Thread | None = None
         if not buffered:
-            self._midi.set_callback(self._on_message)
+            self._reader = threading.Thread(target=self._read_queue, name="midi-recorder", daemon=True)
+            self._reader.start()
+
+    def _read_queue(self) -> None:
+        """The reader thread: move what rtmidi has queued into our queue as it comes, until ``close``."""
+        while not self._closing.is_set():
+            event = self._midi.get_message()
+            if event is None:
+                self._closing.wait(POLL_S)  # nothing queued yet: look again shortly
+                continue
+            self._on_message(event, None)
 
     def _on_message(self, event: tuple[list[int], float], _data: object) -> None:
         message, delta = event
@@ -246,8 +263,9 @@ class MidiRecorder:
             deadline = time.monotonic() + quiet_s
 
     def close(self) -> None:
-        if not self.buffered:
-            self._midi.cancel_callback()
+        self._closing.set()
+        if self._reader is not None:
+            self._reader.join()
         self._midi.close_port()
         self._midi.delete()
 
