@@ -11,29 +11,16 @@ import time
 import numpy as np
 import pytest
 
-from companion.drum_map import VOICE_INDEX
 from companion.live.clock import InternalClock, MidiClock, OscClock
 from companion.live.output import open_output
 from companion.live.player import Player
 from companion.live.timeline import pattern_to_loop_events
-from companion.pattern import Grid, Pattern
+from companion.pattern import Grid
 from tests.support.jack import MidiRecorder, assert_paired, is_off, is_on, jack_or_skip
+from tests.test_live_timeline import make_pattern
 
 pytestmark = pytest.mark.integration
 MARGIN_S = 0.006  # scheduling slack on a loaded 2-core machine, on top of one JACK cycle
-
-
-ONE_BAR = Grid(4, 4, 1)
-
-
-def make_pattern(hits: dict[str, list[tuple[int, float, float]]], grid: Grid = ONE_BAR) -> Pattern:
-    shape = (9, grid.n_steps)
-    h, v, o = np.zeros(shape, bool), np.zeros(shape, np.float32), np.zeros(shape, np.float32)
-    for voice, rows in hits.items():
-        for step, velocity, offset in rows:
-            i = VOICE_INDEX[voice]
-            h[i, step], v[i, step], o[i, step] = True, velocity, offset
-    return Pattern(grid, h, v, o)
 
 
 KICKS = make_pattern({"kick": [(s, 1.0, 0.0) for s in (0, 4, 8, 12)]})
