@@ -7,7 +7,7 @@ mapped to voices by a ``DrumMap`` (a plain dict table); outgoing notes use one p
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -148,7 +148,3 @@ def output_pitches_from(overrides: Mapping[str, int] | None = None) -> tuple[int
             raise ValueError(f"pitch for voice {voice!r} must be an int in 0..127, got {pitch!r}")
         pitches[VOICE_INDEX[voice]] = pitch
     return tuple(pitches)
-
-
-def voice_names(indices: Iterable[int]) -> list[str]:
-    return [VOICES[i] for i in indices]

@@ -11,7 +11,7 @@ import io
 import math
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import mido
@@ -41,7 +41,6 @@ class DrumTake:
     other_channel_notes: int = 0  # note-ons that were not on the drum channel
     tempo_changes: int = 0
     source: str = ""
-    meta: dict = field(default_factory=dict)
 
 
 def read_drum_take(path: str | os.PathLike, channel: int | None = DRUM_CHANNEL) -> DrumTake:

@@ -144,13 +144,3 @@ def binarize(batch: np.ndarray, hit_threshold: float = 0.5) -> np.ndarray:
     out[:, VELOCITY] = np.clip(batch[:, VELOCITY], 0, 1) * hits
     out[:, OFFSET] = np.clip(batch[:, OFFSET], -MAX_OFFSET_STEPS, MAX_OFFSET_STEPS) * hits
     return out
-
-
-def patterns_to_batch(patterns: list[Pattern]) -> np.ndarray:
-    """List of patterns of one grid -> [N, 3, V, T] float32."""
-    if not patterns:
-        raise ValueError("need at least one pattern")
-    grids = {p.grid for p in patterns}
-    if len(grids) != 1:
-        raise ValueError(f"patterns must share one grid, got {sorted(map(str, grids))}")
-    return np.stack([p.to_array() for p in patterns])

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
-
 import numpy as np
 import pytest
 
@@ -61,15 +59,11 @@ def test_raw_sweep_reuses_latents_across_levels_and_measures_the_sweep():
     assert np.isnan(result.rho["syncopation"]) or abs(result.rho["syncopation"]) < 1.0
 
 
-@pytest.mark.skipif(
-    importlib.util.find_spec("companion.engine") is None, reason="companion.engine not present"
-)
 def test_search_sweep_through_the_engine(tmp_path):
     path = write_tiny_model(tmp_path / "tiny.onnx", grid=Grid(4, 4, 2))
     meta = tiny_meta(grid=Grid(4, 4, 2))
     freq = np.array([0.5, 0.5])
     result = control.search_sweep(path, meta, LEVELS, 3, freq, np.random.default_rng(0), n_candidates=16)
-    assert not isinstance(result, str), result
     assert set(result.rho) == {"density", "syncopation"}
     again = control.search_sweep(path, meta, LEVELS, 3, freq, np.random.default_rng(0), n_candidates=16)
     assert np.array_equal(result.measured["density"], again.measured["density"])

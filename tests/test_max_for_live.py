@@ -284,8 +284,6 @@ def test_contract_with_the_daemon_registry_and_dispatcher(tiny_model: Path):
 
 @pytest.mark.integration
 def test_contract_with_nudge_serve_over_udp(tiny_model: Path):
-    if importlib.util.find_spec("companion.commands.serve") is None:
-        pytest.skip("companion/commands/serve.py (nudge serve) is not there yet")
     replies = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     replies.bind(("127.0.0.1", 0))
     replies.settimeout(10)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from companion.drum_map import N_VOICES
-from companion.pattern import Grid, Pattern, binarize, patterns_to_batch
+from companion.pattern import Grid, Pattern, binarize
 
 
 def test_grid_four_four_and_three_four():
@@ -94,7 +94,7 @@ def test_from_array_thresholds_and_clips_and_round_trips():
         Pattern.from_array(array[:, :, :8], grid)
 
 
-def test_empty_binarize_and_batch():
+def test_empty_and_binarize():
     grid = Grid(4, 4, 2)
     empty = Pattern.empty(grid)
     assert empty.n_hits == 0 and empty.to_array().shape == (3, 9, 32)
@@ -102,8 +102,3 @@ def test_empty_binarize_and_batch():
     out = binarize(raw)
     assert set(np.unique(out[:, 0]).tolist()) <= {0.0, 1.0}
     assert np.all(out[:, 1][out[:, 0] == 0] == 0) and out[:, 1].max() <= 1 and np.abs(out[:, 2]).max() <= 0.5
-    assert patterns_to_batch([empty, empty]).shape == (2, 3, 9, 32)
-    with pytest.raises(ValueError, match="share one grid"):
-        patterns_to_batch([empty, Pattern.empty(Grid(4, 4, 1))])
-    with pytest.raises(ValueError, match="at least one"):
-        patterns_to_batch([])

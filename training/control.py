@@ -124,16 +124,11 @@ def search_sweep(
     style_freq: np.ndarray | None,
     rng: np.random.Generator,
     n_candidates: int = 64,
-) -> ControlResult | str:
-    """The product path: ``companion.engine.generate`` (generator + candidate search) for each request.
+) -> ControlResult:
+    """The product path: ``companion.engine.generate`` (generator + candidate search) for each request."""
+    from companion.engine import generate  # the daemon's own search, not a copy of it
+    from companion.model import load_model
 
-    Returns a reason string instead when the daemon's engine is not available in this checkout.
-    """
-    try:
-        from companion.engine import generate
-        from companion.model import load_model
-    except ImportError as error:
-        return f"not available ({error})"
     model = load_model(model_path)
     seeds = rng.integers(0, 2**31 - 1, size=per_level)
     styles: list[str | None] = [None] * per_level

@@ -262,11 +262,8 @@ def evaluate(
         searched = control.search_sweep(
             model_path, meta, levels, config.sweep_samples, freq, rngs["search"], config.n_candidates
         )
-        if isinstance(searched, str):
-            result.control_notes.append(f"with search: {searched}")
-        else:
-            searched.seconds = time.perf_counter() - tick
-            result.control.append(searched)
+        searched.seconds = time.perf_counter() - tick
+        result.control.append(searched)
     tick = time.perf_counter()
     result.control.append(
         control.retrieval_sweep(retrieval.generate, meta, levels, config.sweep_samples, freq, rngs["sweep"])

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import importlib
 import logging
 import signal
 import sys
 import time
 from pathlib import Path
-from types import ModuleType
 
 from companion.dispatch import Daemon
 from companion.model import ModelError, load_model
@@ -18,11 +16,6 @@ from companion.models_dir import ModelsDir
 log = logging.getLogger(__name__)
 DEFAULT_MODELS_DIR = Path(__file__).resolve().parents[2] / "models"
 DEFAULT_MODEL_NAME = "default"
-
-
-def _live_options() -> ModuleType:
-    """``companion.live.options``, imported only when a serve command is built (it pulls in rtmidi)."""
-    return importlib.import_module("companion.live.options")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -53,7 +46,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--poll-seconds", type=float, default=1.0, help="models folder poll interval (default 1)"
     )
-    _live_options().add_live_arguments(parser)
+    from companion.live import options as live  # imported when the command is built: it pulls in rtmidi
+
+    live.add_live_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -67,7 +62,8 @@ def run(args: argparse.Namespace) -> int:
         if args.model is None:
             print("  (train and export one with nudge-train, or pass --model PATH)", file=sys.stderr)
         return 2
-    live = _live_options()
+    from companion.live import options as live
+
     try:
         player = live.player_from_args(args, model.meta)
     except (ValueError, RuntimeError) as error:  # bad --drum-map, unknown --midi-out port, no MIDI API
