@@ -40,10 +40,14 @@ server.serve_forever()
 """
 
 
-def round_trips(client: Client, request: bytes, n: int, until: bytes | None) -> np.ndarray:
+def round_trips(
+    client: Client, request: bytes, n: int, until: bytes | None, gap_s: float = 0.0
+) -> np.ndarray:
     """Seconds from send to the last reply datagram (the one starting with ``until``; None: the first)."""
     times = np.empty(n)
     for i in range(n + n // 10):  # the first tenth warms up and is dropped
+        if gap_s:
+            time.sleep(gap_s)
         started = time.perf_counter()
         client.send(request)
         data = client.receive()
@@ -57,7 +61,9 @@ def round_trips(client: Client, request: bytes, n: int, until: bytes | None) -> 
 
 
 def requests(client: Client, conditions: list[str]) -> tuple[dict[str, bytes], int]:
-    sliders = [x for name in conditions[:2] for x in (name, 0.6)]
+    """The requests the Max for Live device sends: every slider of the model (up to its 8 dials) and a seed;
+    plus ``vary bare``, a vary with no sliders (the daemon then measures the clip to keep its character)."""
+    sliders = [x for name in conditions[:8] for x in (name, 0.6)]
     tags = "i" + "sf" * (len(sliders) // 2) + "si"
     generate = encode_message("/nudge/generate", tags, (1, *sliders, "seed", 7))
     # the current clip for vary: a generated pattern of the model, sent back as notes
@@ -75,8 +81,12 @@ def requests(client: Client, conditions: list[str]) -> tuple[dict[str, bytes], i
         else:
             raise RuntimeError(f"unexpected reply {message}")
     n = len(flat) // 4
-    vary = encode_message("/nudge/vary", "ifsisf" + "iffi" * n, (2, 0.2, "seed", 3, "notes", length, *flat))
-    return {"ping": encode_message("/nudge/ping", "i", (3,)), "generate": generate, "vary": vary}, n
+    notes = ("notes", length, *flat)
+    vary_tags = "if" + "sf" * (len(sliders) // 2) + "sisf" + "iffi" * n
+    vary = encode_message("/nudge/vary", vary_tags, (2, 0.2, *sliders, "seed", 3, *notes))
+    bare = encode_message("/nudge/vary", "ifsisf" + "iffi" * n, (2, 0.2, "seed", 3, *notes))
+    kinds = {"ping": encode_message("/nudge/ping", "i", (3,)), "generate": generate, "vary": vary}
+    return {**kinds, "vary bare": bare}, n
 
 
 def fmt(times: np.ndarray) -> tuple[float, float]:
@@ -88,12 +98,20 @@ def main() -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--n", type=int, default=400, help="round trips per request kind (default 400)")
+    parser.add_argument(
+        "--gap-ms",
+        type=float,
+        default=0.0,
+        help="idle time before each request (default 0: back to back). A producer's clicks are seconds "
+        "apart; with a gap the caches go cold between requests and every figure rises",
+    )
     args = parser.parse_args()
+    gap_s = args.gap_ms / 1e3
     echo = subprocess.Popen([sys.executable, "-c", ECHO_SERVER], stdout=subprocess.PIPE, text=True, cwd=ROOT)
     echo_client = Client(int(read_line(echo, 30)))
     print(
         f"nudge latency bench: {args.n} round trips per kind over loopback, client and servers in separate "
-        f"processes; p50 / p99 in ms"
+        f"processes, {f'{args.gap_ms:g} ms apart' if gap_s else 'back to back'}; p50 / p99 in ms"
     )
     try:
         for label, path in bench_models():
@@ -110,9 +128,9 @@ def main() -> int:
                 )
                 print(f"  {head} {'p99 ratio':>10}")
                 for kind, request in kinds.items():
-                    until = b"/nudge/notes/end" if kind in ("generate", "vary") else None
-                    ours = fmt(round_trips(client, request, args.n, until))
-                    theirs = fmt(round_trips(echo_client, request, args.n, None))
+                    until = b"/nudge/notes/end" if kind != "ping" else None
+                    ours = fmt(round_trips(client, request, args.n, until, gap_s))
+                    theirs = fmt(round_trips(echo_client, request, args.n, None, gap_s))
                     print(
                         f"  {kind:<10} {len(request):>6} {ours[0]:>11.3f} {ours[1]:>7.3f} {theirs[0]:>9.3f} "
                         f"{theirs[1]:>7.3f} {ours[1] / theirs[1]:>9.2f}x"

@@ -1,4 +1,4 @@
-"""The default model's whole chain, timed: raw Groove MIDI files -> ingest -> fit -> export -> ONNX latency.
+"""The default model's whole chain, timed: raw Groove MIDI files -> ingest -> fit -> export (int8) -> latency.
 
     python bench/bench_train.py --gmd ../shared/data/groove-midi-v1 --model models/default.onnx
 
@@ -107,6 +107,7 @@ def main(argv: list[str] | None = None) -> int:
                     args.model,
                     "--name",
                     Path(args.model).stem,
+                    "--int8",
                 ],
             ),
         }

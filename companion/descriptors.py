@@ -188,19 +188,30 @@ def _plan(grid: Grid) -> _Plan:
     return _Plan(syncopation.astype(np.float32), popcount.astype(np.float32), bar_bits, parity, groups)
 
 
-def describe_batch(batch: np.ndarray, grid: Grid, hit_threshold: float = 0.5) -> np.ndarray:
+def describe_batch(
+    batch: np.ndarray, grid: Grid, hit_threshold: float = 0.5, columns: tuple[int, ...] | None = None
+) -> np.ndarray:
     """Descriptors of every pattern in ``batch`` [N, 3, V, T] -> float32 [N, D] in ``DESCRIPTOR_NAMES`` order.
 
     Sums run as float32 matrix products over the flattened [N, V*T] planes, and bar-wise measures on bars
     packed into ints with lookup tables (``bar_tables``): a daemon-sized batch (64 x 4 bars) runs several
     times faster than plain reductions. Results equal ``describe_batch_generic`` (the straightforward
     version, also used for bars longer than ``MAX_TABLE_STEPS_PER_BAR`` steps) to float32 rounding.
+
+    ``columns`` (indices into ``DESCRIPTOR_NAMES``): compute only these -> float32 [N, len(columns)], in
+    that order. The daemon's search measures only its model's sliders this way.
     """
     batch = np.asarray(batch, dtype=np.float32)
     if batch.ndim != 4 or batch.shape[1] != 3 or batch.shape[2] != N_VOICES or batch.shape[3] != grid.n_steps:
         raise ValueError(f"batch must have shape [N, 3, {N_VOICES}, {grid.n_steps}], got {batch.shape}")
+    if columns is not None:
+        columns = tuple(columns)
+        if not all(isinstance(c, int | np.integer) and 0 <= c < len(DESCRIPTOR_NAMES) for c in columns):
+            raise ValueError(f"columns must be indices in 0..{len(DESCRIPTOR_NAMES) - 1}, got {columns}")
     if grid.steps_per_bar > MAX_TABLE_STEPS_PER_BAR:
-        return describe_batch_generic(batch, grid, hit_threshold)
+        out = describe_batch_generic(batch, grid, hit_threshold)
+        return out if columns is None else out[:, list(columns)]
+    wanted = frozenset(range(len(DESCRIPTOR_NAMES)) if columns is None else columns)
     n, _, v, t = batch.shape
     bars, s = grid.bars, grid.steps_per_bar
     plan = _plan(grid)
@@ -209,37 +220,39 @@ def describe_batch(batch: np.ndarray, grid: Grid, hit_threshold: float = 0.5) ->
     extended = (hits.reshape(n * v, t) @ plan.bar_bits).astype(np.int64)
     bits = (extended & ((1 << s) - 1)).reshape(n, v, bars)  # [N, V, bars]: bit j = step j of the bar
     per_bar = plan.popcount[bits]  # [N, V, bars]
-    voice_counts = per_bar.sum(axis=2)  # [N, V]
     bar_counts = per_bar.sum(axis=1)  # [N, bars]
     counts = bar_counts.sum(axis=1)  # [N]
     safe = np.maximum(counts, 1)
-    out = np.empty((n, len(DESCRIPTOR_NAMES)), dtype=np.float32)
+    out = np.zeros((n, len(DESCRIPTOR_NAMES)), dtype=np.float32)  # columns not wanted stay 0
     out[:, 0] = counts / bars
-    out[:, 1:4] = (voice_counts @ plan.groups) / bars
-    out[:, 4] = plan.syncopation[extended].reshape(n, v * bars).sum(axis=1) / safe
-
-    held = batch[:, OFFSET].reshape(n, v * t) * hits  # [N, V*T]: offsets where hit, else 0
-    parity_counts = hits @ plan.parity  # [N, 2]: hits on even, odd steps
-    parity_sums = held @ plan.parity
-    means = parity_sums / np.maximum(parity_counts, 1)
-    both = (parity_counts[:, 0] > 0) & (parity_counts[:, 1] > 0)
-    out[:, 5] = np.where(both, means[:, 1] - means[:, 0], 0.0)
-    velocities = np.clip(batch[:, VELOCITY].reshape(n, v * t), 0, 1)
-    out[:, 6] = np.einsum("ij,ij->i", velocities, hits) / bars
-    deviation = held - hits * (parity_sums.sum(axis=1) / safe)[:, None]  # [N, V*T], 0 where no hit
-    out[:, 7] = np.sqrt(np.einsum("ij,ij->i", deviation, deviation) / safe)
-
-    half = t // 2
-    onsets = hits.reshape(n, v, t)
-    shared = np.einsum("nvt,nvt->n", onsets[:, :, :half], onsets[:, :, half : 2 * half])
-    halves = counts if t % 2 == 0 else counts - onsets[:, :, -1].sum(axis=1)
-    out[:, 8] = _jaccard_counts(shared, halves - shared)
-    if bars > 1:
+    if wanted & {1, 2, 3}:
+        out[:, 1:4] = (per_bar.sum(axis=2) @ plan.groups) / bars  # [N, V] voice counts -> groups
+    if 4 in wanted:
+        out[:, 4] = plan.syncopation[extended].reshape(n, v * bars).sum(axis=1) / safe
+    if wanted & {5, 7}:
+        held = batch[:, OFFSET].reshape(n, v * t) * hits  # [N, V*T]: offsets where hit, else 0
+        parity_counts = hits @ plan.parity  # [N, 2]: hits on even, odd steps
+        parity_sums = held @ plan.parity
+        means = parity_sums / np.maximum(parity_counts, 1)
+        both = (parity_counts[:, 0] > 0) & (parity_counts[:, 1] > 0)
+        out[:, 5] = np.where(both, means[:, 1] - means[:, 0], 0.0)
+        deviation = held - hits * (parity_sums.sum(axis=1) / safe)[:, None]  # [N, V*T], 0 where no hit
+        out[:, 7] = np.sqrt(np.einsum("ij,ij->i", deviation, deviation) / safe)
+    if 6 in wanted:
+        velocities = np.clip(batch[:, VELOCITY].reshape(n, v * t), 0, 1)
+        out[:, 6] = np.einsum("ij,ij->i", velocities, hits) / bars
+    if 8 in wanted:
+        half = t // 2
+        onsets = hits.reshape(n, v, t)
+        shared = np.einsum("nvt,nvt->n", onsets[:, :, :half], onsets[:, :, half : 2 * half])
+        halves = counts if t % 2 == 0 else counts - onsets[:, :, -1].sum(axis=1)
+        out[:, 8] = _jaccard_counts(shared, halves - shared)
+    if 9 in wanted and bars > 1:
         pairs = plan.popcount[bits[:, :, :-1] & bits[:, :, 1:]].sum(axis=1)  # [N, bars-1]
         out[:, 9] = _jaccard_counts(pairs, bar_counts[:, :-1] + bar_counts[:, 1:] - pairs).mean(axis=1)
-    else:
+    elif 9 in wanted:
         out[:, 9] = 1.0
-    return out
+    return out if columns is None else out[:, list(columns)]
 
 
 def _jaccard_counts(both: np.ndarray, either: np.ndarray) -> np.ndarray:

@@ -284,14 +284,17 @@ def clip_to_pattern(clip: Clip, model: Model) -> tuple[Pattern, list[int], np.nd
     hits = np.zeros(N_VOICES * grid.n_steps, dtype=bool)
     velocities = np.zeros(N_VOICES * grid.n_steps, dtype=np.float32)
     offsets_steps = np.zeros(N_VOICES * grid.n_steps, dtype=np.float32)
-    hits[cells[first]] = True
-    velocities[cells[first]] = rows[index[first], 3] / 127.0
-    offsets_steps[cells[first]] = offsets[first]
+    kept = cells[first]
+    hits[kept] = True
+    velocities[kept] = np.minimum(rows[index[first], 3] / 127.0, 1.0)  # velocity may be up to 127.49
+    offsets_steps[kept] = offsets[first]
     shape = (N_VOICES, grid.n_steps)
-    pattern = Pattern(grid, hits.reshape(shape), velocities.reshape(shape), offsets_steps.reshape(shape))
-    pitches = list(meta.output_pitches)
-    pairs, counts = np.unique(voices[index] * 128 + pitches_in[index], return_counts=True)
-    for voice in np.unique(voices[index]):
-        mine = (pairs // 128) == voice
-        pitches[voice] = int(pairs[mine][np.argmax(counts[mine])] % 128)
+    # bool hits, velocity in (0, 1] and offset in range where a hit is, 0 elsewhere: valid by construction
+    pattern = Pattern.unchecked(
+        grid, hits.reshape(shape), velocities.reshape(shape), offsets_steps.reshape(shape)
+    )
+    # the most used pitch of each voice (ties: the lowest, argmax's first), else the model's own
+    counts = np.bincount(voices[index] * 128 + pitches_in[index], minlength=N_VOICES * 128)
+    counts = counts.reshape(N_VOICES, 128)  # [V, pitch]
+    pitches = np.where(counts.any(axis=1), counts.argmax(axis=1), meta.output_pitches).tolist()
     return pattern, pitches, rows[~inside]

@@ -22,6 +22,7 @@ wins. amount 0 returns the clip itself; amount 1 is a fresh pattern under the sl
 
 from __future__ import annotations
 
+import functools
 import math
 import weakref
 from collections.abc import Mapping
@@ -131,7 +132,7 @@ def measure(model: Model, batch: np.ndarray, grid: Grid, threshold: float | None
     """The measured conditions of every pattern in ``batch``, normalised to 0..1 -> [N, M]."""
     search = _search(model)
     threshold = search.threshold if threshold is None else threshold
-    raw = describe_batch(batch, grid, threshold)[:, search.columns]  # [N, M]
+    raw = describe_batch(batch, grid, threshold, search.columns)  # [N, M]
     return search.normaliser.transform(raw)
 
 
@@ -207,10 +208,13 @@ def _fit_candidates(raw: np.ndarray, grid: Grid, bars: int) -> np.ndarray:
     return np.tile(raw, (1, 1, 1, reps))[..., : bars * grid.steps_per_bar]
 
 
+@functools.lru_cache(maxsize=32)
 def position_factors(grid: Grid) -> np.ndarray:
     """[T] 1 on the finest metrical level down to 1/L on the bar line: weak positions change first."""
     levels = len(metrical_levels(grid))
-    return (1.0 - metrical_weights(grid)) / levels
+    factors = (1.0 - metrical_weights(grid)) / levels
+    factors.setflags(write=False)
+    return factors
 
 
 def vary(
@@ -243,7 +247,7 @@ def vary(
     if amount == 0:
         return clip
     base = search.defaults.copy()
-    if search.measured:  # the clip's own slider positions
+    if any(search.condition_names[i] not in sliders for i in search.measured):  # the clip's own positions
         base[list(search.measured)] = measure(model, clip.to_array()[None], clip.grid, 0.5)[0]
     cond = condition_vector(model, sliders, base)
     bars = clip.grid.bars
@@ -254,7 +258,11 @@ def vary(
     blends, changes = _blend(clip, cands, amount, search.threshold)
     score = slider_distance(model, blends, clip.grid, _targets(model, cond), 0.5) + (1 - amount) * changes
     best = int(np.argmin(score))
-    return Pattern(clip.grid, blends[best, HIT] > 0, blends[best, VELOCITY], blends[best, OFFSET])
+    velocities, offsets = blends[best, VELOCITY], blends[best, OFFSET]
+    if not (np.isfinite(velocities).all() and np.isfinite(offsets).all()):
+        raise ValueError("the generator returned NaN or inf velocities or offsets")
+    # in range and 0 where no hit by construction (_blend keeps the clip's values or clips the candidate's)
+    return Pattern.unchecked(clip.grid, blends[best, HIT] > 0, velocities, offsets)
 
 
 VARY_BLENDS = 16  # the candidates nearest to the clip that are blended and scored
@@ -265,31 +273,44 @@ def _blend(
     clip: Pattern, cands: np.ndarray, amount: float, threshold: float
 ) -> tuple[np.ndarray, np.ndarray]:
     """Move the clip towards the candidates nearest to it -> blends [B, 3, V, T], hit_change to each [B]."""
-    cand_hits = cands[:, HIT] >= threshold  # [M, V, T]
-    changes = hit_change(clip.hits[None], cand_hits)  # [M]
+    m, _, v, t = cands.shape
+    # hit_change(clip, c) for every candidate, as one matrix product: |a xor b| = |a| + |b| - 2 |a and b|
+    cand_hits = (cands[:, HIT] >= threshold).reshape(m, v * t).astype(np.float32)  # [M, V*T] 0/1
+    total = cand_hits.sum(axis=1) + np.float32(clip.hits.sum())  # [M]
+    differ = total - 2 * (cand_hits @ clip.hits.reshape(v * t).astype(np.float32))  # [M]
+    changes = differ.astype(np.float64) / np.maximum(total, 1)  # [M], exact counts: equals hit_change
     near = np.argsort(changes, kind="stable")[:VARY_BLENDS]  # [B]
-    cands, cand_hits, changes = cands[near], cand_hits[near], changes[near]
-    b, _, v, t = cands.shape
+    cands, changes = cands[near], changes[near]
+    cand_hits = cand_hits[near].reshape(len(near), v, t) > 0  # [B, V, T]
+    b = len(near)
     disagree = cand_hits ^ clip.hits[None]  # [B, V, T]
     weak_first = position_factors(clip.grid).astype(np.float32) / np.float32(max(threshold, 1 - threshold))
     priority = np.abs(cands[:, HIT] - np.float32(threshold)) * weak_first  # [B, V, T], certainty x weakness
     priority += _JITTER[: v * t].reshape(v, t)
-    priority = priority * disagree + (disagree - np.float32(1))  # cells that agree: -1, never flipped
     k = np.ceil(amount * disagree.sum(axis=(1, 2))).astype(np.int64)  # [B] flips per candidate
-    hits = clip.hits[None] ^ _top_k_mask(priority.reshape(b, v * t), k).reshape(b, v, t)  # [B, V, T]
+    flips = _top_k_mask(priority.reshape(b, v * t), disagree.reshape(b, v * t), k)  # [B, V*T]
+    hits = clip.hits[None] ^ flips.reshape(b, v, t)  # [B, V, T]
     keep = hits & clip.hits[None]  # hits that persist keep the clip's feel
     new = hits & ~clip.hits[None]
     blends = np.empty((b, 3, v, t), dtype=np.float32)
     blends[:, HIT] = hits
-    blends[:, VELOCITY] = keep * clip.velocities + new * np.clip(cands[:, VELOCITY], 0, 1)
+    blends[:, VELOCITY] = np.where(new, np.clip(cands[:, VELOCITY], 0, 1), keep * clip.velocities)
     offsets = np.clip(cands[:, OFFSET], -MAX_OFFSET_STEPS, MAX_OFFSET_STEPS)
-    blends[:, OFFSET] = keep * clip.offsets_steps + new * offsets
+    blends[:, OFFSET] = np.where(new, offsets, keep * clip.offsets_steps)
     return blends, changes
 
 
-def _top_k_mask(priority: np.ndarray, k: np.ndarray) -> np.ndarray:
-    """[B, W] priorities (< 0: never) -> bool mask of the k[b] highest of each row (distinct values)."""
-    b, width = priority.shape
-    ordered = np.sort(priority, axis=1)  # ascending
-    cut = ordered[np.arange(b), np.clip(width - k, 0, width - 1)]  # [B]: the k-th highest value
-    return (priority >= cut[:, None]) & (priority >= 0) & (k > 0)[:, None]
+def _top_k_mask(priority: np.ndarray, allowed: np.ndarray, k: np.ndarray) -> np.ndarray:
+    """[B, W] priorities, [B, W] bool cells that may flip -> mask of the k[b] highest allowed cells per row.
+
+    Only the allowed cells (where clip and candidate disagree: a few dozen per row) are ranked, in one sort.
+    """
+    rows, cols = np.nonzero(allowed)  # [P], by row
+    order = np.lexsort((-priority[rows, cols], rows))  # by row, then highest priority first
+    rows, cols = rows[order], cols[order]
+    starts = np.searchsorted(rows, np.arange(len(k)))  # [B] first index of each row
+    rank = np.arange(len(rows)) - starts[rows]  # [P] rank within its row
+    chosen = rank < k[rows]
+    mask = np.zeros(priority.shape, dtype=bool)
+    mask[rows[chosen], cols[chosen]] = True
+    return mask

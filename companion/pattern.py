@@ -113,10 +113,29 @@ class Pattern:
             raise ValueError(
                 f"pattern array must have shape {(3, N_VOICES, grid.n_steps)}, got {array.shape}"
             )
-        hits = array[HIT] >= hit_threshold
-        velocities = np.clip(array[VELOCITY], 0.0, 1.0)
-        offsets = np.clip(array[OFFSET], -MAX_OFFSET_STEPS, MAX_OFFSET_STEPS)
-        return cls(grid, hits, velocities, offsets)
+        hits = array[HIT] >= hit_threshold  # [V, T]
+        zero = np.float32(0)
+        velocities = np.where(hits, np.clip(array[VELOCITY], zero, np.float32(1)), zero)  # [V, T]
+        offsets = np.where(hits, np.clip(array[OFFSET], -MAX_OFFSET_STEPS, MAX_OFFSET_STEPS), zero)
+        if not (np.isfinite(velocities).all() and np.isfinite(offsets).all()):
+            raise ValueError("velocities and offsets_steps must be finite (no NaN or inf)")
+        return cls.unchecked(grid, hits, velocities, offsets)  # in range, zero where no hit: by construction
+
+    @classmethod
+    def unchecked(
+        cls, grid: Grid, hits: np.ndarray, velocities: np.ndarray, offsets_steps: np.ndarray
+    ) -> Pattern:
+        """A pattern from planes the caller guarantees to be valid (bool hits; float32 velocity and offset in
+        range, finite, 0 where no hit), skipping ``__post_init__``'s checks: for the daemon's hot path."""
+        pattern = object.__new__(cls)
+        for name, value in (
+            ("grid", grid),
+            ("hits", hits),
+            ("velocities", velocities),
+            ("offsets_steps", offsets_steps),
+        ):
+            object.__setattr__(pattern, name, value)
+        return pattern
 
     def to_array(self) -> np.ndarray:
         """[3, V, T] float32: hit (0/1), velocity, offset."""

@@ -263,6 +263,22 @@ def test_long_bars_take_the_generic_path():
     assert np.array_equal(describe_batch(batch, grid), describe_batch_generic(batch, grid))
 
 
+@pytest.mark.parametrize("grid", [Grid(4, 4, 4), Grid(4, 4, 1), Grid(4, 5, 2)], ids=str)
+def test_a_subset_of_columns_equals_those_columns_of_the_whole(grid):
+    rng = np.random.default_rng(11)
+    batch = random_batch(rng, 32, grid)
+    whole = describe_batch(batch, grid)
+    for _ in range(20):  # every block of the fast path is both skipped and computed across the draws
+        columns = tuple(int(c) for c in rng.permutation(len(DESCRIPTOR_NAMES))[: rng.integers(1, 6)])
+        assert np.array_equal(describe_batch(batch, grid, columns=columns), whole[:, list(columns)])
+
+
+@pytest.mark.parametrize("columns", [(10,), (-1,), (1.5,)])
+def test_bad_columns_are_refused_with_the_range(columns):
+    with pytest.raises(ValueError, match=r"columns must be indices in 0\.\.9"):
+        describe_batch(np.zeros((1, 3, 9, 64), dtype=np.float32), Grid(4, 4, 4), columns=columns)
+
+
 def test_empty_batch():
     assert describe_batch(np.zeros((0, 3, 9, 64), dtype=np.float32), Grid(4, 4, 4)).shape == (
         0,

@@ -103,6 +103,32 @@ def test_clip_to_pattern_reads_the_grid(daemon):
     assert passthrough.tolist() == [[99, 0.0, 0.1, 1]]
 
 
+def test_clip_to_pattern_keeps_each_voices_most_used_pitch_ties_the_lowest(daemon):
+    from companion.dispatch import _voice_lookup
+
+    voice_of = _voice_lookup(daemon.model.meta.output_pitches)
+    assert voice_of[35] == voice_of[36] and voice_of[42] == voice_of[44]  # one voice each, two pitches
+    rows = np.array(
+        [
+            *([36, 0, 0.1, 90], [35, 1, 0.1, 90], [36, 2, 0.1, 90], [35, 3, 0.1, 90]),  # kick: 2 + 2 -> 35
+            *([42, 0.5, 0.1, 90], [44, 1.5, 0.1, 90], [44, 2.5, 0.1, 90]),  # hat: 44 used most
+        ],
+        dtype=np.float64,
+    )
+    _, pitches, _ = clip_to_pattern(Clip(4.0, rows), daemon.model)
+    assert pitches[voice_of[35]] == 35 and pitches[voice_of[42]] == 44
+    untouched = [v for v in range(len(pitches)) if v not in (voice_of[35], voice_of[42])]
+    assert [pitches[v] for v in untouched] == [daemon.model.meta.output_pitches[v] for v in untouched]
+
+
+def test_clip_velocity_just_under_127_5_is_full_velocity(daemon):
+    rows = np.array(
+        [[36, 0.0, 0.1, 127.4]], dtype=np.float64
+    )  # the request check allows 1..127 with rounding
+    pattern, _, _ = clip_to_pattern(Clip(4.0, rows), daemon.model)
+    assert pattern.velocities.max() == 1.0 and pattern.n_hits == 1
+
+
 @pytest.mark.parametrize("address", ["/nudge/play/start", "/nudge/play/stop", "/nudge/play/panic"])
 def test_live_addresses_without_a_player(daemon, address):
     (reply,) = send(daemon, address, "i", 9)

@@ -96,12 +96,14 @@ def test_hit_change_definition():
 def test_top_k_mask_matches_a_stable_sort():
     rng = np.random.default_rng(0)
     priority = rng.random((20, 50)).astype(np.float32)
-    priority[rng.random((20, 50)) < 0.4] = -1
-    k = np.minimum(rng.integers(0, 30, 20), (priority >= 0).sum(axis=1))
-    mask = engine._top_k_mask(priority, k)
-    assert mask.sum(axis=1).tolist() == k.tolist()
-    for row, kk, chosen in zip(priority, k, mask, strict=True):
-        assert set(np.flatnonzero(chosen)) == set(np.argsort(-row, kind="stable")[:kk])
+    allowed = rng.random((20, 50)) >= 0.4
+    allowed[3] = False  # a row with nothing to flip
+    k = np.minimum(rng.integers(0, 30, 20), allowed.sum(axis=1))
+    mask = engine._top_k_mask(priority, allowed, k)
+    assert mask.sum(axis=1).tolist() == k.tolist() and not (mask & ~allowed).any()
+    for row, ok, kk, chosen in zip(priority, allowed, k, mask, strict=True):
+        ranked = np.where(ok, row, -1)
+        assert set(np.flatnonzero(chosen)) == set(np.argsort(-ranked, kind="stable")[:kk])
 
 
 def test_position_factors_put_bar_lines_last():
@@ -172,3 +174,30 @@ def test_vary_keeps_the_clip_character_when_no_slider_is_sent(model):
     a = engine.vary(model, sparse, 0.9, {}, None, seed=2)
     b = engine.vary(model, dense, 0.9, {}, None, seed=2)
     assert a.n_hits < b.n_hits
+
+
+class _NaNVelocities(engine.Model):
+    """The real tiny generator with its velocity plane poisoned: what a broken model would return."""
+
+    def run(self, z, cond, style=None):
+        out = super().run(z, cond, style)
+        out[:, 1] = np.nan
+        return out
+
+
+def test_a_generator_returning_nan_is_an_error_not_a_pattern(model):
+    poisoned = _NaNVelocities(model.session, model.meta, model.path)
+    with pytest.raises(ValueError, match="finite"):
+        engine.generate(poisoned, {"density": 0.8}, None, 2, seed=1)
+    with pytest.raises(ValueError, match="NaN or inf"):
+        engine.vary(poisoned, Pattern.empty(Grid(4, 4, 2)), 0.5, {"density": 0.8}, None, seed=1)
+
+
+def test_blend_measures_change_exactly_as_hit_change(model):
+    """_blend's matrix-product change measure against the documented hit_change, on the nearest candidates."""
+    cond = engine.condition_vector(model, {})
+    raw = engine._sample(model, cond, None, 4, 64)
+    clip = engine.generate(model, {"density": 0.3}, None, 2, seed=8)
+    _, changes = engine._blend(clip, raw, 0.3, model.meta.hit_threshold)
+    expected = np.sort(engine.hit_change(clip.hits[None], raw[:, 0] >= model.meta.hit_threshold))
+    assert np.array_equal(changes, expected[: engine.VARY_BLENDS])

@@ -88,6 +88,15 @@ def test_model_without_styles_has_no_style_input(checkpoints, tmp_path):
     assert result.meta.styles == ()
 
 
+def test_the_graph_is_the_lean_form(checkpoints, tmp_path):
+    """One Sigmoid for all three planes (no Tanh, Slice or output Concat) and 2-D Gemms in the decoder."""
+    graph = onnx.load(export_checkpoint(checkpoints[0], tmp_path / "lean.onnx").path).graph
+    ops = [node.op_type for node in graph.node]
+    assert ops.count("Sigmoid") == 1 and "Tanh" not in ops and "Slice" not in ops
+    assert ops.count("Gemm") == 5 and "MatMul" not in ops  # trunk 3 + decoder 2
+    assert ops.count("Transpose") == 1
+
+
 def test_failed_parity_writes_nothing_and_keeps_the_old_file(checkpoints, tmp_path):
     target = tmp_path / "keep.onnx"
     target.write_bytes(b"previous model")

@@ -94,6 +94,34 @@ def test_from_array_thresholds_and_clips_and_round_trips():
         Pattern.from_array(array[:, :, :8], grid)
 
 
+def test_from_array_builds_what_the_checked_constructor_would():
+    grid = Grid(4, 4, 2)
+    array = np.random.default_rng(5).normal(0, 1, (3, N_VOICES, 32)).astype(np.float32)
+    fast = Pattern.from_array(array, grid, 0.3)
+    hits = array[0] >= 0.3
+    checked = Pattern(
+        grid,
+        hits,
+        np.where(hits, np.clip(array[1], 0, 1), 0),
+        np.where(hits, np.clip(array[2], -0.5, 0.5), 0),
+    )
+    assert fast.same_as(checked, atol=0)
+    assert fast.velocities.dtype == fast.offsets_steps.dtype == np.float32 and fast.hits.dtype == bool
+    assert not fast.velocities[~hits].any() and not fast.offsets_steps[~hits].any()
+
+
+@pytest.mark.parametrize("plane", [1, 2])
+def test_from_array_refuses_nan_where_there_is_a_hit(plane):
+    array = np.zeros((3, N_VOICES, 16), np.float32)
+    array[0, 0, 0] = 1.0
+    array[plane, 0, 0] = np.nan
+    array[plane, 1, 1] = np.nan  # no hit there: ignored
+    with pytest.raises(ValueError, match="finite"):
+        Pattern.from_array(array, Grid(4, 4, 1))
+    array[plane, 0, 0] = 0.25
+    assert Pattern.from_array(array, Grid(4, 4, 1)).n_hits == 1
+
+
 def test_empty_and_binarize():
     grid = Grid(4, 4, 2)
     empty = Pattern.empty(grid)

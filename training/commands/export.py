@@ -10,6 +10,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("checkpoint", help="a checkpoint from 'nudge-train fit' (RUN/best.pt or RUN/last.pt)")
     parser.add_argument("-o", "--output", required=True, help="the .onnx file to write (atomically)")
     parser.add_argument("--name", help="model name in the metadata (default: the output file's stem)")
+    parser.add_argument(
+        "--int8",
+        action="store_true",
+        help="quantise the weights to int8 (about a third less generator time on CPU; checked against the "
+        "float graph, see training/quantize.py)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -20,7 +26,7 @@ def run(args: argparse.Namespace) -> int:
     if not Path(args.checkpoint).is_file():
         raise SystemExit(f"export: checkpoint {args.checkpoint} does not exist")
     try:
-        result = export_checkpoint(args.checkpoint, args.output, name=args.name)
+        result = export_checkpoint(args.checkpoint, args.output, name=args.name, int8=args.int8)
     except (ValueError, ExportError) as error:
         raise SystemExit(f"export: {error}") from None
     meta = result.meta
@@ -29,4 +35,10 @@ def run(args: argparse.Namespace) -> int:
         f"({', '.join(meta.condition_names)}), {len(meta.styles)} styles, "
         f"onnxruntime vs torch max |diff| {result.max_abs_diff:.2e}"
     )
+    if result.int8 is not None:
+        found = result.int8
+        print(
+            f"int8 weights: hits agree with the float graph on {found.hit_agreement:.2%} of the cells; "
+            f"velocity MAE {found.velocity_mae:.4f}, offset MAE {found.offset_mae:.4f} steps where both hit"
+        )
     return 0
