@@ -31,6 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from companion.descriptors import DESCRIPTOR_INDEX, describe_batch, metrical_levels, metrical_weights
+from companion.drum_map import N_VOICES
 from companion.model import Model
 from companion.normaliser import QuantileNormaliser
 from companion.pattern import HIT, MAX_BARS, MAX_OFFSET_STEPS, OFFSET, VELOCITY, Grid, Pattern
@@ -269,35 +270,43 @@ VARY_BLENDS = 16  # the candidates nearest to the clip that are blended and scor
 _JITTER = np.random.default_rng(0).random(1 << 16).astype(np.float32) * 1e-4  # fixed tie-breaker per cell
 
 
+@functools.lru_cache(maxsize=32)
+def _weakness(grid: Grid, threshold: float) -> np.ndarray:
+    """[V*T] float32: every cell's position factor / max(threshold, 1 - threshold)."""
+    factors = position_factors(grid).astype(np.float32) / np.float32(max(threshold, 1 - threshold))
+    weakness = np.tile(factors, N_VOICES)
+    weakness.setflags(write=False)
+    return weakness
+
+
 def _blend(
     clip: Pattern, cands: np.ndarray, amount: float, threshold: float
 ) -> tuple[np.ndarray, np.ndarray]:
     """Move the clip towards the candidates nearest to it -> blends [B, 3, V, T], hit_change to each [B]."""
     m, _, v, t = cands.shape
+    w = v * t
+    flat = cands.reshape(m, 3, w)  # [M, 3, W]
+    clip_hits = clip.hits.reshape(w)  # [W]
     # hit_change(clip, c) for every candidate, as one matrix product: |a xor b| = |a| + |b| - 2 |a and b|
-    cand_hits = (cands[:, HIT] >= threshold).reshape(m, v * t).astype(np.float32)  # [M, V*T] 0/1
-    total = cand_hits.sum(axis=1) + np.float32(clip.hits.sum())  # [M]
-    differ = total - 2 * (cand_hits @ clip.hits.reshape(v * t).astype(np.float32))  # [M]
+    cand_hits = (flat[:, HIT] >= threshold).astype(np.float32)  # [M, W] 0/1
+    total = cand_hits.sum(axis=1) + np.float32(clip_hits.sum())  # [M]
+    differ = total - 2 * (cand_hits @ clip_hits.astype(np.float32))  # [M]
     changes = differ.astype(np.float64) / np.maximum(total, 1)  # [M], exact counts: equals hit_change
     near = np.argsort(changes, kind="stable")[:VARY_BLENDS]  # [B]
-    cands, changes = cands[near], changes[near]
-    cand_hits = cand_hits[near].reshape(len(near), v, t) > 0  # [B, V, T]
-    b = len(near)
-    disagree = cand_hits ^ clip.hits[None]  # [B, V, T]
-    weak_first = position_factors(clip.grid).astype(np.float32) / np.float32(max(threshold, 1 - threshold))
-    priority = np.abs(cands[:, HIT] - np.float32(threshold)) * weak_first  # [B, V, T], certainty x weakness
-    priority += _JITTER[: v * t].reshape(v, t)
-    k = np.ceil(amount * disagree.sum(axis=(1, 2))).astype(np.int64)  # [B] flips per candidate
-    flips = _top_k_mask(priority.reshape(b, v * t), disagree.reshape(b, v * t), k)  # [B, V*T]
-    hits = clip.hits[None] ^ flips.reshape(b, v, t)  # [B, V, T]
-    keep = hits & clip.hits[None]  # hits that persist keep the clip's feel
-    new = hits & ~clip.hits[None]
-    blends = np.empty((b, 3, v, t), dtype=np.float32)
+    flat, changes, b = flat[near], changes[near], len(near)
+    disagree = (cand_hits[near] > 0) ^ clip_hits  # [B, W]
+    priority = np.abs(flat[:, HIT] - np.float32(threshold)) * _weakness(clip.grid, threshold)  # [B, W]
+    priority += _JITTER[:w]  # certainty x weakness, distinct per cell
+    k = np.ceil(amount * disagree.sum(axis=1)).astype(np.int64)  # [B] flips per candidate
+    hits = clip_hits ^ _top_k_mask(priority, disagree, k)  # [B, W]
+    new = hits & ~clip_hits  # new hits take the candidate's feel; hits that persist keep the clip's
+    blends = np.empty((b, 3, w), dtype=np.float32)
     blends[:, HIT] = hits
-    blends[:, VELOCITY] = np.where(new, np.clip(cands[:, VELOCITY], 0, 1), keep * clip.velocities)
-    offsets = np.clip(cands[:, OFFSET], -MAX_OFFSET_STEPS, MAX_OFFSET_STEPS)
-    blends[:, OFFSET] = np.where(new, offsets, keep * clip.offsets_steps)
-    return blends, changes
+    # the clip's planes are 0 where it has no hit, so hits * plane keeps exactly the persisting hits' values
+    blends[:, VELOCITY] = np.where(new, np.clip(flat[:, VELOCITY], 0, 1), hits * clip.velocities.reshape(w))
+    offsets = np.clip(flat[:, OFFSET], -MAX_OFFSET_STEPS, MAX_OFFSET_STEPS)
+    blends[:, OFFSET] = np.where(new, offsets, hits * clip.offsets_steps.reshape(w))
+    return blends.reshape(b, 3, v, t), changes
 
 
 def _top_k_mask(priority: np.ndarray, allowed: np.ndarray, k: np.ndarray) -> np.ndarray:

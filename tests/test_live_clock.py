@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import math
+import sys
 import threading
 import time
 
 import pytest
 
-from companion.live.clock import FOLLOW_GAIN, ClockState, InternalClock, MidiClock, OscClock
+from companion.live.clock import FOLLOW_GAIN, PPQN, ClockState, InternalClock, MidiClock, OscClock
+from tests.support.clock_sender import clock_sender
 from tests.support.jack import jack_or_skip
 
 
@@ -152,3 +154,79 @@ def test_midi_clock_through_jack_follows_tempo_and_transport():
         finally:
             sender.delete()
             clock.close()
+
+
+def hold_gil(seconds: float) -> None:
+    """Keep the GIL in a pure-Python loop (with a switch interval longer than ``seconds``, nobody gets it)."""
+    end = time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        pass
+
+
+@pytest.mark.integration
+def test_midi_clock_through_jack_loses_no_tick_and_keeps_time_while_the_gil_is_held():
+    """A DAW's clock (a process of its own) at 125 BPM, while this process holds the GIL for 30 ms stretches.
+
+    rtmidi's JACK thread never waits for the GIL (no Python callback), so no tick is lost or repeated; the
+    times come from JACK's clock, so the tempo stays within 1 BPM although the reader takes ticks up to 30 ms
+    late.
+    """
+    ticks, bpm = 96, 125.0  # 4 beats, 20 ms apart
+    with jack_or_skip(64):
+        clock = MidiClock.open("jack", None, bpm=100)
+        played, stopped = threading.Event(), threading.Event()
+        tempos: list[float] = []
+
+        def on_change() -> None:
+            state = clock.state()
+            if state.playing:
+                played.set()
+                tempos.append(state.bpm)
+            elif played.is_set():
+                stopped.set()
+
+        clock.subscribe(on_change)
+        old_interval = sys.getswitchinterval()
+        sender = clock_sender(clock.port_name, bpm, ticks)
+        try:
+            sys.setswitchinterval(0.1)  # the busy loop below keeps the GIL for all of its 30 ms
+            deadline = time.monotonic() + 15.0
+            while not stopped.is_set() and time.monotonic() < deadline:
+                hold_gil(0.03)
+                stopped.wait(0.005)  # let the reader have the GIL for a moment
+            sys.setswitchinterval(old_interval)
+            assert stopped.wait(max(0.0, deadline - time.monotonic())), "stop never arrived"
+            assert sender.wait(5.0) == 0
+        finally:
+            sys.setswitchinterval(old_interval)
+            if sender.poll() is None:
+                sender.terminate()
+                sender.wait(5.0)
+            clock.close()
+        assert played.is_set()
+        assert clock.position_beats == ticks / 24  # every tick counted once
+        assert len(tempos) == ticks
+        assert clock.state().bpm == pytest.approx(bpm, abs=1.0)
+        # from the third beat on: the first beat's times wait for a tick taken promptly to pin the offset
+        assert max(abs(t - bpm) for t in tempos[2 * PPQN :]) < 1.0, tempos
+
+
+@pytest.mark.integration
+def test_closing_the_midi_clock_while_ticks_arrive_neither_crashes_nor_hangs():
+    with jack_or_skip(64):
+        for _ in range(3):
+            clock = MidiClock.open("jack", None, bpm=100)
+            going = threading.Event()
+            clock.subscribe(lambda c=clock, e=going: c.position_beats >= 0.5 and e.set())
+            sender = clock_sender(clock.port_name, 400.0, -1)  # a tick every 6 ms, until ended
+            try:
+                assert going.wait(10.0), "no clock arrived"
+                t0 = time.monotonic()
+                clock.close()
+                assert time.monotonic() - t0 < 1.0
+                assert not any(t.name == "nudge-clock-in" for t in threading.enumerate())
+                clock.close()  # twice is fine
+            finally:
+                sender.terminate()
+                sender.wait(5.0)
+                clock.close()

@@ -8,7 +8,9 @@ MIDI jitter does not reach the notes; an error over ``LOCATE_BEATS`` is a locate
 
 - ``InternalClock``: runs at a set tempo from beat 0 when started.
 - ``OscClock``: fed by ``set_transport(bpm, beat, playing)`` (the Max for Live device's transport).
-- ``MidiClock``: 24 ppqn clock, start/stop/continue and song position pointer from a MIDI input port.
+- ``MidiClock``: 24 ppqn clock, start/stop/continue and song position pointer from a MIDI input port. No
+  Python runs in the MIDI API's thread: a reader thread (``clock_in.MidiInputReader``) empties rtmidi's
+  queue and times each message by rtmidi's delta times (``clock_in.SourceTimeMap``), not by when it ran.
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+
+from companion.live.clock_in import MidiInputReader
 
 log = logging.getLogger(__name__)
 
@@ -159,7 +163,8 @@ class MidiClock(Clock):
     """Follows MIDI clock: tempo from the spacing of 24-per-beat ticks, position from start/SPP/ticks.
 
     ``feed(message, time_s)`` takes one raw message; ``MidiClock.open`` connects an rtmidi input port that
-    feeds it. After start (0xFA) or continue (0xFB) the transport runs from the next tick on.
+    feeds it from a reader thread, with the times the messages happened. After start (0xFA) or continue
+    (0xFB) the transport runs from the next tick on.
     """
 
     kind = "midi"
@@ -169,7 +174,7 @@ class MidiClock(Clock):
         self._ticks = 0  # song position, in clocks, of the next tick
         self._pending_start = False
         self._tick_times: deque[float] = deque(maxlen=PPQN + 1)
-        self._midi_in = None
+        self._input: MidiInputReader | None = None
         self.port_name = ""
 
     @property
@@ -255,14 +260,13 @@ class MidiClock(Clock):
                 errors.append(str(error))
                 continue
             midi_in.ignore_types(sysex=True, timing=False, active_sense=True)
-            midi_in.set_callback(lambda event, _data: clock.feed(event[0]))
-            clock._midi_in = midi_in
+            # no Python callback in the MIDI API's (JACK's real-time) thread: a reader thread of ours
+            clock._input = MidiInputReader(midi_in, clock.feed, name="nudge-clock-in", now=clock._now)
             return clock
         raise MidiPortError("; ".join(errors))
 
     def close(self) -> None:
-        midi_in, self._midi_in = self._midi_in, None
-        if midi_in is not None:
-            midi_in.cancel_callback()
-            midi_in.close_port()
-            midi_in.delete()
+        """Stop the reader thread, then close the port (idempotent)."""
+        reader, self._input = self._input, None
+        if reader is not None:
+            reader.close()
