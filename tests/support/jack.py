@@ -8,19 +8,28 @@ cannot start, it raises ``JackUnavailable`` with the reason (tests turn that int
 ``NUDGE_REQUIRE_JACK=1`` (CI), where it is an error.
 
 ``MidiRecorder`` is a real rtmidi JACK input that records what arrives, with JACK's own arrival times, and
-lets a test wait for messages with a timeout instead of sleeping. It never runs Python in JACK's process
-callback: rtmidi's C++ queue takes the messages there, and a reader thread of ours empties it. (A Python
-callback there needs the GIL; while another thread of the test process holds it for longer than a cycle,
-the sender's next cycles clear and rewrite the port buffer the callback is still reading, because JACK
-gives a singly connected input the output's own buffer, and rtmidi then repeats or loses messages.)
+lets a test wait for messages with a timeout instead of sleeping. Its port lives in a child process
+(``tests.support.midi_recorder_child``), which passes each message up a pipe as one line, and which leaves
+with ``os._exit`` without ever closing the port: RtMidi's ``MidiInJack::closePort`` unregisters the port
+while JACK's process callback (``jackProcessIn``, on a JACK thread) may still be using it, and rtmidi gives
+no way to deactivate the client first; now and then that race crashed the whole test process (a segfault
+inside ``close_port``). When the child's process ends, the JACK server drops its client, ports and
+connections itself; ``close`` waits for that end, so the next recorder may take the same client name.
+Nothing runs Python in JACK's process callback either: rtmidi's C++ queue takes the messages there, and
+the child empties it. (A Python callback there needs the GIL; while another thread holds it for longer
+than a cycle, the sender's next cycles clear and rewrite the port buffer the callback is still reading,
+because JACK gives a singly connected input the output's own buffer, and rtmidi then repeats or loses
+messages.)
 """
 
 from __future__ import annotations
 
 import contextlib
 import ctypes
+import json
 import os
 import queue
+import select
 import shutil
 import signal
 import subprocess
@@ -31,10 +40,12 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 RATE = 48000
 READY_TIMEOUT_S = 10.0
-POLL_S = 0.001  # the reader thread's look into rtmidi's queue (it has no blocking read): ~1 ms latency
+CLOSE_TIMEOUT_S = 5.0  # for the recorder's process to leave once told to (then it is killed)
+ROOT = Path(__file__).resolve().parents[2]  # the recorder's process runs ``-m tests.support...`` from here
 
 
 class JackUnavailable(RuntimeError):
@@ -158,61 +169,92 @@ def jack_or_skip(period: int = 64) -> Iterator[JackServer]:
 class Received:
     message: tuple[int, ...]
     jack_time_s: float  # JACK's clock at the cycle it arrived in, relative to the first message
-    time_s: float  # time.monotonic() when the reader thread took it (within about POLL_S of its arrival)
+    time_s: float  # time.monotonic() when the recorder's process took it (within ~1 ms of its arrival)
 
 
 class MidiRecorder:
-    """An rtmidi JACK input port that records everything it receives (timing messages included)."""
+    """An rtmidi JACK input port that records everything it receives (timing messages included).
+
+    The port lives in a child process (``tests.support.midi_recorder_child``), never in this one: see the
+    module's docstring.
+    """
 
     def __init__(
         self, client_name: str = "NudgeTest", connect_to: str | None = None, buffered: bool = False
     ) -> None:
         """``buffered``: no reader thread; rtmidi queues messages (with JACK times) until ``drain``.
 
-        Either way rtmidi's JACK process callback only queues the message (no Python, no GIL there). Tests
-        use the reader thread, to wait on messages as they come. The benchmark uses ``buffered``, so that
-        nothing of the recorder's competes for the GIL with the process it measures.
+        Either way rtmidi's JACK process callback only queues the message (no Python, no GIL there), in the
+        child. Tests use the reader thread, to wait on messages as they come. The benchmark uses
+        ``buffered``, so that nothing of the recorder's competes for the GIL (or, in the child, for a CPU)
+        with the process it measures: the child sleeps on its stdin until ``drain`` asks.
+        Returns once the port is registered (and connected to ``connect_to``) in JACK.
         """
-        import rtmidi
-
-        self._midi = rtmidi.MidiIn(rtmidi.API_UNIX_JACK, name=client_name, queue_size_limit=65536)
+        command = [sys.executable, "-m", "tests.support.midi_recorder_child", client_name]
+        if connect_to is not None:
+            command += ["--connect-to", connect_to]
+        if buffered:
+            command.append("--buffered")
+        if threading.current_thread() is threading.main_thread():
+            # (PR_SET_PDEATHSIG fires when the parent *thread* ends: only the main thread lives as long as
+            # this process; from another thread, the end of the child's stdin still ends it with us)
+            command += ["--parent-pid", str(os.getpid())]
+        self._process = subprocess.Popen(
+            command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, cwd=ROOT, text=True, encoding="utf-8"
+        )
         self.buffered = buffered
-        if connect_to is None:
-            self._midi.open_virtual_port("in")
-            self.port_name = f"{client_name}:in"
-        else:
-            ports = self._midi.get_ports()
-            if connect_to not in ports:
-                self._midi.delete()
-                raise LookupError(f"JACK MIDI port {connect_to!r} not found; ports: {ports}")
-            self._midi.open_port(ports.index(connect_to), "in")
-            self.port_name = f"{client_name}:in"
-        self._midi.ignore_types(sysex=True, timing=False, active_sense=True)
+        self.port_name = f"{client_name}:in"
         self._queue: queue.Queue[Received] = queue.Queue()
         self.received: list[Received] = []
         self._jack_time = 0.0
         self._first = True
-        self._closing = threading.Event()
+        self._closed = False
         self._reader: threading.Thread | None = None
+        try:
+            self._wait_ready()
+        except BaseException:
+            self.close()
+            raise
         if not buffered:
-            self._reader = threading.Thread(target=self._read_queue, name="midi-recorder", daemon=True)
+            self._reader = threading.Thread(target=self._read_child, name="midi-recorder", daemon=True)
             self._reader.start()
 
-    def _read_queue(self) -> None:
-        """The reader thread: move what rtmidi has queued into our queue as it comes, until ``close``."""
-        while not self._closing.is_set():
-            event = self._midi.get_message()
-            if event is None:
-                self._closing.wait(POLL_S)  # nothing queued yet: look again shortly
-                continue
-            self._on_message(event, None)
+    def _wait_ready(self) -> None:
+        """The child's first line: ready, or why not (``LookupError`` for a missing ``connect_to``)."""
+        assert self._process.stdout is not None
+        readable, _, _ = select.select([self._process.stdout], [], [], READY_TIMEOUT_S)
+        if not readable:
+            raise RuntimeError(f"the MIDI recorder's process was not ready within {READY_TIMEOUT_S} s")
+        line = self._process.stdout.readline()
+        if not line:
+            code = self._process.wait(timeout=READY_TIMEOUT_S)
+            raise RuntimeError(f"the MIDI recorder's process ended (exit status {code}) before it was ready")
+        kind, *details = json.loads(line)
+        if kind == "error":
+            error_kind, reason = details
+            raise (LookupError if error_kind == "lookup" else RuntimeError)(reason)
+        if kind != "ready":
+            raise RuntimeError(f"the MIDI recorder's process said {line!r} instead of ready")
 
-    def _on_message(self, event: tuple[list[int], float], _data: object) -> None:
-        message, delta = event
+    def _read_child(self) -> None:
+        """The reader thread: move the child's messages into our queue as they come, until it ends."""
+        assert self._process.stdout is not None
+        for line in self._process.stdout:
+            self._on_line(line)
+
+    def _on_line(self, line: str) -> bool:
+        """Queue a message line of the child's; False for its ``drained`` line."""
+        kind, *details = json.loads(line)
+        if kind == "drained":
+            return False
+        if kind != "m":
+            raise RuntimeError(f"unexpected line from the MIDI recorder's process: {line!r}")
+        message, delta, taken_s = details
         if not self._first:
             self._jack_time += delta  # rtmidi: seconds since the previous message, on JACK's clock
         self._first = False
-        self._queue.put(Received(tuple(message), self._jack_time, time.monotonic()))
+        self._queue.put(Received(tuple(message), self._jack_time, taken_s))
+        return True
 
     def wait_for(self, predicate: Callable[[Received], bool], timeout: float = 5.0) -> list[Received]:
         """Take messages until one satisfies ``predicate``; returns those taken (it included)."""
@@ -245,29 +287,49 @@ class MidiRecorder:
         taken = []
         while True:
             try:
-                item = self._queue.get(timeout=quiet_s)
+                # buffered, the child has already waited out the quiet time: take what is here
+                item = self._queue.get_nowait() if self.buffered else self._queue.get(timeout=quiet_s)
             except queue.Empty:
                 return taken
             self.received.append(item)
             taken.append(item)
 
     def _read_buffer(self, quiet_s: float) -> None:
-        """Move what rtmidi has queued into our queue, until it has been empty for ``quiet_s``."""
-        deadline = time.monotonic() + quiet_s
-        while time.monotonic() < deadline:
-            event = self._midi.get_message()
-            if event is None:
-                time.sleep(0.01)  # a bounded wait for the last messages in flight, not synchronisation
-                continue
-            self._on_message(event, None)
-            deadline = time.monotonic() + quiet_s
+        """Buffered: the child sends what rtmidi has queued, and what comes until ``quiet_s`` of silence."""
+        assert self._process.stdin is not None and self._process.stdout is not None
+        self._process.stdin.write(f"drain {quiet_s!r}\n")
+        self._process.stdin.flush()
+        for line in self._process.stdout:
+            if not self._on_line(line):
+                return
+        raise RuntimeError(f"the MIDI recorder's process ended (exit status {self._process.wait()})")
 
     def close(self) -> None:
-        self._closing.set()
+        """End the child (it leaves without closing its port: JACK drops it) and the reader thread.
+
+        Once the child has ended, its client name is free for the next JACK client: jackd's request thread
+        handles a dead client's hang-up before it accepts a new connection in the same round of ``poll``.
+        """
+        if self._closed:
+            return
+        self._closed = True
+        if self._process.stdin is not None:
+            # "quit" first: a process forked from this one meanwhile may hold the pipe open, so that the
+            # child would not see the end of its stdin
+            with contextlib.suppress(BrokenPipeError):  # the child has already gone
+                self._process.stdin.write("quit\n")
+                self._process.stdin.flush()
+            with contextlib.suppress(BrokenPipeError):  # (closes the pipe all the same)
+                self._process.stdin.close()
+        try:
+            self._process.wait(timeout=CLOSE_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait()
         if self._reader is not None:
             self._reader.join()
-        self._midi.close_port()
-        self._midi.delete()
+        if self._process.stdout is not None:
+            self._process.stdout.close()
 
 
 def is_on(r: Received) -> bool:
