@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import math
-import sys
-import threading
 import time
 
 import pytest
@@ -12,6 +10,7 @@ import pytest
 from companion.live.clock import FOLLOW_GAIN, PPQN, ClockState, InternalClock, MidiClock, OscClock
 from tests.support.clock_sender import clock_sender
 from tests.support.jack import jack_or_skip
+from tests.support.midi_clock_child import MidiClockProcess
 
 
 class Ticker:
@@ -128,105 +127,75 @@ def test_midi_clock_song_position_and_continue():
 
 @pytest.mark.integration
 def test_midi_clock_through_jack_follows_tempo_and_transport():
+    """The clock lives in a child process (``MidiClockProcess``): closing its JACK input may crash one."""
     import rtmidi
 
-    with jack_or_skip(64):
-        clock = MidiClock.open("jack", None, bpm=100)
+    with jack_or_skip(64), MidiClockProcess(bpm=100) as clock:
         sender = rtmidi.MidiOut(rtmidi.API_UNIX_JACK, name="ClockSender")
         try:
             sender.open_port(sender.get_ports().index(clock.port_name))
-            reached = threading.Event()
-            clock.subscribe(lambda: clock.position_beats >= 2.0 and reached.set())
             spacing = 60.0 / 150.0 / 24
             sender.send_message([0xFA])
             t0 = time.monotonic()
             for i in range(60):  # 2.5 beats of clock at 150 BPM, paced like a DAW would
                 time.sleep(max(0.0, t0 + 0.01 + i * spacing - time.monotonic()))
                 sender.send_message([0xF8])
-            assert reached.wait(5.0), "clock position never reached beat 2"
-            state = clock.state()
+            reached, state = clock.wait_position(2.0, 5.0)
+            assert reached is not None, "clock position never reached beat 2"
             assert state.playing
             assert state.bpm == pytest.approx(150.0, rel=0.05)
-            stopped = threading.Event()
-            clock.subscribe(lambda: not clock.state().playing and stopped.set())
             sender.send_message([0xFC])
-            assert stopped.wait(5.0), "stop never arrived"
+            stopped, _ = clock.wait_stopped(5.0)
+            assert stopped is not None, "stop never arrived"
         finally:
             sender.delete()
-            clock.close()
-
-
-def hold_gil(seconds: float) -> None:
-    """Keep the GIL in a pure-Python loop (with a switch interval longer than ``seconds``, nobody gets it)."""
-    end = time.perf_counter() + seconds
-    while time.perf_counter() < end:
-        pass
 
 
 @pytest.mark.integration
 def test_midi_clock_through_jack_loses_no_tick_and_keeps_time_while_the_gil_is_held():
-    """A DAW's clock (a process of its own) at 125 BPM, while this process holds the GIL for 30 ms stretches.
+    """A DAW's clock (a process of its own) at 125 BPM, while the clock's process holds the GIL for 30 ms
+    stretches (the clock and the busy loop run in a child process, ``MidiClockProcess``).
 
     rtmidi's JACK thread never waits for the GIL (no Python callback), so no tick is lost or repeated; the
     times come from JACK's clock, so the tempo stays within 1 BPM although the reader takes ticks up to 30 ms
     late.
     """
     ticks, bpm = 96, 125.0  # 4 beats, 20 ms apart
-    with jack_or_skip(64):
-        clock = MidiClock.open("jack", None, bpm=100)
-        played, stopped = threading.Event(), threading.Event()
-        tempos: list[float] = []
-
-        def on_change() -> None:
-            state = clock.state()
-            if state.playing:
-                played.set()
-                tempos.append(state.bpm)
-            elif played.is_set():
-                stopped.set()
-
-        clock.subscribe(on_change)
-        old_interval = sys.getswitchinterval()
+    with jack_or_skip(64), MidiClockProcess(bpm=100) as clock:
         sender = clock_sender(clock.port_name, bpm, ticks)
         try:
-            sys.setswitchinterval(0.1)  # the busy loop below keeps the GIL for all of its 30 ms
-            deadline = time.monotonic() + 15.0
-            while not stopped.is_set() and time.monotonic() < deadline:
-                hold_gil(0.03)
-                stopped.wait(0.005)  # let the reader have the GIL for a moment
-            sys.setswitchinterval(old_interval)
-            assert stopped.wait(max(0.0, deadline - time.monotonic())), "stop never arrived"
+            # the child: busy 30 ms, then 5 ms for its reader, until the clock stopped (15 s at most)
+            assert clock.hold_gil(0.03, 0.005, 15.0), "stop never arrived"
             assert sender.wait(5.0) == 0
         finally:
-            sys.setswitchinterval(old_interval)
             if sender.poll() is None:
                 sender.terminate()
                 sender.wait(5.0)
-            clock.close()
-        assert played.is_set()
-        assert clock.position_beats == ticks / 24  # every tick counted once
-        assert len(tempos) == ticks
-        assert clock.state().bpm == pytest.approx(bpm, abs=1.0)
-        # from the third beat on: the first beat's times wait for a tick taken promptly to pin the offset
-        assert max(abs(t - bpm) for t in tempos[2 * PPQN :]) < 1.0, tempos
+        changes, now = clock.report()
+    tempos = [c.bpm for c in changes if c.playing]
+    assert tempos  # it played
+    assert now.position_beats == ticks / 24  # every tick counted once
+    assert len(tempos) == ticks
+    assert now.bpm == pytest.approx(bpm, abs=1.0)
+    # from the third beat on: the first beat's times wait for a tick taken promptly to pin the offset
+    assert max(abs(t - bpm) for t in tempos[2 * PPQN :]) < 1.0, tempos
 
 
 @pytest.mark.integration
 def test_closing_the_midi_clock_while_ticks_arrive_neither_crashes_nor_hangs():
+    """The clock's own process closes it (``MidiClockProcess.close_clock``): a crash fails this test alone."""
     with jack_or_skip(64):
         for _ in range(3):
-            clock = MidiClock.open("jack", None, bpm=100)
-            going = threading.Event()
-            clock.subscribe(lambda c=clock, e=going: c.position_beats >= 0.5 and e.set())
+            clock = MidiClockProcess(bpm=100)
             sender = clock_sender(clock.port_name, 400.0, -1)  # a tick every 6 ms, until ended
             try:
-                assert going.wait(10.0), "no clock arrived"
-                t0 = time.monotonic()
-                clock.close()
-                assert time.monotonic() - t0 < 1.0
-                assert not any(t.name == "nudge-clock-in" for t in threading.enumerate())
-                clock.close()  # twice is fine
+                going, _ = clock.wait_position(0.5, 10.0)
+                assert going is not None, "no clock arrived"
+                seconds, threads_left, code = clock.close_clock(10.0)  # (twice, in the child)
+                assert code == 0, f"the clock's process ended with exit status {code} after closing it"
+                assert seconds < 1.0
+                assert threads_left == []
             finally:
                 sender.terminate()
                 sender.wait(5.0)
-                clock.close()
+                clock.quit()

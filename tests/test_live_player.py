@@ -11,9 +11,10 @@ import time
 import numpy as np
 import pytest
 
-from companion.live.clock import InternalClock, MidiClock, OscClock
+from companion.live.clock import CLOCK_PORT_NAME, InternalClock, OscClock
 from companion.live.output import open_output
 from companion.live.player import Player
+from companion.live.process import LiveConfig, LivePlayer
 from companion.live.timeline import pattern_to_loop_events
 from companion.pattern import Grid
 from tests.support.jack import MidiRecorder, assert_paired, is_off, is_on, jack_or_skip
@@ -188,26 +189,32 @@ def test_set_transport_validates_even_when_not_followed(rig):
         player.queue(KICKS, "later")
 
 
-def test_follows_midi_clock_from_a_daw_through_jack(rig, jack):
+def test_follows_midi_clock_from_a_daw_through_jack(jack):
+    """The player and its MIDI clock in the player's own process (``LivePlayer``, as ``nudge serve`` runs it):
+    closing the clock's JACK input may crash the process that does it, and that must not be the test run.
+    """
     import rtmidi
 
-    player, recorder = rig(MidiClock.open("jack", None, bpm=100))
-    daw = rtmidi.MidiOut(rtmidi.API_UNIX_JACK, name="Daw")
-    try:
-        daw.open_port(daw.get_ports().index(player.clock.port_name))
-        player.queue(KICKS)
-        player.start()
-        spacing = 60.0 / 150.0 / 24  # the DAW plays at 150 BPM: a beat is 0.4 s
-        daw.send_message([0xFA])
-        t0 = time.monotonic()
-        for i in range(24 * 2 + 4):  # a little over two beats of clock, paced like a DAW
-            time.sleep(max(0.0, t0 + 0.01 + i * spacing - time.monotonic()))
-            daw.send_message([0xF8])
-        daw.send_message([0xFC])
-        ons = [r for _ in range(3) for r in recorder.wait_for(is_on)[-1:]]
-        gaps = np.diff([r.jack_time_s for r in ons])
-        assert np.allclose(gaps, 0.4, atol=jack.cycle_s + 2 * MARGIN_S)
-        recorder.drain(0.3)
-        assert_paired(recorder.received)
-    finally:
-        daw.delete()
+    with LivePlayer(LiveConfig(api="jack", clock="midi", bpm=100)) as player:
+        assert player.clock_kind == "midi"
+        recorder = MidiRecorder(connect_to=player.port_name)
+        daw = rtmidi.MidiOut(rtmidi.API_UNIX_JACK, name="Daw")
+        try:
+            daw.open_port(daw.get_ports().index(f"{CLOCK_PORT_NAME}:{CLOCK_PORT_NAME}"))
+            player.queue(KICKS)
+            player.start()
+            spacing = 60.0 / 150.0 / 24  # the DAW plays at 150 BPM: a beat is 0.4 s
+            daw.send_message([0xFA])
+            t0 = time.monotonic()
+            for i in range(24 * 2 + 4):  # a little over two beats of clock, paced like a DAW
+                time.sleep(max(0.0, t0 + 0.01 + i * spacing - time.monotonic()))
+                daw.send_message([0xF8])
+            daw.send_message([0xFC])
+            ons = [r for _ in range(3) for r in recorder.wait_for(is_on)[-1:]]
+            gaps = np.diff([r.jack_time_s for r in ons])
+            assert np.allclose(gaps, 0.4, atol=jack.cycle_s + 2 * MARGIN_S)
+            recorder.drain(0.3)
+            assert_paired(recorder.received)
+        finally:
+            daw.delete()
+            recorder.close()
