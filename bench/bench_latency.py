@@ -1,20 +1,29 @@
 #!/usr/bin/env python3
-"""Round-trip latency of `nudge serve` over loopback, next to a bare python-osc echo server.
+"""Round-trip latency of `nudge serve` over loopback, next to two bare python-osc servers.
 
-Both servers run as their own processes; this process is the client. For each request kind the same
+All servers run as their own processes; this process is the client. For each request kind the same
 request bytes go to the daemon (which answers with its full reply: for notes, every part up to
-/nudge/notes/end) and to the echo server (python-osc's BlockingOSCUDPServer, which parses the request and
-sends its arguments back with python-osc's message builder). Targets: daemon p99 <= 2 ms and <= 3x echo.
+/nudge/notes/end) and to two baselines built on python-osc's BlockingOSCUDPServer, which do no work
+beyond OSC itself:
 
-    python bench/bench_latency.py [--n 400]
+- ``echo``: parses the request and sends its arguments back (python-osc's message builder);
+- ``replay``: parses the request and answers with the daemon's own reply to it (the same datagrams, rebuilt
+  with python-osc's message builder each time): the same bytes in and out as the daemon, without the model.
+
+Targets (issue 4): daemon p99 <= 2 ms and <= 3x the echo's p99.
+
+    python bench/bench_latency.py [--n 1000] [--gap-ms 0]
 """
 
 from __future__ import annotations
 
 import argparse
+import pickle
 import subprocess
 import sys
+import tempfile
 import time
+from pathlib import Path
 
 import numpy as np
 from _serve_util import ROOT, Client, bench_models, read_line, start_daemon
@@ -22,15 +31,26 @@ from _serve_util import ROOT, Client, bench_models, read_line, start_daemon
 from companion.osc_codec import decode_message, encode_message
 
 ECHO_SERVER = """
+import pickle, sys
 from pythonosc.dispatcher import Dispatcher
 from pythonosc.osc_message_builder import OscMessageBuilder
 from pythonosc.osc_server import BlockingOSCUDPServer
 
-def echo(client, address, *args):
+# replay mode: {(address, args): [(address, tags, args), ...]}, the daemon's replies to known requests
+replies = pickle.load(open(sys.argv[1], "rb")) if len(sys.argv) > 1 else None
+
+def build(address, args, tags=None):
     builder = OscMessageBuilder(address)
-    for arg in args:
-        builder.add_arg(arg)
-    server.socket.sendto(builder.build().dgram, client)
+    for i, arg in enumerate(args):
+        builder.add_arg(arg, tags[i] if tags else None)
+    return builder.build().dgram
+
+def echo(client, address, *args):
+    if replies is None:
+        server.socket.sendto(build(address, args), client)
+        return
+    for reply in replies[(address, args)]:
+        server.socket.sendto(build(*reply[::2], reply[1]), client)
 
 dispatcher = Dispatcher()
 dispatcher.set_default_handler(echo, needs_reply_address=True)
@@ -38,6 +58,33 @@ server = BlockingOSCUDPServer(("127.0.0.1", 0), dispatcher)
 print(server.server_address[1], flush=True)
 server.serve_forever()
 """
+
+
+def start_baseline(replies: Path | None = None) -> tuple[subprocess.Popen, Client]:
+    """The echo server, or with ``replies`` (a pickle of the daemon's replies) the replay server."""
+    command = [sys.executable, "-c", ECHO_SERVER, *([str(replies)] if replies else [])]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, cwd=ROOT)
+    return process, Client(int(read_line(process, 30)))
+
+
+def stop(process: subprocess.Popen, client: Client) -> None:
+    client.close()
+    process.terminate()
+    process.wait(10)
+
+
+def daemon_replies(client: Client, requests: dict[str, bytes]) -> dict[tuple, list[tuple]]:
+    """What the daemon answers to each request (seeded, so the same every time), keyed as python-osc
+    hands a request to its handler: (address, args)."""
+    canned = {}
+    for kind, request in requests.items():
+        client.send(request)
+        reply = [decode_message(client.receive())]
+        while kind != "ping" and reply[-1].address != "/nudge/notes/end":
+            reply.append(decode_message(client.receive()))
+        asked = decode_message(request)  # python-osc parses it to the same Python values
+        canned[(asked.address, asked.args)] = [(m.address, m.tags, m.args) for m in reply]
+    return canned
 
 
 def round_trips(
@@ -97,7 +144,13 @@ def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--n", type=int, default=400, help="round trips per request kind (default 400)")
+    parser.add_argument(
+        "--n",
+        type=int,
+        default=1000,
+        help="round trips per request kind (default 1000: p99 is then the 10th slowest, steadier than with "
+        "a few hundred)",
+    )
     parser.add_argument(
         "--gap-ms",
         type=float,
@@ -107,8 +160,7 @@ def main() -> int:
     )
     args = parser.parse_args()
     gap_s = args.gap_ms / 1e3
-    echo = subprocess.Popen([sys.executable, "-c", ECHO_SERVER], stdout=subprocess.PIPE, text=True, cwd=ROOT)
-    echo_client = Client(int(read_line(echo, 30)))
+    echo, echo_client = start_baseline()
     print(
         f"nudge latency bench: {args.n} round trips per kind over loopback, client and servers in separate "
         f"processes, {f'{args.gap_ms:g} ms apart' if gap_s else 'back to back'}; p50 / p99 in ms"
@@ -117,32 +169,37 @@ def main() -> int:
         for label, path in bench_models():
             daemon, port, _ = start_daemon(path)
             client = Client(port)
+            replay = None
             try:
                 info = client.ask("/nudge/model/info", "i", 0)
                 n_cond = info.args[4]
                 conditions = [info.args[5 + 3 * i] for i in range(n_cond)]
                 kinds, clip_notes = requests(client, conditions)
+                canned = Path(tempfile.mkdtemp(prefix="nudge-replay-")) / "replies.pickle"
+                canned.write_bytes(pickle.dumps(daemon_replies(client, kinds)))
+                replay, replay_client = start_baseline(canned)
                 print(f"\nmodel: {label}; vary clip of {clip_notes} notes")
-                head = (
-                    f"{'request':<10} {'bytes':>6} {'daemon p50':>11} {'p99':>7} {'echo p50':>9} {'p99':>7}"
-                )
-                print(f"  {head} {'p99 ratio':>10}")
+                head = f"{'request':<10} {'bytes':>6} {'daemon p50':>11} {'p99':>6}"
+                head += f" {'echo p50':>9} {'p99':>6} {'replay p50':>11} {'p99':>6}"
+                print(f"  {head}  p99 / echo  / replay")
                 for kind, request in kinds.items():
                     until = b"/nudge/notes/end" if kind != "ping" else None
                     ours = fmt(round_trips(client, request, args.n, until, gap_s))
-                    theirs = fmt(round_trips(echo_client, request, args.n, None, gap_s))
+                    bare = fmt(round_trips(echo_client, request, args.n, None, gap_s))
+                    same = fmt(round_trips(replay_client, request, args.n, until, gap_s))
                     print(
-                        f"  {kind:<10} {len(request):>6} {ours[0]:>11.3f} {ours[1]:>7.3f} {theirs[0]:>9.3f} "
-                        f"{theirs[1]:>7.3f} {ours[1] / theirs[1]:>9.2f}x"
+                        f"  {kind:<10} {len(request):>6} {ours[0]:>11.3f} {ours[1]:>6.3f} {bare[0]:>9.3f} "
+                        f"{bare[1]:>6.3f} {same[0]:>11.3f} {same[1]:>6.3f}  {ours[1] / bare[1]:>10.2f}x "
+                        f"{ours[1] / same[1]:>7.2f}x"
                     )
             finally:
+                if replay is not None:
+                    stop(replay, replay_client)
                 client.close()
                 daemon.terminate()
                 daemon.wait(10)
     finally:
-        echo_client.close()
-        echo.terminate()
-        echo.wait(10)
+        stop(echo, echo_client)
     print("\ntargets: daemon p99 <= 2 ms for generate and vary, and <= 3x the echo server's p99")
     return 0
 

@@ -287,25 +287,31 @@ def _blend(
     w = v * t
     flat = cands.reshape(m, 3, w)  # [M, 3, W]
     clip_hits = clip.hits.reshape(w)  # [W]
-    # hit_change(clip, c) for every candidate, as one matrix product: |a xor b| = |a| + |b| - 2 |a and b|
-    cand_hits = (flat[:, HIT] >= threshold).astype(np.float32)  # [M, W] 0/1
-    total = cand_hits.sum(axis=1) + np.float32(clip_hits.sum())  # [M]
-    differ = total - 2 * (cand_hits @ clip_hits.astype(np.float32))  # [M]
-    changes = differ.astype(np.float64) / np.maximum(total, 1)  # [M], exact counts: equals hit_change
+    # hit_change(clip, c) for every candidate from one matrix product: |c| and |c and clip| as two columns,
+    # then |clip xor c| = |clip| + |c| - 2 |c and clip|
+    cand_hits = flat[:, HIT] >= threshold  # [M, W]
+    selector = np.ones((w, 2), dtype=np.float32)  # [W, 2]: (every cell, the clip's hits)
+    selector[:, 1] = clip_hits
+    counts = cand_hits.astype(np.float32) @ selector  # [M, 2], exact small integers
+    total = counts[:, 0] + np.float32(np.count_nonzero(clip_hits))  # [M]
+    changes = (total - 2 * counts[:, 1]).astype(np.float64) / np.maximum(total, 1)  # [M]: equals hit_change
     near = np.argsort(changes, kind="stable")[:VARY_BLENDS]  # [B]
     flat, changes, b = flat[near], changes[near], len(near)
-    disagree = (cand_hits[near] > 0) ^ clip_hits  # [B, W]
-    priority = np.abs(flat[:, HIT] - np.float32(threshold)) * _weakness(clip.grid, threshold)  # [B, W]
+    disagree = cand_hits[near] ^ clip_hits  # [B, W]
+    priority = np.abs(flat[:, HIT] - np.float32(threshold))  # [B, W]
+    priority *= _weakness(clip.grid, threshold)
     priority += _JITTER[:w]  # certainty x weakness, distinct per cell
     k = np.ceil(amount * disagree.sum(axis=1)).astype(np.int64)  # [B] flips per candidate
     hits = clip_hits ^ _top_k_mask(priority, disagree, k)  # [B, W]
     new = hits & ~clip_hits  # new hits take the candidate's feel; hits that persist keep the clip's
     blends = np.empty((b, 3, w), dtype=np.float32)
     blends[:, HIT] = hits
-    # the clip's planes are 0 where it has no hit, so hits * plane keeps exactly the persisting hits' values
-    blends[:, VELOCITY] = np.where(new, np.clip(flat[:, VELOCITY], 0, 1), hits * clip.velocities.reshape(w))
-    offsets = np.clip(flat[:, OFFSET], -MAX_OFFSET_STEPS, MAX_OFFSET_STEPS)
-    blends[:, OFFSET] = np.where(new, offsets, hits * clip.offsets_steps.reshape(w))
+    # the clip's planes are 0 where it has no hit, so hits * plane keeps exactly the persisting hits' values;
+    # then the new hits' cells take the candidate's value, clipped to the contract's range
+    np.multiply(hits, clip.velocities.reshape(w), out=blends[:, VELOCITY])
+    np.clip(flat[:, VELOCITY], 0, 1, out=blends[:, VELOCITY], where=new)
+    np.multiply(hits, clip.offsets_steps.reshape(w), out=blends[:, OFFSET])
+    np.clip(flat[:, OFFSET], -MAX_OFFSET_STEPS, MAX_OFFSET_STEPS, out=blends[:, OFFSET], where=new)
     return blends.reshape(b, 3, v, t), changes
 
 

@@ -11,6 +11,7 @@ Supported type tags: ``i`` int32, ``f`` float32, ``s``/``S`` string, ``b`` blob,
 
 from __future__ import annotations
 
+import re
 import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -25,6 +26,8 @@ NUMERIC_CODES: dict[str, str] = {"i": "i", "f": "f", "h": "q", "d": "d"}
 NO_DATA_VALUES: dict[str, Any] = {"T": True, "F": False, "N": None, "I": float("inf")}
 STRING_TAGS = frozenset("sS")
 KNOWN_TAGS = frozenset(NUMERIC_CODES) | frozenset(NO_DATA_VALUES) | STRING_TAGS | {"b"}
+_TAG_RUNS = re.compile(f"([{''.join(NUMERIC_CODES)}]+)|(.)", re.DOTALL)  # numeric runs | any other tag
+_NUMERIC_TRANSLATION = str.maketrans(NUMERIC_CODES)
 
 
 class OscError(ValueError):
@@ -136,15 +139,11 @@ def decode_message(data: bytes) -> Message:
     tag_string, position = _read_string(data, position, "type tag string")
     tags = tag_string[1:]
     args: list[Any] = []
-    run = ""  # pending run of numeric tags, unpacked in one call
-    for tag in tags:
-        if tag in NUMERIC_CODES:
-            run += NUMERIC_CODES[tag]
-            continue
-        if run:
-            position = _unpack_run(data, position, run, args)
-            run = ""
-        if tag in STRING_TAGS:
+    for match in _TAG_RUNS.finditer(tags):
+        run, tag = match.groups()
+        if run:  # a run of numeric tags: one struct call
+            position = _unpack_run(data, position, run.translate(_NUMERIC_TRANSLATION), args)
+        elif tag in STRING_TAGS:
             text, position = _read_string(data, position, f"argument {len(args)}")
             args.append(text)
         elif tag in NO_DATA_VALUES:
@@ -160,8 +159,6 @@ def decode_message(data: bytes) -> Message:
             position = _pad4(end)
         else:
             raise OscError(f"unsupported OSC type tag {tag!r}")
-    if run:
-        position = _unpack_run(data, position, run, args)
     if position != len(data):
         raise OscError(f"{len(data) - position} bytes left over after the arguments")
     return Message(address, tags, tuple(args))

@@ -89,12 +89,14 @@ def test_model_without_styles_has_no_style_input(checkpoints, tmp_path):
 
 
 def test_the_graph_is_the_lean_form(checkpoints, tmp_path):
-    """One Sigmoid for all three planes (no Tanh, Slice or output Concat) and 2-D Gemms in the decoder."""
+    """One Sigmoid for all three planes (no Tanh, Slice or output Concat), 2-D matrix products, the
+    decoder's context part once per pattern (no per-bar Expand), and no shapes computed at run time."""
     graph = onnx.load(export_checkpoint(checkpoints[0], tmp_path / "lean.onnx").path).graph
     ops = [node.op_type for node in graph.node]
     assert ops.count("Sigmoid") == 1 and "Tanh" not in ops and "Slice" not in ops
-    assert ops.count("Gemm") == 5 and "MatMul" not in ops  # trunk 3 + decoder 2
-    assert ops.count("Transpose") == 1
+    # trunk 3 Gemm; decoder: codes (MatMul, no bias), context (Gemm, once per pattern), last layer (Gemm)
+    assert ops.count("Gemm") == 5 and ops.count("MatMul") == 1
+    assert ops.count("Transpose") == 1 and "Expand" not in ops and "Shape" not in ops
 
 
 def test_failed_parity_writes_nothing_and_keeps_the_old_file(checkpoints, tmp_path):

@@ -39,6 +39,7 @@ def test_string_padding_always_has_a_nul_and_multiple_of_4():
         ("TFNi", (5,)),
         ("bi", (b"\x01\x02\x03", 9)),
         (",iffi" * 0 + "ii" + "iffi" * 100, (1, 0, *([36, 0.5, 0.125, 100] * 100))),
+        ("iiTffsNhdbi", (1, 2, 0.5, 0.25, "x", 2**40, 1.5, b"\x07", 3)),  # numeric runs between the others
     ],
 )
 def test_round_trip(tags, args):
@@ -100,6 +101,8 @@ def test_message_without_type_tags_is_accepted_as_no_arguments():
         (encode_string("/a") + encode_string(",i"), "past the end"),
         (encode_string("/a") + encode_string(",s") + b"abcd", "NUL terminated"),
         (encode_string("/a") + encode_string(",x"), "unsupported OSC type tag 'x'"),
+        (encode_string("/a") + encode_string(",iixi") + b"\0" * 12, "unsupported OSC type tag 'x'"),
+        (encode_string("/a") + encode_string(",i\ni") + b"\0" * 8, r"unsupported OSC type tag '\\n'"),
         (encode_string("/a") + encode_string(",i") + b"\0\0\0\1\0\0\0\2", "left over"),
         (encode_string("/a") + encode_string(",b") + struct.pack(">i", 100), "blob"),
         (encode_string("/a") + encode_string(",s") + b"\xff\xfe\0\0", "UTF-8"),

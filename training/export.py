@@ -55,7 +55,12 @@ class ExportResult:
 class _LeanGraph(nn.Module):
     """``training.model.Generator.forward`` rearranged for onnxruntime (the same function, parity-checked):
 
-    - the per-bar decoder runs on [N*B, K] rows: its Linear layers export as Gemm (bias and LeakyReLU fuse);
+    - every Linear runs on 2-D rows and exports as one Gemm (bias fused; MatMul where there is no bias);
+      reshapes use -1 for the batch, so the graph computes no shapes at run time;
+    - ``bar_position`` is folded into the bias of the trunk's last layer (it is a per-column constant there);
+    - the decoder's first layer is split by its input, ``W [code, ctx] = W_code code + W_ctx ctx``: the
+      context part runs once per pattern on [N, K] instead of once per bar on [N*B, K], and the per-bar
+      copies of the context (Expand + Concat) disappear;
     - one Sigmoid makes all three planes: ``m * tanh(x) = 2m * sigmoid(2x) - m``, so the offset rows of the
       last layer are scaled by 2 at export and, with m = ``MAX_OFFSET_STEPS`` = 0.5, the offset plane is
       ``sigmoid(.) - 0.5``: no multiply. The separate Sigmoid, Tanh, Mul, two Slices and the Concat of
@@ -64,8 +69,15 @@ class _LeanGraph(nn.Module):
 
     def __init__(self, generator: nn.Module) -> None:
         super().__init__()
-        self.generator = generator
-        g = generator
+        self.generator = g = generator
+        self.register_buffer(  # [B*E]: the trunk's last bias plus each bar's position code
+            "trunk_bias", g.trunk[-1].bias.detach() + g.bar_position.detach().reshape(-1)
+        )
+        first = g.decoder[1]
+        self.hidden = first.out_features  # H, a constant in the graph (not a Shape op)
+        self.register_buffer("code_weight", first.weight.detach()[:, : g.bar_dim].clone())  # [H, E]
+        self.register_buffer("context_weight", first.weight.detach()[:, g.bar_dim :].clone())  # [H, K]
+        self.register_buffer("context_bias", first.bias.detach().clone())  # [H]
         plane = g.n_voices * g.steps_per_bar  # output rows per plane of the last decoder layer
         last = g.decoder[-1]
         scale = torch.ones(N_PLANES * plane)
@@ -78,16 +90,19 @@ class _LeanGraph(nn.Module):
 
     def forward(self, z: torch.Tensor, cond: torch.Tensor, style: torch.Tensor | None) -> torch.Tensor:
         g = self.generator
-        n = z.shape[0]
+        lrelu = g.decoder[0]  # the LeakyReLU every hidden layer uses
         ctx = g.context(cond, style)  # [N, K]
-        codes = g.trunk(torch.cat([z, ctx], dim=1)).view(n, g.bars, g.bar_dim) + g.bar_position  # [N, B, E]
-        rows = torch.cat([codes, ctx.unsqueeze(1).expand(n, g.bars, ctx.shape[1])], dim=2)  # [N, B, E+K]
-        rows = rows.reshape(n * g.bars, rows.shape[2])  # [N*B, E+K]
-        hidden = g.decoder[2](g.decoder[1](g.decoder[0](rows)))  # [N*B, H]
+        hidden = g.trunk[1](g.trunk[0](torch.cat([z, ctx], dim=1)))  # [N, G]
+        hidden = g.trunk[3](g.trunk[2](hidden))  # [N, G]
+        codes = lrelu(nn.functional.linear(hidden, g.trunk[4].weight, self.trunk_bias))  # [N, B*E]
+        per_bar = nn.functional.linear(codes.reshape(-1, g.bar_dim), self.code_weight)  # [N*B, H]
+        per_row = nn.functional.linear(lrelu(ctx), self.context_weight, self.context_bias)  # [N, H]
+        hidden = lrelu(per_bar.reshape(-1, g.bars, self.hidden) + per_row.unsqueeze(1))  # [N, B, H]
+        hidden = hidden.reshape(-1, self.hidden)  # [N*B, H]
         planes = torch.sigmoid(nn.functional.linear(hidden, self.weight, self.bias))  # [N*B, 3*V*S]
         planes = planes + self.shift  # offset plane: 2m * sigmoid - m, with 2m = 1 (else parity fails)
-        planes = planes.view(n, g.bars, N_PLANES, g.n_voices, g.steps_per_bar).permute(0, 2, 3, 1, 4)
-        return planes.reshape(n, N_PLANES, g.n_voices, g.bars * g.steps_per_bar)  # [N, 3, V, T]
+        planes = planes.reshape(-1, g.bars, N_PLANES, g.n_voices, g.steps_per_bar).permute(0, 2, 3, 1, 4)
+        return planes.reshape(-1, N_PLANES, g.n_voices, g.bars * g.steps_per_bar)  # [N, 3, V, T]
 
 
 class _WithStyle(nn.Module):
