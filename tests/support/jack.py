@@ -1,11 +1,17 @@
 """A private JACK server (dummy backend) for tests and benchmarks, plus a recording MIDI input.
 
-``jack_server(period=64)`` starts ``jackd --no-realtime -n NAME -d dummy -r 48000 -p PERIOD`` (with
-``--realtime`` where this process may use SCHED_FIFO: ``jack_or_skip`` probes for it) under a unique server
-name, points ``JACK_DEFAULT_SERVER`` at it (so parallel runs never share a server), waits for it with
+``jack_server(period=64)`` starts ``jackd --no-realtime --sync -n NAME -d dummy -r 48000 -p PERIOD``
+(with ``--realtime`` where this process may use SCHED_FIFO: ``jack_or_skip`` probes for it) under a unique
+server name, points ``JACK_DEFAULT_SERVER`` at it (so parallel runs never share a server), waits for it with
 ``jack_wait -w`` (JACK's own bounded readiness check) and stops it afterwards. Where jackd is missing or
 cannot start, it raises ``JackUnavailable`` with the reason (tests turn that into a skip), unless
 ``NUDGE_REQUIRE_JACK=1`` (CI), where it is an error.
+
+``--sync``: each cycle waits until every client has finished it. In jackd2's default asynchronous mode a
+cycle starts without waiting, and an input that shares its output's buffer (a single connection) can lose
+a message when its client runs late; on this 2-core machine with a CPU hog beside the suite, two tests of
+the player lost a note-off that way (its trace shows it sent) in every run, and none with ``--sync``.
+The tests check what the player sends, not how JACK copes with late clients.
 
 ``MidiRecorder`` is a real rtmidi JACK input that records what arrives, with JACK's own arrival times, and
 lets a test wait for messages with a timeout instead of sleeping. Its port lives in a child process
@@ -72,7 +78,7 @@ def jack_server(period: int = 64, rate: int = RATE, realtime: bool = False) -> I
     name = f"nudge-{os.getpid()}-{uuid.uuid4().hex[:8]}"
     env = {**os.environ, "JACK_DEFAULT_SERVER": name, "JACK_NO_AUDIO_RESERVATION": "1"}
     mode = "--realtime" if realtime else "--no-realtime"  # real-time needs rtprio rights; tests do without
-    command = [jackd, mode, "-n", name, "-d", "dummy", "-r", str(rate), "-p", str(period)]
+    command = [jackd, mode, "--sync", "-n", name, "-d", "dummy", "-r", str(rate), "-p", str(period)]
     old = os.environ.get("JACK_DEFAULT_SERVER")
     # jackd's log goes to a file, never a pipe: a full pipe (XRun lines pile up) would block the server
     with tempfile.TemporaryFile(mode="w+") as log_file:
