@@ -11,9 +11,10 @@ import torch
 import torch.multiprocessing as mp
 
 from tests.support.rhythm_data import TINY_ARCH, write_rhythm_dataset
+from training.checkpoint import load_checkpoint
 from training.config import TrainConfig
 from training.distributed import DistContext, choose_device, setup
-from training.train import LAST, Trainer, load_checkpoint
+from training.train import LAST, Trainer
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = dict(
@@ -52,7 +53,7 @@ def _worker(rank: int, world: int, port: int, data: str, out: str, loss: str) ->
 class BatchRows:
     @staticmethod
     def first(trainer: Trainer):
-        from training.train import BatchSampler
+        from training.batches import BatchSampler
 
         probe = BatchSampler(
             trainer.n_rows,

@@ -7,10 +7,11 @@ import torch
 from companion.drum_map import N_VOICES, VOICES
 from companion.model_meta import METADATA_KEY, ModelMeta
 from tests.support.rhythm_data import TINY_ARCH, TINY_GRID, write_rhythm_dataset
+from training.checkpoint import generator_from_checkpoint, load_checkpoint
 from training.cli import main as cli_main
 from training.config import TrainConfig
 from training.export import ExportError, export_checkpoint, random_inputs
-from training.train import generator_from_checkpoint, load_checkpoint, train
+from training.train import train
 
 TINY = dict(
     **TINY_ARCH,

@@ -9,10 +9,11 @@ from companion.model import load_model
 from companion.model_meta import METADATA_KEY, ModelMeta
 from tests.support.rhythm_data import TINY_ARCH, write_rhythm_dataset
 from training import quantize
+from training.checkpoint import generator_from_checkpoint, load_checkpoint
 from training.cli import main as cli_main
 from training.config import TrainConfig
 from training.export import ExportError, build_meta, export_checkpoint, random_inputs, to_onnx_bytes
-from training.train import generator_from_checkpoint, load_checkpoint, train
+from training.train import train
 
 
 @pytest.fixture(scope="module")

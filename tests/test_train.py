@@ -5,9 +5,10 @@ import pytest
 import torch
 
 from tests.support.rhythm_data import TINY_ARCH, write_rhythm_dataset
+from training.checkpoint import load_checkpoint
 from training.cli import main as cli_main
 from training.config import TrainConfig
-from training.train import BEST, LAST, METRICS, BatchSampler, Trainer, amp_dtype, load_checkpoint, train
+from training.train import BEST, LAST, METRICS, Trainer, amp_dtype, train
 
 TINY = dict(
     **TINY_ARCH,
@@ -88,18 +89,6 @@ def test_a_dataset_without_train_rows_is_refused(tmp_path):
     path = write_rhythm_dataset(tmp_path / "only_test.npz", n_train=0, n_val=4, n_test=8)
     with pytest.raises(ValueError, match="no 'train' rows"):
         train(TrainConfig(data=str(path), out=str(tmp_path / "run"), progress=False))
-
-
-def test_batch_sampler_covers_rows_and_shards_between_processes():
-    whole = BatchSampler(10, 4, seed=3)
-    seen = torch.cat([whole.next()[0] for _ in range(2)])
-    assert len(set(seen.tolist())) == 8
-    ranks = [BatchSampler(10, 2, seed=3, rank=r, world_size=2) for r in range(2)]
-    parts = [s.next()[0] for s in ranks]
-    assert torch.equal(torch.cat(parts), BatchSampler(10, 4, seed=3).next()[0])
-    tiny = BatchSampler(3, 8, seed=0)
-    rows, ends = tiny.next()
-    assert len(rows) == 8 and ends and set(rows.tolist()) == {0, 1, 2}
 
 
 def test_mixed_precision_is_chosen_only_on_cuda():

@@ -30,10 +30,10 @@ from companion.atomic import atomic_write_bytes
 from companion.drum_map import VOICE_TABLE
 from companion.model_meta import METADATA_KEY, ModelMeta, VoiceMeta
 from companion.pattern import MAX_OFFSET_STEPS, OFFSET, Grid
+from training.checkpoint import generator_from_checkpoint, load_checkpoint
 from training.conditions import ConditionSpace
 from training.model import N_PLANES
 from training.quantize import Agreement, QuantizeError, quantize_checked
-from training.train import generator_from_checkpoint, load_checkpoint
 
 PARITY_TOLERANCE = 1e-4
 OPSET = 17

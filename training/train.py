@@ -31,6 +31,8 @@ from companion.descriptors import describe_batch
 from companion.drum_map import N_VOICES
 from companion.pattern import binarize
 from training import distributed
+from training.batches import BatchSampler, step_generator
+from training.checkpoint import CHECKPOINT_FORMAT
 from training.conditions import ConditionError, ConditionSpace, training_rows
 from training.config import TrainConfig
 from training.dataset import RhythmDataset
@@ -43,10 +45,9 @@ from training.losses import (
     torch_descriptors,
 )
 from training.metrics import frechet_distance, zscore, zscore_stats
-from training.model import Critic, Generator, build_models, harden
+from training.model import build_models, harden
 
 log = logging.getLogger(__name__)
-CHECKPOINT_FORMAT = 1
 LAST, BEST, METRICS = "last.pt", "best.pt", "metrics.jsonl"
 
 
@@ -59,40 +60,6 @@ class TrainResult:
     history: list[dict[str, Any]]
 
 
-class BatchSampler:
-    """Seeded, resumable batches: a fresh permutation of the rows per epoch; each process takes its slice."""
-
-    def __init__(self, n_rows: int, batch_size: int, seed: int, rank: int = 0, world_size: int = 1) -> None:
-        self.n_rows, self.batch_size, self.seed = n_rows, batch_size, seed
-        self.rank, self.world_size = rank, world_size
-        self.epoch, self.position = 0, 0
-        self._perm = self._permutation()
-
-    def _permutation(self) -> torch.Tensor:
-        return torch.randperm(
-            self.n_rows, generator=torch.Generator().manual_seed(self.seed * 7919 + self.epoch)
-        )
-
-    def next(self) -> tuple[torch.Tensor, bool]:
-        """This process's row indices [batch_size] and whether this batch ends an epoch."""
-        global_batch = self.batch_size * self.world_size
-        take = (self.position + torch.arange(global_batch)) % self.n_rows
-        rows = self._perm[take].view(self.world_size, self.batch_size)[self.rank]  # [B]
-        self.position += global_batch
-        ends = self.position + global_batch > max(self.n_rows, global_batch)
-        if ends:
-            self.epoch, self.position = self.epoch + 1, 0
-            self._perm = self._permutation()
-        return rows, ends
-
-    def state_dict(self) -> dict[str, int]:
-        return {"epoch": self.epoch, "position": self.position}
-
-    def load_state_dict(self, state: dict[str, int]) -> None:
-        self.epoch, self.position = int(state["epoch"]), int(state["position"])
-        self._perm = self._permutation()
-
-
 def amp_dtype(mode: str, device: torch.device) -> torch.dtype | None:
     """Mixed precision on CUDA only: bf16 where the GPU supports it (auto), else fp16 (needs a GradScaler)."""
     if device.type != "cuda" or mode == "off":
@@ -100,10 +67,6 @@ def amp_dtype(mode: str, device: torch.device) -> torch.dtype | None:
     if mode == "bf16" or (mode == "auto" and torch.cuda.is_bf16_supported()):
         return torch.bfloat16
     return torch.float16
-
-
-def step_generator(seed: int, step: int, rank: int) -> torch.Generator:
-    return torch.Generator().manual_seed((seed * 1_000_003 + step * 4099 + rank * 7) % (2**63))
 
 
 def _dataset_summary(dataset: RhythmDataset, path: str) -> dict[str, Any]:
@@ -407,37 +370,4 @@ def train(config: TrainConfig, resume: bool = False) -> TrainResult:
         distributed.teardown(trainer.ctx)
 
 
-def load_checkpoint(path: str | Path, device: str = "cpu") -> dict[str, Any]:
-    """A checkpoint dict (see ``Trainer.checkpoint``); clear errors for missing or foreign files."""
-    try:
-        state = torch.load(path, map_location=device, weights_only=True)
-    except FileNotFoundError:
-        raise
-    except Exception as error:  # torch raises several types for corrupt or foreign files
-        raise ValueError(
-            f"{path}: not a readable Nudge checkpoint ({type(error).__name__}: {error})"
-        ) from error
-    if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT or "generator" not in state:
-        raise ValueError(f"{path}: not a Nudge checkpoint (format {CHECKPOINT_FORMAT} with a generator)")
-    return state
-
-
-def generator_from_checkpoint(state: dict[str, Any]) -> tuple[Generator, ConditionSpace]:
-    from companion.pattern import Grid
-
-    config = TrainConfig.from_dict(state["config"])
-    space = ConditionSpace.from_dict(state["conditions"])
-    G = Generator(config, len(space.names), len(space.styles), int(state["n_voices"]), Grid(**state["grid"]))
-    G.load_state_dict(state["generator"])
-    return G.eval(), space
-
-
-__all__ = [
-    "BatchSampler",
-    "Critic",
-    "TrainResult",
-    "Trainer",
-    "generator_from_checkpoint",
-    "load_checkpoint",
-    "train",
-]
+__all__ = ["TrainResult", "Trainer", "train"]

@@ -1,0 +1,49 @@
+"""Reading training checkpoints back (training.checkpoint)."""
+
+import pytest
+import torch
+
+from tests.support.rhythm_data import TINY_ARCH, write_rhythm_dataset
+from training.checkpoint import CHECKPOINT_FORMAT, generator_from_checkpoint, load_checkpoint
+from training.config import TrainConfig
+from training.train import train
+
+
+@pytest.fixture(scope="module")
+def tiny_checkpoint(tmp_path_factory):
+    root = tmp_path_factory.mktemp("checkpoint")
+    data = write_rhythm_dataset(root / "tiny.npz", n_train=40, n_val=8, n_test=8)
+    config = TrainConfig(
+        data=str(data), out=str(root / "run"), steps=3, batch_size=16, progress=False, val_rows=0, **TINY_ARCH
+    )
+    return train(config).last
+
+
+def test_corrupt_and_foreign_files_are_clear_errors(tmp_path):
+    bad = tmp_path / "bad.pt"
+    bad.write_bytes(b"\x00garbage")
+    with pytest.raises(ValueError, match=r"bad\.pt: not a readable Nudge checkpoint"):
+        load_checkpoint(bad)
+    torch.save({"something": 1}, tmp_path / "foreign.pt")
+    with pytest.raises(ValueError, match=r"foreign\.pt: not a Nudge checkpoint"):
+        load_checkpoint(tmp_path / "foreign.pt")
+
+
+def test_a_checkpoint_of_another_format_is_refused(tmp_path):
+    torch.save({"format": CHECKPOINT_FORMAT + 1, "generator": {}}, tmp_path / "future.pt")
+    with pytest.raises(ValueError, match=f"format {CHECKPOINT_FORMAT} with a generator"):
+        load_checkpoint(tmp_path / "future.pt")
+
+
+def test_a_missing_checkpoint_is_file_not_found(tmp_path):
+    with pytest.raises(FileNotFoundError):
+        load_checkpoint(tmp_path / "nothing.pt")
+
+
+def test_the_generator_comes_back_with_its_trained_weights(tiny_checkpoint):
+    state = load_checkpoint(tiny_checkpoint)
+    generator, space = generator_from_checkpoint(state)
+    assert not generator.training
+    assert space.to_dict() == state["conditions"]
+    for name, tensor in generator.state_dict().items():
+        assert torch.equal(tensor, state["generator"][name])
