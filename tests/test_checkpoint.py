@@ -3,20 +3,13 @@
 import pytest
 import torch
 
-from tests.support.rhythm_data import TINY_ARCH, write_rhythm_dataset
+from tests.support.rhythm_data import train_tiny_checkpoint
 from training.checkpoint import CHECKPOINT_FORMAT, generator_from_checkpoint, load_checkpoint
-from training.config import TrainConfig
-from training.train import train
 
 
 @pytest.fixture(scope="module")
 def tiny_checkpoint(tmp_path_factory):
-    root = tmp_path_factory.mktemp("checkpoint")
-    data = write_rhythm_dataset(root / "tiny.npz", n_train=40, n_val=8, n_test=8)
-    config = TrainConfig(
-        data=str(data), out=str(root / "run"), steps=3, batch_size=16, progress=False, val_rows=0, **TINY_ARCH
-    )
-    return train(config).last
+    return train_tiny_checkpoint(tmp_path_factory.mktemp("checkpoint"))
 
 
 def test_corrupt_and_foreign_files_are_clear_errors(tmp_path):

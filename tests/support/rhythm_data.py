@@ -70,13 +70,9 @@ TINY_MODEL_CONFIG = dict(
 )
 
 
-def train_tiny_model(folder: str | os.PathLike, steps: int = 3, styles: bool = True, **config) -> Path:
-    """Train a really tiny GAN on the synthetic grooves for a few steps and export it -> ``folder/tiny.onnx``.
-
-    For tests downstream of export (daemon, evaluation) that want a genuine exported model: about 2 s on CPU.
-    """
+def train_tiny_checkpoint(folder: str | os.PathLike, steps: int = 3, styles: bool = True, **config) -> Path:
+    """Train a really tiny GAN on the synthetic grooves for a few steps -> its ``folder/run/last.pt``."""
     from training.config import TrainConfig
-    from training.export import export_checkpoint
     from training.train import train
 
     folder = Path(folder)
@@ -85,4 +81,15 @@ def train_tiny_model(folder: str | os.PathLike, steps: int = 3, styles: bool = T
     result = train(
         TrainConfig(data=str(data), out=str(folder / "run"), steps=steps, styles=styles, **options)
     )
-    return export_checkpoint(result.last, folder / "tiny.onnx").path
+    return result.last
+
+
+def train_tiny_model(folder: str | os.PathLike, steps: int = 3, styles: bool = True, **config) -> Path:
+    """``train_tiny_checkpoint``, exported -> ``folder/tiny.onnx``.
+
+    For tests downstream of export (daemon, evaluation) that want a genuine exported model: about 2 s on CPU.
+    """
+    from training.export import export_checkpoint
+
+    checkpoint = train_tiny_checkpoint(folder, steps, styles, **config)
+    return export_checkpoint(checkpoint, Path(folder) / "tiny.onnx").path
