@@ -90,14 +90,14 @@ class _LeanGraph(nn.Module):
 
     def forward(self, z: torch.Tensor, cond: torch.Tensor, style: torch.Tensor | None) -> torch.Tensor:
         g = self.generator
-        lrelu = g.decoder[0]  # the LeakyReLU every hidden layer uses
+        lrelu = g.decoder[0]  # the decoder's input activation, on the codes and on the context alike
         ctx = g.context(cond, style)  # [N, K]
         hidden = g.trunk[1](g.trunk[0](torch.cat([z, ctx], dim=1)))  # [N, G]
         hidden = g.trunk[3](g.trunk[2](hidden))  # [N, G]
         codes = lrelu(nn.functional.linear(hidden, g.trunk[4].weight, self.trunk_bias))  # [N, B*E]
         per_bar = nn.functional.linear(codes.reshape(-1, g.bar_dim), self.code_weight)  # [N*B, H]
         per_row = nn.functional.linear(lrelu(ctx), self.context_weight, self.context_bias)  # [N, H]
-        hidden = lrelu(per_bar.reshape(-1, g.bars, self.hidden) + per_row.unsqueeze(1))  # [N, B, H]
+        hidden = g.decoder[2](per_bar.reshape(-1, g.bars, self.hidden) + per_row.unsqueeze(1))  # [N, B, H]
         hidden = hidden.reshape(-1, self.hidden)  # [N*B, H]
         planes = torch.sigmoid(nn.functional.linear(hidden, self.weight, self.bias))  # [N*B, 3*V*S]
         planes = planes + self.shift  # offset plane: 2m * sigmoid - m, with 2m = 1 (else parity fails)
