@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 from _serve_util import ROOT, Client, bench_models, read_line, start_daemon
 
-from companion.osc_codec import decode_message, encode_message
+from companion.osc_codec import Message, decode_message, encode_message
 
 ECHO_SERVER = """
 import pickle, sys
@@ -49,8 +49,8 @@ def echo(client, address, *args):
     if replies is None:
         server.socket.sendto(build(address, args), client)
         return
-    for reply in replies[(address, args)]:
-        server.socket.sendto(build(*reply[::2], reply[1]), client)
+    for reply_address, tags, reply_args in replies[(address, args)]:
+        server.socket.sendto(build(reply_address, reply_args, tags), client)
 
 dispatcher = Dispatcher()
 dispatcher.set_default_handler(echo, needs_reply_address=True)
@@ -73,16 +73,25 @@ def stop(process: subprocess.Popen, client: Client) -> None:
     process.wait(10)
 
 
+def reply_messages(client: Client, request: bytes, notes: bool) -> list[Message]:
+    """Send ``request`` and read the daemon's whole reply: one message, or (``notes``) every part up to
+    /nudge/notes/end. An error reply raises."""
+    client.send(request)
+    reply = [decode_message(client.receive())]
+    while notes and reply[-1].address != "/nudge/notes/end":
+        if reply[-1].address == "/nudge/error":
+            raise RuntimeError(f"the daemon refused the request: {reply[-1]}")
+        reply.append(decode_message(client.receive()))
+    return reply
+
+
 def daemon_replies(client: Client, requests: dict[str, bytes]) -> dict[tuple, list[tuple]]:
     """What the daemon answers to each request (seeded, so the same every time), keyed as python-osc
     hands a request to its handler: (address, args)."""
     canned = {}
     for kind, request in requests.items():
-        client.send(request)
-        reply = [decode_message(client.receive())]
-        while kind != "ping" and reply[-1].address != "/nudge/notes/end":
-            reply.append(decode_message(client.receive()))
         asked = decode_message(request)  # python-osc parses it to the same Python values
+        reply = reply_messages(client, request, notes=kind != "ping")
         canned[(asked.address, asked.args)] = [(m.address, m.tags, m.args) for m in reply]
     return canned
 
@@ -114,19 +123,9 @@ def requests(client: Client, conditions: list[str]) -> tuple[dict[str, bytes], i
     tags = "i" + "sf" * (len(sliders) // 2) + "si"
     generate = encode_message("/nudge/generate", tags, (1, *sliders, "seed", 7))
     # the current clip for vary: a generated pattern of the model, sent back as notes
-    client.send(generate)
-    flat: list = []
-    length = 0.0
-    while True:
-        message = decode_message(client.receive())
-        if message.address == "/nudge/notes/begin":
-            length = message.args[3]
-        elif message.address == "/nudge/notes":
-            flat += message.args[2:]
-        elif message.address == "/nudge/notes/end":
-            break
-        else:
-            raise RuntimeError(f"unexpected reply {message}")
+    reply = reply_messages(client, generate, notes=True)
+    length = reply[0].args[3]  # /nudge/notes/begin: id, parts, notes, length_beats, name
+    flat = [x for m in reply if m.address == "/nudge/notes" for x in m.args[2:]]
     n = len(flat) // 4
     notes = ("notes", length, *flat)
     vary_tags = "if" + "sf" * (len(sliders) // 2) + "sisf" + "iffi" * n
@@ -175,9 +174,10 @@ def main() -> int:
                 n_cond = info.args[4]
                 conditions = [info.args[5 + 3 * i] for i in range(n_cond)]
                 kinds, clip_notes = requests(client, conditions)
-                canned = Path(tempfile.mkdtemp(prefix="nudge-replay-")) / "replies.pickle"
-                canned.write_bytes(pickle.dumps(daemon_replies(client, kinds)))
-                replay, replay_client = start_baseline(canned)
+                with tempfile.TemporaryDirectory(prefix="nudge-replay-") as folder:
+                    canned = Path(folder) / "replies.pickle"
+                    canned.write_bytes(pickle.dumps(daemon_replies(client, kinds)))
+                    replay, replay_client = start_baseline(canned)  # has read the file once ready
                 print(f"\nmodel: {label}; vary clip of {clip_notes} notes")
                 head = f"{'request':<10} {'bytes':>6} {'daemon p50':>11} {'p99':>6}"
                 head += f" {'echo p50':>9} {'p99':>6} {'replay p50':>11} {'p99':>6}"
