@@ -10,7 +10,9 @@ payload size and the payload (no padding); ``docs/max-for-live.md`` describes th
     meta  4 bytes  uint32 little-endian, 7 (see the doc: not interpreted by Ableton's own parser)
     ptch  n bytes  the patcher JSON (UTF-8), NUL-terminated
 
-The JavaScript (``src/nudge.js``) is not embedded: Max finds it beside the device (install both files).
+The JavaScript is not embedded: Max finds ``src/nudge.js`` and the modules it ``require``s (``src/*.js``)
+beside the device (install them all). The patcher lists every one in its project and dependency cache, so
+Max's *Freeze Device* packs them all; the build refuses a patcher that misses one.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 PATCHER = HERE / "src" / "Nudge.maxpat.json"
 SCRIPT = HERE / "src" / "nudge.js"
+SOURCES = HERE / "src"
 DEVICE = HERE / "Nudge.amxd"
 
 DEVICE_TYPES = {"midi_effect": b"mmmm", "audio_effect": b"aaaa", "instrument": b"iiii"}
@@ -94,7 +97,24 @@ def normalised_patcher(raw: bytes) -> bytes:
         raise AmxdError(f"{PATCHER.name} has no patcher.boxes list")
     if not any(b["box"].get("text") == f"js {SCRIPT.name}" for b in boxes):
         raise AmxdError(f"{PATCHER.name} has no [js {SCRIPT.name}] box")
+    check_script_list(patcher["patcher"], script_names())
     return text.encode("utf-8")
+
+
+def script_names() -> list[str]:
+    """The device's JavaScript files: ``nudge.js`` and the modules beside it, sorted."""
+    return sorted(path.name for path in SOURCES.glob("*.js"))
+
+
+def check_script_list(patcher: dict, scripts: list[str]) -> None:
+    """Every script, and only those, in the project's code and the dependency cache (what Max freezes)."""
+    listed = {
+        "project.contents.code": sorted(patcher.get("project", {}).get("contents", {}).get("code", {})),
+        "dependency_cache": sorted(d.get("name", "") for d in patcher.get("dependency_cache", [])),
+    }
+    for where, names in listed.items():
+        if names != scripts:
+            raise AmxdError(f"{PATCHER.name}: {where} lists {names}; the scripts in src/ are {scripts}")
 
 
 def build_amxd(patcher_raw: bytes, device_type: str = "midi_effect") -> bytes:

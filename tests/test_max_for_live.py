@@ -171,9 +171,27 @@ def test_pings_ask_for_replies_on_the_patchers_udpreceive_port():
 
 
 def test_every_object_the_javascript_addresses_exists():
-    names = set(re.findall(r'"(nudge_[a-z]+)"', JS_SOURCE))
-    names = {n for n in names if n != "nudge_cond"} | {f"nudge_cond{i}" for i in range(1, 9)}
+    scripts = sorted((M4L / "src").glob("*.js"))
+    modules = {path.stem for path in scripts}  # require("nudge_reply") names a file, not an object
+    names = set(re.findall(r'"(nudge_[a-z]+)"', "".join(p.read_text(encoding="utf-8") for p in scripts)))
+    names = {n for n in names if n not in modules | {"nudge_cond"}} | {f"nudge_cond{i}" for i in range(1, 9)}
+    assert "nudge_status" in names and "nudge_light" in names  # the face module's objects are scanned too
     assert names <= set(BY_VARNAME), sorted(names - set(BY_VARNAME))
+
+
+def test_the_patcher_lists_every_script_for_max_to_find_and_freeze():
+    scripts = build.script_names()
+    assert scripts[0] == "nudge.js" and len(scripts) >= 5, scripts
+    assert sorted(PATCHER["project"]["contents"]["code"]) == scripts
+    assert sorted(d["name"] for d in PATCHER["dependency_cache"]) == scripts
+    for key in ("dependency_cache", "project"):
+        patcher = json.loads(build.PATCHER.read_text(encoding="utf-8"))
+        if key == "dependency_cache":
+            patcher["patcher"][key] = [d for d in patcher["patcher"][key] if d["name"] != "nudge_live.js"]
+        else:
+            del patcher["patcher"][key]["contents"]["code"]["nudge_live.js"]
+        with pytest.raises(build.AmxdError, match=rf"{key}.* lists .*the scripts in src/ are"):
+            build.build_amxd(json.dumps(patcher).encode())
 
 
 def test_preview_drawing_shows_every_presentation_object(tmp_path: Path):

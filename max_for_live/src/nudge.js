@@ -2,6 +2,9 @@
 // OSC in from [udpreceive] via [prepend osc], OSC out of outlet 0 to [udpsend]. Wire format: docs/osc-api.md.
 // Live's rules: no LiveAPI before [live.thisdevice] has banged (-> "init"); clip writes run in a deferred Task,
 // never inside an observer callback or the OSC handler itself.
+// Five files travel together; this one (state, messages in and out) loads the others with Max's CommonJS
+// require: nudge_reply.js (replies as data), nudge_requests.js (requests in flight), nudge_live.js (the Live
+// set), nudge_face.js (the device's controls).
 autowatch = 1;
 inlets = 1;
 outlets = 1;
@@ -13,20 +16,29 @@ var PING_TIMEOUT_MS = 2500;        // no pong for this long: the daemon is not r
 var REPLY_TIMEOUT_MS = 3000;       // a note request with no answer at all
 var PARTS_TIMEOUT_MS = 1000;       // a note reply whose parts stop arriving
 var MAX_VARY_NOTES = 512;          // notes sent with /nudge/vary (keeps the request one modest datagram)
-var MAX_ID = 2147483647;
 var REPLY_PORT = 9001;             // the patcher's [udpreceive 9001]: every ping asks the daemon to reply there
 var DESTINATIONS = ["session", "replace", "arrangement"];
-var DEST_LABELS = { session: "new clip", replace: "selected clip", arrangement: "Arrangement" };
 var OFFLINE_TEXT = "Daemon not answering on 127.0.0.1:9000: start it with `nudge serve`";
 
+var reply = require("nudge_reply");
+var requests = require("nudge_requests");
+var LIMITS = { pingMs: PING_TIMEOUT_MS, replyMs: REPLY_TIMEOUT_MS, partsMs: PARTS_TIMEOUT_MS };
+var isInt = reply.isInt;
+var clamp01 = reply.clamp01;
 var jsthis = this;
+var face = require("nudge_face").make(function () { return jsthis.patcher; }, postLine, BANK_SIZE);
+var showStatus = face.status;
+var uiValue = face.value;
+var uiMessage = face.message;
+var live = require("nudge_live").make(LiveAPI, showStatus);  // makes no LiveAPI object until used (after init)
+showStatus.local = uiValue.local = uiMessage.local = isInt.local = clamp01.local = 1;  // not messages
 var clock = { now: function () { return new Date().getTime(); } };
 var state = freshState();
 
 function freshState() {
     return {
-        ready: false, nextId: 1, pending: {}, abandoned: {}, assemblies: {}, model: null,
-        online: null, aliveMs: 0, lastPingMs: -PING_EVERY_MS, rttMs: -1, writes: [], lastStatus: null,
+        ready: false, requests: requests.make(LIMITS, reply.missingParts), model: null,
+        online: null, aliveMs: 0, lastPingMs: -PING_EVERY_MS, rttMs: -1, writes: [],
         streaming: false, heartbeat: null, writer: null, song: null, songObserver: null
     };
 }
@@ -61,7 +73,11 @@ function heartbeat() {
     sendTransport();
     if (now - state.lastPingMs >= PING_EVERY_MS) sendPing(now);
     if (state.online !== false && now - state.aliveMs > PING_TIMEOUT_MS) setOnline(false);
-    expireRequests(now);
+    var expired = state.requests.expire(now);
+    for (var i = 0; i < expired.length; i++) {
+        var e = expired[i];
+        showStatus(e.unusable ? unusableText(e.id, e.text) : e.text, "error");
+    }
 }
 heartbeat.local = 1;
 
@@ -82,21 +98,22 @@ function generate() {
 function nudge() {
     var job = prepareJob("vary");
     if (!job) return;
-    var clip = selectedMidiClip();
+    var clip = live.selectedMidiClip();
     if (!clip) return;
-    var read = readClipNotes(clip);
-    if (read.notes.length > MAX_VARY_NOTES) {
-        return showStatus("The selected clip has " + read.notes.length + " notes; Nudge varies at most " +
+    var read = live.readClip(clip);
+    var notes = reply.clipNotes(read.raw, read.loopStart, read.lengthBeats);
+    if (notes.length > MAX_VARY_NOTES) {
+        return showStatus("The selected clip has " + notes.length + " notes; Nudge varies at most " +
             MAX_VARY_NOTES + ". Pick a shorter clip.", "error");
     }
     if (job.dest === "replace") job.targetClipId = Number(clip.id);
     var amount = clamp01(Number(uiValue("nudge_amount", 0.2)));
     var atoms = ["/nudge/vary", job.id, amount].concat(controlPairs(job), ["notes", read.lengthBeats]);
-    for (var i = 0; i < read.notes.length; i++) {
-        var n = read.notes[i];
+    for (var i = 0; i < notes.length; i++) {
+        var n = notes[i];
         atoms.push(n.pitch, n.start_time, n.duration, n.velocity);
     }
-    job.sourceName = String(getOne(clip, "name") || "clip");
+    job.sourceName = String(live.getOne(clip, "name") || "clip");
     sendNoteRequest(job, atoms);
 }
 
@@ -104,15 +121,15 @@ function play(on) {  // transport goes to the daemon only while its live MIDI st
     if (!state.ready) return showStatus("The device is still loading.", "error");
     state.streaming = !!on;
     if (on) sendTransport();
-    var id = newId();
-    state.pending[id] = { kind: "play", verb: on ? "start" : "stop", sentMs: clock.now() };
+    var id = state.requests.newId();
+    state.requests.add(id, { kind: "play", verb: on ? "start" : "stop", sentMs: clock.now() });
     send(["/nudge/play/" + (on ? "start" : "stop"), id]);
 }
 
 function panic() {
     if (!state.ready) return;
-    var id = newId();
-    state.pending[id] = { kind: "play", verb: "panic", sentMs: clock.now() };
+    var id = state.requests.newId();
+    state.requests.add(id, { kind: "play", verb: "panic", sentMs: clock.now() });
     send(["/nudge/play/panic", id]);
 }
 
@@ -139,11 +156,11 @@ function osc(address) {  // [udpreceive] -> [prepend osc] -> here: address then 
 }
 
 function onPong(args) {
-    var p = state.pending[args[0]];
+    var p = state.requests.get(args[0]);
     var now = clock.now();
     if (p && p.kind === "ping") {
         state.rttMs = now - p.sentMs;
-        delete state.pending[args[0]];
+        state.requests.take(args[0]);
     }
     state.aliveMs = now;
     setOnline(true);
@@ -154,30 +171,29 @@ function onPong(args) {
 onPong.local = 1;
 
 function onModelInfo(args) {
-    delete state.pending[args[0]];
-    var model = parseModelInfo(args);
+    state.requests.take(args[0]);
+    var model = reply.parseModelInfo(args);
     if (typeof model === "string") return showStatus("Malformed model info from the daemon: " + model, "error");
     state.model = model;
-    applyModel(model);
+    face.showModel(model);
 }
 onModelInfo.local = 1;
 
 function onModelList(args) {
-    delete state.pending[args[0]];
+    state.requests.take(args[0]);
     showStatus("Models: " + args.slice(2).join(", ") + " (current: " + args[1] + ")", "info");
 }
 onModelList.local = 1;
 
 function onModelLoaded(args) {
-    delete state.pending[args[0]];
+    state.requests.take(args[0]);
     showStatus("Model " + args[1] + " loaded", "info");
     requestModelInfo();
 }
 onModelLoaded.local = 1;
 
 function onOk(args) {
-    var p = state.pending[args[0]];
-    delete state.pending[args[0]];
+    var p = state.requests.take(args[0]);
     if (p && p.kind === "play") {
         var text = { start: "Live MIDI stream started", stop: "Live MIDI stream stopped", panic: "All notes off" };
         showStatus(text[p.verb], "info");
@@ -188,13 +204,11 @@ onOk.local = 1;
 function onError(args) {
     var id = args[0];
     var reason = String(args[1] === undefined ? "unknown error" : args[1]);
-    var p = state.pending[id];
-    delete state.pending[id];
-    delete state.assemblies[id];
-    if (p && p.kind === "notes") state.abandoned[id] = { reason: "error", reported: true };
+    var p = state.requests.fail(id);
     if (p && p.kind === "play" && p.verb === "start") state.streaming = false;
-    if (id === -1 && state.lastStatus && state.lastStatus.text === "Daemon: " + reason) return;  // e.g. transport
-    showStatus("Daemon: " + reason + (p ? " (" + describe(p) + ")" : ""), "error");
+    var last = face.lastStatus();
+    if (id === -1 && last && last.text === "Daemon: " + reason) return;  // e.g. transport, ten times a second
+    showStatus("Daemon: " + reason + (p ? " (" + requests.describe(p) + ")" : ""), "error");
 }
 onError.local = 1;
 
@@ -203,13 +217,8 @@ onError.local = 1;
 function onNotesBegin(args) {
     var asm = assemblyFor(args[0]);
     if (!asm) return;
-    if (!isInt(args[1]) || args[1] < 0 || !isInt(args[2]) || args[2] < 0 || !(Number(args[3]) > 0)) {
-        return failAssembly(args[0], "malformed /nudge/notes/begin");
-    }
-    asm.nParts = args[1];
-    asm.nNotes = args[2];
-    asm.lengthBeats = Number(args[3]);
-    asm.clipName = args[4] === undefined ? "" : String(args[4]);
+    var bad = reply.readBegin(asm, args.slice(1));
+    if (bad) return failAssembly(args[0], bad);
     tryComplete(args[0]);
 }
 onNotesBegin.local = 1;
@@ -217,11 +226,8 @@ onNotesBegin.local = 1;
 function onNotesPart(args) {
     var asm = assemblyFor(args[0]);
     if (!asm) return;
-    var part = args[1];
-    if (!isInt(part) || part < 0 || (args.length - 2) % 4 !== 0) {
-        return failAssembly(args[0], "malformed /nudge/notes part");
-    }
-    if (!(part in asm.parts)) asm.parts[part] = args.slice(2);
+    var bad = reply.readPart(asm, args.slice(1));
+    if (bad) return failAssembly(args[0], bad);
     tryComplete(args[0]);
 }
 onNotesPart.local = 1;
@@ -235,57 +241,23 @@ function onNotesEnd(args) {
 }
 onNotesEnd.local = 1;
 
-function assemblyFor(id) {  // the reassembly buffer for a reply we still want, else report why not
-    var p = state.pending[id];
-    if (!p || p.kind !== "notes") {
-        reportLate(id);
-        return null;
+function assemblyFor(id) {  // the reassembly buffer for a reply we still want, else say (once) why not
+    var r = state.requests;
+    if (!r.wantsNotes(id)) {
+        var why = r.late(id);
+        return why ? showStatus(why, "warning") : null;
     }
-    if (!state.assemblies[id]) {
-        state.assemblies[id] = { nParts: -1, parts: {}, endSeen: false, deadlineMs: clock.now() + PARTS_TIMEOUT_MS };
-    }
-    return state.assemblies[id];
+    return r.assembly(id) || r.setAssembly(id, reply.newAssembly(clock.now() + PARTS_TIMEOUT_MS));
 }
 assemblyFor.local = 1;
 
-function reportLate(id) {
-    var a = state.abandoned[id];
-    if (a && a.reported) return;
-    if (!a) {
-        a = state.abandoned[id] = { reason: "unknown" };
-    }
-    a.reported = true;
-    if (a.reason === "superseded") {
-        showStatus("Ignored a late reply to request #" + id + ": request #" + a.by + " replaced it.", "warning");
-    } else if (a.reason === "timeout") {
-        showStatus("Ignored reply #" + id + ": it arrived after its " + REPLY_TIMEOUT_MS / 1000 + " s time-out.",
-            "warning");
-    } else {
-        showStatus("Ignored a reply to unknown request #" + id + ".", "warning");
-    }
-}
-reportLate.local = 1;
-
 function tryComplete(id) {
-    var asm = state.assemblies[id];
-    if (asm.nParts < 0 || missingParts(asm).length > 0) return;
-    var flat = [];
-    for (var i = 0; i < asm.nParts; i++) flat = flat.concat(asm.parts[i]);
-    var notes = [];
-    for (var j = 0; j < flat.length; j += 4) {
-        var note = { pitch: flat[j], start_time: Number(flat[j + 1]), duration: Number(flat[j + 2]),
-            velocity: flat[j + 3], mute: 0 };
-        var bad = badNote(note, asm.lengthBeats);
-        if (bad) return failAssembly(id, "note " + j / 4 + " " + bad);
-        notes.push(note);
-    }
-    if (notes.length !== asm.nNotes) {
-        return failAssembly(id, "expected " + asm.nNotes + " notes, got " + notes.length);
-    }
-    var job = state.pending[id];
-    delete state.pending[id];
-    delete state.assemblies[id];
-    job.notes = notes;
+    var asm = state.requests.assembly(id);
+    var done = reply.assemble(asm);
+    if (!done) return;
+    if (done.error) return failAssembly(id, done.error);
+    var job = state.requests.take(id);
+    job.notes = done.notes;
     job.lengthBeats = asm.lengthBeats;
     job.name = asm.clipName || job.name;
     state.writes.push(job);
@@ -293,53 +265,16 @@ function tryComplete(id) {
 }
 tryComplete.local = 1;
 
-function missingParts(asm) {
-    var missing = [];
-    for (var i = 0; i < asm.nParts; i++) if (!(i in asm.parts)) missing.push(i);
-    return missing;
-}
-missingParts.local = 1;
-
 function failAssembly(id, why) {
-    delete state.pending[id];
-    delete state.assemblies[id];
-    state.abandoned[id] = { reason: "error", reported: true };
-    showStatus("Reply #" + id + " was unusable (" + why + "); nothing was written.", "error");
+    state.requests.fail(id);
+    showStatus(unusableText(id, why), "error");
 }
 failAssembly.local = 1;
 
-function badNote(n, lengthBeats) {
-    if (!isInt(n.pitch) || n.pitch < 0 || n.pitch > 127) return "has pitch " + n.pitch + " (0..127)";
-    if (!isFinite(n.start_time) || n.start_time < 0 || n.start_time >= lengthBeats) {
-        return "starts at " + n.start_time + " (0.." + lengthBeats + ")";
-    }
-    if (!isFinite(n.duration) || n.duration <= 0) return "lasts " + n.duration + " beats (> 0)";
-    if (!isInt(n.velocity) || n.velocity < 1 || n.velocity > 127) return "has velocity " + n.velocity + " (1..127)";
-    return "";
+function unusableText(id, why) {
+    return "Reply #" + id + " was unusable (" + why + "); nothing was written.";
 }
-badNote.local = 1;
-
-function expireRequests(now) {
-    var id;
-    for (id in state.assemblies) {
-        var asm = state.assemblies[id];
-        if (now < asm.deadlineMs) continue;
-        var missing = asm.nParts < 0 ? "the begin marker" : "part(s) " + missingParts(asm).join(", ") + " of " +
-            asm.nParts;
-        failAssembly(Number(id), "missing " + missing + " after " + PARTS_TIMEOUT_MS + " ms");
-    }
-    for (id in state.pending) {
-        var p = state.pending[id];
-        var limit = p.kind === "ping" ? PING_TIMEOUT_MS : REPLY_TIMEOUT_MS;
-        if (now - p.sentMs < limit || state.assemblies[id]) continue;
-        delete state.pending[id];
-        if (p.kind === "ping") continue;
-        state.abandoned[id] = { reason: "timeout" };
-        showStatus("No answer to " + describe(p) + " within " + limit / 1000 + " s. Is `nudge serve` running?",
-            "error");
-    }
-}
-expireRequests.local = 1;
+unusableText.local = 1;
 
 // ---------------------------------------------------------------- OSC out
 
@@ -348,24 +283,17 @@ function send(atoms) {
 }
 send.local = 1;
 
-function newId() {
-    var id = state.nextId;
-    state.nextId = id >= MAX_ID - 1 ? 1 : id + 1;
-    return id;
-}
-newId.local = 1;
-
 function sendPing(now) {
-    var id = newId();
+    var id = state.requests.newId();
     state.lastPingMs = now;
-    state.pending[id] = { kind: "ping", sentMs: now };
+    state.requests.add(id, { kind: "ping", sentMs: now });
     send(["/nudge/ping", id, REPLY_PORT]);  // [udpsend] cannot receive: the daemon replies to REPLY_PORT
 }
 sendPing.local = 1;
 
 function requestModelInfo() {
-    var id = newId();
-    state.pending[id] = { kind: "info", sentMs: clock.now() };
+    var id = state.requests.newId();
+    state.requests.add(id, { kind: "info", sentMs: clock.now() });
     send(["/nudge/model/info", id]);
 }
 requestModelInfo.local = 1;
@@ -373,8 +301,8 @@ requestModelInfo.local = 1;
 function sendTransport() {
     if (!state.ready || !state.streaming) return;
     var song = state.song;
-    send(["/nudge/transport", Number(getOne(song, "tempo")), Number(getOne(song, "current_song_time")),
-        getOne(song, "is_playing") ? 1 : 0]);
+    send(["/nudge/transport", Number(live.getOne(song, "tempo")), Number(live.getOne(song, "current_song_time")),
+        live.getOne(song, "is_playing") ? 1 : 0]);
 }
 sendTransport.local = 1;
 
@@ -383,13 +311,13 @@ function prepareJob(verb) {  // checks that can fail before anything is sent
     var dest = DESTINATIONS[Math.round(Number(uiValue("nudge_dest", 0)))] || "session";
     var job = { kind: "notes", verb: verb, dest: dest, sentMs: clock.now(), targetClipId: 0 };
     if (dest === "replace") {
-        var clip = selectedMidiClip();
+        var clip = live.selectedMidiClip();
         if (!clip) return null;
         job.targetClipId = Number(clip.id);
-    } else if (!deviceMidiTrack()) {
+    } else if (!live.deviceMidiTrack()) {
         return null;
     }
-    job.id = newId();
+    job.id = state.requests.newId();
     return job;
 }
 prepareJob.local = 1;
@@ -419,13 +347,8 @@ function controlPairs(job) {  // key/value pairs shared by generate and vary
 controlPairs.local = 1;
 
 function sendNoteRequest(job, atoms) {
-    for (var id in state.pending) {  // only the newest note request may write a clip
-        if (state.pending[id].kind !== "notes") continue;
-        state.abandoned[id] = { reason: "superseded", by: job.id };
-        delete state.pending[id];
-        delete state.assemblies[id];
-    }
-    state.pending[job.id] = job;
+    state.requests.supersede(job.id);  // only the newest note request may write a clip
+    state.requests.add(job.id, job);
     send(atoms);
     showStatus((job.verb === "vary" ? "Nudging" : "Generating") + " (#" + job.id + ")...", "info");
 }
@@ -436,7 +359,7 @@ sendNoteRequest.local = 1;
 function flushWrites() {
     while (state.writes.length) {
         var job = state.writes.shift();
-        var where = writeJob(job);
+        var where = live.writeJob(job);
         if (where) {
             showStatus("Wrote " + job.notes.length + " notes to " + where + ": \"" + job.name + "\"", "info");
         }
@@ -444,226 +367,17 @@ function flushWrites() {
 }
 flushWrites.local = 1;
 
-function writeJob(job) {
-    var clip, where;
-    if (job.dest === "replace") {
-        clip = new LiveAPI("id " + job.targetClipId);
-        if (!job.targetClipId || Number(clip.id) === 0) {
-            return showStatus("The clip to replace no longer exists; nothing was written.", "error");
-        }
-        clearClip(clip, job.lengthBeats);
-        where = "the selected clip";
-    } else {
-        var track = deviceMidiTrack();
-        if (!track) return "";
-        if (job.dest === "arrangement") {
-            clip = createArrangementClip(track, job.lengthBeats);
-            where = "the Arrangement";
-        } else {
-            var slot = firstEmptySlot(track);
-            if (slot < 0) return showStatus("No empty clip slot on this track: add a scene and try again.", "error");
-            var slotApi = new LiveAPI(pathOf(track) + " clip_slots " + slot);
-            slotApi.call("create_clip", job.lengthBeats);
-            clip = new LiveAPI(pathOf(track) + " clip_slots " + slot + " clip");
-            where = "a new clip in slot " + (slot + 1);
-        }
-        if (!clip || Number(clip.id) === 0) return "";
-    }
-    clip.call("add_new_notes", { notes: job.notes });
-    clip.set("name", job.name);
-    return where;
-}
-writeJob.local = 1;
-
-function clearClip(clip, lengthBeats) {
-    clip.call("remove_notes_extended", 0, 128, 0, Math.max(Number(getOne(clip, "end_marker")) || 0, lengthBeats));
-    clip.set("loop_start", 0);
-    clip.set("start_marker", 0);
-    clip.set("loop_end", lengthBeats);
-    clip.set("end_marker", lengthBeats);
-}
-clearClip.local = 1;
-
-function createArrangementClip(track, lengthBeats) {  // Live 12+: Track.create_midi_clip at the insert marker
-    var major = Number(new LiveAPI("live_app").call("get_major_version"));
-    if (major < 12) {
-        return showStatus("Writing to the Arrangement needs Live 12 or newer; choose 'new clip' instead.", "error");
-    }
-    var song = new LiveAPI("live_set");
-    var barBeats = 4 * Number(getOne(song, "signature_numerator")) / Number(getOne(song, "signature_denominator"));
-    var start = Math.floor(Number(getOne(song, "current_song_time")) / barBeats) * barBeats;
-    track.call("create_midi_clip", start, lengthBeats);
-    var ids = idList(track.get("arrangement_clips"));
-    for (var i = ids.length - 1; i >= 0; i--) {
-        var c = new LiveAPI("id " + ids[i]);
-        if (Math.abs(Number(getOne(c, "start_time")) - start) < 1e-6) return c;
-    }
-    return showStatus("Live did not create the Arrangement clip at beat " + start + ".", "error");
-}
-createArrangementClip.local = 1;
-
-// ---------------------------------------------------------------- reading Live
-
-function deviceMidiTrack() {  // the track holding this device (walking out of racks), or "" with a message
-    var api = new LiveAPI("this_device");
-    for (var hops = 0; hops < 8 && Number(api.id) !== 0; hops++) {
-        var parent = api.get("canonical_parent");
-        api = new LiveAPI("id " + parent[1]);
-        if (/^live_set tracks \d+$/.test(pathOf(api))) {
-            if (Number(getOne(api, "has_midi_input")) === 1) return api;
-            return showStatus("This track is not a MIDI track: put Nudge on a MIDI track.", "error");
-        }
-    }
-    return showStatus("Nudge must sit on a MIDI track (not a return or master track).", "error");
-}
-deviceMidiTrack.local = 1;
-
-function selectedMidiClip() {
-    var clip = new LiveAPI("live_set view detail_clip");
-    if (Number(clip.id) === 0) {
-        return showStatus("No clip selected: click a MIDI clip so it shows in the Detail View.", "error");
-    }
-    if (Number(getOne(clip, "is_midi_clip")) !== 1) {
-        return showStatus("The selected clip is an audio clip; choose a MIDI clip.", "error");
-    }
-    return clip;
-}
-selectedMidiClip.local = 1;
-
-function readClipNotes(clip) {  // the notes Nudge varies: unmuted, inside the loop, relative to the loop start
-    var loopStart = Number(getOne(clip, "loop_start")) || 0;
-    var length = Number(getOne(clip, "length"));
-    var raw = clip.call("get_notes_extended", 0, 128, loopStart, length);
-    if (Array.isArray(raw)) raw = raw.length === 1 ? raw[0] : raw.join(" ");
-    var all = (typeof raw === "string" ? JSON.parse(raw) : raw).notes || [];
-    var notes = [];
-    for (var i = 0; i < all.length; i++) {
-        var n = all[i];
-        var start = n.start_time - loopStart;
-        if (n.mute || start < 0 || start >= length) continue;
-        notes.push({ pitch: Math.round(n.pitch), start_time: start, duration: n.duration,
-            velocity: Math.max(1, Math.min(127, Math.round(n.velocity))) });
-    }
-    notes.sort(function (a, b) { return a.start_time - b.start_time || a.pitch - b.pitch; });
-    return { notes: notes, lengthBeats: length };
-}
-readClipNotes.local = 1;
-
-function firstEmptySlot(track) {  // from the selected scene down, wrapping to the top
-    var n = idList(track.get("clip_slots")).length;
-    var start = Math.max(0, idList(new LiveAPI("live_set").get("scenes"))
-        .indexOf(Number(new LiveAPI("live_set view selected_scene").id)));
-    for (var k = 0; k < n; k++) {
-        var i = (start + k) % n;
-        if (Number(getOne(new LiveAPI(pathOf(track) + " clip_slots " + i), "has_clip")) === 0) return i;
-    }
-    return -1;
-}
-firstEmptySlot.local = 1;
-
 // ---------------------------------------------------------------- the device's face
-
-function parseModelInfo(a) {
-    if (a.length < 6 || typeof a[1] !== "string" || !isInt(a[2]) || !isInt(a[4])) return "header";
-    var model = { name: a[1], bars: a[2], beatsPerBar: a[3], conditions: [], styles: [] };
-    var i = 5;
-    for (var c = 0; c < a[4]; c++, i += 3) {
-        if (i + 2 >= a.length || typeof a[i] !== "string") return "condition " + c;
-        model.conditions.push({ name: a[i], description: String(a[i + 1]), defaultValue: Number(a[i + 2]) });
-    }
-    if (!isInt(a[i]) || a.length !== i + 1 + a[i]) return "style list";
-    model.styles = a.slice(i + 1).map(String);
-    return model;
-}
-parseModelInfo.local = 1;
-
-function applyModel(model) {
-    for (var i = 0; i < BANK_SIZE; i++) {
-        var dial = ui("nudge_cond" + (i + 1));
-        if (!dial) continue;
-        var cond = model.conditions[i];
-        if (cond) dial.message("_parameter_shortname", cond.name);
-        dial.hidden = cond ? 0 : 1;
-    }
-    uiMessage.apply(null, ["nudge_style", "_parameter_range", "any"].concat(model.styles));
-    uiMessage("nudge_model", "set", "Model: " + model.name + " (" + model.bars + " bars)");
-    var extra = model.conditions.length > BANK_SIZE ? "; the first " + BANK_SIZE + " of " +
-        model.conditions.length + " conditions have dials, the rest keep the model's defaults" : "";
-    showStatus("Ready: model " + model.name + extra, "info");
-}
-applyModel.local = 1;
 
 function setOnline(online) {
     if (state.online === online) return;
     state.online = online;
-    uiMessage("nudge_light", "bgfillcolor", online ? 0.35 : 0.85, online ? 0.8 : 0.2, 0.3, 1);
-    if (!online) {
-        uiMessage("nudge_rtt", "set", "-");
-        showStatus(OFFLINE_TEXT, "error");
-    }
+    face.showOnline(online);
+    if (!online) showStatus(OFFLINE_TEXT, "error");
 }
 setOnline.local = 1;
 
-function showStatus(text, level) {  // returns null so callers can `return showStatus(...)`
-    state.lastStatus = { text: text, level: level };
-    uiMessage("nudge_status", "set", text);
-    if (level === "error") post("Nudge: " + text + "\n");
-    return null;
+function postLine(text) {  // one line in the Max window
+    post(text + "\n");
 }
-showStatus.local = 1;
-
-function describe(p) {
-    if (p.kind === "notes") return (p.verb === "vary" ? "Nudge" : "Generate") + " #" + p.id + " (" +
-        DEST_LABELS[p.dest] + ")";
-    return p.kind + (p.verb ? " " + p.verb : "");
-}
-describe.local = 1;
-
-// ---------------------------------------------------------------- small helpers
-
-function ui(name) {
-    return jsthis.patcher ? jsthis.patcher.getnamed(name) : null;
-}
-ui.local = 1;
-
-function uiMessage(name) {
-    var obj = ui(name);
-    if (obj) obj.message.apply(obj, Array.prototype.slice.call(arguments, 1));
-}
-uiMessage.local = 1;
-
-function uiValue(name, fallback) {
-    var obj = ui(name);
-    var v = obj ? obj.getvalueof() : fallback;
-    if (Array.isArray(v)) v = v[0];
-    return v === undefined || v === null || v !== v ? fallback : v;
-}
-uiValue.local = 1;
-
-function getOne(api, prop) {
-    var v = api.get(prop);
-    return Array.isArray(v) ? v[0] : v;
-}
-getOne.local = 1;
-
-function idList(atoms) {  // ["id", 3, "id", 4] -> [3, 4]
-    var ids = [];
-    for (var i = 0; atoms && i + 1 < atoms.length; i += 2) if (atoms[i] === "id") ids.push(Number(atoms[i + 1]));
-    return ids;
-}
-idList.local = 1;
-
-function pathOf(api) {
-    return String(api.unquotedpath || api.path || "").replace(/"/g, "");
-}
-pathOf.local = 1;
-
-function isInt(v) {
-    return typeof v === "number" && Math.floor(v) === v;
-}
-isInt.local = 1;
-
-function clamp01(v) {
-    return v > 1 ? 1 : v > 0 ? v : 0;
-}
-clamp01.local = 1;
+postLine.local = 1;

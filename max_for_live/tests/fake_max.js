@@ -1,11 +1,12 @@
-// A sandbox for nudge.js: fakes of Max's [js] globals (outlet, post, Task, this.patcher) and of Live's LiveAPI,
-// backed by a small in-memory Live set that records every call. Live itself cannot run here.
+// A sandbox for nudge.js: fakes of Max's [js] globals (outlet, post, Task, this.patcher, require) and of Live's
+// LiveAPI, backed by a small in-memory Live set that records every call. Live itself cannot run here.
 "use strict";
 const fs = require("node:fs");
 const path = require("node:path");
 const vm = require("node:vm");
 
-const SOURCE = path.join(__dirname, "..", "src", "nudge.js");
+const SRC = path.join(__dirname, "..", "src");
+const SOURCE = path.join(SRC, "nudge.js");
 
 // ------------------------------------------------------------------ the fake Live set
 
@@ -187,6 +188,7 @@ function makeSandbox(liveOptions = {}) {
     patcher: { getnamed: (name) => uiObject(name) },
   };
   const context = vm.createContext(sandbox);
+  sandbox.require = maxRequire(context, env);
   new vm.Script(fs.readFileSync(SOURCE, "utf8"), { filename: "nudge.js" }).runInContext(context);
   context.clock.now = () => env.now;
 
@@ -199,12 +201,46 @@ function makeSandbox(liveOptions = {}) {
     flushTasks() { for (const t of env.tasks) if (t.scheduled) { t.scheduled = false; t.execute(); } },
     /** Advance the clock and run repeating tasks (the heartbeat) once. */
     advance(ms) { env.now += ms; for (const t of env.tasks) if (t.repeating) t.execute(); },
-    status() { return context.state.lastStatus || { text: "", level: "" }; },
+    status() { return context.face.lastStatus() || { text: "", level: "" }; },
     takeSent() { const s = env.sent.map((m) => m.atoms); env.sent.length = 0; return s; },
     sentTo(address) { return env.sent.map((m) => m.atoms).filter((a) => a[0] === address); },
     setUi(values) { for (const [k, v] of Object.entries(values)) uiObject(k).value = v; },
+    LiveAPI,
   });
   return env;
 }
 
-module.exports = { makeSandbox, FakeLive, SOURCE };
+/**
+ * Max's CommonJS require for [js] as its JS Require Guide describes it: require("name") finds name.js in the
+ * search path (here: src/, where the files sit beside the device), runs it once in its own function scope with
+ * the same globals as the script, and returns its `exports`. Max gives a module `exports` only (no `module`,
+ * no node require), so a module written for node's `module.exports` fails here as it would in Max.
+ */
+function maxRequire(context, env) {
+  const cache = new Map();
+  env.required = [];
+  return function require(name) {
+    if (typeof name !== "string" || !/^[A-Za-z0-9_-]+$/.test(name)) {
+      throw new Error(`fake Max: require wants a file name without folder or extension, got ${name}`);
+    }
+    if (cache.has(name)) return cache.get(name);
+    const file = path.join(SRC, `${name}.js`);
+    if (!fs.existsSync(file)) throw new Error(`fake Max: require: ${name}.js is not in the search path`);
+    const exports = {};
+    cache.set(name, exports);
+    env.required.push(name);
+    const wrapped = `(function (exports) {${fs.readFileSync(file, "utf8")}\n})`;
+    new vm.Script(wrapped, { filename: `${name}.js` }).runInContext(context)(exports);
+    return exports;
+  };
+}
+
+/** One module of src/ loaded the way Max loads it, with the given globals: for testing a module on its own. */
+function loadModule(name, globals = {}) {
+  const context = vm.createContext({ ...globals });
+  const env = {};
+  context.require = maxRequire(context, env);
+  return context.require(name);
+}
+
+module.exports = { makeSandbox, loadModule, FakeLive, SOURCE, SRC };

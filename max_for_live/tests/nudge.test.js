@@ -3,7 +3,8 @@
 const test = require("node:test");
 const assert = require("node:assert/strict");
 const fs = require("node:fs");
-const { makeSandbox, SOURCE } = require("./fake_max.js");
+const path = require("node:path");
+const { makeSandbox, SRC } = require("./fake_max.js");
 
 const INFO = ["tiny", 4, 4, 2, "density", "how many hits", 0.5, "syncopation", "off-beat weight", 0.3, 2,
   "funk", "rock"];
@@ -347,10 +348,21 @@ test("unknown addresses and replies without an id are reported, not thrown", () 
   assert.match(env.status().text, /without a request id/);
 });
 
-test("the source is ES5 for Max 8's [js] engine", () => {
-  const src = fs.readFileSync(SOURCE, "utf8").replace(/\/\/.*$/gm, "").replace(/"(?:[^"\\]|\\.)*"/g, '""');
-  for (const [pattern, what] of [[/=>/, "arrow function"], [/\blet\s/, "let"], [/\bconst\s/, "const"],
-    [/`/, "template literal"], [/\bclass\s/, "class"], [/\.\.\.\w/, "spread"]]) {
-    assert.doesNotMatch(src, pattern, `nudge.js uses ${what}`);
+test("every source file is ES5 for Max 8's [js] engine", () => {
+  const files = fs.readdirSync(SRC).filter((f) => f.endsWith(".js"));
+  assert.ok(files.length >= 5, files.join(", "));
+  for (const file of files) {
+    const src = fs.readFileSync(path.join(SRC, file), "utf8").replace(/\/\/.*$/gm, "")
+      .replace(/"(?:[^"\\]|\\.)*"/g, '""');
+    for (const [pattern, what] of [[/=>/, "arrow function"], [/\blet\s/, "let"], [/\bconst\s/, "const"],
+      [/`/, "template literal"], [/\bclass\s/, "class"], [/\.\.\.\w/, "spread"], [/module\.exports/, "module.exports"]]) {
+      assert.doesNotMatch(src, pattern, `${file} uses ${what}`);
+    }
   }
+});
+
+test("nudge.js loads every module of src/ through Max's require, and no other file", () => {
+  const env = makeSandbox();
+  const modules = fs.readdirSync(SRC).filter((f) => f.endsWith(".js") && f !== "nudge.js").map((f) => f.slice(0, -3));
+  assert.deepEqual([...env.required].sort(), modules.sort());
 });

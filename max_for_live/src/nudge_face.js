@@ -1,0 +1,67 @@
+// Nudge — the device's face: its named live.* controls and comments (varnames in src/Nudge.maxpat.json), the
+// status line, the daemon light and the condition dials labelled from the model.
+// A CommonJS module as Max's [js] loads it (`require("nudge_face")`, found beside the device; Max knows
+// `exports`, not `module.exports`). ES5 only. Max's objects come in explicitly:
+//   var face = require("nudge_face").make(function () { return jsthis.patcher; }, postLine, BANK_SIZE);
+// where postLine(text) writes one line to the Max window.
+
+exports.make = function (getPatcher, postLine, bankSize) {
+    var last = null;  // the status line's { text, level }
+
+    function ui(name) {
+        var patcher = getPatcher();
+        return patcher ? patcher.getnamed(name) : null;
+    }
+
+    function message(name) {  // message(name, selector, atoms...) to the named object, if the patcher has it
+        var obj = ui(name);
+        if (obj) obj.message.apply(obj, Array.prototype.slice.call(arguments, 1));
+    }
+
+    function value(name, fallback) {  // the control's value; fallback when it is missing, empty or NaN
+        var obj = ui(name);
+        var v = obj ? obj.getvalueof() : fallback;
+        if (Array.isArray(v)) v = v[0];
+        return v === undefined || v === null || v !== v ? fallback : v;
+    }
+
+    function status(text, level) {  // level: "info" | "warning" | "error"; returns null for `return status(...)`
+        last = { text: text, level: level };
+        message("nudge_status", "set", text);
+        if (level === "error") postLine("Nudge: " + text);
+        return null;
+    }
+
+    function lastStatus() {
+        return last;
+    }
+
+    function showOnline(online) {  // the light: green when the daemon answers, red when it does not
+        message("nudge_light", "bgfillcolor", online ? 0.35 : 0.85, online ? 0.8 : 0.2, 0.3, 1);
+        if (!online) message("nudge_rtt", "set", "-");
+    }
+
+    function showModel(model) {  // dials named after the model's conditions (the rest hidden), its styles
+        for (var i = 0; i < bankSize; i++) {
+            var dial = ui("nudge_cond" + (i + 1));
+            if (!dial) continue;
+            var cond = model.conditions[i];
+            if (cond) dial.message("_parameter_shortname", cond.name);
+            dial.hidden = cond ? 0 : 1;
+        }
+        message.apply(null, ["nudge_style", "_parameter_range", "any"].concat(model.styles));
+        message("nudge_model", "set", "Model: " + model.name + " (" + model.bars + " bars)");
+        var extra = model.conditions.length > bankSize ? "; the first " + bankSize + " of " +
+            model.conditions.length + " conditions have dials, the rest keep the model's defaults" : "";
+        status("Ready: model " + model.name + extra, "info");
+    }
+
+    return {
+        message: message,
+        value: value,
+        status: status,
+        lastStatus: lastStatus,
+        showOnline: showOnline,
+        showModel: showModel
+    };
+};
