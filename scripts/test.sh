@@ -29,6 +29,8 @@ fi
 [ "$rc" -eq 0 ] || exit "$rc"
 
 if [ -d max_for_live/tests ] && ls max_for_live/tests/*.test.js >/dev/null 2>&1; then
+  echo "== npm ci (the JavaScript tests' own dependency: acorn, to check the scripts are ES5)"
+  (cd max_for_live && npm ci --no-audit --no-fund --silent)
   echo "== node --test (Max for Live JavaScript)"
-  node --test max_for_live/tests/
+  NUDGE_REQUIRE_ACORN=1 node --test max_for_live/tests/
 fi

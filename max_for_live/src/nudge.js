@@ -66,6 +66,7 @@ function notifydeleted() {  // Max calls this when the device is removed
     if (state.writer) state.writer.cancel();
     if (state.songObserver) state.songObserver.property = "";
     state = freshState();
+    face.forget();
 }
 
 function heartbeat() {
@@ -160,7 +161,7 @@ function onPong(args) {
     var now = clock.now();
     if (p && p.kind === "ping") {
         state.rttMs = now - p.sentMs;
-        state.requests.take(args[0]);
+        state.requests.take(args[0], "ping");
     }
     state.aliveMs = now;
     setOnline(true);
@@ -171,7 +172,7 @@ function onPong(args) {
 onPong.local = 1;
 
 function onModelInfo(args) {
-    state.requests.take(args[0]);
+    state.requests.take(args[0], "info");
     var model = reply.parseModelInfo(args);
     if (typeof model === "string") return showStatus("Malformed model info from the daemon: " + model, "error");
     state.model = model;
@@ -179,22 +180,20 @@ function onModelInfo(args) {
 }
 onModelInfo.local = 1;
 
-function onModelList(args) {
-    state.requests.take(args[0]);
+function onModelList(args) {  // not asked for by this device (a pong names the model); shown if it comes
     showStatus("Models: " + args.slice(2).join(", ") + " (current: " + args[1] + ")", "info");
 }
 onModelList.local = 1;
 
-function onModelLoaded(args) {
-    state.requests.take(args[0]);
+function onModelLoaded(args) {  // likewise: not asked for here; if it comes, the dials follow the new model
     showStatus("Model " + args[1] + " loaded", "info");
     requestModelInfo();
 }
 onModelLoaded.local = 1;
 
 function onOk(args) {
-    var p = state.requests.take(args[0]);
-    if (p && p.kind === "play") {
+    var p = state.requests.take(args[0], "play");  // a stray ok never ends a note request
+    if (p) {
         var text = { start: "Live MIDI stream started", stop: "Live MIDI stream stopped", panic: "All notes off" };
         showStatus(text[p.verb], "info");
     }

@@ -36,6 +36,10 @@ exports.make = function (getPatcher, postLine, bankSize) {
         return last;
     }
 
+    function forget() {  // the device is going away: nothing said is remembered
+        last = null;
+    }
+
     function showOnline(online) {  // the light: green when the daemon answers, red when it does not
         message("nudge_light", "bgfillcolor", online ? 0.35 : 0.85, online ? 0.8 : 0.2, 0.3, 1);
         if (!online) message("nudge_rtt", "set", "-");
@@ -61,6 +65,7 @@ exports.make = function (getPatcher, postLine, bankSize) {
         value: value,
         status: status,
         lastStatus: lastStatus,
+        forget: forget,
         showOnline: showOnline,
         showModel: showModel
     };

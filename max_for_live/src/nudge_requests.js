@@ -39,8 +39,9 @@ exports.make = function (limits, missingParts) {
         return pending[id];
     }
 
-    function take(id) {  // the request, no longer pending
+    function take(id, kind) {  // the request, no longer pending; with kind, only a request of that kind
         var p = pending[id];
+        if (kind !== undefined && (!p || p.kind !== kind)) return undefined;  // e.g. a stray reply: leave it
         delete pending[id];
         delete assemblies[id];
         return p;

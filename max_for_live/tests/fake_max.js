@@ -188,7 +188,7 @@ function makeSandbox(liveOptions = {}) {
     patcher: { getnamed: (name) => uiObject(name) },
   };
   const context = vm.createContext(sandbox);
-  sandbox.require = maxRequire(context, env);
+  sandbox.require = maxRequire(env);
   new vm.Script(fs.readFileSync(SOURCE, "utf8"), { filename: "nudge.js" }).runInContext(context);
   context.clock.now = () => env.now;
 
@@ -212,11 +212,13 @@ function makeSandbox(liveOptions = {}) {
 
 /**
  * Max's CommonJS require for [js] as its JS Require Guide describes it: require("name") finds name.js in the
- * search path (here: src/, where the files sit beside the device), runs it once in its own function scope with
- * the same globals as the script, and returns its `exports`. Max gives a module `exports` only (no `module`,
- * no node require), so a module written for node's `module.exports` fails here as it would in Max.
+ * search path (here: src/, where the files sit beside the device), runs it once in its own scope and returns
+ * its `exports`. Max gives a module `exports` (no `module`, no node require), so a module written for node's
+ * `module.exports` fails here as it would in Max. Stricter than Max on purpose: a module runs in a context of
+ * its own that holds only `exports`, `require` and JavaScript's built-ins (not even Max's `post`, nor the
+ * script's globals), so a module that leans on a global the guide does not promise fails here first.
  */
-function maxRequire(context, env) {
+function maxRequire(env) {
   const cache = new Map();
   env.required = [];
   return function require(name) {
@@ -230,17 +232,15 @@ function maxRequire(context, env) {
     cache.set(name, exports);
     env.required.push(name);
     const wrapped = `(function (exports) {${fs.readFileSync(file, "utf8")}\n})`;
-    new vm.Script(wrapped, { filename: `${name}.js` }).runInContext(context)(exports);
+    const own = vm.createContext({ require });
+    new vm.Script(wrapped, { filename: `${name}.js` }).runInContext(own)(exports);
     return exports;
   };
 }
 
-/** One module of src/ loaded the way Max loads it, with the given globals: for testing a module on its own. */
-function loadModule(name, globals = {}) {
-  const context = vm.createContext({ ...globals });
-  const env = {};
-  context.require = maxRequire(context, env);
-  return context.require(name);
+/** One module of src/ loaded the way Max loads it: for testing a module on its own. */
+function loadModule(name) {
+  return maxRequire({})(name);
 }
 
 module.exports = { makeSandbox, loadModule, FakeLive, SOURCE, SRC };

@@ -340,6 +340,30 @@ test("a daemon that refuses live MIDI: the error shows once, not ten times a sec
   assert.equal(env.sentTo("/nudge/transport").length, 0, "a refused start stops the transport stream");
 });
 
+test("a stray reply of another kind with a note request's id does not end that request", () => {
+  const env = readyDevice();
+  env.context.generate();
+  const [[, id]] = env.takeSent();
+  env.osc("/nudge/notes/begin", id, 1, NOTES.length, 8, "Nudge");
+  env.osc("/nudge/ok", id);
+  env.osc("/nudge/model/info", id, "bogus");
+  const groups = NOTES.flatMap((n) => [n.pitch, n.start_time, n.duration, n.velocity]);
+  env.osc("/nudge/notes", id, 0, ...groups);
+  env.osc("/nudge/notes/end", id, 1);
+  env.flushTasks();
+  assert.equal(env.live.callsNamed("add_new_notes").length, 1);
+  assert.match(env.status().text, /Wrote 5 notes/);
+});
+
+test("a removed device forgets what it said: the same daemon error shows again", () => {
+  const env = readyDevice();
+  env.osc("/nudge/error", -1, "live MIDI is off");
+  env.context.notifydeleted();
+  const shown = env.uiObject("nudge_status").messages.length;
+  env.osc("/nudge/error", -1, "live MIDI is off");
+  assert.equal(env.uiObject("nudge_status").messages.length, shown + 1);
+});
+
 test("unknown addresses and replies without an id are reported, not thrown", () => {
   const env = readyDevice();
   env.osc("/nudge/bogus", 1);
@@ -348,16 +372,31 @@ test("unknown addresses and replies without an id are reported, not thrown", () 
   assert.match(env.status().text, /without a request id/);
 });
 
-test("every source file is ES5 for Max 8's [js] engine", () => {
+// Max 8's [js] runs ES5 (SpiderMonkey 1.8.5): every script must parse as ES5 and use no later built-in.
+// acorn is a test dependency (max_for_live/package.json; scripts/test.sh installs it).
+let acorn = null;
+try { acorn = require("acorn"); } catch { acorn = null; }
+const NEED_ACORN = process.env.NUDGE_REQUIRE_ACORN === "1";
+const LATER_BUILTINS = [[/\.includes\(/, "Array/String includes"], [/\bObject\.(assign|entries|values)\b/, "Object.assign/entries/values"],
+  [/\bnew (Map|Set|WeakMap|Promise|Proxy)\b/, "Map/Set/WeakMap/Promise/Proxy"], [/\bArray\.(from|of)\b/, "Array.from/of"],
+  [/\.(startsWith|endsWith|padStart|padEnd|find|findIndex|fill)\(/, "an ES2015+ method"],  // not repeat: Max's Task has one
+  [/\bSymbol\b/, "Symbol"], [/\bNumber\.(isInteger|isFinite|isNaN|EPSILON)\b/, "Number.isInteger etc."],
+  [/\bmodule\.exports\b/, "module.exports (Max knows only exports)"]];
+
+test("every source file parses as ES5 and uses no later built-in", { skip: !acorn && !NEED_ACORN &&
+  "acorn is not installed: run `npm ci` in max_for_live/ (scripts/test.sh does)" }, () => {
+  assert.ok(acorn, "acorn is required here (NUDGE_REQUIRE_ACORN=1): run `npm ci` in max_for_live/");
   const files = fs.readdirSync(SRC).filter((f) => f.endsWith(".js"));
   assert.ok(files.length >= 5, files.join(", "));
   for (const file of files) {
-    const src = fs.readFileSync(path.join(SRC, file), "utf8").replace(/\/\/.*$/gm, "")
-      .replace(/"(?:[^"\\]|\\.)*"/g, '""');
-    for (const [pattern, what] of [[/=>/, "arrow function"], [/\blet\s/, "let"], [/\bconst\s/, "const"],
-      [/`/, "template literal"], [/\bclass\s/, "class"], [/\.\.\.\w/, "spread"], [/module\.exports/, "module.exports"]]) {
-      assert.doesNotMatch(src, pattern, `${file} uses ${what}`);
-    }
+    const text = fs.readFileSync(path.join(SRC, file), "utf8");
+    assert.doesNotThrow(() => acorn.parse(text, { ecmaVersion: 5, sourceType: "script" }), `${file} is not ES5`);
+    const code = text.replace(/\/\/.*$/gm, "").replace(/"(?:[^"\\]|\\.)*"/g, '""');
+    for (const [pattern, what] of LATER_BUILTINS) assert.doesNotMatch(code, pattern, `${file} uses ${what}`);
+  }
+  for (const later of ["var f = (a) => a;", "let a = 1;", "var a = `x`;", "var {a} = b;", "for (var a of b) {}",
+    "function f(a = 1) {}", "var o = { f() {} };", "f(...a);"]) {
+    assert.throws(() => acorn.parse(later, { ecmaVersion: 5 }), SyntaxError, later);  // the check can fail
   }
 });
 
