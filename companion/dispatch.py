@@ -14,6 +14,7 @@ from __future__ import annotations
 import functools
 import logging
 import math
+import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -25,7 +26,14 @@ from companion import engine
 from companion.drum_map import GENERAL_MIDI, N_VOICES, ROLAND_GMD, VOICES
 from companion.model import Model, ModelError
 from companion.models_dir import ModelsDir
-from companion.osc_api import LIVE_OFF_REASON, MAX_ID, MAX_REQUEST_BYTES, VERSION
+from companion.osc_api import (
+    LIVE_OFF_REASON,
+    MAX_DATAGRAM_BYTES,
+    MAX_ID,
+    MAX_PACKET_MESSAGES,
+    MAX_REQUEST_BYTES,
+    VERSION,
+)
 from companion.osc_codec import Message, OscError, decode_packet, encode_message
 from companion.osc_request import Clip, Request, RequestError, parse_request
 from companion.pattern import MAX_OFFSET_STEPS, Grid, Pattern
@@ -48,7 +56,8 @@ class Daemon:
     def __init__(
         self, model: Model, models: ModelsDir | None = None, player: Any = None, seed: int | None = None
     ):
-        self.model = model
+        self.model = check_fits(model)
+        self._swap = threading.Lock()  # the request thread's /nudge/model/load and the poller's reload
         self.models = models
         self.player = player
         self.counts: Counter[str] = Counter()
@@ -69,6 +78,10 @@ class Daemon:
         except OscError as error:
             self.counts["error"] += 1
             return Handled([error_reply(-1, f"malformed OSC packet: {error}")])
+        if len(messages) > MAX_PACKET_MESSAGES:
+            self.counts["error"] += 1
+            reason = f"a bundle of {len(messages)} messages; at most {MAX_PACKET_MESSAGES} per datagram"
+            return Handled([error_reply(-1, reason)])
         handled = Handled()
         for message in messages:
             replies, reply_port = self._answer(message)
@@ -124,7 +137,7 @@ class Daemon:
         pattern = engine.generate(
             model, request.sliders, style, bars, seed, opts.get("candidates", engine.DEFAULT_CANDIDATES)
         )
-        self._queue(pattern)
+        self._queue(pattern, model.meta.output_pitches)
         notes = pattern_to_note_array(pattern, model.meta.output_pitches)
         name = f"{model.name} {style or 'any'} s{seed}"
         return notes_reply(request.id, notes, pattern.grid.length_beats, name)
@@ -150,36 +163,36 @@ class Daemon:
         length = clip.length_beats if "bars" not in opts else varied.grid.length_beats
         notes = pattern_to_note_array(varied, pitches)
         notes = notes[notes["start"] < length]
+        if "bars" in opts:  # cropped or looped like the clip's pattern: the same for the unread notes
+            passthrough = fit_notes(passthrough, pattern.grid.length_beats, length)
         if len(passthrough):
             notes = np.concatenate([notes, note_array(passthrough)])
             notes = notes[np.lexsort((notes["pitch"], notes["start"]))]
-        self._queue(varied)
+        self._queue(varied, pitches)
         return notes_reply(request.id, notes, length, f"{model.name} nudge {amount:.2f} s{seed}")
 
     def _model_list(self, request: Request, model: Model) -> list[bytes]:
         names = self.models.names() if self.models else [model.name]
-        return [
-            encode_message("/nudge/model/list", "is" + "s" * len(names), (request.id, model.name, *names))
-        ]
+        reply = encode_message("/nudge/model/list", "is" + "s" * len(names), (request.id, model.name, *names))
+        if len(reply) > MAX_DATAGRAM_BYTES:
+            raise ValueError(
+                f"the models folder holds {len(names)} models; their names need {len(reply)} bytes, more "
+                f"than one {MAX_DATAGRAM_BYTES}-byte datagram: move some out of {self.models.directory}"
+            )
+        return [reply]
 
     def _model_load(self, request: Request, model: Model) -> list[bytes]:
         if self.models is None:
             raise ValueError("no models folder is configured (start nudge serve with --models-dir)")
         name = request.values["name"]
-        new = self.models.load(name)  # ModelError -> /nudge/error; the current model keeps serving
-        self.model = new
+        new = check_fits(self.models.load(name))  # ModelError -> /nudge/error; the current model serves on
+        with self._swap:
+            self.model = new
         log.info("model %s loaded from %s (was %s)", new.name, new.path, model.name)
         return [encode_message("/nudge/model/loaded", "is", (request.id, new.name))]
 
     def _model_info(self, request: Request, model: Model) -> list[bytes]:
-        meta = model.meta
-        tags, args = "isiii", [request.id, model.name, meta.bars, meta.beats_per_bar, len(meta.conditions)]
-        for condition in meta.conditions:
-            tags += "ssf"
-            args += [condition.name, condition.description, condition.default]
-        tags += "i" + "s" * len(meta.styles)
-        args += [len(meta.styles), *meta.styles]
-        return [encode_message("/nudge/model/info", tags, args)]
+        return [model_info_reply(request.id, model)]
 
     def _player_call(self, request: Request, method: str, *args: Any) -> list[bytes]:
         if self.player is None:
@@ -208,10 +221,11 @@ class Daemon:
             request, "set_transport", values["bpm"], values["beat"], bool(values["playing"])
         )
 
-    def _queue(self, pattern: Pattern) -> None:
+    def _queue(self, pattern: Pattern, pitches: tuple[int, ...] | list[int]) -> None:
+        """Hand ``pattern`` to live MIDI, played with the reply's ``pitches`` (--drum-map still wins)."""
         if self.player is not None:
             try:
-                self.player.queue(pattern, when=getattr(self.player, "switch", "bar"))
+                self.player.queue(pattern, when=getattr(self.player, "switch", "bar"), pitches=pitches)
             except (RuntimeError, ValueError, OSError) as error:
                 log.warning("live MIDI could not queue the pattern: %s", error)
 
@@ -231,14 +245,58 @@ class Daemon:
                 )
                 continue
             try:
-                self.model = self.models.load(name)
-                log.info("model %s changed on disk and was reloaded", name)
+                reloaded = check_fits(self.models.load(name))
             except ModelError as error:
                 log.error(
                     "model %s changed on disk but cannot be loaded; still serving the old one: %s",
                     name,
                     error,
                 )
+                continue
+            with self._swap:  # swap only if no /nudge/model/load replaced the model while this one loaded
+                if self.model is not current:
+                    log.info(
+                        "model %s changed on disk; not reloaded: another model was loaded meanwhile", name
+                    )
+                    continue
+                self.model = reloaded
+            log.info("model %s changed on disk and was reloaded", name)
+
+
+def model_info_reply(request_id: int, model: Model) -> bytes:
+    """``/nudge/model/info id name bars beats_per_bar n (name description default)*n m style*m``."""
+    meta = model.meta
+    tags, args = "isiii", [request_id, model.name, meta.bars, meta.beats_per_bar, len(meta.conditions)]
+    for condition in meta.conditions:
+        tags += "ssf"
+        args += [condition.name, condition.description, condition.default]
+    tags += "i" + "s" * len(meta.styles)
+    args += [len(meta.styles), *meta.styles]
+    return encode_message("/nudge/model/info", tags, args)
+
+
+def check_fits(model: Model) -> Model:
+    """``model``, or ``ModelError`` when its ``/nudge/model/info`` reply would not fit one datagram."""
+    size = len(model_info_reply(MAX_ID, model))
+    if size > MAX_DATAGRAM_BYTES:
+        raise ModelError(
+            f"{model.path}: its /nudge/model/info reply would be {size} bytes, more than one "
+            f"{MAX_DATAGRAM_BYTES}-byte datagram: export it with fewer or shorter conditions, "
+            "descriptions or styles"
+        )
+    return model
+
+
+def fit_notes(rows: np.ndarray, period_beats: float, length_beats: float) -> np.ndarray:
+    """Note rows [M, 4] of a clip that loops every ``period_beats``, repeated or cropped to ``length_beats``:
+    the notes that start inside the new length (those after the period's end are not repeated)."""
+    rows = rows[rows[:, 1] < period_beats]
+    copies = [
+        rows + np.array([0.0, k * period_beats, 0.0, 0.0])
+        for k in range(math.ceil(length_beats / period_beats))
+    ]
+    looped = np.concatenate(copies) if copies else rows[:0]
+    return looped[looped[:, 1] < length_beats]
 
 
 def merged_pitch_table(output_pitches: tuple[int, ...]) -> dict[int, str]:
@@ -271,7 +329,7 @@ def clip_to_pattern(clip: Clip, model: Model) -> tuple[Pattern, list[int], np.nd
     rows = clip.notes
     pitches_in = rows[:, 0].astype(np.int64)
     voices = voice_of[pitches_in]
-    inside = (voices >= 0) & (rows[:, 1] < grid.length_beats)
+    inside = (voices >= 0) & (rows[:, 1] < clip.length_beats)  # the grid may be longer: whole bars
     index = np.flatnonzero(inside)
     positions = rows[index, 1] * grid.steps_per_beat  # in steps
     steps = np.floor(positions + 0.5).astype(np.int64)

@@ -19,7 +19,7 @@ import mido
 from companion.atomic import atomic_write_bytes
 from companion.drum_map import OUTPUT_PITCHES, PitchMapper
 from companion.notes import Note, notes_to_pattern, pattern_to_notes
-from companion.pattern import Grid, Pattern
+from companion.pattern import MAX_BPM, MIN_BPM, Grid, Pattern
 
 DRUM_CHANNEL = 9  # zero-based: MIDI channel 10
 DEFAULT_BPM = 120.0
@@ -107,8 +107,8 @@ def pattern_to_midi(
     track_name: str = "Nudge",
 ) -> mido.MidiFile:
     """A type-0 MIDI file holding the pattern on ``channel`` with tempo and time signature."""
-    if not (20.0 <= float(bpm) <= 400.0):
-        raise ValueError(f"bpm must be in 20..400, got {bpm!r}")
+    if not (MIN_BPM <= float(bpm) <= MAX_BPM):
+        raise ValueError(f"bpm must be in {MIN_BPM:g}..{MAX_BPM:g}, got {bpm!r}")
     if not 0 <= channel <= 15:
         raise ValueError(f"channel must be in 0..15 (zero-based), got {channel!r}")
     events: list[tuple[int, int, mido.Message]] = []  # (tick, order, message); note-offs sort first

@@ -25,6 +25,10 @@ from companion.pattern import Grid
 
 FORMAT_VERSION = 1
 METADATA_KEY = "nudge"
+MAX_NAME_CHARS = 64  # model, voice, condition and style names: they travel in OSC replies and label dials
+MAX_DESCRIPTION_CHARS = 200
+MAX_CONDITIONS = 32
+MAX_STYLES = 64
 
 
 class ModelMetaError(ValueError):
@@ -141,16 +145,23 @@ class ModelMeta:
             conditions.append(
                 ConditionMeta(
                     name=_str(c, f"{where}.name"),
-                    description=_str(c, f"{where}.description", allow_empty=True, key="description"),
+                    description=_str(
+                        c, f"{where}.description", True, "description", max_chars=MAX_DESCRIPTION_CHARS
+                    ),
                     quantiles=quantiles,
                     default=_float(c.get("default", 0.5), f"{where}.default", 0, 1),
-                    unit=str(c.get("unit", "")),
+                    unit=_str(c.get("unit", ""), f"{where}.unit", allow_empty=True, raw=True),
                 )
             )
         names = [c.name for c in conditions]
         if len(set(names)) != len(names):
             raise ModelMetaError(f"conditions has duplicate names: {names}")
-        styles = tuple(_str(s, f"styles[{i}]", raw=True) for i, s in enumerate(data.get("styles", [])))
+        if len(conditions) > MAX_CONDITIONS:
+            raise ModelMetaError(f"conditions must hold at most {MAX_CONDITIONS}, got {len(conditions)}")
+        styles_raw = data.get("styles", [])
+        if not isinstance(styles_raw, list) or len(styles_raw) > MAX_STYLES:
+            raise ModelMetaError(f"metadata field 'styles' must be a list of at most {MAX_STYLES} names")
+        styles = tuple(_str(s, f"styles[{i}]", raw=True) for i, s in enumerate(styles_raw))
         if len(set(styles)) != len(styles):
             raise ModelMetaError("styles has duplicate names")
         meta = cls(
@@ -179,11 +190,24 @@ def _field(data: Any, key: str, where: str | None = None) -> Any:
     return data[key]
 
 
-def _str(data: Any, where: str, allow_empty: bool = False, key: str | None = None, raw: bool = False) -> str:
+def _str(
+    data: Any,
+    where: str,
+    allow_empty: bool = False,
+    key: str | None = None,
+    raw: bool = False,
+    max_chars: int = MAX_NAME_CHARS,
+) -> str:
     value = data if raw else _field(data, key or where.rsplit(".", 1)[-1], where)
-    if not isinstance(value, str) or (not allow_empty and not value):
+    if (
+        not isinstance(value, str)
+        or (not allow_empty and not value)
+        or len(value) > max_chars
+        or any(ord(ch) < 32 or ord(ch) == 127 for ch in value)  # NUL cannot travel in OSC; no control chars
+    ):
         raise ModelMetaError(
-            f"metadata field '{where}' must be a {'' if allow_empty else 'non-empty '}string"
+            f"metadata field '{where}' must be a {'' if allow_empty else 'non-empty '}string of at most "
+            f"{max_chars} characters without control characters, got {value!r:.80}"
         )
     return value
 

@@ -14,7 +14,7 @@ import sys
 from dataclasses import dataclass
 
 from companion import __version__
-from companion.pattern import MAX_BARS
+from companion.pattern import MAX_BARS, MAX_BPM, MIN_BPM
 
 VERSION = __version__
 MAX_ID = 2**31 - 1
@@ -24,6 +24,7 @@ MAX_DATAGRAM_BYTES = 1472
 MAX_ATOMS_PER_MESSAGE = 256  # the default list length of Max's list objects (zl and friends)
 NOTES_PER_PART = 60  # 2 + 4 * 60 = 242 atoms, 1228 bytes per /nudge/notes datagram: under both limits
 MAX_REQUEST_BYTES = 32768
+MAX_PACKET_MESSAGES = 16  # messages in one datagram (a bundle): each may be a generate; more is refused
 MAX_CLIP_NOTES = 1024
 MAX_KEY_VALUE_PAIRS = 64
 MAX_REPLY_ROUTES = 64  # senders whose /nudge/ping reply_port is remembered (least recently used go first)
@@ -161,7 +162,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint(
         "/nudge/transport",
         (
-            Arg("bpm", "f", "the DAW's tempo", 20, 999),
+            Arg("bpm", "f", "the DAW's tempo", MIN_BPM, MAX_BPM),
             Arg("beat", "f", "song position in beats", None, None),
             Arg("playing", "i", "1 playing, 0 stopped", 0, 1),
         ),

@@ -43,7 +43,8 @@ under every limit known on the way from its socket into a Max list:
 
 A `/nudge/notes` part holds at most **{per_part} notes**: 2 + 4 x {per_part} = {atoms} atoms and
 {part_bytes} bytes. Every reply datagram the daemon sends is checked against {max_bytes} bytes. Requests may
-be larger (a long clip in `/nudge/vary`): up to {max_request} bytes and {max_clip} notes.
+be larger (a long clip in `/nudge/vary`): up to {max_request} bytes and {max_clip} notes. A datagram may be
+an OSC bundle of at most {max_messages} messages (answered in order); a larger one is refused whole.
 """
 
 NOTE_REPLY = """\
@@ -68,7 +69,8 @@ After the key/value pairs comes the marker `notes`, the clip length `length_beat
 flat groups `pitch:i start_beats:f duration_beats:f velocity:i`. `amount` 0 returns the clip exactly as
 sent. Otherwise the notes are read onto the model's grid (the model's output pitches, then General MIDI,
 then the Roland map of the Groove MIDI Dataset); each voice keeps the clip's own pitch; notes that cannot be
-read (unknown pitch, start after the clip's end) come back unchanged. Conditions that are not sent keep the
+read (unknown pitch, start after the clip's end) come back unchanged (with `bars`, they are cropped or looped
+with the clip). Velocities round half up (0.5 -> 1). Conditions that are not sent keep the
 clip's own measured value, so a nudge stays in character. The change is measured as
 `|hits(a) XOR hits(b)| / (|hits(a)| + |hits(b)|)` (0 same, 1 no hit shared); small amounts flip few hits,
 on weak metrical positions first, and hits that stay keep their velocity and micro-timing.
@@ -145,6 +147,7 @@ def render() -> str:
             atoms=2 + 4 * api.NOTES_PER_PART,
             part_bytes=part_bytes,
             max_request=api.MAX_REQUEST_BYTES,
+            max_messages=api.MAX_PACKET_MESSAGES,
             max_clip=api.MAX_CLIP_NOTES,
         )
     )

@@ -223,13 +223,13 @@ def _parse_clip(tags: str, args: tuple, start: int, meta: ModelMeta | None) -> C
     pitch = notes[:, 0]
     checks = (
         ((pitch < 0) | (pitch > 127) | (pitch != np.round(pitch)), "pitch must be an int in 0..127"),
-        (notes[:, 1] < 0, "start_beats must be >= 0"),
-        (notes[:, 2] <= 0, "duration_beats must be > 0"),
+        ((notes[:, 1] < 0) | (notes[:, 1] > max_beats), f"start_beats must be in 0..{max_beats}"),
+        ((notes[:, 2] <= 0) | (notes[:, 2] > max_beats), f"duration_beats must be in 0..{max_beats} and > 0"),
         ((notes[:, 3] < 0.5) | (notes[:, 3] >= 127.5), "velocity must be in 1..127"),
     )
     for bad, text in checks:
         if bad.any():
             index = int(np.argmax(bad))
             raise ValueError(f"clip note {index}: {text}, got {notes[index].tolist()}")
-    notes[:, 3] = np.round(notes[:, 3])
+    notes[:, 3] = np.floor(notes[:, 3] + 0.5)  # half up: 0.5 -> 1 (np.round would give 0, out of range)
     return Clip(length, notes)

@@ -90,8 +90,17 @@ def notes_reply(request_id: int, notes: np.ndarray, length_beats: float, clip_na
     return datagrams
 
 
+MAX_REASON_BYTES = MAX_DATAGRAM_BYTES - 64  # the address, tags and id take 28 bytes
+
+
 def error_reply(request_id: int, reason: str) -> bytes:
-    return encode_message("/nudge/error", "is", (request_id, reason[:900]))
+    """``/nudge/error id reason``; a long reason is cut (at a character, with "...") to fit one datagram."""
+    raw = reason.replace("\0", "\\0").encode("utf-8")  # a NUL would end the OSC string early
+    if len(raw) > MAX_REASON_BYTES:
+        reason = raw[: MAX_REASON_BYTES - 3].decode("utf-8", errors="ignore") + "..."
+    else:
+        reason = raw.decode("utf-8")
+    return encode_message("/nudge/error", "is", (request_id, reason))
 
 
 def ok_reply(request_id: int) -> bytes:

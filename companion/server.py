@@ -75,7 +75,10 @@ class UdpServer:
         sock, handle = self.sock, self.daemon.handle_routed
         try:
             while not self._stop.is_set():
-                data, sender = sock.recvfrom(RECV_BYTES)
+                try:
+                    data, sender = sock.recvfrom(RECV_BYTES)
+                except ConnectionResetError:  # Windows: an earlier reply met a closed port; not ours to stop
+                    continue
                 if self._stop.is_set():
                     break
                 host = sender[0]
@@ -84,12 +87,18 @@ class UdpServer:
                     continue
                 started = time.perf_counter()
                 self.requests += 1
-                handled = handle(data)
-                target = self._target(sender, handled.reply_port)
+                try:
+                    handled = handle(data)
+                    target = self._target(sender, handled.reply_port)
+                except (
+                    Exception
+                ):  # a bug must not stop the daemon: Daemon answers errors itself; this is a last guard
+                    log.exception("internal error on a datagram from %s:%d; no reply, still serving", *sender)
+                    continue
                 for datagram in handled.replies:
                     try:
                         sock.sendto(datagram, target)
-                    except OSError as error:  # e.g. the client is gone: log, keep serving
+                    except (OSError, OverflowError) as error:  # e.g. the client is gone: log, keep serving
                         log.warning("cannot reply to %s:%d: %s", *target, error)
                         break
                 self.busy_seconds += time.perf_counter() - started
@@ -114,7 +123,10 @@ class UdpServer:
 
     def _poll_loop(self) -> None:
         while not self._stop.wait(self.poll_seconds):
-            self.daemon.poll_models()
+            try:
+                self.daemon.poll_models()
+            except Exception:  # the poller must outlive any one bad file or folder hiccup
+                log.exception("polling the models folder failed; trying again in %.1f s", self.poll_seconds)
 
     def shutdown(self) -> None:
         """Stop ``serve_forever`` from another thread (wakes the socket with an empty datagram)."""

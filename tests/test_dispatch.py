@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import shutil
+from dataclasses import replace
 
 import numpy as np
 import pytest
 
 from companion.dispatch import Daemon, clip_to_pattern
-from companion.model import load_model
+from companion.model import ModelError, load_model
 from companion.models_dir import ModelsDir
-from companion.osc_api import ENDPOINTS, LIVE_OFF_REASON
-from companion.osc_codec import decode_message, encode_message
+from companion.osc_api import ENDPOINTS, LIVE_OFF_REASON, MAX_DATAGRAM_BYTES, MAX_PACKET_MESSAGES
+from companion.osc_codec import decode_message, encode_bundle, encode_message
 from companion.osc_request import Clip
 from companion.pattern import Grid
-from tests.support.tiny_onnx import write_tiny_model
+from companion.replies import error_reply
+from tests.support.tiny_onnx import tiny_meta, tiny_model_bytes, write_tiny_model
 
 
 class RecordingPlayer:
@@ -75,7 +77,7 @@ def test_generate_is_deterministic_and_queued_to_the_player(folder):
     assert begin.args[0] == 5 and begin.args[2] == len(first) > 0 and begin.args[3] == 8.0
     assert begin.args[4] == "default funk s3"
     assert [c[0] for c in player.calls] == ["queue", "queue"]
-    assert player.calls[0][2] == {"when": "bar"}
+    assert player.calls[0][2] == {"when": "bar", "pitches": daemon.model.meta.output_pitches}
 
 
 def test_vary_amount_zero_echoes_the_clip_exactly(daemon):
@@ -185,6 +187,91 @@ def test_malformed_bytes_and_bundles(daemon):
     assert reply.address == "/nudge/error" and reply.args[0] == -1 and "multiple of 4" in reply.args[1]
     (reply,) = (decode_message(d) for d in daemon.handle(b"/x" + b"\0" * 40000))
     assert "larger than" in reply.args[1]
+    ping = encode_message("/nudge/ping", "i", (1,))
+    assert len(daemon.handle(encode_bundle([ping] * MAX_PACKET_MESSAGES))) == MAX_PACKET_MESSAGES
+    (reply,) = (decode_message(d) for d in daemon.handle(encode_bundle([ping] * (MAX_PACKET_MESSAGES + 1))))
+    assert reply.address == "/nudge/error" and f"at most {MAX_PACKET_MESSAGES} per datagram" in reply.args[1]
+
+
+def test_every_error_reply_fits_one_datagram_even_with_a_long_non_ascii_address(daemon):
+    address = "/nudge/" + "é" * 400  # 800 bytes of UTF-8, echoed in the reason
+    (datagram,) = daemon.handle(encode_message(address, "i", (1,)))
+    reply = decode_message(datagram)
+    assert reply.address == "/nudge/error" and len(datagram) <= MAX_DATAGRAM_BYTES
+    assert "unknown address" in reply.args[1]
+    long = error_reply(7, "x" * 3000)
+    assert len(long) <= MAX_DATAGRAM_BYTES and decode_message(long).args[1].endswith("...")
+
+
+def test_a_model_whose_info_reply_would_not_fit_is_refused_at_every_door(folder):
+    descriptions = tiny_meta(conditions=tuple(f"condition_{i:02d}" for i in range(12)))
+    wide = replace(
+        descriptions,
+        conditions=tuple(replace(c, description="d" * 150) for c in descriptions.conditions),
+    )
+    (folder / "wide.onnx").write_bytes(tiny_model_bytes(wide))
+    with pytest.raises(ModelError, match=r"model/info reply would be \d+ bytes"):
+        Daemon(load_model(folder / "wide.onnx"))
+    daemon = Daemon(load_model(folder / "default.onnx"), ModelsDir(folder))
+    (reply,) = send(daemon, "/nudge/model/load", "is", 1, "wide")
+    assert reply.address == "/nudge/error" and "1472-byte datagram" in reply.args[1]
+    assert daemon.model.name == "default"
+
+
+def test_a_model_list_too_long_for_one_datagram_is_an_error_not_a_truncated_list(folder):
+    for i in range(40):
+        shutil.copy(folder / "other.onnx", folder / f"a_rather_long_model_name_number_{i:02d}.onnx")
+    daemon = Daemon(load_model(folder / "default.onnx"), ModelsDir(folder))
+    (reply,) = send(daemon, "/nudge/model/list", "i", 4)
+    assert reply.address == "/nudge/error" and "42 models" in reply.args[1] and reply.args[0] == 4
+
+
+def test_vary_reads_only_notes_inside_the_clip_and_fits_unread_notes_to_bars(daemon):
+    # a 3-beat clip on a 4-beat grid: the kick at 3.5 is after the clip's end and comes back unchanged
+    clip = [36, 0.0, 0.25, 100, 36, 3.5, 0.25, 90]
+    _, notes = notes_of(
+        send(daemon, "/nudge/vary", "ifsisf" + "iffi" * 2, 1, 0.3, "seed", 2, "notes", 3.0, *clip)
+    )
+    assert [36.0, 3.5, 0.25, 90.0] in notes.tolist()
+    # bars 1 on an 8-beat clip: a cowbell (unknown pitch) at beat 6 is cropped, one at beat 1 is kept
+    clip = [56, 1.0, 0.25, 70, 56, 6.0, 0.25, 71, 36, 0.0, 0.25, 100]
+    args = ("ifsisisf" + "iffi" * 3, 2, 0.3, "seed", 2, "bars", 1, "notes", 8.0, *clip)
+    begin, notes = notes_of(send(daemon, "/nudge/vary", *args))
+    assert begin.args[3] == 4.0 and notes[:, 1].max() < 4.0
+    assert [56.0, 1.0, 0.25, 70.0] in notes.tolist() and 71 not in notes[:, 3]
+    # bars 4 on a 1-bar clip: the cowbell is looped with the clip
+    clip = [56, 1.0, 0.25, 70, 36, 0.0, 0.25, 100]
+    args = ("ifsisisf" + "iffi" * 2, 3, 0.3, "seed", 2, "bars", 4, "notes", 4.0, *clip)
+    _, notes = notes_of(send(daemon, "/nudge/vary", *args))
+    assert notes[notes[:, 0] == 56][:, 1].tolist() == [1.0, 5.0, 9.0, 13.0]
+
+
+def test_vary_queues_the_clips_own_pitches_to_the_player(folder):
+    player = RecordingPlayer()
+    daemon = Daemon(load_model(folder / "default.onnx"), ModelsDir(folder), player=player, seed=0)
+    clip = [35, 0.0, 0.25, 100, 38, 1.0, 0.25, 90]  # 35: acoustic bass drum, the clip's kick
+    send(daemon, "/nudge/vary", "ifsisf" + "iffi" * 2, 1, 0.3, "seed", 2, "notes", 4.0, *clip)
+    (queued,) = [c for c in player.calls if c[0] == "queue"]
+    assert (
+        queued[2]["pitches"][0] == 35
+        and tuple(queued[2]["pitches"][1:]) == daemon.model.meta.output_pitches[1:]
+    )
+
+
+def test_a_poll_that_races_a_model_load_does_not_undo_it(daemon, folder, monkeypatch):
+    write_tiny_model(folder / "default.onnx", seed=7)  # the serving model changed on disk
+    real_load = daemon.models.load
+
+    def load_while_a_request_swaps(name):
+        model = real_load(name)
+        if name == "default":  # the request thread loads 'other' while the poller reloads 'default'
+            (reply,) = send(daemon, "/nudge/model/load", "is", 1, "other")
+            assert reply.args == (1, "other")
+        return model
+
+    monkeypatch.setattr(daemon.models, "load", load_while_a_request_swaps)
+    daemon.poll_models()
+    assert daemon.model.name == "other"
 
 
 def test_model_load_good_and_corrupt_keep_serving(daemon, folder):

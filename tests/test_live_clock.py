@@ -57,7 +57,7 @@ def test_internal_clock_start_stop_and_tempo_change_keep_position():
     ("bpm", "beat", "playing", "message"),
     [
         (math.nan, 0.0, 1, "bpm must be a finite number"),
-        (0.0, 0.0, 1, "bpm must be in 20..400"),
+        (0.0, 0.0, 1, "bpm must be in 20..999"),
         ("120", 0.0, 1, "bpm must be a finite number"),
         (120.0, -1.0, 1, "beat must be a finite number >= 0"),
         (120.0, math.inf, 1, "beat must be a finite number >= 0"),

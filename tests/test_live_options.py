@@ -47,7 +47,7 @@ def test_defaults():
         (["--midi-channel", "17"], "--midi-channel must be in 1..16, got 17"),
         (["--midi-channel", "ten"], "--midi-channel must be an int in 1..16"),
         (["--bpm", "nan"], "--bpm: bpm must be a finite number"),
-        (["--bpm", "5"], "--bpm: bpm must be in 20..400"),
+        (["--bpm", "5"], "--bpm: bpm must be in 20..999"),
         (["--clock", "ltc"], "invalid choice: 'ltc'"),
         (["--switch", "beat"], "invalid choice: 'beat'"),
         (["--midi-api", "asio"], "invalid choice: 'asio'"),

@@ -183,7 +183,7 @@ def test_follows_osc_transport_position_and_stop(rig, jack):
 def test_set_transport_validates_even_when_not_followed(rig):
     player, _ = rig(InternalClock(120))
     assert player.set_transport(100.0, 0.0, True) is False
-    with pytest.raises(ValueError, match=r"bpm must be in 20\.\.400"):
+    with pytest.raises(ValueError, match=r"bpm must be in 20\.\.999"):
         player.set_transport(1000.0, 0.0, True)
     with pytest.raises(ValueError, match="when must be one of now, bar, loop"):
         player.queue(KICKS, "later")
@@ -218,3 +218,18 @@ def test_follows_midi_clock_from_a_daw_through_jack(jack):
         finally:
             daw.delete()
             recorder.close()
+
+
+def test_a_queue_brings_its_reply_pitches_and_the_drum_map_overrides_still_win(rig, jack):
+    player, recorder = rig(InternalClock(240), pitch_overrides={"snare": 40})
+    two_voices = make_pattern({"kick": [(0, 1.0, 0.0)], "snare": [(4, 0.6, 0.0)]})
+    pitches = (35, 38, 42, 46, 43, 47, 50, 49, 51)  # e.g. a varied clip that keeps its own kick, 35
+    player.queue(two_voices, "now", pitches=pitches)
+    player.start()
+    ons = recorder.wait_for(lambda r: len([m for m in recorder.received if is_on(m)]) >= 2)
+    assert sorted({r.message[1] for r in ons if is_on(r)}) == [35, 40]  # the reply's kick, the map's snare
+    player.stop()
+    with pytest.raises(ValueError, match=r"pitches must be 9 ints in 0\.\.127"):
+        player.queue(two_voices, "now", pitches=(36,) * 8)
+    with pytest.raises(ValueError, match=r"pitches must be 9 ints in 0\.\.127"):
+        player.queue(two_voices, "now", pitches=(36,) * 8 + (128,))

@@ -183,3 +183,22 @@ def test_signal_to_the_serving_process_ends_every_note(jack, tmp_path, sig, code
             serving.kill()
             serving.wait()
         recorder.close()
+
+
+def test_queue_pitches_cross_to_the_child_and_the_drum_map_still_wins(jack):
+    recorder = MidiRecorder(client_name="PitchSink")
+    try:
+        config = LiveConfig(api="jack", port="PitchSink", bpm=240.0, pitch_overrides=(("snare", 40),))
+        with LivePlayer(config) as player:
+            snare = beats_pattern(1)
+            snare.hits[0, 2] = True  # and one kick
+            snare.velocities[0, 2] = 0.8
+            player.queue(snare, "now", pitches=(35, 38, 42, 46, 43, 47, 50, 49, 51))
+            player.start()
+            recorder.wait_for(lambda _r: len({r.message[1] for r in recorder.received if is_on(r)}) >= 2)
+            player.stop()
+            with pytest.raises(ValueError, match="pitches must be 9 ints"):
+                player.queue(snare, "now", pitches=(36,) * 9 + (1,))
+        assert {r.message[1] for r in recorder.received if is_on(r)} == {35, 40}
+    finally:
+        recorder.close()

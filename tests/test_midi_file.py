@@ -75,7 +75,7 @@ def test_no_tempo_means_120_and_no_meter_means_four_four(tmp_path):
 def test_write_validates_and_keeps_the_old_file(tmp_path):
     path = tmp_path / "keep.mid"
     path.write_bytes(b"old")
-    with pytest.raises(ValueError, match=r"bpm must be in 20\.\.400"):
+    with pytest.raises(ValueError, match=r"bpm must be in 20\.\.999"):
         write_pattern_midi(path, Pattern.empty(Grid()), bpm=1000)
     with pytest.raises(ValueError, match="channel"):
         write_pattern_midi(path, Pattern.empty(Grid()), channel=16)

@@ -50,6 +50,17 @@ def test_normaliser_and_defaults_come_from_the_conditions():
         (lambda d: d.update(quantile_probs=[0.5, 0.2]), "quantile_probs"),
         (lambda d: d.update(styles=["funk", "funk"]), "styles"),
         (lambda d: d.update(dataset=[1]), "dataset"),
+        (lambda d: d.update(styles=5), "styles"),
+        (lambda d: d.update(styles="rock"), "styles"),  # a string is not a list of one-letter styles
+        (lambda d: d.update(styles=["fu\0nk"]), "styles[0]"),  # NUL cannot travel in an OSC string
+        (lambda d: d.update(styles=["x" * 65]), "styles[0]"),
+        (lambda d: d["conditions"][0].update(description="d" * 201), "conditions[0].description"),
+        (lambda d: d["conditions"][0].update(unit=3), "conditions[0].unit"),
+        (lambda d: d.update(name="line\nbreak"), "name"),
+        (
+            lambda d: d.update(conditions=[dict(d["conditions"][0], name=f"c{i}") for i in range(33)]),
+            "at most 32",
+        ),
     ],
 )
 def test_every_bad_field_is_named(change, field):

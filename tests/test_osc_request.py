@@ -108,8 +108,30 @@ def test_style_any_means_none_and_unknown_style_is_named():
             (4, 0.5, "notes", 4.0, 200, 0.0, 0.1, 100),
             "pitch must be an int in 0..127",
         ),
-        ("/nudge/vary", "ifsfiffi", (4, 0.5, "notes", 4.0, 36, -1.0, 0.1, 100), "start_beats must be >= 0"),
-        ("/nudge/vary", "ifsfiffi", (4, 0.5, "notes", 4.0, 36, 0.0, 0.0, 100), "duration_beats must be > 0"),
+        (
+            "/nudge/vary",
+            "ifsfiffi",
+            (4, 0.5, "notes", 4.0, 36, -1.0, 0.1, 100),
+            "start_beats must be in 0..32",
+        ),
+        (
+            "/nudge/vary",
+            "ifsfidfi",
+            (4, 0.5, "notes", 4.0, 36, 1e300, 0.1, 100),
+            "start_beats must be in 0..32",
+        ),
+        (
+            "/nudge/vary",
+            "ifsfiffi",
+            (4, 0.5, "notes", 4.0, 36, 0.0, 0.0, 100),
+            "duration_beats must be in 0..32 and > 0",
+        ),
+        (
+            "/nudge/vary",
+            "ifsfifdi",
+            (4, 0.5, "notes", 4.0, 36, 0.0, 1e300, 100),
+            "duration_beats must be in 0..32",
+        ),
         ("/nudge/vary", "ifsfiffi", (4, 0.5, "notes", 4.0, 36, 0.0, 0.1, 0), "velocity must be in 1..127"),
         ("/nudge/vary", "ifsfiffi", (4, 0.5, "notes", 4.0, 36, math.nan, 0.1, 9), "NaN or inf"),
         ("/nudge/vary", "ifsfiffs", (4, 0.5, "notes", 4.0, 36, 0.0, 0.1, "x"), "non-numeric"),
@@ -139,6 +161,30 @@ def test_vary_clip_parsing_with_options_before_the_marker():
     assert request.sliders == {"density": pytest.approx(0.4)} and request.options == {"seed": 2}
     assert request.clip.length_beats == 4.0
     np.testing.assert_array_equal(request.clip.notes, [[36, 0.5, 0.25, 100]])  # velocity rounded
+
+
+def test_clip_velocities_round_half_up_and_stay_in_1_to_127():
+    request = parse(
+        "/nudge/vary",
+        "ifsf" + "ifff" * 3,
+        9,
+        0.5,
+        "notes",
+        4.0,
+        36,
+        0,
+        0.1,
+        0.5,
+        38,
+        1,
+        0.1,
+        126.5,
+        42,
+        2,
+        0.1,
+        7.49,
+    )
+    assert request.clip.notes[:, 3].tolist() == [1.0, 127.0, 7.0]  # np.round(0.5) would give 0
 
 
 def test_transport_has_no_id_and_accepts_ints_for_floats():

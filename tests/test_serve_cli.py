@@ -76,3 +76,20 @@ def test_listening_beyond_loopback_needs_explicit_flags(tmp_path):
     process = start("--models-dir", str(tmp_path), "--host", "0.0.0.0", "--port", "0")
     _, stderr = process.communicate(timeout=TIMEOUT)
     assert process.returncode == 2 and "--allow-remote" in stderr
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "needle"),
+    [
+        ("--reply-port", "70000", "--reply-port: must be an int in 1..65535, got 70000"),
+        ("--reply-port", "0", "--reply-port: must be an int in 1..65535, got 0"),
+        ("--port", "-1", "--port: must be an int in 0..65535, got -1"),
+        ("--port", "nine", "--port: must be an int in 0..65535, got 'nine'"),
+        ("--poll-seconds", "nan", "--poll-seconds: must be a number of seconds in 0.05..3600"),
+    ],
+)
+def test_out_of_range_options_are_refused_before_anything_starts(tmp_path, option, value, needle):
+    write_tiny_model(tmp_path / "default.onnx")
+    process = start("--models-dir", str(tmp_path), "--port", "0", option, value)
+    _, stderr = process.communicate(timeout=TIMEOUT)
+    assert process.returncode == 2 and needle in stderr, stderr

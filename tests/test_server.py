@@ -200,3 +200,44 @@ def test_reply_port_and_allow_list(folder):
             stranger.sock.recvfrom(65536)
     finally:
         stranger.close(), friend.close(), running.stop()
+
+
+def test_a_bug_in_handling_one_datagram_does_not_stop_the_server(folder, caplog):
+    daemon = Daemon(load_model(folder / "default.onnx"), ModelsDir(folder), seed=1)
+    real = daemon.handle_routed
+
+    def buggy(data):
+        if data == encode_message("/nudge/ping", "i", (99,)):
+            raise OverflowError("a bug")  # e.g. one that Daemon's own guard did not foresee
+        return real(data)
+
+    daemon.handle_routed = buggy  # before the server takes the method
+    running = Running(UdpServer(daemon, "127.0.0.1", 0, poll_seconds=3600))
+    client = Client(running.server.address)
+    try:
+        client.send("/nudge/ping", "i", 99)  # no reply: the server logs the traceback and goes on
+        assert client.ask("/nudge/ping", "i", 1).args[0] == 1
+    finally:
+        client.close()
+        running.stop()
+    assert any("internal error on a datagram" in r.message for r in caplog.records)
+
+
+def test_the_models_poller_survives_an_unexpected_error(folder, caplog):
+    daemon = Daemon(load_model(folder / "default.onnx"), ModelsDir(folder), seed=1)
+    polled = threading.Event()
+    calls = []
+
+    def poll():
+        calls.append(1)
+        if len(calls) == 1:
+            raise TypeError("an unforeseen bug")
+        polled.set()
+
+    daemon.poll_models = poll
+    running = Running(UdpServer(daemon, "127.0.0.1", 0, poll_seconds=0.05))
+    try:
+        assert polled.wait(TIMEOUT), "the poller stopped after the first error"
+    finally:
+        running.stop()
+    assert any("polling the models folder failed" in r.message for r in caplog.records)

@@ -7,15 +7,41 @@ import logging
 import signal
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
-from companion.dispatch import Daemon
+from companion.dispatch import Daemon, check_fits
 from companion.model import ModelError, load_model
 from companion.models_dir import ModelsDir
 
 log = logging.getLogger(__name__)
 DEFAULT_MODELS_DIR = Path(__file__).resolve().parents[2] / "models"
 DEFAULT_MODEL_NAME = "default"
+
+
+def port_number(low: int) -> Callable[[str], int]:
+    """An argparse type: a UDP port in low..65535 (an out-of-range port would fail at the first send)."""
+
+    def parse(text: str) -> int:
+        try:
+            port = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be an int in {low}..65535, got {text!r}") from None
+        if not low <= port <= 65535:
+            raise argparse.ArgumentTypeError(f"must be an int in {low}..65535, got {port}")
+        return port
+
+    return parse
+
+
+def poll_interval(text: str) -> float:
+    try:
+        seconds = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number of seconds in 0.05..3600, got {text!r}") from None
+    if not 0.05 <= seconds <= 3600:  # also refuses NaN and inf
+        raise argparse.ArgumentTypeError(f"must be a number of seconds in 0.05..3600, got {text}")
+    return seconds
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -28,10 +54,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     parser.add_argument(
-        "--port", type=int, default=9000, help="UDP port to listen on (default 9000; 0 = any)"
+        "--port",
+        type=port_number(0),
+        default=9000,
+        help="UDP port to listen on, 0..65535 (default 9000; 0 = any)",
     )
     parser.add_argument(
-        "--reply-port", type=int, help="send replies to this port (default: the sender's port)"
+        "--reply-port",
+        type=port_number(1),
+        help="send replies to this port, 1..65535 (default: the sender's port)",
     )
     parser.add_argument(
         "--allow-remote", action="store_true", help="allow --host beyond loopback (needs --allow as well)"
@@ -44,7 +75,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="client address allowed to send requests (repeat for several); others are dropped and logged",
     )
     parser.add_argument(
-        "--poll-seconds", type=float, default=1.0, help="models folder poll interval (default 1)"
+        "--poll-seconds", type=poll_interval, default=1.0, help="models folder poll interval (default 1)"
     )
     from companion.live import options as live  # imported when the command is built: it pulls in rtmidi
 
@@ -56,7 +87,7 @@ def run(args: argparse.Namespace) -> int:
     models = ModelsDir(args.models_dir) if args.models_dir.is_dir() else None
     path = args.model or args.models_dir / f"{DEFAULT_MODEL_NAME}.onnx"
     try:
-        model = load_model(path)
+        model = check_fits(load_model(path))
     except ModelError as error:
         print(f"nudge serve: cannot load the model: {error}", file=sys.stderr)
         if args.model is None:

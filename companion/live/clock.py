@@ -24,10 +24,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 from companion.live.clock_in import MidiInputReader
+from companion.pattern import MAX_BPM, MIN_BPM
 
 log = logging.getLogger(__name__)
 
-MIN_BPM, MAX_BPM = 20.0, 400.0
 FOLLOW_GAIN = 0.2  # share of a measured phase error that is corrected per message
 LOCATE_BEATS = 0.25  # a larger disagreement between the clock and a message is a jump of the song position
 PPQN = 24  # MIDI clocks per quarter note

@@ -131,6 +131,7 @@ def config_from_args(args: argparse.Namespace, meta: ModelMeta) -> LiveConfig:
         port=args.midi_out,
         channel=args.midi_channel,
         output_pitches=output_pitches_for(meta, overrides),
+        pitch_overrides=tuple(sorted((overrides or {}).items())),
         switch=args.switch,
         clock=args.clock,
         clock_in=args.clock_in,

@@ -18,10 +18,10 @@ import os
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from companion.drum_map import N_VOICES, OUTPUT_PITCHES
+from companion.drum_map import N_VOICES, OUTPUT_PITCHES, VOICES, output_pitches_from
 from companion.live.clock import Clock, InternalClock, OscClock, check_bpm
 from companion.live.output import MidiOutput, check_channel
 from companion.live.timeline import SWITCH_MODES, Timeline, pattern_to_loop_events
@@ -84,6 +84,7 @@ class Player:
         switch: str = "bar",
         trace: list | None = None,
         realtime: bool = True,
+        pitch_overrides: Mapping[str, int] | None = None,
     ) -> None:
         if switch not in SWITCH_MODES:
             raise ValueError(f"switch must be one of {', '.join(SWITCH_MODES)}, got {switch!r}")
@@ -93,6 +94,8 @@ class Player:
         self.clock = clock
         self.channel = check_channel(channel)
         self.output_pitches = tuple(output_pitches)
+        self.pitch_overrides = dict(pitch_overrides or {})  # --drum-map: wins over the pitches a queue brings
+        output_pitches_from(self.pitch_overrides)  # validates
         self.switch = switch
         self.trace = trace
         self.realtime = realtime
@@ -146,12 +149,16 @@ class Player:
             self._flush_offs()
             self.output.panic(self.channel)
 
-    def queue(self, pattern: Pattern, when: str = "bar") -> None:
-        """Make ``pattern`` the one that plays: ``now``, at the next ``bar`` line, or at the ``loop`` end."""
+    def queue(self, pattern: Pattern, when: str = "bar", pitches: Sequence[int] | None = None) -> None:
+        """Make ``pattern`` the one that plays: ``now``, at the next ``bar`` line, or at the ``loop`` end.
+
+        ``pitches``: the output pitch per voice of this pattern (as in the reply that carried it: the serving
+        model's, or a varied clip's own); the ``pitch_overrides`` still win. Default: ``output_pitches``.
+        """
         self._check_open()
         if when not in SWITCH_MODES:
             raise ValueError(f"when must be one of {', '.join(SWITCH_MODES)}, got {when!r}")
-        loop = pattern_to_loop_events(pattern, self.output_pitches)
+        loop = pattern_to_loop_events(pattern, self.pitches_for(pitches))
         with self._cond:
             state = self.clock.state()
             now_beats = state.beats_at(time.monotonic())
@@ -162,6 +169,17 @@ class Player:
                 self._timeline.set(loop, now_beats)
                 self._need_seek = True
             self._cond.notify()
+
+    def pitches_for(self, pitches: Sequence[int] | None) -> tuple[int, ...]:
+        """The pitch per voice to play: ``pitches`` (or ``output_pitches``) with the overrides applied."""
+        if pitches is None:
+            return self.output_pitches
+        pitches = tuple(pitches)
+        if len(pitches) != N_VOICES or not all(
+            isinstance(p, int) and not isinstance(p, bool) and 0 <= p <= 127 for p in pitches
+        ):
+            raise ValueError(f"pitches must be {N_VOICES} ints in 0..127, got {pitches!r}")
+        return tuple(self.pitch_overrides.get(voice, p) for voice, p in zip(VOICES, pitches, strict=True))
 
     def set_transport(self, bpm: float, beat: float, playing: bool, time_s: float | None = None) -> bool:
         """Transport from the Max for Live device; followed with ``--clock osc``, else checked and ignored.

@@ -24,6 +24,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -48,6 +49,7 @@ class LiveConfig:
     port: str | None = None
     channel: int = 10
     output_pitches: tuple[int, ...] = OUTPUT_PITCHES
+    pitch_overrides: tuple[tuple[str, int], ...] = ()  # --drum-map {voice: pitch}, as pairs
     switch: str = "bar"
     clock: str = "internal"  # internal, midi, osc
     clock_in: str | None = None
@@ -141,12 +143,13 @@ class LivePlayer:
     def panic(self) -> None:
         self._call("panic")
 
-    def queue(self, pattern: Pattern, when: str = "bar") -> None:
+    def queue(self, pattern: Pattern, when: str = "bar", pitches: Sequence[int] | None = None) -> None:
+        """As ``Player.queue``: ``pitches`` per voice (default the configured ones), --drum-map winning."""
         if not isinstance(pattern, Pattern):
             raise TypeError(f"pattern must be a Pattern, got {type(pattern).__name__}")
         if when not in SWITCH_MODES:
             raise ValueError(f"when must be one of {', '.join(SWITCH_MODES)}, got {when!r}")
-        self._call("queue", pattern, when)
+        self._call("queue", pattern, when, None if pitches is None else tuple(int(p) for p in pitches))
 
     def set_transport(self, bpm: float, beat: float, playing: bool) -> bool:
         return bool(self._call("set_transport", bpm, beat, playing, time.monotonic()))
@@ -260,6 +263,7 @@ def _child_main(requests: BinaryIO, replies: BinaryIO) -> None:
                 config.switch,
                 trace=[] if config.trace else None,
                 realtime=config.realtime,
+                pitch_overrides=dict(config.pitch_overrides),
             )
         except Exception as error:
             _write(replies, ("error", (type(error).__name__, str(error))))
@@ -294,8 +298,8 @@ def _dispatch(player: Any, name: str, args: tuple) -> tuple[str, Any]:
         if name not in ("start", "stop", "panic", "queue", "set_transport", "set_bpm"):
             raise ValueError(f"unknown live MIDI command {name!r}")
         return "ok", getattr(player, name)(*args)
-    except (ValueError, TypeError, MidiPortError, RuntimeError) as error:
-        return "error", (type(error).__name__, str(error))
+    except (ValueError, TypeError, MidiPortError, RuntimeError, OSError) as error:  # OSError: rtmidi's
+        return "error", (type(error).__name__, str(error))  # driver errors; the child keeps serving
 
 
 def main() -> None:
