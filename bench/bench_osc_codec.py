@@ -66,16 +66,26 @@ def main() -> int:
     notes = note_array(rows)
     flat = [x for p, s, d, v in rows.tolist() for x in (int(p), s, d, int(v))]
     request = encode_message("/nudge/vary", "ifsf" + "iffi" * len(rows), (1, 0.2, "notes", 16.0, *flat))
-    print("OSC codec bench: median microseconds per call (same bytes out / same values in)")
+    theirs = OscMessage(request).params
+    mine = decode_message(request).args
+    if len(theirs) != len(mine) or any(
+        a != b and not (isinstance(a, float) and abs(a - b) <= 1e-6 * max(1.0, abs(a)))
+        for a, b in zip(theirs, mine, strict=True)
+    ):
+        raise RuntimeError("the two decoders disagree")
+    print("OSC codec bench: median microseconds per call (same bytes out / same values in); ours / theirs")
     print(f"  encode one /nudge/notes part of {NOTES_PER_PART} notes ({2 + 4 * NOTES_PER_PART} arguments)")
-    print(f"    python-osc OscMessageBuilder          {timed(python_osc_part):8.1f}")
-    print(f"    companion.osc_codec.encode_message    {timed(ours_part):8.1f}")
+    encode_theirs, encode_ours = timed(python_osc_part), timed(ours_part)
+    print(f"    python-osc OscMessageBuilder          {encode_theirs:8.1f}  (baseline)")
+    print(f"    companion.osc_codec.encode_message    {encode_ours:8.1f}  {encode_ours / encode_theirs:.3f}x")
     whole = timed(lambda: notes_reply(1, notes, 16.0, "x"))
     count = len(notes_reply(1, notes, 16.0, "x"))
     print(f"    companion.replies.notes_reply, all {len(rows)} notes in {count} datagrams {whole:8.1f}")
     print(f"  decode a /nudge/vary request with {len(rows)} notes ({len(request)} bytes)")
-    print(f"    python-osc OscMessage                 {timed(lambda: OscMessage(request).params, 500):8.1f}")
-    print(f"    companion.osc_codec.decode_message    {timed(lambda: decode_message(request), 500):8.1f}")
+    decode_theirs = timed(lambda: OscMessage(request).params, 500)
+    decode_ours = timed(lambda: decode_message(request), 500)
+    print(f"    python-osc OscMessage                 {decode_theirs:8.1f}  (baseline)")
+    print(f"    companion.osc_codec.decode_message    {decode_ours:8.1f}  {decode_ours / decode_theirs:.3f}x")
     return 0
 
 

@@ -13,7 +13,9 @@ import sys
 from collections.abc import Mapping, Sequence
 
 
-def build_parser(prog: str, description: str, table: Mapping[str, tuple[str, str]], argv: Sequence[str]):
+def build_parser(
+    prog: str, description: str, table: Mapping[str, tuple[str, str]], argv: Sequence[str]
+) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog=prog, description=description)
     parser.add_argument(
         "-v", "--verbose", action="count", default=0, help="more logging (-v info, -vv debug)"

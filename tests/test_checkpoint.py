@@ -40,3 +40,15 @@ def test_the_generator_comes_back_with_its_trained_weights(tiny_checkpoint):
     assert space.to_dict() == state["conditions"]
     for name, tensor in generator.state_dict().items():
         assert torch.equal(tensor, state["generator"][name])
+
+
+def test_a_checkpoint_missing_a_key_or_with_foreign_weights_is_a_clear_error(tiny_checkpoint, tmp_path):
+    state = load_checkpoint(tiny_checkpoint)
+    del state["grid"]
+    torch.save(state, tmp_path / "no_grid.pt")
+    with pytest.raises(ValueError, match="the checkpoint lacks grid"):
+        load_checkpoint(tmp_path / "no_grid.pt")
+    state = load_checkpoint(tiny_checkpoint)
+    state["generator"] = {k: v[..., :1] for k, v in state["generator"].items()}  # weights of other shapes
+    with pytest.raises(ValueError, match="the checkpoint's generator cannot be rebuilt"):
+        generator_from_checkpoint(state)

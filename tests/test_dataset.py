@@ -114,3 +114,44 @@ def test_bad_files_are_refused(tmp_path):
     )
     with pytest.raises(DatasetError, match="meta is malformed"):
         RhythmDataset.load(tmp_path / "grid.npz")
+
+
+def _with(plane: int, row: int, value: float) -> np.ndarray:
+    patterns = make().patterns.copy()
+    patterns[row, plane, 0, 0] = value
+    return patterns
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"patterns": _with(0, 2, 7.0)}, "hits must be 0 or 1; row 2"),
+        ({"patterns": _with(1, 1, float("nan"))}, r"velocities must be in 0\.\.1; row 1"),
+        ({"patterns": _with(1, 0, 1.5)}, r"velocities must be in 0\.\.1; row 0"),
+        ({"patterns": _with(2, 3, 0.75)}, r"offsets must be in -0\.5\.\.0\.5 steps; row 3"),
+        ({"bpm": np.array([120, 0, 120, 120, 120, 120], np.float32)}, "bpm must be a tempo > 0; row 1"),
+        (
+            {"extra_conditions": {"energy": np.array([0, 0, 42, 0, 0, 0], np.float32)}},
+            r"cond_energy must be in 0\.\.1",
+        ),
+        (
+            {"extra_conditions": {"energy": np.full(6, np.nan, np.float32)}},
+            "cond_energy must be in 0..1; row 0",
+        ),
+    ],
+)
+def test_values_out_of_range_or_nan_are_refused_naming_the_array_and_row(overrides, message):
+    with pytest.raises(DatasetError, match=message):
+        make(**overrides)
+
+
+def test_a_file_whose_planes_disagree_in_shape_is_refused_by_name(tmp_path):
+    path = make().save(tmp_path / "d.npz")
+    with np.load(path) as data:
+        arrays = {k: data[k] for k in data.files}
+    np.savez(tmp_path / "shapes.npz", **{**arrays, "offsets": arrays["offsets"][:, :, :16]})
+    with pytest.raises(DatasetError, match=r"shapes.npz: hits, velocities and offsets must share one"):
+        RhythmDataset.load(tmp_path / "shapes.npz")
+    np.savez(tmp_path / "nan.npz", **{**arrays, "cond_danceability": np.full(6, np.nan, np.float32)})
+    with pytest.raises(DatasetError, match=r"nan.npz: cond_danceability must be in 0\.\.1"):
+        RhythmDataset.load(tmp_path / "nan.npz")

@@ -137,3 +137,15 @@ def test_tiny_model_helper_for_other_tests(tmp_path):
     path = train_tiny_model(tmp_path, styles=False)
     meta = Meta.from_json(_session(path).get_modelmeta().custom_metadata_map[METADATA_KEY])
     assert meta.condition_names == ("density", "syncopation") and meta.styles == ()
+
+
+def test_a_generator_that_returns_nan_is_not_exported(checkpoints, tmp_path):
+    state = load_checkpoint(checkpoints[0])
+    state["generator"] = {
+        k: torch.full_like(v, float("nan")) if v.is_floating_point() else v
+        for k, v in state["generator"].items()
+    }
+    torch.save(state, tmp_path / "nan.pt")
+    with pytest.raises(ExportError, match="NaN or inf"):
+        export_checkpoint(tmp_path / "nan.pt", tmp_path / "nan.onnx")
+    assert not (tmp_path / "nan.onnx").exists()

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from training.ingest_labels import FileLabels, labels_from_path, read_info_csv
+import pytest
+
+from training.ingest_labels import FileLabels, find_info_csv, labels_from_path, read_info_csv
+from training.ingest_midi import IngestConfig, file_jobs, ingest_file
 
 INFO = """drummer,session,id,style,bpm,beat_type,time_signature,midi_filename,audio_filename,duration,split
 drummer1,drummer1/eval_session,drummer1/eval_session/1,funk/groove1,138,beat,4-4,drummer1/eval_session/1_funk-groove1_138_beat_4-4.mid,x.wav,27.8,test
@@ -46,3 +49,32 @@ def test_beat_type_from_gmd_style_file_names():
     assert labels_from_path("rock/4_rock_120_fill_4-4.mid").beat_type == "fill"
     assert labels_from_path("rock/beat-and-fill.mid").beat_type == ""  # ambiguous: unknown
     assert labels_from_path("rock/beatles.mid").beat_type == ""  # a token, not a substring
+
+
+def test_a_subfolder_is_labelled_by_the_info_csv_above_it(tmp_path):
+    (tmp_path / "info.csv").write_text(INFO, encoding="utf-8")
+    drummer1 = tmp_path / "drummer1"
+    drummer1.mkdir()
+    assert find_info_csv(drummer1) == (tmp_path.resolve() / "info.csv", "drummer1")
+    table = read_info_csv(drummer1)
+    assert list(table) == ["eval_session/1_funk-groove1_138_beat_4-4.mid"]  # relative to drummer1
+    assert table["eval_session/1_funk-groove1_138_beat_4-4.mid"].split == "test"  # not "train"
+
+
+def test_an_unknown_split_value_is_refused_naming_the_line(tmp_path):
+    (tmp_path / "info.csv").write_text(INFO.replace(",validation\n", ",holdout\n"), encoding="utf-8")
+    with pytest.raises(ValueError, match=r"info.csv: line 3: split 'holdout' is not one of"):
+        read_info_csv(tmp_path)
+
+
+def test_files_an_info_csv_does_not_list_are_skipped_not_called_train(tmp_path):
+    (tmp_path / "info.csv").write_text(INFO, encoding="utf-8")
+    session = tmp_path / "drummer1" / "eval_session"
+    session.mkdir(parents=True)
+    (session / "1_funk-groove1_138_beat_4-4.mid").write_bytes(b"listed")
+    (session / "2_stray.mid").write_bytes(b"unlisted")
+    jobs = {rel: labels for _, rel, labels in file_jobs(tmp_path / "drummer1")}
+    assert jobs["eval_session/1_funk-groove1_138_beat_4-4.mid"].split == "test"
+    assert jobs["eval_session/2_stray.mid"] is None
+    stray = ingest_file(session / "2_stray.mid", "eval_session/2_stray.mid", None, IngestConfig())
+    assert stray.skipped == "unlisted" and stray.n_windows == 0

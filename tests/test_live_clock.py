@@ -206,7 +206,7 @@ def test_closing_the_midi_clock_while_ticks_arrive_neither_crashes_nor_hangs():
                 assert going is not None, "no clock arrived"
                 seconds, threads_left, code = clock.close_clock(10.0)  # (twice, in the child)
                 assert code == 0, f"the clock's process ended with exit status {code} after closing it"
-                assert seconds < 1.0
+                assert seconds < 3.0  # a hang runs into the 10 s limit; a loaded machine takes ~0.1-1 s
                 assert threads_left == []
             finally:
                 sender.terminate()

@@ -21,7 +21,7 @@ from tests.support.jack import MidiRecorder, assert_paired, is_off, is_on, jack_
 from tests.test_live_timeline import make_pattern
 
 pytestmark = pytest.mark.integration
-MARGIN_S = 0.006  # scheduling slack on a loaded 2-core machine, on top of one JACK cycle
+MARGIN_S = 0.02  # slack on a loaded 2-core machine, on top of a JACK cycle; bench_jitter.py: tight figures
 
 
 KICKS = make_pattern({"kick": [(s, 1.0, 0.0) for s in (0, 4, 8, 12)]})

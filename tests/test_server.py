@@ -241,3 +241,20 @@ def test_the_models_poller_survives_an_unexpected_error(folder, caplog):
     finally:
         running.stop()
     assert any("polling the models folder failed" in r.message for r in caplog.records)
+
+
+def test_the_server_polls_the_models_folder_and_serves_a_changed_model_without_a_restart(folder):
+    daemon = Daemon(load_model(folder / "default.onnx"), ModelsDir(folder), seed=1)
+    running = Running(UdpServer(daemon, "127.0.0.1", 0, poll_seconds=0.05))
+    client = Client(running.server.address)
+    try:
+        assert client.ask("/nudge/model/info", "i", 1).args[2] == 2  # bars of the default model
+        write_tiny_model(folder / "default.onnx", grid=Grid(4, 4, 1), seed=3)  # rewritten in place
+        bars, asked = 2, 0
+        while bars != 1 and asked < 2000:  # each question is a real round trip; the poller runs meanwhile
+            asked += 1
+            bars = client.ask("/nudge/model/info", "i", 1 + asked).args[2]
+        assert bars == 1, "the changed model was never picked up"
+    finally:
+        client.close()
+        running.stop()

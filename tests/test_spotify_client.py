@@ -94,3 +94,11 @@ def test_redact_hides_registered_secrets_and_header_values(server):
     make_client(_settings(server))
     assert redact(f"oops {SECRET} and {BASIC}") == f"oops {REDACTED} and {REDACTED}"
     assert redact("Authorization: Bearer abc.def-123") == f"Authorization: Bearer {REDACTED}"
+
+
+def test_child_loggers_of_the_package_are_redacted_too(server, caplog):
+    caplog.set_level(logging.DEBUG)
+    child = logging.getLogger("training.spotify.fetch")  # a module logger: its records pass up, unfiltered
+    make_client(_settings(server))
+    child.warning("token %s and %s", SECRET, f"Bearer {ACCESS_TOKEN}")
+    assert SECRET not in caplog.text and ACCESS_TOKEN not in caplog.text and REDACTED in caplog.text

@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 
 import pytest
+from spotipy.exceptions import SpotifyException
 
 from tests.support.fake_spotify import FakeSpotify, track_object
 from tests.support.spotify_analysis import features, four_on_the_floor
 from training.spotify.client import ClientSettings, make_client
-from training.spotify.fetch import ANALYSIS_CLOSED, FetchConfig, Fetcher, FetchStopped
+from training.spotify.fetch import ANALYSIS_CLOSED, FetchConfig, Fetcher, FetchStopped, _retry_after
 from training.spotify.records import list_track_files, read_record
 
 pytestmark = [pytest.mark.integration, pytest.mark.filterwarnings("ignore:.*deprecated")]
@@ -204,3 +205,20 @@ def test_track_ids_that_are_not_spotify_ids_never_become_files(server, tmp_path)
     assert summary.failed == {"../../escape": "invalid track id"} and summary.fetched == 1
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cache"]
     assert [p.name for p in list_track_files(tmp_path / "cache")] == ["trkA1.json"]
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        ("7", 7.0),
+        ("-3", 0.0),
+        ("nan", 42.0),
+        ("Wed, 21 Oct 2015 07:28:00", 0.0),  # an HTTP date without a zone (taken as UTC): long past
+        ("Wed, 21 Oct 2015 07:28:00 GMT", 0.0),
+        ("tomorrow-ish", 42.0),
+        ("", 42.0),
+    ],
+)
+def test_retry_after_headers_of_any_shape_give_a_wait_never_an_exception(header, expected):
+    error = SpotifyException(429, -1, "rate limited", headers={"Retry-After": header})
+    assert _retry_after(error, 42.0) == expected

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from tests.support.spotify_analysis import features, make_analysis
-from training.spotify.records import list_track_files, read_record, write_record
+from training.spotify.records import read_record
 from training.spotify.validate import AnalysisError, validate_analysis, validate_features
 
 
@@ -104,6 +104,8 @@ def _broken(path: str, value):
         (_broken("segments.0.timbre", [1.0] * 11), "segments[0].timbre"),
         (_broken("segments.0.pitches", "CDE"), "segments[0].pitches"),
         (_broken("track.time_signature", "4/4"), "track.time_signature"),
+        (_broken("track.time_signature", math.nan), "track.time_signature"),
+        (_broken("track.time_signature", math.inf), "track.time_signature"),
         (_broken("track.tempo", math.inf), "track.tempo"),
         (_broken("meta.status_code", 1), "meta.status_code"),
         ({"beats": [], "segments": []}, "empty analysis"),
@@ -120,21 +122,6 @@ def test_features_are_checked_and_optional():
     assert validate_features(features("x", danceability=0.3))["danceability"] == 0.3
     with pytest.raises(AnalysisError, match=r"audio_features\.energy"):
         validate_features(features("x", energy=1.5))
-
-
-def test_read_record_accepts_cache_records_and_bare_analyses_and_names_the_problem(tmp_path):
-    analysis = make_analysis(n_bars=1)
-    write_record(tmp_path, "abc123", analysis, features("abc123"), {"style": "house", "name": "A"})
-    (tmp_path / "bare-one.json").write_text(json.dumps(analysis))
-    (tmp_path / "broken.json").write_text("{not json")
-    (tmp_path / ".tmp-partial.json").write_text("{")
-    files = list_track_files(tmp_path)
-    assert [p.name for p in files] == ["abc123.json", "bare-one.json", "broken.json"]
-    cached = read_record(files[0])
-    assert (cached.track_id, cached.style, cached.features["energy"]) == ("abc123", "house", 0.7)
-    assert read_record(files[1]).track_id == "bare-one" and read_record(files[1]).features is None
-    with pytest.raises(AnalysisError, match="not valid JSON"):
-        read_record(files[2])
 
 
 def test_a_record_with_an_unsafe_track_id_is_rejected(tmp_path):

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from tests.support.rhythm_data import TINY_ARCH, write_rhythm_dataset
+from tests.support.rhythm_data import TINY_ARCH, make_rhythm_dataset, write_rhythm_dataset
 from training.checkpoint import load_checkpoint
 from training.cli import main as cli_main
 from training.config import TrainConfig
@@ -65,8 +65,12 @@ def test_seed_makes_runs_repeatable(dataset, tmp_path):
 def test_resume_reproduces_an_uninterrupted_run(dataset, tmp_path):
     straight = _weights(train(_config(dataset, tmp_path / "straight", steps=9, checkpoint_every=3)).last)
     train(_config(dataset, tmp_path / "split", steps=4, checkpoint_every=2))
+    with open(tmp_path / "split" / METRICS, "a", encoding="utf-8") as handle:  # a run went on, died
+        handle.write('{"step": 7, "loss_d": 1.0}\n{"step": 8, "lo')
     resumed = train(_config(dataset, tmp_path / "split", steps=9, checkpoint_every=3), resume=True)
     assert resumed.steps == 9
+    steps = [json.loads(line)["step"] for line in (tmp_path / "split" / METRICS).read_text().splitlines()]
+    assert steps == sorted(set(steps)) and 7 not in steps and steps[-1] == 9  # each step once, no torn line
     again = _weights(resumed.last)
     for key in straight:
         torch.testing.assert_close(again[key], straight[key], rtol=0, atol=0)
@@ -132,3 +136,42 @@ def test_fit_command_reports_bad_input(tmp_path):
     (tmp_path / "bad.npz").write_bytes(b"not a dataset")
     with pytest.raises(SystemExit, match="not a readable dataset"):
         cli_main(["fit", "--data", str(tmp_path / "bad.npz"), "--out", str(tmp_path / "r"), "--no-progress"])
+
+
+def test_a_non_finite_loss_stops_training_before_that_state_is_saved(dataset, tmp_path, monkeypatch):
+    real_step = Trainer.train_step
+
+    def diverging(self):
+        stats, ended = real_step(self)
+        if self.step == 3:
+            stats = {**stats, "loss_g": float("nan")}
+        return stats, ended
+
+    monkeypatch.setattr(Trainer, "train_step", diverging)
+    with pytest.raises(ValueError, match=r"training diverged at step 3: .*not finite"):
+        train(_config(dataset, tmp_path / "run", steps=6, checkpoint_every=1))
+    assert load_checkpoint(tmp_path / "run" / LAST)["step"] == 2  # the last good state, not step 3's
+    rows = (
+        (tmp_path / "run" / METRICS).read_text().splitlines() if (tmp_path / "run" / METRICS).exists() else []
+    )
+    assert all("NaN" not in row for row in rows)
+
+
+def test_resume_refuses_a_checkpoint_of_another_architecture_or_a_corrupt_one(dataset, tmp_path):
+    train(_config(dataset, tmp_path / "run", steps=2))
+    with pytest.raises(ValueError, match="was trained with another architecture"):
+        train(_config(dataset, tmp_path / "run", steps=4, latent_dim=12), resume=True)
+    (tmp_path / "run" / LAST).write_bytes(b"\x00truncated")
+    with pytest.raises(ValueError, match="not a readable Nudge checkpoint"):
+        train(_config(dataset, tmp_path / "run", steps=4), resume=True)
+
+
+def test_validation_windows_of_a_style_the_train_split_lacks_are_left_out_of_selection(tmp_path, caplog):
+    data = make_rhythm_dataset(n_train=48, n_val=16, n_test=16)
+    val_rows = np.flatnonzero(data.split == "validation")
+    data.style[val_rows[:3]] = "jazz"  # no embedding was learnt for it (train: rock, funk)
+    path = data.save(tmp_path / "polka.npz")
+    trainer = Trainer(_config(path, tmp_path / "run", steps=1))
+    real_desc, cond, style = trainer.val
+    assert len(real_desc) == len(cond) == len(style) == 13 and (style >= 0).all()
+    assert "3 of 16 validation windows have styles the train split lacks (jazz)" in caplog.text

@@ -19,6 +19,8 @@ from training.config import TrainConfig
 from training.model import Generator
 
 CHECKPOINT_FORMAT = 1
+REQUIRED_KEYS = ("format", "step", "date", "config", "conditions", "grid", "n_voices", "dataset", "generator")
+RESUME_KEYS = ("critic", "opt_g", "opt_d", "scaler_g", "scaler_d", "sampler")  # what --resume needs as well
 
 
 def load_checkpoint(path: str | Path, device: str = "cpu") -> dict[str, Any]:
@@ -33,12 +35,25 @@ def load_checkpoint(path: str | Path, device: str = "cpu") -> dict[str, Any]:
         ) from error
     if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT or "generator" not in state:
         raise ValueError(f"{path}: not a Nudge checkpoint (format {CHECKPOINT_FORMAT} with a generator)")
+    missing = [key for key in REQUIRED_KEYS if key not in state]
+    if missing:
+        raise ValueError(
+            f"{path}: the checkpoint lacks {', '.join(missing)} (truncated or not from nudge-train?)"
+        )
     return state
 
 
 def generator_from_checkpoint(state: dict[str, Any]) -> tuple[Generator, ConditionSpace]:
-    config = TrainConfig.from_dict(state["config"])
-    space = ConditionSpace.from_dict(state["conditions"])
-    G = Generator(config, len(space.names), len(space.styles), int(state["n_voices"]), Grid(**state["grid"]))
-    G.load_state_dict(state["generator"])
+    """The generator (eval mode) and condition space of a checkpoint; ``ValueError`` when they do not fit."""
+    try:
+        config = TrainConfig.from_dict(state["config"])
+        space = ConditionSpace.from_dict(state["conditions"])
+        grid = Grid(**state["grid"])
+        G = Generator(config, len(space.names), len(space.styles), int(state["n_voices"]), grid)
+        G.load_state_dict(state["generator"])
+    except (KeyError, TypeError, ValueError, RuntimeError) as error:  # RuntimeError: weights of another shape
+        reason = str(error).strip().splitlines()[0][:300]
+        raise ValueError(
+            f"the checkpoint's generator cannot be rebuilt ({type(error).__name__}: {reason})"
+        ) from None
     return G.eval(), space

@@ -103,7 +103,12 @@ def raw_sweep(
 
 
 def retrieval_sweep(
-    retrieve, meta: ModelMeta, levels: np.ndarray, per_level: int, style_freq, rng
+    retrieve: Callable[[np.ndarray, np.ndarray | None], np.ndarray],
+    meta: ModelMeta,
+    levels: np.ndarray,
+    per_level: int,
+    style_freq: np.ndarray | None,
+    rng: np.random.Generator,
 ) -> ControlResult:
     """The retrieval baseline answering the same sweep: ``retrieve(cond, style)`` -> patterns."""
     style = None

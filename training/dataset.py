@@ -25,9 +25,26 @@ import numpy as np
 
 from companion.atomic import atomic_write_bytes
 from companion.drum_map import N_VOICES, VOICES
-from companion.pattern import HIT, OFFSET, VELOCITY, Grid
+from companion.pattern import HIT, MAX_OFFSET_STEPS, OFFSET, VELOCITY, Grid
 
 SPLITS = ("train", "validation", "test")
+
+
+@dataclass(frozen=True)
+class _Rule:
+    text: str  # the allowed range, as the error says it
+    test: Any  # float64 array -> bool array
+
+
+VALUE_RULES: dict[str, _Rule] = {  # array -> its allowed values (NaN and inf are refused everywhere)
+    "hits": _Rule("0 or 1", lambda v: (v == 0) | (v == 1)),
+    "velocities": _Rule("in 0..1", lambda v: (v >= 0) & (v <= 1)),
+    "offsets": _Rule(
+        f"in -{MAX_OFFSET_STEPS}..{MAX_OFFSET_STEPS} steps", lambda v: np.abs(v) <= MAX_OFFSET_STEPS
+    ),
+    "bpm": _Rule("a tempo > 0", lambda v: v > 0),
+    "cond_": _Rule("in 0..1", lambda v: (v >= 0) & (v <= 1)),
+}
 LABELS = ("style", "split", "source", "beat_type")
 
 
@@ -62,6 +79,20 @@ class RhythmDataset:
         bad = sorted(set(self.split.tolist()) - set(SPLITS))
         if bad:
             raise DatasetError(f"split has unknown values {bad}; allowed: {list(SPLITS)}")
+        self._check_values()
+
+    def _check_values(self) -> None:
+        """Every value in its range (the checks the data tables of ``VALUE_RULES`` name), NaN nowhere."""
+        planes = {"hits": self.patterns[:, HIT], "velocities": self.patterns[:, VELOCITY]}
+        planes["offsets"] = self.patterns[:, OFFSET]
+        arrays = {**planes, "bpm": self.bpm, **{f"cond_{k}": v for k, v in self.extra_conditions.items()}}
+        for name, values in arrays.items():
+            rule = VALUE_RULES["cond_" if name.startswith("cond_") else name]
+            values = np.asarray(values, dtype=np.float64)
+            ok = np.isfinite(values) & rule.test(values)
+            if not ok.all():
+                row = int(np.unravel_index(int(np.argmin(ok)), ok.shape)[0])
+                raise DatasetError(f"{name} must be {rule.text}; row {row} has {values[row]!r:.60}")
 
     def __len__(self) -> int:
         return len(self.patterns)
@@ -122,6 +153,11 @@ class RhythmDataset:
             raise DatasetError(f"{path}: dataset meta is malformed ({error})") from error
         if meta.get("voices") != list(VOICES):
             raise DatasetError(f"{path}: dataset voices {meta.get('voices')} differ from {list(VOICES)}")
+        shapes = {key: arrays[key].shape for key in ("hits", "velocities", "offsets")}
+        if len(set(shapes.values())) != 1 or len(shapes["hits"]) != 3:
+            raise DatasetError(
+                f"{path}: hits, velocities and offsets must share one [N, V, T] shape, got {shapes}"
+            )
         patterns = np.stack(
             [
                 arrays["hits"].astype(np.float32),
@@ -130,15 +166,18 @@ class RhythmDataset:
             ],
             axis=1,
         )  # [N, 3, V, T]
-        return cls(
-            grid=grid,
-            patterns=patterns,
-            **{name: arrays[name].astype(str) for name in LABELS},
-            bpm=arrays["bpm"],
-            start_bar=arrays["start_bar"],
-            extra_conditions={k[5:]: v for k, v in arrays.items() if k.startswith("cond_")},
-            meta=meta,
-        )
+        try:
+            return cls(
+                grid=grid,
+                patterns=patterns,
+                **{name: arrays[name].astype(str) for name in LABELS},
+                bpm=arrays["bpm"],
+                start_bar=arrays["start_bar"],
+                extra_conditions={k[5:]: v for k, v in arrays.items() if k.startswith("cond_")},
+                meta=meta,
+            )
+        except DatasetError as error:
+            raise DatasetError(f"{path}: {error}") from None
 
 
 def _grid_dict(grid: Grid) -> dict[str, int]:

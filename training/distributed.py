@@ -74,11 +74,14 @@ def unwrap(module: nn.Module) -> nn.Module:
 
 
 def mean_over_processes(values: torch.Tensor, ctx: DistContext) -> torch.Tensor:
-    """Mean of ``values`` across processes (a copy; unchanged when not distributed)."""
+    """Mean of ``values`` across processes (a copy on ``values``' device; unchanged when not distributed).
+
+    The reduction runs on ``ctx.device`` (NCCL reduces CUDA tensors only; gloo takes CPU ones)."""
     values = values.detach().clone()
     if ctx.distributed:
-        dist.all_reduce(values, op=dist.ReduceOp.SUM)
-        values /= ctx.world_size
+        on_device = values.to(ctx.device)
+        dist.all_reduce(on_device, op=dist.ReduceOp.SUM)
+        values = (on_device / ctx.world_size).to(values.device)
     return values
 
 

@@ -198,6 +198,8 @@ def parity(generator: nn.Module, data: bytes, meta: ModelMeta, sizes: tuple[int,
             ).numpy()
         if got.shape != want.shape:
             raise ExportError(f"onnxruntime output shape {got.shape} differs from torch's {want.shape}")
+        if not (np.isfinite(got).all() and np.isfinite(want).all()):  # max(x, nan) would hide it
+            raise ExportError(f"the generator returns NaN or inf on random inputs (batch {n}): not exported")
         worst = max(worst, float(np.abs(got - want).max()))
     return worst
 

@@ -1,9 +1,11 @@
 """Labels of a MIDI file in a corpus: style, split and beat type.
 
-From the Groove MIDI Dataset's ``info.csv`` when the corpus has one (keyed by ``midi_filename``), otherwise
-from the file's place in the folder tree: ``DIR/[train|validation|test/]<style>/.../file.mid``, and the
-beat type from a ``beat``/``fill`` folder or file-name token (GMD names look like
-``1_funk-groove1_138_beat_4-4.mid``).
+From the Groove MIDI Dataset's ``info.csv`` when the corpus has one (keyed by ``midi_filename``), found in
+the ingested folder or above it: ingesting ``groove-midi-v1/drummer1`` still reads the dataset's
+``info.csv``, so a test-split file never passes for training data, and a file that such an ``info.csv``
+does not list is skipped, not guessed. Otherwise from the file's place in the folder tree:
+``DIR/[train|validation|test/]<style>/.../file.mid``, and the beat type from a ``beat``/``fill`` folder or
+file-name token (GMD names look like ``1_funk-groove1_138_beat_4-4.mid``).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 INFO_CSV = "info.csv"
+INFO_CSV_LEVELS_UP = 4  # how far above the ingested folder an info.csv is looked for
 # folder name -> split (case-insensitive)
 SPLIT_FOLDERS: dict[str, str] = {
     "train": "train",
@@ -38,22 +41,43 @@ class FileLabels:
     time_signature: tuple[int, int] | None = None
 
 
+def find_info_csv(root: str | Path) -> tuple[Path, str] | None:
+    """The ``info.csv`` that covers ``root`` (in it or up to ``INFO_CSV_LEVELS_UP`` folders above), and
+    ``root``'s posix path relative to that csv's folder (``""`` when it is ``root`` itself); None if none."""
+    root = Path(root).resolve()
+    for folder in [root, *root.parents][: INFO_CSV_LEVELS_UP + 1]:
+        if (folder / INFO_CSV).is_file():
+            return folder / INFO_CSV, root.relative_to(folder).as_posix().strip(".")
+    return None
+
+
 def read_info_csv(root: str | Path) -> dict[str, FileLabels]:
-    """``{midi_filename (posix, relative to root): labels}`` from ``root/info.csv``; empty when absent."""
-    path = Path(root) / INFO_CSV
-    if not path.is_file():
+    """``{midi_filename (posix, relative to root): labels}`` from the ``info.csv`` that covers ``root``
+    (``find_info_csv``); empty when there is none. An unknown split value raises ``ValueError`` naming the
+    row: no file is ever filed under ``train`` by default."""
+    found = find_info_csv(root)
+    if found is None:
         return {}
+    path, prefix = found
     table: dict[str, FileLabels] = {}
     with path.open(newline="", encoding="utf-8") as handle:
-        for row in csv.DictReader(handle):
+        for line, row in enumerate(csv.DictReader(handle), start=2):
             name = (row.get("midi_filename") or "").strip()
             if not name:
                 continue
+            key = str(PurePosixPath(name))
+            if prefix:
+                if not key.startswith(prefix + "/"):
+                    continue
+                key = key[len(prefix) + 1 :]
             split = (row.get("split") or "").strip().lower()
+            if split not in SPLIT_FOLDERS:
+                allowed = ", ".join(sorted(SPLIT_FOLDERS))
+                raise ValueError(f"{path}: line {line}: split {split!r} is not one of {allowed}")
             beat_type = (row.get("beat_type") or "").strip().lower()
-            table[str(PurePosixPath(name))] = FileLabels(
+            table[key] = FileLabels(
                 style=(row.get("style") or "").strip().split("/")[0],
-                split=SPLIT_FOLDERS.get(split, "train"),
+                split=SPLIT_FOLDERS[split],
                 beat_type=beat_type if beat_type in BEAT_TYPES else "",
                 bpm=_float_or_none(row.get("bpm")),
                 time_signature=_time_signature_or_none(row.get("time_signature")),

@@ -23,7 +23,7 @@ import numpy as np
 from companion.drum_map import N_VOICES, VOICE_INDEX, drum_map_by_name
 from companion.midi_file import DEFAULT_BPM, DRUM_CHANNEL, MidiFileError
 from companion.pattern import MAX_BARS, SUPPORTED_TIME_SIGNATURES, Grid
-from training.ingest_labels import FileLabels, labels_from_path, read_info_csv
+from training.ingest_labels import INFO_CSV, FileLabels, find_info_csv, labels_from_path, read_info_csv
 
 MIDI_SUFFIXES = (".mid", ".midi")
 BEAT_TYPE_CHOICES = ("all", "beat", "fill")
@@ -32,6 +32,7 @@ UNKNOWN_PITCH_CHOICES = ("drop", "error")
 # skip reason key        what it means (printed in the summary)
 SKIP_REASONS: dict[str, str] = {
     "unreadable": "broken or not a MIDI file",
+    "unlisted": "not listed in the corpus's info.csv: its split is unknown",
     "empty": "no notes at all",
     "non_drum": "notes, but none on the drum channel",
     "unknown_pitches_only": "drum notes, but no pitch in the drum map",
@@ -190,7 +191,9 @@ def meter_of(arrays: DrumArrays) -> tuple[int, int]:
     return distinct[0] if distinct else (4, 4)
 
 
-def quantise_take(arrays: DrumArrays, voices: np.ndarray, grid: Grid, n_bars: int):
+def quantise_take(
+    arrays: DrumArrays, voices: np.ndarray, grid: Grid, n_bars: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Whole-performance grid: (hits bool, velocities, offsets) each [V, n_bars * steps_per_bar].
 
     ``voices`` [K] are the notes' voice indices (all known). Loudest wins per (voice, step); on equal
@@ -216,8 +219,13 @@ def quantise_take(arrays: DrumArrays, voices: np.ndarray, grid: Grid, n_bars: in
     return hits, velocities, offsets
 
 
-def ingest_file(path: Path, relative: str, labels: FileLabels, config: IngestConfig) -> FileWindows:
-    """Windows of one file; a skipped file comes back with ``skipped`` set, never raises."""
+def ingest_file(path: Path, relative: str, labels: FileLabels | None, config: IngestConfig) -> FileWindows:
+    """Windows of one file; a skipped file comes back with ``skipped`` set, never raises. ``labels`` None:
+    a file the corpus's ``info.csv`` does not list (its split is unknown, so it is not used)."""
+    if labels is None:
+        return FileWindows(
+            relative, FileLabels(split=""), "unlisted", f"not listed in {INFO_CSV}: split unknown"
+        )
     result = FileWindows(source=relative, labels=labels)
     try:
         _fill_windows(result, path, config)
@@ -286,7 +294,10 @@ def find_midi_files(root: str | os.PathLike) -> list[tuple[Path, str]]:
     return [(p, str(PurePosixPath(p.relative_to(root).as_posix()))) for p in sorted(found)]
 
 
-def file_jobs(root: str | os.PathLike) -> list[tuple[Path, str, FileLabels]]:
-    """(path, relative path, labels) for every MIDI file; labels from ``info.csv`` first, else folders."""
+def file_jobs(root: str | os.PathLike) -> list[tuple[Path, str, FileLabels | None]]:
+    """(path, relative path, labels) for every MIDI file: from the ``info.csv`` that covers ``root`` when
+    there is one (None for a file it does not list: skipped, its split unknown), else from the folders."""
+    if find_info_csv(root) is None:
+        return [(path, rel, labels_from_path(rel)) for path, rel in find_midi_files(root)]
     info = read_info_csv(root)
-    return [(path, rel, info.get(rel) or labels_from_path(rel)) for path, rel in find_midi_files(root)]
+    return [(path, rel, info.get(rel)) for path, rel in find_midi_files(root)]

@@ -37,7 +37,14 @@ def generator_loss(kind: str, fake: torch.Tensor) -> torch.Tensor:
     raise ValueError(f"unknown loss {kind!r}; allowed: hinge, wgan-gp, bce")
 
 
-def gradient_penalty(critic, real: torch.Tensor, fake: torch.Tensor, cond, style, generator: torch.Generator):
+def gradient_penalty(
+    critic: torch.nn.Module,
+    real: torch.Tensor,
+    fake: torch.Tensor,
+    cond: torch.Tensor,
+    style: torch.Tensor | None,
+    generator: torch.Generator,
+) -> torch.Tensor:
     """WGAN-GP: (||grad_x D(x_hat)|| - 1)^2 at random points between real and fake patterns."""
     alpha = torch.rand(real.shape[0], 1, 1, 1, generator=generator).to(real.device)  # [N, 1, 1, 1]
     mixed = (alpha * real + (1 - alpha) * fake).requires_grad_(True)  # [N, 3, V, T]

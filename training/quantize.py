@@ -91,6 +91,9 @@ def agreement(float_data: bytes, int8_data: bytes, meta: ModelMeta, rows: int = 
         ort.InferenceSession(data, providers=["CPUExecutionProvider"]).run(["pattern"], feeds)[0]
         for data in (float_data, int8_data)
     ]  # 2 x [rows, 3, V, T]
+    for label, out in zip(("float", "int8"), outputs, strict=True):
+        if not np.isfinite(out).all():
+            raise QuantizeError(f"the {label} graph returns NaN or inf on the check inputs")
     hits = [out[:, HIT] >= meta.hit_threshold for out in outputs]
     both = hits[0] & hits[1]
     n_both = max(int(both.sum()), 1)

@@ -15,7 +15,6 @@ from __future__ import annotations
 import contextlib
 import datetime as _dt
 import io
-import json
 import logging
 import math
 import time
@@ -30,9 +29,9 @@ from companion.atomic import atomic_write_bytes
 from companion.descriptors import describe_batch
 from companion.drum_map import N_VOICES
 from companion.pattern import binarize
-from training import distributed
+from training import distributed, metrics_log
 from training.batches import BatchSampler, step_generator
-from training.checkpoint import CHECKPOINT_FORMAT
+from training.checkpoint import CHECKPOINT_FORMAT, RESUME_KEYS, load_checkpoint
 from training.conditions import ConditionError, ConditionSpace, training_rows
 from training.config import TrainConfig
 from training.dataset import RhythmDataset
@@ -139,8 +138,18 @@ class Trainer:
             rows = np.random.default_rng(self.config.seed).permutation(len(val))[: self.config.val_rows]
             val = val.select(np.sort(rows))
             cond, style = self.space.encode(val)
-            style = np.where(style < 0, 0, style)
-            self.val = (describe_batch(val.patterns, self.grid), cond, style)
+            known = style >= 0 if self.space.styles else np.ones(len(val), dtype=bool)
+            if not known.all():  # a style the train split lacks has no embedding: leave those rows out
+                log.warning(
+                    "%d of %d validation windows have styles the train split lacks (%s); model selection "
+                    "leaves them out",
+                    int((~known).sum()),
+                    len(val),
+                    ", ".join(sorted(set(val.style[~known].tolist()))),
+                )
+            if known.sum() >= 2:
+                val = val.select(known)
+                self.val = (describe_batch(val.patterns, self.grid), cond[known], style[known])
 
     def _conditions(self, rows: torch.Tensor, gen: torch.Generator, mix: bool):
         cond = self.train_cond[rows].clone()  # [B, C]
@@ -276,13 +285,20 @@ class Trainer:
     def load(self, path: Path) -> None:
         if not path.exists():
             raise FileNotFoundError(f"--resume: no checkpoint {path} (train without --resume first)")
-        state = torch.load(path, map_location=self.ctx.device, weights_only=True)
+        state = load_checkpoint(path, str(self.ctx.device))  # ValueError for a corrupt or foreign file
+        missing = [key for key in RESUME_KEYS if key not in state]
+        if missing:
+            raise ValueError(f"--resume: {path} lacks {', '.join(missing)}: not a training checkpoint")
         if state.get("conditions") != self.space.to_dict():
             raise ValueError(
                 f"{path}: checkpoint was trained with other conditions/styles than this dataset gives"
             )
-        self.G.load_state_dict(state["generator"])
-        self.D.load_state_dict(state["critic"])
+        try:
+            self.G.load_state_dict(state["generator"])
+            self.D.load_state_dict(state["critic"])
+        except RuntimeError as error:  # e.g. --latent-dim changed since: the weights have other shapes
+            first = str(error).strip().splitlines()[-1].strip()[:300]
+            raise ValueError(f"--resume: {path} was trained with another architecture ({first})") from None
         self.opt_g.load_state_dict(state["opt_g"])
         self.opt_d.load_state_dict(state["opt_d"])
         self.scaler_g.load_state_dict(state["scaler_g"])
@@ -290,6 +306,8 @@ class Trainer:
         self.sampler.load_state_dict(state["sampler"])
         self.step = int(state["step"])
         self.best_score, self.best_step = float(state["best"]["score"]), int(state["best"]["step"])
+        if self.ctx.is_main:
+            metrics_log.trim_rows(self.out / METRICS, self.step)  # the resumed run writes the rest again
 
     # ---- the loop -------------------------------------------------------------------------------------
     def run(self) -> TrainResult:
@@ -303,6 +321,12 @@ class Trainer:
         bar = _progress(range(self.step, cfg.steps), enabled=main and cfg.progress)
         for _ in bar:
             stats, epoch_ended = self.train_step()
+            if not all(math.isfinite(value) for value in stats.values()):  # diverged: save nothing more
+                raise ValueError(
+                    f"training diverged at step {self.step}: {stats} is not finite; stopped before "
+                    f"saving this state ({LAST} is the last checkpoint saved before). Check the data for "
+                    "NaN, or lower the learning rates"
+                )
             for key, value in stats.items():
                 sums[key] = sums.get(key, 0.0) + value
             count += 1
@@ -348,8 +372,7 @@ class Trainer:
         return TrainResult(self.out, self.step, self.out / LAST, best if best.exists() else None, history)
 
     def _log(self, row: dict[str, Any]) -> None:
-        with open(self.out / METRICS, "a", encoding="utf-8") as handle:
-            handle.write(json.dumps(row) + "\n")
+        metrics_log.append_row(self.out / METRICS, row)
         log.info("epoch %s", row)
 
 

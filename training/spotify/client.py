@@ -68,7 +68,12 @@ REDACTOR = SecretRedactor()
 
 
 def _install_redactor() -> None:
-    for name in REDACTED_LOGGERS:
+    """On every logger of ``REDACTED_LOGGERS`` and each of their children that exists by now: a logger's
+    filter sees only the records made on that logger, not those its children pass up."""
+    existing = [
+        n for n in logging.root.manager.loggerDict if n.startswith(tuple(f"{p}." for p in REDACTED_LOGGERS))
+    ]
+    for name in (*REDACTED_LOGGERS, *existing):
         logger = logging.getLogger(name)
         if REDACTOR not in logger.filters:
             logger.addFilter(REDACTOR)

@@ -15,6 +15,7 @@ take the median of the tracks that have them (``missing_features="median"``, cou
 from __future__ import annotations
 
 import hashlib
+import math
 import os
 import time
 from collections import Counter
@@ -28,7 +29,7 @@ from training.dataset import RhythmDataset
 from training.spotify.patterns import PatternConfig, analysis_to_bars, window_planes, window_starts
 from training.spotify.records import TrackRecord, list_track_files, read_record
 from training.spotify.series import SeriesGrid, analysis_to_series
-from training.spotify.validate import AnalysisError
+from training.spotify.validate import Analysis, AnalysisError
 
 TEMPO_RANGE_BPM = (60.0, 200.0)
 # condition        audio-features field
@@ -125,6 +126,15 @@ def split_of(track_id: str, validation_share: float = 0.1, test_share: float = 0
     return "train"
 
 
+def track_bpm(features: dict, analysis: Analysis) -> float | None:
+    """The features' tempo, else the analysis's, else 60 / the median beat; None when none is > 0."""
+    median_beat = float(np.median(analysis.beats.duration)) if len(analysis.beats) else 0.0
+    for bpm in (features.get("tempo"), analysis.tempo_bpm, 60.0 / median_beat if median_beat > 0 else None):
+        if bpm is not None and math.isfinite(bpm) and bpm > 0:
+            return float(bpm)
+    return None
+
+
 def tempo_condition(bpm: float) -> float:
     low, high = TEMPO_RANGE_BPM
     return float(np.clip((bpm - low) / (high - low), 0.0, 1.0))
@@ -169,7 +179,10 @@ def build_dataset(
         )
     started = time.perf_counter()
     summary = summary or SpotifySummary(files_found=len(records))
-    with_features = [r.features for r in records if r.features]
+    # the conditions and the medians that fill missing features come from train tracks only: nothing of the
+    # validation or test tracks reaches what the model learns from
+    train_ids = {r.track_id for r in records if split_of(r.track_id, validation_share, test_share) == "train"}
+    with_features = [r.features for r in records if r.features and r.track_id in train_ids]
     names = [name for name, key in FEATURE_CONDITIONS if any(key in f for f in with_features)]
     medians = {
         key: float(np.median([f[key] for f in with_features if key in f]))
@@ -204,7 +217,10 @@ def build_dataset(
             continue
         if names and not record.features:
             summary.features_filled += 1
-        bpm = features.get("tempo") or analysis.tempo_bpm or 60.0 / float(np.median(analysis.beats.duration))
+        bpm = track_bpm(features, analysis)
+        if bpm is None:
+            summary.reject("no tempo", record.track_id)
+            continue
         split = split_of(record.track_id, validation_share, test_share)
         summary.tracks_used += 1
         for start, planes in kept:

@@ -202,7 +202,12 @@ def _time_signature(track: dict, warnings: list[str]) -> int | None:
     value = track.get("time_signature")
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int | float) or float(value) != int(value):
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not math.isfinite(value)  # json reads NaN and Infinity; int() of them raises
+        or float(value) != int(value)
+    ):
         raise AnalysisError(f"track.time_signature: expected an integer, got {value!r}")
     if int(value) not in VALID_TIME_SIGNATURES:
         warnings.append(f"track.time_signature {int(value)} is outside 3..7; meter taken as unknown")
