@@ -37,7 +37,14 @@ from companion.osc_api import (
 from companion.osc_codec import Message, OscError, decode_packet, encode_message
 from companion.osc_request import Clip, Request, RequestError, parse_request
 from companion.pattern import MAX_OFFSET_STEPS, Grid, Pattern
-from companion.replies import error_reply, note_array, notes_reply, ok_reply, pattern_to_note_array
+from companion.replies import (
+    error_reply,
+    model_info_reply,
+    note_array,
+    notes_reply,
+    ok_reply,
+    pattern_to_note_array,
+)
 
 log = logging.getLogger(__name__)
 
@@ -192,7 +199,7 @@ class Daemon:
         return [encode_message("/nudge/model/loaded", "is", (request.id, new.name))]
 
     def _model_info(self, request: Request, model: Model) -> list[bytes]:
-        return [model_info_reply(request.id, model)]
+        return [model_info_reply(request.id, model.name, model.meta)]
 
     def _player_call(self, request: Request, method: str, *args: Any) -> list[bytes]:
         if self.player is None:
@@ -263,21 +270,12 @@ class Daemon:
             log.info("model %s changed on disk and was reloaded", name)
 
 
-def model_info_reply(request_id: int, model: Model) -> bytes:
-    """``/nudge/model/info id name bars beats_per_bar n (name description default)*n m style*m``."""
-    meta = model.meta
-    tags, args = "isiii", [request_id, model.name, meta.bars, meta.beats_per_bar, len(meta.conditions)]
-    for condition in meta.conditions:
-        tags += "ssf"
-        args += [condition.name, condition.description, condition.default]
-    tags += "i" + "s" * len(meta.styles)
-    args += [len(meta.styles), *meta.styles]
-    return encode_message("/nudge/model/info", tags, args)
-
-
 def check_fits(model: Model) -> Model:
     """``model``, or ``ModelError`` when its ``/nudge/model/info`` reply would not fit one datagram."""
-    size = len(model_info_reply(MAX_ID, model))
+    try:
+        size = len(model_info_reply(MAX_ID, model.name, model.meta))
+    except (OscError, UnicodeError) as error:  # e.g. a file name that is not valid UTF-8
+        raise ModelError(f"{model.path}: its name or metadata cannot travel in OSC ({error})") from None
     if size > MAX_DATAGRAM_BYTES:
         raise ModelError(
             f"{model.path}: its /nudge/model/info reply would be {size} bytes, more than one "

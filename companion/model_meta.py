@@ -204,6 +204,7 @@ def _str(
         or (not allow_empty and not value)
         or len(value) > max_chars
         or any(ord(ch) < 32 or ord(ch) == 127 for ch in value)  # NUL cannot travel in OSC; no control chars
+        or not _encodes(value)  # a lone surrogate (JSON "\ud800") has no UTF-8
     ):
         raise ModelMetaError(
             f"metadata field '{where}' must be a {'' if allow_empty else 'non-empty '}string of at most "
@@ -241,3 +242,11 @@ def _dict(data: dict, key: str) -> dict:
     if not isinstance(value, dict):
         raise ModelMetaError(f"metadata field '{key}' must be an object")
     return value
+
+
+def _encodes(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from companion.model_meta import ModelMeta
 from companion.notes import DEFAULT_DURATION_STEPS
 from companion.osc_api import MAX_DATAGRAM_BYTES, NOTES_PER_PART
 from companion.osc_codec import encode_message, encode_string
@@ -101,6 +102,17 @@ def error_reply(request_id: int, reason: str) -> bytes:
     else:
         reason = raw.decode("utf-8")
     return encode_message("/nudge/error", "is", (request_id, reason))
+
+
+def model_info_reply(request_id: int, name: str, meta: ModelMeta) -> bytes:
+    """``/nudge/model/info id name bars beats_per_bar n (name description default)*n m style*m``."""
+    tags, args = "isiii", [request_id, name, meta.bars, meta.beats_per_bar, len(meta.conditions)]
+    for condition in meta.conditions:
+        tags += "ssf"
+        args += [condition.name, condition.description, condition.default]
+    tags += "i" + "s" * len(meta.styles)
+    args += [len(meta.styles), *meta.styles]
+    return encode_message("/nudge/model/info", tags, args)
 
 
 def ok_reply(request_id: int) -> bytes:

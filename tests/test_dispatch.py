@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from dataclasses import replace
 
@@ -330,3 +331,11 @@ def test_clip_to_pattern_equals_notes_to_pattern(daemon, seed):
     )
     assert pattern.same_as(reference)
     assert len(passthrough) == n - len(inside)
+
+
+def test_a_model_file_name_that_is_not_utf8_is_a_model_error_not_a_crash(folder):
+    odd = os.fsencode(folder) + b"/caf\xe9.onnx"  # Latin-1 bytes: Python reads the name with a surrogate
+    with open(odd, "wb") as handle:
+        handle.write((folder / "default.onnx").read_bytes())
+    with pytest.raises(ModelError, match="cannot travel in OSC"):
+        Daemon(load_model(os.fsdecode(odd)))

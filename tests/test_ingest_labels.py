@@ -78,3 +78,19 @@ def test_files_an_info_csv_does_not_list_are_skipped_not_called_train(tmp_path):
     assert jobs["eval_session/2_stray.mid"] is None
     stray = ingest_file(session / "2_stray.mid", "eval_session/2_stray.mid", None, IngestConfig())
     assert stray.skipped == "unlisted" and stray.n_windows == 0
+
+
+def test_an_unrelated_info_csv_above_changes_nothing_and_dotted_folders_keep_their_names(tmp_path):
+    (tmp_path / "info.csv").write_text("id,notes\n1,a project file, not a corpus table\n", encoding="utf-8")
+    corpus = tmp_path / "data" / "mymidi"
+    (corpus / "rock").mkdir(parents=True)
+    (corpus / "rock" / "x.mid").write_bytes(b"x")
+    assert find_info_csv(corpus) is None
+    assert [labels for _, _, labels in file_jobs(corpus)] == [FileLabels(style="rock")]
+    # a GMD table above that lists nothing under this folder does not claim it either
+    (tmp_path / "data" / "info.csv").write_text(INFO, encoding="utf-8")
+    assert find_info_csv(corpus) is None
+    hidden = tmp_path / ".hidden"
+    hidden.mkdir()
+    (tmp_path / "info.csv").write_text(INFO.replace("drummer1/eval_session/", ".hidden/"), encoding="utf-8")
+    assert find_info_csv(hidden) == (tmp_path.resolve() / "info.csv", ".hidden")

@@ -151,3 +151,10 @@ def test_command_help_lists_options(capsys):
         main(["ingest", "midi", "--help"])
     assert exit_info.value.code == 0
     assert "--hop-bars" in capsys.readouterr().out
+
+
+def test_a_sub_folder_keeps_the_corpus_splits_credit_and_licence(gmd_like):
+    dataset, summary = ingest_corpus(gmd_like / "d2", IngestConfig(), workers=1, progress=False)
+    assert summary.windows_per_split == {"train": 0, "validation": 0, "test": 1}  # jazz: a test file
+    assert dataset.meta["licence"] == "CC BY 4.0"
+    assert "Groove MIDI Dataset" in dataset.meta["credit"]

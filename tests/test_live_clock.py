@@ -6,6 +6,7 @@ import json
 import math
 import time
 
+import numpy as np
 import pytest
 
 from companion.live.clock import FOLLOW_GAIN, PPQN, ClockState, InternalClock, MidiClock, OscClock
@@ -91,6 +92,19 @@ def test_osc_transport_follows_softly_and_locates_on_jumps():
     assert clock.state().epoch == started.epoch + 1 and clock.state().beats_at(51.1) == 32.0
     clock.set_transport(90.0, 33.0, 0, time_s=51.8)
     assert not clock.state().playing and clock.state().anchor_beats == 33.0
+
+
+def test_at_fast_tempos_message_jitter_is_followed_not_taken_for_a_jump():
+    clock = OscClock(999)
+    clock.set_transport(999.0, 0.0, 1, time_s=10.0)
+    epoch = clock.state().epoch
+    rng = np.random.default_rng(0)
+    for i in range(1, 200):  # ten messages a second, each up to 40 ms late (Max's low-priority thread)
+        sent_s = 10.0 + i * 0.1
+        clock.set_transport(999.0, (sent_s - 10.0) * 999 / 60, 1, time_s=sent_s + rng.uniform(0, 0.04))
+    assert clock.state().epoch == epoch  # 40 ms is 0.67 beats at 999 BPM: still jitter, not a locate
+    clock.set_transport(999.0, 500.0, 1, time_s=30.0)  # a real jump
+    assert clock.state().epoch == epoch + 1
 
 
 def feed_ticks(clock: MidiClock, start_s: float, count: int, bpm: float) -> float:

@@ -57,6 +57,7 @@ def test_normaliser_and_defaults_come_from_the_conditions():
         (lambda d: d["conditions"][0].update(description="d" * 201), "conditions[0].description"),
         (lambda d: d["conditions"][0].update(unit=3), "conditions[0].unit"),
         (lambda d: d.update(name="line\nbreak"), "name"),
+        (lambda d: d.update(styles=["\ud800"]), "styles[0]"),  # a lone surrogate: no UTF-8 for OSC
         (
             lambda d: d.update(conditions=[dict(d["conditions"][0], name=f"c{i}") for i in range(33)]),
             "at most 32",

@@ -42,13 +42,30 @@ class FileLabels:
 
 
 def find_info_csv(root: str | Path) -> tuple[Path, str] | None:
-    """The ``info.csv`` that covers ``root`` (in it or up to ``INFO_CSV_LEVELS_UP`` folders above), and
-    ``root``'s posix path relative to that csv's folder (``""`` when it is ``root`` itself); None if none."""
+    """The ``info.csv`` that covers ``root``, and ``root``'s posix path relative to that csv's folder (``""``
+    when it is ``root`` itself); None if none. One in ``root`` always counts; one in a folder above (up to
+    ``INFO_CSV_LEVELS_UP``) only when it is a corpus table (a ``midi_filename`` column) listing files under
+    ``root``, so an unrelated ``info.csv`` higher up changes nothing."""
     root = Path(root).resolve()
-    for folder in [root, *root.parents][: INFO_CSV_LEVELS_UP + 1]:
-        if (folder / INFO_CSV).is_file():
-            return folder / INFO_CSV, root.relative_to(folder).as_posix().strip(".")
+    if (root / INFO_CSV).is_file():
+        return root / INFO_CSV, ""
+    for folder in root.parents[:INFO_CSV_LEVELS_UP]:
+        path = folder / INFO_CSV
+        prefix = root.relative_to(folder).as_posix()
+        if path.is_file() and _lists_files_under(path, prefix):
+            return path, prefix
     return None
+
+
+def _lists_files_under(path: Path, prefix: str) -> bool:
+    try:
+        with path.open(newline="", encoding="utf-8") as handle:
+            rows = csv.DictReader(handle)
+            if "midi_filename" not in (rows.fieldnames or []):
+                return False
+            return any((row.get("midi_filename") or "").strip().startswith(prefix + "/") for row in rows)
+    except (OSError, UnicodeDecodeError, csv.Error):
+        return False
 
 
 def read_info_csv(root: str | Path) -> dict[str, FileLabels]:

@@ -14,7 +14,7 @@ import numpy as np
 
 from companion.drum_map import N_VOICES
 from training.dataset import SPLITS, RhythmDataset
-from training.ingest_labels import FileLabels
+from training.ingest_labels import FileLabels, find_info_csv
 from training.ingest_midi import SKIP_REASONS, FileWindows, IngestConfig, file_jobs, ingest_file
 
 EXAMPLES_PER_REASON = 3
@@ -167,9 +167,16 @@ GMD_CREDIT = (
 )
 
 
+def _corpus_folder(root: Path) -> Path:
+    """Where the corpus's own files (info.csv, LICENSE) are: the folder of the info.csv that covers ``root``
+    (ingesting ``groove-midi-v1/drummer1`` still credits the GMD), else ``root``."""
+    found = find_info_csv(root)
+    return found[0].parent if found else root
+
+
 def _credit(root: Path) -> str:
     """The attribution a model trained on this corpus must carry: the GMD's when its info.csv is there."""
-    info = root / "info.csv"
+    info = _corpus_folder(root) / "info.csv"
     if info.is_file() and "midi_filename" in info.read_text(encoding="utf-8", errors="replace")[:500]:
         return GMD_CREDIT
     return ""
@@ -177,7 +184,7 @@ def _credit(root: Path) -> str:
 
 def _licence(root: Path) -> str:
     for name in LICENCE_FILES:
-        path = root / name
+        path = _corpus_folder(root) / name
         if path.is_file():
             text = path.read_text(encoding="utf-8", errors="replace")
             if "Creative Commons Attribution 4.0" in text:

@@ -321,9 +321,13 @@ class Trainer:
         bar = _progress(range(self.step, cfg.steps), enabled=main and cfg.progress)
         for _ in bar:
             stats, epoch_ended = self.train_step()
-            if not all(math.isfinite(value) for value in stats.values()):  # diverged: save nothing more
+            finite = all(math.isfinite(value) for value in stats.values())
+            if self.ctx.distributed:  # one rank's NaN reaches all (DDP): decide alike
+                finite = bool(distributed.mean_over_processes(torch.tensor(float(finite)), self.ctx) == 1.0)
+            if not finite:  # diverged: save nothing more
                 raise ValueError(
-                    f"training diverged at step {self.step}: {stats} is not finite; stopped before "
+                    f"training diverged at step {self.step}: {stats} (or another process's) is not finite; "
+                    "stopped before "
                     f"saving this state ({LAST} is the last checkpoint saved before). Check the data for "
                     "NaN, or lower the learning rates"
                 )

@@ -4,7 +4,8 @@ A clock publishes a ``ClockState``: a straight line from time (``time.monotonic`
 (quarter notes), valid from its anchor on, plus ``playing`` and an ``epoch`` that grows at every
 discontinuity (start, stop, locate). Followers of an outside clock (OSC transport, MIDI clock) do not jump
 at every message: small errors are corrected by a fraction (``FOLLOW_GAIN``) per message, so network or
-MIDI jitter does not reach the notes; an error over ``LOCATE_BEATS`` is a locate and moves the line at once.
+MIDI jitter does not reach the notes; an error over ``LOCATE_BEATS`` (and over ``LOCATE_MIN_S`` of time, at
+fast tempos) is a locate and moves the line at once.
 
 - ``InternalClock``: runs at a set tempo from beat 0 when started.
 - ``OscClock``: fed by ``set_transport(bpm, beat, playing)`` (the Max for Live device's transport).
@@ -30,6 +31,8 @@ log = logging.getLogger(__name__)
 
 FOLLOW_GAIN = 0.2  # share of a measured phase error that is corrected per message
 LOCATE_BEATS = 0.25  # a larger disagreement between the clock and a message is a jump of the song position
+LOCATE_MIN_S = 0.06  # ... but never less than this in time: at 999 BPM a quarter beat is 15 ms, within the
+# arrival jitter of transport messages from Max's low-priority thread
 PPQN = 24  # MIDI clocks per quarter note
 CLOCKS_PER_SPP = 6  # a song-position-pointer unit is a 16th note
 CLOCK_PORT_NAME = "Nudge Clock"  # the virtual MIDI input for clock, where no --clock-in is given
@@ -105,7 +108,7 @@ class Clock:
         state = self._state
         predicted = state.beats_at(time_s)
         error = beats - predicted
-        if abs(error) > LOCATE_BEATS:
+        if abs(error) > max(LOCATE_BEATS, LOCATE_MIN_S * bpm / 60.0):
             log.debug("clock locate: %.3f beats off, now at beat %.3f", error, beats)
             self._locate(time_s, beats, bpm, True)
         else:
