@@ -88,7 +88,7 @@ class RhythmDataset:
         arrays = {**planes, "bpm": self.bpm, **{f"cond_{k}": v for k, v in self.extra_conditions.items()}}
         for name, values in arrays.items():
             rule = VALUE_RULES["cond_" if name.startswith("cond_") else name]
-            values = np.asarray(values, dtype=np.float64)
+            values = np.asarray(values)  # checked in its own dtype: no float64 copy of the planes
             ok = np.isfinite(values) & rule.test(values)
             if not ok.all():
                 row = int(np.unravel_index(int(np.argmin(ok)), ok.shape)[0])
