@@ -39,6 +39,7 @@ from companion.osc_request import Clip, Request, RequestError, parse_request
 from companion.pattern import MAX_OFFSET_STEPS, Grid, Pattern
 from companion.replies import (
     error_reply,
+    model_info_problem,
     model_info_reply,
     note_array,
     notes_reply,
@@ -272,16 +273,9 @@ class Daemon:
 
 def check_fits(model: Model) -> Model:
     """``model``, or ``ModelError`` when its ``/nudge/model/info`` reply would not fit one datagram."""
-    try:
-        size = len(model_info_reply(MAX_ID, model.name, model.meta))
-    except (OscError, UnicodeError) as error:  # e.g. a file name that is not valid UTF-8
-        raise ModelError(f"{model.path}: its name or metadata cannot travel in OSC ({error})") from None
-    if size > MAX_DATAGRAM_BYTES:
-        raise ModelError(
-            f"{model.path}: its /nudge/model/info reply would be {size} bytes, more than one "
-            f"{MAX_DATAGRAM_BYTES}-byte datagram: export it with fewer or shorter conditions, "
-            "descriptions or styles"
-        )
+    problem = model_info_problem(model.name, model.meta)
+    if problem:
+        raise ModelError(f"{model.path}: {problem}")
     return model
 
 

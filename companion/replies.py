@@ -12,8 +12,8 @@ import numpy as np
 
 from companion.model_meta import ModelMeta
 from companion.notes import DEFAULT_DURATION_STEPS
-from companion.osc_api import MAX_DATAGRAM_BYTES, NOTES_PER_PART
-from companion.osc_codec import encode_message, encode_string
+from companion.osc_api import MAX_DATAGRAM_BYTES, MAX_ID, NOTES_PER_PART
+from companion.osc_codec import OscError, encode_message, encode_string
 from companion.pattern import Pattern
 
 # one note group on the wire: pitch:i start_beats:f duration_beats:f velocity:i (big-endian, 16 bytes)
@@ -113,6 +113,20 @@ def model_info_reply(request_id: int, name: str, meta: ModelMeta) -> bytes:
     tags += "i" + "s" * len(meta.styles)
     args += [len(meta.styles), *meta.styles]
     return encode_message("/nudge/model/info", tags, args)
+
+
+def model_info_problem(name: str, meta: ModelMeta) -> str:
+    """Why a model served as ``name`` cannot answer ``/nudge/model/info`` in one datagram ("" if it can)."""
+    try:
+        size = len(model_info_reply(MAX_ID, name, meta))
+    except (OscError, UnicodeError) as error:  # e.g. a file name that is not valid UTF-8
+        return f"its name or metadata cannot travel in OSC ({error})"
+    if size > MAX_DATAGRAM_BYTES:
+        return (
+            f"its /nudge/model/info reply would be {size} bytes, more than one {MAX_DATAGRAM_BYTES}-byte "
+            "datagram: fewer or shorter conditions, descriptions or styles, or a shorter name"
+        )
+    return ""
 
 
 def ok_reply(request_id: int) -> bytes:

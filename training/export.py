@@ -29,10 +29,8 @@ from torch import nn
 from companion.atomic import atomic_write_bytes
 from companion.drum_map import VOICE_TABLE
 from companion.model_meta import METADATA_KEY, ModelMeta, ModelMetaError, VoiceMeta
-from companion.osc_api import MAX_DATAGRAM_BYTES, MAX_ID
-from companion.osc_codec import OscError
 from companion.pattern import MAX_OFFSET_STEPS, OFFSET, Grid
-from companion.replies import model_info_reply
+from companion.replies import model_info_problem
 from training.checkpoint import generator_from_checkpoint, load_checkpoint
 from training.conditions import ConditionSpace
 from training.model import N_PLANES
@@ -212,16 +210,11 @@ def check_servable(meta: ModelMeta, file_stem: str) -> None:
     ``/nudge/model/info`` reply, under the name the file will be served as, fits one datagram."""
     try:
         ModelMeta.from_json(meta.to_json())
-        size = len(model_info_reply(MAX_ID, file_stem, meta))
     except ModelMetaError as error:
         raise ExportError(f"nudge serve would refuse this model: {error}; nothing written") from None
-    except (OscError, UnicodeError) as error:
-        raise ExportError(f"the name {file_stem!r} or the metadata cannot travel in OSC ({error})") from None
-    if size > MAX_DATAGRAM_BYTES:
-        raise ExportError(
-            f"its /nudge/model/info reply would be {size} bytes, more than one {MAX_DATAGRAM_BYTES}-byte "
-            "datagram (fewer or shorter styles and conditions, or a shorter name); nothing written"
-        )
+    problem = model_info_problem(file_stem, meta)
+    if problem:
+        raise ExportError(f"nudge serve would refuse this model: {problem}; nothing written")
 
 
 def export_checkpoint(

@@ -87,7 +87,7 @@ def run(args: argparse.Namespace) -> int:
     models = ModelsDir(args.models_dir) if args.models_dir.is_dir() else None
     path = args.model or args.models_dir / f"{DEFAULT_MODEL_NAME}.onnx"
     try:
-        model = check_fits(load_model(path))
+        model = check_fits(load_model(path))  # (Daemon checks again; here before any MIDI port opens)
     except ModelError as error:
         print(f"nudge serve: cannot load the model: {error}", file=sys.stderr)
         if args.model is None:
