@@ -5,9 +5,9 @@ import math
 import numpy as np
 import pytest
 
-from companion.drum_map import N_VOICES, VOICE_INDEX
-from companion.notes import velocity_to_midi
-from companion.pattern import HIT, OFFSET, VELOCITY, Grid
+from companion.core.drum_map import N_VOICES, VOICE_INDEX
+from companion.core.notes import velocity_to_midi
+from companion.core.pattern import HIT, OFFSET, VELOCITY, Grid
 from training.dynamics import (
     OFFSET_BINS,
     VELOCITY_BINS,
@@ -111,11 +111,11 @@ def test_merge_gives_means_and_spread():
 def test_the_notes_a_producer_gets_carry_the_velocities_unbent(tmp_path):
     """.mid files, OSC replies (and live MIDI, which plays the reply's notes) round each velocity to the
     nearest MIDI value: nothing is pushed to the extremes except what is within half a step of them."""
-    from companion.drum_map import OUTPUT_PITCHES
-    from companion.midi_file import pattern_to_midi, read_drum_take
-    from companion.notes import pattern_to_notes
-    from companion.pattern import Pattern
-    from companion.replies import pattern_to_note_array
+    from companion.core.drum_map import OUTPUT_PITCHES
+    from companion.core.midi_file import pattern_to_midi, read_drum_take
+    from companion.core.notes import pattern_to_notes
+    from companion.core.pattern import Pattern
+    from companion.osc.replies import pattern_to_note_array
 
     grid = Grid(4, 4, 4)
     hits = np.zeros((N_VOICES, grid.n_steps), dtype=bool)

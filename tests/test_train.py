@@ -178,7 +178,7 @@ def test_validation_windows_of_a_style_the_train_split_lacks_are_left_out_of_sel
 
 
 def test_model_selection_hears_the_dynamics(dataset, tmp_path):
-    from companion.pattern import HIT, VELOCITY
+    from companion.core.pattern import HIT, VELOCITY
     from training.train import DYNAMICS_SCORE_WEIGHT
 
     trainer = Trainer(_config(dataset, tmp_path / "run"))

@@ -2,7 +2,7 @@
 
 Pure numpy functions of pattern sets [N, 3, V, T] (hit 0/1, velocity 0..1, offset in steps), compared with a
 reference set (held-out real playing). Velocities are compared as the MIDI velocities the daemon writes
-(``companion.notes`` and ``companion.replies``: rounded to the nearest, 1..127), offsets in steps.
+(``companion.core.notes`` and ``companion.osc.replies``: rounded to the nearest, 1..127), offsets in steps.
 Definitions: ``docs/evaluation.md``.
 
 - ``histogram_overlap``: sum over bins of min(p_a, p_b) of both normalised histograms (1 = same, 0 = apart).
@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from companion.drum_map import VOICES
-from companion.pattern import HIT, MAX_OFFSET_STEPS, OFFSET, VELOCITY, Grid
+from companion.core.drum_map import VOICES
+from companion.core.pattern import HIT, MAX_OFFSET_STEPS, OFFSET, VELOCITY, Grid
 
 VELOCITY_BINS = np.linspace(0.0, 127.0, 17)  # 16 bins of 0..127
 OFFSET_BINS = np.linspace(-MAX_OFFSET_STEPS, MAX_OFFSET_STEPS, 21)  # 20 bins of -0.5..0.5 steps

@@ -10,7 +10,7 @@ import math
 
 import numpy as np
 
-from companion.drum_map import VOICES
+from companion.core.drum_map import VOICES
 from training.dynamics import (
     MAIN_VOICES,
     OFFSET_BINS,
