@@ -26,6 +26,9 @@ NOTES_PER_PART = 60  # 2 + 4 * 60 = 242 atoms, 1228 bytes per /nudge/notes datag
 MAX_REQUEST_BYTES = 32768
 MAX_PACKET_MESSAGES = 16  # messages in one datagram (a bundle): each may be a generate; more is refused
 MAX_CLIP_NOTES = 1024
+MAX_CLIP_PARTS = 16  # /nudge/vary/part messages of one clip
+MAX_PENDING_CLIPS = 16  # clips whose parts are held until their /nudge/vary comes (the oldest go first)
+CLIP_PARTS_SECONDS = 10.0  # parts of a clip whose /nudge/vary does not follow within this are dropped
 MAX_KEY_VALUE_PAIRS = 64
 MAX_REPLY_ROUTES = 64  # senders whose /nudge/ping reply_port is remembered (least recently used go first)
 CLIP_MARKER = "notes"
@@ -132,6 +135,20 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         options=True,
         clip=True,
     ),
+    Endpoint(
+        "/nudge/vary/part",
+        (
+            ID,
+            Arg("part", "i", "0-based", 0, MAX_CLIP_PARTS - 1),
+            Arg("n_parts", "i", "parts of this clip", 1, MAX_CLIP_PARTS),
+            NOTE_GROUP,
+        ),
+        "",
+        "vary_part",
+        "a part of a clip too long for one datagram: its note groups, held for the `/nudge/vary` with the same "
+        "id and `parts n_parts`, which must follow within "
+        f"{CLIP_PARTS_SECONDS:g} s (no reply; an error when malformed)",
+    ),
     Endpoint("/nudge/model/list", (ID,), "/nudge/model/list", "model_list", "models in the models folder"),
     Endpoint(
         "/nudge/model/load",
@@ -187,6 +204,14 @@ OPTIONS: tuple[Option, ...] = (
     Option("style", "s", f"a style of the model, or `{STYLE_ANY}` (default)"),
     Option("seed", "i", "same seed + same request = same pattern (default: a fresh seed)", 0, MAX_ID),
     Option("candidates", "i", "search width: generator samples per request (default 64)", 64, 1024),
+    Option(
+        "parts",
+        "i",
+        "vary only: the clip's notes came first in this many `/nudge/vary/part` messages with this id "
+        "(they go before any notes after `notes length_beats`)",
+        1,
+        MAX_CLIP_PARTS,
+    ),
     Option(
         "<condition>",
         "f",

@@ -26,12 +26,14 @@ from companion.core.drum_map import GENERAL_MIDI, N_VOICES, ROLAND_GMD, VOICES
 from companion.core.pattern import MAX_OFFSET_STEPS, Grid, Pattern
 from companion.osc.api import (
     LIVE_OFF_REASON,
+    MAX_CLIP_NOTES,
     MAX_DATAGRAM_BYTES,
     MAX_ID,
     MAX_PACKET_MESSAGES,
     MAX_REQUEST_BYTES,
     VERSION,
 )
+from companion.osc.clip_parts import ClipParts
 from companion.osc.codec import Message, OscError, decode_packet, encode_message
 from companion.osc.replies import (
     error_reply,
@@ -70,6 +72,7 @@ class Daemon:
         self.player = player
         self.counts: Counter[str] = Counter()
         self._fresh_seeds = np.random.default_rng(seed)  # for requests that bring no seed
+        self.clip_parts = ClipParts()  # parts of long clips, until their /nudge/vary
 
     # ---- bytes in, datagrams out
 
@@ -139,6 +142,8 @@ class Daemon:
 
     def _generate(self, request: Request, model: Model) -> list[bytes]:
         opts = request.options
+        if "parts" in opts:
+            raise ValueError("parts is for /nudge/vary only")
         seed = self._seed(request)
         bars = opts.get("bars", model.meta.bars)
         style = opts.get("style")
@@ -150,10 +155,19 @@ class Daemon:
         name = f"{model.name} {style or 'any'} s{seed}"
         return notes_reply(request.id, notes, pattern.grid.length_beats, name)
 
+    def _vary_part(self, request: Request, model: Model) -> list[bytes]:
+        self.clip_parts.add(request.id, request.values["part"], request.values["n_parts"], request.notes)
+        return []
+
     def _vary(self, request: Request, model: Model) -> list[bytes]:
         clip = request.clip
         amount = request.values["amount"]
         opts = request.options
+        if "parts" in opts:  # the clip came ahead in parts: they go first, then any notes sent here
+            notes = np.concatenate([self.clip_parts.take(request.id, opts["parts"]), clip.notes])
+            if len(notes) > MAX_CLIP_NOTES:
+                raise ValueError(f"the clip has {len(notes)} notes; at most {MAX_CLIP_NOTES}")
+            clip = Clip(clip.length_beats, notes)
         if amount == 0 and "bars" not in opts:  # the clip, exactly as it came
             return notes_reply(request.id, note_array(clip.notes), clip.length_beats, f"{model.name} nudge 0")
         seed = self._seed(request)

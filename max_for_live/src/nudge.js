@@ -17,6 +17,8 @@ var REPLY_TIMEOUT_MS = 3000;       // a note request with no answer at all
 var PARTS_TIMEOUT_MS = 1000;       // a note reply whose parts stop arriving
 var LAUNCHER_WAIT_MS = 4000;       // no reply port from the launcher by then: Node for Max is not running
 var ENSURE_EVERY_MS = 5000;        // while offline, ask the launcher this often to start the daemon
+var MAX_CLIP_NOTES = 1024;         // the most notes the daemon varies (companion.osc.api.MAX_CLIP_NOTES)
+var MAX_CLIP_PARTS = 16;           // /nudge/vary/part messages of one clip (companion.osc.api.MAX_CLIP_PARTS)
 var DESTINATIONS = ["session", "replace", "arrangement"];
 var DAEMON_ADDRESS = "127.0.0.1:9000";  // the patcher's [udpsend 127.0.0.1 9000]
 
@@ -80,9 +82,9 @@ function daemon(what) {  // the launcher's news: daemon <state> <text...>; shown
     if (what === "missing" || what === "failed") showStatus(text, "warning");
 }
 
-function listenOn(port) {  // [udpreceive] moves to the port; the next ping tells the daemon
+function listenOn(port) {  // [udpreceive] moves to the port; a ping tells the daemon at once
     outlet(1, "port", port);
-    state.lastPingMs = -PING_EVERY_MS;
+    sendPing(clock.now());
 }
 listenOn.local = 1;
 
@@ -156,8 +158,7 @@ onSongChange.local = 1;
 function generate() {
     var job = prepareJob("generate");
     if (!job) return;
-    var atoms = ["/nudge/generate", job.id].concat(controlPairs(job));
-    sendNoteRequest(job, atoms);
+    sendNoteRequest(job, [["/nudge/generate", job.id].concat(controlPairs(job))]);
 }
 
 function nudge() {
@@ -167,23 +168,39 @@ function nudge() {
     if (!clip) return;
     var read = live.readClip(clip);
     var notes = reply.clipNotes(read.raw, read.loopStart, read.lengthBeats);
+    if (notes.length > MAX_CLIP_NOTES) {
+        return showStatus("The selected clip has " + notes.length + " notes; Nudge varies at most " +
+            MAX_CLIP_NOTES + ". Shorten the clip's loop and try again.", "error");
+    }
     if (job.dest === "replace") job.targetClipId = Number(clip.id);
     var amount = clamp01(Number(uiValue("nudge_amount", 0.2)));
-    var atoms = ["/nudge/vary", job.id, amount].concat(controlPairs(job), ["notes", read.lengthBeats]);
-    var head = atoms.length;
+    var head = ["/nudge/vary", job.id, amount].concat(controlPairs(job));
+    var flat = [];
     for (var i = 0; i < notes.length; i++) {
         var n = notes[i];
-        atoms.push(n.pitch, n.start_time, n.duration, n.velocity);
-    }
-    if (oscSize.messageBytes(atoms) > oscSize.MAX_REQUEST_BYTES) {  // one datagram every system can send
-        return showStatus("The selected clip has " + notes.length + " notes; one Nudge request carries at most " +
-            oscSize.notesThatFit(atoms.slice(0, head), oscSize.MAX_REQUEST_BYTES) + " (" +
-            oscSize.MAX_REQUEST_BYTES + " bytes, the largest UDP message every system sends). Shorten the " +
-            "clip's loop and try again.", "error");
+        flat.push(n.pitch, n.start_time, n.duration, n.velocity);
     }
     job.sourceName = String(live.getOne(clip, "name") || "clip");
-    sendNoteRequest(job, atoms);
+    sendNoteRequest(job, varyMessages(job.id, head, read.lengthBeats, flat));
 }
+
+// One /nudge/vary, or, for a clip too long for one datagram that every system sends, its notes ahead in
+// /nudge/vary/part messages and then the /nudge/vary that says how many (docs/osc-api.md)
+function varyMessages(id, head, lengthBeats, flat) {
+    var limit = oscSize.MAX_REQUEST_BYTES;
+    var whole = head.concat(["notes", lengthBeats], flat);
+    if (oscSize.messageBytes(whole) <= limit) return [whole];
+    var perPart = oscSize.notesThatFit(["/nudge/vary/part", id, MAX_CLIP_PARTS - 1, MAX_CLIP_PARTS], limit);
+    var nParts = Math.ceil(flat.length / 4 / perPart);
+    var messages = [];
+    for (var p = 0; p < nParts; p++) {
+        messages.push(["/nudge/vary/part", id, p, nParts].concat(flat.slice(p * perPart * 4, (p + 1) * perPart * 4)));
+    }
+    messages.push(head.concat(["parts", nParts, "notes", lengthBeats]));
+    return messages;
+}
+varyMessages.local = 1;
+
 
 function play(on) {  // transport goes to the daemon only while its live MIDI stream runs
     if (!state.ready) return null;  // a value on load (Play is not stored, but Max may send its initial one)
@@ -428,10 +445,10 @@ function controlPairs(job) {  // key/value pairs shared by generate and vary
 }
 controlPairs.local = 1;
 
-function sendNoteRequest(job, atoms) {
+function sendNoteRequest(job, messages) {
     state.requests.supersede(job.id);  // only the newest note request may write a clip
     state.requests.add(job.id, job);
-    send(atoms);
+    for (var i = 0; i < messages.length; i++) send(messages[i]);
     showStatus((job.verb === "vary" ? "Nudging" : "Generating") + " (#" + job.id + ")...", "info");
 }
 sendNoteRequest.local = 1;
