@@ -74,7 +74,8 @@ def _fields(data: bytes, start: int, end: int, where: str) -> list[tuple[bytes, 
         tag = data[position : position + 4]
         (size,) = struct.unpack_from(">I", data, position + 4)
         if size < 8 or position + size > end:
-            raise ValueError(f"{where}: field {tag!r} at byte {position} has size {size} (8..{end - position})")
+            allowed = f"8..{end - position}"
+            raise ValueError(f"{where}: field {tag!r} at byte {position} has size {size} ({allowed})")
         out.append((tag, data[position + 8 : position + size]))
         position += size
     return out
@@ -100,6 +101,9 @@ def read_archive(data: bytes) -> list[Member]:
         if not HEADER_BYTES <= start <= start + size <= list_at:
             raise ValueError(f"a file of {size} bytes at {start} lies outside the data (16..{list_at})")
         name = f[b"fnam"].split(b"\0", 1)[0].decode("utf-8")
-        members.append(Member(name, f[b"type"].decode("ascii"), data[start : start + size], number[b"flag"],
-                              number[b"mdat"]))
+        members.append(
+            Member(
+                name, f[b"type"].decode("ascii"), data[start : start + size], number[b"flag"], number[b"mdat"]
+            )
+        )
     return members

@@ -27,7 +27,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import amxd_frozen as frozen  # noqa: E402  (max_for_live/amxd_frozen.py, beside this script)
+import amxd_frozen as frozen  # max_for_live/amxd_frozen.py, beside this script
 
 HERE = Path(__file__).resolve().parent
 PATCHER = HERE / "src" / "Nudge.maxpat.json"
@@ -84,8 +84,9 @@ def patcher_from_amxd(data: bytes) -> dict:
         raise AmxdError(f"meta must be 4 bytes, got {len(meta)}")
     if patch.startswith(b"mx@c"):
         raise AmxdError("ptch holds a frozen device (mx@c); read it with amxd_frozen.read_archive")
-    if struct.unpack("<I", meta)[0] != META_UNFROZEN:
-        raise AmxdError(f"meta of an unfrozen device must be {META_UNFROZEN}, got {struct.unpack('<I', meta)[0]}")
+    (meta_value,) = struct.unpack("<I", meta)
+    if meta_value != META_UNFROZEN:
+        raise AmxdError(f"meta of an unfrozen device must be {META_UNFROZEN}, got {meta_value}")
     if not patch.endswith(b"\0"):
         raise AmxdError("ptch must be NUL-terminated")
     try:
@@ -188,7 +189,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.check:
         stale = [p for p, d in outputs if (p.read_bytes() if p.exists() else b"") != d]
         for path in stale:
-            print(f"{path.relative_to(HERE)} is out of date: run python max_for_live/build.py", file=sys.stderr)
+            name = path.relative_to(HERE)
+            print(f"{name} is out of date: run python max_for_live/build.py", file=sys.stderr)
         if stale:
             return 1
         print(f"{DEVICE.name} and frozen/{FROZEN.name} match their sources")

@@ -121,8 +121,11 @@ def test_mx_at_c_layout_byte_for_byte():
     expected = b"mx@c" + struct.pack(">III", 16, 0, 20) + b"{}\0" + b"x" + field(b"dlst", listing)
     assert frozen.write_archive(members) == expected
     assert frozen.read_archive(expected) == members
-    for broken, message in [(expected[:-3], "field"), (b"mx@x" + expected[4:], "not an mx@c"),
-                            (expected[:12] + struct.pack(">I", 999) + expected[16:], "header")]:
+    for broken, message in [
+        (expected[:-3], "field"),
+        (b"mx@x" + expected[4:], "not an mx@c"),
+        (expected[:12] + struct.pack(">I", 999) + expected[16:], "header"),
+    ]:
         with pytest.raises(ValueError, match=message):
             frozen.read_archive(broken)
 
@@ -187,16 +190,19 @@ def test_parameters_as_live_wants_them():
     for button in ("nudge_generate", "nudge_nudge", "nudge_panic", "nudge_play"):
         assert _valueof(button)["parameter_invisible"] == 2, f"{button} must be hidden from automation"
         assert "parameter_initial" not in _valueof(button), f"{button} sends nothing when a set opens"
-    assert _valueof("nudge_style")["parameter_invisible"] == 1, "stored only: the index means another style later"
+    style = _valueof("nudge_style")
+    assert style["parameter_invisible"] == 1, "stored only: the index means another style with another model"
     for name in ("nudge_bars", "nudge_amount", "nudge_dest", "nudge_seedlock", "nudge_seed", "nudge_cond1"):
         assert _valueof(name).get("parameter_invisible", 0) == 0, f"{name} stays automatable"
     [js] = [b for b in BOXES.values() if b.get("text") == "js nudge.js"]
     assert js["saved_object_attributes"]["parameter_enable"] == 1
     assert js["saved_attribute_attributes"]["valueof"]["parameter_type"] == 3, "the style by name: a Blob"
     assert js["saved_attribute_attributes"]["valueof"]["parameter_invisible"] == 1
-    for box_id, (longname, shortname, _) in ((k, v) for k, v in PATCHER["parameters"].items() if k.startswith("obj")):
+    listed = {k: v for k, v in PATCHER["parameters"].items() if k.startswith("obj")}
+    for box_id, (longname, shortname, _) in listed.items():
         valueof = BOXES[box_id]["saved_attribute_attributes"]["valueof"]
-        assert (valueof["parameter_longname"], valueof["parameter_shortname"]) == (longname, shortname), box_id
+        names = (valueof["parameter_longname"], valueof["parameter_shortname"])
+        assert names == (longname, shortname), box_id
     assert int.from_bytes(b"mmmm", "big") == PATCHER["project"]["amxdtype"]
 
 
@@ -449,7 +455,8 @@ def test_two_device_instances_against_one_nudge_serve_at_once(tiny_model: Path):
                 d("osc", messages=link.exchange(sent))
             requests = []
             for i, d in enumerate(devices):
-                d("ui", values={"nudge_seedlock": 1, "nudge_seed": 100 + i, "nudge_cond1": 1, "nudge_bars": 2})
+                values = {"nudge_seedlock": 1, "nudge_seed": 100 + i, "nudge_cond1": 1, "nudge_bars": 2}
+                d("ui", values=values)
                 requests.append(d("call", name="generate")["sent"])
             assert requests[0][0][1] != requests[1][0][1], "each instance numbers its own requests"
             for link, sent in zip(links, requests, strict=True):

@@ -145,8 +145,8 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         ),
         "",
         "vary_part",
-        "a part of a clip too long for one datagram: its note groups, held for the `/nudge/vary` with the same "
-        "id and `parts n_parts`, which must follow within "
+        "a part of a clip too long for one datagram: its note groups, held for the `/nudge/vary` with "
+        "the same id and `parts n_parts`, which must follow within "
         f"{CLIP_PARTS_SECONDS:g} s (no reply; an error when malformed)",
     ),
     Endpoint("/nudge/model/list", (ID,), "/nudge/model/list", "model_list", "models in the models folder"),
