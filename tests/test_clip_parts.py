@@ -6,10 +6,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from companion.core.osc_codec import decode_message, encode_message
 from companion.core.pattern import Grid
 from companion.osc.api import CLIP_PARTS_SECONDS, MAX_CLIP_NOTES, MAX_PENDING_CLIPS
 from companion.osc.clip_parts import ClipParts
-from companion.osc.codec import decode_message, encode_message
 from companion.osc.dispatch import Daemon
 from companion.runtime.model import load_model
 from tests.support.tiny_onnx import write_tiny_model
