@@ -13,6 +13,7 @@ from training.batches import step_generator
 from training.losses import (
     condition_loss,
     critic_loss,
+    dynamics_loss,
     generator_loss,
     gradient_penalty,
     interp,
@@ -92,11 +93,16 @@ class LegacyStep:
                 idx = t.measured
                 target = interp(cond[:, idx], t.probs.expand(len(idx), -1), t.quantiles[idx])
                 loss_cond = condition_loss(measured, target, t.scale[idx])
-        loss_g = loss_adv + cfg.cond_weight * loss_cond
+        loss_dyn = torch.zeros((), device=dev)
+        if cfg.dynamics_weight > 0:
+            with torch.autocast(device_type=dev.type, enabled=False):
+                real = t.train_patterns[rows.to(dev)]
+                loss_dyn = dynamics_loss(out.float(), real, cfg.hit_threshold, t.grid)
+        loss_g = loss_adv + cfg.cond_weight * loss_cond + cfg.dynamics_weight * loss_dyn
         self.opt_g.zero_grad(set_to_none=True)
         loss_g.backward()
         self.opt_g.step()
         t.D.requires_grad_(True)
-        stats.update(loss_g=loss_adv.item(), loss_cond=loss_cond.item())
+        stats.update(loss_g=loss_adv.item(), loss_cond=loss_cond.item(), loss_dyn=loss_dyn.item())
         self.step_no += 1
         return stats

@@ -4,7 +4,7 @@
 training device from the run's seed and the step number (``training.batches``), then runs the step body:
 
 - the dataset is on the device (``Trainer``), batches are gathered there by row indices picked there;
-- nothing in a step reads a value back to the host: the losses come back as one device tensor [5]
+- nothing in a step reads a value back to the host: the losses come back as one device tensor [6]
   (``STAT_NAMES``) that ``StepStats`` adds up on the device; the loop reads it at epoch ends and checkpoints;
 - the optimisers are Adam's fused (CUDA) or foreach/for-loop (CPU, whichever the bench found faster)
   implementations;
@@ -28,7 +28,14 @@ from typing import TYPE_CHECKING
 import torch
 
 from training.batches import StepNoise
-from training.losses import condition_loss, critic_loss, generator_loss, gradient_penalty, interp
+from training.losses import (
+    condition_loss,
+    critic_loss,
+    dynamics_loss,
+    generator_loss,
+    gradient_penalty,
+    interp,
+)
 from training.losses import torch_descriptors as _descriptors
 from training.model import harden
 
@@ -36,7 +43,7 @@ if TYPE_CHECKING:
     from training.train import Trainer
 
 log = logging.getLogger(__name__)
-STAT_NAMES = ("loss_d", "d_real", "d_fake", "loss_g", "loss_cond")  # the rows of a step's stats tensor
+STAT_NAMES = ("loss_d", "d_real", "d_fake", "loss_g", "loss_cond", "loss_dyn")  # a step's stats [6]
 GRAPH_WARMUP_STEPS = 3
 
 
@@ -70,19 +77,19 @@ class StepStats:
 
     def __init__(self, device: torch.device) -> None:
         self.device = device
-        self.sums = torch.zeros(len(STAT_NAMES), dtype=torch.float64, device=device)  # [5]
+        self.sums = torch.zeros(len(STAT_NAMES), dtype=torch.float64, device=device)  # [6]
         self.first_bad = torch.full((), self.NEVER, dtype=torch.int64, device=device)
         self.count = 0
 
     def add(self, stats: torch.Tensor, step: int) -> None:
-        """Add one step's ``stats`` [5]; remember ``step`` if any of them is not finite (no host sync)."""
+        """Add one step's ``stats`` [6]; remember ``step`` if any of them is not finite (no host sync)."""
         self.sums += stats.detach().to(torch.float64)
         bad_here = torch.where(torch.isfinite(stats).all(), self.NEVER, step)
         torch.minimum(self.first_bad, bad_here, out=self.first_bad)
         self.count += 1
 
     def means(self) -> torch.Tensor:
-        """Mean of each stat since the last ``reset`` [5] (device)."""
+        """Mean of each stat since the last ``reset`` [6] (device)."""
         return self.sums / max(self.count, 1)
 
     def reset(self) -> None:
@@ -91,7 +98,7 @@ class StepStats:
 
 
 class StepRunner:
-    """The step of ``trainer``: ``step()`` trains one generator update; returns (stats [5], epoch ended)."""
+    """The step of ``trainer``: ``step()`` trains one generator update; returns (stats [6], epoch ended)."""
 
     def __init__(self, trainer: Trainer, use_graphs: bool, compile_models: bool = False) -> None:
         self.t = trainer
@@ -169,15 +176,15 @@ class StepRunner:
         return self._graph.replay(inputs)
 
     def body(self, inputs: dict[str, torch.Tensor]) -> torch.Tensor:
-        """Critic update(s), then the generator update; the stats [5] (float32, device). No host syncs."""
+        """Critic update(s), then the generator update; the stats [6] (float32, device). No host syncs."""
         for i in range(self.t.config.n_critic):
             loss_d, d_real, d_fake = self._critic_update(
                 inputs[f"rows_d{i}"], inputs[f"z_d{i}"], inputs.get(f"alpha{i}")
             )
-        loss_g, loss_cond = self._generator_update(
+        loss_g, loss_cond, loss_dyn = self._generator_update(
             inputs["rows_g"], inputs["z_g"], inputs["mix"], inputs["new"]
         )
-        return torch.stack([loss_d, d_real, d_fake, loss_g, loss_cond]).float()
+        return torch.stack([loss_d, d_real, d_fake, loss_g, loss_cond, loss_dyn]).float()
 
     def _autocast(self):
         t = self.t
@@ -230,13 +237,18 @@ class StepRunner:
                 wanted = cond.index_select(1, self.measured)  # [B, Cm]
                 target = interp(wanted, self.probs, self.quantiles)  # raw [B, Cm]
                 loss_cond = condition_loss(measured, target, self.scale)
-        loss_g = loss_adv + cfg.cond_weight * loss_cond
+        loss_dyn = torch.zeros((), device=dev)
+        if cfg.dynamics_weight > 0:  # velocities and offsets as a drummer plays them (per voice, position)
+            with torch.autocast(device_type=dev.type, enabled=False):
+                real = t.train_patterns.index_select(0, rows)  # [B, 3, V, T]
+                loss_dyn = dynamics_loss(out.float(), real, cfg.hit_threshold, t.grid)
+        loss_g = loss_adv + cfg.cond_weight * loss_cond + cfg.dynamics_weight * loss_dyn
         t.opt_g.zero_grad(set_to_none=True)
         t.scaler_g.scale(loss_g).backward()
         t.scaler_g.step(t.opt_g)
         t.scaler_g.update()
         t.D.requires_grad_(True)
-        return loss_adv.detach(), loss_cond.detach()
+        return loss_adv.detach(), loss_cond.detach(), loss_dyn.detach()
 
 
 class _CapturedStep:
@@ -260,7 +272,7 @@ class _CapturedStep:
         t.opt_d.zero_grad(set_to_none=True)
         self.graph = torch.cuda.CUDAGraph()
         with torch.cuda.graph(self.graph):
-            self.stats = runner.body(self.static)  # [5], lives in the graph's memory pool
+            self.stats = runner.body(self.static)  # [6], lives in the graph's memory pool
         saved.restore()
 
     def replay(self, inputs: dict[str, torch.Tensor]) -> torch.Tensor:

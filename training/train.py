@@ -24,11 +24,11 @@ from typing import Any
 import numpy as np
 import torch
 
-from companion.atomic import atomic_write_bytes
-from companion.descriptors import describe_batch
-from companion.drum_map import N_VOICES
-from companion.pattern import binarize
-from training import distributed, metrics_log
+from companion.core.atomic import atomic_write_bytes
+from companion.core.descriptors import describe_batch
+from companion.core.drum_map import N_VOICES
+from companion.core.pattern import binarize
+from training import distributed, dynamics, metrics_log
 from training.batches import BatchSampler
 from training.checkpoint import CHECKPOINT_FORMAT, RESUME_KEYS, load_checkpoint
 from training.conditions import ConditionError, ConditionSpace, training_rows
@@ -41,6 +41,7 @@ from training.step import STAT_NAMES, StepRunner, StepStats, make_adam, wants_gr
 log = logging.getLogger(__name__)
 LAST, BEST, METRICS = "last.pt", "best.pt", "metrics.jsonl"
 AGREE_EVERY = 25  # under DDP, processes agree on the time limit every this many steps
+DYNAMICS_SCORE_WEIGHT = 10.0  # model selection: one point of dynamics penalty weighs like 10 of Fréchet
 
 
 @dataclass
@@ -145,18 +146,22 @@ class Trainer:
             if known.sum() >= 2:
                 val = val.select(known)
                 self.val = (describe_batch(val.patterns, self.grid), cond[known], style[known])
+                self.val_patterns = val.patterns  # [M, 3, V, T]: their hits' velocities and offsets
+                self.val_dynamics = dynamics.dynamics("validation", val.patterns, val.patterns, self.grid)
 
     # ---- one step (training.step) ------------------------------------------------------------------------
     def train_step(self) -> tuple[torch.Tensor, bool]:
-        """One generator update (after ``n_critic`` critic updates): stats [5] (``STAT_NAMES``, on the
+        """One generator update (after ``n_critic`` critic updates): stats [6] (``STAT_NAMES``, on the
         device; not read back here) and whether the step ended an epoch."""
         return self.runner.step()
 
     # ---- validation (model selection) -----------------------------------------------------------------
     @torch.no_grad()
     def validate(self) -> dict[str, float]:
-        """Fréchet distance of z-scored descriptors, generated vs validation windows, and the mean slider
-        error; ``score`` (lower is better) picks ``best.pt``."""
+        """Fréchet distance of z-scored descriptors, generated vs validation windows, the mean slider error
+        and the dynamics penalty (``training.dynamics.selection_penalty``: velocity and offset histograms,
+        shares of near-silent and full-force hits, accent profiles); ``score`` (lower is better) picks
+        ``best.pt``."""
         if self.val is None:
             return {}
         real_desc, cond, style = self.val
@@ -174,7 +179,16 @@ class Trainer:
         fd = frechet_distance(zscore(real_desc, self.train_stats), zscore(fake_desc, self.train_stats))
         got = self.space.normaliser.transform(self.space.raw_from_descriptors(fake_desc))
         error = float(np.abs(got - cond)[:, list(self.space.measured)].mean()) if self.space.measured else 0.0
-        return {"val_fd": fd, "val_cond_error": error, "score": fd + 10.0 * error}
+        played = dynamics.dynamics("model", fake, self.val_patterns, self.grid)
+        penalty = dynamics.selection_penalty(played, self.val_dynamics)
+        return {
+            "val_fd": fd,
+            "val_cond_error": error,
+            "val_velocity_overlap": _or_zero(played.velocity_overlap),  # NaN: no hits at all
+            "val_offset_overlap": _or_zero(played.offset_overlap),
+            "val_dynamics": penalty,
+            "score": fd + 10.0 * error + DYNAMICS_SCORE_WEIGHT * penalty,
+        }
 
     # ---- checkpoints ----------------------------------------------------------------------------------
     def checkpoint(self) -> dict[str, Any]:
@@ -304,6 +318,10 @@ class Trainer:
     def _log(self, row: dict[str, Any]) -> None:
         metrics_log.append_row(self.out / METRICS, row)
         log.info("epoch %s", row)
+
+
+def _or_zero(value: float) -> float:
+    return value if math.isfinite(value) else 0.0
 
 
 def _progress(iterable, enabled: bool):

@@ -16,10 +16,10 @@ from pathlib import Path
 
 import mido
 
-from companion.atomic import atomic_write_bytes
-from companion.drum_map import OUTPUT_PITCHES, PitchMapper
-from companion.notes import Note, notes_to_pattern, pattern_to_notes
-from companion.pattern import MAX_BPM, MIN_BPM, Grid, Pattern
+from companion.core.atomic import atomic_write_bytes
+from companion.core.drum_map import OUTPUT_PITCHES, PitchMapper
+from companion.core.notes import Note, notes_to_pattern, pattern_to_notes
+from companion.core.pattern import MAX_BPM, MIN_BPM, Grid, Pattern
 
 DRUM_CHANNEL = 9  # zero-based: MIDI channel 10
 DEFAULT_BPM = 120.0
