@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import torch
 
-from training.batches import step_generator
+from training.batches import BatchSampler, step_generator
 from training.losses import (
     condition_loss,
     critic_loss,
@@ -30,6 +30,8 @@ class LegacyStep:
         self.opt_g = torch.optim.Adam(trainer.G.parameters(), lr=cfg.lr_g, betas=betas)
         self.opt_d = torch.optim.Adam(trainer.D.parameters(), lr=cfg.lr_d, betas=betas)
         self.step_no = 0
+        ctx = trainer.ctx  # the old sampler kept its permutation and rows on the CPU
+        self.sampler = BatchSampler(trainer.n_rows, cfg.batch_size, cfg.seed, ctx.rank, ctx.world_size, "cpu")
 
     def _conditions(self, rows, gen, mix):
         t = self.t
@@ -57,8 +59,7 @@ class LegacyStep:
         gen = step_generator(cfg.seed, self.step_no, t.ctx.rank)
         stats: dict[str, float] = {}
         for _ in range(cfg.n_critic):
-            rows, _ = t.sampler.next()
-            rows = rows.cpu()
+            rows, _ = self.sampler.next()
             real = t.train_patterns[rows.to(dev)]
             cond, style = self._conditions(rows.to(dev), gen, mix=False)
             z = torch.randn(len(rows), cfg.latent_dim, generator=gen).to(dev)
@@ -76,8 +77,7 @@ class LegacyStep:
             loss_d.backward()
             self.opt_d.step()
         stats.update(loss_d=loss_d.item(), d_real=real_s.mean().item(), d_fake=fake_s.mean().item())
-        rows, _ = t.sampler.next()
-        rows = rows.cpu()
+        rows, _ = self.sampler.next()
         cond, style = self._conditions(rows.to(dev), gen, mix=True)
         z = torch.randn(len(rows), cfg.latent_dim, generator=gen).to(dev)
         t.D.requires_grad_(False)

@@ -62,6 +62,7 @@ def gradient_penalty(
 _CONSTANTS: dict[tuple, torch.Tensor] = {}
 
 
+@torch.compiler.disable  # numpy inside: torch.compile calls it as it is (a graph break, once per call site)
 def _constant(key: tuple, device: torch.device, make) -> torch.Tensor:
     """A constant tensor built once per device (no host->device copy per step; CUDA-graph capturable)."""
     full_key = (*key, str(device))

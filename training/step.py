@@ -6,8 +6,8 @@ training device from the run's seed and the step number (``training.batches``), 
 - the dataset is on the device (``Trainer``), batches are gathered there by row indices picked there;
 - nothing in a step reads a value back to the host: the losses come back as one device tensor [6]
   (``STAT_NAMES``) that ``StepStats`` adds up on the device; the loop reads it at epoch ends and checkpoints;
-- the optimisers are Adam's fused (CUDA) or foreach/for-loop (CPU, whichever the bench found faster)
-  implementations;
+- the optimisers are Adam's fused implementation on CUDA (one kernel for all parameters) and, on the CPU,
+  the for-loop one torch uses there by default (so the CPU trains bit for bit as before);
 - on CUDA, with one process and no float16 scaler, the whole step body (forward, backward and both optimiser
   steps) is captured once as a CUDA graph and replayed: one launch per step instead of hundreds.
   ``cuda_graphs="auto"`` falls back to the plain step with a warning when capture fails; ``"on"`` makes it an
@@ -51,7 +51,7 @@ def make_adam(params, lr: float, betas: tuple[float, float], device: torch.devic
     """Adam in its fastest form for ``device``: fused on CUDA (capturable when CUDA graphs are used)."""
     if device.type == "cuda":
         return torch.optim.Adam(params, lr=lr, betas=betas, fused=True, capturable=capturable)
-    return torch.optim.Adam(params, lr=lr, betas=betas, foreach=False)  # see bench_train.py --speed
+    return torch.optim.Adam(params, lr=lr, betas=betas, foreach=False)  # torch's CPU default: as before
 
 
 def wants_graphs(mode: str, device: torch.device, distributed: bool, amp: torch.dtype | None) -> bool:
