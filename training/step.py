@@ -23,7 +23,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import Any
 
 import torch
 
@@ -38,9 +38,6 @@ from training.losses import (
 )
 from training.losses import torch_descriptors as _descriptors
 from training.model import harden
-
-if TYPE_CHECKING:
-    from training.train import Trainer
 
 log = logging.getLogger(__name__)
 STAT_NAMES = ("loss_d", "d_real", "d_fake", "loss_g", "loss_cond", "loss_dyn")  # a step's stats [6]
@@ -100,7 +97,8 @@ class StepStats:
 class StepRunner:
     """The step of ``trainer``: ``step()`` trains one generator update; returns (stats [6], epoch ended)."""
 
-    def __init__(self, trainer: Trainer, use_graphs: bool, compile_models: bool = False) -> None:
+    def __init__(self, trainer: Any, use_graphs: bool, compile_models: bool = False) -> None:
+        """``trainer``: the ``training.train.Trainer`` whose networks, optimisers and data it steps."""
         self.t = trainer
         cfg, dev = trainer.config, trainer.ctx.device
         self.noise = StepNoise(cfg.seed, trainer.ctx.rank, dev)
