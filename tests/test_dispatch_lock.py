@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from companion.core.osc_codec import decode_message, encode_message
 from companion.core.pattern import Grid
-from companion.osc.codec import decode_message, encode_message
 from companion.osc.dispatch import Daemon
 from companion.runtime.model import load_model
 from tests.support.tiny_onnx import write_tiny_model

@@ -1,6 +1,6 @@
 """The OSC API of ``nudge serve``: ONE registry of every address, its arguments (with OSC type tags), its
 reply and its handler. Request parsing (``companion.osc.request``) and ``docs/osc-api.md``
-(``python -m companion.osc.api --markdown``) are both derived from these tables, and a test fails when
+(``python -m companion.osc.api_doc --markdown``) are both derived from these tables, and a test fails when
 the committed document differs.
 
 Type tags: ``i`` int32, ``f`` float32, ``s`` string. Max sends whole numbers as ``i``; where an int is
@@ -9,19 +9,16 @@ expected, a whole float (``4.0``) is accepted too, never a lossy one (``4.5``).
 
 from __future__ import annotations
 
-import re
-import sys
 from dataclasses import dataclass
 
 from companion import __version__
+from companion.core import osc_codec
 from companion.core.drum_map import VOICES
 from companion.core.pattern import MAX_BARS, MAX_BPM, MIN_BPM
 
 VERSION = __version__
 MAX_ID = 2**31 - 1
-# Largest reply datagram we send. Max's udpreceive documents no limit, so we stay under every known one on
-# the way (see LIMIT_NOTE): the Ethernet MTU payload, so nothing is ever fragmented, even with --allow-remote.
-MAX_DATAGRAM_BYTES = 1472
+MAX_DATAGRAM_BYTES = osc_codec.MAX_DATAGRAM_BYTES  # largest reply datagram (see LIMIT_NOTE)
 MAX_ATOMS_PER_MESSAGE = 256  # the default list length of Max's list objects (zl and friends)
 NOTES_PER_PART = 60  # 2 + 4 * 60 = 242 atoms, 1228 bytes per /nudge/notes datagram: under both limits
 MAX_REQUEST_BYTES = 32768
@@ -33,7 +30,6 @@ CLIP_MARKER = "notes"
 STYLE_ANY = "any"
 KEEP_NONE = "none"
 LIVE_OFF_REASON = "live MIDI is off (start nudge serve with --midi)"
-MODEL_NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 
 @dataclass(frozen=True)
@@ -249,23 +245,3 @@ REPLIES: tuple[Reply, ...] = (
         "when the request's id could not be read)",
     ),
 )
-
-
-def render_markdown() -> str:
-    """``docs/osc-api.md``: generated from the tables above; do not edit the file by hand."""
-    from companion.osc.api_doc import render
-
-    return render()
-
-
-def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    if argv != ["--markdown"]:
-        print("usage: python -m companion.osc.api --markdown   (prints docs/osc-api.md)", file=sys.stderr)
-        return 2
-    sys.stdout.write(render_markdown())
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

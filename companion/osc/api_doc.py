@@ -3,6 +3,8 @@ about the API: every table row comes from the registry; the prose explains it)."
 
 from __future__ import annotations
 
+import sys
+
 from companion.osc import api
 
 HEADER = """\
@@ -170,3 +172,16 @@ def render() -> str:
     out.append(ROUTES_NOTE.format(low=low, high=high, max_routes=api.MAX_REPLY_ROUTES))
     out.append(ERRORS.format(live_off=api.LIVE_OFF_REASON))
     return "\n".join(out)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv != ["--markdown"]:
+        print("usage: python -m companion.osc.api_doc --markdown   (prints docs/osc-api.md)", file=sys.stderr)
+        return 2
+    sys.stdout.write(render())
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from companion.core.drum_map import GENERAL_MIDI, N_VOICES, ROLAND_GMD, VOICES
+from companion.core.osc_codec import Message, OscError, decode_packet, encode_message
 from companion.core.pattern import MAX_OFFSET_STEPS, Grid, Pattern
 from companion.osc.api import (
     LIVE_OFF_REASON,
@@ -32,11 +33,8 @@ from companion.osc.api import (
     MAX_REQUEST_BYTES,
     VERSION,
 )
-from companion.osc.codec import Message, OscError, decode_packet, encode_message
 from companion.osc.replies import (
     error_reply,
-    model_info_problem,
-    model_info_reply,
     note_array,
     notes_reply,
     ok_reply,
@@ -45,6 +43,7 @@ from companion.osc.replies import (
 from companion.osc.request import Clip, Request, RequestError, parse_request
 from companion.runtime import engine, lock
 from companion.runtime.model import Model, ModelError
+from companion.runtime.model_info import check_fits, model_info_reply
 from companion.runtime.models_dir import ModelsDir
 
 log = logging.getLogger(__name__)
@@ -96,9 +95,6 @@ class Daemon:
             handled.replies += replies
             handled.reply_port = reply_port if reply_port is not None else handled.reply_port
         return handled
-
-    def handle_message(self, message: Message) -> list[bytes]:
-        return self._answer(message)[0]
 
     def _answer(self, message: Message) -> tuple[list[bytes], int | None]:
         """(replies, the reply port a valid request asked for with its ``reply_port`` argument, or None)."""
@@ -283,14 +279,6 @@ class Daemon:
                     continue
                 self.model = reloaded
             log.info("model %s changed on disk and was reloaded", name)
-
-
-def check_fits(model: Model) -> Model:
-    """``model``, or ``ModelError`` when its ``/nudge/model/info`` reply would not fit one datagram."""
-    problem = model_info_problem(model.name, model.meta)
-    if problem:
-        raise ModelError(f"{model.path}: {problem}")
-    return model
 
 
 def fit_notes(rows: np.ndarray, period_beats: float, length_beats: float) -> np.ndarray:

@@ -12,6 +12,7 @@ import numpy as np
 
 from companion.core.drum_map import voices_from_names
 from companion.core.model_meta import ModelMeta
+from companion.core.osc_codec import Message
 from companion.core.pattern import MAX_BARS
 from companion.osc.api import (
     CLIP_MARKER,
@@ -20,13 +21,12 @@ from companion.osc.api import (
     MAX_CLIP_NOTES,
     MAX_ID,
     MAX_KEY_VALUE_PAIRS,
-    MODEL_NAME_PATTERN,
     OPTION_BY_KEY,
     STYLE_ANY,
     Arg,
     Endpoint,
 )
-from companion.osc.codec import Message
+from companion.runtime.models_dir import MODEL_NAME_PATTERN
 
 
 class RequestError(ValueError):

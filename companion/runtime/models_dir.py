@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from pathlib import Path
 
-from companion.osc.api import MODEL_NAME_PATTERN
 from companion.runtime.model import Model, ModelError, load_model
 
 log = logging.getLogger(__name__)
 SUFFIX = ".onnx"
+# a model is served under its file name: what /nudge/model/load accepts (and fits an OSC reply)
+MODEL_NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 Signature = tuple[int, int]  # (mtime_ns, size)
 
