@@ -93,13 +93,24 @@ def test_vary_takes_a_clip_sent_in_parts_over_osc(daemon):
     np.testing.assert_allclose(echoed[:, 1], clip[:, 1], atol=1e-6)
 
 
+def test_generate_with_keep_takes_a_clip_sent_in_parts(daemon):
+    clip = notes(12)
+    send(daemon, "/nudge/vary/part", "iii" + "iffi" * 12, 9, 0, 1, *groups(clip))
+    replies = send(daemon, "/nudge/generate", "isssisf", 9, "keep", "kick", "parts", 1, "notes", 4.0)
+    assert replies[0].address == "/nudge/notes/begin", replies
+    assert len(daemon.clip_parts) == 0
+
+
 def test_vary_with_a_part_missing_or_parts_on_generate_is_an_error_naming_it(daemon):
     send(daemon, "/nudge/vary/part", "iii" + "iffi", 6, 1, 2, *groups(notes(1)))
     (error,) = send(daemon, "/nudge/vary", "ifsisf", 6, 0.5, "parts", 2, "notes", 4.0)
     assert error.address == "/nudge/error" and error.args[0] == 6
     assert "part(s) 0 of the clip's 2 did not arrive" in error.args[1]
     (error,) = send(daemon, "/nudge/generate", "isi", 7, "parts", 2)
-    assert error.args == (7, "/nudge/generate: parts is for /nudge/vary only")
+    assert error.args == (
+        7,
+        "/nudge/generate: parts comes with a clip: /nudge/vary, or /nudge/generate with keep",
+    )
     (error,) = send(daemon, "/nudge/vary/part", "iii" + "iffi", 8, 0, 1, 200, 0.0, 0.1, 100)
     assert error.args[0] == 8 and "pitch must be an int in 0..127" in error.args[1]
     (error,) = send(daemon, "/nudge/vary/part", "iii", 9, 3, 2)
