@@ -9,7 +9,6 @@ from pathlib import Path
 
 from companion.commands.serve import DEFAULT_MODEL_NAME, DEFAULT_MODELS_DIR
 from companion.core.descriptors import DESCRIPTOR_TABLE, describe
-from companion.core.pattern import MAX_BARS, Grid
 
 STYLE_ANY = "any"
 
@@ -28,7 +27,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--count", type=int, default=1, help="write N variations: NAME_1.mid .. NAME_N.mid")
     parser.add_argument("--candidates", type=int, default=64, help="search width (default 64)")
     parser.add_argument("--from", dest="source", type=Path, help="nudge this .mid file instead of generating")
-    parser.add_argument("--amount", type=float, default=0.2, help="with --from: 0 unchanged .. 1 fresh (0.2)")
+    parser.add_argument(
+        "--amount", type=float, help="with --from: 0 unchanged .. 1 fresh (default 0.2; with --keep: 1)"
+    )
+    parser.add_argument(
+        "--keep",
+        default="",
+        metavar="VOICES",
+        help="with --from: voices kept exactly, e.g. kick,snare (also hats, toms, cymbals); the others are "
+        "generated to fit them (or nudged by --amount)",
+    )
     group = parser.add_argument_group("conditions (sliders, 0..1; missing ones take the model's defaults)")
     for name, _unit, text in DESCRIPTOR_TABLE:
         group.add_argument(
@@ -58,10 +66,9 @@ def _sliders(args: argparse.Namespace) -> dict[str, float]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from companion.core.drum_map import PitchMapper
-    from companion.core.midi_file import MidiFileError, read_drum_take, take_to_pattern, write_pattern_midi
-    from companion.osc.dispatch import merged_pitch_table
-    from companion.runtime import engine
+    from companion.core.drum_map import PitchMapper, merged_pitch_table, voices_from_names
+    from companion.core.midi_file import MidiFileError, midi_file_to_pattern, write_pattern_midi
+    from companion.runtime import engine, lock
     from companion.runtime.model import ModelError, load_model
 
     try:
@@ -71,17 +78,16 @@ def run(args: argparse.Namespace) -> int:
         if not 1 <= args.count <= 1000:
             raise ValueError(f"--count must be in 1..1000, got {args.count}")
         style = None if args.style == STYLE_ANY else args.style
+        keep = voices_from_names(args.keep, "--keep")
+        if keep and args.source is None:
+            raise ValueError("--keep needs --from FILE.mid: the notes of the kept voices come from it")
+        amount = args.amount if args.amount is not None else (1.0 if keep else 0.2)
         seed = args.seed if args.seed is not None else random.SystemRandom().randrange(2**31 - 1)
         clip, bpm = None, 120.0
         if args.source is not None:
             mapper = PitchMapper(merged_pitch_table(model.meta.output_pitches))
-            take = read_drum_take(args.source, channel=None)
-            numerator, denominator = take.time_signature
-            beats_per_bar = Grid.from_time_signature(numerator, denominator, 1).beats_per_bar
-            # whole bars by rounding: a last note-off just past the loop end is not another bar
-            bars = args.bars or min(MAX_BARS, max(1, round(take.length_beats / beats_per_bar)))
-            grid = Grid.from_time_signature(numerator, denominator, bars, model.meta.steps_per_beat)
-            clip, bpm = take_to_pattern(take, grid, 0.0, mapper), take.bpm
+            # bars: the file's, a last bar counting when half played (a note-off past the loop end is not)
+            clip, bpm = midi_file_to_pattern(args.source, args.bars, model.meta.steps_per_beat, mapper)
         bpm = args.tempo if args.tempo is not None else bpm
         outputs = (
             [args.output]
@@ -96,8 +102,8 @@ def run(args: argparse.Namespace) -> int:
                 bars = args.bars or model.meta.bars
                 pattern = engine.generate(model, sliders, style, bars, seed + i, args.candidates)
             else:
-                pattern = engine.vary(
-                    model, clip, args.amount, sliders, style, seed + i, args.candidates, args.bars
+                pattern = lock.vary_locked(
+                    model, clip, keep, amount, sliders, style, seed + i, args.candidates, args.bars
                 )
             write_pattern_midi(path, pattern, bpm=bpm, output_pitches=model.meta.output_pitches)
             measured = describe(pattern)

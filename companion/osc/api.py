@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from companion import __version__
 from companion.core import osc_codec
+from companion.core.drum_map import VOICES
 from companion.core.pattern import MAX_BARS, MAX_BPM, MIN_BPM
 
 VERSION = __version__
@@ -23,10 +24,14 @@ NOTES_PER_PART = 60  # 2 + 4 * 60 = 242 atoms, 1228 bytes per /nudge/notes datag
 MAX_REQUEST_BYTES = 32768
 MAX_PACKET_MESSAGES = 16  # messages in one datagram (a bundle): each may be a generate; more is refused
 MAX_CLIP_NOTES = 1024
+MAX_CLIP_PARTS = 16  # /nudge/vary/part messages of one clip
+MAX_PENDING_CLIPS = 16  # clips whose parts are held until their /nudge/vary comes (the oldest go first)
+CLIP_PARTS_SECONDS = 10.0  # parts of a clip whose /nudge/vary does not follow within this are dropped
 MAX_KEY_VALUE_PAIRS = 64
 MAX_REPLY_ROUTES = 64  # senders whose /nudge/ping reply_port is remembered (least recently used go first)
 CLIP_MARKER = "notes"
 STYLE_ANY = "any"
+KEEP_NONE = "none"
 LIVE_OFF_REASON = "live MIDI is off (start nudge serve with --midi)"
 
 
@@ -62,6 +67,7 @@ class Endpoint:
     description: str
     options: bool = False  # key/value pairs follow the positional arguments
     clip: bool = False  # then the marker "notes", length_beats:f and the clip's note groups
+    clip_optional: bool = False  # the clip may be left off (generate: needed only with `keep`)
     has_id: bool = True
 
 
@@ -115,8 +121,11 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         (ID,),
         "/nudge/notes/begin, /nudge/notes, /nudge/notes/end",
         "generate",
-        "a new pattern that meets the sliders; key/value pairs follow the id",
+        "a new pattern that meets the sliders; key/value pairs follow the id. With `keep`, the clip follows "
+        "(as in `/nudge/vary`): its kept voices stay exactly and the others are generated to fit them",
         options=True,
+        clip=True,
+        clip_optional=True,
     ),
     Endpoint(
         "/nudge/vary",
@@ -124,9 +133,23 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         "/nudge/notes/begin, /nudge/notes, /nudge/notes/end",
         "vary",
         "nudge the current clip: key/value pairs, then `notes:s length_beats:f` and the clip's note groups "
-        "`[pitch:i start_beats:f duration_beats:f velocity:i]*`",
+        "`[pitch:i start_beats:f duration_beats:f velocity:i]*`; with `keep`, the kept voices never change",
         options=True,
         clip=True,
+    ),
+    Endpoint(
+        "/nudge/vary/part",
+        (
+            ID,
+            Arg("part", "i", "0-based", 0, MAX_CLIP_PARTS - 1),
+            Arg("n_parts", "i", "parts of this clip", 1, MAX_CLIP_PARTS),
+            NOTE_GROUP,
+        ),
+        "",
+        "vary_part",
+        "a part of a clip too long for one datagram: its note groups, held for the `/nudge/vary` with "
+        "the same id and `parts n_parts`, which must follow within "
+        f"{CLIP_PARTS_SECONDS:g} s (no reply; an error when malformed)",
     ),
     Endpoint("/nudge/model/list", (ID,), "/nudge/model/list", "model_list", "models in the models folder"),
     Endpoint(
@@ -183,6 +206,21 @@ OPTIONS: tuple[Option, ...] = (
     Option("style", "s", f"a style of the model, or `{STYLE_ANY}` (default)"),
     Option("seed", "i", "same seed + same request = same pattern (default: a fresh seed)", 0, MAX_ID),
     Option("candidates", "i", "search width: generator samples per request (default 64)", 64, 1024),
+    Option(
+        "keep",
+        "s",
+        "voices whose notes stay exactly as in the clip, comma-separated: "
+        f"{', '.join(VOICES)} (or `hats`, `toms`, `cymbals`); `none` keeps none. The others are generated "
+        "to fit them (see *Voice lock*)",
+    ),
+    Option(
+        "parts",
+        "i",
+        "with a clip (vary, generate with keep): its notes came first in this many `/nudge/vary/part` "
+        "messages with this id (they go before any notes after `notes length_beats`)",
+        1,
+        MAX_CLIP_PARTS,
+    ),
     Option(
         "<condition>",
         "f",

@@ -4,17 +4,16 @@
 server (``companion.osc.server``) remembers it for the sender.
 
 Every request is checked against the registry (``companion.osc.api``) before anything happens; a
-malformed one gets ``/nudge/error id reason`` and changes nothing. The handlers are named in the registry.
+malformed one gets ``/nudge/error id reason`` and changes nothing. The handlers are named in the registry;
+they turn requests into calls of the runtime (``engine``, ``lock``, the hot-swapped ``serving`` model) and
+the core (notes <-> grid) and their results into replies.
 The live MIDI player (``companion.live``, optional) is any object with ``start() stop() panic()
 queue(pattern, when) set_transport(bpm, beat, playing) close()``.
 """
 
 from __future__ import annotations
 
-import functools
 import logging
-import math
-import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -22,17 +21,20 @@ from typing import Any
 
 import numpy as np
 
-from companion.core.drum_map import GENERAL_MIDI, N_VOICES, ROLAND_GMD, VOICES
+from companion.core import note_rows
+from companion.core.drum_map import VOICES, clip_voice_lookup
 from companion.core.osc_codec import Message, OscError, decode_packet, encode_message
-from companion.core.pattern import MAX_OFFSET_STEPS, Grid, Pattern
+from companion.core.pattern import CLIP_PARTIAL_BAR, Grid, Pattern, bars_for_length, without_voices
 from companion.osc.api import (
     LIVE_OFF_REASON,
+    MAX_CLIP_NOTES,
     MAX_DATAGRAM_BYTES,
     MAX_ID,
     MAX_PACKET_MESSAGES,
     MAX_REQUEST_BYTES,
     VERSION,
 )
+from companion.osc.clip_parts import ClipParts
 from companion.osc.replies import (
     error_reply,
     note_array,
@@ -41,10 +43,11 @@ from companion.osc.replies import (
     pattern_to_note_array,
 )
 from companion.osc.request import Clip, Request, RequestError, parse_request
-from companion.runtime import engine
+from companion.runtime import engine, lock
 from companion.runtime.model import Model, ModelError
-from companion.runtime.model_info import check_fits, model_info_reply
+from companion.runtime.model_info import model_info_reply
 from companion.runtime.models_dir import ModelsDir
+from companion.runtime.serving import ServingModel
 
 log = logging.getLogger(__name__)
 
@@ -63,12 +66,11 @@ class Daemon:
     def __init__(
         self, model: Model, models: ModelsDir | None = None, player: Any = None, seed: int | None = None
     ):
-        self.model = check_fits(model)
-        self._swap = threading.Lock()  # the request thread's /nudge/model/load and the poller's reload
-        self.models = models
+        self.serving = ServingModel(model, models)  # hot-swappable; each request keeps the one it began with
         self.player = player
         self.counts: Counter[str] = Counter()
         self._fresh_seeds = np.random.default_rng(seed)  # for requests that bring no seed
+        self.clip_parts = ClipParts()  # parts of long clips, until their /nudge/vary
 
     # ---- bytes in, datagrams out
 
@@ -135,6 +137,11 @@ class Daemon:
 
     def _generate(self, request: Request, model: Model) -> list[bytes]:
         opts = request.options
+        request.clip = self._joined_clip(request)
+        if opts.get("keep"):
+            return self._clip_reply(request, model, None)
+        if "parts" in opts:
+            raise ValueError("parts comes with a clip: /nudge/vary, or /nudge/generate with keep")
         seed = self._seed(request)
         bars = opts.get("bars", model.meta.bars)
         style = opts.get("style")
@@ -146,34 +153,62 @@ class Daemon:
         name = f"{model.name} {style or 'any'} s{seed}"
         return notes_reply(request.id, notes, pattern.grid.length_beats, name)
 
+    def _vary_part(self, request: Request, model: Model) -> list[bytes]:
+        self.clip_parts.add(request.id, request.values["part"], request.values["n_parts"], request.notes)
+        return []
+
+    def _joined_clip(self, request: Request) -> Clip | None:
+        """The request's clip, with the notes that came ahead in /nudge/vary/part (``parts n``) first."""
+        clip, parts = request.clip, request.options.get("parts")
+        if parts is None or clip is None:
+            return clip
+        notes = np.concatenate([self.clip_parts.take(request.id, parts), clip.notes])
+        if len(notes) > MAX_CLIP_NOTES:
+            raise ValueError(f"the clip has {len(notes)} notes; at most {MAX_CLIP_NOTES}")
+        return Clip(clip.length_beats, notes)
+
     def _vary(self, request: Request, model: Model) -> list[bytes]:
-        clip = request.clip
+        clip = request.clip = self._joined_clip(request)
         amount = request.values["amount"]
-        opts = request.options
-        if amount == 0 and "bars" not in opts:  # the clip, exactly as it came
+        if amount == 0 and "bars" not in request.options:  # the clip, exactly as it came
             return notes_reply(request.id, note_array(clip.notes), clip.length_beats, f"{model.name} nudge 0")
+        return self._clip_reply(request, model, amount)
+
+    def _clip_reply(self, request: Request, model: Model, amount: float | None) -> list[bytes]:
+        """A vary (``amount``), or a generate with ``keep`` (``amount`` None), of the request's clip.
+
+        The clip's notes of kept voices and the notes the grid cannot hold come back exactly as sent."""
+        clip, opts = request.clip, request.options
         seed = self._seed(request)
+        keep = opts.get("keep", ())
+        style, bars = opts.get("style"), opts.get("bars")
+        candidates = opts.get("candidates", engine.DEFAULT_CANDIDATES)
         pattern, pitches, passthrough = clip_to_pattern(clip, model)
-        varied = engine.vary(
-            model,
-            pattern,
-            amount,
-            request.sliders,
-            opts.get("style"),
-            seed,
-            opts.get("candidates", engine.DEFAULT_CANDIDATES),
-            bars=opts.get("bars"),
-        )
-        length = clip.length_beats if "bars" not in opts else varied.grid.length_beats
-        notes = pattern_to_note_array(varied, pitches)
+        if amount is None:
+            sliders = request.sliders
+            result = lock.generate_locked(model, pattern, keep, sliders, style, seed, candidates, bars)
+            name = f"{model.name} {style or 'any'}"
+        else:
+            result = lock.vary_locked(
+                model, pattern, keep, amount, request.sliders, style, seed, candidates, bars
+            )
+            name = f"{model.name} nudge {amount:.2f}"
+        if keep:
+            name += " keep " + "+".join(VOICES[v] for v in keep)
+            kept = note_rows.rows_of_voices(
+                clip.notes, clip.length_beats, clip_voice_lookup(model.meta.output_pitches), keep
+            )
+            passthrough = np.concatenate([passthrough, kept]) if len(kept) else passthrough
+        length = clip.length_beats if bars is None else result.grid.length_beats
+        notes = pattern_to_note_array(without_voices(result, keep), pitches)
         notes = notes[notes["start"] < length]
-        if "bars" in opts:  # cropped or looped like the clip's pattern: the same for the unread notes
-            passthrough = fit_notes(passthrough, pattern.grid.length_beats, length)
+        if bars is not None:  # cropped or looped like the clip's pattern: the same for the unread notes
+            passthrough = note_rows.loop_note_rows(passthrough, pattern.grid.length_beats, length)
         if len(passthrough):
             notes = np.concatenate([notes, note_array(passthrough)])
             notes = notes[np.lexsort((notes["pitch"], notes["start"]))]
-        self._queue(varied, pitches)
-        return notes_reply(request.id, notes, length, f"{model.name} nudge {amount:.2f} s{seed}")
+        self._queue(result, pitches)
+        return notes_reply(request.id, notes, length, f"{name} s{seed}")
 
     def _model_list(self, request: Request, model: Model) -> list[bytes]:
         names = self.models.names() if self.models else [model.name]
@@ -186,13 +221,7 @@ class Daemon:
         return [reply]
 
     def _model_load(self, request: Request, model: Model) -> list[bytes]:
-        if self.models is None:
-            raise ValueError("no models folder is configured (start nudge serve with --models-dir)")
-        name = request.values["name"]
-        new = check_fits(self.models.load(name))  # ModelError -> /nudge/error; the current model serves on
-        with self._swap:
-            self.model = new
-        log.info("model %s loaded from %s (was %s)", new.name, new.path, model.name)
+        new = self.serving.load(request.values["name"])  # ModelError -> /nudge/error; the old one serves on
         return [encode_message("/nudge/model/loaded", "is", (request.id, new.name))]
 
     def _model_info(self, request: Request, model: Model) -> list[bytes]:
@@ -233,107 +262,27 @@ class Daemon:
             except (RuntimeError, ValueError, OSError) as error:
                 log.warning("live MIDI could not queue the pattern: %s", error)
 
-    # ---- the models folder
+    # ---- the serving model (companion.runtime.serving)
+
+    @property
+    def model(self) -> Model:
+        return self.serving.model
+
+    @property
+    def models(self) -> ModelsDir | None:
+        return self.serving.models
 
     def poll_models(self) -> None:
-        """Reload the serving model when its file changed; log new models. A failed load keeps the old one."""
-        if self.models is None:
-            return
-        current = self.model
-        for name in self.models.poll():
-            if name != current.name or current.path.parent.resolve() != self.models.directory.resolve():
-                log.info(
-                    "model %s is new or changed in %s: load it with /nudge/model/load",
-                    name,
-                    self.models.directory,
-                )
-                continue
-            try:
-                reloaded = check_fits(self.models.load(name))
-            except ModelError as error:
-                log.error(
-                    "model %s changed on disk but cannot be loaded; still serving the old one: %s",
-                    name,
-                    error,
-                )
-                continue
-            with self._swap:  # swap only if no /nudge/model/load replaced the model while this one loaded
-                if self.model is not current:
-                    log.info(
-                        "model %s changed on disk; not reloaded: another model was loaded meanwhile", name
-                    )
-                    continue
-                self.model = reloaded
-            log.info("model %s changed on disk and was reloaded", name)
-
-
-def fit_notes(rows: np.ndarray, period_beats: float, length_beats: float) -> np.ndarray:
-    """Note rows [M, 4] of a clip that loops every ``period_beats``, repeated or cropped to ``length_beats``:
-    the notes that start inside the new length (those after the period's end are not repeated)."""
-    rows = rows[rows[:, 1] < period_beats]
-    copies = [
-        rows + np.array([0.0, k * period_beats, 0.0, 0.0])
-        for k in range(math.ceil(length_beats / period_beats))
-    ]
-    looped = np.concatenate(copies) if copies else rows[:0]
-    return looped[looped[:, 1] < length_beats]
-
-
-def merged_pitch_table(output_pitches: tuple[int, ...]) -> dict[int, str]:
-    """Input map for clips: the model's own output pitches first, then General MIDI, then the Roland map."""
-    return {**ROLAND_GMD, **GENERAL_MIDI, **{pitch: VOICES[i] for i, pitch in enumerate(output_pitches)}}
-
-
-@functools.lru_cache(maxsize=16)
-def _voice_lookup(output_pitches: tuple[int, ...]) -> np.ndarray:
-    """[128] pitch -> voice index (-1: unknown) for ``merged_pitch_table``."""
-    voice_of = np.full(128, -1, dtype=np.int64)
-    for pitch, voice in merged_pitch_table(output_pitches).items():
-        voice_of[pitch] = VOICES.index(voice)
-    voice_of.setflags(write=False)
-    return voice_of
+        """Reload the serving model when its file changed (the server's poller calls this)."""
+        self.serving.poll()
 
 
 def clip_to_pattern(clip: Clip, model: Model) -> tuple[Pattern, list[int], np.ndarray]:
-    """A vary request's clip -> (pattern on the model's grid, output pitch per voice, notes passed through).
-
-    The vectorised equivalent of ``companion.core.notes.notes_to_pattern`` (same quantisation, loudest hit
-    wins, the first of equals): pitches are read with the model's own output pitches first, then General
-    MIDI and the Roland map. Each voice keeps the clip's most used pitch for it (ties: the lowest) in the
-    reply.
-    Notes the pattern cannot hold (unknown pitch, start after the clip's end) are passed through unchanged.
-    """
+    """A vary request's clip -> (pattern on the model's grid, output pitch per voice, notes passed through):
+    ``note_rows.clip_to_pattern`` on the whole bars that hold the clip, its pitches read with the model's
+    own output pitches first, then General MIDI and the Roland map (``drum_map.clip_voice_lookup``)."""
     meta = model.meta
-    voice_of = _voice_lookup(meta.output_pitches)
-    bars = min(8, max(1, math.ceil(clip.length_beats / meta.beats_per_bar - 1e-9)))
+    bars = bars_for_length(clip.length_beats, meta.beats_per_bar, CLIP_PARTIAL_BAR)
     grid = Grid(meta.steps_per_beat, meta.beats_per_bar, bars)
-    rows = clip.notes
-    pitches_in = rows[:, 0].astype(np.int64)
-    voices = voice_of[pitches_in]
-    inside = (voices >= 0) & (rows[:, 1] < clip.length_beats)  # the grid may be longer: whole bars
-    index = np.flatnonzero(inside)
-    positions = rows[index, 1] * grid.steps_per_beat  # in steps
-    steps = np.floor(positions + 0.5).astype(np.int64)
-    offsets = np.clip(positions - steps, -MAX_OFFSET_STEPS, MAX_OFFSET_STEPS)
-    steps %= grid.n_steps
-    cells = voices[index] * grid.n_steps + steps
-    order = np.lexsort((index, -rows[index, 3], cells))  # per cell: loudest first, then the earliest note
-    cells_sorted = cells[order]
-    first = order[np.r_[True, cells_sorted[1:] != cells_sorted[:-1]]] if len(order) else order
-    hits = np.zeros(N_VOICES * grid.n_steps, dtype=bool)
-    velocities = np.zeros(N_VOICES * grid.n_steps, dtype=np.float32)
-    offsets_steps = np.zeros(N_VOICES * grid.n_steps, dtype=np.float32)
-    kept = cells[first]
-    hits[kept] = True
-    velocities[kept] = np.minimum(rows[index[first], 3] / 127.0, 1.0)  # velocity may be up to 127.49
-    offsets_steps[kept] = offsets[first]
-    shape = (N_VOICES, grid.n_steps)
-    # bool hits, velocity in (0, 1] and offset in range where a hit is, 0 elsewhere: valid by construction
-    pattern = Pattern.unchecked(
-        grid, hits.reshape(shape), velocities.reshape(shape), offsets_steps.reshape(shape)
-    )
-    # the most used pitch of each voice (ties: the lowest, argmax's first), else the model's own
-    counts = np.bincount(voices[index] * 128 + pitches_in[index], minlength=N_VOICES * 128)
-    counts = counts.reshape(N_VOICES, 128)  # [V, pitch]
-    pitches = np.where(counts.any(axis=1), counts.argmax(axis=1), meta.output_pitches).tolist()
-    return pattern, pitches, rows[~inside]
+    voice_of = clip_voice_lookup(meta.output_pitches)
+    return note_rows.clip_to_pattern(clip.notes, clip.length_beats, grid, voice_of, meta.output_pitches)

@@ -10,12 +10,14 @@ from typing import Any
 
 import numpy as np
 
+from companion.core.drum_map import voices_from_names
 from companion.core.model_meta import ModelMeta
 from companion.core.osc_codec import Message
 from companion.core.pattern import MAX_BARS
 from companion.osc.api import (
     CLIP_MARKER,
     ENDPOINT_BY_ADDRESS,
+    KEEP_NONE,
     MAX_CLIP_NOTES,
     MAX_ID,
     MAX_KEY_VALUE_PAIRS,
@@ -23,6 +25,7 @@ from companion.osc.api import (
     STYLE_ANY,
     Arg,
     Endpoint,
+    Repeat,
 )
 from companion.runtime.models_dir import MODEL_NAME_PATTERN
 
@@ -47,9 +50,10 @@ class Request:
     endpoint: Endpoint
     id: int
     values: dict[str, Any]  # positional arguments by name (without id; an optional one left off is absent)
-    options: dict[str, Any] = field(default_factory=dict)  # bars, style, seed, candidates
+    options: dict[str, Any] = field(default_factory=dict)  # bars, style, seed, candidates, keep (voices)
     sliders: dict[str, float] = field(default_factory=dict)  # condition name -> 0..1
     clip: Clip | None = None
+    notes: np.ndarray | None = None  # float64 [M, 4]: the note groups of an endpoint whose args end in them
 
 
 # ---- coercion: one function per expected type; every error names the argument and the allowed range
@@ -133,7 +137,8 @@ def parse_request(message: Message, meta: ModelMeta | None) -> Request:
     tags, args = message.tags, message.args
     positional = [a for a in endpoint.args if isinstance(a, Arg)]
     required = sum(not a.optional for a in positional)
-    if len(args) < required or (len(args) > len(positional) and not endpoint.options):
+    groups = any(isinstance(a, Repeat) for a in endpoint.args)  # note groups follow the positional args
+    if len(args) < required or (len(args) > len(positional) and not endpoint.options and not groups):
         spec = " ".join(a.spec() for a in endpoint.args)
         raise RequestError(
             request_id, f"{endpoint.address} takes {spec}; got {len(args)} arguments ({tags or 'none'})"
@@ -145,6 +150,8 @@ def parse_request(message: Message, meta: ModelMeta | None) -> Request:
         request.values.pop("id", None)
         if endpoint.options:
             _parse_options(request, tags, args, len(positional), meta)
+        if groups:
+            request.notes = parse_note_groups(tags[len(positional) :], args[len(positional) :], meta)
         if endpoint.handler == "model_load" and not MODEL_NAME_PATTERN.match(values["name"]):
             raise ValueError(
                 f"name must be a model name (letters, digits, _ . -; at most 64), got {values['name']!r}"
@@ -176,6 +183,9 @@ def _parse_options(request: Request, tags: str, args: tuple, start: int, meta: M
         if option is not None:
             if option.tag == "i":
                 request.options[key] = coerce_int(key, tag, value, option.low, option.high)
+            elif key == "keep":
+                text = coerce_str(key, tag, value)
+                request.options[key] = () if text == KEEP_NONE else voices_from_names(text)
             else:
                 request.options[key] = _parse_style(coerce_str(key, tag, value), meta)
         elif key in conditions:
@@ -184,8 +194,12 @@ def _parse_options(request: Request, tags: str, args: tuple, start: int, meta: M
             allowed = ", ".join([*OPTION_BY_KEY, *conditions])
             raise ValueError(f"unknown key {key!r}; allowed: {allowed}")
         position += 2
-    if endpoint.clip and request.clip is None:
-        raise ValueError(f"the clip is missing: end with '{CLIP_MARKER}' length_beats:f and the note groups")
+    needs_clip = not endpoint.clip_optional or bool(request.options.get("keep"))
+    if endpoint.clip and request.clip is None and needs_clip:
+        why = " (keep needs the clip)" if endpoint.clip_optional else ""
+        raise ValueError(
+            f"the clip is missing{why}: end with '{CLIP_MARKER}' length_beats:f and the note groups"
+        )
 
 
 def _parse_style(style: str, meta: ModelMeta | None) -> str | None:
@@ -206,7 +220,12 @@ def _parse_clip(tags: str, args: tuple, start: int, meta: ModelMeta | None) -> C
     length = coerce_float("length_beats", tags[start], args[start], 0, max_beats)
     if length <= 0:
         raise ValueError(f"length_beats must be in 0..{max_beats} and > 0, got {length:g}")
-    rest_tags, rest = tags[start + 1 :], args[start + 1 :]
+    return Clip(length, parse_note_groups(tags[start + 1 :], args[start + 1 :], meta))
+
+
+def parse_note_groups(rest_tags: str, rest: tuple, meta: ModelMeta | None) -> np.ndarray:
+    """Flat note groups ``pitch start_beats duration_beats velocity`` -> float64 [M, 4], checked."""
+    max_beats = MAX_BARS * (meta.beats_per_bar if meta else 4)
     if len(rest) % 4:
         raise ValueError(
             f"clip notes must come in groups of 4 (pitch start_beats duration_beats velocity), "
@@ -232,4 +251,4 @@ def _parse_clip(tags: str, args: tuple, start: int, meta: ModelMeta | None) -> C
             index = int(np.argmax(bad))
             raise ValueError(f"clip note {index}: {text}, got {notes[index].tolist()}")
     notes[:, 3] = np.floor(notes[:, 3] + 0.5)  # half up: 0.5 -> 1 (np.round would give 0, out of range)
-    return Clip(length, notes)
+    return notes
