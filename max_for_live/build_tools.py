@@ -7,7 +7,8 @@ A MIDI Tool is a Max for Live device of its own type (Live 12, Max 8.6+), in the
 Transform panels. Its ``ampf`` chunk and its patcher's ``project.amxdtype`` say which (sources in
 ``docs/max-for-live.md``, *MIDI Tools*): ``nagg`` (0x6E616767) a MIDI Generator, ``natt`` (0x6E617474) a MIDI
 Transformation; the rest of the file is laid out as ``build.py``'s devices (``ampf``, ``meta``, ``ptch``
-chunks, little-endian sizes, the patcher JSON NUL-terminated). The patchers are built here, not kept as
+chunks, little-endian sizes, the patcher JSON NUL-terminated), with ``meta`` 0 as in the unfrozen MIDI Tools
+read. The patchers are built here, not kept as
 JSON: both share one wiring and differ in their dials. Their script is ``src/nudge_tool.js``; it loads
 ``nudge_reply``, ``nudge_miditool`` and ``nudge_drum_rack`` with Max's require, from beside the device.
 """
@@ -45,7 +46,7 @@ TOOLS: tuple[tuple[str, str, bytes, str, int, tuple[tuple[str, str, float, float
         (("Amount", "amount", 0.0, 1.0, 0.3),),
     ),
 )
-META_UNFROZEN = 1
+META_UNFROZEN = 0  # as in h1data's unfrozen Separate.amxd and Live's MIDI Generator template
 
 
 def _box(box_id: str, maxclass: str, rect: list[float], **attrs: object) -> dict:
@@ -129,7 +130,7 @@ def patcher(name: str, device_type: bytes, kind: str, port: int, dials: tuple) -
             "appversion": {"major": 8, "minor": 6, "revision": 2, "architecture": "x64", "modernui": 1},
             "classnamespace": "box",
             "rect": [80.0, 80.0, 640.0, 420.0],
-            "openrect": [0.0, 0.0, 152.0, 100.0],
+            "openrect": [0.0, 0.0, 152.0, 147.0],  # the Generate/Transform panel's size
             "openinpresentation": 1,
             "default_fontsize": 10.0,
             "default_fontface": 0,

@@ -155,7 +155,7 @@ def test_the_tools_are_midi_tool_devices_wired_as_documented(file, kind, tag):
     data = (ROOT / "max_for_live" / file).read_bytes()
     assert data == build_tools.built()[ROOT / "max_for_live" / file], "run python max_for_live/build_tools.py"
     assert (
-        data[:12] == b"ampf\x04\x00\x00\x00" + tag and data[12:24] == b"meta\x04\x00\x00\x00\x01\x00\x00\x00"
+        data[:12] == b"ampf\x04\x00\x00\x00" + tag and data[12:24] == b"meta\x04\x00\x00\x00\x00\x00\x00\x00"
     )
     size = int.from_bytes(data[28:32], "little")
     assert data[24:28] == b"ptch" and len(data) == 32 + size and data.endswith(b"\0")
