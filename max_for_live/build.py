@@ -36,7 +36,7 @@ SOURCES = HERE / "src"
 DEVICE = HERE / "Nudge.amxd"
 FROZEN = HERE / "frozen" / "Nudge.amxd"
 NODE_SCRIPTS = ("nudge_launcher.js",)  # run by [node.script] (Node for Max), not by Max's [js]
-TOOL_SCRIPTS = ("nudge_tool.js", "nudge_miditool.js")  # the MIDI Tools' own (build_tools.py), not this device's
+TOOL_SCRIPTS = ("nudge_tool.js", "nudge_miditool.js")  # the MIDI Tools' (build_tools.py), not this device's
 
 DEVICE_TYPES = {"midi_effect": b"mmmm", "audio_effect": b"aaaa", "instrument": b"iiii"}
 META_UNFROZEN = 1  # what Max writes: 1 in every unfrozen device we parsed, 7 in every frozen one
