@@ -5,7 +5,7 @@
 // The files travel together; this one (state, messages in and out) loads the others with Max's CommonJS
 // require: nudge_reply.js (replies as data), nudge_requests.js (requests in flight), nudge_live.js (the Live
 // set), nudge_face.js (the device's controls), nudge_osc.js (datagram sizes), nudge_history.js (back and
-// forward through the results), nudge_drum_rack.js (the track's kit).
+// forward through the results), nudge_drum_rack.js and nudge_kit.js (the track's kit).
 autowatch = 1;
 inlets = 1;
 outlets = 3;  // 0: OSC to [udpsend]; 1: "port n" to [udpreceive]; 2: commands to [node.script nudge_launcher.js]
@@ -30,7 +30,7 @@ var requests = require("nudge_requests");
 var oscSize = require("nudge_osc");
 var history = require("nudge_history");
 var rack = require("nudge_drum_rack");
-var VOICE_NAMES = rack.VOICES.map(function (v) { return v[0]; });
+var VOICE_NAMES = require("nudge_kit").VOICE_NAMES;
 var LIMITS = { pingMs: PING_TIMEOUT_MS, replyMs: REPLY_TIMEOUT_MS, partsMs: PARTS_TIMEOUT_MS };
 var isInt = reply.isInt;
 var clamp01 = reply.clamp01;
@@ -40,11 +40,12 @@ var showStatus = face.status;
 var uiValue = face.value;
 var uiMessage = face.message;
 var live = require("nudge_live").make(LiveAPI, showStatus);  // makes no LiveAPI object until used (after init)
+var kit = require("nudge_kit").make(LiveAPI, live, face);  // likewise
 showStatus.local = uiValue.local = uiMessage.local = isInt.local = clamp01.local = 1;  // not messages
 var clock = { now: function () { return new Date().getTime(); }, random: Math.random };
 // what the Live set stores for this device (setvalueof): the style by name, the dials' conditions, the
-// producer's own pad for a voice, the history
-var saved = { style: "any", conditions: [], pads: {}, history: history.make(HISTORY_LIMIT) };
+// history (and, in `kit`, the producer's own pad for a voice)
+var saved = { style: "any", conditions: [], history: history.make(HISTORY_LIMIT) };
 var state = freshState();
 
 function freshState() {
@@ -52,7 +53,7 @@ function freshState() {
         ready: false, model: null, online: null, aliveMs: 0, lastPingMs: -PING_EVERY_MS, rttMs: -1,
         requests: requests.make(LIMITS, reply.missingParts, requests.randomFirstId(clock.random)),
         writes: [], streaming: false, heartbeat: null, writer: null, song: null, songObserver: null,
-        initMs: 0, replyPort: 0, launcher: false, ensureMs: -ENSURE_EVERY_MS, stylesShown: false, kit: ""
+        initMs: 0, replyPort: 0, launcher: false, ensureMs: -ENSURE_EVERY_MS, stylesShown: false
     };
 }
 freshState.local = 1;
@@ -106,7 +107,7 @@ useFallbackPort.local = 1;
 // ---------------------------------------------------------------- what the Live set stores ([js] as a parameter)
 
 function getvalueof() {  // the style by name, the dials' conditions, pads and history (a Blob parameter)
-    return JSON.stringify({ style: saved.style, conditions: saved.conditions, pads: saved.pads,
+    return JSON.stringify({ style: saved.style, conditions: saved.conditions, pads: kit.saved(),
         history: history.save(saved.history) });
 }
 
@@ -120,7 +121,8 @@ function setvalueof(value) {  // Live restores it before [live.thisdevice] bangs
     if (!v || typeof v !== "object") return;
     saved = { style: typeof v.style === "string" && v.style ? v.style : "any",
         conditions: Array.isArray(v.conditions) ? v.conditions.map(String) : [],
-        pads: padsFrom(v.pads), history: history.load(String(v.history || ""), HISTORY_LIMIT) };
+        history: history.load(String(v.history || ""), HISTORY_LIMIT) };
+    kit.load(v.pads);
     face.restoreDialNames(saved.conditions);
     showHistory();
 }
@@ -386,60 +388,17 @@ function showHistory() {
 }
 showHistory.local = 1;
 
-function padvoice(index) {  // the kit menu: show the pad the chosen voice plays
-    var voice = VOICE_NAMES[Math.round(Number(index))];
-    if (!voice || !state.ready) return;
-    var mapping = kitMapping();
-    if (mapping) uiMessage("nudge_pad_note", "set", mapping.map.pitch[voice]);
+function padvoice(index) {  // the Kit row: the voice menu shows the pad the voice plays
+    if (state.ready) kit.showVoice(index);
 }
 
 function padnote(note) {  // the producer's own pad for the chosen voice (not while the set loads)
-    if (!state.ready) return;
-    var voice = VOICE_NAMES[Math.round(Number(uiValue("nudge_pad_voice", 0)))];
-    note = Math.round(Number(note));
-    if (!voice || !(note >= 0 && note <= 127)) return;
-    if (saved.pads[voice] === note) return;
-    saved.pads[voice] = note;
-    notifyclients();
-    showKit(true);
+    if (state.ready && kit.choose(uiValue("nudge_pad_voice", 0), note)) notifyclients();
 }
 
 function padauto() {  // the chosen voice back to its pad by name
-    if (!state.ready) return;
-    var voice = VOICE_NAMES[Math.round(Number(uiValue("nudge_pad_voice", 0)))];
-    if (!voice || !(voice in saved.pads)) return;
-    delete saved.pads[voice];
-    notifyclients();
-    showKit(true);
-    padvoice(VOICE_NAMES.indexOf(voice));
+    if (state.ready && kit.auto(uiValue("nudge_pad_voice", 0))) notifyclients();
 }
-
-function padsFrom(value) {  // a stored { voice: pad } with only known voices and MIDI notes
-    var pads = {};
-    for (var voice in (value && typeof value === "object" ? value : {})) {
-        var note = Number(value[voice]);
-        if (VOICE_NAMES.indexOf(voice) >= 0 && isInt(note) && note >= 0 && note <= 127) pads[voice] = note;
-    }
-    return pads;
-}
-padsFrom.local = 1;
-
-function kitMapping() {  // the track's Drum Rack mapped (null without one); the producer's pads win
-    var track = live.deviceMidiTrack();
-    var pads = track ? rack.readPads(LiveAPI, track) : null;
-    return pads ? { pads: pads, map: rack.mapVoices(pads, saved.pads) } : null;
-}
-kitMapping.local = 1;
-
-function showKit(always) {  // the mapping in the kit line, said in the status line when it changed
-    var kit = kitMapping();
-    var text = kit ? "Kit: " + rack.describe(kit.map, kit.pads) : "Kit: no Drum Rack on this track (General MIDI notes)";
-    uiMessage("nudge_kit", "set", text);
-    if (always || text !== state.kit) showStatus(text, "info");
-    state.kit = text;
-    return kit ? kit.map : null;
-}
-showKit.local = 1;
 
 // --- note replies: begin, n parts (any order), end
 
@@ -548,7 +507,7 @@ function prepareJob(verb) {  // checks that can fail before anything is sent
     }
     job.id = state.requests.newId();
     job.seed = clickSeed();
-    job.kit = showKit(false);
+    job.kit = kit.show(false);
     return job;
 }
 prepareJob.local = 1;
