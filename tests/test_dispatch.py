@@ -107,9 +107,9 @@ def test_clip_to_pattern_reads_the_grid(daemon):
 
 
 def test_clip_to_pattern_keeps_each_voices_most_used_pitch_ties_the_lowest(daemon):
-    from companion.osc.dispatch import _voice_lookup
+    from companion.core.drum_map import clip_voice_lookup
 
-    voice_of = _voice_lookup(daemon.model.meta.output_pitches)
+    voice_of = clip_voice_lookup(daemon.model.meta.output_pitches)
     assert voice_of[35] == voice_of[36] and voice_of[42] == voice_of[44]  # one voice each, two pitches
     rows = np.array(
         [
@@ -308,9 +308,8 @@ def test_poll_models_reloads_a_changed_serving_model_and_survives_corruption(dae
 @pytest.mark.parametrize("seed", range(5))
 def test_clip_to_pattern_equals_notes_to_pattern(daemon, seed):
     """The vectorised clip reader against the reference converter, with collisions and loop wraps."""
-    from companion.core.drum_map import PitchMapper
+    from companion.core.drum_map import PitchMapper, merged_pitch_table
     from companion.core.notes import notes_to_pattern
-    from companion.osc.dispatch import merged_pitch_table
 
     rng = np.random.default_rng(seed)
     n = 300

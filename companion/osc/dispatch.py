@@ -11,9 +11,7 @@ queue(pattern, when) set_transport(bpm, beat, playing) close()``.
 
 from __future__ import annotations
 
-import functools
 import logging
-import math
 import threading
 import time
 from collections import Counter
@@ -22,9 +20,10 @@ from typing import Any
 
 import numpy as np
 
-from companion.core.drum_map import GENERAL_MIDI, N_VOICES, ROLAND_GMD, VOICES
+from companion.core import note_rows
+from companion.core.drum_map import VOICES, clip_voice_lookup
 from companion.core.osc_codec import Message, OscError, decode_packet, encode_message
-from companion.core.pattern import MAX_OFFSET_STEPS, Grid, Pattern
+from companion.core.pattern import CLIP_PARTIAL_BAR, Grid, Pattern, bars_for_length
 from companion.osc.api import (
     LIVE_OFF_REASON,
     MAX_CLIP_NOTES,
@@ -202,7 +201,7 @@ class Daemon:
         notes = pattern_to_note_array(without_voices(result, keep), pitches)
         notes = notes[notes["start"] < length]
         if bars is not None:  # cropped or looped like the clip's pattern: the same for the unread notes
-            passthrough = fit_notes(passthrough, pattern.grid.length_beats, length)
+            passthrough = note_rows.loop_note_rows(passthrough, pattern.grid.length_beats, length)
         if len(passthrough):
             notes = np.concatenate([notes, note_array(passthrough)])
             notes = notes[np.lexsort((notes["pitch"], notes["start"]))]
@@ -301,18 +300,6 @@ class Daemon:
             log.info("model %s changed on disk and was reloaded", name)
 
 
-def fit_notes(rows: np.ndarray, period_beats: float, length_beats: float) -> np.ndarray:
-    """Note rows [M, 4] of a clip that loops every ``period_beats``, repeated or cropped to ``length_beats``:
-    the notes that start inside the new length (those after the period's end are not repeated)."""
-    rows = rows[rows[:, 1] < period_beats]
-    copies = [
-        rows + np.array([0.0, k * period_beats, 0.0, 0.0])
-        for k in range(math.ceil(length_beats / period_beats))
-    ]
-    looped = np.concatenate(copies) if copies else rows[:0]
-    return looped[looped[:, 1] < length_beats]
-
-
 def without_voices(pattern: Pattern, voices: tuple[int, ...]) -> Pattern:
     """``pattern`` with no hit on ``voices`` (the kept voices, whose notes travel as the clip sent them)."""
     if not voices:
@@ -326,66 +313,17 @@ def without_voices(pattern: Pattern, voices: tuple[int, ...]) -> Pattern:
 
 def kept_rows(clip: Clip, model: Model, keep: tuple[int, ...]) -> np.ndarray:
     """The clip's note rows [K, 4] of the ``keep`` voices that start inside the clip, as sent."""
-    voices = _voice_lookup(model.meta.output_pitches)[clip.notes[:, 0].astype(np.int64)]
+    voices = clip_voice_lookup(model.meta.output_pitches)[clip.notes[:, 0].astype(np.int64)]
     inside = np.isin(voices, keep) & (clip.notes[:, 1] < clip.length_beats)
     return clip.notes[inside]
 
 
-def merged_pitch_table(output_pitches: tuple[int, ...]) -> dict[int, str]:
-    """Input map for clips: the model's own output pitches first, then General MIDI, then the Roland map."""
-    return {**ROLAND_GMD, **GENERAL_MIDI, **{pitch: VOICES[i] for i, pitch in enumerate(output_pitches)}}
-
-
-@functools.lru_cache(maxsize=16)
-def _voice_lookup(output_pitches: tuple[int, ...]) -> np.ndarray:
-    """[128] pitch -> voice index (-1: unknown) for ``merged_pitch_table``."""
-    voice_of = np.full(128, -1, dtype=np.int64)
-    for pitch, voice in merged_pitch_table(output_pitches).items():
-        voice_of[pitch] = VOICES.index(voice)
-    voice_of.setflags(write=False)
-    return voice_of
-
-
 def clip_to_pattern(clip: Clip, model: Model) -> tuple[Pattern, list[int], np.ndarray]:
-    """A vary request's clip -> (pattern on the model's grid, output pitch per voice, notes passed through).
-
-    The vectorised equivalent of ``companion.core.notes.notes_to_pattern`` (same quantisation, loudest hit
-    wins, the first of equals): pitches are read with the model's own output pitches first, then General
-    MIDI and the Roland map. Each voice keeps the clip's most used pitch for it (ties: the lowest) in the
-    reply.
-    Notes the pattern cannot hold (unknown pitch, start after the clip's end) are passed through unchanged.
-    """
+    """A vary request's clip -> (pattern on the model's grid, output pitch per voice, notes passed through):
+    ``note_rows.clip_to_pattern`` on the whole bars that hold the clip, its pitches read with the model's
+    own output pitches first, then General MIDI and the Roland map (``drum_map.clip_voice_lookup``)."""
     meta = model.meta
-    voice_of = _voice_lookup(meta.output_pitches)
-    bars = min(8, max(1, math.ceil(clip.length_beats / meta.beats_per_bar - 1e-9)))
+    bars = bars_for_length(clip.length_beats, meta.beats_per_bar, CLIP_PARTIAL_BAR)
     grid = Grid(meta.steps_per_beat, meta.beats_per_bar, bars)
-    rows = clip.notes
-    pitches_in = rows[:, 0].astype(np.int64)
-    voices = voice_of[pitches_in]
-    inside = (voices >= 0) & (rows[:, 1] < clip.length_beats)  # the grid may be longer: whole bars
-    index = np.flatnonzero(inside)
-    positions = rows[index, 1] * grid.steps_per_beat  # in steps
-    steps = np.floor(positions + 0.5).astype(np.int64)
-    offsets = np.clip(positions - steps, -MAX_OFFSET_STEPS, MAX_OFFSET_STEPS)
-    steps %= grid.n_steps
-    cells = voices[index] * grid.n_steps + steps
-    order = np.lexsort((index, -rows[index, 3], cells))  # per cell: loudest first, then the earliest note
-    cells_sorted = cells[order]
-    first = order[np.r_[True, cells_sorted[1:] != cells_sorted[:-1]]] if len(order) else order
-    hits = np.zeros(N_VOICES * grid.n_steps, dtype=bool)
-    velocities = np.zeros(N_VOICES * grid.n_steps, dtype=np.float32)
-    offsets_steps = np.zeros(N_VOICES * grid.n_steps, dtype=np.float32)
-    kept = cells[first]
-    hits[kept] = True
-    velocities[kept] = np.minimum(rows[index[first], 3] / 127.0, 1.0)  # velocity may be up to 127.49
-    offsets_steps[kept] = offsets[first]
-    shape = (N_VOICES, grid.n_steps)
-    # bool hits, velocity in (0, 1] and offset in range where a hit is, 0 elsewhere: valid by construction
-    pattern = Pattern.unchecked(
-        grid, hits.reshape(shape), velocities.reshape(shape), offsets_steps.reshape(shape)
-    )
-    # the most used pitch of each voice (ties: the lowest, argmax's first), else the model's own
-    counts = np.bincount(voices[index] * 128 + pitches_in[index], minlength=N_VOICES * 128)
-    counts = counts.reshape(N_VOICES, 128)  # [V, pitch]
-    pitches = np.where(counts.any(axis=1), counts.argmax(axis=1), meta.output_pitches).tolist()
-    return pattern, pitches, rows[~inside]
+    voice_of = clip_voice_lookup(meta.output_pitches)
+    return note_rows.clip_to_pattern(clip.notes, clip.length_beats, grid, voice_of, meta.output_pitches)
