@@ -11,6 +11,8 @@ chunks, little-endian sizes, the patcher JSON NUL-terminated), with ``meta`` 0 a
 read. The patchers are built here, not kept as
 JSON: both share one wiring and differ in their dials. Their script is ``src/nudge_tool.js``; it loads
 ``nudge_reply``, ``nudge_miditool`` and ``nudge_drum_rack`` with Max's require, from beside the device.
+``frozen/`` gets each tool frozen into one file (``amxd_frozen``: the patcher and the four scripts; ``meta``
+7 as in h1data's frozen Retrigger.amxd), for a User Library folder where Max's [js] does not search.
 """
 
 from __future__ import annotations
@@ -24,6 +26,9 @@ import tempfile
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+import amxd_frozen as frozen  # noqa: E402  (max_for_live/amxd_frozen.py, beside this script)
+
 SCRIPTS = ("nudge_tool.js", "nudge_miditool.js", "nudge_reply.js", "nudge_drum_rack.js")
 DAEMON_PORT = 9000
 
@@ -47,6 +52,8 @@ TOOLS: tuple[tuple[str, str, bytes, str, int, tuple[tuple[str, str, float, float
     ),
 )
 META_UNFROZEN = 0  # as in h1data's unfrozen Separate.amxd and Live's MIDI Generator template
+META_FROZEN = 7
+STAMP = 3_790_000_000  # the frozen members' date (seconds since 1904): fixed, so the build is reproducible
 
 
 def _box(box_id: str, maxclass: str, rect: list[float], **attrs: object) -> dict:
@@ -161,11 +168,26 @@ def device_bytes(device_type: bytes, patch: dict) -> bytes:
     return b"".join(tag + struct.pack("<I", len(payload)) + payload for tag, payload in chunks)
 
 
+def frozen_bytes(file: str, unfrozen: bytes) -> bytes:
+    patch = unfrozen[
+        32:
+    ]  # the ptch payload (JSON + NUL) after the ampf and meta chunks' 24 bytes and its header
+    members = [frozen.Member(file, "JSON", patch, frozen.FLAG_DEVICE, STAMP)]
+    for script in SCRIPTS:
+        data = (HERE / "src" / script).read_bytes()
+        members.append(frozen.Member(script, "TEXT", data, frozen.FLAG_SCRIPT, STAMP))
+    chunks = ((b"ampf", unfrozen[8:12]), (b"meta", struct.pack("<I", META_FROZEN)))
+    chunks += ((b"ptch", frozen.write_archive(members)),)
+    return b"".join(tag + struct.pack("<I", len(payload)) + payload for tag, payload in chunks)
+
+
 def built() -> dict[Path, bytes]:
-    return {
-        HERE / file: device_bytes(device_type, patcher(name, device_type, kind, port, dials))
-        for name, file, device_type, kind, port, dials in TOOLS
-    }
+    out = {}
+    for name, file, device_type, kind, port, dials in TOOLS:
+        unfrozen = device_bytes(device_type, patcher(name, device_type, kind, port, dials))
+        out[HERE / file] = unfrozen
+        out[HERE / "frozen" / file] = frozen_bytes(file, unfrozen)
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:

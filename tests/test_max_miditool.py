@@ -182,3 +182,18 @@ def test_the_tools_are_midi_tool_devices_wired_as_documented(file, kind, tag):
         if f'require("{m}")' in (ROOT / "max_for_live" / "src" / "nudge_tool.js").read_text()
     }  # fmt: skip
     assert set(listed) == required == {d["name"] for d in patcher["dependency_cache"]}
+
+
+@pytest.mark.parametrize(("file", "kind", "tag"), TOOL_FILES)
+def test_the_frozen_tools_hold_the_patcher_and_every_script(file, kind, tag):
+    build_tools = _build_tools()
+    data = (ROOT / "max_for_live" / "frozen" / file).read_bytes()
+    assert data == build_tools.built()[ROOT / "max_for_live" / "frozen" / file]
+    assert data[:12] == b"ampf\x04\x00\x00\x00" + tag
+    assert data[12:24] == b"meta\x04\x00\x00\x00\x07\x00\x00\x00"
+    members = build_tools.frozen.read_archive(data[32:])
+    unfrozen = (ROOT / "max_for_live" / file).read_bytes()
+    assert [m.name for m in members] == [file, *build_tools.SCRIPTS]
+    assert members[0].data == unfrozen[32:]
+    for m in members[1:]:
+        assert m.data == (ROOT / "max_for_live" / "src" / m.name).read_bytes()
