@@ -13,7 +13,7 @@ from torch.utils._python_dispatch import TorchDispatchMode
 from tests.support.rhythm_data import TINY_ARCH, write_rhythm_dataset
 from training.config import TrainConfig
 from training.step import STAT_NAMES, StepStats, _Snapshot, wants_graphs
-from training.train import Trainer, train
+from training.train import LAST, Trainer, train
 
 CUDA = torch.cuda.is_available()
 needs_cuda = pytest.mark.skipif(not CUDA, reason="needs a CUDA GPU (bench/gpu_check.sh runs these)")
@@ -109,6 +109,23 @@ def test_the_capture_warm_up_leaves_weights_and_optimiser_states_as_they_were(da
         for key, value in after.items():
             if key not in before:  # state created by the warm-up: a fresh Adam state is zeros
                 assert not value.any(), key
+
+
+def test_an_optimiser_state_from_a_cuda_graph_run_resumes_on_the_cpu(dataset, tmp_path):
+    """A CUDA-graph run saves Adam with ``fused`` and ``capturable`` set; the CPU resumes with its Adam."""
+    straight = train(_config(dataset, tmp_path / "straight", steps=6, device="cpu"))
+    train(_config(dataset, tmp_path / "split", steps=3, device="cpu"))
+    last = tmp_path / "split" / LAST
+    state = torch.load(last, weights_only=True)
+    for key in ("opt_g", "opt_d"):
+        for group in state[key]["param_groups"]:
+            group.update(fused=True, capturable=True, foreach=None)  # what a CUDA-graph run writes
+    torch.save(state, last)
+    resumed = train(_config(dataset, tmp_path / "split", steps=6, device="cpu"), resume=True)
+    trainer_groups = torch.load(resumed.last, weights_only=True)["opt_g"]["param_groups"]
+    assert not any(group["capturable"] or group["fused"] for group in trainer_groups)
+    a, b = (torch.load(r.last, weights_only=True)["generator"] for r in (straight, resumed))
+    assert all(torch.equal(a[k], b[k]) for k in a)  # as if it had never left the CPU
 
 
 def _state(trainer):
