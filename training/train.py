@@ -239,8 +239,9 @@ class Trainer:
             raise ValueError(f"--resume: {path} was trained with another architecture ({first})") from None
         load_adam_state(self.opt_g, state["opt_g"])  # a GPU run's state resumes on the CPU and back
         load_adam_state(self.opt_d, state["opt_d"])
-        self.scaler_g.load_state_dict(state["scaler_g"])
-        self.scaler_d.load_state_dict(state["scaler_d"])
+        for scaler, saved in ((self.scaler_g, state["scaler_g"]), (self.scaler_d, state["scaler_d"])):
+            if scaler.is_enabled() and saved:  # a float16 run's; a bf16/CPU run saves none: start afresh
+                scaler.load_state_dict(saved)
         self.sampler.load_state_dict(state["sampler"])
         self.step = int(state["step"])
         self.best_score, self.best_step = float(state["best"]["score"]), int(state["best"]["step"])
