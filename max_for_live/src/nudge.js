@@ -24,7 +24,7 @@ var DAEMON_ADDRESS = "127.0.0.1:9000";  // the patcher's [udpsend 127.0.0.1 9000
 
 var reply = require("nudge_reply");
 var requests = require("nudge_requests");
-var oscSize = require("nudge_osc");
+var messages = require("nudge_messages");
 var LIMITS = { pingMs: PING_TIMEOUT_MS, replyMs: REPLY_TIMEOUT_MS, partsMs: PARTS_TIMEOUT_MS };
 var isInt = reply.isInt;
 var clamp01 = reply.clamp01;
@@ -36,7 +36,7 @@ var uiMessage = face.message;
 var live = require("nudge_live").make(LiveAPI, showStatus);  // makes no LiveAPI object until used (after init)
 showStatus.local = uiValue.local = uiMessage.local = isInt.local = clamp01.local = 1;  // not messages
 var clock = { now: function () { return new Date().getTime(); }, random: Math.random };
-var saved = { style: "any", conditions: [] };  // what the Live set stores for this device (setvalueof)
+var store = require("nudge_store").make();  // what the Live set stores for this device (getvalueof)
 var state = freshState();
 
 function freshState() {
@@ -98,28 +98,17 @@ useFallbackPort.local = 1;
 // ---------------------------------------------------------------- what the Live set stores ([js] as a parameter)
 
 function getvalueof() {  // the style by name and the conditions the dials were named for (a Blob parameter)
-    return JSON.stringify(saved);
+    return store.text();
 }
 
 function setvalueof(value) {  // Live restores it before [live.thisdevice] bangs
-    var v;
-    try {
-        v = JSON.parse(String(value));
-    } catch (e) {
-        return;  // not ours (e.g. an empty value from an older version): keep the defaults
-    }
-    if (!v || typeof v !== "object") return;
-    saved = { style: typeof v.style === "string" && v.style ? v.style : "any",
-        conditions: Array.isArray(v.conditions) ? v.conditions.map(String) : [] };
-    face.restoreDialNames(saved.conditions);
+    var conditions = store.restore(value);
+    if (conditions) face.restoreDialNames(conditions);
 }
 
 function style(index) {  // the style menu: a choice counts once the menu holds the model's styles
     if (!state.stylesShown || !state.model) return;
-    var name = ["any"].concat(state.model.styles)[Math.round(Number(index))];
-    if (name === undefined || name === saved.style) return;
-    saved.style = name;
-    notifyclients();
+    if (store.chooseStyle(["any"].concat(state.model.styles)[Math.round(Number(index))])) notifyclients();
 }
 
 function notifydeleted() {  // Max calls this when the device is removed
@@ -181,25 +170,8 @@ function nudge() {
         flat.push(n.pitch, n.start_time, n.duration, n.velocity);
     }
     job.sourceName = String(live.getOne(clip, "name") || "clip");
-    sendNoteRequest(job, varyMessages(job.id, head, read.lengthBeats, flat));
+    sendNoteRequest(job, messages.varyMessages(job.id, head, read.lengthBeats, flat, MAX_CLIP_PARTS));
 }
-
-// One /nudge/vary, or, for a clip too long for one datagram that every system sends, its notes ahead in
-// /nudge/vary/part messages and then the /nudge/vary that says how many (docs/osc-api.md)
-function varyMessages(id, head, lengthBeats, flat) {
-    var limit = oscSize.MAX_REQUEST_BYTES;
-    var whole = head.concat(["notes", lengthBeats], flat);
-    if (oscSize.messageBytes(whole) <= limit) return [whole];
-    var perPart = oscSize.notesThatFit(["/nudge/vary/part", id, MAX_CLIP_PARTS - 1, MAX_CLIP_PARTS], limit);
-    var nParts = Math.ceil(flat.length / 4 / perPart);
-    var messages = [];
-    for (var p = 0; p < nParts; p++) {
-        messages.push(["/nudge/vary/part", id, p, nParts].concat(flat.slice(p * perPart * 4, (p + 1) * perPart * 4)));
-    }
-    messages.push(head.concat(["parts", nParts, "notes", lengthBeats]));
-    return messages;
-}
-varyMessages.local = 1;
 
 
 function play(on) {  // transport goes to the daemon only while its live MIDI stream runs
@@ -262,21 +234,11 @@ function onModelInfo(args) {
     state.model = model;
     face.showModel(model);
     state.stylesShown = true;
-    var index = model.styles.indexOf(saved.style);
-    uiMessage("nudge_style", "set", index + 1);  // "set": no output, so the restored name stays as it is
     var names = model.conditions.slice(0, BANK_SIZE).map(function (c) { return c.name; });
-    var before = saved.conditions.join(", ");
-    if (saved.style !== "any" && index < 0) {
-        showStatus("This set chose style " + saved.style + ", which model " + model.name + " lacks: using any.",
-            "warning");
-    } else if (before && before !== names.join(", ")) {
-        showStatus("The dials were saved for " + before + "; model " + model.name + " has " + names.join(", ") +
-            ": the dials were renamed, check their automation.", "warning");
-    }
-    if (before !== names.join(", ")) {
-        saved.conditions = names;
-        notifyclients();
-    }
+    var met = store.meetModel(model, names);
+    uiMessage("nudge_style", "set", met.styleIndex);  // "set": no output, so the stored name stays as it is
+    if (met.warning) showStatus(met.warning, "warning");
+    if (met.changed) notifyclients();
 }
 onModelInfo.local = 1;
 
@@ -422,26 +384,11 @@ function prepareJob(verb) {  // checks that can fail before anything is sent
 }
 prepareJob.local = 1;
 
-function controlPairs(job) {  // key/value pairs shared by generate and vary
-    var bars = Math.max(1, Math.min(8, Math.round(Number(uiValue("nudge_bars", 4)))));
-    var style = state.model.styles.indexOf(saved.style) >= 0 ? saved.style : "any";
-    var seed;
-    if (Number(uiValue("nudge_seedlock", 0))) {
-        seed = Math.max(0, Math.round(Number(uiValue("nudge_seed", 0))));
-    } else {
-        seed = Math.floor(Math.random() * 1000000);
-        uiMessage("nudge_seed", "set", seed);
-    }
-    var pairs = ["bars", bars, "style", style, "seed", seed];
-    var label = [style];
-    var conds = state.model.conditions;
-    for (var i = 0; i < conds.length && i < BANK_SIZE; i++) {
-        var v = clamp01(Number(uiValue("nudge_cond" + (i + 1), conds[i].defaultValue)));
-        pairs.push(conds[i].name, v);
-        label.push(conds[i].name.slice(0, 4) + Math.round(v * 100));
-    }
-    job.name = (job.verb === "vary" ? "Nudge " : "Nudge gen ") + label.join(" ") + " s" + seed + " #" + job.id;
-    return pairs;
+function controlPairs(job) {  // key/value pairs shared by generate and vary; names the job
+    var c = messages.controlPairs(uiValue, state.model, store.style(), clock.random, BANK_SIZE);
+    if (c.drawn) uiMessage("nudge_seed", "set", c.seed);
+    job.name = (job.verb === "vary" ? "Nudge " : "Nudge gen ") + c.label + " s" + c.seed + " #" + job.id;
+    return c.pairs;
 }
 controlPairs.local = 1;
 
