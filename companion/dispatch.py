@@ -154,10 +154,11 @@ class Daemon:
         clip = request.clip
         amount = request.values["amount"]
         opts = request.options
-        if amount == 0 and "bars" not in opts:  # the clip, exactly as it came
+        pattern, pitches, passthrough = clip_to_pattern(clip, model)
+        if amount == 0 and "bars" not in opts:  # the clip, exactly as it came (and queued, as every reply)
+            self._queue(pattern, pitches)
             return notes_reply(request.id, note_array(clip.notes), clip.length_beats, f"{model.name} nudge 0")
         seed = self._seed(request)
-        pattern, pitches, passthrough = clip_to_pattern(clip, model)
         varied = engine.vary(
             model,
             pattern,
