@@ -57,12 +57,21 @@ def _sliders(args: argparse.Namespace) -> dict[str, float]:
     return sliders
 
 
+def _outputs(args: argparse.Namespace) -> list[Path]:
+    """The file(s) to write: ``-o`` itself, or NAME_1.mid .. NAME_N.mid for ``--count N``."""
+    if args.count == 1:
+        return [args.output]
+    suffix = args.output.suffix or ".mid"
+    return [args.output.with_name(f"{args.output.stem}_{i + 1}{suffix}") for i in range(args.count)]
+
+
 def run(args: argparse.Namespace) -> int:
     from companion import engine
     from companion.dispatch import merged_pitch_table
     from companion.drum_map import PitchMapper
     from companion.midi_file import MidiFileError, read_drum_take, take_to_pattern, write_pattern_midi
     from companion.model import ModelError, load_model
+    from companion.regular_files import check_replaceable
 
     try:
         model = load_model(args.model or DEFAULT_MODELS_DIR / f"{DEFAULT_MODEL_NAME}.onnx")
@@ -70,6 +79,10 @@ def run(args: argparse.Namespace) -> int:
         engine.condition_vector(model, sliders)  # names and ranges, before any work
         if not 1 <= args.count <= 1000:
             raise ValueError(f"--count must be in 1..1000, got {args.count}")
+        if args.bars is not None and not 1 <= args.bars <= MAX_BARS:  # (0 is no default either)
+            raise ValueError(f"--bars must be an int in 1..{MAX_BARS}, got {args.bars}")
+        for path in _outputs(args):  # before any work: only regular files are replaced
+            check_replaceable(path)
         style = None if args.style == STYLE_ANY else args.style
         seed = args.seed if args.seed is not None else random.SystemRandom().randrange(2**31 - 1)
         clip, bpm = None, 120.0
@@ -83,15 +96,7 @@ def run(args: argparse.Namespace) -> int:
             grid = Grid.from_time_signature(numerator, denominator, bars, model.meta.steps_per_beat)
             clip, bpm = take_to_pattern(take, grid, 0.0, mapper), take.bpm
         bpm = args.tempo if args.tempo is not None else bpm
-        outputs = (
-            [args.output]
-            if args.count == 1
-            else [
-                args.output.with_name(f"{args.output.stem}_{i + 1}{args.output.suffix or '.mid'}")
-                for i in range(args.count)
-            ]
-        )
-        for i, path in enumerate(outputs):
+        for i, path in enumerate(_outputs(args)):
             if clip is None:
                 bars = args.bars or model.meta.bars
                 pattern = engine.generate(model, sliders, style, bars, seed + i, args.candidates)
