@@ -13,9 +13,9 @@ import time
 
 import numpy as np
 
-from companion.descriptors import describe_batch, describe_batch_generic
-from companion.drum_map import N_VOICES
-from companion.pattern import Grid
+from companion.core.descriptors import describe_batch, describe_batch_generic
+from companion.core.drum_map import N_VOICES
+from companion.core.pattern import Grid
 
 
 def best_ms(function, batch, grid, repeat: int, number: int) -> tuple[float, float]:

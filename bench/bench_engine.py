@@ -19,14 +19,14 @@ from pathlib import Path
 import numpy as np
 from _serve_util import ROOT
 
-from companion import engine
-from companion.descriptors import describe_batch
-from companion.dispatch import Daemon
-from companion.model import load_model
-from companion.osc_codec import decode_packet, encode_message
-from companion.osc_request import parse_request
-from companion.pattern import Pattern
-from companion.replies import notes_reply, pattern_to_note_array
+from companion.core.descriptors import describe_batch
+from companion.core.pattern import Pattern
+from companion.osc.codec import decode_packet, encode_message
+from companion.osc.dispatch import Daemon
+from companion.osc.replies import notes_reply, pattern_to_note_array
+from companion.osc.request import parse_request
+from companion.runtime import engine
+from companion.runtime.model import load_model
 
 
 def timed(function: Callable[[], object], n: int) -> np.ndarray:

@@ -18,8 +18,8 @@ from pathlib import Path
 import numpy as np
 from _serve_util import ROOT
 
-from companion.engine import DEFAULT_CANDIDATES
-from companion.model import load_model
+from companion.runtime.engine import DEFAULT_CANDIDATES
+from companion.runtime.model import load_model
 
 ROUNDS, CALLS = 30, 100
 

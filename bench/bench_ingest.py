@@ -16,8 +16,8 @@ from pathlib import Path
 import mido
 
 from training.dataset import RhythmDataset
-from training.ingest_midi import IngestConfig, find_midi_files
-from training.ingest_run import ingest_corpus
+from training.ingest.midi import IngestConfig, find_midi_files
+from training.ingest.run import ingest_corpus
 
 DEFAULT_ROOT = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "groove-midi-v1"
 

@@ -36,13 +36,13 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from companion.drum_map import VOICE_INDEX
+from companion.core.drum_map import VOICE_INDEX
+from companion.core.pattern import Grid, Pattern
 from companion.live.clock import InternalClock
 from companion.live.output import open_output
 from companion.live.player import Player
 from companion.live.process import LiveConfig, LivePlayer
 from companion.live.timeline import pattern_to_loop_events
-from companion.pattern import Grid, Pattern
 from tests.support.jack import MidiRecorder, jack_server, realtime_allowed
 
 
@@ -141,7 +141,7 @@ class Generator(threading.Thread):
         super().__init__(daemon=True)
         import onnxruntime as ort
 
-        from companion.descriptors import describe_batch
+        from companion.core.descriptors import describe_batch
         from tests.support.tiny_onnx import tiny_meta, tiny_model_bytes
 
         self.meta = tiny_meta(grid=Grid(4, 4, 4), latent_dim=64)

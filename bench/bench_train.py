@@ -41,7 +41,7 @@ def latency_ms(path: Path, batch: int = 64, repeats: int = 2000) -> tuple[float,
     """p50 and p99 of one onnxruntime call for ``batch`` rows, one intra-op thread."""
     import onnxruntime as ort
 
-    from companion.model_meta import METADATA_KEY, ModelMeta
+    from companion.core.model_meta import METADATA_KEY, ModelMeta
 
     options = ort.SessionOptions()
     options.intra_op_num_threads = 1
@@ -122,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as folder:
         import onnxruntime as ort
 
-        from companion.model_meta import METADATA_KEY, ModelMeta
+        from companion.core.model_meta import METADATA_KEY, ModelMeta
 
         meta = ModelMeta.from_json(
             ort.InferenceSession(args.model, providers=["CPUExecutionProvider"])

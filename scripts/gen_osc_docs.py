@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Write docs/osc-api.md from the registry in companion/osc_api.py (``--check``: exit 1 when it differs)."""
+"""Write docs/osc-api.md from the registry in companion/osc/api.py (``--check``: exit 1 when it differs)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from companion.atomic import atomic_write_text  # noqa: E402
-from companion.osc_api import render_markdown  # noqa: E402
+from companion.core.atomic import atomic_write_text  # noqa: E402
+from companion.osc.api import render_markdown  # noqa: E402
 
 DOC = ROOT / "docs" / "osc-api.md"
 

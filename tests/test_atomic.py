@@ -7,7 +7,7 @@ import stat
 
 import pytest
 
-from companion.atomic import atomic_open, atomic_write_bytes, atomic_write_text
+from companion.core.atomic import atomic_open, atomic_write_bytes, atomic_write_text
 
 
 def test_write_and_replace(tmp_path):

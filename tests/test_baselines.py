@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from companion.pattern import HIT, OFFSET, VELOCITY, Grid
+from companion.core.pattern import HIT, OFFSET, VELOCITY, Grid
 from tests.support.synthetic_dataset import synthetic_dataset
 from training import baselines
 

@@ -8,7 +8,7 @@ import textwrap
 
 import pytest
 
-from companion.cli_base import build_parser, run_cli
+from companion.core.cli_base import build_parser, run_cli
 
 MODULE = """
 def add_arguments(parser):

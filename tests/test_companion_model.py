@@ -1,4 +1,4 @@
-"""companion.model: a real ONNX generator loads; every broken file gives a ModelError naming the problem."""
+"""companion.runtime.model: a real ONNX generator loads; every broken file gives a ModelError naming it."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ import onnx
 import pytest
 from onnx import numpy_helper
 
-from companion.model import ModelError, load_model
-from companion.model_meta import METADATA_KEY
-from companion.pattern import Grid
+from companion.core.model_meta import METADATA_KEY
+from companion.core.pattern import Grid
+from companion.runtime.model import ModelError, load_model
 from tests.support.tiny_onnx import tiny_meta, tiny_model_bytes, write_tiny_model
 
 

@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from companion.descriptors import DESCRIPTOR_INDEX, describe_batch
-from companion.model_meta import ModelMeta
+from companion.core.descriptors import DESCRIPTOR_INDEX, describe_batch
+from companion.core.model_meta import ModelMeta
 from tests.support.rhythm_data import make_rhythm_dataset
 from training.conditions import ConditionError, ConditionSpace, training_rows
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from companion.descriptors import DESCRIPTOR_INDEX, DESCRIPTOR_NAMES
-from companion.pattern import HIT, VELOCITY, Grid
+from companion.core.descriptors import DESCRIPTOR_INDEX, DESCRIPTOR_NAMES
+from companion.core.pattern import HIT, VELOCITY, Grid
 from tests.support.tiny_onnx import tiny_meta, write_tiny_model
 from training import control
 

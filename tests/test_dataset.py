@@ -7,8 +7,8 @@ import json
 import numpy as np
 import pytest
 
-from companion.drum_map import N_VOICES
-from companion.pattern import Grid
+from companion.core.drum_map import N_VOICES
+from companion.core.pattern import Grid
 from training.dataset import DatasetError, RhythmDataset
 
 

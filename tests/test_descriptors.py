@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from companion.descriptors import (
+from companion.core.descriptors import (
     DESCRIPTOR_INDEX,
     DESCRIPTOR_NAMES,
     DESCRIPTOR_TABLE,
@@ -19,8 +19,8 @@ from companion.descriptors import (
     metrical_levels,
     metrical_weights,
 )
-from companion.drum_map import N_VOICES, VOICE_GROUPS, VOICE_INDEX
-from companion.pattern import Grid, Pattern
+from companion.core.drum_map import N_VOICES, VOICE_GROUPS, VOICE_INDEX
+from companion.core.pattern import Grid, Pattern
 
 KICK, SNARE, HAT = VOICE_INDEX["kick"], VOICE_INDEX["snare"], VOICE_INDEX["closed_hat"]
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "descriptors.md"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from companion.drum_map import (
+from companion.core.drum_map import (
     GENERAL_MIDI,
     N_VOICES,
     OUTPUT_PITCHES,

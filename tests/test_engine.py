@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from companion import engine
-from companion.descriptors import describe
-from companion.model import load_model
-from companion.pattern import Grid, Pattern
+from companion.core.descriptors import describe
+from companion.core.pattern import Grid, Pattern
+from companion.runtime import engine
+from companion.runtime.model import load_model
 from tests.support.tiny_onnx import write_tiny_model
 
 

@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pytest
 
-from companion.pattern import Grid
+from companion.core.pattern import Grid
 from tests.support.synthetic_dataset import synthetic_dataset
 from tests.support.tiny_onnx import write_tiny_model
 from training.cli import main

@@ -4,8 +4,8 @@ import onnxruntime as ort
 import pytest
 import torch
 
-from companion.drum_map import N_VOICES, VOICES
-from companion.model_meta import METADATA_KEY, ModelMeta
+from companion.core.drum_map import N_VOICES, VOICES
+from companion.core.model_meta import METADATA_KEY, ModelMeta
 from tests.support.rhythm_data import TINY_ARCH, TINY_GRID, write_rhythm_dataset
 from training.checkpoint import generator_from_checkpoint, load_checkpoint
 from training.cli import main as cli_main
@@ -131,7 +131,7 @@ def test_export_command(checkpoints, tmp_path, capsys):
 
 
 def test_tiny_model_helper_for_other_tests(tmp_path):
-    from companion.model_meta import ModelMeta as Meta
+    from companion.core.model_meta import ModelMeta as Meta
     from tests.support.rhythm_data import train_tiny_model
 
     path = train_tiny_model(tmp_path, styles=False)

@@ -10,8 +10,8 @@ import sys
 import pytest
 
 from companion.cli import main
-from companion.midi_file import read_drum_take
-from companion.pattern import Grid
+from companion.core.midi_file import read_drum_take
+from companion.core.pattern import Grid
 from tests.support.tiny_onnx import write_tiny_model
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from training.ingest_labels import FileLabels, find_info_csv, labels_from_path, read_info_csv
-from training.ingest_midi import IngestConfig, file_jobs, ingest_file
+from training.ingest.labels import FileLabels, find_info_csv, labels_from_path, read_info_csv
+from training.ingest.midi import IngestConfig, file_jobs, ingest_file
 
 INFO = """drummer,session,id,style,bpm,beat_type,time_signature,midi_filename,audio_filename,duration,split
 drummer1,drummer1/eval_session,drummer1/eval_session/1,funk/groove1,138,beat,4-4,drummer1/eval_session/1_funk-groove1_138_beat_4-4.mid,x.wav,27.8,test

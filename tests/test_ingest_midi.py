@@ -7,12 +7,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from companion.drum_map import VOICE_INDEX, PitchMapper
-from companion.midi_file import MidiFileError, read_drum_take, take_to_pattern
-from companion.pattern import Grid
+from companion.core.drum_map import VOICE_INDEX, PitchMapper
+from companion.core.midi_file import MidiFileError, read_drum_take, take_to_pattern
+from companion.core.pattern import Grid
 from tests.support.midi_files import TPB, bar_of_beats, write_midi
-from training.ingest_labels import FileLabels
-from training.ingest_midi import (
+from training.ingest.labels import FileLabels
+from training.ingest.midi import (
     SKIP_REASONS,
     IngestConfig,
     find_midi_files,

@@ -9,6 +9,7 @@ import threading
 import numpy as np
 import pytest
 
+from companion.core.pattern import Grid, Pattern
 from companion.live.options import (
     add_live_arguments,
     install_signal_handlers,
@@ -17,7 +18,6 @@ from companion.live.options import (
     read_drum_map,
 )
 from companion.live.output import MidiPortError
-from companion.pattern import Grid, Pattern
 from tests.support.jack import MidiRecorder, jack_or_skip
 from tests.support.tiny_onnx import tiny_meta
 

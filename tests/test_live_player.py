@@ -11,12 +11,12 @@ import time
 import numpy as np
 import pytest
 
+from companion.core.pattern import Grid
 from companion.live.clock import CLOCK_PORT_NAME, InternalClock, OscClock
 from companion.live.output import open_output
 from companion.live.player import Player
 from companion.live.process import LiveConfig, LivePlayer
 from companion.live.timeline import pattern_to_loop_events
-from companion.pattern import Grid
 from tests.support.jack import MidiRecorder, assert_paired, is_off, is_on, jack_or_skip
 from tests.test_live_timeline import make_pattern
 

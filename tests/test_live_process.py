@@ -12,10 +12,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from companion.drum_map import OUTPUT_PITCHES
+from companion.core.drum_map import OUTPUT_PITCHES
+from companion.core.pattern import Grid, Pattern
 from companion.live.output import MidiPortError
 from companion.live.process import LiveConfig, LivePlayer, LivePlayerError
-from companion.pattern import Grid, Pattern
 from tests.support.jack import MidiRecorder, assert_paired, is_off, is_on, jack_or_skip
 
 pytestmark = pytest.mark.integration

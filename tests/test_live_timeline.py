@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from companion.drum_map import VOICE_INDEX
+from companion.core.drum_map import VOICE_INDEX
+from companion.core.pattern import Grid, Pattern
 from companion.live.timeline import Timeline, pattern_to_loop_events
-from companion.pattern import Grid, Pattern
 
 ONE_BAR = Grid(4, 4, 1)
 

@@ -2,9 +2,9 @@ import numpy as np
 import pytest
 import torch
 
-from companion.descriptors import DESCRIPTOR_NAMES, describe_batch
-from companion.drum_map import N_VOICES
-from companion.pattern import Grid, binarize
+from companion.core.descriptors import DESCRIPTOR_NAMES, describe_batch
+from companion.core.drum_map import N_VOICES
+from companion.core.pattern import Grid, binarize
 from training.losses import (
     condition_loss,
     critic_loss,

@@ -294,8 +294,8 @@ def tiny_model(tmp_path: Path) -> Path:
 
 @pytest.mark.integration
 def test_contract_with_the_daemon_registry_and_dispatcher(tiny_model: Path):
-    from companion.dispatch import Daemon
-    from companion.model import load_model
+    from companion.osc.dispatch import Daemon
+    from companion.runtime.model import load_model
 
     run_contract(BytesLink(Daemon(load_model(tiny_model), seed=0)))
 

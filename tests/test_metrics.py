@@ -7,8 +7,8 @@ import math
 import numpy as np
 import pytest
 
-from companion.drum_map import N_VOICES
-from companion.pattern import Grid
+from companion.core.drum_map import N_VOICES
+from companion.core.pattern import Grid
 from training import metrics
 
 GRID = Grid(4, 4, 1)

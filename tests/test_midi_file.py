@@ -6,8 +6,8 @@ import mido
 import numpy as np
 import pytest
 
-from companion.drum_map import N_VOICES, VOICE_INDEX
-from companion.midi_file import (
+from companion.core.drum_map import N_VOICES, VOICE_INDEX
+from companion.core.midi_file import (
     TICKS_PER_BEAT,
     MidiFileError,
     midi_file_to_pattern,
@@ -15,7 +15,7 @@ from companion.midi_file import (
     read_drum_take,
     write_pattern_midi,
 )
-from companion.pattern import Grid, Pattern
+from companion.core.pattern import Grid, Pattern
 from tests.support.midi_files import write_midi
 
 TICK_IN_STEPS = 4 / TICKS_PER_BEAT  # one tick at 16ths

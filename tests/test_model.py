@@ -1,8 +1,8 @@
 import pytest
 import torch
 
-from companion.drum_map import N_VOICES
-from companion.pattern import Grid
+from companion.core.drum_map import N_VOICES
+from companion.core.pattern import Grid
 from training.config import TrainConfig
 from training.model import Critic, Generator, build_models, count_parameters, harden
 

@@ -1,4 +1,4 @@
-"""companion.model_meta: the metadata contract between export and every consumer."""
+"""companion.core.model_meta: the metadata contract between export and every consumer."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import json
 import numpy as np
 import pytest
 
-from companion.model_meta import FORMAT_VERSION, ModelMeta, ModelMetaError
-from companion.pattern import Grid
+from companion.core.model_meta import FORMAT_VERSION, ModelMeta, ModelMetaError
+from companion.core.pattern import Grid
 from tests.support.tiny_onnx import tiny_meta
 
 

@@ -6,8 +6,8 @@ import os
 
 import pytest
 
-from companion.model import ModelError
-from companion.models_dir import ModelsDir
+from companion.runtime.model import ModelError
+from companion.runtime.models_dir import ModelsDir
 from tests.support.tiny_onnx import write_tiny_model
 
 

@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from companion.normaliser import QuantileNormaliser
+from companion.core.normaliser import QuantileNormaliser
 
 
 def fitted() -> QuantileNormaliser:

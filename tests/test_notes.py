@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from companion.drum_map import GENERAL_MIDI, N_VOICES, OUTPUT_PITCHES, VOICE_INDEX, PitchMapper
-from companion.notes import Note, midi_to_velocity, notes_to_pattern, pattern_to_notes, velocity_to_midi
-from companion.pattern import Grid, Pattern
+from companion.core.drum_map import GENERAL_MIDI, N_VOICES, OUTPUT_PITCHES, VOICE_INDEX, PitchMapper
+from companion.core.notes import Note, midi_to_velocity, notes_to_pattern, pattern_to_notes, velocity_to_midi
+from companion.core.pattern import Grid, Pattern
 
 KICK, SNARE, HAT = VOICE_INDEX["kick"], VOICE_INDEX["snare"], VOICE_INDEX["closed_hat"]
 

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from companion.dispatch import Daemon
-from companion.osc_api import (
+from companion.osc.api import (
     ENDPOINTS,
     MAX_ATOMS_PER_MESSAGE,
     MAX_DATAGRAM_BYTES,
@@ -13,7 +12,8 @@ from companion.osc_api import (
     REPLY_PORT,
     Arg,
 )
-from companion.osc_codec import encode_message
+from companion.osc.codec import encode_message
+from companion.osc.dispatch import Daemon
 
 
 def test_every_handler_named_in_the_registry_exists_on_the_daemon():

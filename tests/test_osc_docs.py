@@ -6,8 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from companion import osc_api
-from companion.osc_api_doc import render
+from companion.osc import api as osc_api
+from companion.osc.api_doc import render
 
 ROOT = Path(__file__).resolve().parents[1]
 DOC = ROOT / "docs" / "osc-api.md"
@@ -30,7 +30,7 @@ def test_document_lists_every_address_reply_option_and_the_datagram_limit():
 
 def test_module_entry_point_and_check_script_agree():
     out = subprocess.run(
-        [sys.executable, "-m", "companion.osc_api", "--markdown"],
+        [sys.executable, "-m", "companion.osc.api", "--markdown"],
         capture_output=True,
         text=True,
         cwd=ROOT,

@@ -7,9 +7,9 @@ import math
 import numpy as np
 import pytest
 
-from companion.osc_api import MAX_CLIP_NOTES, MAX_ID
-from companion.osc_codec import Message, decode_message, encode_message
-from companion.osc_request import RequestError, parse_request
+from companion.osc.api import MAX_CLIP_NOTES, MAX_ID
+from companion.osc.codec import Message, decode_message, encode_message
+from companion.osc.request import RequestError, parse_request
 from tests.support.tiny_onnx import tiny_meta
 
 META = tiny_meta(conditions=("density", "syncopation"), styles=("funk", "rock"))

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from companion.drum_map import N_VOICES
-from companion.pattern import Grid, Pattern, binarize
+from companion.core.drum_map import N_VOICES
+from companion.core.pattern import Grid, Pattern, binarize
 
 
 def test_grid_four_four_and_three_four():

@@ -4,9 +4,9 @@ import numpy as np
 import onnx
 import pytest
 
-from companion import engine
-from companion.model import load_model
-from companion.model_meta import METADATA_KEY, ModelMeta
+from companion.core.model_meta import METADATA_KEY, ModelMeta
+from companion.runtime import engine
+from companion.runtime.model import load_model
 from tests.support.rhythm_data import TINY_ARCH, write_rhythm_dataset
 from training import quantize
 from training.checkpoint import generator_from_checkpoint, load_checkpoint

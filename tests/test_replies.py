@@ -1,16 +1,16 @@
-"""Reply datagrams: the vectorised note conversion equals companion.notes, and split replies reassemble."""
+"""Reply datagrams: the vectorised note conversion equals companion.core.notes; split replies reassemble."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from companion.drum_map import OUTPUT_PITCHES
-from companion.notes import pattern_to_notes
-from companion.osc_api import MAX_DATAGRAM_BYTES, NOTES_PER_PART
-from companion.osc_codec import decode_message
-from companion.pattern import Grid, Pattern
-from companion.replies import NOTE_DTYPE, error_reply, note_array, notes_reply, pattern_to_note_array
+from companion.core.drum_map import OUTPUT_PITCHES
+from companion.core.notes import pattern_to_notes
+from companion.core.pattern import Grid, Pattern
+from companion.osc.api import MAX_DATAGRAM_BYTES, NOTES_PER_PART
+from companion.osc.codec import decode_message
+from companion.osc.replies import NOTE_DTYPE, error_reply, note_array, notes_reply, pattern_to_note_array
 
 FOUR_BARS = Grid(4, 4, 4)
 

@@ -9,13 +9,13 @@ import math
 
 import pytest
 
-from companion.dispatch import Daemon
-from companion.model import load_model
-from companion.models_dir import ModelsDir
-from companion.osc_codec import Message
-from companion.pattern import Grid
-from companion.reply_routes import ReplyRoutes
-from companion.server import UdpServer
+from companion.core.pattern import Grid
+from companion.osc.codec import Message
+from companion.osc.dispatch import Daemon
+from companion.osc.reply_routes import ReplyRoutes
+from companion.osc.server import UdpServer
+from companion.runtime.model import load_model
+from companion.runtime.models_dir import ModelsDir
 from tests.support.tiny_onnx import write_tiny_model
 from tests.test_server import Client, Running
 

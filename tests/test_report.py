@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from companion.pattern import Grid
+from companion.core.pattern import Grid
 from tests.support.synthetic_dataset import synthetic_dataset
 from tests.support.tiny_onnx import write_tiny_model
 from training.evaluate import EvalConfig, evaluate

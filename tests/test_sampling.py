@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from companion.descriptors import DESCRIPTOR_INDEX, describe_batch
-from companion.model_meta import ModelMetaError
-from companion.pattern import HIT, VELOCITY, Grid
+from companion.core.descriptors import DESCRIPTOR_INDEX, describe_batch
+from companion.core.model_meta import ModelMetaError
+from companion.core.pattern import HIT, VELOCITY, Grid
 from tests.support.synthetic_dataset import synthetic_dataset
 from tests.support.tiny_onnx import tiny_meta, write_tiny_model
 from training.sampling import (

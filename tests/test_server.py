@@ -10,13 +10,13 @@ import threading
 import numpy as np
 import pytest
 
-from companion.dispatch import Daemon
-from companion.model import load_model
-from companion.models_dir import ModelsDir
-from companion.osc_api import LIVE_OFF_REASON, MAX_DATAGRAM_BYTES
-from companion.osc_codec import Message, decode_message, encode_message
-from companion.pattern import Grid
-from companion.server import UdpServer
+from companion.core.pattern import Grid
+from companion.osc.api import LIVE_OFF_REASON, MAX_DATAGRAM_BYTES
+from companion.osc.codec import Message, decode_message, encode_message
+from companion.osc.dispatch import Daemon
+from companion.osc.server import UdpServer
+from companion.runtime.model import load_model
+from companion.runtime.models_dir import ModelsDir
 from tests.support.tiny_onnx import write_tiny_model
 
 pytestmark = pytest.mark.integration

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from companion.pattern import HIT
+from companion.core.pattern import HIT
 from tests.support.spotify_analysis import features, four_on_the_floor, make_analysis
 from training.dataset import RhythmDataset
 from training.spotify.ingest import build_dataset, split_of, tempo_condition

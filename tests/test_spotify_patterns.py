@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from companion.drum_map import VOICE_INDEX
-from companion.pattern import HIT, OFFSET, VELOCITY
+from companion.core.drum_map import VOICE_INDEX
+from companion.core.pattern import HIT, OFFSET, VELOCITY
 from tests.support.spotify_analysis import four_on_the_floor, make_analysis
 from training.spotify.patterns import PatternConfig, analysis_to_bars, window_planes, window_starts
 from training.spotify.validate import validate_analysis

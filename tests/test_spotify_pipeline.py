@@ -37,7 +37,7 @@ def _write_fixtures(folder) -> None:
 
 
 def test_spotify_dataset_trains_exports_and_loads_in_the_daemon(tmp_path, capsys):
-    from companion.model import load_model
+    from companion.runtime.model import load_model
 
     cache = tmp_path / "cache"
     _write_fixtures(cache)

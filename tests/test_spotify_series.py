@@ -6,7 +6,7 @@ import mido
 import numpy as np
 import pytest
 
-from companion.drum_map import OUTPUT_PITCHES, VOICE_INDEX
+from companion.core.drum_map import OUTPUT_PITCHES, VOICE_INDEX
 from tests.support.spotify_analysis import make_analysis
 from training.spotify.series import (
     ROW,

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from companion.pattern import HIT, OFFSET, VELOCITY, Grid
+from companion.core.pattern import HIT, OFFSET, VELOCITY, Grid
 
 
 def bernoulli(train: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:

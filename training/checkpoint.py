@@ -13,7 +13,7 @@ from typing import Any
 
 import torch
 
-from companion.pattern import Grid
+from companion.core.pattern import Grid
 from training.conditions import ConditionSpace
 from training.config import TrainConfig
 from training.model import Generator

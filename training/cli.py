@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from companion.cli_base import run_cli
+from companion.core.cli_base import run_cli
 
 # command            module                              help
 COMMANDS: dict[str, tuple[str, str]] = {

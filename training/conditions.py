@@ -1,6 +1,6 @@
 """Condition vectors for the GAN: the sliders (normalised descriptors) and style indices of a dataset.
 
-Descriptor conditions are measured with ``companion.descriptors.describe_batch`` (the daemon measures its
+Descriptor conditions are measured with ``companion.core.descriptors.describe_batch`` (the daemon measures its
 candidates with the same code) and mapped to 0..1 by a ``QuantileNormaliser`` fitted on the train split only.
 A dataset's extra per-window conditions (``cond_<name>``, already 0..1, e.g. Spotify's danceability) pass
 through unchanged (identity quantiles). Styles are the train split's sorted distinct labels.
@@ -13,9 +13,9 @@ from typing import Any
 
 import numpy as np
 
-from companion.descriptors import DESCRIPTOR_INDEX, DESCRIPTOR_TABLE, describe_batch
-from companion.model_meta import ConditionMeta
-from companion.normaliser import N_QUANTILES, QuantileNormaliser
+from companion.core.descriptors import DESCRIPTOR_INDEX, DESCRIPTOR_TABLE, describe_batch
+from companion.core.model_meta import ConditionMeta
+from companion.core.normaliser import N_QUANTILES, QuantileNormaliser
 from training.dataset import RhythmDataset
 
 TRAIN_SPLIT = "train"

@@ -13,8 +13,8 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
-from companion.atomic import atomic_write_text
-from companion.descriptors import DESCRIPTOR_NAMES
+from companion.core.atomic import atomic_write_text
+from companion.core.descriptors import DESCRIPTOR_NAMES
 
 CONFIG_FILE = "config.json"
 LOSSES = ("hinge", "wgan-gp", "bce")

@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from companion.descriptors import DESCRIPTOR_INDEX, DESCRIPTOR_NAMES, describe_batch
-from companion.model_meta import ModelMeta
+from companion.core.descriptors import DESCRIPTOR_INDEX, DESCRIPTOR_NAMES, describe_batch
+from companion.core.model_meta import ModelMeta
 from training.metrics import spearman_rho
 
 
@@ -130,9 +130,9 @@ def search_sweep(
     rng: np.random.Generator,
     n_candidates: int = 64,
 ) -> ControlResult:
-    """The product path: ``companion.engine.generate`` (generator + candidate search) for each request."""
-    from companion.engine import generate  # the daemon's own search, not a copy of it
-    from companion.model import load_model
+    """The product path: ``companion.runtime.engine.generate`` (generator + candidate search) per request."""
+    from companion.runtime.engine import generate  # the daemon's own search, not a copy of it
+    from companion.runtime.model import load_model
 
     model = load_model(model_path)
     seeds = rng.integers(0, 2**31 - 1, size=per_level)

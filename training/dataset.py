@@ -23,9 +23,9 @@ from typing import Any
 
 import numpy as np
 
-from companion.atomic import atomic_write_bytes
-from companion.drum_map import N_VOICES, VOICES
-from companion.pattern import HIT, MAX_OFFSET_STEPS, OFFSET, VELOCITY, Grid
+from companion.core.atomic import atomic_write_bytes
+from companion.core.drum_map import N_VOICES, VOICES
+from companion.core.pattern import HIT, MAX_OFFSET_STEPS, OFFSET, VELOCITY, Grid
 
 SPLITS = ("train", "validation", "test")
 

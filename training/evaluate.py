@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from companion.descriptors import DESCRIPTOR_NAMES, describe_batch
-from companion.pattern import HIT, Grid
+from companion.core.descriptors import DESCRIPTOR_NAMES, describe_batch
+from companion.core.pattern import HIT, Grid
 from training import baselines, control, metrics
 from training.dataset import RhythmDataset
 from training.sampling import OnnxGenerator, condition_values, draw_requests, style_frequencies, style_indices
@@ -31,7 +31,7 @@ class EvalConfig:
     n_samples: int | None = None  # generated patterns per set; default: as many as the reference has
     sweep_levels: int = 11
     sweep_samples: int = 32  # samples per level of each control sweep
-    search: bool = True  # also sweep through companion.engine (generator + candidate search)
+    search: bool = True  # also sweep through companion.runtime.engine (generator + candidate search)
     n_candidates: int = 64
     repeats: int = 10  # repeats per row: each draws a fresh reference (one window per source) and fresh sets
     beat_type: str | None = None  # keep only windows of this beat_type ("beat", "fill"); None: all

@@ -2,8 +2,8 @@
 
 Graph: inputs ``z`` float32 [N, latent_dim], ``cond`` float32 [N, n_conditions], ``style`` int64 [N] (only
 when the model has styles), dynamic N; output ``pattern`` float32 [N, 3, V, T]. ``metadata_props["nudge"]``
-is ``companion.model_meta.ModelMeta.to_json()``. Before the file is written, onnxruntime's output is compared
-with torch's on random inputs (max abs difference <= ``PARITY_TOLERANCE``); the write is atomic.
+is ``companion.core.model_meta.ModelMeta.to_json()``. Before the file is written, onnxruntime's output is
+compared with torch's on random inputs (max abs difference <= ``PARITY_TOLERANCE``); the write is atomic.
 
 The graph computes the generator's function in a form that runs faster in onnxruntime (``_LeanGraph``); the
 parity check is what proves it is the same function. ``int8=True`` then quantises the weights of every
@@ -26,11 +26,11 @@ import numpy as np
 import torch
 from torch import nn
 
-from companion.atomic import atomic_write_bytes
-from companion.drum_map import VOICE_TABLE
-from companion.model_meta import METADATA_KEY, ModelMeta, ModelMetaError, VoiceMeta
-from companion.pattern import MAX_OFFSET_STEPS, OFFSET, Grid
-from companion.replies import model_info_problem
+from companion.core.atomic import atomic_write_bytes
+from companion.core.drum_map import VOICE_TABLE
+from companion.core.model_meta import METADATA_KEY, ModelMeta, ModelMetaError, VoiceMeta
+from companion.core.pattern import MAX_OFFSET_STEPS, OFFSET, Grid
+from companion.osc.replies import model_info_problem
 from training.checkpoint import generator_from_checkpoint, load_checkpoint
 from training.conditions import ConditionSpace
 from training.model import N_PLANES

@@ -1,8 +1,9 @@
 """GAN losses, the gradient penalty, and the condition-matching auxiliary loss.
 
-``torch_descriptors`` is ``companion.descriptors.describe_batch`` rewritten in torch: on 0/1 hits it gives
-the same values (tested against the numpy reference); on the generator's hit probabilities (``model.harden``)
-it is differentiable and gives the generator a gradient towards the requested slider values.
+``torch_descriptors`` is ``companion.core.descriptors.describe_batch`` rewritten in torch: on 0/1 hits it
+gives the same values (tested against the numpy reference); on the generator's hit probabilities
+(``model.harden``) it is differentiable and gives the generator a gradient towards the
+requested slider values.
 """
 
 from __future__ import annotations
@@ -12,9 +13,9 @@ from collections.abc import Sequence
 import torch
 import torch.nn.functional as F
 
-from companion.descriptors import DESCRIPTOR_INDEX, DESCRIPTOR_NAMES, metrical_levels, metrical_weights
-from companion.drum_map import VOICE_GROUPS
-from companion.pattern import HIT, OFFSET, VELOCITY, Grid
+from companion.core.descriptors import DESCRIPTOR_INDEX, DESCRIPTOR_NAMES, metrical_levels, metrical_weights
+from companion.core.drum_map import VOICE_GROUPS
+from companion.core.pattern import HIT, OFFSET, VELOCITY, Grid
 
 
 def critic_loss(kind: str, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:

@@ -10,7 +10,7 @@ import math
 
 import numpy as np
 
-from companion.pattern import Grid
+from companion.core.pattern import Grid
 
 DRUM_PATTERN_TOLERANCE = 0.1  # MuseGAN's weight for 16ths that are not on an 8th
 

@@ -13,7 +13,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from companion.atomic import atomic_write_bytes
+from companion.core.atomic import atomic_write_bytes
 
 
 def row_to_line(row: dict[str, Any]) -> str:

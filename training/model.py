@@ -16,7 +16,7 @@ import torch
 from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
 
-from companion.pattern import HIT, MAX_OFFSET_STEPS, OFFSET, VELOCITY, Grid
+from companion.core.pattern import HIT, MAX_OFFSET_STEPS, OFFSET, VELOCITY, Grid
 from training.config import TrainConfig
 
 N_PLANES = 3

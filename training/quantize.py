@@ -22,8 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
-from companion.model_meta import METADATA_KEY, ModelMeta
-from companion.pattern import HIT, OFFSET, VELOCITY
+from companion.core.model_meta import METADATA_KEY, ModelMeta
+from companion.core.pattern import HIT, OFFSET, VELOCITY
 
 MIN_HIT_AGREEMENT = 0.98  # share of cells whose hit decision matches the float graph's
 CHECK_ROWS = 4096  # random inputs for the agreement check

@@ -15,10 +15,10 @@ from pathlib import Path
 
 import numpy as np
 
-from companion.atomic import atomic_write_bytes, atomic_write_text
-from companion.descriptors import DESCRIPTOR_NAMES
-from companion.drum_map import VOICES
-from companion.pattern import HIT, VELOCITY
+from companion.core.atomic import atomic_write_bytes, atomic_write_text
+from companion.core.descriptors import DESCRIPTOR_NAMES
+from companion.core.drum_map import VOICES
+from companion.core.pattern import HIT, VELOCITY
 from training.evaluate import Evaluation
 
 # column header         attribute            format   meaning (for the page's legend)
@@ -155,7 +155,8 @@ def markdown_page(evaluation: Evaluation, images: dict[str, str]) -> str:
         f"{config.sweep_levels} levels x {config.sweep_samples} samples per slider; rho = Spearman between "
         "requested and measured normalised value; MAE = mean |measured - requested|; leak = largest |rho| of "
         "the requested value with another slider's descriptor. raw = generator alone; search = "
-        f"`companion.engine.generate` ({config.n_candidates} candidates); retrieval = nearest train window.",
+        f"`companion.runtime.engine.generate` ({config.n_candidates} candidates); "
+        "retrieval = nearest train window.",
         "",
         markdown_table(control_table_rows(evaluation)),
         "",

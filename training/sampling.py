@@ -12,10 +12,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from companion.descriptors import DESCRIPTOR_INDEX, describe_batch
-from companion.drum_map import N_VOICES
-from companion.model_meta import METADATA_KEY, ModelMeta, ModelMetaError
-from companion.pattern import Grid, binarize
+from companion.core.descriptors import DESCRIPTOR_INDEX, describe_batch
+from companion.core.drum_map import N_VOICES
+from companion.core.model_meta import METADATA_KEY, ModelMeta, ModelMetaError
+from companion.core.pattern import Grid, binarize
 from training.dataset import RhythmDataset
 
 BATCH = 1024  # generator rows per onnxruntime call

@@ -25,10 +25,10 @@ from typing import Any
 import numpy as np
 import torch
 
-from companion.atomic import atomic_write_bytes
-from companion.descriptors import describe_batch
-from companion.drum_map import N_VOICES
-from companion.pattern import binarize
+from companion.core.atomic import atomic_write_bytes
+from companion.core.descriptors import describe_batch
+from companion.core.drum_map import N_VOICES
+from companion.core.pattern import binarize
 from training import distributed, metrics_log
 from training.batches import BatchSampler, step_generator
 from training.checkpoint import CHECKPOINT_FORMAT, RESUME_KEYS, load_checkpoint

@@ -8,8 +8,8 @@ import sys
 from pathlib import Path
 
 from companion.commands.serve import DEFAULT_MODEL_NAME, DEFAULT_MODELS_DIR
-from companion.descriptors import DESCRIPTOR_TABLE, describe
-from companion.pattern import MAX_BARS, Grid
+from companion.core.descriptors import DESCRIPTOR_TABLE, describe
+from companion.core.pattern import MAX_BARS, Grid
 
 STYLE_ANY = "any"
 
@@ -66,12 +66,12 @@ def _outputs(args: argparse.Namespace) -> list[Path]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from companion import engine
-    from companion.dispatch import merged_pitch_table
-    from companion.drum_map import PitchMapper
-    from companion.midi_file import MidiFileError, read_drum_take, take_to_pattern, write_pattern_midi
-    from companion.model import ModelError, load_model
-    from companion.regular_files import check_replaceable
+    from companion.core.drum_map import PitchMapper
+    from companion.core.midi_file import MidiFileError, read_drum_take, take_to_pattern, write_pattern_midi
+    from companion.core.regular_files import check_replaceable
+    from companion.osc.dispatch import merged_pitch_table
+    from companion.runtime import engine
+    from companion.runtime.model import ModelError, load_model
 
     try:
         model = load_model(args.model or DEFAULT_MODELS_DIR / f"{DEFAULT_MODEL_NAME}.onnx")

@@ -16,7 +16,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from companion.model import ModelError, load_model
+    from companion.runtime.model import ModelError, load_model
 
     path = args.model or DEFAULT_MODELS_DIR / f"{DEFAULT_MODEL_NAME}.onnx"
     try:

@@ -10,9 +10,9 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from companion.dispatch import Daemon, check_fits
-from companion.model import ModelError, load_model
-from companion.models_dir import ModelsDir
+from companion.osc.dispatch import Daemon, check_fits
+from companion.runtime.model import ModelError, load_model
+from companion.runtime.models_dir import ModelsDir
 
 log = logging.getLogger(__name__)
 DEFAULT_MODELS_DIR = Path(__file__).resolve().parents[2] / "models"
@@ -100,7 +100,7 @@ def run(args: argparse.Namespace) -> int:
     except (ValueError, RuntimeError) as error:  # bad --drum-map, unknown --midi-out port, no MIDI API
         print(f"nudge serve: {error}", file=sys.stderr)
         return 2
-    from companion.server import UdpServer
+    from companion.osc.server import UdpServer
 
     try:
         server = UdpServer(

@@ -24,8 +24,8 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
+from companion.core.pattern import MAX_BPM, MIN_BPM
 from companion.live.clock_in import MidiInputReader
-from companion.pattern import MAX_BPM, MIN_BPM
 
 log = logging.getLogger(__name__)
 

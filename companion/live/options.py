@@ -18,12 +18,12 @@ from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING
 
-from companion.drum_map import VOICES, output_pitches_from
+from companion.core.drum_map import VOICES, output_pitches_from
+from companion.core.model_meta import ModelMeta
 from companion.live.clock import MAX_BPM, MIN_BPM, check_bpm
 from companion.live.output import MIDI_APIS
 from companion.live.process import LiveConfig, LivePlayer
 from companion.live.timeline import SWITCH_MODES
-from companion.model_meta import ModelMeta
 
 if TYPE_CHECKING:
     from companion.live.player import Player

@@ -21,11 +21,11 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from companion.drum_map import N_VOICES, OUTPUT_PITCHES, VOICES, output_pitches_from
+from companion.core.drum_map import N_VOICES, OUTPUT_PITCHES, VOICES, output_pitches_from
+from companion.core.pattern import Pattern
 from companion.live.clock import Clock, ClockState, InternalClock, OscClock, check_bpm
 from companion.live.output import MidiOutput, check_channel
 from companion.live.timeline import SWITCH_MODES, Timeline, pattern_to_loop_events
-from companion.pattern import Pattern
 
 log = logging.getLogger(__name__)
 

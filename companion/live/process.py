@@ -35,11 +35,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from companion.drum_map import OUTPUT_PITCHES
+from companion.core.drum_map import OUTPUT_PITCHES
+from companion.core.pattern import Pattern
 from companion.live.output import MidiPortError
 from companion.live.player import PlayerStats, raise_thread_priority
 from companion.live.timeline import SWITCH_MODES
-from companion.pattern import Pattern
 
 log = logging.getLogger(__name__)
 

@@ -14,9 +14,9 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from companion.drum_map import OUTPUT_PITCHES
-from companion.notes import pattern_to_notes
-from companion.pattern import Pattern
+from companion.core.drum_map import OUTPUT_PITCHES
+from companion.core.notes import pattern_to_notes
+from companion.core.pattern import Pattern
 
 SWITCH_MODES: tuple[str, ...] = ("now", "bar", "loop")  # when a queued pattern takes over
 EPSILON_BEATS = 1e-9

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
-from companion.drum_map import N_VOICES, VOICE_INDEX
-from companion.pattern import Grid
+from companion.core.drum_map import N_VOICES, VOICE_INDEX
+from companion.core.pattern import Grid
 from training.dataset import RhythmDataset
 
 TINY_GRID = Grid(4, 4, 2)

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from companion.drum_map import N_VOICES, VOICE_INDEX
-from companion.pattern import HIT, OFFSET, VELOCITY, Grid
+from companion.core.drum_map import N_VOICES, VOICE_INDEX
+from companion.core.pattern import HIT, OFFSET, VELOCITY, Grid
 from training.dataset import RhythmDataset
 
 DEFAULT_GRID = Grid(4, 4, 4)

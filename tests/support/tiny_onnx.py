@@ -13,11 +13,11 @@ from pathlib import Path
 
 import numpy as np
 
-from companion.atomic import atomic_write_bytes
-from companion.descriptors import DESCRIPTOR_TABLE
-from companion.drum_map import N_VOICES, VOICE_TABLE
-from companion.model_meta import METADATA_KEY, ConditionMeta, ModelMeta, VoiceMeta
-from companion.pattern import Grid
+from companion.core.atomic import atomic_write_bytes
+from companion.core.descriptors import DESCRIPTOR_TABLE
+from companion.core.drum_map import N_VOICES, VOICE_TABLE
+from companion.core.model_meta import METADATA_KEY, ConditionMeta, ModelMeta, VoiceMeta
+from companion.core.pattern import Grid
 
 TINY_GRID = Grid(4, 4, 2)
 DESCRIPTIONS = {name: text for name, _, text in DESCRIPTOR_TABLE}

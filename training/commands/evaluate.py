@@ -34,7 +34,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--no-search",
         action="store_true",
-        help="skip the control sweep through companion.engine (generator + candidate search)",
+        help="skip the control sweep through companion.runtime.engine (generator + candidate search)",
     )
     parser.add_argument(
         "--candidates", type=int, default=64, help="candidates per request in the search path"
@@ -48,7 +48,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from companion.model_meta import ModelMetaError
+    from companion.core.model_meta import ModelMetaError
     from training.dataset import DatasetError, RhythmDataset
     from training.evaluate import EvalConfig, evaluate
     from training.report import format_stdout, write_report

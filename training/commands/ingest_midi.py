@@ -6,8 +6,8 @@ import argparse
 import os
 import sys
 
-from companion.drum_map import DRUM_MAPS
-from training.ingest_midi import BEAT_TYPE_CHOICES, UNKNOWN_PITCH_CHOICES, IngestConfig
+from companion.core.drum_map import DRUM_MAPS
+from training.ingest.midi import BEAT_TYPE_CHOICES, UNKNOWN_PITCH_CHOICES, IngestConfig
 
 
 def _time_signature(text: str) -> tuple[int, int]:
@@ -69,7 +69,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from training.ingest_run import ingest_corpus
+    from training.ingest.run import ingest_corpus
 
     if not 0 <= args.channel <= 16:
         print(f"error: --channel must be in 0..16 (0 = any), got {args.channel}", file=sys.stderr)

@@ -55,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
 
     import numpy as np
 
-    from companion.atomic import atomic_write_bytes
+    from companion.core.atomic import atomic_write_bytes
     from training.spotify.ingest import SpotifySummary, build_dataset, build_series, read_records
     from training.spotify.patterns import PatternConfig
     from training.spotify.series import SERIES_ROWS, SeriesGrid, series_to_midi

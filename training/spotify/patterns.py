@@ -38,8 +38,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from companion.drum_map import N_VOICES, VOICE_INDEX
-from companion.pattern import HIT, MAX_OFFSET_STEPS, OFFSET, VELOCITY, Grid
+from companion.core.drum_map import N_VOICES, VOICE_INDEX
+from companion.core.pattern import HIT, MAX_OFFSET_STEPS, OFFSET, VELOCITY, Grid
 from training.spotify.validate import Analysis, Intervals
 
 # band    voice          (Spotify timbre coefficient 1, "brightness", in equal bands of the track's range)

@@ -8,7 +8,7 @@ A cache record (written by ``fetch``) is an object::
 
 The offline import (``nudge-train ingest spotify DIR``) also reads a bare audio-analysis response (the
 object the API returns, e.g. ``example-1.json``); its track id is then the file name without ``.json``.
-Files are written atomically (``companion.atomic``), so a reader never sees half a record.
+Files are written atomically (``companion.core.atomic``), so a reader never sees half a record.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from companion.atomic import atomic_write_text
+from companion.core.atomic import atomic_write_text
 from training.spotify.validate import Analysis, AnalysisError, validate_analysis, validate_features
 
 RECORD_FORMAT = "nudge-spotify-track/1"

@@ -32,10 +32,10 @@ from pathlib import Path
 import mido
 import numpy as np
 
-from companion.atomic import atomic_write_bytes
-from companion.drum_map import OUTPUT_PITCHES, VOICE_INDEX
-from companion.midi_file import DRUM_CHANNEL, TICKS_PER_BEAT
-from companion.notes import Note, velocity_to_midi
+from companion.core.atomic import atomic_write_bytes
+from companion.core.drum_map import OUTPUT_PITCHES, VOICE_INDEX
+from companion.core.midi_file import DRUM_CHANNEL, TICKS_PER_BEAT
+from companion.core.notes import Note, velocity_to_midi
 from training.spotify.validate import Analysis, Intervals
 
 SERIES_ROWS: tuple[str, ...] = (

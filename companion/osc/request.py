@@ -1,4 +1,4 @@
-"""Requests checked against the registry (``companion.osc_api``): types, counts, ranges, the loaded model's
+"""Requests checked against the registry (``companion.osc.api``): types, counts, ranges, the loaded model's
 conditions and styles, and the clip of ``/nudge/vary``. Every error names the argument and what is allowed.
 """
 
@@ -10,8 +10,9 @@ from typing import Any
 
 import numpy as np
 
-from companion.model_meta import ModelMeta
-from companion.osc_api import (
+from companion.core.model_meta import ModelMeta
+from companion.core.pattern import MAX_BARS
+from companion.osc.api import (
     CLIP_MARKER,
     ENDPOINT_BY_ADDRESS,
     MAX_CLIP_NOTES,
@@ -23,8 +24,7 @@ from companion.osc_api import (
     Arg,
     Endpoint,
 )
-from companion.osc_codec import Message
-from companion.pattern import MAX_BARS
+from companion.osc.codec import Message
 
 
 class RequestError(ValueError):

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import numpy as np
 
-from companion.drum_map import N_VOICES
+from companion.core.drum_map import N_VOICES
 from training.dataset import SPLITS, RhythmDataset
-from training.ingest_labels import FileLabels, find_info_csv
-from training.ingest_midi import SKIP_REASONS, FileWindows, IngestConfig, file_jobs, ingest_file
+from training.ingest.labels import FileLabels, find_info_csv
+from training.ingest.midi import SKIP_REASONS, FileWindows, IngestConfig, file_jobs, ingest_file
 
 EXAMPLES_PER_REASON = 3
 LICENCE_FILES = ("LICENSE", "LICENSE.txt", "LICENCE")

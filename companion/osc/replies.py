@@ -1,4 +1,4 @@
-"""Reply datagrams of the OSC API (shapes in ``companion.osc_api.REPLIES``), built without per-argument
+"""Reply datagrams of the OSC API (shapes in ``companion.osc.api.REPLIES``), built without per-argument
 overhead: a note reply's groups are one big-endian numpy record array, sliced into parts and appended to a
 precomputed message header.
 """
@@ -10,11 +10,11 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from companion.model_meta import ModelMeta
-from companion.notes import DEFAULT_DURATION_STEPS
-from companion.osc_api import MAX_DATAGRAM_BYTES, MAX_ID, NOTES_PER_PART
-from companion.osc_codec import OscError, encode_message, encode_string
-from companion.pattern import Pattern
+from companion.core.model_meta import ModelMeta
+from companion.core.notes import DEFAULT_DURATION_STEPS
+from companion.core.pattern import Pattern
+from companion.osc.api import MAX_DATAGRAM_BYTES, MAX_ID, NOTES_PER_PART
+from companion.osc.codec import OscError, encode_message, encode_string
 
 # one note group on the wire: pitch:i start_beats:f duration_beats:f velocity:i (big-endian, 16 bytes)
 NOTE_DTYPE = np.dtype([("pitch", ">i4"), ("start", ">f4"), ("duration", ">f4"), ("velocity", ">i4")])
@@ -26,7 +26,8 @@ _ID_PART = struct.Struct(">ii")
 def pattern_to_note_array(
     pattern: Pattern, pitches: Sequence[int], duration_steps: float = DEFAULT_DURATION_STEPS
 ) -> np.ndarray:
-    """Vectorised ``companion.notes.pattern_to_notes``: the same notes, in the same order, as NOTE_DTYPE [M].
+    """Vectorised ``companion.core.notes.pattern_to_notes``: the same notes, in the same order, as
+    NOTE_DTYPE [M].
 
     Each hit starts at (step + offset) / steps_per_beat (wrapped into the loop); it lasts ``duration_steps``,
     capped at 95% of the gap to the next hit of its voice (also across the loop end), at least 0.01 steps.

@@ -11,8 +11,8 @@ from functools import lru_cache
 
 import numpy as np
 
-from companion.drum_map import N_VOICES, VOICE_GROUPS
-from companion.pattern import HIT, OFFSET, VELOCITY, Grid, Pattern
+from companion.core.drum_map import N_VOICES, VOICE_GROUPS
+from companion.core.pattern import HIT, OFFSET, VELOCITY, Grid, Pattern
 
 # name                 unit             what it measures
 DESCRIPTOR_TABLE: tuple[tuple[str, str, str], ...] = (

@@ -1,6 +1,6 @@
 """The OSC API of ``nudge serve``: ONE registry of every address, its arguments (with OSC type tags), its
-reply and its handler. Request parsing (``companion.osc_request``) and ``docs/osc-api.md``
-(``python -m companion.osc_api --markdown``) are both derived from these tables, and a test fails when
+reply and its handler. Request parsing (``companion.osc.request``) and ``docs/osc-api.md``
+(``python -m companion.osc.api --markdown``) are both derived from these tables, and a test fails when
 the committed document differs.
 
 Type tags: ``i`` int32, ``f`` float32, ``s`` string. Max sends whole numbers as ``i``; where an int is
@@ -14,7 +14,7 @@ import sys
 from dataclasses import dataclass
 
 from companion import __version__
-from companion.pattern import MAX_BARS, MAX_BPM, MIN_BPM
+from companion.core.pattern import MAX_BARS, MAX_BPM, MIN_BPM
 
 VERSION = __version__
 MAX_ID = 2**31 - 1
@@ -62,7 +62,7 @@ class Endpoint:
     address: str
     args: tuple[Arg | Repeat, ...]  # positional, in order (the id first where has_id)
     reply: str  # reply address(es), or "" for none
-    handler: str  # method of companion.dispatch.Daemon
+    handler: str  # method of companion.osc.dispatch.Daemon
     description: str
     options: bool = False  # key/value pairs follow the positional arguments
     clip: bool = False  # then the marker "notes", length_beats:f and the clip's note groups
@@ -240,7 +240,7 @@ REPLIES: tuple[Reply, ...] = (
 
 def render_markdown() -> str:
     """``docs/osc-api.md``: generated from the tables above; do not edit the file by hand."""
-    from companion.osc_api_doc import render
+    from companion.osc.api_doc import render
 
     return render()
 
@@ -248,7 +248,7 @@ def render_markdown() -> str:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv != ["--markdown"]:
-        print("usage: python -m companion.osc_api --markdown   (prints docs/osc-api.md)", file=sys.stderr)
+        print("usage: python -m companion.osc.api --markdown   (prints docs/osc-api.md)", file=sys.stderr)
         return 2
     sys.stdout.write(render_markdown())
     return 0

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from companion.drum_map import N_VOICES, OUTPUT_PITCHES, PitchMapper
-from companion.pattern import MAX_OFFSET_STEPS, Grid, Pattern
+from companion.core.drum_map import N_VOICES, OUTPUT_PITCHES, PitchMapper
+from companion.core.pattern import MAX_OFFSET_STEPS, Grid, Pattern
 
 DEFAULT_DURATION_STEPS = 0.5  # drum notes are short: half a grid step, capped before the next same-voice hit
 

@@ -1,14 +1,14 @@
-"""Render ``docs/osc-api.md`` from the registry in ``companion.osc_api`` (nothing here is hand-kept data
+"""Render ``docs/osc-api.md`` from the registry in ``companion.osc.api`` (nothing here is hand-kept data
 about the API: every table row comes from the registry; the prose explains it)."""
 
 from __future__ import annotations
 
-from companion import osc_api as api
+from companion.osc import api
 
 HEADER = """\
 # OSC API of `nudge serve`
 
-<!-- GENERATED from companion/osc_api.py by `python scripts/gen_osc_docs.py`; do not edit by hand.
+<!-- GENERATED from companion/osc/api.py by `python scripts/gen_osc_docs.py`; do not edit by hand.
      tests/test_osc_docs.py fails when this file and the registry differ. -->
 
 The daemon listens for OSC 1.0 over UDP on `127.0.0.1:9000` (`--host`, `--port`; beyond loopback only

@@ -4,7 +4,7 @@ The ONNX file carries this JSON object under ``metadata_props`` key ``nudge``. `
 with ``ModelMeta.to_json``; the daemon reads it with ``ModelMeta.from_json``, which names the field at fault
 for anything missing or out of range.
 
-ONNX graph contract (checked by ``companion.model``):
+ONNX graph contract (checked by ``companion.runtime.model``):
 - inputs: ``z`` float32 [N, latent_dim]; ``cond`` float32 [N, n_conditions] in 0..1; ``style`` int64 [N]
   only when ``styles`` is not empty.
 - output: ``pattern`` float32 [N, 3, V, T]: hit probability, velocity 0..1, offset in steps -0.5..0.5.
@@ -20,8 +20,8 @@ from typing import Any
 
 import numpy as np
 
-from companion.normaliser import QuantileNormaliser
-from companion.pattern import Grid
+from companion.core.normaliser import QuantileNormaliser
+from companion.core.pattern import Grid
 
 FORMAT_VERSION = 1
 METADATA_KEY = "nudge"

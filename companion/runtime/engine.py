@@ -1,7 +1,7 @@
 """The generation search: sample the generator once per request, measure, pick the best candidate.
 
 ``generate``: draw ``n_candidates`` latent vectors (seeded), run the generator once on the batch, measure
-every candidate's descriptors with ``companion.descriptors.describe_batch`` (the training code), map them
+every candidate's descriptors with ``companion.core.descriptors.describe_batch`` (the training code), map them
 to 0..1 with the model's quantile normaliser and return the candidate closest to the requested sliders
 (mean squared difference over the conditions that are descriptors; other conditions, e.g. Spotify's
 danceability, are only generator inputs). Shorter than the model: every non-overlapping window of the
@@ -30,11 +30,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from companion.descriptors import DESCRIPTOR_INDEX, describe_batch, metrical_levels, metrical_weights
-from companion.drum_map import N_VOICES
-from companion.model import Model
-from companion.normaliser import QuantileNormaliser
-from companion.pattern import HIT, MAX_BARS, MAX_OFFSET_STEPS, OFFSET, VELOCITY, Grid, Pattern
+from companion.core.descriptors import DESCRIPTOR_INDEX, describe_batch, metrical_levels, metrical_weights
+from companion.core.drum_map import N_VOICES
+from companion.core.normaliser import QuantileNormaliser
+from companion.core.pattern import HIT, MAX_BARS, MAX_OFFSET_STEPS, OFFSET, VELOCITY, Grid, Pattern
+from companion.runtime.model import Model
 
 DEFAULT_CANDIDATES = 64
 MIN_CANDIDATES, MAX_CANDIDATES = 1, 4096

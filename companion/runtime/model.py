@@ -3,7 +3,7 @@
 ``load_model(path)`` either returns a ready ``Model`` (checked graph, parsed metadata, one warm-up run) or
 raises ``ModelError`` whose message names the file and what is wrong with it: missing, unreadable, not
 ONNX, wrong inputs or outputs, missing or invalid metadata. The contract is described in
-``companion/model_meta.py``.
+``companion/core/model_meta.py``.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 
-from companion.drum_map import N_VOICES
-from companion.model_meta import METADATA_KEY, ModelMeta, ModelMetaError
+from companion.core.drum_map import N_VOICES
+from companion.core.model_meta import METADATA_KEY, ModelMeta, ModelMetaError
 
 MAX_MODEL_BYTES = 256 * 1024 * 1024
 MAX_BATCH = 4096

@@ -16,11 +16,11 @@ from pathlib import Path
 
 import mido
 
-from companion.atomic import atomic_write_bytes
-from companion.drum_map import OUTPUT_PITCHES, PitchMapper
-from companion.notes import Note, notes_to_pattern, pattern_to_notes
-from companion.pattern import MAX_BPM, MIN_BPM, Grid, Pattern
-from companion.regular_files import NotRegularFileError, read_regular_file
+from companion.core.atomic import atomic_write_bytes
+from companion.core.drum_map import OUTPUT_PITCHES, PitchMapper
+from companion.core.notes import Note, notes_to_pattern, pattern_to_notes
+from companion.core.pattern import MAX_BPM, MIN_BPM, Grid, Pattern
+from companion.core.regular_files import NotRegularFileError, read_regular_file
 
 DRUM_CHANNEL = 9  # zero-based: MIDI channel 10
 # a cap on the .mid files read: mido takes ~3 s and ~90 MB for 256 KiB of dense notes; the longest GMD

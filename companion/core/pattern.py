@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from companion.drum_map import N_VOICES
+from companion.core.drum_map import N_VOICES
 
 PLANES: tuple[str, ...] = ("hit", "velocity", "offset")
 HIT, VELOCITY, OFFSET = 0, 1, 2

@@ -12,8 +12,8 @@ import logging
 import os
 from pathlib import Path
 
-from companion.model import Model, ModelError, load_model
-from companion.osc_api import MODEL_NAME_PATTERN
+from companion.osc.api import MODEL_NAME_PATTERN
+from companion.runtime.model import Model, ModelError, load_model
 
 log = logging.getLogger(__name__)
 SUFFIX = ".onnx"

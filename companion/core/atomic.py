@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
-from companion.regular_files import check_replaceable
+from companion.core.regular_files import check_replaceable
 
 _UMASK = os.umask(0o022)
 os.umask(_UMASK)  # read the process umask once (umask can only be read by setting it)

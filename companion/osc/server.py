@@ -2,7 +2,7 @@
 
 Listens on loopback unless told otherwise; on any other address only the allow-listed client addresses are
 served (others are dropped and logged). Replies go to the sender's port, or to the port the sender asked
-for with ``/nudge/ping id reply_port`` (remembered per sender, ``companion.reply_routes``), or to
+for with ``/nudge/ping id reply_port`` (remembered per sender, ``companion.osc.reply_routes``), or to
 ``reply_port`` (``--reply-port``), which wins. Replies only ever go to the sender's own host, and only
 allowed senders are served at all. A background thread polls the models folder. The request loop itself
 is one thread: one request at a time, which is what the single-threaded generator session wants.
@@ -17,8 +17,8 @@ import threading
 import time
 from collections.abc import Iterable
 
-from companion.dispatch import Daemon
-from companion.reply_routes import ReplyRoutes
+from companion.osc.dispatch import Daemon
+from companion.osc.reply_routes import ReplyRoutes
 
 log = logging.getLogger(__name__)
 RECV_BYTES = 65536  # larger than any UDP datagram, so an oversized request is seen whole and refused

@@ -20,10 +20,10 @@ from pathlib import Path, PurePosixPath
 import mido
 import numpy as np
 
-from companion.drum_map import N_VOICES, VOICE_INDEX, drum_map_by_name
-from companion.midi_file import DEFAULT_BPM, DRUM_CHANNEL, MidiFileError
-from companion.pattern import MAX_BARS, SUPPORTED_TIME_SIGNATURES, Grid
-from training.ingest_labels import INFO_CSV, FileLabels, find_info_csv, labels_from_path, read_info_csv
+from companion.core.drum_map import N_VOICES, VOICE_INDEX, drum_map_by_name
+from companion.core.midi_file import DEFAULT_BPM, DRUM_CHANNEL, MidiFileError
+from companion.core.pattern import MAX_BARS, SUPPORTED_TIME_SIGNATURES, Grid
+from training.ingest.labels import INFO_CSV, FileLabels, find_info_csv, labels_from_path, read_info_csv
 
 MIDI_SUFFIXES = (".mid", ".midi")
 BEAT_TYPE_CHOICES = ("all", "beat", "fill")

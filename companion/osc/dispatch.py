@@ -1,9 +1,9 @@
 """The daemon's brain on plain bytes: ``Daemon.handle(datagram) -> [reply datagrams]``.
 
 ``Daemon.handle_routed`` also says which reply port a valid ``/nudge/ping id reply_port`` asked for; the
-server (``companion.server``) remembers it for the sender.
+server (``companion.osc.server``) remembers it for the sender.
 
-Every request is checked against the registry (``companion.osc_api``) before anything happens; a
+Every request is checked against the registry (``companion.osc.api``) before anything happens; a
 malformed one gets ``/nudge/error id reason`` and changes nothing. The handlers are named in the registry.
 The live MIDI player (``companion.live``, optional) is any object with ``start() stop() panic()
 queue(pattern, when) set_transport(bpm, beat, playing) close()``.
@@ -22,11 +22,9 @@ from typing import Any
 
 import numpy as np
 
-from companion import engine
-from companion.drum_map import GENERAL_MIDI, N_VOICES, ROLAND_GMD, VOICES
-from companion.model import Model, ModelError
-from companion.models_dir import ModelsDir
-from companion.osc_api import (
+from companion.core.drum_map import GENERAL_MIDI, N_VOICES, ROLAND_GMD, VOICES
+from companion.core.pattern import MAX_OFFSET_STEPS, Grid, Pattern
+from companion.osc.api import (
     LIVE_OFF_REASON,
     MAX_DATAGRAM_BYTES,
     MAX_ID,
@@ -34,10 +32,8 @@ from companion.osc_api import (
     MAX_REQUEST_BYTES,
     VERSION,
 )
-from companion.osc_codec import Message, OscError, decode_packet, encode_message
-from companion.osc_request import Clip, Request, RequestError, parse_request
-from companion.pattern import MAX_OFFSET_STEPS, Grid, Pattern
-from companion.replies import (
+from companion.osc.codec import Message, OscError, decode_packet, encode_message
+from companion.osc.replies import (
     error_reply,
     model_info_problem,
     model_info_reply,
@@ -46,6 +42,10 @@ from companion.replies import (
     ok_reply,
     pattern_to_note_array,
 )
+from companion.osc.request import Clip, Request, RequestError, parse_request
+from companion.runtime import engine
+from companion.runtime.model import Model, ModelError
+from companion.runtime.models_dir import ModelsDir
 
 log = logging.getLogger(__name__)
 
@@ -128,7 +128,7 @@ class Daemon:
             )
         return replies, reply_port
 
-    # ---- handlers (named in companion.osc_api.ENDPOINTS)
+    # ---- handlers (named in companion.osc.api.ENDPOINTS)
 
     def _ping(self, request: Request, model: Model) -> list[bytes]:
         return [encode_message("/nudge/pong", "iss", (request.id, VERSION, model.name))]
@@ -310,9 +310,10 @@ def _voice_lookup(output_pitches: tuple[int, ...]) -> np.ndarray:
 def clip_to_pattern(clip: Clip, model: Model) -> tuple[Pattern, list[int], np.ndarray]:
     """A vary request's clip -> (pattern on the model's grid, output pitch per voice, notes passed through).
 
-    The vectorised equivalent of ``companion.notes.notes_to_pattern`` (same quantisation, loudest hit wins,
-    the first of equals): pitches are read with the model's own output pitches first, then General MIDI and
-    the Roland map. Each voice keeps the clip's most used pitch for it (ties: the lowest) in the reply.
+    The vectorised equivalent of ``companion.core.notes.notes_to_pattern`` (same quantisation, loudest hit
+    wins, the first of equals): pitches are read with the model's own output pitches first, then General
+    MIDI and the Roland map. Each voice keeps the clip's most used pitch for it (ties: the lowest) in the
+    reply.
     Notes the pattern cannot hold (unknown pitch, start after the clip's end) are passed through unchanged.
     """
     meta = model.meta

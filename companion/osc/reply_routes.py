@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 
-from companion.osc_api import MAX_REPLY_ROUTES
+from companion.osc.api import MAX_REPLY_ROUTES
 
 Address = tuple[str, int]
 
