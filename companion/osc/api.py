@@ -31,7 +31,7 @@ MAX_REPLY_ROUTES = 64  # senders whose /nudge/ping reply_port is remembered (lea
 CLIP_MARKER = "notes"
 STYLE_ANY = "any"
 LIVE_OFF_REASON = "live MIDI is off (start nudge serve with --midi)"
-MODEL_NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+MODEL_NAME_PATTERN = re.compile(r"\A[A-Za-z0-9][A-Za-z0-9_.-]{0,63}\Z")  # \Z: no trailing newline
 
 
 @dataclass(frozen=True)
