@@ -97,6 +97,7 @@ def test_test_split_feeds_nothing_the_model_or_baselines_draw_from(model_path, d
     for name in ("model", "bernoulli", "shuffled bars", "retrieval"):
         assert np.array_equal(other.examples[name], evaluation.examples[name]), name
         assert other.row(name).nn_hamming == evaluation.row(name).nn_hamming
+    assert np.array_equal(other.dynamics_sets["model"], evaluation.dynamics_sets["model"])
 
 
 def test_grid_mismatch_is_a_clear_error(model_path):
@@ -129,7 +130,15 @@ def test_cli_writes_the_report_and_prints_the_table(model_path, dataset, tmp_pat
     assert code == 0
     for word in ("1-NN acc", "Frechet", "bernoulli", "shuffled bars", "retrieval", "density", "raw"):
         assert word in printed
-    for name in ("README.md", "metrics.json", "piano_rolls.png", "descriptors.png", "control.png"):
+    assert "vel ov" in printed and "accent r kick" in printed
+    for name in (
+        "README.md",
+        "metrics.json",
+        "piano_rolls.png",
+        "descriptors.png",
+        "dynamics.png",
+        "control.png",
+    ):
         assert (out / name).stat().st_size > 0
     assert json.loads((out / "metrics.json").read_text())["config"]["seed"] == 1
 
@@ -158,3 +167,17 @@ def test_repeats_average_fresh_reference_and_generated_sets(model_path, dataset,
         "one_nn",
         "frechet",
     }
+
+
+def test_dynamics_rows_compare_every_test_window_with_floors_and_the_model(dataset, evaluation):
+    rows = {d.name: d for d in evaluation.dynamics}
+    assert list(rows) == ["reference", "train", "real", "model"]
+    test_hits = int(dataset.of_split("test").patterns[:, 0].sum())
+    assert rows["reference"].hits == test_hits and rows["reference"].velocity_overlap == pytest.approx(1.0)
+    assert rows["model"].repeats == FAST.repeats and "velocity_overlap" in rows["model"].sd
+    # real grooves of the same making match each other; the random tiny model's velocities do not
+    assert rows["train"].velocity_overlap > 0.9 and rows["real"].offset_overlap > 0.85
+    assert rows["model"].velocity_overlap < rows["train"].velocity_overlap - 0.1
+    assert len(evaluation.dynamics_sets["model"]) == len(dataset.of_split("test"))
+    saved = json.loads(json.dumps(evaluation.to_dict()))["dynamics"]
+    assert [d["name"] for d in saved] == list(rows)

@@ -8,9 +8,11 @@ from companion.core.pattern import Grid, binarize
 from training.losses import (
     condition_loss,
     critic_loss,
+    dynamics_loss,
     generator_loss,
     gradient_penalty,
     interp,
+    masked_quantiles,
     torch_descriptors,
 )
 
@@ -98,3 +100,45 @@ def test_condition_loss_is_zero_when_met_and_scaled():
     far = condition_loss(measured, torch.tensor([[14.0, 0.5]]), torch.tensor([4.0, 0.1]))
     near = condition_loss(measured, torch.tensor([[14.0, 0.5]]), torch.tensor([40.0, 0.1]))
     assert far > near > 0
+
+
+def _played(n: int, seed: int, low: float, high: float) -> torch.Tensor:
+    """[n, 3, V, T] 0/1 hits with velocities uniform in low..high and offsets in -0.2..0.2."""
+    g = torch.Generator().manual_seed(seed)
+    hits = (torch.rand(n, N_VOICES, 32, generator=g) < 0.3).float()
+    velocity = hits * (low + (high - low) * torch.rand(n, N_VOICES, 32, generator=g))
+    offset = hits * (0.4 * torch.rand(n, N_VOICES, 32, generator=g) - 0.2)
+    return torch.stack([hits, velocity, offset], dim=1)
+
+
+def test_masked_quantiles_equal_numpy_per_voice():
+    batch = _played(20, 0, 0.1, 0.9)
+    q, counts = masked_quantiles(batch[:, 1], batch[:, 0] > 0.5, 5)
+    for v in range(N_VOICES):
+        values = batch[:, 1, v][batch[:, 0, v] > 0.5].numpy()
+        assert counts[v] == len(values)
+        np.testing.assert_allclose(q[v].numpy(), np.quantile(values, np.linspace(0, 1, 5)), atol=1e-6)
+
+
+def test_dynamics_loss_is_zero_for_real_playing_and_grows_with_the_distance():
+    grid = Grid(4, 4, 2)
+    real = _played(64, 1, 0.2, 0.9)
+    assert dynamics_loss(real, real, 0.5, grid).item() == pytest.approx(0.0, abs=1e-6)
+    near = dynamics_loss(_played(64, 2, 0.2, 0.9), real, 0.5, grid).item()
+    far = dynamics_loss(_played(64, 2, 0.0, 0.1), real, 0.5, grid).item()
+    assert far > 5 * near > 0
+
+
+def test_dynamics_loss_pulls_velocities_and_offsets_only():
+    grid = Grid(4, 4, 2)
+    real = _played(64, 1, 0.4, 0.6)
+    fake = _played(64, 3, 0.0, 1.0).requires_grad_(True)  # ghost notes and full force: too spread
+    dynamics_loss(fake, real, 0.5, grid).backward()
+    hits = fake.detach()[:, 0] > 0.5
+    assert torch.count_nonzero(fake.grad[:, 0]) == 0  # which cells hit is the critic's business
+    loud = hits & (fake.detach()[:, 1] > 0.9)
+    quiet = hits & (fake.detach()[:, 1] < 0.1)
+    # descent moves the loud hits down and the quiet ones up (on average: the per-position means pull each
+    # note a little either way, the quantiles pull the extremes towards the middle)
+    assert fake.grad[:, 1][loud].mean() > 0 > fake.grad[:, 1][quiet].mean()
+    assert torch.count_nonzero(fake.grad[:, 1][~hits]) == 0 and torch.count_nonzero(fake.grad[:, 2]) > 0

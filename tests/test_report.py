@@ -58,23 +58,27 @@ def test_set_rows_show_every_column_and_dashes_for_the_reference(evaluation):
 def test_stdout_has_both_tables_and_the_runtime(evaluation):
     text = format_stdout(evaluation)
     assert "1-NN acc" in text and "max leak" in text and "evaluation took" in text
+    assert "vel ov kick" in text and ">=120 %" in text
     assert "with search: skipped (--no-search)" in text
 
 
 def test_write_report_writes_page_json_and_pngs(evaluation, tmp_path):
     written = write_report(evaluation, tmp_path / "out")
     names = sorted(p.name for p in written)
-    assert names == ["README.md", "control.png", "descriptors.png", "metrics.json", "piano_rolls.png"]
-    for png in ("piano_rolls.png", "descriptors.png", "control.png"):
+    pngs = ("piano_rolls.png", "descriptors.png", "dynamics.png", "control.png")
+    assert names == sorted(["README.md", "metrics.json", *pngs])
+    for png in pngs:
         data = (tmp_path / "out" / png).read_bytes()
         assert data.startswith(PNG_MAGIC) and len(data) > 5000
     page = (tmp_path / "out" / "README.md").read_text()
-    for png in ("piano_rolls.png", "descriptors.png", "control.png"):
+    for png in pngs:
         assert f"]({png})" in page
     assert "| model |" in page and "| density | raw |" in page
+    assert "## Dynamics" in page and "| train |" in page and "accent r snare" in page
     figures = json.loads((tmp_path / "out" / "metrics.json").read_text(), parse_constant=_reject)
     assert figures["sets"][0]["one_nn"] is None  # NaN becomes null: strict JSON
     assert [s["name"] for s in figures["sets"]][2] == "model"
+    assert [d["name"] for d in figures["dynamics"]] == ["reference", "train", "real", "model"]
     assert not [p for p in (tmp_path / "out").iterdir() if p.name.endswith(".tmp")]
 
 

@@ -175,3 +175,26 @@ def test_validation_windows_of_a_style_the_train_split_lacks_are_left_out_of_sel
     real_desc, cond, style = trainer.val
     assert len(real_desc) == len(cond) == len(style) == 13 and (style >= 0).all()
     assert "3 of 16 validation windows have styles the train split lacks (jazz)" in caplog.text
+
+
+def test_model_selection_hears_the_dynamics(dataset, tmp_path):
+    from companion.core.pattern import HIT, VELOCITY
+    from training.train import DYNAMICS_SCORE_WEIGHT
+
+    trainer = Trainer(_config(dataset, tmp_path / "run"))
+    bias = trainer.G.decoder[-1].bias.view(3, -1)  # [3, V*S]
+    with torch.no_grad():
+        bias[HIT] = 1.0  # hits nearly everywhere, whatever the weights say
+        bias[VELOCITY] = 0.0
+        played = trainer.validate()
+        bias[VELOCITY] = 20.0  # every hit at full force: a machine, not a drummer
+        machine = trainer.validate()
+    for key in ("val_velocity_overlap", "val_offset_overlap", "val_dynamics"):
+        assert key in played
+    assert machine["val_velocity_overlap"] < played["val_velocity_overlap"]
+    assert machine["val_dynamics"] > played["val_dynamics"] + 0.05
+    for row in (played, machine):
+        assert row["score"] == pytest.approx(
+            row["val_fd"] + 10 * row["val_cond_error"] + DYNAMICS_SCORE_WEIGHT * row["val_dynamics"]
+        )
+    assert machine["score"] > played["score"]

@@ -43,6 +43,7 @@ class TrainConfig:
     loss: str = "hinge"
     gp_weight: float = 10.0  # wgan-gp only
     cond_weight: float = 10.0  # weight of the condition-matching auxiliary loss
+    dynamics_weight: float = 0.0  # weight of the velocity/offset distribution loss (losses.dynamics_loss)
     cond_mix: float = 0.5  # share of generator rows whose one random slider is redrawn uniformly 0..1
     n_critic: int = 1  # critic updates per generator update
     hit_estimator: str = (
@@ -111,6 +112,7 @@ RULES: dict[str, tuple] = {
     "loss": LOSSES,
     "gp_weight": (0.0, 1000.0),
     "cond_weight": (0.0, 1000.0),
+    "dynamics_weight": (0.0, 1000.0),
     "cond_mix": (0.0, 1.0),
     "n_critic": (1, 20),
     "hit_estimator": HIT_ESTIMATORS,

@@ -19,10 +19,14 @@ from companion.core.descriptors import DESCRIPTOR_NAMES, describe_batch
 from companion.core.pattern import HIT, Grid
 from training import baselines, control, metrics
 from training.dataset import RhythmDataset
+from training.dynamics import Dynamics, dynamics, merge_dynamics
 from training.sampling import OnnxGenerator, condition_values, draw_requests, style_frequencies, style_indices
 
 MIN_REFERENCE = 4
-STREAMS = ("reference", "requests", "model", "bernoulli", "shuffled", "retrieval", "sweep", "search")
+STREAMS = (  # one random stream each; a new one goes at the end, so the others draw what they drew before
+    *("reference", "requests", "model", "bernoulli", "shuffled", "retrieval", "sweep", "search"),
+    "dynamics",
+)
 
 
 @dataclass(frozen=True)
@@ -76,6 +80,8 @@ class Evaluation:
     rows: list[SetResult] = field(default_factory=list)
     control: list[control.ControlResult] = field(default_factory=list)
     control_notes: list[str] = field(default_factory=list)
+    dynamics: list[Dynamics] = field(default_factory=list)  # hit-level figures vs the whole test split
+    dynamics_sets: dict[str, np.ndarray] = field(default_factory=dict)  # name -> [N, 3, V, T], for the plot
     descriptors: dict[str, np.ndarray] = field(default_factory=dict)  # set name -> [N, D] (reference too)
     examples: dict[str, np.ndarray] = field(default_factory=dict)  # set name -> [k, 3, V, T]
     seconds: dict[str, float] = field(default_factory=dict)
@@ -94,6 +100,7 @@ class Evaluation:
             "sets": [r.to_dict() for r in self.rows],
             "control": [c.to_dict() for c in self.control],
             "control_notes": self.control_notes,
+            "dynamics": [d.to_dict() for d in self.dynamics],
             "seconds": {k: round(v, 3) for k, v in self.seconds.items()},
         }
 
@@ -178,6 +185,33 @@ def merge_repeats(results: list[SetResult]) -> SetResult:
     )
 
 
+def dynamics_rows(
+    dataset: RhythmDataset,
+    train: RhythmDataset,
+    generator: OnnxGenerator,
+    repeats: int,
+    rng: np.random.Generator,
+) -> tuple[list[Dynamics], dict[str, np.ndarray]]:
+    """Velocities and offsets of the hits, against every window of the test split: the reference's own
+    shares, the floors (validation and train split, every window), and the model (as many generated windows
+    as the test split has, conditions and styles of random train windows, ``repeats`` fresh draws)."""
+    test = dataset.of_split("test")
+    grid = generator.grid
+    sets = {"reference": test.patterns, "train": train.patterns}
+    validation = dataset.of_split("validation")
+    if len(validation):
+        sets["real"] = validation.patterns
+    rows = [dynamics(name, patterns, test.patterns, grid) for name, patterns in sets.items()]
+    drawn = []
+    for r in range(repeats):
+        requests = draw_requests(train, generator.meta, len(test), rng)
+        patterns = generator.sample(requests.cond, requests.style, rng)  # [N, 3, V, T]
+        drawn.append(dynamics("model", patterns, test.patterns, grid))
+        if r == 0:
+            sets["model"] = patterns
+    return [*rows, merge_dynamics(drawn)], sets
+
+
 def evaluate(
     model_path: str | os.PathLike, dataset: RhythmDataset, config: EvalConfig = EvalConfig()
 ) -> Evaluation:
@@ -185,7 +219,7 @@ def evaluate(
     rngs = dict(
         zip(
             STREAMS,
-            (np.random.default_rng(s) for s in np.random.SeedSequence(config.seed).spawn(8)),
+            (np.random.default_rng(s) for s in np.random.SeedSequence(config.seed).spawn(len(STREAMS))),
             strict=True,
         )
     )
@@ -244,6 +278,11 @@ def evaluate(
     result.descriptors["reference"] = describe_batch(reference.patterns, grid)
     result.examples = {"reference": reference.patterns[:4], **result.examples}
     result.seconds["sets and metrics"] = time.perf_counter() - tick
+    tick = time.perf_counter()
+    result.dynamics, result.dynamics_sets = dynamics_rows(
+        dataset, train, generator, config.repeats, rngs["dynamics"]
+    )
+    result.seconds["dynamics"] = time.perf_counter() - tick
 
     levels = np.linspace(0.0, 1.0, config.sweep_levels)
     freq = style_frequencies(train, meta) if meta.has_styles else None

@@ -147,3 +147,69 @@ def interp(x: torch.Tensor, xp: torch.Tensor, fp: torch.Tensor) -> torch.Tensor:
 def condition_loss(measured: torch.Tensor, target: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
     """Huber loss between measured and requested raw descriptor values [N, C], in units of ``scale`` [C]."""
     return F.smooth_l1_loss(measured / scale, target / scale, beta=0.5)
+
+
+# --- the drummer's dynamics: velocities and micro-timing per voice and position ---------------------------
+
+DYNAMICS_QUANTILES = 33  # quantiles 0..1 compared per voice
+_MASKED = 1e4  # sorts after every real value (velocities 0..1, offsets -0.5..0.5)
+
+
+def masked_quantiles(
+    values: torch.Tensor, mask: torch.Tensor, n_quantiles: int
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Quantiles 0..1 of ``values`` [N, V, T] over the cells where ``mask`` [N, V, T] holds, per voice ->
+    (quantiles [V, Q], hit counts [V]); differentiable in ``values`` (sort + linear interpolation)."""
+    v = values.shape[1]
+    x = values.transpose(0, 1).reshape(v, -1)  # [V, M]
+    m = mask.transpose(0, 1).reshape(v, -1)  # [V, M]
+    ordered = torch.sort(torch.where(m, x, torch.full_like(x, _MASKED)), dim=1).values  # [V, M]
+    counts = m.sum(dim=1)  # [V]
+    q = torch.linspace(0.0, 1.0, n_quantiles, device=values.device, dtype=values.dtype)  # [Q]
+    position = q[None, :] * (counts - 1).clamp(min=0).to(values.dtype)[:, None]  # [V, Q]
+    low = position.floor().long()
+    high = torch.minimum(low + 1, (counts - 1).clamp(min=0)[:, None])
+    w = position - low.to(values.dtype)
+    quantiles = ordered.gather(1, low) * (1 - w) + ordered.gather(1, high) * w  # [V, Q]
+    return quantiles, counts
+
+
+def _profile(values: torch.Tensor, mask: torch.Tensor, grid: Grid) -> tuple[torch.Tensor, torch.Tensor]:
+    """Mean of ``values`` [N, V, T] over the ``mask`` cells per voice and position in the bar -> ([V, S],
+    hit counts [V, S])."""
+    n, v, _ = values.shape
+    shape = (n, v, grid.bars, grid.steps_per_bar)
+    m = mask.to(values.dtype).reshape(shape)
+    counts = m.sum(dim=(0, 2))  # [V, S]
+    return (values.reshape(shape) * m).sum(dim=(0, 2)) / counts.clamp(min=1.0), counts
+
+
+def dynamics_loss(
+    fake: torch.Tensor, real: torch.Tensor, hit_threshold: float, grid: Grid, min_hits: int = 8
+) -> torch.Tensor:
+    """How far the generator's velocities and offsets are from real playing, on a batch.
+
+    ``fake`` [N, 3, V, T] is the generator's raw output (hits decoded at ``hit_threshold``), ``real``
+    [N, 3, V, T] real windows. Four L1 terms, each 0 when the batch's hits match the real ones:
+    per voice, the quantiles of velocity and of offset (1-D Wasserstein distances: the whole distribution,
+    ghost notes and full-force hits in their real shares, not only the mean); per voice and position in the
+    bar, the mean velocity (the accent profile) and the mean offset (push and drag, swing), weighted by how
+    often real drummers play there. Offsets count double (their range is one step, velocity's 0..1).
+    Only velocities and offsets get gradients: which cells hit is the adversarial loss's business.
+    """
+    fake_hits = fake[:, HIT].detach() >= hit_threshold  # [N, V, T]
+    real_hits = real[:, HIT] > 0.5
+    terms = []
+    for plane, scale in ((VELOCITY, 1.0), (OFFSET, 2.0)):
+        fq, fc = masked_quantiles(fake[:, plane], fake_hits, DYNAMICS_QUANTILES)  # [V, Q], [V]
+        with torch.no_grad():
+            rq, rc = masked_quantiles(real[:, plane], real_hits, DYNAMICS_QUANTILES)
+        voices = ((fc >= min_hits) & (rc >= min_hits)).to(fq.dtype)  # [V]
+        per_voice = (fq - rq).abs().mean(dim=1)  # [V]
+        terms.append(scale * (per_voice * voices).sum() / voices.sum().clamp(min=1.0))
+        fp, fn = _profile(fake[:, plane], fake_hits, grid)  # [V, S]
+        with torch.no_grad():
+            rp, rn = _profile(real[:, plane], real_hits, grid)
+        weight = rn * ((fn >= 1) & (rn >= 1)).to(rn.dtype)  # [V, S]
+        terms.append(scale * ((fp - rp).abs() * weight).sum() / weight.sum().clamp(min=1.0))
+    return torch.stack(terms).sum()

@@ -1,8 +1,8 @@
 """The evaluation report: a text table for stdout, a Markdown page with plots, and the figures as JSON.
 
 ``write_report(evaluation, out_dir)`` writes ``README.md``, ``metrics.json``, ``piano_rolls.png``,
-``descriptors.png`` and ``control.png`` into ``out_dir`` (each atomically). Plots use matplotlib's
-object API (no pyplot, no global backend change).
+``descriptors.png``, ``dynamics.png`` and ``control.png`` into ``out_dir`` (each atomically). Plots use
+matplotlib's object API (no pyplot, no global backend change).
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from companion.core.descriptors import DESCRIPTOR_NAMES
 from companion.core.drum_map import VOICES
 from companion.core.pattern import HIT, VELOCITY
 from training.evaluate import Evaluation
+from training.report_dynamics import LEGEND, dynamics_table_rows, plot_dynamics
 
 # column header         attribute            format   meaning (for the page's legend)
 COLUMNS: tuple[tuple[str, str, str, str], ...] = (
@@ -114,6 +115,8 @@ def format_stdout(evaluation: Evaluation) -> str:
         text_table(set_table_rows(evaluation)),
         "(1-NN 0.5 and Frechet 0 = indistinguishable from the reference; 'real' = sampling noise floor)",
         "",
+        *(["", text_table(dynamics_table_rows(evaluation.dynamics))] if evaluation.dynamics else []),
+        "",
         text_table(control_table_rows(evaluation)),
         *evaluation.control_notes,
         f"evaluation took {evaluation.seconds.get('total', 0.0):.2f} s",
@@ -150,6 +153,18 @@ def markdown_page(evaluation: Evaluation, images: dict[str, str]) -> str:
         "",
         markdown_table(per_descriptor),
         "",
+        *(
+            [
+                "## Dynamics: velocities and micro-timing of the hits",
+                "",
+                markdown_table(dynamics_table_rows(evaluation.dynamics)),
+                "",
+                LEGEND,
+                "",
+            ]
+            if evaluation.dynamics
+            else []
+        ),
         "## Control (sweep of each slider 0..1, others at their defaults)",
         "",
         f"{config.sweep_levels} levels x {config.sweep_samples} samples per slider; rho = Spearman between "
@@ -270,6 +285,11 @@ def write_report(evaluation: Evaluation, out_dir: str | os.PathLike) -> list[Pat
         atomic_write_bytes(out / "piano_rolls.png", plot_piano_rolls(evaluation)),
         atomic_write_bytes(out / "descriptors.png", plot_descriptors(evaluation)),
     ]
+    if evaluation.dynamics_sets:
+        images["Dynamics"] = "dynamics.png"
+        written.append(
+            atomic_write_bytes(out / "dynamics.png", plot_dynamics(evaluation.dynamics_sets, evaluation.grid))
+        )
     if any(result.measured for result in evaluation.control):
         images["Control sweeps"] = "control.png"
         written.append(atomic_write_bytes(out / "control.png", plot_control(evaluation)))

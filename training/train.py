@@ -29,7 +29,7 @@ from companion.core.atomic import atomic_write_bytes
 from companion.core.descriptors import describe_batch
 from companion.core.drum_map import N_VOICES
 from companion.core.pattern import binarize
-from training import distributed, metrics_log
+from training import distributed, dynamics, metrics_log
 from training.batches import BatchSampler, step_generator
 from training.checkpoint import CHECKPOINT_FORMAT, RESUME_KEYS, load_checkpoint
 from training.conditions import ConditionError, ConditionSpace, training_rows
@@ -38,6 +38,7 @@ from training.dataset import RhythmDataset
 from training.losses import (
     condition_loss,
     critic_loss,
+    dynamics_loss,
     generator_loss,
     gradient_penalty,
     interp,
@@ -48,6 +49,7 @@ from training.model import build_models, harden
 
 log = logging.getLogger(__name__)
 LAST, BEST, METRICS = "last.pt", "best.pt", "metrics.jsonl"
+DYNAMICS_SCORE_WEIGHT = 10.0  # model selection: one point of dynamics penalty weighs like 10 of Fréchet
 
 
 @dataclass
@@ -150,6 +152,8 @@ class Trainer:
             if known.sum() >= 2:
                 val = val.select(known)
                 self.val = (describe_batch(val.patterns, self.grid), cond[known], style[known])
+                self.val_patterns = val.patterns  # [M, 3, V, T]: their hits' velocities and offsets
+                self.val_dynamics = dynamics.dynamics("validation", val.patterns, val.patterns, self.grid)
 
     def _conditions(self, rows: torch.Tensor, gen: torch.Generator, mix: bool):
         cond = self.train_cond[rows].clone()  # [B, C]
@@ -218,21 +222,29 @@ class Trainer:
                     cond[:, idx], self.probs.expand(len(idx), -1), self.quantiles[idx]
                 )  # raw [B, Cm]
                 loss_cond = condition_loss(measured, target, self.scale[idx])
-        loss_g = loss_adv + cfg.cond_weight * loss_cond
+        loss_dyn = torch.zeros((), device=dev)
+        if cfg.dynamics_weight > 0:  # velocities and offsets as a drummer plays them (per voice, position)
+            with torch.autocast(device_type=dev.type, enabled=False):
+                loss_dyn = dynamics_loss(
+                    out.float(), self.train_patterns[rows.to(dev)], cfg.hit_threshold, self.grid
+                )
+        loss_g = loss_adv + cfg.cond_weight * loss_cond + cfg.dynamics_weight * loss_dyn
         self.opt_g.zero_grad(set_to_none=True)
         self.scaler_g.scale(loss_g).backward()
         self.scaler_g.step(self.opt_g)
         self.scaler_g.update()
         self.D.requires_grad_(True)
-        stats.update(loss_g=loss_adv.item(), loss_cond=loss_cond.item())
+        stats.update(loss_g=loss_adv.item(), loss_cond=loss_cond.item(), loss_dyn=loss_dyn.item())
         self.step += 1
         return stats, ends
 
     # ---- validation (model selection) -----------------------------------------------------------------
     @torch.no_grad()
     def validate(self) -> dict[str, float]:
-        """Fréchet distance of z-scored descriptors, generated vs validation windows, and the mean slider
-        error; ``score`` (lower is better) picks ``best.pt``."""
+        """Fréchet distance of z-scored descriptors, generated vs validation windows, the mean slider error
+        and the dynamics penalty (``training.dynamics.selection_penalty``: velocity and offset histograms,
+        shares of near-silent and full-force hits, accent profiles); ``score`` (lower is better) picks
+        ``best.pt``."""
         if self.val is None:
             return {}
         real_desc, cond, style = self.val
@@ -250,7 +262,16 @@ class Trainer:
         fd = frechet_distance(zscore(real_desc, self.train_stats), zscore(fake_desc, self.train_stats))
         got = self.space.normaliser.transform(self.space.raw_from_descriptors(fake_desc))
         error = float(np.abs(got - cond)[:, list(self.space.measured)].mean()) if self.space.measured else 0.0
-        return {"val_fd": fd, "val_cond_error": error, "score": fd + 10.0 * error}
+        played = dynamics.dynamics("model", fake, self.val_patterns, self.grid)
+        penalty = dynamics.selection_penalty(played, self.val_dynamics)
+        return {
+            "val_fd": fd,
+            "val_cond_error": error,
+            "val_velocity_overlap": _or_zero(played.velocity_overlap),  # NaN: no hits at all
+            "val_offset_overlap": _or_zero(played.offset_overlap),
+            "val_dynamics": penalty,
+            "score": fd + 10.0 * error + DYNAMICS_SCORE_WEIGHT * penalty,
+        }
 
     # ---- checkpoints ----------------------------------------------------------------------------------
     def checkpoint(self) -> dict[str, Any]:
@@ -378,6 +399,10 @@ class Trainer:
     def _log(self, row: dict[str, Any]) -> None:
         metrics_log.append_row(self.out / METRICS, row)
         log.info("epoch %s", row)
+
+
+def _or_zero(value: float) -> float:
+    return value if math.isfinite(value) else 0.0
 
 
 def _progress(iterable, enabled: bool):
