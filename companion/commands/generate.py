@@ -69,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
     from companion.core.drum_map import PitchMapper
     from companion.core.midi_file import MidiFileError, read_drum_take, take_to_pattern, write_pattern_midi
     from companion.core.regular_files import check_replaceable
-    from companion.osc.dispatch import merged_pitch_table
+    from companion.osc.clip import merged_pitch_table
     from companion.runtime import engine
     from companion.runtime.model import ModelError, load_model
 

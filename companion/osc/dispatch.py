@@ -7,23 +7,29 @@ Every request is checked against the registry (``companion.osc.api``) before any
 malformed one gets ``/nudge/error id reason`` and changes nothing. The handlers are named in the registry.
 The live MIDI player (``companion.live``, optional) is any object with ``start() stop() panic()
 queue(pattern, when) set_transport(bpm, beat, playing) close()``.
+
+The work one datagram can buy is bounded: its generate and vary requests together may ask for at most
+``MAX_WORK_PER_DATAGRAM`` candidate-bars of search (candidates x bars: one request at the widest search
+and the longest pattern); the requests past that get an error. With ``defer=True`` (the server) the
+replies of generate and vary come later from ``Job``s the server runs on its worker, in turn per sender,
+and ``/nudge/model/load`` runs on a loader thread of its own while the old model serves; everything else
+is answered at once.
 """
 
 from __future__ import annotations
 
-import functools
 import logging
 import math
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from companion.core.drum_map import GENERAL_MIDI, N_VOICES, ROLAND_GMD, VOICES
-from companion.core.pattern import MAX_OFFSET_STEPS, Grid, Pattern
+from companion.core.pattern import MAX_BARS, Pattern
 from companion.osc.api import (
     LIVE_OFF_REASON,
     MAX_DATAGRAM_BYTES,
@@ -32,7 +38,8 @@ from companion.osc.api import (
     MAX_REQUEST_BYTES,
     VERSION,
 )
-from companion.osc.codec import Message, OscError, decode_packet, encode_message
+from companion.osc.clip import clip_to_pattern, fit_notes
+from companion.osc.codec import Message, OscError, decode_message, encode_message, split_packet
 from companion.osc.replies import (
     error_reply,
     model_info_problem,
@@ -42,20 +49,37 @@ from companion.osc.replies import (
     ok_reply,
     pattern_to_note_array,
 )
-from companion.osc.request import Clip, Request, RequestError, parse_request
+from companion.osc.request import Request, RequestError, parse_request, read_id, salvage_id
 from companion.runtime import engine
 from companion.runtime.model import Model, ModelError
 from companion.runtime.models_dir import ModelsDir
 
 log = logging.getLogger(__name__)
 
+MAX_OSC_CANDIDATES = 1024  # the widest search one request may ask for (the candidates option's range)
+MAX_WORK_PER_DATAGRAM = MAX_OSC_CANDIDATES * MAX_BARS  # candidate-bars of search one datagram may buy
+DEFERRED = {"generate": "work", "vary": "work", "model_load": "load"}  # handler -> where it runs
+
+
+@dataclass
+class Job:
+    """A request whose replies come later: ``run()`` -> its reply datagrams (never raises)."""
+
+    kind: str  # "work" (the server's worker, in turn per sender) or "load" (a loader thread)
+    request_id: int
+    address: str
+    cost: int  # candidate-bars of search
+    run: Callable[[], list[bytes]]
+
 
 @dataclass
 class Handled:
-    """The replies to one datagram, and the reply port its last valid ``/nudge/ping`` asked for (if any)."""
+    """The replies to one datagram, and the reply port its last valid ``/nudge/ping`` asked for (if any);
+    with ``defer``, the jobs whose replies come later."""
 
     replies: list[bytes] = field(default_factory=list)
     reply_port: int | None = None
+    jobs: list[Job] = field(default_factory=list)
 
 
 class Daemon:
@@ -65,68 +89,122 @@ class Daemon:
         self, model: Model, models: ModelsDir | None = None, player: Any = None, seed: int | None = None
     ):
         self.model = check_fits(model)
-        self._swap = threading.Lock()  # the request thread's /nudge/model/load and the poller's reload
+        self._swap = threading.Lock()  # the loader's /nudge/model/load and the poller's reload
+        self._loading: str | None = None  # the model a /nudge/model/load is loading now
         self.models = models
         self.player = player
         self.counts: Counter[str] = Counter()
+        self._counts_lock = threading.Lock()  # counts are kept by the request, worker and loader threads
         self._fresh_seeds = np.random.default_rng(seed)  # for requests that bring no seed
+
+    def _count(self, key: str) -> None:
+        with self._counts_lock:
+            self.counts[key] += 1
 
     # ---- bytes in, datagrams out
 
     def handle(self, data: bytes) -> list[bytes]:
+        """All replies to ``data``, every request run here and now (tests, benchmarks, one-shot use)."""
         return self.handle_routed(data).replies
 
-    def handle_routed(self, data: bytes) -> Handled:
+    def handle_routed(self, data: bytes, defer: bool = False) -> Handled:
         if len(data) > MAX_REQUEST_BYTES:
-            self.counts["error"] += 1
+            self._count("error")
             reason = f"request of {len(data)} bytes is larger than {MAX_REQUEST_BYTES} allowed"
             return Handled([error_reply(-1, reason)])
         try:
-            messages = decode_packet(data)
-        except OscError as error:
-            self.counts["error"] += 1
-            return Handled([error_reply(-1, f"malformed OSC packet: {error}")])
-        if len(messages) > MAX_PACKET_MESSAGES:
-            self.counts["error"] += 1
-            reason = f"a bundle of {len(messages)} messages; at most {MAX_PACKET_MESSAGES} per datagram"
+            elements = split_packet(data)
+        except OscError as error:  # a broken bundle frame: its messages cannot be told apart
+            self._count("error")
+            return Handled([error_reply(salvage_id(data), f"malformed OSC packet: {error}")])
+        if len(elements) > MAX_PACKET_MESSAGES:
+            self._count("error")
+            reason = f"a bundle of {len(elements)} messages; at most {MAX_PACKET_MESSAGES} per datagram"
             return Handled([error_reply(-1, reason)])
         handled = Handled()
-        for message in messages:
-            replies, reply_port = self._answer(message)
+        budget = [MAX_WORK_PER_DATAGRAM]  # candidate-bars left for this datagram
+        for element in elements:
+            try:
+                message = decode_message(element)
+            except OscError as error:  # this message only; its id when that much is readable
+                self._count("error")
+                handled.replies.append(error_reply(salvage_id(element), f"malformed OSC message: {error}"))
+                continue
+            replies, reply_port, job = self._answer(message, budget, defer)
             handled.replies += replies
             handled.reply_port = reply_port if reply_port is not None else handled.reply_port
+            if job is not None:
+                handled.jobs.append(job)
         return handled
 
     def handle_message(self, message: Message) -> list[bytes]:
-        return self._answer(message)[0]
+        return self._answer(message, [MAX_WORK_PER_DATAGRAM], False)[0]
 
-    def _answer(self, message: Message) -> tuple[list[bytes], int | None]:
-        """(replies, the reply port a valid request asked for with its ``reply_port`` argument, or None)."""
-        started = time.perf_counter()
+    def _answer(
+        self, message: Message, budget: list[int], defer: bool
+    ) -> tuple[list[bytes], int | None, Job | None]:
+        """(replies now, the reply port a valid ping asked for or None, the job that replies later)."""
         model = self.model  # one model for the whole request, even if a hot swap lands meanwhile
-        request_id, reply_port = -1, None
         try:
             request = parse_request(message, model.meta)
-            request_id = request.id
-            replies = getattr(self, "_" + request.endpoint.handler)(request, model)
-            self.counts[request.endpoint.handler] += 1
-            reply_port = request.values.get("reply_port")
+            cost = work_cost(request, model)
+            if cost > budget[0]:
+                raise RequestError(
+                    request.id,
+                    f"{message.address}: this datagram's requests ask for more than "
+                    f"{MAX_WORK_PER_DATAGRAM} candidate-bars of search (candidates x bars; this one "
+                    f"{cost}, {budget[0]} left): send it in a datagram of its own",
+                )
+            budget[0] -= cost
+            if message.address == "/nudge/model/load":
+                self._claim_load(request)
         except RequestError as error:
-            replies = [error_reply(error.request_id, error.reason)]
-            self.counts["error"] += 1
-        except (ValueError, ModelError) as error:
-            replies = [error_reply(request_id, f"{message.address}: {error}")]
-            self.counts["error"] += 1
+            self._count("error")
+            return [error_reply(error.request_id, error.reason)], None, None
         except Exception as error:  # a bug must not stop the daemon: report it, log the traceback
             log.exception("internal error on %s", message.address)
-            replies = [error_reply(request_id, f"{message.address}: internal error ({type(error).__name__})")]
-            self.counts["error"] += 1
+            self._count("error")
+            reason = f"{message.address}: internal error ({type(error).__name__})"
+            return [error_reply(read_id(message), reason)], None, None
+        kind = DEFERRED.get(request.endpoint.handler)
+        if kind is None or not defer:
+            replies = self._run(request, model, message.address)
+            return replies, (request.values.get("reply_port") if replies else None), None
+        job = Job(kind, request.id, message.address, cost, lambda: self._run(request, model, message.address))
+        return [], None, job
+
+    def _run(self, request: Request, model: Model, address: str) -> list[bytes]:
+        """The handler's replies, or ``/nudge/error`` for whatever went wrong (never raises)."""
+        started = time.perf_counter()
+        handler = request.endpoint.handler
+        try:
+            replies = getattr(self, "_" + handler)(request, model)
+            self._count(handler)
+        except (ValueError, ModelError) as error:
+            replies = [error_reply(request.id, f"{address}: {error}")]
+            self._count("error")
+        except Exception as error:  # a bug must not stop the daemon: report it, log the traceback
+            log.exception("internal error on %s", address)
+            replies = [error_reply(request.id, f"{address}: internal error ({type(error).__name__})")]
+            self._count("error")
+        finally:
+            if handler == "model_load":
+                self._loading = None
         if log.isEnabledFor(logging.DEBUG):
             elapsed = (time.perf_counter() - started) * 1e3
-            log.debug(
-                "%s id=%d -> %d datagrams in %.2f ms", message.address, request_id, len(replies), elapsed
-            )
-        return replies, reply_port
+            log.debug("%s id=%d -> %d datagrams in %.2f ms", address, request.id, len(replies), elapsed)
+        return replies
+
+    def _claim_load(self, request: Request) -> None:
+        """One /nudge/model/load at a time: a second one while the first loads is refused."""
+        with self._swap:
+            if self._loading is not None:
+                raise RequestError(
+                    request.id,
+                    f"/nudge/model/load: model {self._loading!r} is being loaded; "
+                    "ask again when its reply has come (the current model serves meanwhile)",
+                )
+            self._loading = request.values["name"]
 
     # ---- handlers (named in companion.osc.api.ENDPOINTS)
 
@@ -194,6 +272,7 @@ class Daemon:
         if self.models is None:
             raise ValueError("no models folder is configured (start nudge serve with --models-dir)")
         name = request.values["name"]
+        # (on a loader thread of the server's: the current model serves every other request meanwhile)
         new = check_fits(self.models.load(name))  # ModelError -> /nudge/error; the current model serves on
         with self._swap:
             self.model = new
@@ -272,81 +351,25 @@ class Daemon:
             log.info("model %s changed on disk and was reloaded", name)
 
 
+def work_cost(request: Request, model: Model) -> int:
+    """Candidate-bars of search a request asks for (0 for everything but generate and vary)."""
+    handler = request.endpoint.handler
+    if handler not in ("generate", "vary"):
+        return 0
+    opts = request.options
+    if handler == "vary":
+        if request.values["amount"] == 0 and "bars" not in opts:
+            return 0  # the clip comes back as it is
+        clip_bars = math.ceil(request.clip.length_beats / model.meta.beats_per_bar - 1e-9)
+        bars = opts.get("bars", min(MAX_BARS, max(1, clip_bars)))
+    else:
+        bars = opts.get("bars", model.meta.bars)
+    return int(opts.get("candidates", engine.DEFAULT_CANDIDATES)) * int(bars)
+
+
 def check_fits(model: Model) -> Model:
     """``model``, or ``ModelError`` when its ``/nudge/model/info`` reply would not fit one datagram."""
     problem = model_info_problem(model.name, model.meta)
     if problem:
         raise ModelError(f"{model.path}: {problem}")
     return model
-
-
-def fit_notes(rows: np.ndarray, period_beats: float, length_beats: float) -> np.ndarray:
-    """Note rows [M, 4] of a clip that loops every ``period_beats``, repeated or cropped to ``length_beats``:
-    the notes that start inside the new length (those after the period's end are not repeated)."""
-    rows = rows[rows[:, 1] < period_beats]
-    copies = [
-        rows + np.array([0.0, k * period_beats, 0.0, 0.0])
-        for k in range(math.ceil(length_beats / period_beats))
-    ]
-    looped = np.concatenate(copies) if copies else rows[:0]
-    return looped[looped[:, 1] < length_beats]
-
-
-def merged_pitch_table(output_pitches: tuple[int, ...]) -> dict[int, str]:
-    """Input map for clips: the model's own output pitches first, then General MIDI, then the Roland map."""
-    return {**ROLAND_GMD, **GENERAL_MIDI, **{pitch: VOICES[i] for i, pitch in enumerate(output_pitches)}}
-
-
-@functools.lru_cache(maxsize=16)
-def _voice_lookup(output_pitches: tuple[int, ...]) -> np.ndarray:
-    """[128] pitch -> voice index (-1: unknown) for ``merged_pitch_table``."""
-    voice_of = np.full(128, -1, dtype=np.int64)
-    for pitch, voice in merged_pitch_table(output_pitches).items():
-        voice_of[pitch] = VOICES.index(voice)
-    voice_of.setflags(write=False)
-    return voice_of
-
-
-def clip_to_pattern(clip: Clip, model: Model) -> tuple[Pattern, list[int], np.ndarray]:
-    """A vary request's clip -> (pattern on the model's grid, output pitch per voice, notes passed through).
-
-    The vectorised equivalent of ``companion.core.notes.notes_to_pattern`` (same quantisation, loudest hit
-    wins, the first of equals): pitches are read with the model's own output pitches first, then General
-    MIDI and the Roland map. Each voice keeps the clip's most used pitch for it (ties: the lowest) in the
-    reply.
-    Notes the pattern cannot hold (unknown pitch, start after the clip's end) are passed through unchanged.
-    """
-    meta = model.meta
-    voice_of = _voice_lookup(meta.output_pitches)
-    bars = min(8, max(1, math.ceil(clip.length_beats / meta.beats_per_bar - 1e-9)))
-    grid = Grid(meta.steps_per_beat, meta.beats_per_bar, bars)
-    rows = clip.notes
-    pitches_in = rows[:, 0].astype(np.int64)
-    voices = voice_of[pitches_in]
-    inside = (voices >= 0) & (rows[:, 1] < clip.length_beats)  # the grid may be longer: whole bars
-    index = np.flatnonzero(inside)
-    positions = rows[index, 1] * grid.steps_per_beat  # in steps
-    steps = np.floor(positions + 0.5).astype(np.int64)
-    offsets = np.clip(positions - steps, -MAX_OFFSET_STEPS, MAX_OFFSET_STEPS)
-    steps %= grid.n_steps
-    cells = voices[index] * grid.n_steps + steps
-    order = np.lexsort((index, -rows[index, 3], cells))  # per cell: loudest first, then the earliest note
-    cells_sorted = cells[order]
-    first = order[np.r_[True, cells_sorted[1:] != cells_sorted[:-1]]] if len(order) else order
-    hits = np.zeros(N_VOICES * grid.n_steps, dtype=bool)
-    velocities = np.zeros(N_VOICES * grid.n_steps, dtype=np.float32)
-    offsets_steps = np.zeros(N_VOICES * grid.n_steps, dtype=np.float32)
-    kept = cells[first]
-    hits[kept] = True
-    velocities[kept] = np.minimum(rows[index[first], 3] / 127.0, 1.0)  # velocity may be up to 127.49
-    offsets_steps[kept] = offsets[first]
-    shape = (N_VOICES, grid.n_steps)
-    # bool hits, velocity in (0, 1] and offset in range where a hit is, 0 elsewhere: valid by construction
-    pattern = Pattern.unchecked(
-        grid, hits.reshape(shape), velocities.reshape(shape), offsets_steps.reshape(shape)
-    )
-    # the most used pitch of each voice (ties: the lowest, argmax's first), else the model's own
-    counts = np.bincount(voices[index] * 128 + pitches_in[index], minlength=N_VOICES * 128)
-    counts = counts.reshape(N_VOICES, 128)  # [V, pitch]
-    pitches = np.where(counts.any(axis=1), counts.argmax(axis=1), meta.output_pitches).tolist()
-    return pattern, pitches, rows[~inside]

@@ -24,7 +24,7 @@ from companion.osc.api import (
     Arg,
     Endpoint,
 )
-from companion.osc.codec import Message
+from companion.osc.codec import Message, first_argument
 
 
 class RequestError(ValueError):
@@ -114,6 +114,12 @@ def read_id(message: Message) -> int:
         except (ValueError, OverflowError):
             return -1
     return -1
+
+
+def salvage_id(data: bytes) -> int:
+    """The id of a message that failed to decode, when its first argument still reads as one; else -1."""
+    first = first_argument(data)
+    return -1 if first is None else read_id(Message("", first[0], (first[1],)))
 
 
 def parse_request(message: Message, meta: ModelMeta | None) -> Request:
