@@ -12,9 +12,9 @@ import pytest
 from onnx import numpy_helper
 
 from companion.core.pattern import Grid
+from companion.osc.api import MAX_PENDING_PER_SENDER, MAX_WORK_PER_DATAGRAM
 from companion.osc.codec import decode_message, encode_bundle, encode_message
-from companion.osc.dispatch import MAX_WORK_PER_DATAGRAM, Daemon
-from companion.osc.scheduler import MAX_PENDING_PER_SENDER
+from companion.osc.dispatch import Daemon
 from companion.osc.server import MAX_REFUSED_REMEMBERED, UdpServer
 from companion.runtime.model import load_model
 from companion.runtime.models_dir import ModelsDir

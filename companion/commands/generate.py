@@ -79,6 +79,8 @@ def run(args: argparse.Namespace) -> int:
         engine.condition_vector(model, sliders)  # names and ranges, before any work
         if not 1 <= args.count <= 1000:
             raise ValueError(f"--count must be in 1..1000, got {args.count}")
+        if not 0.0 <= args.amount <= 1.0:  # (also NaN; checked with or without --from)
+            raise ValueError(f"--amount must be a number in 0..1, got {args.amount}")
         if args.bars is not None and not 1 <= args.bars <= MAX_BARS:  # (0 is no default either)
             raise ValueError(f"--bars must be an int in 1..{MAX_BARS}, got {args.bars}")
         for path in _outputs(args):  # before any work: only regular files are replaced

@@ -36,6 +36,7 @@ from companion.osc.api import (
     MAX_ID,
     MAX_PACKET_MESSAGES,
     MAX_REQUEST_BYTES,
+    MAX_WORK_PER_DATAGRAM,
     VERSION,
 )
 from companion.osc.clip import clip_to_pattern, fit_notes
@@ -56,8 +57,6 @@ from companion.runtime.models_dir import ModelsDir
 
 log = logging.getLogger(__name__)
 
-MAX_OSC_CANDIDATES = 1024  # the widest search one request may ask for (the candidates option's range)
-MAX_WORK_PER_DATAGRAM = MAX_OSC_CANDIDATES * MAX_BARS  # candidate-bars of search one datagram may buy
 DEFERRED = {"generate": "work", "vary": "work", "model_load": "load"}  # handler -> where it runs
 
 

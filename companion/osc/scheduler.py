@@ -16,12 +16,11 @@ import threading
 from collections import OrderedDict, deque
 from collections.abc import Callable, Hashable
 
+from companion.osc.api import MAX_PENDING, MAX_PENDING_PER_SENDER
 from companion.osc.dispatch import Job
 
 log = logging.getLogger(__name__)
 
-MAX_PENDING_PER_SENDER = 16  # one full bundle of generates waits; more from the same sender is refused
-MAX_PENDING = 256  # all senders together
 
 Send = Callable[[list[bytes], tuple], None]
 
