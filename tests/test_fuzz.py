@@ -13,6 +13,7 @@ import contextlib
 import io
 import logging
 import os
+import signal
 import struct
 import time
 
@@ -239,13 +240,14 @@ def bad_command_lines(folder) -> list[list[str]]:
     lines = []
     values = {
         "--bars": ["0", "-1", "9", "x", "1e3", ""],
-        "--tempo": ["nan", "inf", "0", "-5", "1e9", "x"],
+        "--tempo": ["nan", "inf", "0", "-5", "1e9", "x", "19.9", "1000"],
         "--count": ["0", "1001", "-1", "x"],
         "--candidates": ["0", "5000", "-3", "x"],
         "--amount": ["-1", "2", "nan", "x"],
         "--seed": ["x", "1.5", ""],
         "--style": ["", "polka", "\x01"],
-        "--density": ["2", "-1", "nan", "inf", "x"],
+        "--density": ["2", "-1", "nan", "inf", "x", "1.0001"],
+        "--syncopation": ["2", "-0.1", "nan"],
         "--cond": ["a", "=1", "density=", "swing=0.5", "density=nan"],
         "--from": [str(folder / "none.mid"), str(folder), str(folder / "junk.mid"), str(folder / "pipe.mid")],
         "--model": [str(folder / "none.onnx"), str(folder), str(folder / "junk.mid"), "/etc/passwd"],
@@ -271,7 +273,10 @@ def bad_command_lines(folder) -> list[list[str]]:
         "--host": ["8.8.8.8", "no such host name.invalid"],
         "--midi-channel": ["0", "17", "x"],
         "--bpm": ["0", "1000", "nan"],
-        "--switch": ["later"],
+        "--switch": ["later", ""],
+        "--midi-api": ["nope", ""],
+        "--clock": ["atomic", ""],
+        "--allow": ["no such host name.invalid"],
         "--model": [str(folder / "none.onnx"), str(folder / "junk.mid")],
     }
     for option, options in serve_values.items():
@@ -290,15 +295,24 @@ def bad_command_lines(folder) -> list[list[str]]:
 def test_bad_command_lines_end_with_a_clear_message_never_a_traceback(folder):
     lines = bad_command_lines(folder)
     before = sorted(os.listdir(folder))
+
+    def too_long(signum, frame):
+        raise TimeoutError("still running after 30 s: a command line that should fail did not")
+
+    previous = signal.signal(signal.SIGALRM, too_long)
     for argv in lines:
         err = io.StringIO()
+        signal.alarm(30)  # a `serve` that starts after all would serve forever
         with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
             try:
                 code = main(argv)
             except SystemExit as exit_:  # argparse's own refusals
                 code = exit_.code
+            finally:
+                signal.alarm(0)
         text = err.getvalue()
         assert code == 2, (argv, code, text)
         assert "Traceback" not in text and text.strip(), (argv, text)
+    signal.signal(signal.SIGALRM, previous)
     assert sorted(os.listdir(folder)) == before  # nothing written, nothing replaced
     print(f"\n{len(lines)} bad command lines: each exit status 2 with a message")
