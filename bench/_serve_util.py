@@ -13,8 +13,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from companion.core.osc_codec import Message, decode_message, encode_message  # noqa: E402
 from companion.core.pattern import Grid  # noqa: E402
-from companion.osc.codec import Message, decode_message, encode_message  # noqa: E402
 from tests.support.tiny_onnx import write_tiny_model  # noqa: E402
 
 GMD_STYLES = (

@@ -20,8 +20,8 @@ import numpy as np
 from _serve_util import ROOT
 
 from companion.core.descriptors import describe_batch
+from companion.core.osc_codec import decode_packet, encode_message
 from companion.core.pattern import Pattern
-from companion.osc.codec import decode_packet, encode_message
 from companion.osc.dispatch import Daemon
 from companion.osc.replies import notes_reply, pattern_to_note_array
 from companion.osc.request import parse_request

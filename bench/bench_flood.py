@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 from _serve_util import ROOT, read_line
 
-from companion.osc.codec import decode_message, encode_bundle, encode_message
+from companion.core.osc_codec import decode_message, encode_bundle, encode_message
 
 TARGET_PING_P99_MS = 5.0
 REPLY_TIMEOUT_S = 10.0

@@ -139,17 +139,12 @@ class Generator(threading.Thread):
 
     def __init__(self) -> None:
         super().__init__(daemon=True)
-        import onnxruntime as ort
-
         from companion.core.descriptors import describe_batch
+        from companion.runtime.model import open_model
         from tests.support.tiny_onnx import tiny_meta, tiny_model_bytes
 
         self.meta = tiny_meta(grid=Grid(4, 4, 4), latent_dim=64)
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = 1
-        self.session = ort.InferenceSession(
-            tiny_model_bytes(self.meta), options, providers=["CPUExecutionProvider"]
-        )
+        self.model = open_model(tiny_model_bytes(self.meta), Path("tiny.onnx"))  # one thread, as the daemon
         self.describe = describe_batch
         self.stop = threading.Event()
         self.requests = 0
@@ -158,12 +153,11 @@ class Generator(threading.Thread):
         rng = np.random.default_rng(0)
         n = 512
         while not self.stop.is_set():
-            feeds = {
-                "z": rng.standard_normal((n, self.meta.latent_dim)).astype(np.float32),
-                "cond": rng.uniform(0, 1, (n, len(self.meta.conditions))).astype(np.float32),
-                "style": rng.integers(0, len(self.meta.styles), n).astype(np.int64),
-            }
-            batch = self.session.run(["pattern"], feeds)[0]
+            batch = self.model.run(
+                rng.standard_normal((n, self.meta.latent_dim)).astype(np.float32),
+                rng.uniform(0, 1, (n, len(self.meta.conditions))).astype(np.float32),
+                rng.integers(0, len(self.meta.styles), n).astype(np.int64),
+            )
             descriptors = self.describe(batch, self.meta.grid, self.meta.hit_threshold)
             best = int(np.argmin(np.abs(descriptors - 0.5).sum(axis=1)))
             Pattern.from_array(batch[best], self.meta.grid)

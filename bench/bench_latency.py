@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 from _serve_util import ROOT, Client, bench_models, read_line, start_daemon
 
-from companion.osc.codec import Message, decode_message, encode_message
+from companion.core.osc_codec import Message, decode_message, encode_message
 
 ECHO_SERVER = """
 import pickle, sys

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Encoding a note reply part and decoding a vary request: python-osc against companion.osc.codec.
+"""Encoding a note reply part and decoding a vary request: python-osc against companion.core.osc_codec.
 
 python bench/bench_osc_codec.py
 """
@@ -17,8 +17,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from pythonosc.osc_message import OscMessage
 from pythonosc.osc_message_builder import OscMessageBuilder
 
+from companion.core.osc_codec import decode_message, encode_message
 from companion.osc.api import NOTES_PER_PART
-from companion.osc.codec import decode_message, encode_message
 from companion.osc.replies import note_array, notes_reply
 
 
@@ -77,7 +77,7 @@ def main() -> int:
     print(f"  encode one /nudge/notes part of {NOTES_PER_PART} notes ({2 + 4 * NOTES_PER_PART} arguments)")
     encode_theirs, encode_ours = timed(python_osc_part), timed(ours_part)
     print(f"    python-osc OscMessageBuilder          {encode_theirs:8.1f}  (baseline)")
-    print(f"    companion.osc.codec.encode_message    {encode_ours:8.1f}  {encode_ours / encode_theirs:.3f}x")
+    print(f"    core.osc_codec.encode_message         {encode_ours:8.1f}  {encode_ours / encode_theirs:.3f}x")
     whole = timed(lambda: notes_reply(1, notes, 16.0, "x"))
     count = len(notes_reply(1, notes, 16.0, "x"))
     print(f"    companion.osc.replies.notes_reply, all {len(rows)} notes in {count} datagrams {whole:8.1f}")
@@ -85,7 +85,7 @@ def main() -> int:
     decode_theirs = timed(lambda: OscMessage(request).params, 500)
     decode_ours = timed(lambda: decode_message(request), 500)
     print(f"    python-osc OscMessage                 {decode_theirs:8.1f}  (baseline)")
-    print(f"    companion.osc.codec.decode_message    {decode_ours:8.1f}  {decode_ours / decode_theirs:.3f}x")
+    print(f"    core.osc_codec.decode_message         {decode_ours:8.1f}  {decode_ours / decode_theirs:.3f}x")
     return 0
 
 

@@ -17,7 +17,7 @@ import time
 import numpy as np
 from _serve_util import ROOT, Client, bench_models, read_line, start_daemon
 
-from companion.osc.codec import encode_message
+from companion.core.osc_codec import encode_message
 
 BASELINE = "import numpy, onnxruntime, sys; print('ready', flush=True); sys.stdin.read()"
 

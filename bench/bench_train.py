@@ -38,22 +38,12 @@ def run(stage: str, args: list[str]) -> float:
 
 
 def latency_ms(path: Path, batch: int = 64, repeats: int = 2000) -> tuple[float, float]:
-    """p50 and p99 of one onnxruntime call for ``batch`` rows, one intra-op thread."""
-    import onnxruntime as ort
+    """p50 and p99 of one onnxruntime call for ``batch`` rows, loaded as the daemon loads it (one thread)."""
+    from companion.runtime.model import load_model, random_feeds
 
-    from companion.core.model_meta import METADATA_KEY, ModelMeta
-
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = 1
-    session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-    meta = ModelMeta.from_json(session.get_modelmeta().custom_metadata_map[METADATA_KEY])
-    rng = np.random.default_rng(0)
-    feeds = {
-        "z": rng.standard_normal((batch, meta.latent_dim)).astype(np.float32),
-        "cond": rng.random((batch, len(meta.conditions))).astype(np.float32),
-    }
-    if meta.has_styles:
-        feeds["style"] = rng.integers(0, len(meta.styles), batch).astype(np.int64)
+    model = load_model(path)
+    session = model.session
+    feeds = random_feeds(model.meta, batch)
     for _ in range(100):
         session.run(["pattern"], feeds)
     times = []
@@ -120,15 +110,9 @@ def main(argv: list[str] | None = None) -> int:
     from tests.support.tiny_onnx import write_tiny_model
 
     with tempfile.TemporaryDirectory() as folder:
-        import onnxruntime as ort
+        from companion.runtime.model import load_model
 
-        from companion.core.model_meta import METADATA_KEY, ModelMeta
-
-        meta = ModelMeta.from_json(
-            ort.InferenceSession(args.model, providers=["CPUExecutionProvider"])
-            .get_modelmeta()
-            .custom_metadata_map[METADATA_KEY]
-        )
+        meta = load_model(args.model).meta
         baseline = write_tiny_model(
             Path(folder) / "baseline.onnx",
             conditions=meta.condition_names,

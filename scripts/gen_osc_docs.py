@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Write docs/osc-api.md from the registry in companion/osc/api.py (``--check``: exit 1 when it differs)."""
+"""Write docs/osc-api.md from the registry in companion/osc/api.py, rendered by companion/osc/api_doc.py
+(``--check``: exit 1 when it differs)."""
 
 from __future__ import annotations
 
@@ -10,13 +11,13 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from companion.core.atomic import atomic_write_text  # noqa: E402
-from companion.osc.api import render_markdown  # noqa: E402
+from companion.osc.api_doc import render  # noqa: E402
 
 DOC = ROOT / "docs" / "osc-api.md"
 
 
 def main(argv: list[str]) -> int:
-    text = render_markdown()
+    text = render()
     if argv == ["--check"]:
         same = DOC.is_file() and DOC.read_text(encoding="utf-8") == text
         state = "up to date" if same else "STALE: run python scripts/gen_osc_docs.py"

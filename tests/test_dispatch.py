@@ -9,10 +9,10 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
+from companion.core.osc_codec import decode_message, encode_bundle, encode_message
 from companion.core.pattern import Grid
 from companion.osc.api import ENDPOINTS, LIVE_OFF_REASON, MAX_DATAGRAM_BYTES, MAX_PACKET_MESSAGES
 from companion.osc.clip import clip_to_pattern
-from companion.osc.codec import decode_message, encode_bundle, encode_message
 from companion.osc.dispatch import Daemon
 from companion.osc.replies import error_reply
 from companion.osc.request import Clip

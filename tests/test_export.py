@@ -6,11 +6,12 @@ import torch
 
 from companion.core.drum_map import N_VOICES, VOICES
 from companion.core.model_meta import METADATA_KEY, ModelMeta
+from companion.runtime.model import random_feeds
 from tests.support.rhythm_data import TINY_ARCH, TINY_GRID, write_rhythm_dataset
 from training.checkpoint import generator_from_checkpoint, load_checkpoint
 from training.cli import main as cli_main
 from training.config import TrainConfig
-from training.export import ExportError, export_checkpoint, random_inputs
+from training.export import ExportError, export_checkpoint
 from training.train import train
 
 TINY = dict(
@@ -46,7 +47,7 @@ def test_export_honours_the_onnx_contract(checkpoints, tmp_path):
     assert inputs["style"].type == "tensor(int64)"
     assert [o.name for o in session.get_outputs()] == ["pattern"]
     for n in (1, 5, 64):  # dynamic N
-        feeds = random_inputs(result.meta, n, seed=n)
+        feeds = random_feeds(result.meta, n, seed=n)
         (pattern,) = session.run(["pattern"], feeds)
         assert pattern.shape == (n, 3, N_VOICES, TINY_GRID.n_steps) and pattern.dtype == np.float32
         assert pattern[:, :2].min() >= 0 and pattern[:, :2].max() <= 1 and np.abs(pattern[:, 2]).max() <= 0.5
@@ -56,7 +57,7 @@ def test_onnxruntime_matches_torch(checkpoints, tmp_path):
     path = export_checkpoint(checkpoints[0], tmp_path / "m.onnx").path
     generator, _ = generator_from_checkpoint(load_checkpoint(checkpoints[0]))
     meta = ModelMeta.from_json(_session(path).get_modelmeta().custom_metadata_map[METADATA_KEY])
-    feeds = random_inputs(meta, 33, seed=99)
+    feeds = random_feeds(meta, 33, seed=99)
     (got,) = _session(path).run(["pattern"], feeds)
     with torch.no_grad():
         want = generator(*(torch.from_numpy(feeds[k]) for k in ("z", "cond", "style"))).numpy()

@@ -22,8 +22,8 @@ import onnx
 import pytest
 
 from companion.cli import main
+from companion.core.osc_codec import encode_bundle, encode_message
 from companion.core.pattern import Grid
-from companion.osc.codec import encode_bundle, encode_message
 from companion.osc.dispatch import Daemon
 from companion.osc.server import UdpServer
 from companion.runtime.model import ModelError, load_model
@@ -46,6 +46,8 @@ VALID = [
     ("/nudge/generate", "isisisssi", (7, "bars", 8, "candidates", 1024, "style", "funk", "seed", 1)),
     ("/nudge/vary", "ifsf" + "iffi" * 3, (8, 0.3, "notes", 4.0, *CLIP)),
     ("/nudge/vary", "ifsisf" + "iffi" * 3, (9, 0.0, "bars", 2, "notes", 4.0, *CLIP)),
+    ("/nudge/generate", "isssf" + "iffi" * 3, (12, "keep", "kick,snare", "notes", 4.0, *CLIP)),
+    ("/nudge/vary", "ifsssf" + "iffi" * 3, (13, 0.5, "keep", "hats", "notes", 4.0, *CLIP)),
     ("/nudge/play/start", "i", (10,)),
     ("/nudge/play/panic", "i", (11,)),
     ("/nudge/transport", "ffi", (120.0, 0.001, 1)),

@@ -105,6 +105,21 @@ def test_from_file_amount_zero_keeps_it_and_small_amount_nudges(tmp_path, model)
     assert len(shared) >= 0.6 * len(original)
 
 
+def test_keep_from_file_keeps_those_voices_and_generates_the_rest(tmp_path, model):
+    source = tmp_path / "clip.mid"
+    assert main(["generate", "--model", model, "--seed", "2", "--density", "0.6", "-o", str(source)]) == 0
+    out = tmp_path / "locked.mid"
+    args = ["generate", "--model", model, "--from", str(source), "--keep", "kick,snare", "--seed", "9"]
+    assert main([*args, "--count", "2", "-o", str(out)]) == 0
+    assert main([*args, "--amount", "0", "-o", str(tmp_path / "read.mid")]) == 0  # the file as read
+    original = notes(tmp_path / "read.mid")
+    for path in (tmp_path / "locked_1.mid", tmp_path / "locked_2.mid"):
+        locked = notes(path)
+        assert [n for n in locked if n[0] in (36, 38)] == [n for n in original if n[0] in (36, 38)]
+        assert [n for n in locked if n[0] not in (36, 38)] != [n for n in original if n[0] not in (36, 38)]
+    assert notes(tmp_path / "locked_1.mid") != notes(tmp_path / "locked_2.mid")
+
+
 @pytest.mark.parametrize(
     ("extra", "needle"),
     [
@@ -117,6 +132,8 @@ def test_from_file_amount_zero_keeps_it_and_small_amount_nudges(tmp_path, model)
         (["--bars", "-1"], "--bars must be an int in 1..8, got -1"),
         (["--count", "0"], "--count must be in 1..1000"),
         (["--from", "missing.mid"], "not a readable MIDI file"),
+        (["--keep", "kick"], "--keep needs --from FILE.mid"),
+        (["--keep", "kick,gong"], "--keep: unknown voice 'gong'"),
     ],
 )
 def test_errors_are_clear_and_write_nothing(tmp_path, model, capsys, extra, needle):

@@ -1,8 +1,17 @@
-"""The data path reads one way: training imports companion, never the reverse; the daemon needs no torch."""
+"""The layers of Nudge, read from the import statements of every file (top-level and inside functions).
+
+    companion.core      <- companion.runtime <- companion.osc  <- companion.commands, companion.cli
+    companion.core      <- companion.live
+    companion.core, companion.runtime <- training  (never the OSC protocol, live MIDI or the commands)
+
+Each layer imports only the layers it builds on (a test per rule fails naming file and import); no module
+takes part in an import circle; the daemon needs no torch.
+"""
 
 from __future__ import annotations
 
 import ast
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -13,6 +22,127 @@ COMPANION_MODULES = sorted(
     for p in (ROOT / "companion").rglob("*.py")
     if p.name != "__init__.py"
 )
+
+# layer (a module-name prefix) -> the Nudge layers its files may import
+ALLOWED: dict[str, tuple[str, ...]] = {
+    "companion.core": ("companion.core",),
+    "companion.runtime": ("companion.core", "companion.runtime"),
+    "companion.osc": ("companion", "companion.core", "companion.runtime", "companion.osc"),
+    "companion.live": ("companion.core", "companion.live"),
+    "training": ("companion.core", "companion.runtime", "training"),
+}
+
+
+def _module_name(path: Path) -> str:
+    parts = path.relative_to(ROOT).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _source_files() -> list[Path]:
+    return sorted(p for top in ("companion", "training") for p in (ROOT / top).rglob("*.py"))
+
+
+def _is_module(name: str) -> bool:
+    path = ROOT.joinpath(*name.split("."))
+    return path.with_suffix(".py").is_file() or (path / "__init__.py").is_file()
+
+
+def _imports(path: Path) -> set[str]:
+    """Every Nudge module ``path`` imports, anywhere in the file (``from pkg import mod``: ``pkg.mod``)."""
+    found = set()
+    package = _module_name(path) if path.name == "__init__.py" else _module_name(path).rpartition(".")[0]
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join([*anchor, base] if base else anchor)
+            for alias in node.names:
+                found.add(f"{base}.{alias.name}" if _is_module(f"{base}.{alias.name}") else base)
+    return {name for name in found if name.split(".")[0] in ("companion", "training")}
+
+
+def _layer(module: str, layers) -> str | None:
+    matches = [layer for layer in layers if module == layer or module.startswith(layer + ".")]
+    return max(matches, key=len) if matches else None
+
+
+GRAPH = {_module_name(p): _imports(p) for p in _source_files()}
+
+
+def _offenders(graph: dict[str, set[str]]) -> list[str]:
+    offenders = []
+    for module, imported in sorted(graph.items()):
+        layer = _layer(module, ALLOWED)
+        if layer is None:  # companion.commands, companion.cli, the package itself: the top, anything goes
+            continue
+        for name in sorted(imported):
+            target = _layer(name, ("companion", *ALLOWED, "companion.commands", "companion.cli"))
+            if target not in ALLOWED[layer]:
+                offenders.append(f"{module} imports {name} ({layer} may import {', '.join(ALLOWED[layer])})")
+    return offenders
+
+
+def _circles(graph: dict[str, set[str]]) -> list[str]:
+    """Depth-first search over module -> imported modules; every back edge closes a circle."""
+    state: dict[str, int] = {}  # 1: on the current path, 2: done
+    circles = []
+
+    def visit(module: str, path: list[str]) -> None:
+        state[module] = 1
+        for name in sorted(graph.get(module, ())):
+            if name not in graph or name == module:
+                continue
+            if state.get(name) == 1:
+                circles.append(" -> ".join([*path[path.index(name) :], name]))
+            elif name not in state:
+                visit(name, [*path, name])
+        state[module] = 2
+
+    for module in sorted(graph):
+        if module not in state:
+            visit(module, [module])
+    return circles
+
+
+def test_every_layer_imports_only_the_layers_below_it():
+    assert _offenders(GRAPH) == []
+
+
+def test_no_import_circles():
+    assert _circles(GRAPH) == []
+
+
+def test_the_checks_find_upward_imports_and_circles():
+    graph = {
+        "companion.core.notes": {"companion.core.pattern", "companion.osc.replies"},
+        "companion.runtime.models_dir": {"companion.osc.api"},
+        "companion.osc.dispatch": {"companion.runtime.model", "companion.core.notes"},
+        "training.export": {"companion.core.pattern", "companion.runtime.model", "companion.live.player"},
+        "training.evaluate": {"companion.osc.replies"},
+        "companion.commands.serve": {"companion.osc.dispatch", "companion.live.options"},
+        "companion.osc.api": {"companion.osc.api_doc"},
+        "companion.osc.api_doc": {"companion.osc.api"},
+    }
+    assert [o.split(" (")[0] for o in _offenders(graph)] == [
+        "companion.core.notes imports companion.osc.replies",
+        "companion.runtime.models_dir imports companion.osc.api",
+        "training.evaluate imports companion.osc.replies",
+        "training.export imports companion.live.player",
+    ]
+    assert _circles(graph) == ["companion.osc.api -> companion.osc.api_doc -> companion.osc.api"]
+
+
+def test_training_names_the_generator_parts_instead_of_indexing_its_layers():
+    indexing = re.compile(r"\.(trunk|decoder)\[")
+    offenders = [
+        str(p.relative_to(ROOT))
+        for p in (ROOT / "training").rglob("*.py")
+        if p.name != "model.py" and indexing.search(p.read_text(encoding="utf-8"))
+    ]
+    assert offenders == [], f"use the Generator's named parts (training/model.py): {offenders}"
 
 
 def _imported_roots(path: Path) -> set[str]:
@@ -34,6 +164,14 @@ def test_companion_never_imports_training_or_torch_in_source():
     }
     offenders = {k: v for k, v in offenders.items() if v}
     assert offenders == {}, f"companion must stay light (numpy + onnxruntime): {offenders}"
+
+
+def test_the_daemon_imports_only_its_runtime_dependencies():
+    """What pyproject lists for the runtime is what companion imports (python-osc is for tests and bench)."""
+    third_party = set()
+    for p in (ROOT / "companion").rglob("*.py"):
+        third_party |= _imported_roots(p) - set(sys.stdlib_module_names) - {"companion", "__future__"}
+    assert third_party == {"numpy", "onnxruntime", "mido", "rtmidi"}
 
 
 def test_importing_every_companion_module_loads_no_torch():

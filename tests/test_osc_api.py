@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from companion.core.osc_codec import encode_message
 from companion.osc.api import (
     ENDPOINTS,
     MAX_ATOMS_PER_MESSAGE,
@@ -12,7 +13,6 @@ from companion.osc.api import (
     REPLY_PORT,
     Arg,
 )
-from companion.osc.codec import encode_message
 from companion.osc.dispatch import Daemon
 
 

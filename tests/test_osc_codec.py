@@ -10,7 +10,7 @@ from pythonosc.osc_bundle_builder import IMMEDIATELY, OscBundleBuilder
 from pythonosc.osc_message import OscMessage
 from pythonosc.osc_message_builder import OscMessageBuilder
 
-from companion.osc.codec import (
+from companion.core.osc_codec import (
     OscError,
     decode_message,
     decode_packet,

@@ -30,7 +30,7 @@ def test_document_lists_every_address_reply_option_and_the_datagram_limit():
 
 def test_module_entry_point_and_check_script_agree():
     out = subprocess.run(
-        [sys.executable, "-m", "companion.osc.api", "--markdown"],
+        [sys.executable, "-m", "companion.osc.api_doc", "--markdown"],
         capture_output=True,
         text=True,
         cwd=ROOT,

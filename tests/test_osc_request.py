@@ -7,8 +7,8 @@ import math
 import numpy as np
 import pytest
 
+from companion.core.osc_codec import Message, decode_message, encode_message
 from companion.osc.api import MAX_CLIP_NOTES, MAX_ID
-from companion.osc.codec import Message, decode_message, encode_message
 from companion.osc.request import RequestError, parse_request
 from tests.support.tiny_onnx import tiny_meta
 
@@ -88,7 +88,7 @@ def test_style_any_means_none_and_unknown_style_is_named():
             "/nudge/generate",
             "isf",
             (4, "tempo", 0.5),
-            "unknown key 'tempo'; allowed: bars, style, seed, candidates, density, syncopation",
+            "unknown key 'tempo'; allowed: bars, style, seed, candidates, keep, density, syncopation",
         ),
         ("/nudge/generate", "isi", (4, "bars", 9), "bars must be an int in 1..8"),
         ("/nudge/generate", "isi", (4, "candidates", 5000), "candidates must be an int in 64..1024"),

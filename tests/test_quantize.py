@@ -6,13 +6,13 @@ import pytest
 
 from companion.core.model_meta import METADATA_KEY, ModelMeta
 from companion.runtime import engine
-from companion.runtime.model import load_model
+from companion.runtime.model import load_model, random_feeds
 from tests.support.rhythm_data import TINY_ARCH, write_rhythm_dataset
 from training import quantize
 from training.checkpoint import generator_from_checkpoint, load_checkpoint
 from training.cli import main as cli_main
 from training.config import TrainConfig
-from training.export import ExportError, build_meta, export_checkpoint, random_inputs, to_onnx_bytes
+from training.export import ExportError, build_meta, export_checkpoint, to_onnx_bytes
 from training.train import train
 
 
@@ -48,7 +48,7 @@ def test_int8_output_stays_in_the_contract_ranges(checkpoint, tmp_path):
 
     result = export_checkpoint(checkpoint, tmp_path / "q.onnx", int8=True)
     session = ort.InferenceSession(str(result.path), providers=["CPUExecutionProvider"])
-    (out,) = session.run(["pattern"], random_inputs(result.meta, 257, seed=5))
+    (out,) = session.run(["pattern"], random_feeds(result.meta, 257, seed=5))
     assert out.dtype == np.float32 and np.isfinite(out).all()
     assert out[:, :2].min() >= 0 and out[:, :2].max() <= 1 and np.abs(out[:, 2]).max() <= 0.5
 

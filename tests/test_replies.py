@@ -7,9 +7,9 @@ import pytest
 
 from companion.core.drum_map import OUTPUT_PITCHES
 from companion.core.notes import pattern_to_notes
+from companion.core.osc_codec import decode_message
 from companion.core.pattern import Grid, Pattern
 from companion.osc.api import MAX_DATAGRAM_BYTES, NOTES_PER_PART
-from companion.osc.codec import decode_message
 from companion.osc.replies import NOTE_DTYPE, error_reply, note_array, notes_reply, pattern_to_note_array
 
 FOUR_BARS = Grid(4, 4, 4)

@@ -9,8 +9,8 @@ import math
 
 import pytest
 
+from companion.core.osc_codec import Message
 from companion.core.pattern import Grid
-from companion.osc.codec import Message
 from companion.osc.dispatch import Daemon
 from companion.osc.reply_routes import ReplyRoutes
 from companion.osc.server import UdpServer

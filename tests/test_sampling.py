@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from companion.core.descriptors import DESCRIPTOR_INDEX, describe_batch
-from companion.core.model_meta import ModelMetaError
 from companion.core.pattern import HIT, VELOCITY, Grid
+from companion.runtime.model import ModelError
 from tests.support.synthetic_dataset import synthetic_dataset
 from tests.support.tiny_onnx import tiny_meta, write_tiny_model
 from training.sampling import (
@@ -80,7 +80,7 @@ def test_style_is_required_for_a_model_with_styles(generator):
 def test_corrupt_and_metadata_free_files_are_rejected(tmp_path):
     bad = tmp_path / "bad.onnx"
     bad.write_bytes(b"not an onnx file")
-    with pytest.raises(ModelMetaError, match="not a loadable ONNX model"):
+    with pytest.raises(ModelError, match="not a loadable ONNX model"):
         OnnxGenerator(bad)
     import onnx
 
@@ -88,7 +88,7 @@ def test_corrupt_and_metadata_free_files_are_rejected(tmp_path):
     model = onnx.load(path)
     del model.metadata_props[:]
     onnx.save(model, tmp_path / "plain.onnx")
-    with pytest.raises(ModelMetaError, match="'nudge' is missing"):
+    with pytest.raises(ModelError, match="has no 'nudge' entry"):
         OnnxGenerator(tmp_path / "plain.onnx")
 
 

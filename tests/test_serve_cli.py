@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-from companion.osc.codec import decode_message, encode_message
+from companion.core.osc_codec import decode_message, encode_message
 from tests.support.tiny_onnx import write_tiny_model
 
 pytestmark = pytest.mark.integration

@@ -10,7 +10,7 @@ from collections import Counter
 
 import pytest
 
-from companion.osc.codec import decode_message, encode_message
+from companion.core.osc_codec import decode_message, encode_message
 from tests.support.jack import MidiRecorder, assert_paired, is_on, jack_or_skip
 from tests.support.tiny_onnx import write_tiny_model
 from tests.test_serve_cli import TIMEOUT, ready_line, start

@@ -10,9 +10,9 @@ import threading
 import numpy as np
 import pytest
 
+from companion.core.osc_codec import Message, decode_message, encode_message
 from companion.core.pattern import Grid
 from companion.osc.api import LIVE_OFF_REASON, MAX_DATAGRAM_BYTES
-from companion.osc.codec import Message, decode_message, encode_message
 from companion.osc.dispatch import Daemon
 from companion.osc.server import UdpServer
 from companion.runtime.model import load_model

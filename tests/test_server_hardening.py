@@ -11,9 +11,9 @@ import onnx
 import pytest
 from onnx import numpy_helper
 
+from companion.core.osc_codec import decode_message, encode_bundle, encode_message
 from companion.core.pattern import Grid
 from companion.osc.api import MAX_PENDING_PER_SENDER, MAX_WORK_PER_DATAGRAM
-from companion.osc.codec import decode_message, encode_bundle, encode_message
 from companion.osc.dispatch import Daemon
 from companion.osc.server import MAX_REFUSED_REMEMBERED, UdpServer
 from companion.runtime.model import load_model

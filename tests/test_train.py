@@ -182,7 +182,7 @@ def test_model_selection_hears_the_dynamics(dataset, tmp_path):
     from training.train import DYNAMICS_SCORE_WEIGHT
 
     trainer = Trainer(_config(dataset, tmp_path / "run"))
-    bias = trainer.G.decoder[-1].bias.view(3, -1)  # [3, V*S]
+    bias = trainer.G.decoder_out.bias.view(3, -1)  # [3, V*S]
     with torch.no_grad():
         bias[HIT] = 1.0  # hits nearly everywhere, whatever the weights say
         bias[VELOCITY] = 0.0

@@ -22,6 +22,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "training.commands.evaluate",
         "compare a model's patterns with held-out real ones; write a report",
     ),
+    "evaluate-lock": (
+        "training.commands.evaluate_lock",
+        "how well voice lock's new voices fit the kept ones (realism on whole patterns)",
+    ),
     "export": ("training.commands.export", "export a checkpoint's generator to ONNX with its metadata"),
 }
 

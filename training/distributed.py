@@ -69,10 +69,6 @@ def wrap(module: nn.Module, ctx: DistContext) -> nn.Module:
     return DistributedDataParallel(module, device_ids=ids, output_device=ids[0] if ids else None)
 
 
-def unwrap(module: nn.Module) -> nn.Module:
-    return module.module if isinstance(module, DistributedDataParallel) else module
-
-
 def mean_over_processes(values: torch.Tensor, ctx: DistContext) -> torch.Tensor:
     """Mean of ``values`` across processes (a copy on ``values``' device; unchanged when not distributed).
 

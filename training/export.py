@@ -30,7 +30,8 @@ from companion.core.atomic import atomic_write_bytes
 from companion.core.drum_map import VOICE_TABLE
 from companion.core.model_meta import METADATA_KEY, ModelMeta, ModelMetaError, VoiceMeta
 from companion.core.pattern import MAX_OFFSET_STEPS, OFFSET, Grid
-from companion.osc.replies import model_info_problem
+from companion.runtime.model import ModelError, open_model, random_feeds
+from companion.runtime.model_info import model_info_problem
 from training.checkpoint import generator_from_checkpoint, load_checkpoint
 from training.conditions import ConditionSpace
 from training.model import N_PLANES
@@ -72,15 +73,15 @@ class _LeanGraph(nn.Module):
         super().__init__()
         self.generator = g = generator
         self.register_buffer(  # [B*E]: the trunk's last bias plus each bar's position code
-            "trunk_bias", g.trunk[-1].bias.detach() + g.bar_position.detach().reshape(-1)
+            "trunk_bias", g.trunk_out.bias.detach() + g.bar_position.detach().reshape(-1)
         )
-        first = g.decoder[1]
+        first = g.decoder_in
         self.hidden = first.out_features  # H, a constant in the graph (not a Shape op)
         self.register_buffer("code_weight", first.weight.detach()[:, : g.bar_dim].clone())  # [H, E]
         self.register_buffer("context_weight", first.weight.detach()[:, g.bar_dim :].clone())  # [H, K]
         self.register_buffer("context_bias", first.bias.detach().clone())  # [H]
         plane = g.n_voices * g.steps_per_bar  # output rows per plane of the last decoder layer
-        last = g.decoder[-1]
+        last = g.decoder_out
         scale = torch.ones(N_PLANES * plane)
         scale[OFFSET * plane : (OFFSET + 1) * plane] = 2.0
         self.register_buffer("weight", last.weight.detach() * scale[:, None])  # [3*V*S, H]
@@ -91,14 +92,14 @@ class _LeanGraph(nn.Module):
 
     def forward(self, z: torch.Tensor, cond: torch.Tensor, style: torch.Tensor | None) -> torch.Tensor:
         g = self.generator
-        lrelu = g.decoder[0]  # the decoder's input activation, on the codes and on the context alike
+        lrelu = g.decoder_activation  # on the codes and on the context alike
         ctx = g.context(cond, style)  # [N, K]
-        hidden = g.trunk[1](g.trunk[0](torch.cat([z, ctx], dim=1)))  # [N, G]
-        hidden = g.trunk[3](g.trunk[2](hidden))  # [N, G]
-        codes = lrelu(nn.functional.linear(hidden, g.trunk[4].weight, self.trunk_bias))  # [N, B*E]
+        hidden = g.trunk_hidden(torch.cat([z, ctx], dim=1))  # [N, G]
+        codes = lrelu(nn.functional.linear(hidden, g.trunk_out.weight, self.trunk_bias))  # [N, B*E]
         per_bar = nn.functional.linear(codes.reshape(-1, g.bar_dim), self.code_weight)  # [N*B, H]
         per_row = nn.functional.linear(lrelu(ctx), self.context_weight, self.context_bias)  # [N, H]
-        hidden = g.decoder[2](per_bar.reshape(-1, g.bars, self.hidden) + per_row.unsqueeze(1))  # [N, B, H]
+        hidden = per_bar.reshape(-1, g.bars, self.hidden) + per_row.unsqueeze(1)  # [N, B, H]
+        hidden = g.decoder_hidden_activation(hidden)  # [N, B, H]
         hidden = hidden.reshape(-1, self.hidden)  # [N*B, H]
         planes = torch.sigmoid(nn.functional.linear(hidden, self.weight, self.bias))  # [N*B, 3*V*S]
         planes = planes + self.shift  # offset plane: 2m * sigmoid - m, with 2m = 1 (else parity fails)
@@ -144,23 +145,12 @@ def build_meta(state: dict[str, Any], space: ConditionSpace, name: str) -> Model
     )
 
 
-def random_inputs(meta: ModelMeta, n: int, seed: int = 0) -> dict[str, np.ndarray]:
-    rng = np.random.default_rng(seed)
-    feeds = {
-        "z": rng.standard_normal((n, meta.latent_dim)).astype(np.float32),  # [N, L]
-        "cond": rng.random((n, len(meta.conditions))).astype(np.float32),  # [N, C]
-    }
-    if meta.has_styles:
-        feeds["style"] = rng.integers(0, len(meta.styles), n).astype(np.int64)  # [N]
-    return feeds
-
-
 def to_onnx_bytes(generator: nn.Module, meta: ModelMeta) -> bytes:
     """The generator as an ONNX model (TorchScript exporter) with the metadata attached."""
     import onnx
 
     wrapper = (_WithStyle if meta.has_styles else _WithoutStyle)(generator).eval()
-    example = random_inputs(meta, 2)
+    example = random_feeds(meta, 2)
     names = list(example)
     buffer = io.BytesIO()
     with torch.no_grad(), warnings.catch_warnings():
@@ -184,13 +174,14 @@ def to_onnx_bytes(generator: nn.Module, meta: ModelMeta) -> bytes:
 
 def parity(generator: nn.Module, data: bytes, meta: ModelMeta, sizes: tuple[int, ...] = (1, 7, 64)) -> float:
     """Max abs difference between onnxruntime and torch on random inputs of several batch sizes."""
-    import onnxruntime as ort
-
-    session = ort.InferenceSession(data, providers=["CPUExecutionProvider"])
+    try:  # the daemon's loader: its checks, and a first run on a test input
+        model = open_model(data, Path(f"{meta.name}.onnx"), threads=0)
+    except ModelError as error:
+        raise ExportError(f"{error}; nothing written") from error
     worst = 0.0
     for seed, n in enumerate(sizes):
-        feeds = random_inputs(meta, n, seed=seed + 1)
-        (got,) = session.run(["pattern"], feeds)
+        feeds = random_feeds(meta, n, seed=seed + 1)
+        got = model.run(feeds["z"], feeds["cond"], feeds.get("style"))
         with torch.no_grad():
             want = generator(
                 torch.from_numpy(feeds["z"]),

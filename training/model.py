@@ -48,8 +48,40 @@ class Generator(nn.Module):
             nn.Linear(config.bar_hidden, N_PLANES * n_voices * grid.steps_per_bar),
         )
         with torch.no_grad():  # start sparse, as drum patterns are: hit probability ~0.1 everywhere
-            bias = self.decoder[-1].bias.view(N_PLANES, n_voices, grid.steps_per_bar)
+            bias = self.decoder_out.bias.view(N_PLANES, n_voices, grid.steps_per_bar)
             bias[HIT].fill_(-2.0)
+
+    # Named parts (the export rearranges the graph by them). The layers stay in the two Sequentials, so that
+    # the state-dict keys (trunk.0.weight, decoder.1.bias, ...) of saved checkpoints keep loading.
+
+    @property
+    def trunk_hidden(self) -> nn.Sequential:
+        """[N, L + K] -> [N, G]: the trunk up to its output layer (Linear, LeakyReLU, Linear, LeakyReLU)."""
+        return self.trunk[:-1]
+
+    @property
+    def trunk_out(self) -> nn.Linear:
+        """[N, G] -> [N, B*E]: one code per bar."""
+        return self.trunk[-1]
+
+    @property
+    def decoder_activation(self) -> nn.LeakyReLU:
+        """The decoder's input activation (on the bar codes and the context alike)."""
+        return self.decoder[0]
+
+    @property
+    def decoder_in(self) -> nn.Linear:
+        """[N*B, E + K] -> [N*B, H]: a bar's code and the context."""
+        return self.decoder[1]
+
+    @property
+    def decoder_hidden_activation(self) -> nn.LeakyReLU:
+        return self.decoder[2]
+
+    @property
+    def decoder_out(self) -> nn.Linear:
+        """[N*B, H] -> [N*B, 3*V*S]: a bar's hit, velocity and offset logits."""
+        return self.decoder[-1]
 
     def context(self, cond: torch.Tensor, style: torch.Tensor | None) -> torch.Tensor:
         if self.style_embedding is None:

@@ -24,6 +24,7 @@ import numpy as np
 
 from companion.core.model_meta import METADATA_KEY, ModelMeta
 from companion.core.pattern import HIT, OFFSET, VELOCITY
+from companion.runtime.model import ModelError, open_model, random_feeds
 
 MIN_HIT_AGREEMENT = 0.98  # share of cells whose hit decision matches the float graph's
 CHECK_ROWS = 4096  # random inputs for the agreement check
@@ -82,15 +83,14 @@ def _quiet_root_logger() -> Iterator[None]:
 
 def agreement(float_data: bytes, int8_data: bytes, meta: ModelMeta, rows: int = CHECK_ROWS) -> Agreement:
     """Compare the two graphs' outputs on ``rows`` seeded random inputs."""
-    import onnxruntime as ort
-
-    from training.export import random_inputs
-
-    feeds = random_inputs(meta, rows, seed=123)
-    outputs = [
-        ort.InferenceSession(data, providers=["CPUExecutionProvider"]).run(["pattern"], feeds)[0]
-        for data in (float_data, int8_data)
-    ]  # 2 x [rows, 3, V, T]
+    feeds = random_feeds(meta, rows, seed=123)
+    outputs = []  # 2 x [rows, 3, V, T]
+    for label, data in (("float", float_data), ("int8", int8_data)):
+        try:  # the daemon's loader: its checks, and a first run on a test input
+            model = open_model(data, Path(f"{meta.name}.{label}.onnx"), threads=0)
+        except ModelError as error:
+            raise QuantizeError(f"the {label} graph: {error}") from error
+        outputs.append(model.run(feeds["z"], feeds["cond"], feeds.get("style")))
     for label, out in zip(("float", "int8"), outputs, strict=True):
         if not np.isfinite(out).all():
             raise QuantizeError(f"the {label} graph returns NaN or inf on the check inputs")

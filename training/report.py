@@ -7,7 +7,6 @@ matplotlib's object API (no pyplot, no global backend change).
 
 from __future__ import annotations
 
-import io
 import json
 import math
 import os
@@ -20,6 +19,7 @@ from companion.core.descriptors import DESCRIPTOR_NAMES
 from companion.core.drum_map import VOICES
 from companion.core.pattern import HIT, VELOCITY
 from training.evaluate import Evaluation
+from training.figures import png_bytes
 from training.report_dynamics import LEGEND, dynamics_table_rows, plot_dynamics
 
 # column header         attribute            format   meaning (for the page's legend)
@@ -189,12 +189,6 @@ def markdown_page(evaluation: Evaluation, images: dict[str, str]) -> str:
 # --- plots -------------------------------------------------------------------------------------------------
 
 
-def _png(figure) -> bytes:
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=90, bbox_inches="tight")
-    return buffer.getvalue()
-
-
 def plot_piano_rolls(evaluation: Evaluation, per_set: int = 3) -> bytes:
     from matplotlib.figure import Figure
 
@@ -216,7 +210,7 @@ def plot_piano_rolls(evaluation: Evaluation, per_set: int = 3) -> bytes:
             if row == 0:
                 ax.set_title(name, fontsize=8)
     figure.suptitle("Sample patterns (shade = velocity)", fontsize=9)
-    return _png(figure)
+    return png_bytes(figure)
 
 
 def plot_descriptors(evaluation: Evaluation, compare: tuple[str, ...] = ("model", "real")) -> bytes:
@@ -244,7 +238,7 @@ def plot_descriptors(evaluation: Evaluation, compare: tuple[str, ...] = ("model"
         ax.tick_params(labelsize=6)
     axes[0].legend(fontsize=6)
     figure.suptitle("Descriptor distributions: reference (held-out real) vs generated", fontsize=9)
-    return _png(figure)
+    return png_bytes(figure)
 
 
 def plot_control(evaluation: Evaluation) -> bytes:
@@ -273,7 +267,7 @@ def plot_control(evaluation: Evaluation) -> bytes:
         ax.set_xlim(0, 1)
         ax.set_ylim(-0.02, 1.02)
         ax.legend(fontsize=6)
-    return _png(figure)
+    return png_bytes(figure)
 
 
 def write_report(evaluation: Evaluation, out_dir: str | os.PathLike) -> list[Path]:

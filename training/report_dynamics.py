@@ -19,6 +19,7 @@ from training.dynamics import (
     accent_profile,
     hit_values,
 )
+from training.figures import png_bytes
 
 _SHORT = {"kick": "kick", "snare": "snare", "closed_hat": "hat"}
 LEGEND = (
@@ -70,8 +71,6 @@ def plot_dynamics(sets: dict[str, np.ndarray], grid, compare: tuple[str, ...] = 
     split filled grey, the other sets as lines. ``sets``: name -> [N, 3, V, T] (``reference`` too)."""
     from matplotlib.figure import Figure
 
-    from training.report import _png
-
     compare = tuple(name for name in compare if name in sets)
     figure = Figure(figsize=(14, 9))
     axes = figure.subplots(3, 1 + len(MAIN_VOICES), squeeze=False)
@@ -117,4 +116,4 @@ def plot_dynamics(sets: dict[str, np.ndarray], grid, compare: tuple[str, ...] = 
     axes[0, 0].legend(fontsize=6)
     axes[2, 0].legend(fontsize=6)
     figure.suptitle("Dynamics: hits of the test split (grey) vs generated and other real hits", fontsize=9)
-    return _png(figure)
+    return png_bytes(figure)

@@ -14,38 +14,23 @@ import numpy as np
 
 from companion.core.descriptors import DESCRIPTOR_INDEX, describe_batch
 from companion.core.drum_map import N_VOICES
-from companion.core.model_meta import METADATA_KEY, ModelMeta, ModelMetaError
+from companion.core.model_meta import ModelMeta
 from companion.core.pattern import Grid, binarize
+from companion.runtime.model import load_model
 from training.dataset import RhythmDataset
 
 BATCH = 1024  # generator rows per onnxruntime call
 
 
 class OnnxGenerator:
-    """A generator .onnx file and its ``nudge`` metadata; ``run`` maps (z, cond, style) to patterns."""
+    """A generator .onnx file, loaded by the daemon's loader (``companion.runtime.model.load_model``: the same
+    checks, ``ModelError`` naming the problem) with one thread per core; ``run`` maps (z, cond, style) to
+    patterns in batches."""
 
     def __init__(self, path: str | os.PathLike) -> None:
-        import onnxruntime as ort
-
         self.path = os.fspath(path)
-        options = ort.SessionOptions()
-        options.log_severity_level = 3
-        try:
-            self.session = ort.InferenceSession(self.path, options, providers=["CPUExecutionProvider"])
-        except Exception as error:  # onnxruntime raises its own exception types for unreadable files
-            raise ModelMetaError(f"{self.path}: not a loadable ONNX model ({error})") from error
-        props = self.session.get_modelmeta().custom_metadata_map
-        if METADATA_KEY not in props:
-            raise ModelMetaError(f"{self.path}: metadata '{METADATA_KEY}' is missing")
-        self.meta = ModelMeta.from_json(props[METADATA_KEY])
-        inputs = {i.name for i in self.session.get_inputs()}
-        expected = {"z", "cond"} | ({"style"} if self.meta.has_styles else set())
-        if inputs != expected:
-            raise ModelMetaError(f"{self.path}: graph inputs {sorted(inputs)} differ from {sorted(expected)}")
-        if len(self.meta.voices) != N_VOICES:
-            raise ModelMetaError(
-                f"{self.path}: model has {len(self.meta.voices)} voices, Nudge uses {N_VOICES}"
-            )
+        self.model = load_model(path, threads=0)
+        self.meta = self.model.meta
 
     @property
     def grid(self) -> Grid:
@@ -55,13 +40,16 @@ class OnnxGenerator:
         """Raw generator output [N, 3, V, T] for z [N, latent], cond [N, C] and style int [N]."""
         z = np.asarray(z, dtype=np.float32)
         cond = np.asarray(cond, dtype=np.float32).reshape(len(z), len(self.meta.conditions))
-        feeds = {"z": z, "cond": cond}
         if self.meta.has_styles:
             if style is None:
                 raise ValueError("this model has styles: pass a style index per row")
-            feeds["style"] = np.asarray(style, dtype=np.int64).reshape(len(z))
+            style = np.asarray(style, dtype=np.int64).reshape(len(z))
+        else:
+            style = None
         parts = [
-            self.session.run(["pattern"], {k: v[i : i + BATCH] for k, v in feeds.items()})[0]
+            self.model.run(
+                z[i : i + BATCH], cond[i : i + BATCH], None if style is None else style[i : i + BATCH]
+            )
             for i in range(0, len(z), BATCH)
         ]
         return np.concatenate(parts) if parts else np.zeros((0, 3, N_VOICES, self.grid.n_steps), np.float32)

@@ -28,7 +28,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--count", type=int, default=1, help="write N variations: NAME_1.mid .. NAME_N.mid")
     parser.add_argument("--candidates", type=int, default=64, help="search width (default 64)")
     parser.add_argument("--from", dest="source", type=Path, help="nudge this .mid file instead of generating")
-    parser.add_argument("--amount", type=float, default=0.2, help="with --from: 0 unchanged .. 1 fresh (0.2)")
+    parser.add_argument(
+        "--amount", type=float, help="with --from: 0 unchanged .. 1 fresh (default 0.2; with --keep: 1)"
+    )
+    parser.add_argument(
+        "--keep",
+        default="",
+        metavar="VOICES",
+        help="with --from: voices kept exactly, e.g. kick,snare (also hats, toms, cymbals); the others are "
+        "generated to fit them (or nudged by --amount)",
+    )
     group = parser.add_argument_group("conditions (sliders, 0..1; missing ones take the model's defaults)")
     for name, _unit, text in DESCRIPTOR_TABLE:
         group.add_argument(
@@ -66,11 +75,11 @@ def _outputs(args: argparse.Namespace) -> list[Path]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from companion.core.drum_map import PitchMapper
+    from companion.core.drum_map import PitchMapper, voices_from_names
     from companion.core.midi_file import MidiFileError, read_drum_take, take_to_pattern, write_pattern_midi
     from companion.core.regular_files import check_replaceable
     from companion.osc.clip import merged_pitch_table
-    from companion.runtime import engine
+    from companion.runtime import engine, lock
     from companion.runtime.model import ModelError, load_model
 
     try:
@@ -79,13 +88,17 @@ def run(args: argparse.Namespace) -> int:
         engine.condition_vector(model, sliders)  # names and ranges, before any work
         if not 1 <= args.count <= 1000:
             raise ValueError(f"--count must be in 1..1000, got {args.count}")
-        if not 0.0 <= args.amount <= 1.0:  # (also NaN; checked with or without --from)
+        if args.amount is not None and not 0.0 <= args.amount <= 1.0:  # (also NaN; with or without --from)
             raise ValueError(f"--amount must be a number in 0..1, got {args.amount}")
         if args.bars is not None and not 1 <= args.bars <= MAX_BARS:  # (0 is no default either)
             raise ValueError(f"--bars must be an int in 1..{MAX_BARS}, got {args.bars}")
         for path in _outputs(args):  # before any work: only regular files are replaced
             check_replaceable(path)
         style = None if args.style == STYLE_ANY else args.style
+        keep = voices_from_names(args.keep, "--keep")
+        if keep and args.source is None:
+            raise ValueError("--keep needs --from FILE.mid: the notes of the kept voices come from it")
+        amount = args.amount if args.amount is not None else (1.0 if keep else 0.2)
         seed = args.seed if args.seed is not None else random.SystemRandom().randrange(2**31 - 1)
         clip, bpm = None, 120.0
         if args.source is not None:
@@ -103,8 +116,8 @@ def run(args: argparse.Namespace) -> int:
                 bars = args.bars or model.meta.bars
                 pattern = engine.generate(model, sliders, style, bars, seed + i, args.candidates)
             else:
-                pattern = engine.vary(
-                    model, clip, args.amount, sliders, style, seed + i, args.candidates, args.bars
+                pattern = lock.vary_locked(
+                    model, clip, keep, amount, sliders, style, seed + i, args.candidates, args.bars
                 )
             write_pattern_midi(path, pattern, bpm=bpm, output_pitches=model.meta.output_pitches)
             measured = describe(pattern)

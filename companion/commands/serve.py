@@ -10,8 +10,9 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from companion.osc.dispatch import Daemon, check_fits
+from companion.osc.dispatch import Daemon
 from companion.runtime.model import ModelError, load_model
+from companion.runtime.model_info import check_fits
 from companion.runtime.models_dir import ModelsDir
 
 log = logging.getLogger(__name__)

@@ -148,3 +148,29 @@ def output_pitches_from(overrides: Mapping[str, int] | None = None) -> tuple[int
             raise ValueError(f"pitch for voice {voice!r} must be an int in 0..127, got {pitch!r}")
         pitches[VOICE_INDEX[voice]] = pitch
     return tuple(pitches)
+
+
+def voices_from_names(text: str, field_name: str = "keep") -> tuple[int, ...]:
+    """``"kick,snare"`` -> the voice indices (sorted, no repeats); an empty text keeps no voice.
+
+    Names are those of ``VOICES``, separated by commas (spaces around them are ignored); ``hats`` stands for
+    both hi-hats, ``toms`` for the three toms and ``cymbals`` for crash and ride, as a producer says them.
+    """
+    indices: set[int] = set()
+    for raw in text.split(","):
+        name = raw.strip().lower()
+        if not name:
+            continue
+        group = VOICE_ALIASES.get(name, (name,))
+        if any(voice not in VOICE_INDEX for voice in group):
+            allowed = ", ".join([*VOICES, *VOICE_ALIASES])
+            raise ValueError(f"{field_name}: unknown voice {raw.strip()!r}; allowed: {allowed}")
+        indices.update(VOICE_INDEX[voice] for voice in group)
+    return tuple(sorted(indices))
+
+
+VOICE_ALIASES: dict[str, tuple[str, ...]] = {
+    "hats": ("closed_hat", "open_hat"),
+    "toms": ("low_tom", "mid_tom", "high_tom"),
+    "cymbals": ("crash", "ride"),
+}

@@ -1,6 +1,6 @@
 """The OSC API of ``nudge serve``: ONE registry of every address, its arguments (with OSC type tags), its
 reply and its handler. Request parsing (``companion.osc.request``) and ``docs/osc-api.md``
-(``python -m companion.osc.api --markdown``) are both derived from these tables, and a test fails when
+(``python -m companion.osc.api_doc --markdown``) are both derived from these tables, and a test fails when
 the committed document differs.
 
 Type tags: ``i`` int32, ``f`` float32, ``s`` string. Max sends whole numbers as ``i``; where an int is
@@ -9,18 +9,16 @@ expected, a whole float (``4.0``) is accepted too, never a lossy one (``4.5``).
 
 from __future__ import annotations
 
-import re
-import sys
 from dataclasses import dataclass
 
 from companion import __version__
+from companion.core import osc_codec
+from companion.core.drum_map import VOICES
 from companion.core.pattern import MAX_BARS, MAX_BPM, MIN_BPM
 
 VERSION = __version__
 MAX_ID = 2**31 - 1
-# Largest reply datagram we send. Max's udpreceive documents no limit, so we stay under every known one on
-# the way (see LIMIT_NOTE): the Ethernet MTU payload, so nothing is ever fragmented, even with --allow-remote.
-MAX_DATAGRAM_BYTES = 1472
+MAX_DATAGRAM_BYTES = osc_codec.MAX_DATAGRAM_BYTES  # largest reply datagram (see LIMIT_NOTE)
 MAX_ATOMS_PER_MESSAGE = 256  # the default list length of Max's list objects (zl and friends)
 NOTES_PER_PART = 60  # 2 + 4 * 60 = 242 atoms, 1228 bytes per /nudge/notes datagram: under both limits
 MAX_REQUEST_BYTES = 32768
@@ -34,8 +32,8 @@ MAX_KEY_VALUE_PAIRS = 64
 MAX_REPLY_ROUTES = 64  # senders whose /nudge/ping reply_port is remembered (least recently used go first)
 CLIP_MARKER = "notes"
 STYLE_ANY = "any"
+KEEP_NONE = "none"
 LIVE_OFF_REASON = "live MIDI is off (start nudge serve with --midi)"
-MODEL_NAME_PATTERN = re.compile(r"\A[A-Za-z0-9][A-Za-z0-9_.-]{0,63}\Z")  # \Z: no trailing newline
 
 
 @dataclass(frozen=True)
@@ -70,6 +68,7 @@ class Endpoint:
     description: str
     options: bool = False  # key/value pairs follow the positional arguments
     clip: bool = False  # then the marker "notes", length_beats:f and the clip's note groups
+    clip_optional: bool = False  # the clip may be left off (generate: needed only with `keep`)
     has_id: bool = True
 
 
@@ -123,8 +122,11 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         (ID,),
         "/nudge/notes/begin, /nudge/notes, /nudge/notes/end",
         "generate",
-        "a new pattern that meets the sliders; key/value pairs follow the id",
+        "a new pattern that meets the sliders; key/value pairs follow the id. With `keep`, the clip follows "
+        "(as in `/nudge/vary`): its kept voices stay exactly and the others are generated to fit them",
         options=True,
+        clip=True,
+        clip_optional=True,
     ),
     Endpoint(
         "/nudge/vary",
@@ -132,7 +134,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         "/nudge/notes/begin, /nudge/notes, /nudge/notes/end",
         "vary",
         "nudge the current clip: key/value pairs, then `notes:s length_beats:f` and the clip's note groups "
-        "`[pitch:i start_beats:f duration_beats:f velocity:i]*`",
+        "`[pitch:i start_beats:f duration_beats:f velocity:i]*`; with `keep`, the kept voices never change",
         options=True,
         clip=True,
     ),
@@ -194,6 +196,13 @@ OPTIONS: tuple[Option, ...] = (
         "candidates", "i", "search width: generator samples per request (default 64)", 64, MAX_OSC_CANDIDATES
     ),
     Option(
+        "keep",
+        "s",
+        "voices whose notes stay exactly as in the clip, comma-separated: "
+        f"{', '.join(VOICES)} (or `hats`, `toms`, `cymbals`); `none` keeps none. The others are generated "
+        "to fit them (see *Voice lock*)",
+    ),
+    Option(
         "<condition>",
         "f",
         "any condition of the loaded model (see /nudge/model/info); missing ones take the "
@@ -242,23 +251,3 @@ REPLIES: tuple[Reply, ...] = (
         "when the request's id could not be read)",
     ),
 )
-
-
-def render_markdown() -> str:
-    """``docs/osc-api.md``: generated from the tables above; do not edit the file by hand."""
-    from companion.osc.api_doc import render
-
-    return render()
-
-
-def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    if argv != ["--markdown"]:
-        print("usage: python -m companion.osc.api --markdown   (prints docs/osc-api.md)", file=sys.stderr)
-        return 2
-    sys.stdout.write(render_markdown())
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

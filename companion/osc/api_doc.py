@@ -3,6 +3,8 @@ about the API: every table row comes from the registry; the prose explains it)."
 
 from __future__ import annotations
 
+import sys
+
 from companion.osc import api
 
 HEADER = """\
@@ -89,6 +91,20 @@ clip's own measured value, so a nudge stays in character. The change is measured
 on weak metrical positions first, and hits that stay keep their velocity and micro-timing.
 """
 
+LOCK_NOTE = """\
+## Voice lock (`keep`)
+
+`keep kick,snare` (voice names, comma-separated; `hats`, `toms` and `cymbals` name groups) in
+`/nudge/generate` or `/nudge/vary`, with the clip at the end (`notes length_beats` and the note groups, as in
+`/nudge/vary`): the clip's notes of the kept voices come back **exactly as sent** (pitch, start, duration,
+velocity; with `bars`, cropped or looped with the clip), and the other voices are generated to fit them: a
+latent search looks for generator samples that themselves play the kept voices like the clip, and the
+other voices of the best one (kept-voice fit plus the sliders) fill the pattern
+([docs/voice-lock.md](voice-lock.md), with its measurement). The clip's notes of other voices are replaced
+(generate) or nudged by `amount` (vary); notes of unknown pitches pass through as in `/nudge/vary`. The
+clip name says what was kept (`default any keep kick+snare s1234`). `keep none` is the same as no `keep`.
+"""
+
 ROUTES_NOTE = """\
 ## Where replies go
 
@@ -140,7 +156,8 @@ def render() -> str:
     out.append("|---|---|---|---|---|")
     for e in api.ENDPOINTS:
         args = _args(e.args) + (" then key/value pairs" if e.options else "")
-        args += " then `notes:s length_beats:f` and note groups" if e.clip else ""
+        clip_text = " then `notes:s length_beats:f` and note groups"
+        args += (f"{clip_text} (with `keep`)" if e.clip_optional else clip_text) if e.clip else ""
         reply = ", ".join(f"`{r.strip()}`" for r in e.reply.split(",")) if e.reply else "none"
         out.append(f"| `{e.address}` | {args} | {reply} | `{e.handler}` | {e.description} |")
     out += ["", "## Key/value pairs (`/nudge/generate`, `/nudge/vary`)", ""]
@@ -151,7 +168,7 @@ def render() -> str:
     out += ["", "## Replies", "", "| address | arguments | meaning |", "|---|---|---|"]
     for r in api.REPLIES:
         out.append(f"| `{r.address}` | {_args(r.args)} | {r.description} |")
-    out += ["", NOTE_REPLY, VARY_NOTE]
+    out += ["", NOTE_REPLY, VARY_NOTE, LOCK_NOTE]
     part_bytes = 16 + ((3 + 4 * api.NOTES_PER_PART + 1 + 3) // 4) * 4 + 8 + 16 * api.NOTES_PER_PART
     out.append(
         LIMIT_NOTE.format(
@@ -172,3 +189,16 @@ def render() -> str:
     out.append(ROUTES_NOTE.format(low=low, high=high, max_routes=api.MAX_REPLY_ROUTES))
     out.append(ERRORS.format(live_off=api.LIVE_OFF_REASON))
     return "\n".join(out)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv != ["--markdown"]:
+        print("usage: python -m companion.osc.api_doc --markdown   (prints docs/osc-api.md)", file=sys.stderr)
+        return 2
+    sys.stdout.write(render())
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

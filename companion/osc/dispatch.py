@@ -29,6 +29,8 @@ from typing import Any
 
 import numpy as np
 
+from companion.core.drum_map import VOICES
+from companion.core.osc_codec import Message, OscError, decode_message, encode_message, split_packet
 from companion.core.pattern import MAX_BARS, Pattern
 from companion.osc.api import (
     LIVE_OFF_REASON,
@@ -39,20 +41,18 @@ from companion.osc.api import (
     MAX_WORK_PER_DATAGRAM,
     VERSION,
 )
-from companion.osc.clip import clip_to_pattern, fit_notes
-from companion.osc.codec import Message, OscError, decode_message, encode_message, split_packet
+from companion.osc.clip import _voice_lookup, clip_to_pattern, fit_notes
 from companion.osc.replies import (
     error_reply,
-    model_info_problem,
-    model_info_reply,
     note_array,
     notes_reply,
     ok_reply,
     pattern_to_note_array,
 )
-from companion.osc.request import Request, RequestError, parse_request, read_id, salvage_id
-from companion.runtime import engine
+from companion.osc.request import Clip, Request, RequestError, parse_request, read_id, salvage_id
+from companion.runtime import engine, lock
 from companion.runtime.model import Model, ModelError
+from companion.runtime.model_info import check_fits, model_info_reply
 from companion.runtime.models_dir import ModelsDir
 
 log = logging.getLogger(__name__)
@@ -216,6 +216,8 @@ class Daemon:
 
     def _generate(self, request: Request, model: Model) -> list[bytes]:
         opts = request.options
+        if opts.get("keep"):
+            return self._clip_reply(request, model, None)
         seed = self._seed(request)
         bars = opts.get("bars", model.meta.bars)
         style = opts.get("style")
@@ -230,32 +232,45 @@ class Daemon:
     def _vary(self, request: Request, model: Model) -> list[bytes]:
         clip = request.clip
         amount = request.values["amount"]
-        opts = request.options
-        pattern, pitches, passthrough = clip_to_pattern(clip, model)
-        if amount == 0 and "bars" not in opts:  # the clip, exactly as it came (and queued, as every reply)
+        if amount == 0 and "bars" not in request.options:  # the clip, exactly as it came (and queued)
+            pattern, pitches, _ = clip_to_pattern(clip, model)
             self._queue(pattern, pitches)
             return notes_reply(request.id, note_array(clip.notes), clip.length_beats, f"{model.name} nudge 0")
+        return self._clip_reply(request, model, amount)
+
+    def _clip_reply(self, request: Request, model: Model, amount: float | None) -> list[bytes]:
+        """A vary (``amount``), or a generate with ``keep`` (``amount`` None), of the request's clip.
+
+        The clip's notes of kept voices and the notes the grid cannot hold come back exactly as sent."""
+        clip, opts = request.clip, request.options
         seed = self._seed(request)
-        varied = engine.vary(
-            model,
-            pattern,
-            amount,
-            request.sliders,
-            opts.get("style"),
-            seed,
-            opts.get("candidates", engine.DEFAULT_CANDIDATES),
-            bars=opts.get("bars"),
-        )
-        length = clip.length_beats if "bars" not in opts else varied.grid.length_beats
-        notes = pattern_to_note_array(varied, pitches)
+        keep = opts.get("keep", ())
+        style, bars = opts.get("style"), opts.get("bars")
+        candidates = opts.get("candidates", engine.DEFAULT_CANDIDATES)
+        pattern, pitches, passthrough = clip_to_pattern(clip, model)
+        if amount is None:
+            sliders = request.sliders
+            result = lock.generate_locked(model, pattern, keep, sliders, style, seed, candidates, bars)
+            name = f"{model.name} {style or 'any'}"
+        else:
+            result = lock.vary_locked(
+                model, pattern, keep, amount, request.sliders, style, seed, candidates, bars
+            )
+            name = f"{model.name} nudge {amount:.2f}"
+        if keep:
+            name += " keep " + "+".join(VOICES[v] for v in keep)
+            kept = kept_rows(clip, model, keep)
+            passthrough = np.concatenate([passthrough, kept]) if len(kept) else passthrough
+        length = clip.length_beats if bars is None else result.grid.length_beats
+        notes = pattern_to_note_array(without_voices(result, keep), pitches)
         notes = notes[notes["start"] < length]
-        if "bars" in opts:  # cropped or looped like the clip's pattern: the same for the unread notes
+        if bars is not None:  # cropped or looped like the clip's pattern: the same for the unread notes
             passthrough = fit_notes(passthrough, pattern.grid.length_beats, length)
         if len(passthrough):
             notes = np.concatenate([notes, note_array(passthrough)])
             notes = notes[np.lexsort((notes["pitch"], notes["start"]))]
-        self._queue(varied, pitches)
-        return notes_reply(request.id, notes, length, f"{model.name} nudge {amount:.2f} s{seed}")
+        self._queue(result, pitches)
+        return notes_reply(request.id, notes, length, f"{name} s{seed}")
 
     def _model_list(self, request: Request, model: Model) -> list[bytes]:
         names = self.models.names() if self.models else [model.name]
@@ -356,9 +371,9 @@ def work_cost(request: Request, model: Model) -> int:
     if handler not in ("generate", "vary"):
         return 0
     opts = request.options
-    if handler == "vary":
-        if request.values["amount"] == 0 and "bars" not in opts:
-            return 0  # the clip comes back as it is
+    if handler == "vary" and request.values["amount"] == 0 and "bars" not in opts:
+        return 0  # the clip comes back as it is
+    if request.clip is not None:  # vary, or generate with keep: the clip's length
         clip_bars = math.ceil(request.clip.length_beats / model.meta.beats_per_bar - 1e-9)
         bars = opts.get("bars", min(MAX_BARS, max(1, clip_bars)))
     else:
@@ -366,9 +381,19 @@ def work_cost(request: Request, model: Model) -> int:
     return int(opts.get("candidates", engine.DEFAULT_CANDIDATES)) * int(bars)
 
 
-def check_fits(model: Model) -> Model:
-    """``model``, or ``ModelError`` when its ``/nudge/model/info`` reply would not fit one datagram."""
-    problem = model_info_problem(model.name, model.meta)
-    if problem:
-        raise ModelError(f"{model.path}: {problem}")
-    return model
+def without_voices(pattern: Pattern, voices: tuple[int, ...]) -> Pattern:
+    """``pattern`` with no hit on ``voices`` (the kept voices, whose notes travel as the clip sent them)."""
+    if not voices:
+        return pattern
+    hits = pattern.hits.copy()
+    hits[list(voices)] = False
+    velocities, offsets = pattern.velocities.copy(), pattern.offsets_steps.copy()
+    velocities[~hits], offsets[~hits] = 0, 0
+    return Pattern.unchecked(pattern.grid, hits, velocities, offsets)
+
+
+def kept_rows(clip: Clip, model: Model, keep: tuple[int, ...]) -> np.ndarray:
+    """The clip's note rows [K, 4] of the ``keep`` voices that start inside the clip, as sent."""
+    voices = _voice_lookup(model.meta.output_pitches)[clip.notes[:, 0].astype(np.int64)]
+    inside = np.isin(voices, keep) & (clip.notes[:, 1] < clip.length_beats)
+    return clip.notes[inside]

@@ -10,11 +10,10 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from companion.core.model_meta import ModelMeta
 from companion.core.notes import DEFAULT_DURATION_STEPS
+from companion.core.osc_codec import encode_message, encode_string
 from companion.core.pattern import Pattern
-from companion.osc.api import MAX_DATAGRAM_BYTES, MAX_ID, NOTES_PER_PART
-from companion.osc.codec import OscError, encode_message, encode_string
+from companion.osc.api import MAX_DATAGRAM_BYTES, NOTES_PER_PART
 
 # one note group on the wire: pitch:i start_beats:f duration_beats:f velocity:i (big-endian, 16 bytes)
 NOTE_DTYPE = np.dtype([("pitch", ">i4"), ("start", ">f4"), ("duration", ">f4"), ("velocity", ">i4")])
@@ -105,34 +104,5 @@ def error_reply(request_id: int, reason: str) -> bytes:
     return encode_message("/nudge/error", "is", (request_id, reason))
 
 
-def model_info_reply(request_id: int, name: str, meta: ModelMeta) -> bytes:
-    """``/nudge/model/info id name bars beats_per_bar n (name description default)*n m style*m``."""
-    tags, args = "isiii", [request_id, name, meta.bars, meta.beats_per_bar, len(meta.conditions)]
-    for condition in meta.conditions:
-        tags += "ssf"
-        args += [condition.name, condition.description, condition.default]
-    tags += "i" + "s" * len(meta.styles)
-    args += [len(meta.styles), *meta.styles]
-    return encode_message("/nudge/model/info", tags, args)
-
-
-def model_info_problem(name: str, meta: ModelMeta) -> str:
-    """Why a model served as ``name`` cannot answer ``/nudge/model/info`` in one datagram ("" if it can)."""
-    try:
-        size = len(model_info_reply(MAX_ID, name, meta))
-    except (OscError, UnicodeError) as error:  # e.g. a file name that is not valid UTF-8
-        return f"its name or metadata cannot travel in OSC ({error})"
-    if size > MAX_DATAGRAM_BYTES:
-        return (
-            f"its /nudge/model/info reply would be {size} bytes, more than one {MAX_DATAGRAM_BYTES}-byte "
-            "datagram: fewer or shorter conditions, descriptions or styles, or a shorter name"
-        )
-    return ""
-
-
 def ok_reply(request_id: int) -> bytes:
     return encode_message("/nudge/ok", "i", (request_id,))
-
-
-def simple_reply(address: str, tags: str, args: Sequence) -> bytes:
-    return encode_message(address, tags, args)

@@ -10,21 +10,23 @@ from typing import Any
 
 import numpy as np
 
+from companion.core.drum_map import voices_from_names
 from companion.core.model_meta import ModelMeta
+from companion.core.osc_codec import Message, first_argument
 from companion.core.pattern import MAX_BARS
 from companion.osc.api import (
     CLIP_MARKER,
     ENDPOINT_BY_ADDRESS,
+    KEEP_NONE,
     MAX_CLIP_NOTES,
     MAX_ID,
     MAX_KEY_VALUE_PAIRS,
-    MODEL_NAME_PATTERN,
     OPTION_BY_KEY,
     STYLE_ANY,
     Arg,
     Endpoint,
 )
-from companion.osc.codec import Message, first_argument
+from companion.runtime.models_dir import MODEL_NAME_PATTERN
 
 
 class RequestError(ValueError):
@@ -47,7 +49,7 @@ class Request:
     endpoint: Endpoint
     id: int
     values: dict[str, Any]  # positional arguments by name (without id; an optional one left off is absent)
-    options: dict[str, Any] = field(default_factory=dict)  # bars, style, seed, candidates
+    options: dict[str, Any] = field(default_factory=dict)  # bars, style, seed, candidates, keep (voices)
     sliders: dict[str, float] = field(default_factory=dict)  # condition name -> 0..1
     clip: Clip | None = None
 
@@ -182,6 +184,9 @@ def _parse_options(request: Request, tags: str, args: tuple, start: int, meta: M
         if option is not None:
             if option.tag == "i":
                 request.options[key] = coerce_int(key, tag, value, option.low, option.high)
+            elif key == "keep":
+                text = coerce_str(key, tag, value)
+                request.options[key] = () if text == KEEP_NONE else voices_from_names(text)
             else:
                 request.options[key] = _parse_style(coerce_str(key, tag, value), meta)
         elif key in conditions:
@@ -190,8 +195,12 @@ def _parse_options(request: Request, tags: str, args: tuple, start: int, meta: M
             allowed = ", ".join([*OPTION_BY_KEY, *conditions])
             raise ValueError(f"unknown key {key!r}; allowed: {allowed}")
         position += 2
-    if endpoint.clip and request.clip is None:
-        raise ValueError(f"the clip is missing: end with '{CLIP_MARKER}' length_beats:f and the note groups")
+    needs_clip = not endpoint.clip_optional or bool(request.options.get("keep"))
+    if endpoint.clip and request.clip is None and needs_clip:
+        why = " (keep needs the clip)" if endpoint.clip_optional else ""
+        raise ValueError(
+            f"the clip is missing{why}: end with '{CLIP_MARKER}' length_beats:f and the note groups"
+        )
 
 
 def _parse_style(style: str, meta: ModelMeta | None) -> str | None:

@@ -103,24 +103,34 @@ def _style_indices(search: _Search, style: str | None, rng: np.random.Generator,
     return np.full(n, search.styles.index(style), dtype=np.int64)
 
 
-def _sample(model: Model, cond: np.ndarray, style: str | None, seed: int, n: int) -> np.ndarray:
-    """Run the generator once on n seeded latent vectors -> raw float32 [N, 3, V, T]."""
+def draw_latents(
+    model: Model, style: str | None, rng: np.random.Generator, n: int
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """n seeded latent vectors [N, latent_dim] and style indices [N] (None: a model without styles)."""
     if not MIN_CANDIDATES <= n <= MAX_CANDIDATES:
         raise ValueError(f"n_candidates must be in {MIN_CANDIDATES}..{MAX_CANDIDATES}, got {n}")
-    search = _search(model)
-    rng = np.random.default_rng(seed)
     z = rng.standard_normal((n, model.meta.latent_dim), dtype=np.float32)  # [N, latent_dim]
-    styles = _style_indices(search, style, rng, n)  # [N] int64 or None
-    conds = np.broadcast_to(cond, (n, len(cond))).copy()  # [N, C]
+    return z, _style_indices(_search(model), style, rng, n)
+
+
+def run_generator(model: Model, cond: np.ndarray, z: np.ndarray, styles: np.ndarray | None) -> np.ndarray:
+    """The generator on latents z [N, latent_dim] under one condition vector -> raw float32 [N, 3, V, T]."""
+    conds = np.broadcast_to(cond, (len(z), len(cond))).copy()  # [N, C]
     return model.run(z, conds, styles)
 
 
-def _check_bars(bars: int) -> None:
+def _sample(model: Model, cond: np.ndarray, style: str | None, seed: int, n: int) -> np.ndarray:
+    """Run the generator once on n seeded latent vectors -> raw float32 [N, 3, V, T]."""
+    z, styles = draw_latents(model, style, np.random.default_rng(seed), n)
+    return run_generator(model, cond, z, styles)
+
+
+def check_bars(bars: int) -> None:
     if isinstance(bars, bool) or not isinstance(bars, int | np.integer) or not 1 <= bars <= MAX_BARS:
         raise ValueError(f"bars must be an int in 1..{MAX_BARS}, got {bars!r}")
 
 
-def _windows(batch: np.ndarray, grid: Grid, bars: int) -> np.ndarray:
+def windows_of(batch: np.ndarray, grid: Grid, bars: int) -> np.ndarray:
     """[N, 3, V, T] -> [N * k, 3, V, bars * steps_per_bar]: the k non-overlapping windows of ``bars``."""
     n, planes, voices, _ = batch.shape
     k = grid.bars // bars
@@ -153,7 +163,7 @@ def hit_change(a_hits: np.ndarray, b_hits: np.ndarray) -> np.ndarray:
     return differ / np.maximum(total, 1)
 
 
-def _targets(model: Model, cond: np.ndarray) -> np.ndarray:
+def slider_targets(model: Model, cond: np.ndarray) -> np.ndarray:
     return cond[list(_search(model).measured)].astype(np.float64)
 
 
@@ -166,17 +176,17 @@ def generate(
     n_candidates: int = DEFAULT_CANDIDATES,
 ) -> Pattern:
     """The candidate that best meets ``sliders`` (condition name -> 0..1; missing: model defaults)."""
-    _check_bars(bars)
+    check_bars(bars)
     return _generate(model, condition_vector(model, sliders), style, bars, seed, n_candidates)
 
 
 def _generate(model: Model, cond: np.ndarray, style: str | None, bars: int, seed: int, n: int) -> Pattern:
     search = _search(model)
     grid = search.grid
-    targets = _targets(model, cond)
+    targets = slider_targets(model, cond)
     raw = _sample(model, cond, style, seed, n)  # [N, 3, V, T]
     if bars <= grid.bars:
-        windows = _windows(raw, grid, bars)  # [N * k, 3, V, bars * steps_per_bar]
+        windows = windows_of(raw, grid, bars)  # [N * k, 3, V, bars * steps_per_bar]
         out_grid = grid.with_bars(bars)
         best = int(np.argmin(slider_distance(model, windows, out_grid, targets)))
         return Pattern.from_array(windows[best], out_grid, search.threshold)
@@ -192,7 +202,7 @@ def _generate(model: Model, cond: np.ndarray, style: str | None, bars: int, seed
     return Pattern.from_array(joined, grid.with_bars(bars), search.threshold)
 
 
-def _fit_clip(clip: Pattern, bars: int) -> Pattern:
+def fit_clip(clip: Pattern, bars: int) -> Pattern:
     """The clip cropped or looped to ``bars``."""
     if bars == clip.grid.bars:
         return clip
@@ -204,7 +214,7 @@ def _fit_clip(clip: Pattern, bars: int) -> Pattern:
 
 def _fit_candidates(raw: np.ndarray, grid: Grid, bars: int) -> np.ndarray:
     if bars <= grid.bars:
-        return _windows(raw, grid, bars)
+        return windows_of(raw, grid, bars)
     reps = math.ceil(bars / grid.bars)
     return np.tile(raw, (1, 1, 1, reps))[..., : bars * grid.steps_per_bar]
 
@@ -227,11 +237,14 @@ def vary(
     seed: int,
     n_candidates: int = DEFAULT_CANDIDATES,
     bars: int | None = None,
+    keep: tuple[int, ...] = (),
 ) -> Pattern:
     """Nudge ``clip`` by ``amount`` (0..1) towards patterns that meet ``sliders``.
 
     Conditions missing from ``sliders`` keep the clip's own measured value (so a nudge stays in character);
-    conditions that are not descriptors take the model's defaults.
+    conditions that are not descriptors take the model's defaults. The voices in ``keep`` (indices) never
+    change; the candidates whose own hits on them are nearest to the clip's are blended (see
+    ``companion.runtime.lock``; amount 1 with ``keep`` is ``lock.generate_locked``).
     """
     if not (isinstance(amount, int | float) and math.isfinite(amount) and 0 <= amount <= 1):
         raise ValueError(f"amount must be a number in 0..1, got {amount!r}")
@@ -243,27 +256,41 @@ def vary(
             f"does not match the model's ({grid.beats_per_bar} beats of {grid.steps_per_beat} steps)"
         )
     if bars is not None:
-        _check_bars(bars)
-        clip = _fit_clip(clip, bars)
+        check_bars(bars)
+        clip = fit_clip(clip, bars)
     if amount == 0:
         return clip
-    base = search.defaults.copy()
-    if any(search.condition_names[i] not in sliders for i in search.measured):  # the clip's own positions
-        base[list(search.measured)] = measure(model, clip.to_array()[None], clip.grid, 0.5)[0]
-    cond = condition_vector(model, sliders, base)
+    cond = vary_conditions(model, clip, sliders)
     bars = clip.grid.bars
-    if amount == 1:
+    if amount == 1 and not keep:
         return _generate(model, cond, style, bars, seed, n_candidates)
     raw = _sample(model, cond, style, seed, n_candidates)
     cands = _fit_candidates(raw, grid, bars)  # [M, 3, V, T]
-    blends, changes = _blend(clip, cands, amount, search.threshold)
-    score = slider_distance(model, blends, clip.grid, _targets(model, cond), 0.5) + (1 - amount) * changes
+    frozen = None
+    if keep:  # the candidates that already play the kept voices most like the clip, then no flip on them
+        kept = list(keep)
+        fit = hit_change(cands[:, HIT][:, kept] >= search.threshold, clip.hits[kept][None])  # [M]
+        cands = cands[np.argsort(fit, kind="stable")[: max(VARY_BLENDS, len(cands) // 4)]]
+        frozen = np.zeros(clip.hits.shape, dtype=bool)
+        frozen[kept] = True
+    blends, changes = _blend(clip, cands, amount, search.threshold, frozen)
+    targets = slider_targets(model, cond)
+    score = slider_distance(model, blends, clip.grid, targets, 0.5) + (1 - amount) * changes
     best = int(np.argmin(score))
     velocities, offsets = blends[best, VELOCITY], blends[best, OFFSET]
     if not (np.isfinite(velocities).all() and np.isfinite(offsets).all()):
         raise ValueError("the generator returned NaN or inf velocities or offsets")
     # in range and 0 where no hit by construction (_blend keeps the clip's values or clips the candidate's)
     return Pattern.unchecked(clip.grid, blends[best, HIT] > 0, velocities, offsets)
+
+
+def vary_conditions(model: Model, clip: Pattern, sliders: Mapping[str, float]) -> np.ndarray:
+    """The ``cond`` of a nudge: ``sliders``, else the clip's own measured value, else the model's defaults."""
+    search = _search(model)
+    base = search.defaults.copy()
+    if any(search.condition_names[i] not in sliders for i in search.measured):  # the clip's own positions
+        base[list(search.measured)] = measure(model, clip.to_array()[None], clip.grid, 0.5)[0]
+    return condition_vector(model, sliders, base)
 
 
 VARY_BLENDS = 16  # the candidates nearest to the clip that are blended and scored
@@ -280,9 +307,11 @@ def _weakness(grid: Grid, threshold: float) -> np.ndarray:
 
 
 def _blend(
-    clip: Pattern, cands: np.ndarray, amount: float, threshold: float
+    clip: Pattern, cands: np.ndarray, amount: float, threshold: float, frozen: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Move the clip towards the candidates nearest to it -> blends [B, 3, V, T], hit_change to each [B]."""
+    """Move the clip towards the candidates nearest to it -> blends [B, 3, V, T], hit_change to each [B].
+
+    ``frozen`` (bool [V, T]): cells that never flip (the kept voices)."""
     m, _, v, t = cands.shape
     w = v * t
     flat = cands.reshape(m, 3, w)  # [M, 3, W]
@@ -298,6 +327,8 @@ def _blend(
     near = np.argsort(changes, kind="stable")[:VARY_BLENDS]  # [B]
     flat, changes, b = flat[near], changes[near], len(near)
     disagree = cand_hits[near] ^ clip_hits  # [B, W]
+    if frozen is not None:
+        disagree &= ~frozen.reshape(w)
     priority = np.abs(flat[:, HIT] - np.float32(threshold))  # [B, W]
     priority *= _weakness(clip.grid, threshold)
     priority += _JITTER[:w]  # certainty x weakness, distinct per cell

@@ -1,6 +1,8 @@
 """Load and validate an exported generator: the ONNX contract plus its ``nudge`` metadata.
 
-``load_model(path)`` either returns a ready ``Model`` (checked graph, parsed metadata, one warm-up run) or
+The one ONNX loader of Nudge: the daemon, ``nudge generate``/``info``, and training's evaluation, export
+parity and int8 check all open generators here. ``load_model(path)`` (``open_model(data, path)`` for bytes
+already in memory) either returns a ready ``Model`` (checked graph, parsed metadata, one warm-up run) or
 raises ``ModelError`` whose message names the file and what is wrong with it: missing, unreadable, not
 ONNX, wrong inputs or outputs, missing or invalid metadata. The contract is described in
 ``companion/core/model_meta.py``.
@@ -33,11 +35,12 @@ class ModelError(ValueError):
     """A model file cannot be used; the message names the file and the reason."""
 
 
-def session_options() -> ort.SessionOptions:
-    """Latency-first settings: one thread (the daemon answers one request at a time), full graph
-    optimisation, sequential execution, memory arena and pattern reuse for repeated batch sizes."""
+def session_options(threads: int = 1) -> ort.SessionOptions:
+    """Latency-first settings: one thread (the daemon answers one request at a time; ``threads=0``: one per
+    core, for batch work such as evaluation), full graph optimisation, sequential execution, memory arena
+    and pattern reuse for repeated batch sizes."""
     options = ort.SessionOptions()
-    options.intra_op_num_threads = 1
+    options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
     options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
@@ -76,7 +79,7 @@ class Model:
     def __init__(self, session: ort.InferenceSession, meta: ModelMeta, path: Path):
         self.session = session
         self.meta = meta
-        self.path = path
+        self.path = path  # where it was read from (for bytes: where it will be written)
         self.name = path.stem
         self._output_names = ["pattern"]
         self._has_styles = meta.has_styles
@@ -106,7 +109,7 @@ class Model:
         return self.session.run(self._output_names, feeds)[0]
 
 
-def load_model(path: str | os.PathLike) -> Model:
+def load_model(path: str | os.PathLike, threads: int = 1) -> Model:
     """Load, check and warm up the model at ``path``; raises ``ModelError`` naming what is wrong.
 
     onnxruntime reads the file by its path: from bytes, its Python binding holds the GIL while it copies
@@ -127,11 +130,26 @@ def load_model(path: str | os.PathLike) -> Model:
         raise ModelError(f"{where}: file is {size} bytes, larger than the {MAX_MODEL_BYTES} allowed")
     if not size:
         raise ModelError(f"{where}: file is empty, not an ONNX model")
+    if not _utf8(where):  # onnxruntime takes only UTF-8 paths: read such a file ourselves
+        try:
+            return open_model(path.read_bytes(), path, threads)
+        except OSError as error:
+            raise ModelError(f"{where}: cannot read the file ({error.strerror or error})") from error
+    return _open(where, path, threads)
+
+
+def open_model(data: bytes, path: str | os.PathLike, threads: int = 1) -> Model:
+    """``load_model`` for a graph already in memory; ``path`` names it (in errors, and ``Model.name``)."""
+    if not data:
+        raise ModelError(f"{path}: file is empty, not an ONNX model")
+    return _open(data, Path(path), threads)
+
+
+def _open(source: str | bytes, path: Path, threads: int) -> Model:
+    """The session from a file name or the graph's bytes, then the checks and the warm-up."""
+    where = str(path)
     try:
-        source: str | bytes = str(path)
-        if not _utf8(str(path)):  # onnxruntime takes only UTF-8 paths: read such a file ourselves
-            source = path.read_bytes()
-        session = ort.InferenceSession(source, session_options(), providers=["CPUExecutionProvider"])
+        session = ort.InferenceSession(source, session_options(threads), providers=["CPUExecutionProvider"])
     except Exception as error:  # onnxruntime raises its own exception types for unparsable graphs
         reason = str(error).strip().splitlines()[0][:300] if str(error).strip() else type(error).__name__
         raise ModelError(f"{where}: not a loadable ONNX model ({reason})") from error
@@ -260,3 +278,15 @@ def _warm_up(model: Model, where: str) -> None:
         raise ModelError(f"{where}: output 'pattern' must be float32 {list(want)} for N={n}, got {got}")
     if not np.all(np.isfinite(out)):
         raise ModelError(f"{where}: the generator returns NaN or inf on a test input")
+
+
+def random_feeds(meta: ModelMeta, n: int, seed: int = 0) -> dict[str, np.ndarray]:
+    """Seeded random inputs for the graph of ``meta``: z ~ N(0, 1), cond ~ U(0, 1), style uniform."""
+    rng = np.random.default_rng(seed)
+    feeds = {
+        "z": rng.standard_normal((n, meta.latent_dim)).astype(np.float32),  # [N, L]
+        "cond": rng.random((n, len(meta.conditions))).astype(np.float32),  # [N, C]
+    }
+    if meta.has_styles:
+        feeds["style"] = rng.integers(0, len(meta.styles), n).astype(np.int64)  # [N]
+    return feeds

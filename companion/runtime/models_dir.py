@@ -16,14 +16,16 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import re
 from pathlib import Path
 from stat import S_ISREG
 
-from companion.osc.api import MODEL_NAME_PATTERN
 from companion.runtime.model import Model, ModelError, load_model
 
 log = logging.getLogger(__name__)
 SUFFIX = ".onnx"
+# a model is served under its file name: what /nudge/model/load accepts (and fits an OSC reply)
+MODEL_NAME_PATTERN = re.compile(r"\A[A-Za-z0-9][A-Za-z0-9_.-]{0,63}\Z")  # \Z: no trailing newline
 
 Signature = tuple[int, int, int, int, bytes]  # (mtime_ns, size, inode, ctime_ns, head and tail digest)
 PEEK_BYTES = 16 * 1024  # read from each end of a model file at every poll

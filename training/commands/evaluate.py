@@ -48,7 +48,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from companion.core.model_meta import ModelMetaError
+    from companion.runtime.model import ModelError
     from training.dataset import DatasetError, RhythmDataset
     from training.evaluate import EvalConfig, evaluate
     from training.report import format_stdout, write_report
@@ -76,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         dataset = RhythmDataset.load(args.data)
         evaluation = evaluate(args.model, dataset, config)
-    except (DatasetError, ModelMetaError, ValueError, FileNotFoundError) as error:
+    except (DatasetError, ModelError, ValueError, FileNotFoundError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     paths = write_report(evaluation, args.out)

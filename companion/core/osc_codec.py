@@ -17,6 +17,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+# Largest datagram Nudge sends. Max's udpreceive documents no limit, so we stay under every known one on
+# the way (docs/osc-api.md): the Ethernet MTU payload, so nothing is ever fragmented, even beyond loopback.
+MAX_DATAGRAM_BYTES = 1472
 BUNDLE_TAG = b"#bundle\0"
 IMMEDIATELY = 1  # the OSC time tag meaning "now"
 MAX_BUNDLE_DEPTH = 4
