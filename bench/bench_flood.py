@@ -50,34 +50,41 @@ def serve(root: Path, model: Path) -> tuple[subprocess.Popen, int]:
     return process, int(line.split("listening on ")[1].split(",")[0].rsplit(":", 1)[1])
 
 
-def round_trip(sock: socket.socket, port: int, request: bytes, last: bytes) -> float | None:
-    """Seconds until the reply datagram that starts with ``last`` (or an error); None on timeout."""
+def round_trip(sock: socket.socket, port: int, request: bytes, last: str, request_id: int) -> float | None:
+    """Seconds until the reply ``last`` (or an error) with ``request_id``; None after REPLY_TIMEOUT_S (a late
+    reply to an earlier request, which has another id, is skipped)."""
     started = time.perf_counter()
     sock.sendto(request, ("127.0.0.1", port))
     try:
         while True:
-            data = sock.recv(65536)
-            if data.startswith(last) or data.startswith(b"/nudge/error"):
+            reply = decode_message(sock.recv(65536))
+            if reply.address in (last, "/nudge/error") and reply.args[0] == request_id:
                 return time.perf_counter() - started
+            if time.perf_counter() - started > REPLY_TIMEOUT_S:
+                return None
     except TimeoutError:
         return None
 
 
 def measure(port: int, seconds: float) -> dict[str, list[float | None]]:
-    """Pings and generates in turn for ``seconds`` (at least 20 of each)."""
+    """Pings and generates in turn for ``seconds`` (at least 20 of each, within 3 x ``seconds``)."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     sock.bind(("127.0.0.1", 0))
     sock.settimeout(REPLY_TIMEOUT_S)
-    kinds = {
-        "ping": (encode_message("/nudge/ping", "i", (1,)), b"/nudge/pong"),
-        "generate": (encode_message("/nudge/generate", "isi", (2, "seed", 7)), b"/nudge/notes/end"),
-    }
-    times: dict[str, list[float | None]] = {kind: [] for kind in kinds}
-    end = time.monotonic() + seconds
-    while time.monotonic() < end or min(len(v) for v in times.values()) < 20:
-        for kind, (request, last) in kinds.items():
-            times[kind].append(round_trip(sock, port, request, last))
-            time.sleep(0.01)  # a device's pace, not a tight loop
+    times: dict[str, list[float | None]] = {"ping": [], "generate": []}
+    started = time.monotonic()
+    request_id = 0
+    while time.monotonic() - started < seconds or (
+        min(len(v) for v in times.values()) < 20 and time.monotonic() - started < 3 * seconds
+    ):
+        request_id += 1
+        ping = encode_message("/nudge/ping", "i", (request_id,))
+        times["ping"].append(round_trip(sock, port, ping, "/nudge/pong", request_id))
+        time.sleep(0.01)  # a device's pace, not a tight loop
+        request_id += 1
+        generate = encode_message("/nudge/generate", "isi", (request_id, "seed", 7))
+        times["generate"].append(round_trip(sock, port, generate, "/nudge/notes/end", request_id))
+        time.sleep(0.01)
     sock.close()
     return times
 
