@@ -52,3 +52,34 @@ def test_a_checkpoint_missing_a_key_or_with_foreign_weights_is_a_clear_error(tin
     state["generator"] = {k: v[..., :1] for k, v in state["generator"].items()}  # weights of other shapes
     with pytest.raises(ValueError, match="the checkpoint's generator cannot be rebuilt"):
         generator_from_checkpoint(state)
+
+
+def _save_as_on_a_gpu(state, path):
+    """``torch.save`` as on a GPU machine: every storage is written with the location tag ``cuda:0``.
+
+    torch asks its registered taggers where each storage lives; one that answers ``cuda:0`` first writes
+    the file a CUDA run writes (the tensors' bytes are the same; only the tag differs)."""
+
+    def on_gpu(storage):
+        return "cuda:0"
+
+    registry = torch.serialization._package_registry
+    torch.serialization.register_package(-1000, on_gpu, lambda storage, location: None)
+    try:
+        torch.save(state, path)
+    finally:
+        registry[:] = [entry for entry in registry if entry[1] is not on_gpu]
+
+
+def test_a_checkpoint_saved_on_a_gpu_loads_and_exports_on_a_cpu_only_machine(tiny_checkpoint, tmp_path):
+    from training.export import export_checkpoint
+
+    cuda_file = tmp_path / "trained_on_cuda.pt"
+    _save_as_on_a_gpu(torch.load(tiny_checkpoint, weights_only=True), cuda_file)
+    if not torch.cuda.is_available():  # the file really asks for a GPU: a plain load fails here
+        with pytest.raises(RuntimeError, match="CUDA"):
+            torch.load(cuda_file, weights_only=True)
+    state = load_checkpoint(cuda_file)
+    assert all(t.device.type == "cpu" for t in state["generator"].values())
+    result = export_checkpoint(cuda_file, tmp_path / "from_cuda.onnx")
+    assert result.path.exists() and result.max_abs_diff <= 1e-4

@@ -138,19 +138,28 @@ def test_fit_command_reports_bad_input(tmp_path):
         cli_main(["fit", "--data", str(tmp_path / "bad.npz"), "--out", str(tmp_path / "r"), "--no-progress"])
 
 
-def test_a_non_finite_loss_stops_training_before_that_state_is_saved(dataset, tmp_path, monkeypatch):
+# (5, 4): step 4 ends no epoch and saves nothing: the loop reads the device-side flag at step 5
+@pytest.mark.parametrize(("checkpoint_every", "bad_step"), [(1, 3), (5, 4)])
+def test_a_non_finite_loss_stops_training_before_that_state_is_saved(
+    dataset, tmp_path, monkeypatch, checkpoint_every, bad_step
+):
     real_step = Trainer.train_step
 
     def diverging(self):
-        stats, ended = real_step(self)
-        if self.step == 3:
-            stats = {**stats, "loss_g": float("nan")}
+        stats, ended = real_step(self)  # stats [6] on the device
+        if self.step == bad_step:
+            stats = stats.clone()
+            stats[3] = float("nan")  # loss_g
         return stats, ended
 
     monkeypatch.setattr(Trainer, "train_step", diverging)
-    with pytest.raises(ValueError, match=r"training diverged at step 3: .*not finite"):
-        train(_config(dataset, tmp_path / "run", steps=6, checkpoint_every=1))
-    assert load_checkpoint(tmp_path / "run" / LAST)["step"] == 2  # the last good state, not step 3's
+    with pytest.raises(ValueError, match=rf"training diverged at step {bad_step}: .*not finite"):
+        train(_config(dataset, tmp_path / "run", steps=6, checkpoint_every=checkpoint_every))
+    for name in (LAST, BEST):  # the last good states only, even where the loop looked later
+        if (tmp_path / "run" / name).exists():
+            assert load_checkpoint(tmp_path / "run" / name)["step"] < bad_step
+    if checkpoint_every == 1:
+        assert load_checkpoint(tmp_path / "run" / LAST)["step"] == 2
     rows = (
         (tmp_path / "run" / METRICS).read_text().splitlines() if (tmp_path / "run" / METRICS).exists() else []
     )

@@ -20,6 +20,7 @@ CONFIG_FILE = "config.json"
 LOSSES = ("hinge", "wgan-gp", "bce")
 DEVICES = ("auto", "cpu", "cuda")
 AMP_MODES = ("auto", "off", "bf16", "fp16")
+CUDA_GRAPH_MODES = ("auto", "on", "off")
 HIT_ESTIMATORS = ("soft", "straight-through")
 # The default sliders (docs/gan.md says why these five).
 DEFAULT_CONDITIONS = ("density", "syncopation", "swing", "microtiming_spread", "consistency")
@@ -61,6 +62,8 @@ class TrainConfig:
     seed: int = 0
     device: str = "auto"
     amp: str = "auto"  # cuda only: auto = bf16 where supported, else fp16 with a GradScaler
+    cuda_graphs: str = "auto"  # cuda only: replay each step as one CUDA graph (training.step)
+    compile: bool = False  # torch.compile the networks and the descriptor loss (training.step)
     val_rows: int = 512  # validation windows used for model selection each epoch (0 = none)
     progress: bool = True
 
@@ -128,6 +131,7 @@ RULES: dict[str, tuple] = {
     "seed": (0, 2**31 - 1),
     "device": DEVICES,
     "amp": AMP_MODES,
+    "cuda_graphs": CUDA_GRAPH_MODES,
     "val_rows": (0, 1_000_000),
 }
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -44,14 +45,30 @@ def gradient_penalty(
     fake: torch.Tensor,
     cond: torch.Tensor,
     style: torch.Tensor | None,
-    generator: torch.Generator,
+    generator: torch.Generator | None = None,
+    alpha: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """WGAN-GP: (||grad_x D(x_hat)|| - 1)^2 at random points between real and fake patterns."""
-    alpha = torch.rand(real.shape[0], 1, 1, 1, generator=generator).to(real.device)  # [N, 1, 1, 1]
+    """WGAN-GP: (||grad_x D(x_hat)|| - 1)^2 at random points between real and fake patterns.
+
+    The points are ``alpha`` [N, 1, 1, 1] of the way from fake to real: given, or drawn from ``generator``."""
+    if alpha is None:
+        alpha = torch.rand(real.shape[0], 1, 1, 1, generator=generator).to(real.device)  # [N, 1, 1, 1]
     mixed = (alpha * real + (1 - alpha) * fake).requires_grad_(True)  # [N, 3, V, T]
     scores = critic(mixed, cond, style)
     (grad,) = torch.autograd.grad(scores.sum(), mixed, create_graph=True)
     return ((grad.flatten(1).norm(dim=1) - 1.0) ** 2).mean()
+
+
+_CONSTANTS: dict[tuple, torch.Tensor] = {}
+
+
+@torch.compiler.disable  # numpy inside: torch.compile calls it as it is (a graph break, once per call site)
+def _constant(key: tuple, device: torch.device, make) -> torch.Tensor:
+    """A constant tensor built once per device (no host->device copy per step; CUDA-graph capturable)."""
+    full_key = (*key, str(device))
+    if full_key not in _CONSTANTS:
+        _CONSTANTS[full_key] = torch.as_tensor(np.array(make()), device=device)
+    return _CONSTANTS[full_key]
 
 
 def _jaccard(a: torch.Tensor, b: torch.Tensor, dims: tuple[int, ...]) -> torch.Tensor:
@@ -72,7 +89,7 @@ def _syncopation(hits: torch.Tensor, grid: Grid) -> torch.Tensor:
     next_inclusive = torch.flip(torch.cummin(torch.flip(index, [1]), dim=1).values, [1])
     next_after = next_inclusive[:, 1 : t + 1]  # [M, T]: first hit strictly after each step
     steps = torch.arange(t, device=hits.device)
-    weights = torch.tensor(metrical_weights(grid).copy(), device=hits.device)  # [T]
+    weights = _constant(("metrical_weights", grid), hits.device, lambda: metrical_weights(grid))  # [T]
     rest_weight = torch.full((n * v, t), -100, dtype=torch.int64, device=hits.device)
     for k, spacing in reversed(list(enumerate(metrical_levels(grid)))):
         grid_point = (steps // spacing + 1) * spacing  # [T]
@@ -96,7 +113,8 @@ def torch_descriptors(
         values["density"] = counts / bars
     for group in ("low", "mid", "high"):
         if f"density_{group}" in want:
-            values[f"density_{group}"] = hits[:, list(VOICE_GROUPS[group])].sum(dim=(1, 2)) / bars
+            voices = _constant(("voices", group), hits.device, lambda g=group: VOICE_GROUPS[g])
+            values[f"density_{group}"] = hits.index_select(1, voices).sum(dim=(1, 2)) / bars
     if "syncopation" in want:
         values["syncopation"] = _syncopation(hits, grid) / safe
     if "swing" in want:

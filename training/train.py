@@ -12,7 +12,6 @@ stopped. Under torchrun every process draws its own slice of each global batch (
 
 from __future__ import annotations
 
-import contextlib
 import datetime as _dt
 import io
 import logging
@@ -30,25 +29,18 @@ from companion.core.descriptors import describe_batch
 from companion.core.drum_map import N_VOICES
 from companion.core.pattern import binarize
 from training import distributed, dynamics, metrics_log
-from training.batches import BatchSampler, step_generator
+from training.batches import BatchSampler
 from training.checkpoint import CHECKPOINT_FORMAT, RESUME_KEYS, load_checkpoint
 from training.conditions import ConditionError, ConditionSpace, training_rows
 from training.config import TrainConfig
 from training.dataset import RhythmDataset
-from training.losses import (
-    condition_loss,
-    critic_loss,
-    dynamics_loss,
-    generator_loss,
-    gradient_penalty,
-    interp,
-    torch_descriptors,
-)
 from training.metrics import frechet_distance, zscore, zscore_stats
-from training.model import build_models, harden
+from training.model import build_models
+from training.step import STAT_NAMES, StepRunner, StepStats, make_adam, wants_graphs
 
 log = logging.getLogger(__name__)
 LAST, BEST, METRICS = "last.pt", "best.pt", "metrics.jsonl"
+AGREE_EVERY = 25  # under DDP, processes agree on the time limit every this many steps
 DYNAMICS_SCORE_WEIGHT = 10.0  # model selection: one point of dynamics penalty weighs like 10 of Fréchet
 
 
@@ -114,20 +106,22 @@ class Trainer:
         n_styles = len(self.space.styles)
         self.G, self.D = build_models(config, len(self.space.names), n_styles, N_VOICES, self.grid)
         self.G.to(dev), self.D.to(dev)
-        betas = (config.beta1, config.beta2)
-        self.opt_g = torch.optim.Adam(self.G.parameters(), lr=config.lr_g, betas=betas)
-        self.opt_d = torch.optim.Adam(self.D.parameters(), lr=config.lr_d, betas=betas)
         self.amp = amp_dtype(config.amp, dev)
+        graphs = wants_graphs(config.cuda_graphs, dev, self.ctx.distributed, self.amp)
+        betas = (config.beta1, config.beta2)
+        self.opt_g = make_adam(self.G.parameters(), config.lr_g, betas, dev, capturable=graphs)
+        self.opt_d = make_adam(self.D.parameters(), config.lr_d, betas, dev, capturable=graphs)
         use_scaler = self.amp == torch.float16
         self.scaler_g = torch.amp.GradScaler("cuda", enabled=use_scaler)
         self.scaler_d = torch.amp.GradScaler("cuda", enabled=use_scaler)
         self.sampler = BatchSampler(
-            self.n_rows, config.batch_size, config.seed, self.ctx.rank, self.ctx.world_size
+            self.n_rows, config.batch_size, config.seed, self.ctx.rank, self.ctx.world_size, dev
         )
         self.step, self.best_score, self.best_step = 0, math.inf, -1
         if resume:
             self.load(self.out / LAST)
         self.G_ddp, self.D_ddp = distributed.wrap(self.G, self.ctx), distributed.wrap(self.D, self.ctx)
+        self.runner = StepRunner(self, graphs, config.compile)
 
     # ---- data -----------------------------------------------------------------------------------------
     def _prepare_validation(self, dataset: RhythmDataset, train: RhythmDataset) -> None:
@@ -155,88 +149,11 @@ class Trainer:
                 self.val_patterns = val.patterns  # [M, 3, V, T]: their hits' velocities and offsets
                 self.val_dynamics = dynamics.dynamics("validation", val.patterns, val.patterns, self.grid)
 
-    def _conditions(self, rows: torch.Tensor, gen: torch.Generator, mix: bool):
-        cond = self.train_cond[rows].clone()  # [B, C]
-        style = self.train_style[rows] if self.train_style is not None else None  # [B]
-        if mix and self.config.cond_mix > 0 and self.measured:
-            b = len(rows)
-            chosen = torch.rand(b, generator=gen) < self.config.cond_mix  # [B]
-            column = torch.tensor(self.measured)[torch.randint(len(self.measured), (b,), generator=gen)]
-            new = torch.rand(b, generator=gen)
-            idx = torch.nonzero(chosen).squeeze(1)
-            cond[idx.to(cond.device), column[idx].to(cond.device)] = new[idx].to(cond.device)
-        return cond, style
-
-    def _autocast(self):
-        if self.amp is None:
-            return contextlib.nullcontext()
-        return torch.autocast(device_type="cuda", dtype=self.amp)
-
-    # ---- one step -------------------------------------------------------------------------------------
-    def train_step(self) -> tuple[dict[str, float], bool]:
-        cfg, dev = self.config, self.ctx.device
-        gen = step_generator(cfg.seed, self.step, self.ctx.rank)
-        stats: dict[str, float] = {}
-        ends = False
-        for _ in range(cfg.n_critic):
-            rows, ended = self.sampler.next()
-            ends |= ended
-            real = self.train_patterns[rows.to(dev)]  # [B, 3, V, T]
-            cond, style = self._conditions(rows.to(dev), gen, mix=False)
-            z = torch.randn(len(rows), cfg.latent_dim, generator=gen).to(dev)  # [B, L]
-            with torch.no_grad(), self._autocast():
-                fake = harden(self.G(z, cond, style), cfg.hit_threshold, cfg.hit_estimator)  # [B, 3, V, T]
-            with self._autocast():
-                both_style = torch.cat([style, style]) if style is not None else None
-                scores = self.D_ddp(
-                    torch.cat([real, fake.to(real.dtype)]), torch.cat([cond, cond]), both_style, 2
-                )
-                real_s, fake_s = scores.float().chunk(2)
-                loss_d = critic_loss(cfg.loss, real_s, fake_s)
-                if cfg.loss == "wgan-gp":
-                    loss_d = loss_d + cfg.gp_weight * gradient_penalty(
-                        self.D, real, fake.float(), cond, style, gen
-                    )
-            self.opt_d.zero_grad(set_to_none=True)
-            self.scaler_d.scale(loss_d).backward()
-            self.scaler_d.step(self.opt_d)
-            self.scaler_d.update()
-        stats.update(loss_d=loss_d.item(), d_real=real_s.mean().item(), d_fake=fake_s.mean().item())
-
-        rows, ended = self.sampler.next()
-        ends |= ended
-        cond, style = self._conditions(rows.to(dev), gen, mix=True)
-        z = torch.randn(len(rows), cfg.latent_dim, generator=gen).to(dev)
-        self.D.requires_grad_(False)
-        with self._autocast():
-            out = self.G_ddp(z, cond, style)  # [B, 3, V, T]
-            fake = harden(out, cfg.hit_threshold, cfg.hit_estimator)
-            loss_adv = generator_loss(cfg.loss, self.D(fake, cond, style).float())
-        loss_cond = torch.zeros((), device=dev)
-        if self.measured and cfg.cond_weight > 0:
-            with torch.autocast(device_type=dev.type, enabled=False):
-                decoded = harden(out.float(), cfg.hit_threshold, cfg.hit_estimator)
-                measured = torch_descriptors(decoded, self.grid, self.measured_names)  # [B, Cm]
-                idx = self.measured
-                target = interp(
-                    cond[:, idx], self.probs.expand(len(idx), -1), self.quantiles[idx]
-                )  # raw [B, Cm]
-                loss_cond = condition_loss(measured, target, self.scale[idx])
-        loss_dyn = torch.zeros((), device=dev)
-        if cfg.dynamics_weight > 0:  # velocities and offsets as a drummer plays them (per voice, position)
-            with torch.autocast(device_type=dev.type, enabled=False):
-                loss_dyn = dynamics_loss(
-                    out.float(), self.train_patterns[rows.to(dev)], cfg.hit_threshold, self.grid
-                )
-        loss_g = loss_adv + cfg.cond_weight * loss_cond + cfg.dynamics_weight * loss_dyn
-        self.opt_g.zero_grad(set_to_none=True)
-        self.scaler_g.scale(loss_g).backward()
-        self.scaler_g.step(self.opt_g)
-        self.scaler_g.update()
-        self.D.requires_grad_(True)
-        stats.update(loss_g=loss_adv.item(), loss_cond=loss_cond.item(), loss_dyn=loss_dyn.item())
-        self.step += 1
-        return stats, ends
+    # ---- one step (training.step) ------------------------------------------------------------------------
+    def train_step(self) -> tuple[torch.Tensor, bool]:
+        """One generator update (after ``n_critic`` critic updates): stats [6] (``STAT_NAMES``, on the
+        device; not read back here) and whether the step ended an epoch."""
+        return self.runner.step()
 
     # ---- validation (model selection) -----------------------------------------------------------------
     @torch.no_grad()
@@ -337,53 +254,45 @@ class Trainer:
             self.out.mkdir(parents=True, exist_ok=True)
             cfg.save(self.out)
         history: list[dict[str, Any]] = []
-        sums: dict[str, float] = {}
-        count, started = 0, time.perf_counter()
+        stats, started = StepStats(self.ctx.device), time.perf_counter()
         bar = _progress(range(self.step, cfg.steps), enabled=main and cfg.progress)
         for _ in bar:
-            stats, epoch_ended = self.train_step()
-            finite = all(math.isfinite(value) for value in stats.values())
-            if self.ctx.distributed:  # one rank's NaN reaches all (DDP): decide alike
-                finite = bool(distributed.mean_over_processes(torch.tensor(float(finite)), self.ctx) == 1.0)
-            if not finite:  # diverged: save nothing more
-                raise ValueError(
-                    f"training diverged at step {self.step}: {stats} (or another process's) is not finite; "
-                    "stopped before "
-                    f"saving this state ({LAST} is the last checkpoint saved before). Check the data for "
-                    "NaN, or lower the learning rates"
-                )
-            for key, value in stats.items():
-                sums[key] = sums.get(key, 0.0) + value
-            count += 1
-            if self.step % 10 == 0 and hasattr(bar, "set_postfix"):
-                bar.set_postfix(
-                    d=f"{stats['loss_d']:.3f}", g=f"{stats['loss_g']:.3f}", c=f"{stats['loss_cond']:.3f}"
-                )
+            step_stats, epoch_ended = self.train_step()
+            stats.add(step_stats, self.step)  # on the device: no per-step host sync
+            checkpoint_due = self.step % cfg.checkpoint_every == 0
             out_of_time = cfg.time_limit_s > 0 and time.perf_counter() - started > cfg.time_limit_s
             if self.ctx.distributed and cfg.time_limit_s > 0:  # all processes stop at the same step
-                out_of_time = bool(
-                    distributed.mean_over_processes(torch.tensor(float(out_of_time)), self.ctx) > 0
-                )
+                agree = epoch_ended or checkpoint_due or self.step % AGREE_EVERY == 0
+                agree = agree or self.step == cfg.steps
+                out_of_time = agree and distributed.any_over_processes(out_of_time, self.ctx)
             last_step = self.step == cfg.steps or out_of_time
+            if not (epoch_ended or checkpoint_due or last_step):
+                continue
+            self._check_finite(stats)  # before anything of this state is saved
             if epoch_ended or last_step:
+                names = sorted(STAT_NAMES)
                 means = distributed.mean_over_processes(
-                    torch.tensor([sums[k] / count for k in sorted(sums)]), self.ctx
-                )
+                    stats.means()[[STAT_NAMES.index(k) for k in names]], self.ctx
+                ).tolist()
                 row = {
                     "epoch": round(self.sampler.epoch + self.sampler.position / self.n_rows, 3),
                     "step": self.step,
-                    **{k: round(float(v), 5) for k, v in zip(sorted(sums), means.tolist(), strict=True)},
+                    **{k: round(float(v), 5) for k, v in zip(names, means, strict=True)},
                     "seconds": round(time.perf_counter() - started, 2),
                 }
+                scores = distributed.from_main(self.validate() if main else None, self.ctx)
+                row.update({k: round(v, 5) for k, v in scores.items()})
                 if main:
-                    row.update({k: round(v, 5) for k, v in self.validate().items()})
                     self._log(row)
-                    if row.get("score", math.inf) < self.best_score:
-                        self.best_score, self.best_step = row["score"], self.step
+                if row.get("score", math.inf) < self.best_score:  # every process keeps the same best
+                    self.best_score, self.best_step = row["score"], self.step
+                    if main:
                         self.save(BEST)
+                if hasattr(bar, "set_postfix"):
+                    bar.set_postfix({k: f"{row[k]:.3f}" for k in ("loss_d", "loss_g", "loss_cond")})
                 history.append(row)
-                sums, count = {}, 0
-            if main and (self.step % cfg.checkpoint_every == 0 or last_step):
+                stats.reset()
+            if main and (checkpoint_due or last_step):
                 self.save(LAST)
             if out_of_time:
                 log.warning(
@@ -395,6 +304,16 @@ class Trainer:
         distributed.barrier(self.ctx)
         best = self.out / BEST
         return TrainResult(self.out, self.step, self.out / LAST, best if best.exists() else None, history)
+
+    def _check_finite(self, stats: StepStats) -> None:
+        """Stop before saving if any step since the start (of any process) gave a non-finite loss."""
+        first_bad = int(distributed.min_over_processes(stats.first_bad, self.ctx))
+        if first_bad != StepStats.NEVER:
+            raise ValueError(
+                f"training diverged at step {first_bad}: a loss or critic score (of this or another process) "
+                f"is not finite; stopped before saving this state ({LAST} is the last checkpoint saved "
+                "before). Check the data for NaN, or lower the learning rates"
+            )
 
     def _log(self, row: dict[str, Any]) -> None:
         metrics_log.append_row(self.out / METRICS, row)
