@@ -78,6 +78,8 @@ def main(args: argparse.Namespace, recipe: list[str]) -> int:
         print("speed: --device cuda but torch sees no CUDA GPU: nothing to measure here")
         return 2
     on_gpu = device.type == "cuda"
+    if args.threads > 0:  # one thread: figures that a busy shared CPU disturbs far less (no OpenMP barriers)
+        torch.set_num_threads(args.threads)
     batches = [int(b) for b in (args.batch_sizes or ("128,1024,4096,16384" if on_gpu else "128")).split(",")]
     variants = (args.variants or ("legacy,step,graphs,compile" if on_gpu else "legacy,step")).split(",")
     steps = args.steps or (300 if on_gpu else 100)
@@ -159,5 +161,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
     group.add_argument("--batch-sizes", default="", help="comma-separated, e.g. 128,1024")
     group.add_argument("--variants", default="", help="legacy,step,graphs,compile")
+    group.add_argument("--threads", type=int, default=0, help="torch CPU threads (default: torch's choice)")
     group.add_argument("--rounds", type=int, default=3, help="interleaved rounds; the best counts")
     group.add_argument("--steps", type=int, default=0, help="timed steps per figure (default 100; CUDA 300)")

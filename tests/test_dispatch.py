@@ -12,8 +12,7 @@ import pytest
 from companion.core.osc_codec import decode_message, encode_bundle, encode_message
 from companion.core.pattern import Grid
 from companion.osc.api import ENDPOINTS, LIVE_OFF_REASON, MAX_DATAGRAM_BYTES, MAX_PACKET_MESSAGES
-from companion.osc.clip import clip_to_pattern
-from companion.osc.dispatch import Daemon
+from companion.osc.dispatch import Daemon, clip_to_pattern
 from companion.osc.replies import error_reply
 from companion.osc.request import Clip
 from companion.runtime.model import ModelError, load_model
@@ -108,9 +107,9 @@ def test_clip_to_pattern_reads_the_grid(daemon):
 
 
 def test_clip_to_pattern_keeps_each_voices_most_used_pitch_ties_the_lowest(daemon):
-    from companion.osc.clip import _voice_lookup
+    from companion.core.drum_map import clip_voice_lookup
 
-    voice_of = _voice_lookup(daemon.model.meta.output_pitches)
+    voice_of = clip_voice_lookup(daemon.model.meta.output_pitches)
     assert voice_of[35] == voice_of[36] and voice_of[42] == voice_of[44]  # one voice each, two pitches
     rows = np.array(
         [
@@ -309,9 +308,8 @@ def test_poll_models_reloads_a_changed_serving_model_and_survives_corruption(dae
 @pytest.mark.parametrize("seed", range(5))
 def test_clip_to_pattern_equals_notes_to_pattern(daemon, seed):
     """The vectorised clip reader against the reference converter, with collisions and loop wraps."""
-    from companion.core.drum_map import PitchMapper
+    from companion.core.drum_map import PitchMapper, merged_pitch_table
     from companion.core.notes import notes_to_pattern
-    from companion.osc.clip import merged_pitch_table
 
     rng = np.random.default_rng(seed)
     n = 300

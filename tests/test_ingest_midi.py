@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from companion.core.drum_map import VOICE_INDEX, PitchMapper
-from companion.core.midi_file import MidiFileError, read_drum_take, take_to_pattern
+from companion.core.midi_file import MidiFileError, read_drum_arrays, read_drum_take, take_to_pattern
 from companion.core.pattern import Grid
 from tests.support.midi_files import TPB, bar_of_beats, write_midi
 from training.ingest.labels import FileLabels
@@ -17,7 +17,6 @@ from training.ingest.midi import (
     IngestConfig,
     find_midi_files,
     ingest_file,
-    read_drum_arrays,
 )
 
 KICK, SNARE, CLOSED, OPEN = (VOICE_INDEX[v] for v in ("kick", "snare", "closed_hat", "open_hat"))

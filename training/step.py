@@ -262,16 +262,23 @@ class _CapturedStep:
         saved = _Snapshot([t.G, t.D], [t.opt_g, t.opt_d])
         side = torch.cuda.Stream()
         side.wait_stream(torch.cuda.current_stream())
-        with torch.cuda.stream(side):
-            for _ in range(GRAPH_WARMUP_STEPS):
-                runner.body(self.static)
-        torch.cuda.current_stream().wait_stream(side)
-        t.opt_g.zero_grad(set_to_none=True)
-        t.opt_d.zero_grad(set_to_none=True)
-        self.graph = torch.cuda.CUDAGraph()
-        with torch.cuda.graph(self.graph):
-            self.stats = runner.body(self.static)  # [6], lives in the graph's memory pool
-        saved.restore()
+        try:
+            with torch.cuda.stream(side):
+                for _ in range(GRAPH_WARMUP_STEPS):
+                    runner.body(self.static)
+            torch.cuda.current_stream().wait_stream(side)
+            t.opt_g.zero_grad(set_to_none=True)
+            t.opt_d.zero_grad(set_to_none=True)
+            self.graph = torch.cuda.CUDAGraph()
+            with torch.cuda.graph(self.graph):
+                self.stats = runner.body(self.static)  # [6], lives in the graph's memory pool
+        finally:  # captured or not (then the plain step takes over), the warm-up steps are undone
+            torch.cuda.current_stream().wait_stream(side)
+            if not hasattr(self, "stats"):  # no gradient may point into a failed capture's memory
+                t.opt_g.zero_grad(set_to_none=True)
+                t.opt_d.zero_grad(set_to_none=True)
+                t.D.requires_grad_(True)  # a body that stopped inside the generator update left it off
+            saved.restore()
 
     def replay(self, inputs: dict[str, torch.Tensor]) -> torch.Tensor:
         for key, value in inputs.items():

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from companion.commands.serve import DEFAULT_MODEL_NAME, DEFAULT_MODELS_DIR
 from companion.core.descriptors import DESCRIPTOR_TABLE, describe
-from companion.core.pattern import MAX_BARS, Grid
+from companion.core.pattern import MAX_BARS
 
 STYLE_ANY = "any"
 
@@ -75,10 +75,9 @@ def _outputs(args: argparse.Namespace) -> list[Path]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from companion.core.drum_map import PitchMapper, voices_from_names
-    from companion.core.midi_file import MidiFileError, read_drum_take, take_to_pattern, write_pattern_midi
+    from companion.core.drum_map import PitchMapper, merged_pitch_table, voices_from_names
+    from companion.core.midi_file import MidiFileError, midi_file_to_pattern, write_pattern_midi
     from companion.core.regular_files import check_replaceable
-    from companion.osc.clip import merged_pitch_table
     from companion.runtime import engine, lock
     from companion.runtime.model import ModelError, load_model
 
@@ -103,13 +102,8 @@ def run(args: argparse.Namespace) -> int:
         clip, bpm = None, 120.0
         if args.source is not None:
             mapper = PitchMapper(merged_pitch_table(model.meta.output_pitches))
-            take = read_drum_take(args.source, channel=None)
-            numerator, denominator = take.time_signature
-            beats_per_bar = Grid.from_time_signature(numerator, denominator, 1).beats_per_bar
-            # whole bars by rounding: a last note-off just past the loop end is not another bar
-            bars = args.bars or min(MAX_BARS, max(1, round(take.length_beats / beats_per_bar)))
-            grid = Grid.from_time_signature(numerator, denominator, bars, model.meta.steps_per_beat)
-            clip, bpm = take_to_pattern(take, grid, 0.0, mapper), take.bpm
+            # bars: the file's, a last bar counting when half played (a note-off past the loop end is not)
+            clip, bpm = midi_file_to_pattern(args.source, args.bars, model.meta.steps_per_beat, mapper)
         bpm = args.tempo if args.tempo is not None else bpm
         for i, path in enumerate(_outputs(args)):
             if clip is None:

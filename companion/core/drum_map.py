@@ -6,10 +6,13 @@ mapped to voices by a ``DrumMap`` (a plain dict table); outgoing notes use one p
 
 from __future__ import annotations
 
+import functools
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
+
+import numpy as np
 
 # name           output pitch (General MIDI)   group
 VOICE_TABLE: tuple[tuple[str, int, str], ...] = (
@@ -100,6 +103,33 @@ class UnknownPitchError(ValueError):
     """A note's pitch is not in the drum map and the policy is ``error``."""
 
 
+def voice_lookup(table: Mapping[int, str]) -> np.ndarray:
+    """The pitch -> voice rule as a table: int64 [128], the voice index of every MIDI pitch, -1 where
+    ``table`` does not know it. Every reader of notes (files, clips, ingest) maps pitches through one."""
+    unknown = sorted({v for v in table.values() if v not in VOICE_INDEX})
+    if unknown:
+        raise ValueError(f"drum map names unknown voices {unknown}; allowed: {list(VOICES)}")
+    lookup = np.full(128, -1, dtype=np.int64)
+    for pitch, voice in table.items():
+        if not 0 <= int(pitch) <= 127:
+            raise ValueError(f"drum map pitch must be in 0..127, got {pitch!r}")
+        lookup[int(pitch)] = VOICE_INDEX[voice]
+    return lookup
+
+
+def merged_pitch_table(output_pitches: Sequence[int]) -> dict[int, str]:
+    """Input map for clips: the model's own output pitches first, then General MIDI, then the Roland map."""
+    return {**ROLAND_GMD, **GENERAL_MIDI, **{int(pitch): VOICES[i] for i, pitch in enumerate(output_pitches)}}
+
+
+@functools.lru_cache(maxsize=16)
+def clip_voice_lookup(output_pitches: tuple[int, ...]) -> np.ndarray:
+    """``voice_lookup(merged_pitch_table(output_pitches))``, cached and read-only (one per model)."""
+    lookup = voice_lookup(merged_pitch_table(output_pitches))
+    lookup.setflags(write=False)
+    return lookup
+
+
 @dataclass
 class PitchMapper:
     """Maps MIDI pitches to voice indices under an unknown-pitch policy, counting what it drops."""
@@ -110,20 +140,28 @@ class PitchMapper:
 
     def __post_init__(self) -> None:
         self.policy = UnknownPitchPolicy(self.policy)
-        unknown = sorted({v for v in self.table.values() if v not in VOICE_INDEX})
-        if unknown:
-            raise ValueError(f"drum map names unknown voices {unknown}; allowed: {list(VOICES)}")
-        self._index = {int(p): VOICE_INDEX[v] for p, v in self.table.items()}
+        self.lookup = voice_lookup(self.table)  # int64 [128]
+
+    def voices_of(self, pitches: np.ndarray) -> np.ndarray:
+        """int64 [K] voice index of each pitch; -1 (and counted) where dropped under the ``drop`` policy,
+        ``UnknownPitchError`` naming the first unknown pitch under ``error``."""
+        pitches = np.asarray(pitches, dtype=np.int64)
+        in_range = (pitches >= 0) & (pitches <= 127)
+        voices = np.where(in_range, self.lookup[np.where(in_range, pitches, 0)], -1)
+        unknown = voices < 0
+        if unknown.any():
+            if self.policy is UnknownPitchPolicy.ERROR:
+                known = np.flatnonzero(self.lookup >= 0).tolist()
+                raise UnknownPitchError(
+                    f"pitch {int(pitches[unknown][0])} is not in the drum map (known: {known})"
+                )
+            self.dropped.update(pitches[unknown].tolist())
+        return voices
 
     def voice_of(self, pitch: int) -> int | None:
         """Voice index of ``pitch``; ``None`` (and counted) when dropped under the ``drop`` policy."""
-        index = self._index.get(int(pitch))
-        if index is not None:
-            return index
-        if self.policy is UnknownPitchPolicy.ERROR:
-            raise UnknownPitchError(f"pitch {pitch} is not in the drum map (known: {sorted(self._index)})")
-        self.dropped[int(pitch)] += 1
-        return None
+        voice = int(self.voices_of(np.array([int(pitch)]))[0])
+        return None if voice < 0 else voice
 
     @property
     def n_dropped(self) -> int:

@@ -1,6 +1,7 @@
 """Pattern <-> Standard MIDI File (through mido), with tempo and time signature.
 
-Reading gives a ``DrumTake``: every drum note of the file in beats, the first tempo and time signature.
+Reading gives ``DrumArrays`` (the drum notes as arrays, in ticks: what the training ingest slices) or a
+``DrumTake`` built on them: every drum note of the file in beats, the first tempo and time signature.
 Slicing a take into patterns is the caller's business (``take_to_pattern`` for one window).
 Writing is atomic: a temp file beside the target, then a rename.
 """
@@ -8,24 +9,25 @@ Writing is atomic: a temp file beside the target, then a rename.
 from __future__ import annotations
 
 import io
-import math
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import mido
+import numpy as np
 
 from companion.core.atomic import atomic_write_bytes
 from companion.core.drum_map import OUTPUT_PITCHES, PitchMapper
 from companion.core.notes import Note, notes_to_pattern, pattern_to_notes
-from companion.core.pattern import MAX_BPM, MIN_BPM, Grid, Pattern
+from companion.core.pattern import FILE_PARTIAL_BAR, MAX_BPM, MIN_BPM, Grid, Pattern, bars_for_length
 from companion.core.regular_files import NotRegularFileError, read_regular_file
 
 DRUM_CHANNEL = 9  # zero-based: MIDI channel 10
-# a cap on the .mid files read: mido takes ~3 s and ~90 MB for 256 KiB of dense notes; the longest GMD
-# performance is 152 KB (and a clip to nudge is a few KB)
+# caps on the .mid files read: mido takes ~3 s and ~90 MB for 256 KiB of dense notes. A clip to nudge
+# (--from) is a few KB and the longest GMD performance 152 KB; a training corpus may hold longer takes.
 MAX_MIDI_FILE_BYTES = 256 * 1024
+MAX_INGEST_FILE_BYTES = 16 * 1024 * 1024
 DEFAULT_BPM = 120.0
 TICKS_PER_BEAT = 480
 
@@ -47,6 +49,87 @@ class DrumTake:
     source: str = ""
 
 
+@dataclass
+class DrumArrays:
+    """The drum notes of one MIDI file as arrays, in ticks, plus tempo and meter."""
+
+    ticks: np.ndarray  # int64 [K], note-on times, in file order within a tick
+    pitches: np.ndarray  # int16 [K]
+    velocities: np.ndarray  # int16 [K], 1..127
+    ticks_per_beat: int
+    end_tick: int  # the file's end (its longest track's end_of_track)
+    tempos: list[tuple[int, int]]  # (tick, microseconds per beat), by tick, file order within a tick
+    time_signatures: list[tuple[int, int, int]]  # (tick, numerator, denominator), likewise
+    other_channel_notes: int  # note-ons that were not on the drum channel
+
+    @property
+    def bpm(self) -> float | None:
+        """The first tempo; None when the file sets none (or a tempo of 0)."""
+        return float(mido.tempo2bpm(self.tempos[0][1])) if self.tempos and self.tempos[0][1] > 0 else None
+
+
+def read_drum_arrays(
+    path: str | os.PathLike, channel: int | None = DRUM_CHANNEL, max_bytes: int = MAX_INGEST_FILE_BYTES
+) -> DrumArrays:
+    """Note-ons of ``path`` on ``channel`` (``None``: any), track by track (no per-message copies).
+
+    ``MidiFileError`` (without the path: the caller names it) for unreadable and unsupported files, and
+    for anything but a regular file of at most ``max_bytes`` (a FIFO is refused at once, never waited on).
+    """
+    try:
+        data = read_regular_file(path, max_bytes)
+    except NotRegularFileError as error:
+        reason = str(error).removeprefix(f"{os.fspath(path)}: ")
+        raise MidiFileError(f"not a readable MIDI file: {reason}") from error
+    except OSError as error:
+        raise MidiFileError(f"not a readable MIDI file ({type(error).__name__}: {error})") from error
+    try:
+        midi = mido.MidiFile(file=io.BytesIO(data))
+    except (OSError, EOFError, ValueError, KeyError, IndexError, TypeError) as error:
+        raise MidiFileError(f"not a readable MIDI file ({type(error).__name__}: {error})") from error
+    if midi.type == 2:
+        raise MidiFileError("MIDI file type 2 (independent sequences) is not supported")
+    if not midi.ticks_per_beat or midi.ticks_per_beat <= 0:
+        raise MidiFileError("SMPTE time division is not supported")
+    ticks: list[int] = []
+    pitches: list[int] = []
+    velocities: list[int] = []
+    tempos: list[tuple[int, int]] = []
+    meters: list[tuple[int, int, int]] = []
+    other = 0
+    end_tick = 0
+    for track in midi.tracks:
+        tick = 0
+        for message in track:
+            tick += message.time
+            kind = message.type
+            if kind == "note_on":
+                if message.velocity == 0:
+                    continue
+                if channel is not None and message.channel != channel:
+                    other += 1
+                    continue
+                ticks.append(tick)
+                pitches.append(message.note)
+                velocities.append(message.velocity)
+            elif kind == "set_tempo":
+                tempos.append((tick, message.tempo))
+            elif kind == "time_signature":
+                meters.append((tick, message.numerator, message.denominator))
+        end_tick = max(end_tick, tick)
+    order = np.argsort(np.asarray(ticks, dtype=np.int64), kind="stable")  # as mido.merge_tracks orders
+    return DrumArrays(
+        ticks=np.asarray(ticks, dtype=np.int64)[order],
+        pitches=np.asarray(pitches, dtype=np.int16)[order],
+        velocities=np.asarray(velocities, dtype=np.int16)[order],
+        ticks_per_beat=int(midi.ticks_per_beat),
+        end_tick=int(end_tick),
+        tempos=sorted(tempos, key=lambda t: t[0]),
+        time_signatures=sorted(meters, key=lambda m: m[0]),
+        other_channel_notes=other,
+    )
+
+
 def read_drum_take(path: str | os.PathLike, channel: int | None = DRUM_CHANNEL) -> DrumTake:
     """Read the drum notes (note-ons on ``channel``; ``None`` = any channel) of a .mid file.
 
@@ -54,51 +137,27 @@ def read_drum_take(path: str | os.PathLike, channel: int | None = DRUM_CHANNEL) 
     and files without any note on the drum channel.
     """
     try:
-        data = read_regular_file(path, MAX_MIDI_FILE_BYTES)
-    except NotRegularFileError as error:
-        raise MidiFileError(f"not a readable MIDI file: {error}") from error
-    except OSError as error:
-        raise MidiFileError(f"{path}: not a readable MIDI file ({type(error).__name__}: {error})") from error
-    try:
-        midi = mido.MidiFile(file=io.BytesIO(data))
-    except (OSError, EOFError, ValueError, KeyError, IndexError) as error:
-        raise MidiFileError(f"{path}: not a readable MIDI file ({type(error).__name__}: {error})") from error
-    if midi.type == 2:
-        raise MidiFileError(f"{path}: MIDI file type 2 (independent sequences) is not supported")
-    tpb = midi.ticks_per_beat
-    if not tpb or tpb <= 0:
-        raise MidiFileError(f"{path}: SMPTE time division is not supported")
-    tempo = None
-    time_signature = None
-    tempo_changes = 0
-    notes: list[Note] = []
-    other = 0
-    ticks = 0
-    for message in mido.merge_tracks(midi.tracks):
-        ticks += message.time
-        if message.type == "set_tempo":
-            if tempo is None:
-                tempo = message.tempo
-            elif message.tempo != tempo:
-                tempo_changes += 1
-        elif message.type == "time_signature" and time_signature is None:
-            time_signature = (message.numerator, message.denominator)
-        elif message.type == "note_on" and message.velocity > 0:
-            if channel is not None and message.channel != channel:
-                other += 1
-                continue
-            notes.append(Note(ticks / tpb, message.note, 0.1, message.velocity))
-    if not notes:
+        arrays = read_drum_arrays(path, channel, MAX_MIDI_FILE_BYTES)
+    except MidiFileError as error:
+        raise MidiFileError(f"{path}: {error}") from error
+    tpb = arrays.ticks_per_beat
+    if len(arrays.ticks) == 0:
         where = "on any channel" if channel is None else f"on MIDI channel {channel + 1}"
-        raise MidiFileError(f"{path}: no drum notes {where} ({other} notes elsewhere)")
-    bpm = mido.tempo2bpm(tempo) if tempo else DEFAULT_BPM
+        raise MidiFileError(f"{path}: no drum notes {where} ({arrays.other_channel_notes} notes elsewhere)")
+    notes = sorted(
+        Note(tick / tpb, pitch, 0.1, velocity)
+        for tick, pitch, velocity in zip(
+            arrays.ticks.tolist(), arrays.pitches.tolist(), arrays.velocities.tolist(), strict=True
+        )
+    )
+    first_tempo = arrays.tempos[0][1] if arrays.tempos else None
     return DrumTake(
-        notes=sorted(notes),
-        bpm=float(bpm),
-        time_signature=time_signature or (4, 4),
-        length_beats=max(ticks / tpb, notes[-1].start_beats),
-        other_channel_notes=other,
-        tempo_changes=tempo_changes,
+        notes=notes,
+        bpm=arrays.bpm or DEFAULT_BPM,
+        time_signature=tuple(arrays.time_signatures[0][1:]) if arrays.time_signatures else (4, 4),
+        length_beats=max(arrays.end_tick / tpb, notes[-1].start_beats),
+        other_channel_notes=arrays.other_channel_notes,
+        tempo_changes=sum(tempo != first_tempo for _, tempo in arrays.tempos),
         source=os.fspath(path),
     )
 
@@ -165,12 +224,12 @@ def midi_file_to_pattern(
     mapper: PitchMapper | None = None,
     start_beats: float = 0.0,
 ) -> tuple[Pattern, float]:
-    """Read a .mid file as one pattern (and its bpm). ``bars`` defaults to the file's length, capped at 8."""
+    """Read a .mid file as one pattern (and its bpm). ``bars`` defaults to the file's length from
+    ``start_beats`` (``bars_for_length``: a trailing bar counts when half played; at most ``MAX_BARS``)."""
     take = read_drum_take(path, channel=None)
     numerator, denominator = take.time_signature
     probe = Grid.from_time_signature(numerator, denominator, 1, steps_per_beat)
     if bars is None:
-        whole = (take.length_beats - start_beats) / probe.beats_per_bar
-        bars = min(8, max(1, math.ceil(whole - 1e-3)))
+        bars = bars_for_length(take.length_beats - start_beats, probe.beats_per_bar, FILE_PARTIAL_BAR)
     grid = Grid.from_time_signature(numerator, denominator, bars, steps_per_beat)
     return take_to_pattern(take, grid, start_beats, mapper), take.bpm

@@ -13,9 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from companion.core.drum_map import N_VOICES, OUTPUT_PITCHES, PitchMapper
+from companion.core.note_rows import DEFAULT_DURATION_STEPS, pattern_to_note_rows, quantise_onsets
 from companion.core.pattern import MAX_OFFSET_STEPS, Grid, Pattern
-
-DEFAULT_DURATION_STEPS = 0.5  # drum notes are short: half a grid step, capped before the next same-voice hit
 
 
 @dataclass(frozen=True, order=True)
@@ -51,31 +50,15 @@ def pattern_to_notes(
     output_pitches: Sequence[int] = OUTPUT_PITCHES,
     duration_steps: float = DEFAULT_DURATION_STEPS,
 ) -> list[Note]:
-    """Every hit becomes a note at ``(step + offset) / steps_per_beat``, sorted by start then pitch."""
+    """Every hit becomes a note at ``(step + offset) / steps_per_beat``, sorted by start then pitch
+    (``note_rows.pattern_to_note_rows``, as ``Note`` objects)."""
     if len(output_pitches) != N_VOICES:
         raise ValueError(f"output_pitches must have {N_VOICES} entries, got {len(output_pitches)}")
-    grid = pattern.grid
-    spb = grid.steps_per_beat
-    length_steps = grid.n_steps
-    notes: list[Note] = []
-    for voice, step in zip(*np.nonzero(pattern.hits), strict=True):
-        position = (step + float(pattern.offsets_steps[voice, step])) % length_steps  # loop wrap
-        row = np.flatnonzero(pattern.hits[voice])
-        following = row[row > step]
-        next_step = following[0] if len(following) else row[0] + length_steps
-        next_position = next_step + float(pattern.offsets_steps[voice, next_step % length_steps])
-        gap = next_position - (step + float(pattern.offsets_steps[voice, step]))
-        duration = max(min(duration_steps, gap * 0.95), 0.01)
-        notes.append(
-            Note(
-                start_beats=position / spb,
-                pitch=int(output_pitches[voice]),
-                duration_beats=duration / spb,
-                velocity=velocity_to_midi(pattern.velocities[voice, step]),
-            )
-        )
-    notes.sort()
-    return notes
+    rows = pattern_to_note_rows(pattern, output_pitches, duration_steps)
+    return [
+        Note(start_beats=start, pitch=int(pitch), duration_beats=duration, velocity=int(velocity))
+        for pitch, start, duration, velocity in rows.tolist()
+    ]
 
 
 def notes_to_pattern(
@@ -84,37 +67,26 @@ def notes_to_pattern(
     mapper: PitchMapper | None = None,
     start_beats: float = 0.0,
 ) -> Pattern:
-    """Quantise notes onto ``grid``, keeping each hit's offset from the nearest step.
+    """Quantise notes onto ``grid`` (``note_rows.quantise_onsets``), keeping each hit's offset from the
+    nearest step.
 
     ``notes`` may be ``Note`` objects or ``(pitch, start_beats, duration_beats, velocity)`` tuples (the OSC
     wire order). Notes are taken from the window ``[start_beats, start_beats + length)``; a note within half a
-    step before the window end wraps to step 0. When two hits of one voice land on one step, the loudest wins.
-    Pitches are mapped by ``mapper`` (default: Roland/GMD map, dropping and counting unknown pitches).
+    step before the window end wraps to step 0. When two hits of one voice land on one step, the loudest wins
+    (the first of equals). Pitches of the notes in the window are mapped by ``mapper`` (default: Roland/GMD
+    map, dropping and counting unknown pitches).
     """
     mapper = mapper or PitchMapper()
-    spb = grid.steps_per_beat
-    n_steps = grid.n_steps
-    hits = np.zeros((N_VOICES, n_steps), dtype=bool)
-    velocities = np.zeros((N_VOICES, n_steps), dtype=np.float32)
-    offsets = np.zeros((N_VOICES, n_steps), dtype=np.float32)
-    for note in notes:
-        if isinstance(note, Note):
-            pitch, start, velocity = note.pitch, note.start_beats, note.velocity
-        else:
-            pitch, start, _duration, velocity = note
-        position = (float(start) - start_beats) * spb  # in steps
-        if not math.isfinite(position) or position < -MAX_OFFSET_STEPS or position >= n_steps:
-            continue
-        step = math.floor(position + 0.5)
-        offset = position - step
-        step %= n_steps
-        voice = mapper.voice_of(int(pitch))
-        if voice is None:
-            continue
-        value = midi_to_velocity(int(velocity))
-        if hits[voice, step] and velocities[voice, step] >= value:
-            continue  # keep the loudest
-        hits[voice, step] = True
-        velocities[voice, step] = value
-        offsets[voice, step] = min(max(offset, -MAX_OFFSET_STEPS), MAX_OFFSET_STEPS)
+    rows = np.array(
+        [(n.pitch, n.start_beats, n.velocity) if isinstance(n, Note) else (n[0], n[1], n[3]) for n in notes],
+        dtype=np.float64,
+    ).reshape(-1, 3)  # [K, 3]: pitch, start_beats, velocity
+    positions = (rows[:, 1] - start_beats) * grid.steps_per_beat  # [K], in steps
+    with np.errstate(invalid="ignore"):
+        inside = np.isfinite(positions) & (positions >= -MAX_OFFSET_STEPS) & (positions < grid.n_steps)
+    voices = mapper.voices_of(rows[inside, 0].astype(np.int64))
+    known = voices >= 0
+    hits, velocities, offsets = quantise_onsets(
+        positions[inside][known], voices[known], rows[inside, 2][known], grid.n_steps, loop=True
+    )
     return Pattern(grid, hits, velocities, offsets)

@@ -6,6 +6,7 @@ the ONNX generator's output; a single ``Pattern`` is the validated, named form o
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -19,6 +20,21 @@ MAX_BARS = 8
 MIN_BPM, MAX_BPM = 20.0, 999.0  # Ableton Live's tempo range: transport, live MIDI clocks, .mid files
 # time signatures we support: numerator over a quarter-note beat
 SUPPORTED_TIME_SIGNATURES: dict[tuple[int, int], int] = {(4, 4): 4, (3, 4): 3, (2, 4): 2, (5, 4): 5}
+# How much of a trailing partial bar makes it a bar (see ``whole_bars``):
+CLIP_PARTIAL_BAR = 1e-9  # a clip's loop length is exact: any part of a bar counts (float noise aside)
+FILE_PARTIAL_BAR = 0.5  # a .mid file ends where its last note rings out: a bar counts when half played
+
+
+def whole_bars(length: float, bar_length: float, partial_bar: float) -> int:
+    """The bars that ``length`` spans (any unit: beats, ticks; ``bar_length`` in the same), a trailing
+    partial bar counting when at least ``partial_bar`` (a fraction of a bar) of it is there. May be 0; no
+    upper limit (a whole performance)."""
+    return math.floor(length / bar_length + 1.0 - partial_bar)
+
+
+def bars_for_length(length_beats: float, beats_per_bar: float, partial_bar: float) -> int:
+    """``whole_bars`` as a pattern's length: 1..MAX_BARS."""
+    return min(MAX_BARS, max(1, whole_bars(length_beats, beats_per_bar, partial_bar)))
 
 
 @dataclass(frozen=True)

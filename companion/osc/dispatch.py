@@ -19,7 +19,6 @@ is answered at once.
 from __future__ import annotations
 
 import logging
-import math
 import threading
 import time
 from collections import Counter
@@ -29,9 +28,10 @@ from typing import Any
 
 import numpy as np
 
-from companion.core.drum_map import VOICES
+from companion.core import note_rows
+from companion.core.drum_map import VOICES, clip_voice_lookup
 from companion.core.osc_codec import Message, OscError, decode_message, encode_message, split_packet
-from companion.core.pattern import MAX_BARS, Pattern
+from companion.core.pattern import CLIP_PARTIAL_BAR, Grid, Pattern, bars_for_length
 from companion.osc.api import (
     LIVE_OFF_REASON,
     MAX_DATAGRAM_BYTES,
@@ -41,7 +41,6 @@ from companion.osc.api import (
     MAX_WORK_PER_DATAGRAM,
     VERSION,
 )
-from companion.osc.clip import _voice_lookup, clip_to_pattern, fit_notes
 from companion.osc.replies import (
     error_reply,
     note_array,
@@ -265,7 +264,7 @@ class Daemon:
         notes = pattern_to_note_array(without_voices(result, keep), pitches)
         notes = notes[notes["start"] < length]
         if bars is not None:  # cropped or looped like the clip's pattern: the same for the unread notes
-            passthrough = fit_notes(passthrough, pattern.grid.length_beats, length)
+            passthrough = note_rows.loop_note_rows(passthrough, pattern.grid.length_beats, length)
         if len(passthrough):
             notes = np.concatenate([notes, note_array(passthrough)])
             notes = notes[np.lexsort((notes["pitch"], notes["start"]))]
@@ -374,8 +373,8 @@ def work_cost(request: Request, model: Model) -> int:
     if handler == "vary" and request.values["amount"] == 0 and "bars" not in opts:
         return 0  # the clip comes back as it is
     if request.clip is not None:  # vary, or generate with keep: the clip's length
-        clip_bars = math.ceil(request.clip.length_beats / model.meta.beats_per_bar - 1e-9)
-        bars = opts.get("bars", min(MAX_BARS, max(1, clip_bars)))
+        clip_bars = bars_for_length(request.clip.length_beats, model.meta.beats_per_bar, CLIP_PARTIAL_BAR)
+        bars = opts.get("bars", clip_bars)
     else:
         bars = opts.get("bars", model.meta.bars)
     return int(opts.get("candidates", engine.DEFAULT_CANDIDATES)) * int(bars)
@@ -394,6 +393,17 @@ def without_voices(pattern: Pattern, voices: tuple[int, ...]) -> Pattern:
 
 def kept_rows(clip: Clip, model: Model, keep: tuple[int, ...]) -> np.ndarray:
     """The clip's note rows [K, 4] of the ``keep`` voices that start inside the clip, as sent."""
-    voices = _voice_lookup(model.meta.output_pitches)[clip.notes[:, 0].astype(np.int64)]
+    voices = clip_voice_lookup(model.meta.output_pitches)[clip.notes[:, 0].astype(np.int64)]
     inside = np.isin(voices, keep) & (clip.notes[:, 1] < clip.length_beats)
     return clip.notes[inside]
+
+
+def clip_to_pattern(clip: Clip, model: Model) -> tuple[Pattern, list[int], np.ndarray]:
+    """A vary request's clip -> (pattern on the model's grid, output pitch per voice, notes passed through):
+    ``note_rows.clip_to_pattern`` on the whole bars that hold the clip, its pitches read with the model's
+    own output pitches first, then General MIDI and the Roland map (``drum_map.clip_voice_lookup``)."""
+    meta = model.meta
+    bars = bars_for_length(clip.length_beats, meta.beats_per_bar, CLIP_PARTIAL_BAR)
+    grid = Grid(meta.steps_per_beat, meta.beats_per_bar, bars)
+    voice_of = clip_voice_lookup(meta.output_pitches)
+    return note_rows.clip_to_pattern(clip.notes, clip.length_beats, grid, voice_of, meta.output_pitches)

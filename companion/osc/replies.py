@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from companion.core.notes import DEFAULT_DURATION_STEPS
+from companion.core.note_rows import DEFAULT_DURATION_STEPS, pattern_to_note_rows
 from companion.core.osc_codec import encode_message, encode_string
 from companion.core.pattern import Pattern
 from companion.osc.api import MAX_DATAGRAM_BYTES, NOTES_PER_PART
@@ -25,33 +25,8 @@ _ID_PART = struct.Struct(">ii")
 def pattern_to_note_array(
     pattern: Pattern, pitches: Sequence[int], duration_steps: float = DEFAULT_DURATION_STEPS
 ) -> np.ndarray:
-    """Vectorised ``companion.core.notes.pattern_to_notes``: the same notes, in the same order, as
-    NOTE_DTYPE [M].
-
-    Each hit starts at (step + offset) / steps_per_beat (wrapped into the loop); it lasts ``duration_steps``,
-    capped at 95% of the gap to the next hit of its voice (also across the loop end), at least 0.01 steps.
-    """
-    grid = pattern.grid
-    n_steps = grid.n_steps
-    voices, steps = np.nonzero(pattern.hits)  # [M], sorted by voice, then step
-    positions = steps + pattern.offsets_steps[voices, steps].astype(np.float64)  # [M], in steps
-    following = np.empty_like(positions)
-    following[:-1] = positions[1:]
-    last = np.ones(len(voices), dtype=bool)  # the last hit of each voice wraps to its first hit
-    last[:-1] = voices[1:] != voices[:-1]
-    first_of_voice = np.searchsorted(voices, voices[last])
-    following[last] = positions[first_of_voice] + n_steps
-    durations = np.maximum(np.minimum(duration_steps, (following - positions) * 0.95), 0.01)
-    starts = (positions % n_steps) / grid.steps_per_beat
-    velocities = np.clip(np.rint(pattern.velocities[voices, steps].astype(np.float64) * 127), 1, 127)
-    notes = np.empty(len(voices), dtype=NOTE_DTYPE)
-    notes["pitch"] = np.asarray(pitches, dtype=np.int64)[voices]
-    notes["start"] = starts
-    notes["duration"] = durations / grid.steps_per_beat
-    notes["velocity"] = velocities
-    # Note's order: start_beats, pitch, duration, velocity (on the float64 values, as pattern_to_notes)
-    order = np.lexsort((velocities, durations, notes["pitch"], starts))
-    return notes[order]
+    """``companion.core.note_rows.pattern_to_note_rows`` as NOTE_DTYPE [M], ready for the wire."""
+    return note_array(pattern_to_note_rows(pattern, pitches, duration_steps))
 
 
 def note_array(rows: np.ndarray) -> np.ndarray:

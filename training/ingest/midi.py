@@ -1,8 +1,9 @@
 """Ingest a folder of drum .mid files into a ``RhythmDataset``: windows of N bars with velocity and timing.
 
-Per file (one worker process each, ``--workers``): read the drum notes with mido, map pitches to the nine
-voices, quantise every note once onto the whole performance's grid (step = nearest 16th, offset = what is
-left, in steps; loudest wins when two hits of a voice share a step), then cut windows of ``bars`` bars every
+Per file (one worker process each, ``--workers``): read the drum notes (``companion.core.midi_file``), map
+pitches to the nine voices (``drum_map.voice_lookup``), quantise every note once onto the whole
+performance's grid (``note_rows.quantise_onsets``: step = nearest 16th, offset = what is left, in steps;
+loudest wins when two hits of a voice share a step), then cut windows of ``bars`` bars every
 ``hop_bars`` bars. The performance ends at its last note (silence before ``end_of_track`` is not played);
 a trailing partial bar counts when the last note falls in its second half. Windows never wrap:
 a note early for the bar line after a window belongs to the next window (unlike ``notes_to_pattern``, which
@@ -11,18 +12,17 @@ treats a clip as a loop). Files that cannot be used are skipped with a reason an
 
 from __future__ import annotations
 
-import math
 import os
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-import mido
 import numpy as np
 
-from companion.core.drum_map import N_VOICES, VOICE_INDEX, drum_map_by_name
-from companion.core.midi_file import DEFAULT_BPM, DRUM_CHANNEL, MidiFileError
-from companion.core.pattern import MAX_BARS, SUPPORTED_TIME_SIGNATURES, Grid
+from companion.core.drum_map import drum_map_by_name, voice_lookup
+from companion.core.midi_file import DEFAULT_BPM, DRUM_CHANNEL, DrumArrays, MidiFileError, read_drum_arrays
+from companion.core.note_rows import quantise_onsets
+from companion.core.pattern import FILE_PARTIAL_BAR, MAX_BARS, SUPPORTED_TIME_SIGNATURES, Grid, whole_bars
 from training.ingest.labels import INFO_CSV, FileLabels, find_info_csv, labels_from_path, read_info_csv
 
 MIDI_SUFFIXES = (".mid", ".midi")
@@ -92,20 +92,6 @@ class IngestConfig:
 
 
 @dataclass
-class DrumArrays:
-    """The drum notes of one file as arrays, in ticks, plus tempo and meter."""
-
-    ticks: np.ndarray  # int64 [K], note-on times
-    pitches: np.ndarray  # int16 [K]
-    velocities: np.ndarray  # int16 [K], 1..127
-    ticks_per_beat: int
-    end_tick: int
-    bpm: float | None  # first tempo, None when the file sets none
-    time_signatures: list[tuple[int, int, int]]  # (tick, numerator, denominator)
-    other_channel_notes: int
-
-
-@dataclass
 class FileWindows:
     """What one file contributed: windows as compact arrays, or the reason it was skipped."""
 
@@ -126,97 +112,12 @@ class FileWindows:
         return 0 if self.hits is None else len(self.hits)
 
 
-def read_drum_arrays(path: str | os.PathLike, channel: int | None = DRUM_CHANNEL) -> DrumArrays:
-    """Note-ons of ``path`` on ``channel`` (``None``: any), track by track (no per-message copies)."""
-    try:
-        midi = mido.MidiFile(os.fspath(path))
-    except (OSError, EOFError, ValueError, KeyError, IndexError, TypeError) as error:
-        raise MidiFileError(f"not a readable MIDI file ({type(error).__name__}: {error})") from error
-    if midi.type == 2:
-        raise MidiFileError("MIDI file type 2 (independent sequences) is not supported")
-    if not midi.ticks_per_beat or midi.ticks_per_beat <= 0:
-        raise MidiFileError("SMPTE time division is not supported")
-    ticks: list[int] = []
-    pitches: list[int] = []
-    velocities: list[int] = []
-    tempos: list[tuple[int, int]] = []
-    meters: list[tuple[int, int, int]] = []
-    other = 0
-    end_tick = 0
-    for track in midi.tracks:
-        tick = 0
-        for message in track:
-            tick += message.time
-            kind = message.type
-            if kind == "note_on":
-                if message.velocity == 0:
-                    continue
-                if channel is not None and message.channel != channel:
-                    other += 1
-                    continue
-                ticks.append(tick)
-                pitches.append(message.note)
-                velocities.append(message.velocity)
-            elif kind == "set_tempo":
-                tempos.append((tick, message.tempo))
-            elif kind == "time_signature":
-                meters.append((tick, message.numerator, message.denominator))
-        end_tick = max(end_tick, tick)
-    order = np.argsort(np.asarray(ticks, dtype=np.int64), kind="stable")
-    return DrumArrays(
-        ticks=np.asarray(ticks, dtype=np.int64)[order],
-        pitches=np.asarray(pitches, dtype=np.int16)[order],
-        velocities=np.asarray(velocities, dtype=np.int16)[order],
-        ticks_per_beat=int(midi.ticks_per_beat),
-        end_tick=int(end_tick),
-        bpm=float(mido.tempo2bpm(min(tempos, key=lambda t: t[0])[1])) if tempos else None,
-        time_signatures=sorted(meters),
-        other_channel_notes=other,
-    )
-
-
-def pitch_lookup(drum_map: str) -> np.ndarray:
-    """int16 [128]: voice index of every MIDI pitch, -1 where the map does not know it."""
-    lookup = np.full(128, -1, dtype=np.int16)
-    for pitch, voice in drum_map_by_name(drum_map).items():
-        lookup[pitch] = VOICE_INDEX[voice]
-    return lookup
-
-
 def meter_of(arrays: DrumArrays) -> tuple[int, int]:
     """The file's single time signature (4/4 when it sets none); ``SkipFile`` on a change of meter."""
-    distinct = list(dict.fromkeys((n, d) for _, n, d in arrays.time_signatures))
+    distinct = list(dict.fromkeys((n, d) for _, n, d in sorted(arrays.time_signatures)))
     if len(distinct) > 1:
         raise SkipFile("unsupported_meter", "meter changes " + " -> ".join(f"{n}/{d}" for n, d in distinct))
     return distinct[0] if distinct else (4, 4)
-
-
-def quantise_take(
-    arrays: DrumArrays, voices: np.ndarray, grid: Grid, n_bars: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Whole-performance grid: (hits bool, velocities, offsets) each [V, n_bars * steps_per_bar].
-
-    ``voices`` [K] are the notes' voice indices (all known). Loudest wins per (voice, step); on equal
-    velocity the earlier note wins (as in ``notes_to_pattern``).
-    """
-    total = n_bars * grid.steps_per_bar
-    position = arrays.ticks * (grid.steps_per_beat / arrays.ticks_per_beat)  # float64 [K], in steps
-    step = np.floor(position + 0.5).astype(np.int64)
-    keep = step < total
-    voices, step, position, velocity = voices[keep], step[keep], position[keep], arrays.velocities[keep]
-    key = voices.astype(np.int64) * total + step
-    order = np.lexsort((np.arange(len(key)), -velocity.astype(np.int32), key))
-    key, first = key[order], np.ones(len(order), dtype=bool)
-    first[1:] = key[1:] != key[:-1]
-    chosen = order[first]
-    hits = np.zeros((N_VOICES, total), dtype=bool)
-    velocities = np.zeros((N_VOICES, total), dtype=np.float32)
-    offsets = np.zeros((N_VOICES, total), dtype=np.float32)
-    v, s = voices[chosen], step[chosen]
-    hits[v, s] = True
-    velocities[v, s] = velocity[chosen] / np.float32(127.0)
-    offsets[v, s] = np.clip(position[chosen] - s, -0.5, 0.5)
-    return hits, velocities, offsets
 
 
 def ingest_file(path: Path, relative: str, labels: FileLabels | None, config: IngestConfig) -> FileWindows:
@@ -252,7 +153,7 @@ def _fill_windows(result: FileWindows, path: Path, config: IngestConfig) -> None
         raise SkipFile("unsupported_meter", f"time signature {meter[0]}/{meter[1]}")
     if meter != config.time_signature:
         raise SkipFile("other_meter", f"time signature {meter[0]}/{meter[1]}")
-    voices = pitch_lookup(config.drum_map)[arrays.pitches]
+    voices = voice_lookup(drum_map_by_name(config.drum_map))[arrays.pitches]
     unknown = voices < 0
     if unknown.any():
         result.dropped_pitches.update(arrays.pitches[unknown].tolist())
@@ -268,10 +169,16 @@ def _fill_windows(result: FileWindows, path: Path, config: IngestConfig) -> None
     grid = config.grid
     ticks_per_bar = arrays.ticks_per_beat * grid.beats_per_bar
     length_ticks = int(arrays.ticks[-1]) + 1  # the performance ends with its last note, not end_of_track
-    n_bars = math.floor(length_ticks / ticks_per_bar + 0.5)  # a trailing bar counts when half played
+    n_bars = whole_bars(
+        length_ticks, ticks_per_bar, FILE_PARTIAL_BAR
+    )  # a trailing bar counts when half played
     if n_bars < config.bars:
         raise SkipFile("too_short", f"{length_ticks / ticks_per_bar:.2f} bars < {config.bars}")
-    hits, velocities, offsets = quantise_take(arrays, voices, grid, n_bars)
+    # the whole performance on one grid, once; no loop: a note early for the next bar line stays there
+    positions = arrays.ticks * (grid.steps_per_beat / arrays.ticks_per_beat)  # float64 [K], in steps
+    hits, velocities, offsets = quantise_onsets(
+        positions, voices, arrays.velocities, n_bars * grid.steps_per_bar, loop=False
+    )
     start_bar = np.arange(0, n_bars - config.bars + 1, config.hop_bars, dtype=np.int32)
     columns = start_bar[:, None] * grid.steps_per_bar + np.arange(grid.n_steps)  # [W, T]
     window_hits = hits[:, columns].transpose(1, 0, 2)  # [W, V, T]
