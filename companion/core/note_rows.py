@@ -122,3 +122,12 @@ def loop_note_rows(rows: np.ndarray, period_beats: float, length_beats: float) -
     ]
     looped = np.concatenate(copies) if copies else rows[:0]
     return looped[looped[:, START] < length_beats]
+
+
+def rows_of_voices(
+    rows: np.ndarray, length_beats: float, voice_of: np.ndarray, voices: Sequence[int]
+) -> np.ndarray:
+    """The note rows [K, 4] of ``voices`` (by the pitch -> voice table ``voice_of``) that start before
+    ``length_beats``, as they are."""
+    inside = np.isin(voice_of[rows[:, PITCH].astype(np.int64)], voices) & (rows[:, START] < length_beats)
+    return rows[inside]

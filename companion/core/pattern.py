@@ -180,3 +180,14 @@ def binarize(batch: np.ndarray, hit_threshold: float = 0.5) -> np.ndarray:
     out[:, VELOCITY] = np.clip(batch[:, VELOCITY], 0, 1) * hits
     out[:, OFFSET] = np.clip(batch[:, OFFSET], -MAX_OFFSET_STEPS, MAX_OFFSET_STEPS) * hits
     return out
+
+
+def without_voices(pattern: Pattern, voices: tuple[int, ...]) -> Pattern:
+    """``pattern`` with no hit on ``voices`` (e.g. kept voices, whose notes travel as the clip sent them)."""
+    if not voices:
+        return pattern
+    hits = pattern.hits.copy()
+    hits[list(voices)] = False
+    velocities, offsets = pattern.velocities.copy(), pattern.offsets_steps.copy()
+    velocities[~hits], offsets[~hits] = 0, 0
+    return Pattern.unchecked(pattern.grid, hits, velocities, offsets)

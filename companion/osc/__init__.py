@@ -5,7 +5,7 @@
 - ``codec``: OSC 1.0 messages and bundles <-> bytes.
 - ``request``: decoded messages -> checked requests; ``replies``: reply datagrams; ``reply_routes``: where
   replies go.
-- ``dispatch``: the daemon (request -> handler -> replies, model hot-swap); ``server``: the UDP loop.
+- ``dispatch``: the daemon (request -> handler -> replies); ``server``: the UDP loop.
 
 Built on the core and the runtime; training never imports it (tests/test_layering.py).
 """

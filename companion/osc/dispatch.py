@@ -4,7 +4,9 @@
 server (``companion.osc.server``) remembers it for the sender.
 
 Every request is checked against the registry (``companion.osc.api``) before anything happens; a
-malformed one gets ``/nudge/error id reason`` and changes nothing. The handlers are named in the registry.
+malformed one gets ``/nudge/error id reason`` and changes nothing. The handlers are named in the registry;
+they turn requests into calls of the runtime (``engine``, ``lock``, the hot-swapped ``serving`` model) and
+the core (notes <-> grid) and their results into replies.
 The live MIDI player (``companion.live``, optional) is any object with ``start() stop() panic()
 queue(pattern, when) set_transport(bpm, beat, playing) close()``.
 
@@ -31,7 +33,7 @@ import numpy as np
 from companion.core import note_rows
 from companion.core.drum_map import VOICES, clip_voice_lookup
 from companion.core.osc_codec import Message, OscError, decode_message, encode_message, split_packet
-from companion.core.pattern import CLIP_PARTIAL_BAR, Grid, Pattern, bars_for_length
+from companion.core.pattern import CLIP_PARTIAL_BAR, Grid, Pattern, bars_for_length, without_voices
 from companion.osc.api import (
     LIVE_OFF_REASON,
     MAX_DATAGRAM_BYTES,
@@ -51,10 +53,12 @@ from companion.osc.replies import (
 from companion.osc.request import Clip, Request, RequestError, parse_request, read_id, salvage_id
 from companion.runtime import engine, lock
 from companion.runtime.model import Model, ModelError
-from companion.runtime.model_info import check_fits, model_info_reply
+from companion.runtime.model_info import model_info_reply
 from companion.runtime.models_dir import ModelsDir
+from companion.runtime.serving import ServingModel
 
 log = logging.getLogger(__name__)
+
 
 DEFERRED = {"generate": "work", "vary": "work", "model_load": "load"}  # handler -> where it runs
 
@@ -86,13 +90,12 @@ class Daemon:
     def __init__(
         self, model: Model, models: ModelsDir | None = None, player: Any = None, seed: int | None = None
     ):
-        self.model = check_fits(model)
-        self._swap = threading.Lock()  # the loader's /nudge/model/load and the poller's reload
-        self._loading: str | None = None  # the model a /nudge/model/load is loading now
-        self.models = models
+        self.serving = ServingModel(model, models)  # hot-swappable; each request keeps the one it began with
         self.player = player
         self.counts: Counter[str] = Counter()
         self._counts_lock = threading.Lock()  # counts are kept by the request, worker and loader threads
+        self._load_lock = threading.Lock()
+        self._loading: str | None = None  # the model a /nudge/model/load is loading now
         self._fresh_seeds = np.random.default_rng(seed)  # for requests that bring no seed
 
     def _count(self, key: str) -> None:
@@ -195,7 +198,7 @@ class Daemon:
 
     def _claim_load(self, request: Request) -> None:
         """One /nudge/model/load at a time: a second one while the first loads is refused."""
-        with self._swap:
+        with self._load_lock:
             if self._loading is not None:
                 raise RequestError(
                     request.id,
@@ -258,7 +261,9 @@ class Daemon:
             name = f"{model.name} nudge {amount:.2f}"
         if keep:
             name += " keep " + "+".join(VOICES[v] for v in keep)
-            kept = kept_rows(clip, model, keep)
+            kept = note_rows.rows_of_voices(
+                clip.notes, clip.length_beats, clip_voice_lookup(model.meta.output_pitches), keep
+            )
             passthrough = np.concatenate([passthrough, kept]) if len(kept) else passthrough
         length = clip.length_beats if bars is None else result.grid.length_beats
         notes = pattern_to_note_array(without_voices(result, keep), pitches)
@@ -282,14 +287,7 @@ class Daemon:
         return [reply]
 
     def _model_load(self, request: Request, model: Model) -> list[bytes]:
-        if self.models is None:
-            raise ValueError("no models folder is configured (start nudge serve with --models-dir)")
-        name = request.values["name"]
-        # (on a loader thread of the server's: the current model serves every other request meanwhile)
-        new = check_fits(self.models.load(name))  # ModelError -> /nudge/error; the current model serves on
-        with self._swap:
-            self.model = new
-        log.info("model %s loaded from %s (was %s)", new.name, new.path, model.name)
+        new = self.serving.load(request.values["name"])  # ModelError -> /nudge/error; the old one serves on
         return [encode_message("/nudge/model/loaded", "is", (request.id, new.name))]
 
     def _model_info(self, request: Request, model: Model) -> list[bytes]:
@@ -330,38 +328,19 @@ class Daemon:
             except (RuntimeError, ValueError, OSError) as error:
                 log.warning("live MIDI could not queue the pattern: %s", error)
 
-    # ---- the models folder
+    # ---- the serving model (companion.runtime.serving)
+
+    @property
+    def model(self) -> Model:
+        return self.serving.model
+
+    @property
+    def models(self) -> ModelsDir | None:
+        return self.serving.models
 
     def poll_models(self) -> None:
-        """Reload the serving model when its file changed; log new models. A failed load keeps the old one."""
-        if self.models is None:
-            return
-        current = self.model
-        for name in self.models.poll():
-            if name != current.name or current.path.parent.resolve() != self.models.directory.resolve():
-                log.info(
-                    "model %s is new or changed in %s: load it with /nudge/model/load",
-                    name,
-                    self.models.directory,
-                )
-                continue
-            try:
-                reloaded = check_fits(self.models.load(name))
-            except ModelError as error:
-                log.error(
-                    "model %s changed on disk but cannot be loaded; still serving the old one: %s",
-                    name,
-                    error,
-                )
-                continue
-            with self._swap:  # swap only if no /nudge/model/load replaced the model while this one loaded
-                if self.model is not current:
-                    log.info(
-                        "model %s changed on disk; not reloaded: another model was loaded meanwhile", name
-                    )
-                    continue
-                self.model = reloaded
-            log.info("model %s changed on disk and was reloaded", name)
+        """Reload the serving model when its file changed (the server's poller calls this)."""
+        self.serving.poll()
 
 
 def work_cost(request: Request, model: Model) -> int:
@@ -378,24 +357,6 @@ def work_cost(request: Request, model: Model) -> int:
     else:
         bars = opts.get("bars", model.meta.bars)
     return int(opts.get("candidates", engine.DEFAULT_CANDIDATES)) * int(bars)
-
-
-def without_voices(pattern: Pattern, voices: tuple[int, ...]) -> Pattern:
-    """``pattern`` with no hit on ``voices`` (the kept voices, whose notes travel as the clip sent them)."""
-    if not voices:
-        return pattern
-    hits = pattern.hits.copy()
-    hits[list(voices)] = False
-    velocities, offsets = pattern.velocities.copy(), pattern.offsets_steps.copy()
-    velocities[~hits], offsets[~hits] = 0, 0
-    return Pattern.unchecked(pattern.grid, hits, velocities, offsets)
-
-
-def kept_rows(clip: Clip, model: Model, keep: tuple[int, ...]) -> np.ndarray:
-    """The clip's note rows [K, 4] of the ``keep`` voices that start inside the clip, as sent."""
-    voices = clip_voice_lookup(model.meta.output_pitches)[clip.notes[:, 0].astype(np.int64)]
-    inside = np.isin(voices, keep) & (clip.notes[:, 1] < clip.length_beats)
-    return clip.notes[inside]
 
 
 def clip_to_pattern(clip: Clip, model: Model) -> tuple[Pattern, list[int], np.ndarray]:

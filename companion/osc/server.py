@@ -31,7 +31,7 @@ from companion.osc.scheduler import Scheduler
 log = logging.getLogger(__name__)
 RECV_BYTES = 65536  # larger than any UDP datagram, so an oversized request is seen whole and refused
 MAX_REFUSED_REMEMBERED = 256  # refused sender hosts remembered (each logged once while remembered)
-SWITCH_INTERVAL_S = 0.001  # GIL hand-over while the worker searches: a ping waits at most about this
+SWITCH_INTERVAL_S = 0.00025  # GIL hand-over while the worker searches: a ping waits about this per turn
 
 
 def resolve(host: str, port: int = 0) -> tuple[int, tuple]:
