@@ -110,7 +110,10 @@ def main(args: argparse.Namespace, recipe: list[str]) -> int:
                 torch.manual_seed(0)
                 trainers[variant] = Trainer(config)
             for round_no in range(args.rounds):  # interleaved rounds, best of each: fair under shared CPUs
-                for variant in list(trainers):
+                order = list(trainers) if round_no % 2 == 0 else list(reversed(trainers))  # no order bias
+                for variant in order:
+                    if variant not in trainers:
+                        continue
                     warmup = (3 if variant in ("legacy", "step") else 10) if round_no == 0 else 1
                     try:
                         rate, warm_s = measure(trainers[variant], variant, steps, warmup)

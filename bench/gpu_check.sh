@@ -82,7 +82,8 @@ stage "ingest $GMD" 90 python3 -m training.cli ingest midi "$GMD" -o "$DATA" --b
 [ -f "$DATA" ] || { echo "ingest wrote nothing: stop"; exit 2; }
 
 if [ "$CUDA" != 1 ]; then # the CPU dry run: each CPU stage briefly, every CUDA stage says it is skipped
-  stage "speed, CPU (brief)" 120 python3 bench/bench_train.py --speed --device cpu --data "$DATA" --steps 5 --rounds 1
+  stage "speed, CPU (brief)" 120 python3 bench/bench_train.py --speed --device cpu --data "$DATA" --steps 10 --rounds 1 \
+    --threads 1
   stage "tests (CUDA ones skip)" 200 python3 -m pytest -q -p no:cacheprovider tests/test_step.py tests/test_checkpoint.py
   echo "== speed on CUDA, recipe fit on CUDA, two processes on one GPU, compile, GPU recipe: SKIPPED (no CUDA GPU)"
   echo "== done in $((SECONDS - START)) s (dry run)"

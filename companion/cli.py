@@ -14,6 +14,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "write generated or nudged patterns to .mid files, no DAW needed",
     ),
     "info": ("companion.commands.info", "show a model's metadata: conditions, styles, grid, training"),
+    "service": (
+        "companion.commands.service",
+        "run nudge serve at login (macOS launchd, Linux systemd --user, Windows Task Scheduler)",
+    ),
 }
 
 

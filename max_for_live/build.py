@@ -1,18 +1,19 @@
 """Build ``max_for_live/Nudge.amxd`` from its readable sources, byte for byte reproducibly.
 
-    python max_for_live/build.py           # write Nudge.amxd
-    python max_for_live/build.py --check   # exit 1 when the committed Nudge.amxd differs from its sources
+    python max_for_live/build.py           # write Nudge.amxd and frozen/Nudge.amxd
+    python max_for_live/build.py --check   # exit 1 when a committed device differs from its sources
 
-An unfrozen Max for Live device is a flat list of chunks, each a 4-byte ASCII tag, a little-endian uint32
-payload size and the payload (no padding); ``docs/max-for-live.md`` describes the layout:
+A Max for Live device is a flat list of chunks, each a 4-byte ASCII tag, a little-endian uint32 payload size
+and the payload (no padding); ``docs/max-for-live.md`` describes the layout:
 
     ampf  4 bytes  device type: ``mmmm`` MIDI effect (``aaaa`` audio effect, ``iiii`` instrument)
-    meta  4 bytes  uint32 little-endian, 7 (see the doc: not interpreted by Ableton's own parser)
-    ptch  n bytes  the patcher JSON (UTF-8), NUL-terminated
+    meta  4 bytes  uint32 little-endian: 1 in an unfrozen device, 7 in a frozen one (as Max writes them)
+    ptch  n bytes  unfrozen: the patcher JSON (UTF-8), NUL-terminated; frozen: an ``mx@c`` archive
 
-The JavaScript is not embedded: Max finds ``src/nudge.js`` and the modules it ``require``s (``src/*.js``)
-beside the device (install them all). The patcher lists every one in its project and dependency cache, so
-Max's *Freeze Device* packs them all; the build refuses a patcher that misses one.
+``Nudge.amxd`` is unfrozen: Max finds ``src/nudge.js``, the modules it ``require``s and the launcher
+(``src/*.js``) beside it. ``frozen/Nudge.amxd`` is the same device frozen into one file: its ``mx@c``
+archive (``amxd_frozen.py``) holds the patcher and every script, as Max's *Freeze Device* writes them. The
+patcher lists every script in its project and dependency cache; the build refuses one that misses one.
 """
 
 from __future__ import annotations
@@ -25,14 +26,20 @@ import sys
 import tempfile
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import amxd_frozen as frozen  # max_for_live/amxd_frozen.py, beside this script
+
 HERE = Path(__file__).resolve().parent
 PATCHER = HERE / "src" / "Nudge.maxpat.json"
 SCRIPT = HERE / "src" / "nudge.js"
 SOURCES = HERE / "src"
 DEVICE = HERE / "Nudge.amxd"
+FROZEN = HERE / "frozen" / "Nudge.amxd"
+NODE_SCRIPTS = ("nudge_launcher.js",)  # run by [node.script] (Node for Max), not by Max's [js]
 
 DEVICE_TYPES = {"midi_effect": b"mmmm", "audio_effect": b"aaaa", "instrument": b"iiii"}
-META_VALUE = 7
+META_UNFROZEN = 1  # what Max writes: 1 in every unfrozen device we parsed, 7 in every frozen one
+META_FROZEN = 7
 CHUNK_ORDER = (b"ampf", b"meta", b"ptch")
 
 
@@ -76,7 +83,10 @@ def patcher_from_amxd(data: bytes) -> dict:
     if len(meta) != 4:
         raise AmxdError(f"meta must be 4 bytes, got {len(meta)}")
     if patch.startswith(b"mx@c"):
-        raise AmxdError("ptch holds a frozen device (mx@c); this tool builds unfrozen ones only")
+        raise AmxdError("ptch holds a frozen device (mx@c); read it with amxd_frozen.read_archive")
+    (meta_value,) = struct.unpack("<I", meta)
+    if meta_value != META_UNFROZEN:
+        raise AmxdError(f"meta of an unfrozen device must be {META_UNFROZEN}, got {meta_value}")
     if not patch.endswith(b"\0"):
         raise AmxdError("ptch must be NUL-terminated")
     try:
@@ -122,7 +132,7 @@ def build_amxd(patcher_raw: bytes, device_type: str = "midi_effect") -> bytes:
         raise AmxdError(f"device_type must be one of {sorted(DEVICE_TYPES)}, got {device_type!r}")
     return (
         chunk(b"ampf", DEVICE_TYPES[device_type])
-        + chunk(b"meta", struct.pack("<I", META_VALUE))
+        + chunk(b"meta", struct.pack("<I", META_UNFROZEN))
         + chunk(b"ptch", normalised_patcher(patcher_raw) + b"\0")
     )
 
@@ -131,6 +141,23 @@ def build_from_sources() -> bytes:
     if not SCRIPT.is_file():
         raise AmxdError(f"{SCRIPT} is missing")
     return build_amxd(PATCHER.read_bytes())
+
+
+def build_frozen_from_sources() -> bytes:
+    """The device frozen into one file: the unfrozen patcher chunk's bytes and every script in ``mx@c``."""
+    unfrozen = build_from_sources()
+    patch = read_chunks(unfrozen)[2][1]
+    patcher = json.loads(patch[:-1].decode("utf-8"))["patcher"]
+    stamp = int(patcher["project"]["modificationdate"])  # reproducible: the patcher's own date
+    files = [frozen.Member(DEVICE.name, "JSON", patch, frozen.FLAG_DEVICE, stamp)]
+    for name in script_names():
+        flag = frozen.FLAG_NODE_SCRIPT if name in NODE_SCRIPTS else frozen.FLAG_SCRIPT
+        files.append(frozen.Member(name, "TEXT", (SOURCES / name).read_bytes(), flag, stamp))
+    return (
+        chunk(b"ampf", unfrozen[8:12])
+        + chunk(b"meta", struct.pack("<I", META_FROZEN))
+        + chunk(b"ptch", frozen.write_archive(files))
+    )
 
 
 def write_atomically(path: Path, data: bytes) -> None:
@@ -154,18 +181,24 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         data = build_from_sources()
+        frozen_data = build_frozen_from_sources()
     except AmxdError as error:
         print(f"build.py: {error}", file=sys.stderr)
         return 2
+    outputs = ((DEVICE, data), (FROZEN, frozen_data))
     if args.check:
-        current = DEVICE.read_bytes() if DEVICE.exists() else b""
-        if current != data:
-            print(f"{DEVICE.name} is out of date: run python max_for_live/build.py", file=sys.stderr)
+        stale = [p for p, d in outputs if (p.read_bytes() if p.exists() else b"") != d]
+        for path in stale:
+            name = path.relative_to(HERE)
+            print(f"{name} is out of date: run python max_for_live/build.py", file=sys.stderr)
+        if stale:
             return 1
-        print(f"{DEVICE.name} matches its sources ({len(data)} bytes)")
+        print(f"{DEVICE.name} and frozen/{FROZEN.name} match their sources")
         return 0
-    write_atomically(DEVICE, data)
-    print(f"wrote {DEVICE} ({len(data)} bytes)")
+    for path, payload in outputs:
+        path.parent.mkdir(exist_ok=True)
+        write_atomically(path, payload)
+        print(f"wrote {path} ({len(payload)} bytes)")
     return 0
 
 

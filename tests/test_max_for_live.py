@@ -4,6 +4,7 @@ controls wired to the JavaScript, and the device's JavaScript and the daemon agr
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import json
 import os
@@ -18,11 +19,11 @@ from pathlib import Path
 import pytest
 
 from tests.support.max_contract import (
-    DEVICE_REPLY_PORT,
     JS_SOURCE,
     BytesLink,
     Device,
     UdpLink,
+    max_datagram,
     wait_for_pong,
 )
 
@@ -38,6 +39,7 @@ def _load(name: str, path: Path):
 
 
 build = _load("m4l_build", M4L / "build.py")
+frozen = build.frozen
 PATCHER = json.loads(build.PATCHER.read_text(encoding="utf-8"))["patcher"]
 BOXES = {b["box"]["id"]: b["box"] for b in PATCHER["boxes"]}
 BY_VARNAME = {b["varname"]: b for b in BOXES.values() if "varname" in b}
@@ -80,9 +82,52 @@ def test_chunk_layout_is_a_midi_effect_with_the_patcher_json():
     chunks = build.read_chunks(data)
     assert [tag for tag, _ in chunks] == [b"ampf", b"meta", b"ptch"]
     assert data[:12] == b"ampf\x04\x00\x00\x00mmmm"
-    assert struct.unpack("<I", chunks[1][1]) == (build.META_VALUE,)
+    assert struct.unpack("<I", chunks[1][1]) == (1,), "Max writes meta 1 in an unfrozen device, 7 when frozen"
     assert chunks[2][1].endswith(b"}\n\x00")
     assert build.patcher_from_amxd(data) == json.loads(build.PATCHER.read_text(encoding="utf-8"))
+
+
+def test_frozen_device_is_one_file_with_the_patcher_and_every_script():
+    data = build.FROZEN.read_bytes()
+    assert data == build.build_frozen_from_sources(), "run: python max_for_live/build.py"
+    chunks = build.read_chunks(data)
+    assert [tag for tag, _ in chunks] == [b"ampf", b"meta", b"ptch"]
+    assert chunks[0][1] == b"mmmm" and struct.unpack("<I", chunks[1][1]) == (build.META_FROZEN,) == (7,)
+    members = frozen.read_archive(chunks[2][1])
+    unfrozen_patch = build.read_chunks(build.DEVICE.read_bytes())[2][1]
+    assert members[0] == frozen.Member("Nudge.amxd", "JSON", unfrozen_patch, 17, members[0].mac_time)
+    scripts = {m.name: m for m in members[1:]}
+    assert sorted(scripts) == build.script_names()
+    for name, member in scripts.items():
+        assert member.data == (M4L / "src" / name).read_bytes(), name
+        assert (member.kind, member.flag) == ("TEXT", 8 if name == "nudge_launcher.js" else 0), name
+    with pytest.raises(build.AmxdError, match="frozen"):
+        build.patcher_from_amxd(data)
+
+
+def test_mx_at_c_layout_byte_for_byte():
+    """The layout read from devices Max froze (docs/max-for-live.md), written out by hand for two files."""
+    members = [frozen.Member("D.amxd", "JSON", b"{}\0", 17, 5), frozen.Member("a.js", "TEXT", b"x", 8, 6)]
+
+    def field(tag: bytes, value: bytes) -> bytes:
+        return tag + struct.pack(">I", 8 + len(value)) + value
+
+    def entry(kind: bytes, name: bytes, size: int, at: int, flag: int, when: int) -> bytes:
+        numbers = [(b"sz32", size), (b"of32", at), (b"vers", 0), (b"flag", flag), (b"mdat", when)]
+        body = field(b"type", kind) + field(b"fnam", name)
+        return field(b"dire", body + b"".join(field(t, struct.pack(">I", v)) for t, v in numbers))
+
+    listing = entry(b"JSON", b"D.amxd\0\0", 3, 16, 17, 5) + entry(b"TEXT", b"a.js\0\0\0\0", 1, 19, 8, 6)
+    expected = b"mx@c" + struct.pack(">III", 16, 0, 20) + b"{}\0" + b"x" + field(b"dlst", listing)
+    assert frozen.write_archive(members) == expected
+    assert frozen.read_archive(expected) == members
+    for broken, message in [
+        (expected[:-3], "field"),
+        (b"mx@x" + expected[4:], "not an mx@c"),
+        (expected[:12] + struct.pack(">I", 999) + expected[16:], "header"),
+    ]:
+        with pytest.raises(ValueError, match=message):
+            frozen.read_archive(broken)
 
 
 @pytest.mark.parametrize(
@@ -95,6 +140,7 @@ def test_chunk_layout_is_a_midi_effect_with_the_patcher_json():
         (lambda d: d[:-1] + b"}", "NUL-terminated"),
         (lambda d: d[:24] + build.chunk(b"ptch", b"mx@c" + b"\0" * 12), "frozen"),
         (lambda d: d[:24] + build.chunk(b"ptch", b"{nope\0"), "not UTF-8 JSON"),
+        (lambda d: d[:20] + b"\x07\0\0\0" + d[24:], "meta of an unfrozen device must be 1"),
     ],
 )
 def test_malformed_devices_are_refused_with_a_reason(mutate: Callable[[bytes], bytes], message: str):
@@ -124,11 +170,40 @@ def test_controls_are_live_parameters_in_the_presentation():
         x, y, w, h = box["presentation_rect"]
         assert x >= 0 and x + w <= width and y >= 0 and y + h <= height, f"{varname} lies outside the device"
         if varname in CONTROLS:
-            assert box.get("parameter_enable") == 1, f"{varname} is not automatable"
+            assert box.get("parameter_enable") == 1, f"{varname} is not a Live parameter"
             longnames.append(box["saved_attribute_attributes"]["valueof"]["parameter_longname"])
     assert len(longnames) == len(set(longnames)), "parameter long names must be unique"
     assert PATCHER["openinpresentation"] == 1
     assert PATCHER["project"]["amxdtype"] == int.from_bytes(b"mmmm", "big")
+
+
+def _valueof(varname: str) -> dict:
+    return BY_VARNAME[varname]["saved_attribute_attributes"]["valueof"]
+
+
+def test_parameters_as_live_wants_them():
+    """parameter_type 0 Float, 1 Int (Live holds 0..255 only), 2 Enum, 3 Blob; parameter_invisible 0 automated
+    and stored, 1 stored only, 2 hidden (the names Max writes, as in devices saved by Max)."""
+    seed = _valueof("nudge_seed")
+    assert (seed["parameter_type"], seed["parameter_unitstyle"]) == (0, 0), "a Float shown as an integer"
+    assert seed["parameter_mmax"] > 255
+    for button in ("nudge_generate", "nudge_nudge", "nudge_panic", "nudge_play"):
+        assert _valueof(button)["parameter_invisible"] == 2, f"{button} must be hidden from automation"
+        assert "parameter_initial" not in _valueof(button), f"{button} sends nothing when a set opens"
+    style = _valueof("nudge_style")
+    assert style["parameter_invisible"] == 1, "stored only: the index means another style with another model"
+    for name in ("nudge_bars", "nudge_amount", "nudge_dest", "nudge_seedlock", "nudge_seed", "nudge_cond1"):
+        assert _valueof(name).get("parameter_invisible", 0) == 0, f"{name} stays automatable"
+    [js] = [b for b in BOXES.values() if b.get("text") == "js nudge.js"]
+    assert js["saved_object_attributes"]["parameter_enable"] == 1
+    assert js["saved_attribute_attributes"]["valueof"]["parameter_type"] == 3, "the style by name: a Blob"
+    assert js["saved_attribute_attributes"]["valueof"]["parameter_invisible"] == 1
+    listed = {k: v for k, v in PATCHER["parameters"].items() if k.startswith("obj")}
+    for box_id, (longname, shortname, _) in listed.items():
+        valueof = BOXES[box_id]["saved_attribute_attributes"]["valueof"]
+        names = (valueof["parameter_longname"], valueof["parameter_shortname"])
+        assert names == (longname, shortname), box_id
+    assert int.from_bytes(b"mmmm", "big") == PATCHER["project"]["amxdtype"]
 
 
 def _links() -> set[tuple[str, str]]:
@@ -146,7 +221,12 @@ def test_wiring_between_live_osc_and_the_javascript():
         ("live.thisdevice", "init"),
         ("init", "js nudge.js"),
         ("js nudge.js", "udpsend 127.0.0.1 9000"),
-        ("udpreceive 9001", "deferlow"),
+        ("js nudge.js", "udpreceive 0"),
+        ("js nudge.js", "node.script nudge_launcher.js @autostart 1 @watch 0"),
+        ("node.script nudge_launcher.js @autostart 1 @watch 0", "js nudge.js"),
+        ("nudge_style", "prepend style"),
+        ("prepend style", "js nudge.js"),
+        ("udpreceive 0", "deferlow"),
         ("deferlow", "prepend osc"),
         ("prepend osc", "js nudge.js"),
         ("nudge_generate", "generate"),
@@ -159,14 +239,15 @@ def test_wiring_between_live_osc_and_the_javascript():
         ("midiin", "midiout"),
     ]:
         assert link in links, f"missing patch cord {link}"
-    for message in ("init", "generate", "nudge", "panic", "play", "osc"):
+    for message in ("init", "generate", "nudge", "panic", "play", "osc", "style", "replyport", "daemon"):
         assert re.search(rf"^function {message}\(", JS_SOURCE, re.M), f"nudge.js has no {message}() handler"
 
 
-def test_pings_ask_for_replies_on_the_patchers_udpreceive_port():
+def test_no_fixed_reply_port_each_instance_pings_with_its_own():
     receivers = [b["text"] for b in BOXES.values() if b.get("text", "").startswith("udpreceive")]
-    assert receivers == [f"udpreceive {DEVICE_REPLY_PORT}"]
-    assert re.search(r'send\(\["/nudge/ping", id, REPLY_PORT\]\)', JS_SOURCE)
+    assert receivers == ["udpreceive 0"], "no fixed port: a second instance could not bind it"
+    assert re.search(r'send\(\["/nudge/ping", id, state\.replyPort\]\)', JS_SOURCE)
+    assert 'outlet(1, "port", port)' in JS_SOURCE
     assert "--reply-port" not in JS_SOURCE, "plain `nudge serve` is enough for the device"
 
 
@@ -213,21 +294,25 @@ def notes_of(calls: list[dict]) -> list[list]:
     return [[n["pitch"], n["start_time"], n["duration"], n["velocity"]] for n in adds[0]["args"][0]["notes"]]
 
 
-def run_contract(link) -> None:
+def run_contract(link, reply_port: int = 50123) -> None:
     device = Device()
     try:
-        sent = device("init")["sent"]
+        answer = device("init", port=reply_port)
+        assert answer["ports"] == [["port", reply_port]]
+        sent = answer["sent"]
         assert [a[0] for a in sent] == ["/nudge/ping"]
+        assert sent[0][2] == reply_port
         pong = link.exchange(sent)
         assert [a[0] for a in pong] == ["/nudge/pong"]
         sent = device("osc", messages=pong)["sent"]
         assert [a[0] for a in sent] == ["/nudge/model/info"]
         answer = device("osc", messages=link.exchange(sent))
         ui = answer["ui"]
-        assert ui["nudge_cond1"]["last"] == ["_parameter_shortname", "density"]
-        assert ui["nudge_cond2"]["last"] == ["_parameter_shortname", "syncopation"]
+        assert ui["nudge_cond1"]["attrs"]["parameter_longname"] == "Density"
+        assert ui["nudge_cond2"]["attrs"]["parameter_shortname"] == "syncopation"
         assert ui["nudge_cond3"]["hidden"] == 1
-        assert ui["nudge_style"]["last"] == ["_parameter_range", "any", "funk", "rock"]
+        assert ui["nudge_cond3"]["attrs"]["parameter_invisible"] == 2
+        assert ui["nudge_style"]["attrs"]["parameter_enum"] == ["any", "funk", "rock"]
         assert answer["status"]["level"] == "info", answer["status"]
 
         # Generate: density 1 (an int on the wire, as Max sends it) gives enough notes for a split reply
@@ -265,9 +350,13 @@ def run_contract(link) -> None:
         # Nudge with amount 0: the daemon accepts the JS-encoded clip and returns it unchanged
         device("select_last_clip")
         device("ui", values={"nudge_amount": 0})
-        [request] = device("call", name="nudge")["sent"]
+        requests = device("call", name="nudge")["sent"]
+        request = requests[-1]
         assert request[0] == "/nudge/vary" and request[2] == 0
-        reply = link.exchange([request])
+        parts = [r for r in requests if r[0] == "/nudge/vary/part"]
+        assert len(parts) >= 2 and request[-4:-2] == ["parts", len(parts)], "a dense clip goes in parts"
+        assert all(len(max_datagram(r)) <= 8192 for r in requests)
+        reply = link.exchange(requests)
         assert not [a for a in reply if a[0] == "/nudge/error"], reply
         answer = device("osc", messages=reply)
         varied = notes_of(answer["calls"])
@@ -300,25 +389,14 @@ def test_contract_with_the_daemon_registry_and_dispatcher(tiny_model: Path):
     run_contract(BytesLink(Daemon(load_model(tiny_model), seed=0)))
 
 
-@pytest.mark.integration
-def test_contract_with_nudge_serve_over_udp(tiny_model: Path):
-    replies = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    replies.bind(("127.0.0.1", 0))
-    replies.settimeout(10)
+@contextlib.contextmanager
+def nudge_serve(model: Path):
+    """Plain `nudge serve` (no --reply-port: each device's pings say where its replies go) on a free port."""
     probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     probe.bind(("127.0.0.1", 0))
     port = probe.getsockname()[1]
     probe.close()
-    command = [
-        sys.executable,
-        "-m",
-        "companion.cli",
-        "serve",
-        "--model",
-        str(tiny_model),
-        "--port",
-        str(port),
-    ]  # plain `nudge serve`: no --reply-port, the device's pings say where replies go
+    command = [sys.executable, "-m", "companion.cli", "serve", "--model", str(model), "--port", str(port)]
     daemon = subprocess.Popen(
         command,
         cwd=ROOT,
@@ -328,15 +406,69 @@ def test_contract_with_nudge_serve_over_udp(tiny_model: Path):
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
     try:
+        yield port, daemon
+    finally:
+        daemon.terminate()
+        output = daemon.communicate(timeout=10)[0]
+    assert daemon.returncode == 0, output  # SIGTERM: nudge serve ends cleanly
+
+
+def _replies_socket() -> socket.socket:
+    """A device's [udpreceive], on a free port as its launcher finds one."""
+    replies = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    replies.bind(("127.0.0.1", 0))
+    replies.settimeout(10)
+    return replies
+
+
+@pytest.mark.integration
+def test_contract_with_nudge_serve_over_udp(tiny_model: Path):
+    replies = _replies_socket()
+    with nudge_serve(tiny_model) as (port, daemon):
         wait_for_pong(port, replies, daemon)
         link = UdpLink(port, replies)
-        run_contract(link)
+        run_contract(link, link.reply_port)
         link.out.setblocking(False)
         with pytest.raises(BlockingIOError):  # nothing went back to the sending port
             link.out.recvfrom(65536)
         link.out.close()
-    finally:
-        daemon.terminate()
-        output = daemon.communicate(timeout=10)[0]
-        replies.close()
-    assert daemon.returncode == 0, output  # SIGTERM: nudge serve ends cleanly
+    replies.close()
+
+
+@pytest.mark.integration
+def test_two_device_instances_against_one_nudge_serve_at_once(tiny_model: Path):
+    """Two Nudge devices in one set (a duplicated track): each its own reply port and request ids; requests
+    interleave on the daemon, and each device hears only its own replies and writes its own clip."""
+    sockets = [_replies_socket(), _replies_socket()]
+    with nudge_serve(tiny_model) as (port, daemon):
+        wait_for_pong(port, sockets[0], daemon)
+        links = [UdpLink(port, r) for r in sockets]
+        devices = [Device(), Device()]
+        try:
+            pings = [d("init", port=link.reply_port)["sent"] for d, link in zip(devices, links, strict=True)]
+            assert pings[0][0][2] != pings[1][0][2] and pings[0][0][1] != pings[1][0][1]
+            for link, sent in zip(links, pings, strict=True):
+                link.send(sent)  # both pings out before either is answered
+            pongs = [link.collect(sent) for link, sent in zip(links, pings, strict=True)]
+            infos = [d("osc", messages=p)["sent"] for d, p in zip(devices, pongs, strict=True)]
+            for d, link, sent in zip(devices, links, infos, strict=True):
+                d("osc", messages=link.exchange(sent))
+            requests = []
+            for i, d in enumerate(devices):
+                values = {"nudge_seedlock": 1, "nudge_seed": 100 + i, "nudge_cond1": 1, "nudge_bars": 2}
+                d("ui", values=values)
+                requests.append(d("call", name="generate")["sent"])
+            assert requests[0][0][1] != requests[1][0][1], "each instance numbers its own requests"
+            for link, sent in zip(links, requests, strict=True):
+                link.send(sent)  # interleaved on the daemon
+            for d, link, sent in zip(devices, links, requests, strict=True):
+                reply = link.collect(sent)  # fails on a reply with the other device's id
+                assert {a[1] for a in reply} == {sent[0][1]}
+                answer = d("osc", messages=reply)
+                assert [c["name"] for c in answer["calls"]][:1] == ["create_clip"]
+                assert "Wrote" in answer["status"]["text"], answer["status"]
+        finally:
+            for d in devices:
+                d.close()
+    for r in sockets:
+        r.close()

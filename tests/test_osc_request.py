@@ -88,7 +88,7 @@ def test_style_any_means_none_and_unknown_style_is_named():
             "/nudge/generate",
             "isf",
             (4, "tempo", 0.5),
-            "unknown key 'tempo'; allowed: bars, style, seed, candidates, keep, density, syncopation",
+            "unknown key 'tempo'; allowed: bars, style, seed, candidates, keep, parts, density, syncopation",
         ),
         ("/nudge/generate", "isi", (4, "bars", 9), "bars must be an int in 1..8"),
         ("/nudge/generate", "isi", (4, "candidates", 5000), "candidates must be an int in 64..1024"),

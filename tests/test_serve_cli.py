@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -57,6 +58,30 @@ def test_serves_osc_and_stops_cleanly_on_sigterm(tmp_path):
     assert "served 1 datagrams" in stderr and "ping 1" in stderr
 
 
+def test_idle_exit_keeps_serving_while_pinged_and_ends_cleanly_after(tmp_path):
+    """As the Max for Live device starts it: alive while a device pings (here every 0.3 s for 2.5 s, longer
+    than the 1 s limit), then it stops by itself with exit code 0."""
+    write_tiny_model(tmp_path / "default.onnx")
+    process = start("--models-dir", str(tmp_path), "--port", "0", "--idle-exit-seconds", "1")
+    try:
+        port = int(re.search(r"127\.0\.0\.1:(\d+)", ready_line(process)).group(1))
+        assert "stops after 1 s without a request" in ready_line(process)
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as client:
+            client.settimeout(TIMEOUT)
+            deadline = time.monotonic() + 2.5
+            while time.monotonic() < deadline:  # the device's pings, at its own pace
+                client.sendto(encode_message("/nudge/ping", "i", (1,)), ("127.0.0.1", port))
+                assert decode_message(client.recvfrom(65536)[0]).address == "/nudge/pong"
+                time.sleep(0.3)
+        assert process.poll() is None, "stopped while pinged"
+        _, stderr = process.communicate(timeout=TIMEOUT)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 0, stderr
+    assert "no request for 1 s: stopping" in stderr
+
+
 def test_missing_default_model_is_explained(tmp_path):
     process = start("--models-dir", str(tmp_path), "--port", "0")
     _, stderr = process.communicate(timeout=TIMEOUT)
@@ -86,6 +111,7 @@ def test_listening_beyond_loopback_needs_explicit_flags(tmp_path):
         ("--port", "-1", "--port: must be an int in 0..65535, got -1"),
         ("--port", "nine", "--port: must be an int in 0..65535, got 'nine'"),
         ("--poll-seconds", "nan", "--poll-seconds: must be a number of seconds in 0.05..3600"),
+        ("--idle-exit-seconds", "0", "--idle-exit-seconds: must be a number of seconds in 1..86400, got 0"),
     ],
 )
 def test_out_of_range_options_are_refused_before_anything_starts(tmp_path, option, value, needle):

@@ -6,6 +6,7 @@ import argparse
 import logging
 import signal
 import sys
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -45,6 +46,16 @@ def poll_interval(text: str) -> float:
     return seconds
 
 
+def idle_seconds(text: str) -> float:
+    try:
+        seconds = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number of seconds in 1..86400, got {text!r}") from None
+    if not 1 <= seconds <= 86400:  # also refuses NaN and inf
+        raise argparse.ArgumentTypeError(f"must be a number of seconds in 1..86400, got {text}")
+    return seconds
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", type=Path, help="model file (default: MODELS_DIR/default.onnx)")
     parser.add_argument(
@@ -77,6 +88,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--poll-seconds", type=poll_interval, default=1.0, help="models folder poll interval (default 1)"
+    )
+    parser.add_argument(
+        "--idle-exit-seconds",
+        type=idle_seconds,
+        help="stop after this many seconds without a request, 1..86400 (the Max for Live device starts "
+        "the daemon with 60: it pings once a second, so the daemon ends after Live)",
     )
     from companion.live import options as live  # imported when the command is built: it pulls in rtmidi
 
@@ -129,6 +146,12 @@ def run(args: argparse.Namespace) -> int:
         flush=True,
     )
     log.info("conditions %s, styles %s", list(model.meta.condition_names), list(model.meta.styles))
+    if args.idle_exit_seconds:
+        watch = threading.Thread(target=server.stop_when_idle, args=(args.idle_exit_seconds,), daemon=True)
+        watch.start()
+        print(f"nudge serve: stops after {args.idle_exit_seconds:g} s without a request", flush=True)
+    else:
+        print("nudge serve: to start it at login instead of by hand: nudge service install", flush=True)
     try:
         server.serve_forever()
     except KeyboardInterrupt:

@@ -28,6 +28,9 @@ MAX_WORK_PER_DATAGRAM = MAX_OSC_CANDIDATES * MAX_BARS  # candidate-bars of searc
 MAX_PENDING_PER_SENDER = 16  # generate/vary requests of one sender waiting for the worker; more are busy
 MAX_PENDING = 256  # of all senders together
 MAX_CLIP_NOTES = 1024
+MAX_CLIP_PARTS = 16  # /nudge/vary/part messages of one clip
+MAX_PENDING_CLIPS = 16  # clips whose parts are held until their /nudge/vary comes (the oldest go first)
+CLIP_PARTS_SECONDS = 10.0  # parts of a clip whose /nudge/vary does not follow within this are dropped
 MAX_KEY_VALUE_PAIRS = 64
 MAX_REPLY_ROUTES = 64  # senders whose /nudge/ping reply_port is remembered (least recently used go first)
 CLIP_MARKER = "notes"
@@ -138,6 +141,20 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         options=True,
         clip=True,
     ),
+    Endpoint(
+        "/nudge/vary/part",
+        (
+            ID,
+            Arg("part", "i", "0-based", 0, MAX_CLIP_PARTS - 1),
+            Arg("n_parts", "i", "parts of this clip", 1, MAX_CLIP_PARTS),
+            NOTE_GROUP,
+        ),
+        "",
+        "vary_part",
+        "a part of a clip too long for one datagram: its note groups, held for the `/nudge/vary` with "
+        "the same id and `parts n_parts`, which must follow within "
+        f"{CLIP_PARTS_SECONDS:g} s (no reply; an error when malformed)",
+    ),
     Endpoint("/nudge/model/list", (ID,), "/nudge/model/list", "model_list", "models in the models folder"),
     Endpoint(
         "/nudge/model/load",
@@ -201,6 +218,14 @@ OPTIONS: tuple[Option, ...] = (
         "voices whose notes stay exactly as in the clip, comma-separated: "
         f"{', '.join(VOICES)} (or `hats`, `toms`, `cymbals`); `none` keeps none. The others are generated "
         "to fit them (see *Voice lock*)",
+    ),
+    Option(
+        "parts",
+        "i",
+        "with a clip (vary, generate with keep): its notes came first in this many `/nudge/vary/part` "
+        "messages with this id (they go before any notes after `notes length_beats`)",
+        1,
+        MAX_CLIP_PARTS,
     ),
     Option(
         "<condition>",

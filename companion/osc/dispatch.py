@@ -36,6 +36,7 @@ from companion.core.osc_codec import Message, OscError, decode_message, encode_m
 from companion.core.pattern import CLIP_PARTIAL_BAR, Grid, Pattern, bars_for_length, without_voices
 from companion.osc.api import (
     LIVE_OFF_REASON,
+    MAX_CLIP_NOTES,
     MAX_DATAGRAM_BYTES,
     MAX_ID,
     MAX_PACKET_MESSAGES,
@@ -43,6 +44,7 @@ from companion.osc.api import (
     MAX_WORK_PER_DATAGRAM,
     VERSION,
 )
+from companion.osc.clip_parts import ClipParts
 from companion.osc.replies import (
     error_reply,
     note_array,
@@ -97,6 +99,7 @@ class Daemon:
         self._load_lock = threading.Lock()
         self._loading: str | None = None  # the model a /nudge/model/load is loading now
         self._fresh_seeds = np.random.default_rng(seed)  # for requests that bring no seed
+        self.clip_parts = ClipParts()  # parts of long clips, until their /nudge/vary
 
     def _count(self, key: str) -> None:
         with self._counts_lock:
@@ -218,8 +221,11 @@ class Daemon:
 
     def _generate(self, request: Request, model: Model) -> list[bytes]:
         opts = request.options
+        request.clip = self._joined_clip(request)
         if opts.get("keep"):
             return self._clip_reply(request, model, None)
+        if "parts" in opts:
+            raise ValueError("parts comes with a clip: /nudge/vary, or /nudge/generate with keep")
         seed = self._seed(request)
         bars = opts.get("bars", model.meta.bars)
         style = opts.get("style")
@@ -231,8 +237,22 @@ class Daemon:
         name = f"{model.name} {style or 'any'} s{seed}"
         return notes_reply(request.id, notes, pattern.grid.length_beats, name)
 
+    def _vary_part(self, request: Request, model: Model) -> list[bytes]:
+        self.clip_parts.add(request.id, request.values["part"], request.values["n_parts"], request.notes)
+        return []
+
+    def _joined_clip(self, request: Request) -> Clip | None:
+        """The request's clip, with the notes that came ahead in /nudge/vary/part (``parts n``) first."""
+        clip, parts = request.clip, request.options.get("parts")
+        if parts is None or clip is None:
+            return clip
+        notes = np.concatenate([self.clip_parts.take(request.id, parts), clip.notes])
+        if len(notes) > MAX_CLIP_NOTES:
+            raise ValueError(f"the clip has {len(notes)} notes; at most {MAX_CLIP_NOTES}")
+        return Clip(clip.length_beats, notes)
+
     def _vary(self, request: Request, model: Model) -> list[bytes]:
-        clip = request.clip
+        clip = request.clip = self._joined_clip(request)
         amount = request.values["amount"]
         if amount == 0 and "bars" not in request.options:  # the clip, exactly as it came (and queued)
             pattern, pitches, _ = clip_to_pattern(clip, model)

@@ -25,6 +25,7 @@ from companion.osc.api import (
     STYLE_ANY,
     Arg,
     Endpoint,
+    Repeat,
 )
 from companion.runtime.models_dir import MODEL_NAME_PATTERN
 
@@ -52,6 +53,7 @@ class Request:
     options: dict[str, Any] = field(default_factory=dict)  # bars, style, seed, candidates, keep (voices)
     sliders: dict[str, float] = field(default_factory=dict)  # condition name -> 0..1
     clip: Clip | None = None
+    notes: np.ndarray | None = None  # float64 [M, 4]: the note groups of an endpoint whose args end in them
 
 
 # ---- coercion: one function per expected type; every error names the argument and the allowed range
@@ -141,7 +143,8 @@ def parse_request(message: Message, meta: ModelMeta | None) -> Request:
     tags, args = message.tags, message.args
     positional = [a for a in endpoint.args if isinstance(a, Arg)]
     required = sum(not a.optional for a in positional)
-    if len(args) < required or (len(args) > len(positional) and not endpoint.options):
+    groups = any(isinstance(a, Repeat) for a in endpoint.args)  # note groups follow the positional args
+    if len(args) < required or (len(args) > len(positional) and not endpoint.options and not groups):
         spec = " ".join(a.spec() for a in endpoint.args)
         raise RequestError(
             request_id, f"{endpoint.address} takes {spec}; got {len(args)} arguments ({tags or 'none'})"
@@ -153,6 +156,8 @@ def parse_request(message: Message, meta: ModelMeta | None) -> Request:
         request.values.pop("id", None)
         if endpoint.options:
             _parse_options(request, tags, args, len(positional), meta)
+        if groups:
+            request.notes = parse_note_groups(tags[len(positional) :], args[len(positional) :], meta)
         if endpoint.handler == "model_load" and not MODEL_NAME_PATTERN.match(values["name"]):
             raise ValueError(
                 f"name must be a model name (letters, digits, _ . -; at most 64), got {values['name']!r}"
@@ -221,7 +226,12 @@ def _parse_clip(tags: str, args: tuple, start: int, meta: ModelMeta | None) -> C
     length = coerce_float("length_beats", tags[start], args[start], 0, max_beats)
     if length <= 0:
         raise ValueError(f"length_beats must be in 0..{max_beats} and > 0, got {length:g}")
-    rest_tags, rest = tags[start + 1 :], args[start + 1 :]
+    return Clip(length, parse_note_groups(tags[start + 1 :], args[start + 1 :], meta))
+
+
+def parse_note_groups(rest_tags: str, rest: tuple, meta: ModelMeta | None) -> np.ndarray:
+    """Flat note groups ``pitch start_beats duration_beats velocity`` -> float64 [M, 4], checked."""
+    max_beats = MAX_BARS * (meta.beats_per_bar if meta else 4)
     if len(rest) % 4:
         raise ValueError(
             f"clip notes must come in groups of 4 (pitch start_beats duration_beats velocity), "
@@ -247,4 +257,4 @@ def _parse_clip(tags: str, args: tuple, start: int, meta: ModelMeta | None) -> C
             index = int(np.argmax(bad))
             raise ValueError(f"clip note {index}: {text}, got {notes[index].tolist()}")
     notes[:, 3] = np.floor(notes[:, 3] + 0.5)  # half up: 0.5 -> 1 (np.round would give 0, out of range)
-    return Clip(length, notes)
+    return notes

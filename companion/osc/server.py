@@ -98,6 +98,7 @@ class UdpServer:
         self.requests = 0
         self.busy_seconds = 0.0
         self.scheduler = Scheduler(self._send)
+        self.last_datagram_s = time.monotonic()  # when an allowed datagram last came (for stop_when_idle)
 
     def _allowed(self, host: str) -> bool:
         if self.allow:
@@ -124,6 +125,7 @@ class UdpServer:
                     self._refuse(host)
                     continue
                 started = time.perf_counter()
+                self.last_datagram_s = time.monotonic()
                 self.requests += 1
                 try:
                     handled = handle(data, defer=True)
@@ -179,6 +181,18 @@ class UdpServer:
                 self.daemon.poll_models()
             except Exception:  # the poller must outlive any one bad file or folder hiccup
                 log.exception("polling the models folder failed; trying again in %.1f s", self.poll_seconds)
+
+    def stop_when_idle(self, seconds: float) -> None:
+        """Shut down once no allowed datagram has come for ``seconds`` (run it in a thread of its own): a
+        daemon started by the Max for Live device ends after Live, whose devices ping once a second."""
+        while True:
+            idle_s = time.monotonic() - self.last_datagram_s
+            if idle_s >= seconds:
+                log.info("no request for %.0f s: stopping (--idle-exit-seconds)", idle_s)
+                self.shutdown()
+                return
+            if self._stop.wait(seconds - idle_s):
+                return
 
     def shutdown(self) -> None:
         """Stop ``serve_forever`` from another thread (wakes the socket with an empty datagram)."""

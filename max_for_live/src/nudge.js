@@ -7,7 +7,7 @@
 // set), nudge_face.js (the device's controls).
 autowatch = 1;
 inlets = 1;
-outlets = 1;
+outlets = 3;  // 0: OSC to [udpsend]; 1: "port n" to [udpreceive]; 2: commands to [node.script nudge_launcher.js]
 
 var BANK_SIZE = 8;                 // fixed bank of condition dials: nudge_cond1 .. nudge_cond8
 var HEARTBEAT_MS = 100;            // transport + housekeeping period
@@ -15,13 +15,16 @@ var PING_EVERY_MS = 1000;
 var PING_TIMEOUT_MS = 2500;        // no pong for this long: the daemon is not running
 var REPLY_TIMEOUT_MS = 3000;       // a note request with no answer at all
 var PARTS_TIMEOUT_MS = 1000;       // a note reply whose parts stop arriving
-var MAX_VARY_NOTES = 512;          // notes sent with /nudge/vary (keeps the request one modest datagram)
-var REPLY_PORT = 9001;             // the patcher's [udpreceive 9001]: every ping asks the daemon to reply there
+var LAUNCHER_WAIT_MS = 4000;       // no reply port from the launcher by then: Node for Max is not running
+var ENSURE_EVERY_MS = 5000;        // while offline, ask the launcher this often to start the daemon
+var MAX_CLIP_NOTES = 1024;         // the most notes the daemon varies (companion.osc.api.MAX_CLIP_NOTES)
+var MAX_CLIP_PARTS = 16;           // /nudge/vary/part messages of one clip (companion.osc.api.MAX_CLIP_PARTS)
 var DESTINATIONS = ["session", "replace", "arrangement"];
-var OFFLINE_TEXT = "Daemon not answering on 127.0.0.1:9000: start it with `nudge serve`";
+var DAEMON_ADDRESS = "127.0.0.1:9000";  // the patcher's [udpsend 127.0.0.1 9000]
 
 var reply = require("nudge_reply");
 var requests = require("nudge_requests");
+var oscSize = require("nudge_osc");
 var LIMITS = { pingMs: PING_TIMEOUT_MS, replyMs: REPLY_TIMEOUT_MS, partsMs: PARTS_TIMEOUT_MS };
 var isInt = reply.isInt;
 var clamp01 = reply.clamp01;
@@ -32,14 +35,16 @@ var uiValue = face.value;
 var uiMessage = face.message;
 var live = require("nudge_live").make(LiveAPI, showStatus);  // makes no LiveAPI object until used (after init)
 showStatus.local = uiValue.local = uiMessage.local = isInt.local = clamp01.local = 1;  // not messages
-var clock = { now: function () { return new Date().getTime(); } };
+var clock = { now: function () { return new Date().getTime(); }, random: Math.random };
+var saved = { style: "any", conditions: [] };  // what the Live set stores for this device (setvalueof)
 var state = freshState();
 
 function freshState() {
     return {
-        ready: false, requests: requests.make(LIMITS, reply.missingParts), model: null,
-        online: null, aliveMs: 0, lastPingMs: -PING_EVERY_MS, rttMs: -1, writes: [],
-        streaming: false, heartbeat: null, writer: null, song: null, songObserver: null
+        ready: false, model: null, online: null, aliveMs: 0, lastPingMs: -PING_EVERY_MS, rttMs: -1,
+        requests: requests.make(LIMITS, reply.missingParts, requests.randomFirstId(clock.random)),
+        writes: [], streaming: false, heartbeat: null, writer: null, song: null, songObserver: null,
+        initMs: 0, replyPort: 0, launcher: false, ensureMs: -ENSURE_EVERY_MS, stylesShown: false
     };
 }
 freshState.local = 1;
@@ -49,7 +54,7 @@ freshState.local = 1;
 function init() {  // [live.thisdevice] -> [init(: the Live API is usable from here on
     if (state.ready) return;
     state.ready = true;
-    state.aliveMs = clock.now();
+    state.aliveMs = state.initMs = clock.now();
     state.heartbeat = new Task(heartbeat, jsthis);
     state.heartbeat.interval = HEARTBEAT_MS;
     state.heartbeat.repeat();
@@ -58,7 +63,63 @@ function init() {  // [live.thisdevice] -> [init(: the Live API is usable from h
     state.songObserver = new LiveAPI(onSongChange, "live_set");
     state.songObserver.property = "is_playing";
     showStatus("Looking for the Nudge daemon...", "info");
+    if (state.replyPort) listenOn(state.replyPort);
     heartbeat();
+}
+
+// ---------------------------------------------------------------- the launcher ([node.script nudge_launcher.js])
+
+function replyport(port) {  // the launcher found a free UDP port for this instance's [udpreceive]
+    if (!isInt(port) || port < 1 || port > 65535) return;
+    state.launcher = true;
+    state.replyPort = port;
+    if (state.ready) listenOn(port);
+}
+
+function daemon(what) {  // the launcher's news: daemon <state> <text...>; shown on the daemon line
+    var text = Array.prototype.slice.call(arguments, 1).join(" ");
+    face.showDaemon(text);
+    if (what === "missing" || what === "failed") showStatus(text, "warning");
+}
+
+function listenOn(port) {  // [udpreceive] moves to the port; a ping tells the daemon at once
+    outlet(1, "port", port);
+    sendPing(clock.now());
+}
+listenOn.local = 1;
+
+function useFallbackPort() {  // no Node for Max: a random port in the dynamic range, and no daemon start
+    state.replyPort = 49152 + Math.floor(clock.random() * 16384);
+    listenOn(state.replyPort);
+    face.showDaemon("Node for Max is not running: start the daemon yourself with `nudge serve`.");
+}
+useFallbackPort.local = 1;
+
+// ---------------------------------------------------------------- what the Live set stores ([js] as a parameter)
+
+function getvalueof() {  // the style by name and the conditions the dials were named for (a Blob parameter)
+    return JSON.stringify(saved);
+}
+
+function setvalueof(value) {  // Live restores it before [live.thisdevice] bangs
+    var v;
+    try {
+        v = JSON.parse(String(value));
+    } catch (e) {
+        return;  // not ours (e.g. an empty value from an older version): keep the defaults
+    }
+    if (!v || typeof v !== "object") return;
+    saved = { style: typeof v.style === "string" && v.style ? v.style : "any",
+        conditions: Array.isArray(v.conditions) ? v.conditions.map(String) : [] };
+    face.restoreDialNames(saved.conditions);
+}
+
+function style(index) {  // the style menu: a choice counts once the menu holds the model's styles
+    if (!state.stylesShown || !state.model) return;
+    var name = ["any"].concat(state.model.styles)[Math.round(Number(index))];
+    if (name === undefined || name === saved.style) return;
+    saved.style = name;
+    notifyclients();
 }
 
 function notifydeleted() {  // Max calls this when the device is removed
@@ -72,8 +133,13 @@ function notifydeleted() {  // Max calls this when the device is removed
 function heartbeat() {
     var now = clock.now();
     sendTransport();
-    if (now - state.lastPingMs >= PING_EVERY_MS) sendPing(now);
+    if (!state.replyPort && now - state.initMs >= LAUNCHER_WAIT_MS) useFallbackPort();
+    if (state.replyPort && now - state.lastPingMs >= PING_EVERY_MS) sendPing(now);
     if (state.online !== false && now - state.aliveMs > PING_TIMEOUT_MS) setOnline(false);
+    if (state.online === false && state.launcher && now - state.ensureMs >= ENSURE_EVERY_MS) {
+        state.ensureMs = now;
+        outlet(2, "ensure");  // the launcher starts `nudge serve` unless something holds the daemon's port
+    }
     var expired = state.requests.expire(now);
     for (var i = 0; i < expired.length; i++) {
         var e = expired[i];
@@ -92,8 +158,7 @@ onSongChange.local = 1;
 function generate() {
     var job = prepareJob("generate");
     if (!job) return;
-    var atoms = ["/nudge/generate", job.id].concat(controlPairs(job));
-    sendNoteRequest(job, atoms);
+    sendNoteRequest(job, [["/nudge/generate", job.id].concat(controlPairs(job))]);
 }
 
 function nudge() {
@@ -103,23 +168,42 @@ function nudge() {
     if (!clip) return;
     var read = live.readClip(clip);
     var notes = reply.clipNotes(read.raw, read.loopStart, read.lengthBeats);
-    if (notes.length > MAX_VARY_NOTES) {
+    if (notes.length > MAX_CLIP_NOTES) {
         return showStatus("The selected clip has " + notes.length + " notes; Nudge varies at most " +
-            MAX_VARY_NOTES + ". Pick a shorter clip.", "error");
+            MAX_CLIP_NOTES + ". Shorten the clip's loop and try again.", "error");
     }
     if (job.dest === "replace") job.targetClipId = Number(clip.id);
     var amount = clamp01(Number(uiValue("nudge_amount", 0.2)));
-    var atoms = ["/nudge/vary", job.id, amount].concat(controlPairs(job), ["notes", read.lengthBeats]);
+    var head = ["/nudge/vary", job.id, amount].concat(controlPairs(job));
+    var flat = [];
     for (var i = 0; i < notes.length; i++) {
         var n = notes[i];
-        atoms.push(n.pitch, n.start_time, n.duration, n.velocity);
+        flat.push(n.pitch, n.start_time, n.duration, n.velocity);
     }
     job.sourceName = String(live.getOne(clip, "name") || "clip");
-    sendNoteRequest(job, atoms);
+    sendNoteRequest(job, varyMessages(job.id, head, read.lengthBeats, flat));
 }
 
+// One /nudge/vary, or, for a clip too long for one datagram that every system sends, its notes ahead in
+// /nudge/vary/part messages and then the /nudge/vary that says how many (docs/osc-api.md)
+function varyMessages(id, head, lengthBeats, flat) {
+    var limit = oscSize.MAX_REQUEST_BYTES;
+    var whole = head.concat(["notes", lengthBeats], flat);
+    if (oscSize.messageBytes(whole) <= limit) return [whole];
+    var perPart = oscSize.notesThatFit(["/nudge/vary/part", id, MAX_CLIP_PARTS - 1, MAX_CLIP_PARTS], limit);
+    var nParts = Math.ceil(flat.length / 4 / perPart);
+    var messages = [];
+    for (var p = 0; p < nParts; p++) {
+        messages.push(["/nudge/vary/part", id, p, nParts].concat(flat.slice(p * perPart * 4, (p + 1) * perPart * 4)));
+    }
+    messages.push(head.concat(["parts", nParts, "notes", lengthBeats]));
+    return messages;
+}
+varyMessages.local = 1;
+
+
 function play(on) {  // transport goes to the daemon only while its live MIDI stream runs
-    if (!state.ready) return showStatus("The device is still loading.", "error");
+    if (!state.ready) return null;  // a value on load (Play is not stored, but Max may send its initial one)
     state.streaming = !!on;
     if (on) sendTransport();
     var id = state.requests.newId();
@@ -177,6 +261,22 @@ function onModelInfo(args) {
     if (typeof model === "string") return showStatus("Malformed model info from the daemon: " + model, "error");
     state.model = model;
     face.showModel(model);
+    state.stylesShown = true;
+    var index = model.styles.indexOf(saved.style);
+    uiMessage("nudge_style", "set", index + 1);  // "set": no output, so the restored name stays as it is
+    var names = model.conditions.slice(0, BANK_SIZE).map(function (c) { return c.name; });
+    var before = saved.conditions.join(", ");
+    if (saved.style !== "any" && index < 0) {
+        showStatus("This set chose style " + saved.style + ", which model " + model.name + " lacks: using any.",
+            "warning");
+    } else if (before && before !== names.join(", ")) {
+        showStatus("The dials were saved for " + before + "; model " + model.name + " has " + names.join(", ") +
+            ": the dials were renamed, check their automation.", "warning");
+    }
+    if (before !== names.join(", ")) {
+        saved.conditions = names;
+        notifyclients();
+    }
 }
 onModelInfo.local = 1;
 
@@ -286,7 +386,7 @@ function sendPing(now) {
     var id = state.requests.newId();
     state.lastPingMs = now;
     state.requests.add(id, { kind: "ping", sentMs: now });
-    send(["/nudge/ping", id, REPLY_PORT]);  // [udpsend] cannot receive: the daemon replies to REPLY_PORT
+    send(["/nudge/ping", id, state.replyPort]);  // [udpsend] cannot receive: replies go to [udpreceive]'s port
 }
 sendPing.local = 1;
 
@@ -306,7 +406,8 @@ function sendTransport() {
 sendTransport.local = 1;
 
 function prepareJob(verb) {  // checks that can fail before anything is sent
-    if (!state.ready) return showStatus("The device is still loading.", "error");
+    if (!state.ready) return showStatus("The device is still loading.", "warning");
+    if (!state.model) return showStatus("The daemon has not answered yet: see the daemon line below.", "error");
     var dest = DESTINATIONS[Math.round(Number(uiValue("nudge_dest", 0)))] || "session";
     var job = { kind: "notes", verb: verb, dest: dest, sentMs: clock.now(), targetClipId: 0 };
     if (dest === "replace") {
@@ -323,8 +424,7 @@ prepareJob.local = 1;
 
 function controlPairs(job) {  // key/value pairs shared by generate and vary
     var bars = Math.max(1, Math.min(8, Math.round(Number(uiValue("nudge_bars", 4)))));
-    var styles = state.model ? ["any"].concat(state.model.styles) : ["any"];
-    var style = styles[Math.round(Number(uiValue("nudge_style", 0)))] || "any";
+    var style = state.model.styles.indexOf(saved.style) >= 0 ? saved.style : "any";
     var seed;
     if (Number(uiValue("nudge_seedlock", 0))) {
         seed = Math.max(0, Math.round(Number(uiValue("nudge_seed", 0))));
@@ -334,7 +434,7 @@ function controlPairs(job) {  // key/value pairs shared by generate and vary
     }
     var pairs = ["bars", bars, "style", style, "seed", seed];
     var label = [style];
-    var conds = state.model ? state.model.conditions : [];
+    var conds = state.model.conditions;
     for (var i = 0; i < conds.length && i < BANK_SIZE; i++) {
         var v = clamp01(Number(uiValue("nudge_cond" + (i + 1), conds[i].defaultValue)));
         pairs.push(conds[i].name, v);
@@ -345,10 +445,10 @@ function controlPairs(job) {  // key/value pairs shared by generate and vary
 }
 controlPairs.local = 1;
 
-function sendNoteRequest(job, atoms) {
+function sendNoteRequest(job, messages) {
     state.requests.supersede(job.id);  // only the newest note request may write a clip
     state.requests.add(job.id, job);
-    send(atoms);
+    for (var i = 0; i < messages.length; i++) send(messages[i]);
     showStatus((job.verb === "vary" ? "Nudging" : "Generating") + " (#" + job.id + ")...", "info");
 }
 sendNoteRequest.local = 1;
@@ -372,7 +472,9 @@ function setOnline(online) {
     if (state.online === online) return;
     state.online = online;
     face.showOnline(online);
-    if (!online) showStatus(OFFLINE_TEXT, "error");
+    if (online) return;
+    showStatus("The daemon does not answer on " + DAEMON_ADDRESS + (state.launcher ? ": starting `nudge serve`..." :
+        ": start it with `nudge serve`."), "warning");
 }
 setOnline.local = 1;
 

@@ -45,19 +45,55 @@ exports.make = function (getPatcher, postLine, bankSize) {
         if (!online) message("nudge_rtt", "set", "-");
     }
 
-    function showModel(model) {  // dials named after the model's conditions (the rest hidden), its styles
+    // The long names automation lanes and mappings show: the condition's name ("Density"); a name another
+    // control already has gets " (condition)" so every long name in the device stays unique
+    var TAKEN = { amount: 1, bars: 1, seed: 1, "seed lock": 1, style: 1, destination: 1, generate: 1, nudge: 1,
+        "live midi": 1, panic: 1 };
+
+    function longName(condName) {
+        var name = condName.charAt(0).toUpperCase() + condName.slice(1);
+        return TAKEN[name.toLowerCase()] ? name + " (condition)" : name;
+    }
+
+    function nameDial(dial, condName) {  // a used dial: named for its condition, automatable
+        dial.message("_parameter_longname", longName(condName));
+        dial.message("_parameter_shortname", condName);
+        dial.message("_parameter_invisible", 0);
+        dial.hidden = 0;
+    }
+
+    function retireDial(dial, index) {  // an unused dial: hidden, not automatable, named so a lane says so
+        dial.message("_parameter_longname", "Unused " + (index + 1));
+        dial.message("_parameter_shortname", "-");
+        dial.message("_parameter_invisible", 2);
+        dial.hidden = 1;
+    }
+
+    // Dials named as the set saved them, before the daemon answers (automation lanes keep their names)
+    function restoreDialNames(names) {
+        for (var i = 0; i < bankSize && i < names.length; i++) {
+            var dial = ui("nudge_cond" + (i + 1));
+            if (dial && names[i]) nameDial(dial, names[i]);
+        }
+    }
+
+    function showModel(model) {  // dials named after the model's conditions (the rest retired), its styles
         for (var i = 0; i < bankSize; i++) {
             var dial = ui("nudge_cond" + (i + 1));
             if (!dial) continue;
             var cond = model.conditions[i];
-            if (cond) dial.message("_parameter_shortname", cond.name);
-            dial.hidden = cond ? 0 : 1;
+            if (cond) nameDial(dial, cond.name);
+            else retireDial(dial, i);
         }
         message.apply(null, ["nudge_style", "_parameter_range", "any"].concat(model.styles));
         message("nudge_model", "set", "Model: " + model.name + " (" + model.bars + " bars)");
         var extra = model.conditions.length > bankSize ? "; the first " + bankSize + " of " +
             model.conditions.length + " conditions have dials, the rest keep the model's defaults" : "";
         status("Ready: model " + model.name + extra, "info");
+    }
+
+    function showDaemon(text) {  // the daemon's line: who runs it, and its last error
+        message("nudge_daemon", "set", text);
     }
 
     return {
@@ -67,6 +103,9 @@ exports.make = function (getPatcher, postLine, bankSize) {
         lastStatus: lastStatus,
         forget: forget,
         showOnline: showOnline,
-        showModel: showModel
+        showModel: showModel,
+        restoreDialNames: restoreDialNames,
+        showDaemon: showDaemon,
+        longName: longName
     };
 };

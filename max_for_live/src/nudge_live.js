@@ -6,6 +6,8 @@
 // `report(text, level)` shows a problem to the user and returns null; functions that fail call it and return
 // its null (or "" where the caller wants a string). No LiveAPI object is made until a function is called.
 
+var MAX_BEATS = 1576800;  // the latest time the LOM accepts in a clip or the Arrangement
+
 exports.make = function (LiveAPI, report) {
     function getOne(api, prop) {
         var v = api.get(prop);
@@ -69,7 +71,9 @@ exports.make = function (LiveAPI, report) {
     // ------------------------------------------------------------ writing clips (call from a deferred Task)
 
     // job: { dest: "session" | "replace" | "arrangement", targetClipId, notes, lengthBeats, name }
-    // -> where the notes went (for the status line), or "" after reporting why nothing was written
+    // -> where the notes went (for the status line), or "" after reporting why nothing was written.
+    // All of one result's changes happen in this one call (one deferred Task run), so Live, which groups the
+    // API changes made between two user actions, undoes them as one step.
     function writeJob(job) {
         var clip, where;
         if (job.dest === "replace") {
@@ -83,8 +87,13 @@ exports.make = function (LiveAPI, report) {
             var track = deviceMidiTrack();
             if (!track) return "";
             if (job.dest === "arrangement") {
-                clip = createArrangementClip(track, job.lengthBeats);
-                where = "the Arrangement";
+                if (version()[0] < 12) {
+                    return failed("Writing to the Arrangement needs Live 12 or newer; choose 'new clip' instead.");
+                }
+                var start = arrangementStart(track, job.lengthBeats);
+                if (start < 0) return "";
+                clip = createArrangementClip(track, start, job.lengthBeats);
+                where = "the Arrangement at bar " + (1 + Math.floor(start / barBeats() + 1e-9));
             } else {
                 var slot = firstEmptySlot(track);
                 if (slot < 0) return failed("No empty clip slot on this track: add a scene and try again.");
@@ -97,6 +106,7 @@ exports.make = function (LiveAPI, report) {
         }
         clip.call("add_new_notes", { notes: job.notes });
         clip.set("name", job.name);
+        new LiveAPI("live_set view").set("detail_clip", "id " + clip.id);  // shown, so Nudge works on it next
         return where;
     }
 
@@ -105,24 +115,80 @@ exports.make = function (LiveAPI, report) {
         return "";
     }
 
-    function clearClip(clip, lengthBeats) {
-        var end = Math.max(Number(getOne(clip, "end_marker")) || 0, lengthBeats);
-        clip.call("remove_notes_extended", 0, 128, 0, end);
+    function version() {  // [major, minor] of the running Live
+        var app = new LiveAPI("live_app");
+        return [Number(app.call("get_major_version")), Number(app.call("get_minor_version"))];
+    }
+
+    function clearClip(clip, lengthBeats) {  // every note goes, also those past the end or before the loop
+        var v = version();
+        if (v[0] > 11 || (v[0] === 11 && v[1] >= 1)) {  // Live 11.1+: every note by id
+            var ids = noteIds(clip.call("get_all_notes_extended"));
+            if (ids.length) clip.call.apply(clip, ["remove_notes_by_id"].concat(ids));
+        } else {  // Live 11.0: every pitch over the whole time range a clip can hold
+            clip.call("remove_notes_extended", 0, 128, 0, MAX_BEATS);
+        }
         clip.set("loop_start", 0);
         clip.set("start_marker", 0);
         clip.set("loop_end", lengthBeats);
         clip.set("end_marker", lengthBeats);
     }
 
-    function createArrangementClip(track, lengthBeats) {  // Live 12+: Track.create_midi_clip at the insert marker
-        var major = Number(new LiveAPI("live_app").call("get_major_version"));
-        if (major < 12) {
-            return report("Writing to the Arrangement needs Live 12 or newer; choose 'new clip' instead.", "error");
-        }
+    function noteIds(raw) {  // get_all_notes_extended's JSON text (or dictionary) -> the note ids
+        if (Array.isArray(raw)) raw = raw.length === 1 ? raw[0] : raw.join(" ");
+        var notes = (typeof raw === "string" ? JSON.parse(raw) : raw).notes || [];
+        var ids = [];
+        for (var i = 0; i < notes.length; i++) ids.push(notes[i].note_id);
+        return ids;
+    }
+
+    function barBeats() {
         var song = new LiveAPI("live_set");
-        var barBeats = 4 * Number(getOne(song, "signature_numerator")) /
-            Number(getOne(song, "signature_denominator"));
-        var start = Math.floor(Number(getOne(song, "current_song_time")) / barBeats) * barBeats;
+        return 4 * Number(getOne(song, "signature_numerator")) / Number(getOne(song, "signature_denominator"));
+    }
+
+    // Where an Arrangement result goes, or -1 after saying why not: with the Arrangement loop on, at its start
+    // (Cmd/Ctrl+L sets the loop to the time selection; the LOM shows no time selection itself), refusing a
+    // place this track already uses; else the first stretch free of this track's clips from the insert
+    // marker's bar on (Song.current_song_time: the insert marker while stopped), starting on a bar line
+    function arrangementStart(track, lengthBeats) {
+        var song = new LiveAPI("live_set");
+        var busy = arrangementSpans(track);
+        if (Number(getOne(song, "loop")) === 1) {
+            var loopStart = Number(getOne(song, "loop_start"));
+            if (overlapping(busy, loopStart, loopStart + lengthBeats)) {
+                report("The Arrangement loop (from beat " + loopStart + ") already holds a clip on this track; " +
+                    "clear it, or switch the loop off to write to the next free place.", "error");
+                return -1;
+            }
+            return loopStart;
+        }
+        var bar = barBeats();
+        var start = Math.floor(Number(getOne(song, "current_song_time")) / bar) * bar;
+        var hit = overlapping(busy, start, start + lengthBeats);
+        while (hit) {
+            start = Math.ceil(hit[1] / bar - 1e-9) * bar;
+            hit = overlapping(busy, start, start + lengthBeats);
+        }
+        return start;
+    }
+
+    function arrangementSpans(track) {  // [[start, end], ...] of the track's Arrangement clips
+        var ids = idList(track.get("arrangement_clips"));
+        var spans = [];
+        for (var i = 0; i < ids.length; i++) {
+            var c = new LiveAPI("id " + ids[i]);
+            spans.push([Number(getOne(c, "start_time")), Number(getOne(c, "end_time"))]);
+        }
+        return spans;
+    }
+
+    function overlapping(spans, from, to) {  // the first span that overlaps [from, to), or null
+        for (var i = 0; i < spans.length; i++) if (spans[i][0] < to - 1e-9 && spans[i][1] > from + 1e-9) return spans[i];
+        return null;
+    }
+
+    function createArrangementClip(track, start, lengthBeats) {  // Live 12+: Track.create_midi_clip
         track.call("create_midi_clip", start, lengthBeats);
         var ids = idList(track.get("arrangement_clips"));
         for (var i = ids.length - 1; i >= 0; i--) {

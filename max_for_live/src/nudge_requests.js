@@ -7,6 +7,11 @@
 //       { pingMs: 2500, replyMs: 3000, partsMs: 1000 }, reply.missingParts);
 
 var MAX_ID = 2147483647;  // ids are OSC int32s
+
+// a random first id in 1..2^30: ids of two instances meet only after a billion requests
+exports.randomFirstId = function (random) {
+    return 1 + Math.floor(random() * 1073741824);
+};
 var DEST_LABELS = { session: "new clip", replace: "selected clip", arrangement: "Arrangement" };
 
 // a request as the user would name it: "Nudge #12 (new clip)", "play start"
@@ -18,9 +23,11 @@ exports.describe = function (p) {
 };
 
 // limits: { pingMs, replyMs (a request with no answer), partsMs (a split reply whose parts stop arriving) };
-// missingParts(assembly) -> the part numbers not yet received
-exports.make = function (limits, missingParts) {
-    var nextId = 1;
+// missingParts(assembly) -> the part numbers not yet received; firstId: where this device's ids start (each
+// instance starts at a random one, so two devices in one set never share an id, and a reply meant for another
+// instance is taken for an unknown request)
+exports.make = function (limits, missingParts, firstId) {
+    var nextId = firstId >= 1 && firstId < MAX_ID ? Math.floor(firstId) : 1;
     var pending = {};     // id -> { kind: "ping" | "info" | "notes" | "play", sentMs, ... }
     var abandoned = {};   // id -> { reason: "superseded" | "timeout" | "error" | "unknown", by, reported }
     var assemblies = {};  // id -> the note reply being reassembled for a pending "notes" request

@@ -1,6 +1,6 @@
 // Drives nudge.js (in the fake Max/Live sandbox) for tests/test_max_for_live.py's contract tests.
 // One JSON command per stdin line, one JSON answer per stdout line:
-//   {"op": "init"} | {"op": "osc", "messages": [[address, ...atoms], ...]} | {"op": "ui", "values": {...}}
+//   {"op": "init", "port": reply port} | {"op": "osc", "messages": [[address, ...atoms], ...]} | {"op": "ui", "values": {...}}
 //   {"op": "call", "name": "generate" | "nudge" | "play" | "panic", "args": [...]}
 //   {"op": "select_last_clip"} | {"op": "advance", "ms": N}
 // Answer: {"sent": [[address, ...atoms], ...], "calls": [new LiveAPI calls], "status": {...}, "ui": {...}, "error"?}
@@ -19,7 +19,7 @@ function lastClip() {
 }
 
 const OPS = {
-  init() { env.context.init(); },
+  init(cmd) { env.load({ launcherPort: cmd.port || 50123 }); },
   osc(cmd) { for (const m of cmd.messages) env.osc(...m); env.flushTasks(); },
   ui(cmd) { env.setUi(cmd.values); },
   call(cmd) { env.context[cmd.name](...(cmd.args || [])); env.flushTasks(); },
@@ -41,7 +41,8 @@ rl.on("line", (line) => {
   answer.calls = env.live.calls.slice(callsSeen);
   callsSeen = env.live.calls.length;
   answer.status = env.status();
-  answer.ui = Object.fromEntries([...env.ui.entries()].map(([k, o]) => [k, { hidden: o.hidden,
+  answer.ui = Object.fromEntries([...env.ui.entries()].map(([k, o]) => [k, { hidden: o.hidden, attrs: o.attrs,
     last: o.messages.length ? o.messages[o.messages.length - 1] : null }]));
+  answer.ports = env.ports.splice(0);
   process.stdout.write(JSON.stringify(answer) + "\n");
 });

@@ -7,6 +7,7 @@ const vm = require("node:vm");
 
 const SRC = path.join(__dirname, "..", "src");
 const SOURCE = path.join(SRC, "nudge.js");
+const NODE_SCRIPTS = ["nudge_launcher.js"];  // run by [node.script] in Node, not by Max's [js]
 
 // ------------------------------------------------------------------ the fake Live set
 
@@ -16,8 +17,10 @@ class FakeLive {
     this.nextId = 1;
     this.calls = [];  // every call() and set() on a Live object: {path, op, name, args}
     this.liveMajor = liveMajor;
+    this.liveMinor = 1;
     this.song = this.add("live_set", { tempo: 120, current_song_time: 0, is_playing: 0,
-      signature_numerator: 4, signature_denominator: 4 });
+      signature_numerator: 4, signature_denominator: 4, loop: 0, loop_start: 0, loop_length: 16 });
+    this.overwritten = [];  // Arrangement clips that a create_midi_clip overlapped
     this.view = this.add("live_set view", { selected_scene: 0, detail_clip: 0 });
     this.app = this.add("live_app", {});
     this.scenes = [];
@@ -103,12 +106,24 @@ class FakeLive {
     }
     if (name === "create_midi_clip") {
       if (this.liveMajor < 12) throw new Error("fake Live: create_midi_clip needs Live 12");
-      const clip = this.newClip(`${obj.path} arrangement_clips ${obj.arrangement.length}`, args[1],
-        { start_time: args[0] });
-      obj.arrangement.push(clip);
+      const [start, length] = args;
+      for (const c of obj.arrangement) {
+        if (c.props.start_time < start + length && c.props.end_time > start) this.overwritten.push(c);
+      }
+      this.addArrangementClip(obj, start, length);
       return undefined;
     }
     if (name === "get_major_version") return this.liveMajor;
+    if (name === "get_minor_version") return this.liveMinor;
+    if (name === "get_all_notes_extended") {
+      if (this.liveMajor === 11 && this.liveMinor < 1) throw new Error("fake Live: get_all_notes_extended needs 11.1");
+      return JSON.stringify({ notes: obj.notes });
+    }
+    if (name === "remove_notes_by_id") {
+      const ids = new Set(args);
+      obj.notes = obj.notes.filter((n) => !ids.has(n.note_id));
+      return undefined;
+    }
     if (name === "add_new_notes") {
       for (const n of args[0].notes) obj.notes.push({ note_id: obj.nextNoteId++, ...n });
       return undefined;
@@ -131,7 +146,21 @@ class FakeLive {
 
   set(obj, prop, value) {
     this.calls.push({ path: obj.path, op: "set", name: prop, args: [value] });
+    if (prop === "detail_clip") {  // Live takes "id N" and shows that clip
+      const m = /^id (\d+)$/.exec(String(value));
+      if (!m || !this.objects.has(Number(m[1]))) throw new Error(`fake Live: detail_clip wants "id N", got ${value}`);
+      value = Number(m[1]);
+    }
     obj.props[prop] = value;
+  }
+
+  /** An Arrangement clip on a track, [start, start + length) in beats */
+  addArrangementClip(track, start, length, notes = []) {
+    const clip = this.newClip(`${track.path} arrangement_clips ${track.arrangement.length}`, length,
+      { start_time: start, end_time: start + length });
+    clip.notes = notes.map((n) => ({ note_id: clip.nextNoteId++, mute: 0, ...n }));
+    track.arrangement.push(clip);
+    return clip;
   }
 
   callsNamed(name) {
@@ -139,16 +168,72 @@ class FakeLive {
   }
 }
 
+// ------------------------------------------------------------------ the device's patcher, as Live runs it
+
+const PATCHER = JSON.parse(fs.readFileSync(path.join(SRC, "Nudge.maxpat.json"), "utf8")).patcher;
+const BOXES = new Map(PATCHER.boxes.map((b) => [b.box.id, b.box]));
+const JS_BOX = PATCHER.boxes.map((b) => b.box).find((b) => b.text === "js nudge.js");
+
+/**
+ * A named object of the patcher with Live's parameter rules (Max's "Parameters" and live.* reference):
+ * parameter_type 0 Float holds [mmin, mmax]; 1 Int holds whole numbers, and Live's Int parameters only
+ * 0..255 whatever the range says; 2 Enum an index into its enum (which `_parameter_range` replaces at run
+ * time). A number message sets the value and sends it out; "set" sets it quietly; `_parameter_*` messages
+ * change the parameter's attributes. parameter_invisible: 0 automated and stored, 1 stored only, 2 hidden.
+ */
+class UiObject {
+  constructor(box, deliver) {
+    this.box = box;
+    this.name = box.varname;
+    this.deliver = deliver;  // (box id, value) -> the patch cords from outlet 0
+    this.attrs = { ...(box.saved_attribute_attributes || {}).valueof };
+    this.isParameter = box.parameter_enable === 1;
+    this.hidden = 0;
+    this.messages = [];
+    this.value = undefined;
+  }
+
+  clamp(v) {
+    const a = this.attrs;
+    if (!this.isParameter || typeof v !== "number") return v;
+    if (a.parameter_type === 2) return Math.max(0, Math.min((a.parameter_enum || []).length - 1, Math.round(v)));
+    if (a.parameter_type === 1) {
+      return Math.max(Math.max(0, a.parameter_mmin ?? 0), Math.min(Math.min(255, a.parameter_mmax ?? 255), Math.round(v)));
+    }
+    if (a.parameter_type === 0) return Math.max(a.parameter_mmin ?? 0, Math.min(a.parameter_mmax ?? 1, v));
+    return v;
+  }
+
+  getvalueof() { return this.value; }
+
+  message(...args) {
+    this.messages.push(JSON.parse(JSON.stringify(args)));
+    const [head, ...rest] = args;
+    if (typeof head === "number") { this.value = this.clamp(head); this.deliver(this.box.id, this.value); }
+    else if (head === "set" && this.isParameter) this.value = this.clamp(rest[0]);
+    else if (head === "_parameter_range") { this.attrs.parameter_enum = rest.map(String); this.value = this.clamp(this.value ?? 0); }
+    else if (typeof head === "string" && head.startsWith("_parameter_")) this.attrs[head.slice(1)] = rest.length === 1 ? rest[0] : rest;
+  }
+
+  /** What Live restores when a set opens: the stored value, else the initial one; nothing for a hidden one */
+  restoredValue(saved) {
+    if (!this.isParameter || this.attrs.parameter_invisible === 2) return undefined;
+    if (saved !== undefined) return this.clamp(saved);
+    return this.attrs.parameter_initial_enable ? this.clamp(this.attrs.parameter_initial[0]) : undefined;
+  }
+}
+
 // ------------------------------------------------------------------ the sandbox
 
 function makeSandbox(liveOptions = {}) {
   const live = new FakeLive(liveOptions);
-  const env = { live, sent: [], posts: [], tasks: [], ui: new Map(), now: 1000, liveApiCount: 0, observers: [] };
+  const env = { live, sent: [], ports: [], launcher: [], posts: [], tasks: [], ui: new Map(), now: 1000,
+    liveApiCount: 0, observers: [], notified: 0, liveReady: false, random: 0.25 };
 
   class Task {
     constructor(fn, that) { this.fn = fn; this.that = that; this.interval = 0; this.repeating = false;
       this.scheduled = false; env.tasks.push(this); }
-    schedule() { this.scheduled = true; }
+    schedule() { this.scheduled = true; }  // runs later, never inside the caller
     repeat() { this.repeating = true; }
     cancel() { this.repeating = false; this.scheduled = false; }
     execute() { this.fn.call(this.that); }
@@ -156,6 +241,8 @@ function makeSandbox(liveOptions = {}) {
 
   class LiveAPI {
     constructor(a, b) {
+      if (!env.liveReady) throw new Error("fake Live: Live API is not initialized, use live.thisdevice to " +
+        "determine when initialization is complete");
       env.liveApiCount += 1;
       const callback = typeof a === "function" ? a : null;
       const p = typeof a === "function" ? b : a;
@@ -174,27 +261,72 @@ function makeSandbox(liveOptions = {}) {
     _need() { if (!this._obj) throw new Error("fake LiveAPI: no object (id 0)"); }
   }
 
+  /** A value leaving a box's outlet 0, followed along the patch cords to the [js] (message boxes, prepend) */
+  function deliver(fromId, value) {
+    for (const { patchline: l } of PATCHER.lines) {
+      if (l.source[0] !== fromId || l.source[1] !== 0) continue;
+      const to = BOXES.get(l.destination[0]);
+      if (to === JS_BOX) context[typeof value === "string" ? value : "msg_float"](value);
+      else if (to.maxclass === "message") deliver(to.id, to.text);
+      else if (/^prepend /.test(to.text || "")) deliverList(to.id, [to.text.slice(8), value]);
+    }
+  }
+
+  function deliverList(fromId, atoms) {
+    for (const { patchline: l } of PATCHER.lines) {
+      if (l.source[0] === fromId && BOXES.get(l.destination[0]) === JS_BOX) context[atoms[0]](...atoms.slice(1));
+    }
+  }
+
+  for (const box of BOXES.values()) if (box.varname && box !== JS_BOX) env.ui.set(box.varname, new UiObject(box, deliver));
+
   function uiObject(name) {
-    if (!env.ui.has(name)) env.ui.set(name, { name, value: undefined, hidden: 0, messages: [],
-      getvalueof() { return this.value; }, message(...args) { this.messages.push(JSON.parse(JSON.stringify(args))); } });
+    if (!env.ui.has(name)) throw new Error(`fake Max: the patcher has no object named ${name}`);
     return env.ui.get(name);
   }
 
   const sandbox = {
-    outlet(n, atoms) { env.sent.push({ outlet: n, atoms: Array.isArray(atoms) ? Array.from(atoms) : [atoms] }); },
+    outlet(n, ...atoms) {
+      const list = atoms.length === 1 && Array.isArray(atoms[0]) ? Array.from(atoms[0]) : atoms;
+      if (n === 0) env.sent.push({ outlet: n, atoms: list });
+      else if (n === 1) env.ports.push(list);
+      else env.launcher.push(list);
+    },
     post(...args) { env.posts.push(args.join(" ")); },
+    notifyclients() { env.notified += 1; },
     Task,
     LiveAPI,
-    patcher: { getnamed: (name) => uiObject(name) },
+    patcher: { getnamed: (name) => env.ui.get(name) || null },  // Max: null for a name the patcher lacks
   };
   const context = vm.createContext(sandbox);
   sandbox.require = maxRequire(env);
   new vm.Script(fs.readFileSync(SOURCE, "utf8"), { filename: "nudge.js" }).runInContext(context);
   context.clock.now = () => env.now;
+  context.clock.random = () => env.random;
 
   Object.assign(env, {
     context,
     uiObject,
+    /** [live.thisdevice] bangs: the Live API is usable from now on */
+    init() { env.liveReady = true; context.init(); },
+    /**
+     * Live opens a set holding this device: every stored parameter is restored (its saved value, else its
+     * initial one) and sent out through its patch cords, the [js]'s own value (a Blob) comes back through
+     * setvalueof, and only then does [live.thisdevice] bang. `jsFirst` restores the [js] before the controls.
+     */
+    load({ saved = {}, blob, jsFirst = false, launcherPort = 0 } = {}) {
+      const restoreJs = () => { if (blob !== undefined) context.setvalueof(blob); };
+      if (jsFirst) restoreJs();
+      for (const ui of env.ui.values()) {
+        const v = ui.restoredValue(saved[ui.name]);
+        if (v === undefined) continue;
+        ui.value = v;
+        deliver(ui.box.id, v);
+      }
+      if (!jsFirst) restoreJs();
+      if (launcherPort) context.replyport(launcherPort);
+      env.init();
+    },
     /** Deliver one OSC message the way [udpreceive] -> [prepend osc] does: address, then atoms. */
     osc(address, ...args) { context.osc(address, ...args); },
     /** Run one-shot tasks (the deferred clip writer), as Max's scheduler would after the callback returns. */
@@ -204,7 +336,8 @@ function makeSandbox(liveOptions = {}) {
     status() { return context.face.lastStatus() || { text: "", level: "" }; },
     takeSent() { const s = env.sent.map((m) => m.atoms); env.sent.length = 0; return s; },
     sentTo(address) { return env.sent.map((m) => m.atoms).filter((a) => a[0] === address); },
-    setUi(values) { for (const [k, v] of Object.entries(values)) uiObject(k).value = v; },
+    /** The user turns controls: each takes the value as Live would (clamped) and sends it out */
+    setUi(values) { for (const [k, v] of Object.entries(values)) uiObject(k).message(v); },
     LiveAPI,
   });
   return env;
@@ -243,4 +376,4 @@ function loadModule(name) {
   return maxRequire({})(name);
 }
 
-module.exports = { makeSandbox, loadModule, FakeLive, SOURCE, SRC };
+module.exports = { makeSandbox, loadModule, FakeLive, SOURCE, SRC, PATCHER, NODE_SCRIPTS };

@@ -42,7 +42,10 @@ test("showModel: dials named after the conditions, the rest hidden, styles in th
   const model = { name: "default", bars: 4, styles: ["funk", "rock"], conditions: [
     { name: "density" }, { name: "swing" }] };
   face.showModel(model);
-  assert.deepEqual(objects.get("nudge_cond1").messages, [["_parameter_shortname", "density"]]);
+  assert.deepEqual(objects.get("nudge_cond1").messages, [["_parameter_longname", "Density"],
+    ["_parameter_shortname", "density"], ["_parameter_invisible", 0]]);
+  assert.deepEqual(objects.get("nudge_cond3").messages, [["_parameter_longname", "Unused 3"],
+    ["_parameter_shortname", "-"], ["_parameter_invisible", 2]], "an unused dial: hidden from automation too");
   assert.deepEqual(["nudge_cond1", "nudge_cond2", "nudge_cond3"].map((n) => objects.get(n).hidden), [0, 0, 1]);
   assert.deepEqual(objects.get("nudge_style").messages, [["_parameter_range", "any", "funk", "rock"]]);
   assert.deepEqual(objects.get("nudge_model").messages, [["set", "Model: default (4 bars)"]]);
@@ -59,4 +62,18 @@ test("showOnline: green light when the daemon answers; red and no round trip whe
   assert.deepEqual(objects.get("nudge_light").messages, [["bgfillcolor", 0.35, 0.8, 0.3, 1],
     ["bgfillcolor", 0.85, 0.2, 0.3, 1]]);
   assert.deepEqual(objects.get("nudge_rtt").messages, [["set", "-"]]);
+});
+
+test("long names say what a dial controls and never repeat another control's long name", () => {
+  const { face } = faceWith([]);
+  assert.equal(face.longName("density"), "Density");
+  assert.equal(face.longName("amount"), "Amount (condition)");
+  assert.equal(face.longName("Seed"), "Seed (condition)");
+});
+
+test("restoreDialNames: the names the set saved, before the daemon answers; unknown ones left alone", () => {
+  const { face, objects } = faceWith(["nudge_cond1", "nudge_cond2", "nudge_cond3"]);
+  face.restoreDialNames(["density", "swing"]);
+  assert.deepEqual(objects.get("nudge_cond2").messages[0], ["_parameter_longname", "Swing"]);
+  assert.deepEqual(objects.get("nudge_cond3").messages, []);
 });

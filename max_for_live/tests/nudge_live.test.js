@@ -10,6 +10,7 @@ const NOTES = [{ pitch: 36, start_time: 0, duration: 0.25, velocity: 100, mute: 
 /** The module made with a fake Live set; `reports` collects what it shows the user. */
 function liveWith(options) {
   const env = makeSandbox(options);
+  env.liveReady = true;  // as after [live.thisdevice] has banged
   const reports = [];
   const live = loadModule("nudge_live").make(env.LiveAPI, (text, level) => { reports.push([level, text]); return null; });
   return { env, live, reports, fake: env.live };

@@ -5,7 +5,6 @@ dispatcher on bytes, and ``nudge serve`` over loopback UDP)."""
 from __future__ import annotations
 
 import json
-import re
 import shutil
 import socket
 import subprocess
@@ -18,7 +17,6 @@ from pythonosc.osc_packet import OscPacket
 ROOT = Path(__file__).resolve().parents[2]
 HARNESS = ROOT / "max_for_live" / "tests" / "contract_harness.js"
 JS_SOURCE = (ROOT / "max_for_live" / "src" / "nudge.js").read_text(encoding="utf-8")
-DEVICE_REPLY_PORT = int(re.search(r"^var REPLY_PORT = (\d+);", JS_SOURCE, re.M).group(1))  # its udpreceive
 
 
 def max_datagram(atoms: list) -> bytes:
@@ -40,7 +38,8 @@ def udpreceive_atoms(datagram: bytes) -> list[list]:
 
 
 class Device:
-    """nudge.js in node (fake Max and Live), driven one JSON command per line."""
+    """nudge.js in node (fake Max and Live), driven one JSON command per line. ``init`` loads it as Live
+    opens a set; its ``port`` is the reply port its launcher found (the device pings with it)."""
 
     def __init__(self):
         node = shutil.which("node")
@@ -62,6 +61,7 @@ class Device:
         self.proc.wait(timeout=10)
 
 
+SILENT = {"/nudge/vary/part", "/nudge/transport"}  # requests without a reply
 TERMINAL = {"/nudge/pong", "/nudge/model/info", "/nudge/notes/end", "/nudge/ok", "/nudge/error"}
 
 
@@ -77,36 +77,46 @@ class BytesLink:
 
 
 class UdpLink:
-    """``nudge serve`` over loopback UDP as in Max: requests from one socket (``udpsend``, which cannot
-    receive), replies to another (``udpreceive``), which the daemon finds through the device's
-    ``/nudge/ping id reply_port``. Port 9001 may be taken on a test machine, so the link swaps the device's
-    REPLY_PORT for its own receiving port in pings: the only atom it changes."""
+    """``nudge serve`` over loopback UDP as in Max, for one device instance: requests from one socket
+    (``udpsend``, which cannot receive), replies to another (its ``udpreceive``, on the free port its launcher
+    found), which the daemon learns from the device's own ``/nudge/ping id reply_port``. Several links talk
+    to one daemon at once, as several instances in one Live set do."""
 
     def __init__(self, port: int, replies: socket.socket):
         self.port, self.replies = port, replies
         self.out = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.reply_port = replies.getsockname()[1]
 
-    def exchange(self, requests: list[list]) -> list[list]:
-        got: list[list] = []
+    def send(self, requests: list[list]) -> None:
         for request in requests:
             if request[0] == "/nudge/ping":
-                assert request[2:] == [DEVICE_REPLY_PORT], request
-                request = [*request[:2], self.replies.getsockname()[1]]
+                assert request[2:] == [self.reply_port], request  # the device's own port, unchanged
             self.out.sendto(max_datagram(request), ("127.0.0.1", self.port))
+
+    def collect(self, requests: list[list]) -> list[list]:
+        """Every reply to these requests (by id), read from this instance's socket; another id is a test
+        failure unless it answers an earlier ping (the device pings once a second)."""
+        got: list[list] = []
+        for request in (r for r in requests if r[0] not in SILENT):
             parts_wanted = None
             while True:
                 data, _ = self.replies.recvfrom(65536)  # the socket's timeout fails a silent daemon
                 for atoms in udpreceive_atoms(data):
                     if atoms[1] != request[1]:
-                        continue  # e.g. a late answer to a readiness ping
+                        assert atoms[0] == "/nudge/pong", f"a reply meant for another request: {atoms}"
+                        continue
                     got.append(atoms)
-                    if atoms[0] == "/nudge/notes/begin" and atoms[1] == request[1]:
+                    if atoms[0] == "/nudge/notes/begin":
                         parts_wanted = atoms[2]
                 done = [a for a in got if a[0] in TERMINAL and a[1] == request[1]]
                 parts = [a for a in got if a[0] == "/nudge/notes" and a[1] == request[1]]
                 if done and (parts_wanted is None or len(parts) >= parts_wanted):
                     break
         return got
+
+    def exchange(self, requests: list[list]) -> list[list]:
+        self.send(requests)
+        return self.collect(requests)
 
 
 def wait_for_pong(port: int, replies: socket.socket, daemon: subprocess.Popen) -> None:
