@@ -36,6 +36,7 @@ SOURCES = HERE / "src"
 DEVICE = HERE / "Nudge.amxd"
 FROZEN = HERE / "frozen" / "Nudge.amxd"
 NODE_SCRIPTS = ("nudge_launcher.js",)  # run by [node.script] (Node for Max), not by Max's [js]
+TOOL_SCRIPTS = ("nudge_tool.js", "nudge_miditool.js")  # the MIDI Tools' (build_tools.py), not this device's
 
 DEVICE_TYPES = {"midi_effect": b"mmmm", "audio_effect": b"aaaa", "instrument": b"iiii"}
 META_UNFROZEN = 1  # what Max writes: 1 in every unfrozen device we parsed, 7 in every frozen one
@@ -112,8 +113,8 @@ def normalised_patcher(raw: bytes) -> bytes:
 
 
 def script_names() -> list[str]:
-    """The device's JavaScript files: ``nudge.js`` and the modules beside it, sorted."""
-    return sorted(path.name for path in SOURCES.glob("*.js"))
+    """The device's JavaScript files: ``nudge.js`` and the modules beside it (not the MIDI Tools'), sorted."""
+    return sorted(path.name for path in SOURCES.glob("*.js") if path.name not in TOOL_SCRIPTS)
 
 
 def check_script_list(patcher: dict, scripts: list[str]) -> None:

@@ -345,7 +345,8 @@ def run_contract(link, reply_port: int = 50123) -> None:
         assert written == sent_notes
         begin = next(a for a in reply if a[0] == "/nudge/notes/begin")
         assert answer["calls"][0]["args"] == [begin[4]]
-        assert any(c["name"] == "name" and c["args"] == [begin[5]] for c in answer["calls"])
+        seed = request[request.index("seed") + 1]  # the clip is named with the seed and the sliders
+        assert any(c["name"] == "name" and f" s{seed} #" in c["args"][0] for c in answer["calls"])
 
         # Nudge with amount 0: the daemon accepts the JS-encoded clip and returns it unchanged
         device("select_last_clip")

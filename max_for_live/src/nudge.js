@@ -2,9 +2,10 @@
 // OSC in from [udpreceive] via [prepend osc], OSC out of outlet 0 to [udpsend]. Wire format: docs/osc-api.md.
 // Live's rules: no LiveAPI before [live.thisdevice] has banged (-> "init"); clip writes run in a deferred Task,
 // never inside an observer callback or the OSC handler itself.
-// Five files travel together; this one (state, messages in and out) loads the others with Max's CommonJS
+// The files travel together; this one (state, messages in and out) loads the others with Max's CommonJS
 // require: nudge_reply.js (replies as data), nudge_requests.js (requests in flight), nudge_live.js (the Live
-// set), nudge_face.js (the device's controls).
+// set), nudge_face.js (the device's controls), nudge_osc.js (datagram sizes), nudge_history.js (back and
+// forward through the results), nudge_drum_rack.js and nudge_kit.js (the track's kit).
 autowatch = 1;
 inlets = 1;
 outlets = 3;  // 0: OSC to [udpsend]; 1: "port n" to [udpreceive]; 2: commands to [node.script nudge_launcher.js]
@@ -21,10 +22,15 @@ var MAX_CLIP_NOTES = 1024;         // the most notes the daemon varies (companio
 var MAX_CLIP_PARTS = 16;           // /nudge/vary/part messages of one clip (companion.osc.api.MAX_CLIP_PARTS)
 var DESTINATIONS = ["session", "replace", "arrangement"];
 var DAEMON_ADDRESS = "127.0.0.1:9000";  // the patcher's [udpsend 127.0.0.1 9000]
+var MAX_TAKES = 16;                // results per click (Takes), each in its own clip
+var HISTORY_LIMIT = 16;            // results the device can step back through (saved with the set)
 
 var reply = require("nudge_reply");
 var requests = require("nudge_requests");
 var oscSize = require("nudge_osc");
+var history = require("nudge_history");
+var rack = require("nudge_drum_rack");
+var VOICE_NAMES = require("nudge_kit").VOICE_NAMES;
 var LIMITS = { pingMs: PING_TIMEOUT_MS, replyMs: REPLY_TIMEOUT_MS, partsMs: PARTS_TIMEOUT_MS };
 var isInt = reply.isInt;
 var clamp01 = reply.clamp01;
@@ -34,9 +40,12 @@ var showStatus = face.status;
 var uiValue = face.value;
 var uiMessage = face.message;
 var live = require("nudge_live").make(LiveAPI, showStatus);  // makes no LiveAPI object until used (after init)
+var kit = require("nudge_kit").make(LiveAPI, live, face);  // likewise
 showStatus.local = uiValue.local = uiMessage.local = isInt.local = clamp01.local = 1;  // not messages
 var clock = { now: function () { return new Date().getTime(); }, random: Math.random };
-var saved = { style: "any", conditions: [] };  // what the Live set stores for this device (setvalueof)
+// what the Live set stores for this device (setvalueof): the style by name, the dials' conditions, the
+// history (and, in `kit`, the producer's own pad for a voice)
+var saved = { style: "any", conditions: [], history: history.make(HISTORY_LIMIT) };
 var state = freshState();
 
 function freshState() {
@@ -97,8 +106,9 @@ useFallbackPort.local = 1;
 
 // ---------------------------------------------------------------- what the Live set stores ([js] as a parameter)
 
-function getvalueof() {  // the style by name and the conditions the dials were named for (a Blob parameter)
-    return JSON.stringify(saved);
+function getvalueof() {  // the style by name, the dials' conditions, pads and history (a Blob parameter)
+    return JSON.stringify({ style: saved.style, conditions: saved.conditions, pads: kit.saved(),
+        history: history.save(saved.history) });
 }
 
 function setvalueof(value) {  // Live restores it before [live.thisdevice] bangs
@@ -110,8 +120,11 @@ function setvalueof(value) {  // Live restores it before [live.thisdevice] bangs
     }
     if (!v || typeof v !== "object") return;
     saved = { style: typeof v.style === "string" && v.style ? v.style : "any",
-        conditions: Array.isArray(v.conditions) ? v.conditions.map(String) : [] };
+        conditions: Array.isArray(v.conditions) ? v.conditions.map(String) : [],
+        history: history.load(String(v.history || ""), HISTORY_LIMIT) };
+    kit.load(v.pads);
     face.restoreDialNames(saved.conditions);
+    showHistory();
 }
 
 function style(index) {  // the style menu: a choice counts once the menu holds the model's styles
@@ -155,17 +168,32 @@ onSongChange.local = 1;
 
 // ---------------------------------------------------------------- user actions
 
-function generate() {
+function generate() {  // Takes new patterns; with voices kept, the selected clip's kept voices stay in each
     var job = prepareJob("generate");
     if (!job) return;
-    sendNoteRequest(job, [["/nudge/generate", job.id].concat(controlPairs(job))]);
+    var source = job.keep.length ? selectedClipNotes(job) : null;
+    if (job.keep.length && !source) return;
+    sendTakes(job, function (take) {
+        var head = ["/nudge/generate", take.id].concat(controlPairs(take));
+        return source ? varyMessages(take.id, head, source.lengthBeats, source.flat) : [head];
+    });
 }
 
-function nudge() {
+function nudge() {  // Takes nudges of the selected clip, each its own seed
     var job = prepareJob("vary");
     if (!job) return;
+    var source = selectedClipNotes(job);
+    if (!source) return;
+    var amount = clamp01(Number(uiValue("nudge_amount", 0.2)));
+    sendTakes(job, function (take) {
+        var head = ["/nudge/vary", take.id, amount].concat(controlPairs(take));
+        return varyMessages(take.id, head, source.lengthBeats, source.flat);
+    });
+}
+
+function selectedClipNotes(job) {  // the selected clip's notes as the daemon reads them (the kit's pads mapped)
     var clip = live.selectedMidiClip();
-    if (!clip) return;
+    if (!clip) return null;
     var read = live.readClip(clip);
     var notes = reply.clipNotes(read.raw, read.loopStart, read.lengthBeats);
     if (notes.length > MAX_CLIP_NOTES) {
@@ -173,16 +201,38 @@ function nudge() {
             MAX_CLIP_NOTES + ". Shorten the clip's loop and try again.", "error");
     }
     if (job.dest === "replace") job.targetClipId = Number(clip.id);
-    var amount = clamp01(Number(uiValue("nudge_amount", 0.2)));
-    var head = ["/nudge/vary", job.id, amount].concat(controlPairs(job));
+    if (job.kit) notes = rack.fromPads(notes, job.kit);
     var flat = [];
     for (var i = 0; i < notes.length; i++) {
         var n = notes[i];
         flat.push(n.pitch, n.start_time, n.duration, n.velocity);
     }
     job.sourceName = String(live.getOne(clip, "name") || "clip");
-    sendNoteRequest(job, varyMessages(job.id, head, read.lengthBeats, flat));
+    return { lengthBeats: read.lengthBeats, flat: flat };
 }
+selectedClipNotes.local = 1;
+
+// One request per take, with consecutive seeds; all of one click share its first id as their batch, so none
+// supersedes another, and each writes its own clip (the next empty slot, the next free Arrangement place)
+function sendTakes(job, messagesFor) {
+    var asked = Math.max(1, Math.min(MAX_TAKES, Math.round(Number(uiValue("nudge_takes", 1)))));
+    var count = job.dest === "replace" ? 1 : asked;
+    for (var k = 0; k < count; k++) {
+        var take = {};
+        for (var key in job) take[key] = job[key];
+        take.id = k === 0 ? job.id : state.requests.newId();
+        take.batch = job.id;
+        take.take = k;
+        take.seed = job.seed + k;
+        sendNoteRequest(take, messagesFor(take));
+    }
+    if (count > 1) showStatus((job.verb === "vary" ? "Nudging" : "Generating") + " " + count + " takes (#" +
+        job.id + "..)...", "info");
+    if (count < asked) {
+        showStatus("Replacing the selected clip writes one take; choose 'new clip' for " + asked + ".", "warning");
+    }
+}
+sendTakes.local = 1;
 
 // One /nudge/vary, or, for a clip too long for one datagram that every system sends, its notes ahead in
 // /nudge/vary/part messages and then the /nudge/vary that says how many (docs/osc-api.md)
@@ -311,6 +361,45 @@ function onError(args) {
 }
 onError.local = 1;
 
+// ---------------------------------------------------------------- history and kit (messages from the patcher)
+
+function back() {  // the previous result: its notes back in its clip, the dials as they were
+    restore(history.step(saved.history, -1), "earlier");
+}
+
+function forward() {
+    restore(history.step(saved.history, 1), "later");
+}
+
+function restore(entry, which) {
+    showHistory();
+    if (!entry) return showStatus("No " + which + " result.", "info");
+    if (!state.ready) return null;
+    var controls = entry.controls || {};
+    for (var name in controls) uiMessage(name, controls[name]);  // the dials, as when it was made
+    state.writes.push({ kind: "notes", verb: "restore", dest: "replace", targetClipId: entry.clipId,
+        notes: entry.notes, lengthBeats: entry.lengthBeats, name: entry.name, restoring: true });
+    state.writer.schedule(0);
+}
+restore.local = 1;
+
+function showHistory() {
+    uiMessage("nudge_history_pos", "set", history.label(saved.history));
+}
+showHistory.local = 1;
+
+function padvoice(index) {  // the Kit row: the voice menu shows the pad the voice plays
+    if (state.ready) kit.showVoice(index);
+}
+
+function padnote(note) {  // the producer's own pad for the chosen voice (not while the set loads)
+    if (state.ready && kit.choose(uiValue("nudge_pad_voice", 0), note)) notifyclients();
+}
+
+function padauto() {  // the chosen voice back to its pad by name
+    if (state.ready && kit.auto(uiValue("nudge_pad_voice", 0))) notifyclients();
+}
+
 // --- note replies: begin, n parts (any order), end
 
 function onNotesBegin(args) {
@@ -356,9 +445,8 @@ function tryComplete(id) {
     if (!done) return;
     if (done.error) return failAssembly(id, done.error);
     var job = state.requests.take(id);
-    job.notes = done.notes;
-    job.lengthBeats = asm.lengthBeats;
-    job.name = asm.clipName || job.name;
+    job.notes = job.kit ? rack.toPads(done.notes, job.kit) : done.notes;
+    job.lengthBeats = asm.lengthBeats;  // the device's name says the style, the sliders and the seed
     state.writes.push(job);
     state.writer.schedule(0);  // deferred: the clip is written outside this OSC callback
 }
@@ -409,7 +497,7 @@ function prepareJob(verb) {  // checks that can fail before anything is sent
     if (!state.ready) return showStatus("The device is still loading.", "warning");
     if (!state.model) return showStatus("The daemon has not answered yet: see the daemon line below.", "error");
     var dest = DESTINATIONS[Math.round(Number(uiValue("nudge_dest", 0)))] || "session";
-    var job = { kind: "notes", verb: verb, dest: dest, sentMs: clock.now(), targetClipId: 0 };
+    var job = { kind: "notes", verb: verb, dest: dest, sentMs: clock.now(), targetClipId: 0, keep: keptVoices() };
     if (dest === "replace") {
         var clip = live.selectedMidiClip();
         if (!clip) return null;
@@ -418,27 +506,42 @@ function prepareJob(verb) {  // checks that can fail before anything is sent
         return null;
     }
     job.id = state.requests.newId();
+    job.seed = clickSeed();
+    job.kit = kit.show(false);
     return job;
 }
 prepareJob.local = 1;
 
+function keptVoices() {  // the voices whose Keep toggle is on
+    return VOICE_NAMES.filter(function (v) { return Number(uiValue("nudge_keep_" + v, 0)) > 0; });
+}
+keptVoices.local = 1;
+
+function clickSeed() {  // the locked seed, or a fresh one shown on the Seed box; takes count up from it
+    if (Number(uiValue("nudge_seedlock", 0))) return Math.max(0, Math.round(Number(uiValue("nudge_seed", 0))));
+    var seed = Math.floor(clock.random() * 1000000);
+    uiMessage("nudge_seed", "set", seed);
+    return seed;
+}
+clickSeed.local = 1;
+
 function controlPairs(job) {  // key/value pairs shared by generate and vary
     var bars = Math.max(1, Math.min(8, Math.round(Number(uiValue("nudge_bars", 4)))));
     var style = state.model.styles.indexOf(saved.style) >= 0 ? saved.style : "any";
-    var seed;
-    if (Number(uiValue("nudge_seedlock", 0))) {
-        seed = Math.max(0, Math.round(Number(uiValue("nudge_seed", 0))));
-    } else {
-        seed = Math.floor(Math.random() * 1000000);
-        uiMessage("nudge_seed", "set", seed);
-    }
+    var seed = job.seed;
     var pairs = ["bars", bars, "style", style, "seed", seed];
     var label = [style];
     var conds = state.model.conditions;
+    job.controls = { nudge_bars: bars, nudge_seed: seed, nudge_amount: Number(uiValue("nudge_amount", 0.2)) };
     for (var i = 0; i < conds.length && i < BANK_SIZE; i++) {
         var v = clamp01(Number(uiValue("nudge_cond" + (i + 1), conds[i].defaultValue)));
         pairs.push(conds[i].name, v);
         label.push(conds[i].name.slice(0, 4) + Math.round(v * 100));
+        job.controls["nudge_cond" + (i + 1)] = v;
+    }
+    if (job.keep.length) {
+        pairs.push("keep", job.keep.join(","));
+        label.push("keep " + job.keep.join("+"));
     }
     job.name = (job.verb === "vary" ? "Nudge " : "Nudge gen ") + label.join(" ") + " s" + seed + " #" + job.id;
     return pairs;
@@ -446,7 +549,7 @@ function controlPairs(job) {  // key/value pairs shared by generate and vary
 controlPairs.local = 1;
 
 function sendNoteRequest(job, messages) {
-    state.requests.supersede(job.id);  // only the newest note request may write a clip
+    state.requests.supersede(job.id, job.batch);  // only the newest click's requests may write clips
     state.requests.add(job.id, job);
     for (var i = 0; i < messages.length; i++) send(messages[i]);
     showStatus((job.verb === "vary" ? "Nudging" : "Generating") + " (#" + job.id + ")...", "info");
@@ -459,7 +562,13 @@ function flushWrites() {
     while (state.writes.length) {
         var job = state.writes.shift();
         var where = live.writeJob(job);
-        if (where) {
+        if (where && job.restoring) {
+            showStatus("Back to \"" + job.name + "\" (" + history.label(saved.history) + ")", "info");
+        } else if (where) {
+            history.push(saved.history, { notes: job.notes, lengthBeats: job.lengthBeats, name: job.name,
+                clipId: job.clipId, controls: job.controls });
+            showHistory();
+            notifyclients();
             showStatus("Wrote " + job.notes.length + " notes to " + where + ": \"" + job.name + "\"", "info");
         }
     }

@@ -70,7 +70,7 @@ exports.make = function (LiveAPI, report) {
 
     // ------------------------------------------------------------ writing clips (call from a deferred Task)
 
-    // job: { dest: "session" | "replace" | "arrangement", targetClipId, notes, lengthBeats, name }
+    // job: { dest: "session" | "replace" | "arrangement", targetClipId, notes, lengthBeats, name, take }
     // -> where the notes went (for the status line), or "" after reporting why nothing was written.
     // All of one result's changes happen in this one call (one deferred Task run), so Live, which groups the
     // API changes made between two user actions, undoes them as one step.
@@ -90,7 +90,7 @@ exports.make = function (LiveAPI, report) {
                 if (version()[0] < 12) {
                     return failed("Writing to the Arrangement needs Live 12 or newer; choose 'new clip' instead.");
                 }
-                var start = arrangementStart(track, job.lengthBeats);
+                var start = arrangementStart(track, job.lengthBeats, job.take > 0);
                 if (start < 0) return "";
                 clip = createArrangementClip(track, start, job.lengthBeats);
                 where = "the Arrangement at bar " + (1 + Math.floor(start / barBeats() + 1e-9));
@@ -106,6 +106,7 @@ exports.make = function (LiveAPI, report) {
         }
         clip.call("add_new_notes", { notes: job.notes });
         clip.set("name", job.name);
+        job.clipId = Number(clip.id);  // where it went: the device's history restores it there
         new LiveAPI("live_set view").set("detail_clip", "id " + clip.id);  // shown, so Nudge works on it next
         return where;
     }
@@ -151,10 +152,12 @@ exports.make = function (LiveAPI, report) {
     // (Cmd/Ctrl+L sets the loop to the time selection; the LOM shows no time selection itself), refusing a
     // place this track already uses; else the first stretch free of this track's clips from the insert
     // marker's bar on (Song.current_song_time: the insert marker while stopped), starting on a bar line
-    function arrangementStart(track, lengthBeats) {
+    // A click's later takes (`later`) go to the first free stretch after the loop's start instead.
+    function arrangementStart(track, lengthBeats, later) {
         var song = new LiveAPI("live_set");
         var busy = arrangementSpans(track);
-        if (Number(getOne(song, "loop")) === 1) {
+        var looped = Number(getOne(song, "loop")) === 1;
+        if (looped && !later) {
             var loopStart = Number(getOne(song, "loop_start"));
             if (overlapping(busy, loopStart, loopStart + lengthBeats)) {
                 report("The Arrangement loop (from beat " + loopStart + ") already holds a clip on this track; " +
@@ -164,7 +167,8 @@ exports.make = function (LiveAPI, report) {
             return loopStart;
         }
         var bar = barBeats();
-        var start = Math.floor(Number(getOne(song, "current_song_time")) / bar) * bar;
+        var from = looped ? Number(getOne(song, "loop_start")) : Number(getOne(song, "current_song_time"));
+        var start = Math.floor(from / bar) * bar;
         var hit = overlapping(busy, start, start + lengthBeats);
         while (hit) {
             start = Math.ceil(hit[1] / bar - 1e-9) * bar;

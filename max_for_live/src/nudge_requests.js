@@ -60,9 +60,12 @@ exports.make = function (limits, missingParts, firstId) {
         return p;
     }
 
-    function supersede(byId) {  // only the newest note request may write a clip: drop the others
+    // only the newest click's note requests may write clips: drop the others. A click may send several
+    // (takes): those carry the same `batch` (the first one's id) and spare each other.
+    function supersede(byId, batch) {
         for (var id in pending) {
-            if (pending[id].kind !== "notes" || Number(id) === byId) continue;
+            var p = pending[id];
+            if (p.kind !== "notes" || Number(id) === byId || (batch !== undefined && p.batch === batch)) continue;
             abandoned[id] = { reason: "superseded", by: byId };
             take(id);
         }

@@ -8,11 +8,14 @@ const vm = require("node:vm");
 const SRC = path.join(__dirname, "..", "src");
 const SOURCE = path.join(SRC, "nudge.js");
 const NODE_SCRIPTS = ["nudge_launcher.js"];  // run by [node.script] in Node, not by Max's [js]
+const TOOL_SCRIPTS = ["nudge_tool.js", "nudge_miditool.js"];  // the MIDI Tools' own (build_tools.py), not Nudge.amxd's
 
 // ------------------------------------------------------------------ the fake Live set
 
 class FakeLive {
-  constructor({ tracks = [{ midi: true, slots: 4 }], scenes = 4, liveMajor = 12, deviceTrack = 0, inRack = false } = {}) {
+  // kit: [[note, name], ...] puts a Drum Rack with those pads (each holding a chain) after the device
+  constructor({ tracks = [{ midi: true, slots: 4 }], scenes = 4, liveMajor = 12, deviceTrack = 0, inRack = false,
+    kit = null } = {}) {
     this.objects = new Map();
     this.nextId = 1;
     this.calls = [];  // every call() and set() on a Live object: {path, op, name, args}
@@ -27,7 +30,7 @@ class FakeLive {
     for (let i = 0; i < scenes; i++) this.scenes.push(this.add(`live_set scenes ${i}`, {}));
     this.view.props.selected_scene = this.scenes[0] ? this.scenes[0].id : 0;
     this.tracks = tracks.map((t, i) => {
-      const track = this.add(`live_set tracks ${i}`, { has_midi_input: t.midi ? 1 : 0 });
+      const track = this.add(`live_set tracks ${i}`, { has_midi_input: t.midi ? 1 : 0, devices: [] });
       track.slots = [];
       for (let s = 0; s < (t.slots ?? scenes); s++) {
         const slot = this.add(`live_set tracks ${i} clip_slots ${s}`, { has_clip: 0 });
@@ -42,8 +45,21 @@ class FakeLive {
       const rack = this.add(`${host.path} devices 0`, { canonical_parent: host.id });
       const chain = this.add(`${host.path} devices 0 chains 0`, { canonical_parent: rack.id });
       this.device = this.add(`${host.path} devices 0 chains 0 devices 0`, { canonical_parent: chain.id });
+      rack.props.class_name = "MidiEffectGroupDevice";
+      host.props.devices = ["id", rack.id];
     } else {
       this.device = this.add(`${host.path} devices 0`, { canonical_parent: host.id });
+    }
+    this.device.props.class_name = "MxDeviceMidiEffect";
+    if (!inRack) host.props.devices = ["id", this.device.id];
+    if (kit) {
+      const drums = this.add(`${host.path} devices 1`, { canonical_parent: host.id, class_name: "DrumGroupDevice",
+        drum_pads: [] });
+      kit.forEach(([note, name], i) => {
+        const pad = this.add(`${host.path} devices 1 drum_pads ${note}`, { note, name, chains: ["id", 90000 + i] });
+        drums.props.drum_pads.push("id", pad.id);
+      });
+      host.props.devices.push("id", drums.id);
     }
   }
 
@@ -93,7 +109,8 @@ class FakeLive {
     if (prop === "scenes") return this.scenes.flatMap((s) => ["id", s.id]);
     if (prop === "canonical_parent") return ["id", obj.props.canonical_parent ?? 0];
     if (!(prop in obj.props)) throw new Error(`fake Live: ${obj.path} has no property ${prop}`);
-    return [obj.props[prop]];
+    const value = obj.props[prop];
+    return Array.isArray(value) ? value : [value];  // a list property ("id", 3, ...) comes as it is
   }
 
   call(obj, name, args) {
@@ -376,4 +393,4 @@ function loadModule(name) {
   return maxRequire({})(name);
 }
 
-module.exports = { makeSandbox, loadModule, FakeLive, SOURCE, SRC, PATCHER, NODE_SCRIPTS };
+module.exports = { makeSandbox, loadModule, FakeLive, SOURCE, SRC, TOOL_SCRIPTS, PATCHER, NODE_SCRIPTS };

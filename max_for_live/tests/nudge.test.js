@@ -4,7 +4,7 @@ const test = require("node:test");
 const assert = require("node:assert/strict");
 const fs = require("node:fs");
 const path = require("node:path");
-const { makeSandbox, SRC, NODE_SCRIPTS } = require("./fake_max.js");
+const { makeSandbox, SRC, NODE_SCRIPTS, TOOL_SCRIPTS } = require("./fake_max.js");
 
 const INFO = ["tiny", 4, 4, 2, "density", "how many hits", 0.5, "syncopation", "off-beat weight", 0.3, 2,
   "funk", "rock"];
@@ -178,7 +178,8 @@ test("the style is saved by name and comes back once the model's styles arrive",
   const env = readyDevice();
   env.setUi({ nudge_style: 2 });  // rock
   const blob = env.context.getvalueof();
-  assert.deepEqual(JSON.parse(blob), { style: "rock", conditions: ["density", "syncopation"] });
+  assert.deepEqual(JSON.parse(blob), { style: "rock", conditions: ["density", "syncopation"], pads: {},
+    history: '{"entries":[],"at":-1}' });
   assert.ok(env.notified > 0, "Live is told the stored value changed");
   for (const jsFirst of [false, true]) {
     const reopened = answered(started(undefined, { blob, jsFirst, saved: { nudge_style: 2 } }));
@@ -245,7 +246,8 @@ test("a reply becomes create_clip + add_new_notes with exactly the notes sent, w
   assert.equal(added.length, 1);
   assert.equal(added[0].path, "live_set tracks 0 clip_slots 2 clip");
   assert.deepEqual(added[0].args[0].notes, NOTES.map((n) => ({ ...n, mute: 0 })));
-  assert.deepEqual(env.live.callsNamed("name").map((c) => c.args[0]), ["Nudge funk d70 #1"]);
+  const names = env.live.callsNamed("name").map((c) => c.args[0]);  // the device's: style, sliders, seed
+  assert.deepEqual(names, [`Nudge gen funk dens70 sync25 s7 #${id}`]);
   assert.equal(env.live.callsNamed("set_notes").length, 0);
   assert.match(env.status().text, /Wrote 5 notes to a new clip in slot 3/);
 });
@@ -608,7 +610,8 @@ test("every source file parses as ES5 and uses no later built-in", { skip: !acor
 
 test("nudge.js loads every module of src/ through Max's require, and no other file", () => {
   const env = makeSandbox();
-  const modules = fs.readdirSync(SRC).filter((f) => f.endsWith(".js") && f !== "nudge.js" && !NODE_SCRIPTS.includes(f))
+  const modules = fs.readdirSync(SRC).filter((f) => f.endsWith(".js") && f !== "nudge.js" && !NODE_SCRIPTS.includes(f) &&
+    !TOOL_SCRIPTS.includes(f))
     .map((f) => f.slice(0, -3));
   assert.deepEqual([...env.required].sort(), modules.sort());
 });

@@ -100,3 +100,20 @@ test("describe names requests as the status line does", () => {
   assert.equal(requests.describe({ kind: "play", verb: "panic" }), "play panic");
   assert.equal(requests.describe({ kind: "info" }), "info");
 });
+
+test("the takes of one click spare each other; the next click supersedes them all", () => {
+  const r = tracker();
+  const ids = [];
+  for (let k = 0; k < 3; k++) {
+    const id = r.newId();
+    r.add(id, { kind: "notes", verb: "generate", dest: "session", sentMs: 0, batch: ids[0] ?? id });
+    r.supersede(id, ids[0] ?? id);
+    ids.push(id);
+  }
+  assert.deepEqual(ids.map((id) => r.wantsNotes(id)), [true, true, true]);
+  const next = r.newId();
+  r.add(next, { kind: "notes", verb: "vary", dest: "session", sentMs: 1, batch: next });
+  r.supersede(next, next);
+  assert.deepEqual(ids.map((id) => r.wantsNotes(id)), [false, false, false]);
+  assert.equal(r.wantsNotes(next), true);
+});
