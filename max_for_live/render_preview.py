@@ -32,7 +32,7 @@ def _value_text(box: dict) -> str:
         if box.get("varname") == "nudge_style":
             return EXAMPLE_STYLE
         return valueof.get("parameter_enum", [""])[int(initial)]
-    if valueof.get("parameter_type") == 1:
+    if valueof.get("parameter_type") == 1 or valueof.get("parameter_unitstyle") == 0:  # Int, or shown as one
         return str(int(initial))
     return f"{float(initial):.2f}"
 

@@ -44,7 +44,7 @@ class TrainConfig:
     loss: str = "hinge"
     gp_weight: float = 10.0  # wgan-gp only
     cond_weight: float = 10.0  # weight of the condition-matching auxiliary loss
-    dynamics_weight: float = 0.0  # weight of the velocity/offset distribution loss (losses.dynamics_loss)
+    dynamics_weight: float = 10.0  # weight of the velocity/offset distribution loss (losses.dynamics_loss)
     cond_mix: float = 0.5  # share of generator rows whose one random slider is redrawn uniformly 0..1
     n_critic: int = 1  # critic updates per generator update
     hit_estimator: str = (

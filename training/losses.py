@@ -170,26 +170,32 @@ def condition_loss(measured: torch.Tensor, target: torch.Tensor, scale: torch.Te
 # --- the drummer's dynamics: velocities and micro-timing per voice and position ---------------------------
 
 DYNAMICS_QUANTILES = 33  # quantiles 0..1 compared per voice
-_MASKED = 1e4  # sorts after every real value (velocities 0..1, offsets -0.5..0.5)
+_VOICE_SPAN = 4.0  # sort key = value + voice * span keeps the voices apart (values lie within -0.5..1)
 
 
 def masked_quantiles(
     values: torch.Tensor, mask: torch.Tensor, n_quantiles: int
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Quantiles 0..1 of ``values`` [N, V, T] over the cells where ``mask`` [N, V, T] holds, per voice ->
-    (quantiles [V, Q], hit counts [V]); differentiable in ``values`` (sort + linear interpolation)."""
+    (quantiles [V, Q], hit counts [V]); differentiable in ``values`` (sort + linear interpolation). One sort
+    of the hits only (voice-major key), not one per voice over every cell: a few times faster on a CPU."""
     v = values.shape[1]
-    x = values.transpose(0, 1).reshape(v, -1)  # [V, M]
-    m = mask.transpose(0, 1).reshape(v, -1)  # [V, M]
-    ordered = torch.sort(torch.where(m, x, torch.full_like(x, _MASKED)), dim=1).values  # [V, M]
-    counts = m.sum(dim=1)  # [V]
+    voice = torch.arange(v, device=values.device).view(1, v, 1).expand_as(values)[mask]  # [H]
+    x = values[mask]  # [H]
+    order = torch.sort(x.detach() + voice.to(x.dtype) * _VOICE_SPAN).indices  # [H], by voice then value
+    ordered = x[order]  # [H]
+    counts = torch.bincount(voice, minlength=v)  # [V]
     q = torch.linspace(0.0, 1.0, n_quantiles, device=values.device, dtype=values.dtype)  # [Q]
-    position = q[None, :] * (counts - 1).clamp(min=0).to(values.dtype)[:, None]  # [V, Q]
+    if len(x) == 0:
+        return torch.zeros(v, n_quantiles, device=values.device, dtype=values.dtype), counts
+    starts = torch.cumsum(counts, 0) - counts  # [V]
+    position = q[None, :] * (counts - 1).clamp(min=0).to(values.dtype)[:, None]  # [V, Q] within the voice
     low = position.floor().long()
-    high = torch.minimum(low + 1, (counts - 1).clamp(min=0)[:, None])
     w = position - low.to(values.dtype)
-    quantiles = ordered.gather(1, low) * (1 - w) + ordered.gather(1, high) * w  # [V, Q]
-    return quantiles, counts
+    last = len(x) - 1
+    high = (starts[:, None] + torch.minimum(low + 1, (counts - 1).clamp(min=0)[:, None])).clamp(max=last)
+    low = (starts[:, None] + low).clamp(max=last)
+    return ordered[low] * (1 - w) + ordered[high] * w, counts  # [V, Q]
 
 
 def _profile(values: torch.Tensor, mask: torch.Tensor, grid: Grid) -> tuple[torch.Tensor, torch.Tensor]:
