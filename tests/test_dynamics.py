@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from companion.core.drum_map import N_VOICES, VOICE_INDEX
+from companion.core.note_rows import velocities_to_midi
 from companion.core.notes import velocity_to_midi
 from companion.core.pattern import HIT, OFFSET, VELOCITY, Grid
 from training.dynamics import (
@@ -16,7 +17,6 @@ from training.dynamics import (
     histogram_overlap,
     hit_values,
     merge_dynamics,
-    midi_velocities,
     profile_correlation,
     selection_penalty,
 )
@@ -39,7 +39,7 @@ def _patterns(n: int, seed: int, velocity=(0.2, 0.9), offset=(-0.2, 0.2), accent
 
 def test_midi_velocities_are_the_notes_the_daemon_writes():
     values = np.array([0.0, 0.001, 0.5, 0.5 / 127, 1.5 / 127, 0.9999, 1.0])
-    assert midi_velocities(values).tolist() == [velocity_to_midi(v) for v in values]
+    assert velocities_to_midi(values).tolist() == [velocity_to_midi(v) for v in values]
 
 
 def test_histogram_overlap_known_values():
@@ -123,7 +123,7 @@ def test_the_notes_a_producer_gets_carry_the_velocities_unbent(tmp_path):
     velocities = np.zeros(hits.shape, dtype=np.float32)
     velocities[hits] = np.linspace(0.0, 1.0, int(hits.sum()))  # 0, 0.66, 1.33, ... 127 in MIDI units
     pattern = Pattern(grid, hits, velocities, np.zeros_like(velocities))
-    want = sorted(midi_velocities(velocities[hits]).astype(int).tolist())
+    want = sorted(velocities_to_midi(velocities[hits]).astype(int).tolist())
     assert sorted(n.velocity for n in pattern_to_notes(pattern)) == want
     assert sorted(pattern_to_note_array(pattern, OUTPUT_PITCHES)["velocity"].tolist()) == want
     path = tmp_path / "groove.mid"

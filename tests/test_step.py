@@ -11,14 +11,25 @@ import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 
 from tests.support.rhythm_data import TINY_ARCH, write_rhythm_dataset
+from training import losses
 from training.config import TrainConfig
 from training.step import STAT_NAMES, StepStats, _Snapshot, wants_graphs
-from training.train import Trainer, train
+from training.train import LAST, Trainer, train
 
 CUDA = torch.cuda.is_available()
 needs_cuda = pytest.mark.skipif(not CUDA, reason="needs a CUDA GPU (bench/gpu_check.sh runs these)")
 TINY = dict(**TINY_ARCH, batch_size=16, progress=False, val_rows=16)
-HOST_READS = {"_local_scalar_dense", "nonzero", "is_nonzero", "equal"}  # .item(), bool(t), nonzero()
+# .item(), bool(t), nonzero(), and ops whose output size depends on the values
+HOST_READS = {
+    "_local_scalar_dense",
+    "nonzero",
+    "is_nonzero",
+    "equal",
+    "bincount",
+    "masked_select",
+    "unique_dim",
+}
+HOST_READS |= {"_unique2", "unique_consecutive", "repeat_interleave"}
 
 
 @pytest.fixture(scope="module")
@@ -31,14 +42,19 @@ def _config(dataset, out, **kwargs):
 
 
 class _HostReads(TorchDispatchMode):
-    """Records every op that reads a tensor's value back to the host (a sync on CUDA), with its caller."""
+    """Records every op that reads a tensor's value back to the host or whose output shape depends on the
+    data (both a sync on CUDA, and impossible in a CUDA graph), with its caller."""
 
     def __init__(self) -> None:
         super().__init__()
         self.calls: list[str] = []
 
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
-        if func.__name__.split(".")[0] in HOST_READS:
+        name = func.__name__.split(".")[0]
+        bool_index = name == "index" and any(
+            isinstance(i, torch.Tensor) and i.dtype == torch.bool for i in (args[1] if len(args) > 1 else [])
+        )
+        if name in HOST_READS or bool_index:
             frames = traceback.extract_stack()[:-1]
             ours = [f for f in frames if "/torch/" not in f.filename and "/_pytest/" not in f.filename]
             in_optimiser = any("/torch/optim/" in f.filename for f in frames)
@@ -48,7 +64,10 @@ class _HostReads(TorchDispatchMode):
 
 
 @pytest.mark.parametrize(("loss", "dynamics_weight"), [("hinge", 10.0), ("wgan-gp", 0.0)])
-def test_a_training_step_reads_nothing_back_to_the_host(dataset, tmp_path, loss, dynamics_weight):
+def test_a_training_step_reads_nothing_back_to_the_host(
+    dataset, tmp_path, loss, dynamics_weight, monkeypatch
+):
+    monkeypatch.setattr(losses, "STATIC_SHAPES_ON_CPU", True)  # the path a GPU takes
     config = _config(dataset, tmp_path, loss=loss, n_critic=2, device="cpu", dynamics_weight=dynamics_weight)
     trainer = Trainer(config)
     trainer.train_step()  # first-call work (lazy optimiser state) out of the way
@@ -59,6 +78,24 @@ def test_a_training_step_reads_nothing_back_to_the_host(dataset, tmp_path, loss,
             stats_sum.add(stats, trainer.step)
     assert not reads.calls, f"a step reads values back to the host: {reads.calls}"
     assert stats.shape == (len(STAT_NAMES),) and stats.device == trainer.ctx.device
+
+
+def test_the_gpus_static_shape_quantiles_equal_the_cpus(monkeypatch):
+    g = torch.Generator().manual_seed(3)
+    values = torch.rand(32, 9, 64, generator=g, dtype=torch.float64).requires_grad_(True)
+    mask = torch.rand(32, 9, 64, generator=g) < torch.linspace(0.0, 0.4, 9)[None, :, None]  # voice 0: none
+    grads = []
+    for static in (False, True):
+        monkeypatch.setattr(losses, "STATIC_SHAPES_ON_CPU", static)
+        q, counts = losses.masked_quantiles(values, mask, 33)
+        played = counts > 0
+        (q[played] * torch.arange(1.0, 34.0, dtype=torch.float64)).sum().backward()
+        grads.append((q[played].detach(), counts, values.grad.clone()))
+        values.grad = None
+    (qa, ca, ga), (qb, cb, gb) = grads
+    assert ca[0] == 0 and torch.equal(ca, cb)
+    torch.testing.assert_close(qa, qb, rtol=0, atol=1e-12)
+    torch.testing.assert_close(ga, gb, rtol=0, atol=1e-12)
 
 
 def test_step_stats_add_up_on_the_device_and_remember_the_first_bad_step():
@@ -109,6 +146,23 @@ def test_the_capture_warm_up_leaves_weights_and_optimiser_states_as_they_were(da
         for key, value in after.items():
             if key not in before:  # state created by the warm-up: a fresh Adam state is zeros
                 assert not value.any(), key
+
+
+def test_an_optimiser_state_from_a_cuda_graph_run_resumes_on_the_cpu(dataset, tmp_path):
+    """A CUDA-graph run saves Adam with ``fused`` and ``capturable`` set; the CPU resumes with its Adam."""
+    straight = train(_config(dataset, tmp_path / "straight", steps=6, device="cpu"))
+    train(_config(dataset, tmp_path / "split", steps=3, device="cpu"))
+    last = tmp_path / "split" / LAST
+    state = torch.load(last, weights_only=True)
+    for key in ("opt_g", "opt_d"):
+        for group in state[key]["param_groups"]:
+            group.update(fused=True, capturable=True, foreach=None)  # what a CUDA-graph run writes
+    torch.save(state, last)
+    resumed = train(_config(dataset, tmp_path / "split", steps=6, device="cpu"), resume=True)
+    trainer_groups = torch.load(resumed.last, weights_only=True)["opt_g"]["param_groups"]
+    assert not any(group["capturable"] or group["fused"] for group in trainer_groups)
+    a, b = (torch.load(r.last, weights_only=True)["generator"] for r in (straight, resumed))
+    assert all(torch.equal(a[k], b[k]) for k in a)  # as if it had never left the CPU
 
 
 def _state(trainer):

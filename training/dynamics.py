@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from companion.core.drum_map import VOICES
+from companion.core.note_rows import velocities_to_midi
 from companion.core.pattern import HIT, MAX_OFFSET_STEPS, OFFSET, VELOCITY, Grid
 
 VELOCITY_BINS = np.linspace(0.0, 127.0, 17)  # 16 bins of 0..127
@@ -32,11 +33,6 @@ MIN_VOICE_HITS = 20  # fewer hits of a voice in either set: its overlap is not c
 MIN_PROFILE_HITS = 10  # a position of the accent profile counts when both sets have this many hits there
 
 
-def midi_velocities(velocities: np.ndarray) -> np.ndarray:
-    """0..1 -> MIDI 1..127 as the daemon writes notes (``companion.notes.velocity_to_midi``), vectorised."""
-    return np.clip(np.rint(np.asarray(velocities, dtype=np.float64) * 127.0), 1, 127)
-
-
 def hit_values(patterns: np.ndarray, voice: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(MIDI velocities, offsets in steps) of every hit of ``patterns`` [N, 3, V, T] (one voice or all)."""
     planes = np.asarray(patterns)
@@ -45,7 +41,7 @@ def hit_values(patterns: np.ndarray, voice: int | None = None) -> tuple[np.ndarr
     if voice is not None:
         planes = planes[:, :, voice : voice + 1]
     hits = planes[:, HIT] > 0.5  # [N, V', T]
-    return midi_velocities(planes[:, VELOCITY][hits]), planes[:, OFFSET][hits].astype(np.float64)
+    return velocities_to_midi(planes[:, VELOCITY][hits]), planes[:, OFFSET][hits].astype(np.float64)
 
 
 def histogram_overlap(a: np.ndarray, b: np.ndarray, bins: np.ndarray) -> float:
@@ -68,7 +64,7 @@ def accent_profile(patterns: np.ndarray, grid: Grid) -> tuple[np.ndarray, np.nda
     if t != grid.n_steps:
         raise ValueError(f"patterns must have {grid.n_steps} steps, got {t}")
     hits = (planes[:, HIT] > 0.5).reshape(n, v, grid.bars, grid.steps_per_bar)
-    velocity = midi_velocities(planes[:, VELOCITY]).reshape(hits.shape) * hits
+    velocity = velocities_to_midi(planes[:, VELOCITY]).reshape(hits.shape) * hits
     counts = hits.sum(axis=(0, 2)).astype(np.float64)  # [V, S]
     sums = velocity.sum(axis=(0, 2))  # [V, S]
     with np.errstate(invalid="ignore", divide="ignore"):

@@ -173,12 +173,22 @@ DYNAMICS_QUANTILES = 33  # quantiles 0..1 compared per voice
 _VOICE_SPAN = 4.0  # sort key = value + voice * span keeps the voices apart (values lie within -0.5..1)
 
 
+_MASKED = 1e4  # static-shape path: sorts after every real value (velocities 0..1, offsets -0.5..0.5)
+STATIC_SHAPES_ON_CPU = False  # True: the CPU takes the GPU's path too (tests check that path on the CPU)
+
+
 def masked_quantiles(
     values: torch.Tensor, mask: torch.Tensor, n_quantiles: int
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Quantiles 0..1 of ``values`` [N, V, T] over the cells where ``mask`` [N, V, T] holds, per voice ->
     (quantiles [V, Q], hit counts [V]); differentiable in ``values`` (sort + linear interpolation). One sort
-    of the hits only (voice-major key), not one per voice over every cell: a few times faster on a CPU."""
+    of the hits only (voice-major key), not one per voice over every cell: a few times faster on a CPU.
+
+    Off the CPU the shapes must not depend on the data (``values[mask]`` and ``bincount`` wait for the GPU
+    and cannot be captured in a CUDA graph, ``training.step``): there every cell is sorted per voice, the
+    non-hits last (``_masked_quantiles_static``); the same quantiles wherever a voice has hits."""
+    if values.device.type != "cpu" or STATIC_SHAPES_ON_CPU:
+        return _masked_quantiles_static(values, mask, n_quantiles)
     v = values.shape[1]
     voice = torch.arange(v, device=values.device).view(1, v, 1).expand_as(values)[mask]  # [H]
     x = values[mask]  # [H]
@@ -196,6 +206,24 @@ def masked_quantiles(
     high = (starts[:, None] + torch.minimum(low + 1, (counts - 1).clamp(min=0)[:, None])).clamp(max=last)
     low = (starts[:, None] + low).clamp(max=last)
     return ordered[low] * (1 - w) + ordered[high] * w, counts  # [V, Q]
+
+
+def _masked_quantiles_static(
+    values: torch.Tensor, mask: torch.Tensor, n_quantiles: int
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """``masked_quantiles`` with shapes fixed by the input's: one sort per voice over every cell [V, M].
+    A voice without hits gets ``_MASKED`` (callers weigh such voices 0)."""
+    v = values.shape[1]
+    x = values.transpose(0, 1).reshape(v, -1)  # [V, M]
+    m = mask.transpose(0, 1).reshape(v, -1)  # [V, M]
+    ordered = torch.sort(torch.where(m, x, torch.full_like(x, _MASKED)), dim=1).values  # [V, M]
+    counts = m.sum(dim=1)  # [V]
+    q = torch.linspace(0.0, 1.0, n_quantiles, device=values.device, dtype=values.dtype)  # [Q]
+    position = q[None, :] * (counts - 1).clamp(min=0).to(values.dtype)[:, None]  # [V, Q]
+    low = position.floor().long()
+    high = torch.minimum(low + 1, (counts - 1).clamp(min=0)[:, None])
+    w = position - low.to(values.dtype)
+    return ordered.gather(1, low) * (1 - w) + ordered.gather(1, high) * w, counts  # [V, Q]
 
 
 def _profile(values: torch.Tensor, mask: torch.Tensor, grid: Grid) -> tuple[torch.Tensor, torch.Tensor]:

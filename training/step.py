@@ -42,6 +42,7 @@ from training.model import harden
 log = logging.getLogger(__name__)
 STAT_NAMES = ("loss_d", "d_real", "d_fake", "loss_g", "loss_cond", "loss_dyn")  # a step's stats [6]
 GRAPH_WARMUP_STEPS = 3
+IMPLEMENTATION_KEYS = ("fused", "capturable", "foreach", "differentiable")  # how Adam runs, not what it knows
 
 
 def make_adam(params, lr: float, betas: tuple[float, float], device: torch.device, capturable: bool):
@@ -49,6 +50,20 @@ def make_adam(params, lr: float, betas: tuple[float, float], device: torch.devic
     if device.type == "cuda":
         return torch.optim.Adam(params, lr=lr, betas=betas, fused=True, capturable=capturable)
     return torch.optim.Adam(params, lr=lr, betas=betas, foreach=False)  # torch's CPU default: as before
+
+
+def load_adam_state(optimizer: torch.optim.Optimizer, state: dict[str, Any]) -> None:
+    """Load an Adam state saved by a run on any device, keeping ``optimizer``'s own implementation.
+
+    A state dict carries its run's ``fused``/``capturable``/``foreach`` flags and torch would adopt them:
+    a CUDA-graph run's (capturable) could not step on the CPU, a CPU run's would stop a resumed GPU run from
+    being captured. The moments and step counts are what matter; they are placed where this optimiser wants
+    them (its step counts on the device when fused or capturable, else where they were loaded)."""
+    groups = [
+        {**saved, **{key: current[key] for key in IMPLEMENTATION_KEYS if key in current}}
+        for saved, current in zip(state["param_groups"], optimizer.param_groups, strict=True)
+    ]
+    optimizer.load_state_dict({**state, "param_groups": groups})
 
 
 def wants_graphs(mode: str, device: torch.device, distributed: bool, amp: torch.dtype | None) -> bool:
@@ -315,4 +330,4 @@ class _Snapshot:
                         value.copy_(before[key])
 
 
-__all__ = ["STAT_NAMES", "StepRunner", "StepStats", "make_adam", "wants_graphs"]
+__all__ = ["STAT_NAMES", "StepRunner", "StepStats", "load_adam_state", "make_adam", "wants_graphs"]

@@ -36,7 +36,7 @@ from training.config import TrainConfig
 from training.dataset import RhythmDataset
 from training.metrics import frechet_distance, zscore, zscore_stats
 from training.model import build_models
-from training.step import STAT_NAMES, StepRunner, StepStats, make_adam, wants_graphs
+from training.step import STAT_NAMES, StepRunner, StepStats, load_adam_state, make_adam, wants_graphs
 
 log = logging.getLogger(__name__)
 LAST, BEST, METRICS = "last.pt", "best.pt", "metrics.jsonl"
@@ -237,10 +237,11 @@ class Trainer:
         except RuntimeError as error:  # e.g. --latent-dim changed since: the weights have other shapes
             first = str(error).strip().splitlines()[-1].strip()[:300]
             raise ValueError(f"--resume: {path} was trained with another architecture ({first})") from None
-        self.opt_g.load_state_dict(state["opt_g"])
-        self.opt_d.load_state_dict(state["opt_d"])
-        self.scaler_g.load_state_dict(state["scaler_g"])
-        self.scaler_d.load_state_dict(state["scaler_d"])
+        load_adam_state(self.opt_g, state["opt_g"])  # a GPU run's state resumes on the CPU and back
+        load_adam_state(self.opt_d, state["opt_d"])
+        for scaler, saved in ((self.scaler_g, state["scaler_g"]), (self.scaler_d, state["scaler_d"])):
+            if scaler.is_enabled() and saved:  # a float16 run's; a bf16/CPU run saves none: start afresh
+                scaler.load_state_dict(saved)
         self.sampler.load_state_dict(state["sampler"])
         self.step = int(state["step"])
         self.best_score, self.best_step = float(state["best"]["score"]), int(state["best"]["step"])

@@ -8,6 +8,7 @@ is rows [M, 4]. The rules, each written once:
   (``companion.core.notes``), a vary request's clip (``clip_to_pattern``) and the training ingest.
 - ``pattern_to_note_rows``: grid -> notes (a hit's note lasts until just before its voice's next hit).
   Used by ``companion.core.notes`` (``.mid`` files, live MIDI) and the OSC note replies.
+- ``velocities_to_midi``: 0..1 -> 1..127, for every note written and for the evaluation's dynamics.
 """
 
 from __future__ import annotations
@@ -22,6 +23,11 @@ from companion.core.pattern import MAX_OFFSET_STEPS, Grid, Pattern
 
 DEFAULT_DURATION_STEPS = 0.5  # drum notes are short: half a grid step, capped before the next same-voice hit
 PITCH, START, DURATION, VELOCITY = 0, 1, 2, 3  # columns of a note row
+
+
+def velocities_to_midi(velocities: np.ndarray) -> np.ndarray:
+    """Velocity 0..1 -> MIDI 1..127 (float64, same shape): the nearest, halves to even, at least 1."""
+    return np.clip(np.rint(np.asarray(velocities, dtype=np.float64) * 127.0), 1, 127)
 
 
 def quantise_onsets(
@@ -83,7 +89,7 @@ def pattern_to_note_rows(
     rows[:, START] = (positions % n_steps) / grid.steps_per_beat
     rows[:, DURATION] = np.maximum(np.minimum(duration_steps, (following - positions) * 0.95), 0.01)
     rows[:, DURATION] /= grid.steps_per_beat
-    rows[:, VELOCITY] = np.clip(np.rint(pattern.velocities[voices, steps].astype(np.float64) * 127), 1, 127)
+    rows[:, VELOCITY] = velocities_to_midi(pattern.velocities[voices, steps])
     order = np.lexsort((rows[:, VELOCITY], rows[:, DURATION], rows[:, PITCH], rows[:, START]))
     return rows[order]
 

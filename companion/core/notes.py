@@ -13,7 +13,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from companion.core.drum_map import N_VOICES, OUTPUT_PITCHES, PitchMapper
-from companion.core.note_rows import DEFAULT_DURATION_STEPS, pattern_to_note_rows, quantise_onsets
+from companion.core.note_rows import (
+    DEFAULT_DURATION_STEPS,
+    pattern_to_note_rows,
+    quantise_onsets,
+    velocities_to_midi,
+)
 from companion.core.pattern import MAX_OFFSET_STEPS, Grid, Pattern
 
 
@@ -36,8 +41,8 @@ class Note:
 
 
 def velocity_to_midi(velocity: float) -> int:
-    """0..1 -> 1..127."""
-    return int(min(127, max(1, round(float(velocity) * 127))))
+    """0..1 -> 1..127 (``note_rows.velocities_to_midi`` for one value)."""
+    return int(velocities_to_midi(float(velocity)))
 
 
 def midi_to_velocity(velocity: int) -> float:
