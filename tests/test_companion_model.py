@@ -162,3 +162,70 @@ def test_generator_returning_nan_is_refused(tmp_path):
             )
     with pytest.raises(ModelError, match="NaN or inf"):
         load_model(_write(tmp_path, proto))
+
+
+# -- a bad model never passes the checks (issue 17, findings 4 and 5) ------------------------------------
+
+
+def test_metadata_listing_more_styles_than_the_network_has_is_refused(tmp_path):
+    proto = _proto(styles=("funk", "rock"))  # the network's one-hot table has two rows
+    _set_meta(proto, tiny_meta(styles=("funk", "rock", "jazz")).to_json())
+    with pytest.raises(
+        ModelError, match=r"fails on its declared inputs \(style indices 0\.\.2, every slider"
+    ):
+        load_model(_write(tmp_path, proto))
+
+
+def test_a_generator_that_breaks_at_a_slider_end_is_refused(tmp_path):
+    """pattern + 0 * sum(log(1 - cond)): fine at the default sliders, NaN once a slider is at 1."""
+    proto = _proto()
+    graph = proto.graph
+    for node in graph.node:
+        node.output[:] = ["pattern_ok" if name == "pattern" else name for name in node.output]
+    graph.initializer.extend(
+        [
+            numpy_helper.from_array(np.array(1.0, np.float32), "one_f"),
+            numpy_helper.from_array(np.array(0.0, np.float32), "zero_f"),
+        ]
+    )
+    graph.node.extend(
+        [
+            onnx.helper.make_node("Sub", ["one_f", "cond"], ["headroom"]),
+            onnx.helper.make_node("Log", ["headroom"], ["log_headroom"]),
+            onnx.helper.make_node("ReduceSum", ["log_headroom"], ["total"], keepdims=0),
+            onnx.helper.make_node("Mul", ["total", "zero_f"], ["nothing"]),
+            onnx.helper.make_node("Add", ["pattern_ok", "nothing"], ["pattern"]),
+        ]
+    )
+    with pytest.raises(ModelError, match="NaN or inf"):
+        load_model(_write(tmp_path, proto))
+
+
+def test_metadata_nested_too_deeply_or_not_utf8_is_a_model_error(tmp_path):
+    proto = _proto()
+    _set_meta(proto, "[" * 100_000 + "]" * 100_000)
+    with pytest.raises(ModelError, match="nested too deeply"):
+        load_model(_write(tmp_path, proto, "deep.onnx"))
+    _set_meta(proto, "Q" * 16)
+    data = proto.SerializeToString().replace(b"Q" * 16, b"\xff\xfe" * 8)  # protobuf would refuse to write it
+    (tmp_path / "latin.onnx").write_bytes(data)
+    with pytest.raises(ModelError, match="metadata_props are not UTF-8"):
+        load_model(tmp_path / "latin.onnx")
+    _set_meta(proto, " " * (1 << 20) + "{}")
+    with pytest.raises(ModelError, match="more than 1048576"):
+        load_model(_write(tmp_path, proto, "long.onnx"))
+
+
+def test_loading_a_model_writes_nothing_in_the_home_folder(tmp_path):
+    """onnxruntime's telemetry stays off (issue 17, finding 14): no ~/.cache/Microsoft device id."""
+    import os
+    import subprocess
+    import sys
+
+    model = write_tiny_model(tmp_path / "tiny.onnx")
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {k: v for k, v in os.environ.items() if k != "ORT_DISABLE_TELEMETRY"}
+    code = f"from companion.runtime.model import load_model; load_model({str(model)!r})"
+    subprocess.run([sys.executable, "-c", code], env={**env, "HOME": str(home)}, check=True, timeout=60)
+    assert [str(p.relative_to(home)) for p in home.rglob("*")] == []

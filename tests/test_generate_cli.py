@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import stat
+import subprocess
+import sys
+
 import pytest
 
 from companion.cli import main
@@ -123,6 +128,8 @@ def test_keep_from_file_keeps_those_voices_and_generates_the_rest(tmp_path, mode
         (["--density", "1.5"], "must be a number in 0..1"),
         (["--cond", "density"], "NAME=VALUE"),
         (["--bars", "12"], "bars must be an int in 1..8"),
+        (["--bars", "0"], "--bars must be an int in 1..8, got 0"),
+        (["--bars", "-1"], "--bars must be an int in 1..8, got -1"),
         (["--count", "0"], "--count must be in 1..1000"),
         (["--from", "missing.mid"], "not a readable MIDI file"),
         (["--keep", "kick"], "--keep needs --from FILE.mid"),
@@ -139,3 +146,57 @@ def test_errors_are_clear_and_write_nothing(tmp_path, model, capsys, extra, need
 def test_missing_model(tmp_path, capsys):
     assert main(["generate", "--model", str(tmp_path / "none.onnx"), "-o", str(tmp_path / "x.mid")]) == 2
     assert "model file not found" in capsys.readouterr().err
+
+
+# -- only regular files, read with a cap, written over nothing else (issue 17, findings 9 and 10) --------
+
+
+def test_an_output_that_is_a_link_a_fifo_or_a_device_is_refused_and_left_alone(tmp_path, model, capsys):
+    kept = tmp_path / "kept.mid"
+    kept.write_bytes(b"someone else's file")
+    link = tmp_path / "link.mid"
+    link.symlink_to(kept)
+    fifo = tmp_path / "pipe.mid"
+    os.mkfifo(fifo)
+    targets = [(link, "is a symbolic link"), (fifo, "is a FIFO")]
+    if os.geteuid() == 0:  # as root, what -o /dev/full did: a device node beside the test's files
+        device = tmp_path / "full"
+        os.mknod(device, stat.S_IFCHR | 0o666, os.makedev(1, 7))
+        targets.append((device, "is a character device"))
+    for target, needle in targets:
+        before = os.lstat(target)
+        assert main(["generate", "--model", model, "--seed", "1", "-o", str(target)]) == 2
+        err = capsys.readouterr().err
+        assert needle in err and str(target) in err and "only regular files" in err
+        after = os.lstat(target)
+        assert (after.st_mode, after.st_ino) == (before.st_mode, before.st_ino)
+    assert kept.read_bytes() == b"someone else's file"
+    assert not [p for p in os.listdir(tmp_path) if p.endswith(".tmp")]
+
+
+def test_a_write_killed_earlier_leaves_no_temp_file_behind_the_next_one(tmp_path, model):
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True)
+    dead_pid = int(gone.stdout)  # a process that has ended: its temp file is stale
+    stale = tmp_path / f".out.mid.nudge-{dead_pid}-k1ll3d.tmp"
+    stale.write_bytes(b"half a file")
+    live = tmp_path / f".out.mid.nudge-{os.getpid()}-wr1t1ng.tmp"  # a writer that still runs
+    live.write_bytes(b"being written")
+    foreign = tmp_path / ".out.mid.abcdef.tmp"  # not of our naming
+    foreign.write_bytes(b"not ours")
+    assert main(["generate", "--model", model, "--seed", "1", "-o", str(tmp_path / "out.mid")]) == 0
+    assert not stale.exists() and live.exists() and foreign.exists()
+
+
+def test_from_refuses_a_fifo_at_once_and_a_file_over_the_cap(tmp_path, model):
+    fifo = tmp_path / "clip.mid"
+    os.mkfifo(fifo)
+    out = tmp_path / "out.mid"
+    command = [sys.executable, "-m", "companion.cli", "generate", "--model", model, "--from", str(fifo)]
+    done = subprocess.run([*command, "-o", str(out)], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2 and "is a FIFO (named pipe), not a regular file" in done.stderr
+    huge = tmp_path / "huge.mid"
+    huge.write_bytes(b"MThd" + bytes(300 * 1024))
+    command[-1] = str(huge)
+    done = subprocess.run([*command, "-o", str(out)], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2 and "larger than the 262144 allowed" in done.stderr
+    assert not out.exists()

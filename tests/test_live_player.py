@@ -233,3 +233,58 @@ def test_a_queue_brings_its_reply_pitches_and_the_drum_map_overrides_still_win(r
         player.queue(two_voices, "now", pitches=(36,) * 8)
     with pytest.raises(ValueError, match=r"pitches must be 9 ints in 0\.\.127"):
         player.queue(two_voices, "now", pitches=(36,) * 8 + (128,))
+
+
+# -- a transport start a hair after a grid step (issue 17, finding 1): look-back on seek ----------------
+
+DOWNBEAT = make_pattern(
+    {"kick": [(0, 1.0, 0.0)], "closed_hat": [(0, 0.5, 0.12)], "snare": [(8, 0.6, 0.0)]}
+)  # kick on beat 0, a hat at beat 0.03 (step 0 pushed 0.12 steps), a snare on beat 2
+
+
+@pytest.mark.parametrize("start_beats", [0.001, 0.01, 0.1249, 4.002])
+def test_a_start_within_half_a_step_after_a_note_still_plays_it_and_the_notes_after(rig, start_beats):
+    player, recorder = rig(OscClock(120))
+    player.queue(DOWNBEAT)
+    player.start()
+    assert player.set_transport(120.0, start_beats, True)
+    ons = []
+    while len(ons) < 3:
+        ons += [r for r in recorder.wait_for(is_on, timeout=3.0) if is_on(r)]
+    assert [r.message[1] for r in ons] == [36, 42, 38]  # the kick, the (future) hat, then the snare
+    # the kick at once, the hat at its own time if still ahead, the snare on beat 2 (120 BPM: 0.5 s a beat)
+    bar = 4.0 * (start_beats // 4.0)
+    hat_in_s = max(0.0, (bar + 0.03 - start_beats) * 0.5)
+    assert ons[1].jack_time_s - ons[0].jack_time_s == pytest.approx(hat_in_s, abs=0.01 + MARGIN_S)
+    snare_in_s = (bar + 2.0 - start_beats) * 0.5
+    assert ons[2].jack_time_s - ons[0].jack_time_s == pytest.approx(snare_in_s, abs=0.01 + MARGIN_S)
+    player.set_transport(120.0, start_beats + 1.5, False)
+    recorder.drain(0.3)
+    assert_paired(recorder.received)
+
+
+def test_a_start_more_than_half_a_step_after_a_note_skips_it(rig):
+    player, recorder = rig(OscClock(120))
+    player.queue(DOWNBEAT)
+    player.start()
+    assert player.set_transport(120.0, 0.2, True)  # past the kick's half step (0.125): the snare comes first
+    ons = [r for r in recorder.wait_for(is_on, timeout=3.0) if is_on(r)]
+    assert [r.message[1] for r in ons] == [38]
+    player.set_transport(120.0, 1.2, False)
+    recorder.drain(0.3)
+
+
+def test_a_restart_on_a_step_plays_its_note_pushed_a_hair_early(rig):
+    pushed = make_pattern({"snare": [(10, 0.6, -0.004)]})  # nominal beat 2.5, sounds at 2.499
+    player, recorder = rig(OscClock(120))
+    player.queue(pushed)
+    player.start()
+    player.set_transport(120.0, 4.0, True)
+    player.set_transport(120.0, 4.2, False)  # stop, then play again from beat 6.5 (bar 2, beat 2.5)
+    assert recorder.drain(0.2) == []
+    assert player.set_transport(120.0, 6.5, True)
+    on = recorder.wait_for(is_on, timeout=1.0)[-1]
+    assert on.message[1] == 38
+    player.set_transport(120.0, 7.0, False)
+    recorder.drain(0.3)
+    assert_paired(recorder.received)

@@ -223,3 +223,59 @@ def test_queue_pitches_cross_to_the_child_and_the_drum_map_still_wins(jack, sink
         with pytest.raises(ValueError, match="pitches must be 9 ints"):
             player.queue(snare, "now", pitches=(36,) * 9 + (1,))
     assert {r.message[1] for r in sink.received if is_on(r)} == {35, 40}
+
+
+# -- a player process that dies on its own comes back (issue 17, finding 2) ------------------------------
+
+
+def test_a_killed_player_process_comes_back_by_itself_within_a_bar_in_time_and_panic_works(jack, sink):
+    recorder = sink
+    with LivePlayer(LiveConfig(api="jack", port=client_of(sink), bpm=120.0, channel=10)) as player:
+        player.queue(beats_pattern())  # a kick on every beat: 0.5 s apart at 120 BPM, a bar is 2 s
+        player.start()
+        first = recorder.wait_for(is_on)[-1]
+        recorder.wait_for(is_on)
+        recorder.wait_for(is_off)  # (the kick has ended: nothing left sounding to blur the count below)
+        old_pid = player.pid
+        os.kill(old_pid, signal.SIGKILL)
+        killed_s = time.monotonic()
+        # no call of ours: the watchdog restarts it; the new process first ends what the dead one left
+        messages = recorder.wait_for(is_on, timeout=5.0)
+        back = messages[-1]
+        assert (0xB9, 123, 0) in [r.message for r in messages[:-1]]
+        assert back.time_s - killed_s <= 2.0  # within one bar of its death
+        # in time: on the beat grid of the first process (JACK's clock runs on across both)
+        beats = (back.jack_time_s - first.jack_time_s) / 0.5
+        assert beats == pytest.approx(round(beats), abs=(jack.cycle_s + MARGIN_S) / 0.5)
+        player.panic()  # (waits for the watchdog's restart to have finished: it holds the player's lock)
+        assert player.pid != old_pid and player.alive and player.restarts == 1
+        assert recorder.wait_for(lambda r: r.message == (0xB9, 123, 0), timeout=2.0)
+        assert [r.message for r in recorder.wait_for(is_on)][-1] == (0x99, 36, 102)  # and plays on
+        player.stop()
+    recorder.drain(0.3)
+    assert_paired([r for r in recorder.received if r.time_s > killed_s])
+
+
+def test_a_dead_player_that_cannot_restart_says_why_and_a_later_call_brings_it_back(jack, request):
+    name = "SinkGone" + request.node.name[-6:].replace("]", "")
+    recorder = MidiRecorder(client_name=name)
+    player = LivePlayer(LiveConfig(api="jack", port=name, clock="osc"))
+    try:
+        recorder.close()  # its port goes: a restarted child cannot connect
+        os.kill(player.pid, signal.SIGKILL)
+        with pytest.raises(LivePlayerError, match=r"died \(killed by SIGKILL\).*could not be restarted.*"):
+            player.panic()
+        recorder = MidiRecorder(client_name=name)  # the port is back
+        deadline = time.monotonic() + 10.0
+        while True:  # the next attempt comes after a back-off of a second or two
+            try:
+                player.panic()
+                break
+            except LivePlayerError:
+                assert time.monotonic() < deadline
+                time.sleep(0.2)
+        assert recorder.wait_for(lambda r: r.message == (0xB9, 123, 0), timeout=2.0)
+        assert player.alive
+    finally:
+        player.close()
+        recorder.close()

@@ -72,6 +72,18 @@ def test_seek_starts_at_first_note_at_or_after_position_and_realigns_to_the_bar(
     assert take(timeline, 1) == [(8.0, 38)]
 
 
+def test_seek_looks_back_over_the_given_beats_within_the_bar_and_across_the_loop_end():
+    timeline = Timeline()
+    timeline.set(pattern_to_loop_events(SNARES))
+    timeline.seek(8.1, lookback_beats=0.125)  # a hair after bar 3's first snare: it still comes
+    assert take(timeline, 2) == [(8.0, 38), (10.0, 38)]
+    timeline.seek(8.2, lookback_beats=0.125)  # more than the look-back after it: gone
+    assert take(timeline, 1) == [(10.0, 38)]
+    timeline.set(pattern_to_loop_events(KICKS))
+    timeline.seek(4.0, lookback_beats=0.125)  # nothing of the bar before (beat 3.0 is a whole beat back)
+    assert take(timeline, 1) == [(4.0, 36)]
+
+
 def test_queue_at_bar_line_keeps_old_pattern_until_then():
     timeline = Timeline()
     timeline.set(pattern_to_loop_events(KICKS))

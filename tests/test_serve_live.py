@@ -82,3 +82,40 @@ def test_generated_pattern_plays_on_a_jack_port_and_stops_without_hanging_notes(
             process.kill()
             process.wait()
         recorder.close()
+
+
+def test_an_echoed_clip_plays_from_a_transport_start_a_hair_after_its_downbeat(jack, tmp_path):
+    """Issue 17 (findings 1 and 3): /nudge/vary amount 0 is queued too, and a start at beat 0.001 keeps
+    the notes at beats 0 and 0.03 (the OSC clock, as the Max for Live device drives it)."""
+    write_tiny_model(tmp_path / "default.onnx")
+    recorder = MidiRecorder(client_name="SinkEcho")
+    process = start(
+        "--models-dir", str(tmp_path), "--port", "0", "--clock", "osc",
+        "--midi", "--midi-api", "jack", "--midi-out", "SinkEcho", "--midi-channel", "10",
+    )  # fmt: skip
+    try:
+        match = re.search(r"listening on 127\.0\.0\.1:(\d+).*live MIDI on", ready_line(process))
+        assert match, process.stderr.read()
+        port = int(match.group(1))
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as client:
+            client.settimeout(TIMEOUT)
+            clip = (36, 0.0, 0.25, 100, 42, 0.03, 0.25, 80)
+            client.sendto(
+                encode_message("/nudge/vary", "ifsf" + "iffi" * 2, (5, 0.0, "notes", 4.0, *clip)),
+                ("127.0.0.1", port),
+            )
+            replies = [decode_message(client.recvfrom(65536)[0]) for _ in range(3)]
+            assert [m.address for m in replies][-1] == "/nudge/notes/end", replies
+            assert _request(client, port, "/nudge/play/start", "i", (6,))[0].args == (6,)
+            client.sendto(encode_message("/nudge/transport", "ffi", (120.0, 0.001, 1)), ("127.0.0.1", port))
+            ons = []
+            while len(ons) < 2:
+                ons += [r for r in recorder.wait_for(is_on, 3.0) if is_on(r)]
+            assert [r.message[:2] for r in ons] == [(0x99, 36), (0x99, 42)]
+            assert _request(client, port, "/nudge/play/stop", "i", (7,))[0].args == (7,)
+        recorder.drain(0.3)
+        assert_paired(recorder.received)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.communicate(timeout=TIMEOUT)
+        recorder.close()

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from companion.commands.serve import DEFAULT_MODEL_NAME, DEFAULT_MODELS_DIR
 from companion.core.descriptors import DESCRIPTOR_TABLE, describe
+from companion.core.pattern import MAX_BARS
 
 STYLE_ANY = "any"
 
@@ -65,9 +66,18 @@ def _sliders(args: argparse.Namespace) -> dict[str, float]:
     return sliders
 
 
+def _outputs(args: argparse.Namespace) -> list[Path]:
+    """The file(s) to write: ``-o`` itself, or NAME_1.mid .. NAME_N.mid for ``--count N``."""
+    if args.count == 1:
+        return [args.output]
+    suffix = args.output.suffix or ".mid"
+    return [args.output.with_name(f"{args.output.stem}_{i + 1}{suffix}") for i in range(args.count)]
+
+
 def run(args: argparse.Namespace) -> int:
     from companion.core.drum_map import PitchMapper, merged_pitch_table, voices_from_names
     from companion.core.midi_file import MidiFileError, midi_file_to_pattern, write_pattern_midi
+    from companion.core.regular_files import check_replaceable
     from companion.runtime import engine, lock
     from companion.runtime.model import ModelError, load_model
 
@@ -77,6 +87,12 @@ def run(args: argparse.Namespace) -> int:
         engine.condition_vector(model, sliders)  # names and ranges, before any work
         if not 1 <= args.count <= 1000:
             raise ValueError(f"--count must be in 1..1000, got {args.count}")
+        if args.amount is not None and not 0.0 <= args.amount <= 1.0:  # (also NaN; with or without --from)
+            raise ValueError(f"--amount must be a number in 0..1, got {args.amount}")
+        if args.bars is not None and not 1 <= args.bars <= MAX_BARS:  # (0 is no default either)
+            raise ValueError(f"--bars must be an int in 1..{MAX_BARS}, got {args.bars}")
+        for path in _outputs(args):  # before any work: only regular files are replaced
+            check_replaceable(path)
         style = None if args.style == STYLE_ANY else args.style
         keep = voices_from_names(args.keep, "--keep")
         if keep and args.source is None:
@@ -89,15 +105,7 @@ def run(args: argparse.Namespace) -> int:
             # bars: the file's, a last bar counting when half played (a note-off past the loop end is not)
             clip, bpm = midi_file_to_pattern(args.source, args.bars, model.meta.steps_per_beat, mapper)
         bpm = args.tempo if args.tempo is not None else bpm
-        outputs = (
-            [args.output]
-            if args.count == 1
-            else [
-                args.output.with_name(f"{args.output.stem}_{i + 1}{args.output.suffix or '.mid'}")
-                for i in range(args.count)
-            ]
-        )
-        for i, path in enumerate(outputs):
+        for i, path in enumerate(_outputs(args)):
             if clip is None:
                 bars = args.bars or model.meta.bars
                 pattern = engine.generate(model, sliders, style, bars, seed + i, args.candidates)

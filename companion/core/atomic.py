@@ -1,17 +1,24 @@
 """Atomic file writes: a temp file in the target's folder, flushed, then renamed over the target.
 
 A reader (the daemon's model watcher, a DAW importing a .mid) never sees a half-written file, and a
-failed write leaves the previous file untouched.
+failed write leaves the previous file untouched. Only a regular file (or nothing) is ever replaced: a
+symbolic link, FIFO, device or folder at the target is refused (``regular_files.check_replaceable``).
+Temp files are named ``.NAME.nudge-PID-XXXX.tmp``; one whose process is gone (a write killed with
+SIGKILL) is removed by the next write into that folder.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import re
+import stat
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
+
+from companion.core.regular_files import check_replaceable
 
 _UMASK = os.umask(0o022)
 os.umask(_UMASK)  # read the process umask once (umask can only be read by setting it)
@@ -23,8 +30,12 @@ def atomic_open(path: str | os.PathLike, mode: str = "wb") -> Iterator[IO]:
     if mode not in ("wb", "w"):
         raise ValueError(f"mode must be 'wb' or 'w', got {mode!r}")
     target = Path(path)
+    check_replaceable(target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    remove_stale_temps(target.parent)
+    fd, temp_name = tempfile.mkstemp(
+        prefix=f".{target.name}.nudge-{os.getpid()}-", suffix=".tmp", dir=target.parent
+    )
     try:
         os.chmod(temp_name, _mode_for(target))  # mkstemp makes 0600; give the file the usual permissions
         with os.fdopen(fd, mode, **({} if "b" in mode else {"encoding": "utf-8"})) as handle:
@@ -36,6 +47,43 @@ def atomic_open(path: str | os.PathLike, mode: str = "wb") -> Iterator[IO]:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(temp_name)
         raise
+
+
+_TEMP_NAME = re.compile(r"\..+\.nudge-(\d+)-[A-Za-z0-9_]+\.tmp\Z", re.DOTALL)
+
+
+def remove_stale_temps(folder: str | os.PathLike) -> list[str]:
+    """Remove this module's temp files in ``folder`` whose writing process is gone; returns their names.
+
+    Only regular files of our own naming (``.NAME.nudge-PID-XXXX.tmp``) whose PID runs no process; a
+    live writer's file (another ``nudge`` writing now) is kept.
+    """
+    removed = []
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return removed
+    for entry in entries:
+        match = _TEMP_NAME.match(entry.name)
+        if not match or not entry.is_file(follow_symlinks=False) or _pid_alive(int(match.group(1))):
+            continue
+        with contextlib.suppress(FileNotFoundError):  # another writer removed it first
+            if stat.S_ISREG(os.lstat(entry.path).st_mode):
+                os.unlink(entry.path)
+                removed.append(entry.name)
+    return removed
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid == os.getpid() or os.name == "nt":  # (on Windows os.kill would end the process)
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError, OSError):
+        return True  # another user's process (or a name we cannot judge): keep its file
+    return True
 
 
 def _mode_for(target: Path) -> int:

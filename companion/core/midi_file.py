@@ -21,8 +21,13 @@ from companion.core.atomic import atomic_write_bytes
 from companion.core.drum_map import OUTPUT_PITCHES, PitchMapper
 from companion.core.notes import Note, notes_to_pattern, pattern_to_notes
 from companion.core.pattern import FILE_PARTIAL_BAR, MAX_BPM, MIN_BPM, Grid, Pattern, bars_for_length
+from companion.core.regular_files import NotRegularFileError, read_regular_file
 
 DRUM_CHANNEL = 9  # zero-based: MIDI channel 10
+# caps on the .mid files read: mido takes ~3 s and ~90 MB for 256 KiB of dense notes. A clip to nudge
+# (--from) is a few KB and the longest GMD performance 152 KB; a training corpus may hold longer takes.
+MAX_MIDI_FILE_BYTES = 256 * 1024
+MAX_INGEST_FILE_BYTES = 16 * 1024 * 1024
 DEFAULT_BPM = 120.0
 TICKS_PER_BEAT = 480
 
@@ -63,13 +68,23 @@ class DrumArrays:
         return float(mido.tempo2bpm(self.tempos[0][1])) if self.tempos and self.tempos[0][1] > 0 else None
 
 
-def read_drum_arrays(path: str | os.PathLike, channel: int | None = DRUM_CHANNEL) -> DrumArrays:
+def read_drum_arrays(
+    path: str | os.PathLike, channel: int | None = DRUM_CHANNEL, max_bytes: int = MAX_INGEST_FILE_BYTES
+) -> DrumArrays:
     """Note-ons of ``path`` on ``channel`` (``None``: any), track by track (no per-message copies).
 
-    ``MidiFileError`` (without the path: the caller names it) for unreadable and unsupported files.
+    ``MidiFileError`` (without the path: the caller names it) for unreadable and unsupported files, and
+    for anything but a regular file of at most ``max_bytes`` (a FIFO is refused at once, never waited on).
     """
     try:
-        midi = mido.MidiFile(os.fspath(path))
+        data = read_regular_file(path, max_bytes)
+    except NotRegularFileError as error:
+        reason = str(error).removeprefix(f"{os.fspath(path)}: ")
+        raise MidiFileError(f"not a readable MIDI file: {reason}") from error
+    except OSError as error:
+        raise MidiFileError(f"not a readable MIDI file ({type(error).__name__}: {error})") from error
+    try:
+        midi = mido.MidiFile(file=io.BytesIO(data))
     except (OSError, EOFError, ValueError, KeyError, IndexError, TypeError) as error:
         raise MidiFileError(f"not a readable MIDI file ({type(error).__name__}: {error})") from error
     if midi.type == 2:
@@ -118,10 +133,11 @@ def read_drum_arrays(path: str | os.PathLike, channel: int | None = DRUM_CHANNEL
 def read_drum_take(path: str | os.PathLike, channel: int | None = DRUM_CHANNEL) -> DrumTake:
     """Read the drum notes (note-ons on ``channel``; ``None`` = any channel) of a .mid file.
 
-    Raises ``MidiFileError`` for unreadable files and files without any note on the drum channel.
+    Raises ``MidiFileError`` for unreadable files (a FIFO, a device, a folder, over ``MAX_MIDI_FILE_BYTES``)
+    and files without any note on the drum channel.
     """
     try:
-        arrays = read_drum_arrays(path, channel)
+        arrays = read_drum_arrays(path, channel, MAX_MIDI_FILE_BYTES)
     except MidiFileError as error:
         raise MidiFileError(f"{path}: {error}") from error
     tpb = arrays.ticks_per_beat

@@ -29,6 +29,7 @@ MAX_NAME_CHARS = 64  # model, voice, condition and style names: they travel in O
 MAX_DESCRIPTION_CHARS = 200
 MAX_CONDITIONS = 32
 MAX_STYLES = 64
+MAX_METADATA_CHARS = 1 << 20  # the shipped model's metadata is 12 KB
 
 
 class ModelMetaError(ValueError):
@@ -105,10 +106,16 @@ class ModelMeta:
 
     @classmethod
     def from_json(cls, text: str | bytes) -> ModelMeta:
+        if len(text) > MAX_METADATA_CHARS:
+            raise ModelMetaError(
+                f"metadata '{METADATA_KEY}' is {len(text)} characters long, more than {MAX_METADATA_CHARS}"
+            )
         try:
             data = json.loads(text)
         except (json.JSONDecodeError, UnicodeDecodeError) as error:
             raise ModelMetaError(f"metadata '{METADATA_KEY}' is not valid JSON: {error}") from error
+        except RecursionError as error:  # e.g. [[[[...]]]] nested deeper than Python's stack
+            raise ModelMetaError(f"metadata '{METADATA_KEY}' is nested too deeply to read") from error
         return cls.from_dict(data)
 
     @classmethod

@@ -175,15 +175,37 @@ def _unpack_run(data: bytes, position: int, run: str, args: list) -> int:
     return position + unpacker.size
 
 
-def decode_packet(data: bytes, _depth: int = 0) -> list[Message]:
+def decode_packet(data: bytes) -> list[Message]:
     """Decode a message or a (nested) bundle into its messages, in order."""
+    return [decode_message(element) for element in split_packet(data)]
+
+
+def first_argument(data: bytes) -> tuple[str, Any] | None:
+    """(type tag, value) of a message's first argument when it is numeric and readable, even if later
+    arguments are malformed; else None (for the id of an error reply)."""
+    try:
+        _, position = _read_string(data, 0, "address")
+        if data[position : position + 1] != b",":
+            return None
+        tags, position = _read_string(data, position, "type tag string")
+        tag = tags[1:2]
+        if tag not in NUMERIC_CODES:
+            return None
+        return tag, _struct(">" + NUMERIC_CODES[tag]).unpack_from(data, position)[0]
+    except (OscError, struct.error):
+        return None
+
+
+def split_packet(data: bytes, _depth: int = 0) -> list[bytes]:
+    """The message elements of a message or (nested) bundle, in order, not yet decoded; ``OscError`` when
+    the bundle's own framing is broken."""
     if not data.startswith(BUNDLE_TAG):
-        return [decode_message(data)]
+        return [data]
     if _depth >= MAX_BUNDLE_DEPTH:
         raise OscError(f"bundles nested deeper than {MAX_BUNDLE_DEPTH}")
     if len(data) < 16 or len(data) % 4:
         raise OscError("bundle is shorter than its header or not a multiple of 4 bytes")
-    messages: list[Message] = []
+    elements: list[bytes] = []
     position = 16
     while position < len(data):
         if position + 4 > len(data):
@@ -191,6 +213,6 @@ def decode_packet(data: bytes, _depth: int = 0) -> list[Message]:
         (size,) = struct.unpack_from(">i", data, position)
         if size <= 0 or size % 4 or position + 4 + size > len(data):
             raise OscError(f"bundle element of size {size} is malformed")
-        messages += decode_packet(data[position + 4 : position + 4 + size], _depth + 1)
+        elements += split_packet(data[position + 4 : position + 4 + size], _depth + 1)
         position += 4 + size
-    return messages
+    return elements

@@ -94,6 +94,16 @@ class Clock:
     def close(self) -> None:
         """Release what the clock holds (an input port)."""
 
+    def resume(self, state: ClockState) -> None:
+        """Take over ``state``, another clock's line (a restarted player's): located where it is now."""
+        with self._lock:
+            now = self._now()
+            self._take_over(state.beats_at(now))
+            self._locate(now, state.beats_at(now), check_bpm(state.bpm), state.playing)
+
+    def _take_over(self, beats: float) -> None:
+        """Subclasses: adopt the song position ``beats`` (see ``resume``)."""
+
     def _publish(self, state: ClockState) -> None:
         self._state = state
         for listener in self._listeners:
@@ -183,6 +193,10 @@ class MidiClock(Clock):
     @property
     def position_beats(self) -> float:
         return self._ticks / PPQN
+
+    def _take_over(self, beats: float) -> None:
+        self._ticks = round(beats * PPQN)  # the next tick's position; the follower corrects the rest
+        self._pending_start = False
 
     def feed(self, message: Sequence[int], time_s: float | None = None) -> None:
         if not message:

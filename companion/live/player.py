@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 from companion.core.drum_map import N_VOICES, OUTPUT_PITCHES, VOICES, output_pitches_from
 from companion.core.pattern import Pattern
-from companion.live.clock import Clock, InternalClock, OscClock, check_bpm
+from companion.live.clock import Clock, ClockState, InternalClock, OscClock, check_bpm
 from companion.live.output import MidiOutput, check_channel
 from companion.live.timeline import SWITCH_MODES, Timeline, pattern_to_loop_events
 
@@ -110,6 +110,7 @@ class Player:
         self._closed = False
         self._epoch = -1
         self._need_seek = True
+        self._floor_time_s = 0.0  # time of the last seek: notes looked back to are due then, not before
         if sys.getswitchinterval() > SWITCH_INTERVAL_S:
             sys.setswitchinterval(SWITCH_INTERVAL_S)
         clock.subscribe(self._wake)
@@ -130,6 +131,19 @@ class Player:
         """Play (the internal clock starts from beat 0; an outside clock plays while its transport runs)."""
         self._check_open()
         self.clock.start()  # outside our lock: the clock calls back into _wake
+        with self._cond:
+            self._running = True
+            self._need_seek = True
+            self._cond.notify()
+
+    def resume(self, state: ClockState | None) -> None:
+        """Play on from ``state``, the clock line of a player that died (``LivePlayer`` restarts it):
+        the clock takes that line where it is now, so the pattern goes on in time. None: ``start``."""
+        self._check_open()
+        if state is None:
+            self.start()
+            return
+        self.clock.resume(state)
         with self._cond:
             self._running = True
             self._need_seek = True
@@ -260,11 +274,14 @@ class Player:
         now = time.monotonic()
         if self._need_seek:
             self._need_seek = False
-            # back to the start/locate position if that was a moment ago: a downbeat there still plays
+            # back to the start/locate position if that was a moment ago, and half a step before it: a
+            # transport that starts a hair after a step (Live's first read after Play is rarely exactly 0)
+            # still plays that step's notes, at once if their time has passed, on time if it is still ahead
             now_beats = state.beats_at(now)
             loop = self._timeline.loop
             window = loop.half_step_beats if loop else 0.0
-            self._timeline.seek(max(min(state.anchor_beats, now_beats), now_beats - window))
+            self._timeline.seek(max(min(state.anchor_beats, now_beats), now_beats - window), window)
+            self._floor_time_s = now
         while True:
             event = self._timeline.peek()
             off_beats = self._next_off_beats()
@@ -279,7 +296,7 @@ class Player:
                 continue
             if event is None:
                 return MAX_WAIT_S
-            due = state.time_at(event.beats)
+            due = max(state.time_at(event.beats), self._floor_time_s)  # a look-back note: due at the seek
             now = time.monotonic()
             if due > now:
                 return min(due - now, MAX_WAIT_S)
@@ -295,7 +312,8 @@ class Player:
                 self._send_off(event.pitch, due)
             self._serial += 1
             self._sounding[event.pitch] = self._serial
-            heapq.heappush(self._offs, (event.beats + event.duration_beats, self._serial, event.pitch))
+            on_beats = max(event.beats, state.beats_at(due))  # a look-back note lasts its full length
+            heapq.heappush(self._offs, (on_beats + event.duration_beats, self._serial, event.pitch))
             self._send((0x90 | (self.channel - 1), event.pitch, event.velocity), due)
             self.stats.notes_on += 1
 

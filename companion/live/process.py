@@ -10,6 +10,12 @@ a small synchronous message over a pipe, so errors surface in the caller and ``s
 note-offs are out. The child ends every note and sends CC 123 when told to close, when it gets SIGTERM,
 and when its parent vanishes (even killed with SIGKILL: the pipe closes). It ignores SIGINT: Ctrl-C in a
 terminal reaches the whole process group, and the parent's handler closes the player.
+
+A child that dies on its own (a crash, kill -9) is restarted by a watchdog thread of the parent, at once:
+the new one first sends all-notes-off (the dead one could not end its notes), then gets the last queued
+pattern, the tempo and the clock's position (extrapolated from the line the watchdog keeps reading), and
+plays on in time. A call that meets a dead child waits for that restart and then runs; when the restart
+fails, calls answer why and the watchdog tries again later (``RESTART_BACKOFF_S``).
 """
 
 from __future__ import annotations
@@ -39,6 +45,10 @@ log = logging.getLogger(__name__)
 
 START_TIMEOUT_S = 30.0  # the child starts Python, imports numpy and opens its ports
 CLOSE_TIMEOUT_S = 5.0
+WATCH_INTERVAL_S = 0.25  # the watchdog reads the child's clock line this often (and sees a death at once)
+RESTART_BACKOFF_S = (0.0, 1.0, 2.0, 5.0, 10.0, 30.0)  # waits before successive restart attempts
+SIGTERM_GRACE_S = 0.5  # a child ended by SIGTERM: the parent may be stopping too (a group's SIGTERM)
+SIGTERM_EXIT = 128 + signal.SIGTERM  # the child's exit status after SIGTERM (it ends its notes first)
 
 
 @dataclass(frozen=True)
@@ -74,6 +84,21 @@ class LivePlayer:
         # re-entrant: a signal handler may close the player while the main thread waits in a call
         self._lock = threading.RLock()
         self._closed = False
+        self.restarts = 0
+        self._down: str | None = None  # why the child is gone and not yet back (None: it runs)
+        self._attempts = 0  # failed restarts since the last death
+        self._next_attempt_s = 0.0
+        # what a restarted child needs to carry on: the last queue, start/stop, tempo and the clock line
+        self._queued: tuple[Pattern, tuple[int, ...] | None] | None = None
+        self._running = False
+        self._bpm: float | None = None
+        self._clock_state: Any = None  # the child's last ClockState (companion.live.clock)
+        self._spawn()
+        self._watchdog = threading.Thread(target=self._watch, name="nudge-live-watchdog", daemon=True)
+        self._watchdog.start()
+
+    def _spawn(self) -> None:
+        """Start a child and wait until its ports are open; raises what kept it from starting."""
         # a fresh interpreter, not fork (the daemon has onnxruntime threads) nor multiprocessing's spawn
         # (which re-imports the caller's __main__); the pipe carries length-prefixed pickles both ways
         root = str(Path(__file__).resolve().parents[2])  # so the child finds this very companion package
@@ -89,7 +114,7 @@ class LivePlayer:
         )
         self.pid = self._process.pid
         try:
-            _write(self._process.stdin, config)
+            _write(self._process.stdin, self.config)
             kind, payload = self._read_with_timeout(START_TIMEOUT_S)
         except (EOFError, OSError) as error:
             self._process.kill()
@@ -123,25 +148,140 @@ class LivePlayer:
         with self._lock:
             if self._closed:
                 raise LivePlayerError("the live MIDI player is closed")
-            try:
-                _write(self._process.stdin, (name, args))
-                kind, payload = _read(self._process.stdout)
-            except (EOFError, OSError) as error:
-                raise LivePlayerError(
-                    f"the live MIDI process is gone (exit {self._process.poll()})"
-                ) from error
+            for attempt in (1, 2):  # a child that died under this call: restart it, then once more
+                if self._down is not None or self._process.poll() is not None:
+                    self._revive(by_call=True)
+                try:
+                    _write(self._process.stdin, (name, args))
+                    kind, payload = _read(self._process.stdout)
+                    break
+                except (EOFError, OSError) as error:
+                    if attempt == 2:
+                        raise LivePlayerError(
+                            f"the live MIDI process is gone (exit {self._process.poll()})"
+                        ) from error
+                    try:  # its pipe broke: it is ending (or must), then it is restarted
+                        self._process.wait(CLOSE_TIMEOUT_S)
+                    except subprocess.TimeoutExpired:
+                        self._process.kill()
+                        self._process.wait()
         if kind == "error":
             raise _rebuild(payload)
         return payload
 
     def start(self) -> None:
-        self._call("start")
+        with self._lock:
+            self._call("start")
+            self._running = True
 
     def stop(self) -> None:
-        self._call("stop")
+        with self._lock:
+            self._running = False
+            self._call("stop")
 
     def panic(self) -> None:
         self._call("panic")
+
+    # -- the watchdog: a child that dies on its own comes back, in time, with its pattern --------------
+
+    def _watch(self) -> None:
+        while True:
+            try:
+                self._process.wait(WATCH_INTERVAL_S)
+            except subprocess.TimeoutExpired:
+                self._read_clock()
+                continue
+            except (OSError, ValueError):  # the handle is being replaced under the lock: look again
+                pass
+            if self._closed:
+                return
+            code = self._process.poll()
+            if code == SIGTERM_EXIT and not self._down:  # maybe the whole group is stopping: let close win
+                time.sleep(SIGTERM_GRACE_S)
+            with self._lock:
+                if self._closed:
+                    return
+                if self._process.poll() is None:  # a call restarted it meanwhile
+                    continue
+                wait_s = self._next_attempt_s - time.monotonic()
+            if wait_s > 0:
+                time.sleep(min(wait_s, WATCH_INTERVAL_S))
+                continue
+            with self._lock:
+                if not self._closed and self._process.poll() is not None:
+                    with contextlib.suppress(LivePlayerError, MidiPortError, ValueError, OSError):
+                        self._revive(by_call=False)  # (a failure is logged and answered to calls)
+
+    def _read_clock(self) -> None:
+        """Keep the child's clock line, to resume from it after a death (skipped while a call runs)."""
+        if not self._lock.acquire(blocking=False):
+            return
+        try:
+            if not self._closed and self._down is None and self._process.poll() is None:
+                with contextlib.suppress(LivePlayerError, EOFError, OSError):
+                    self._clock_state = self._call("clock_state")
+        finally:
+            self._lock.release()
+
+    def _revive(self, by_call: bool) -> None:
+        """Under the lock: start a new child for a dead one and hand it what the dead one had."""
+        code = self._process.poll()
+        if self._down is None:
+            self._down = f"the live MIDI process died ({_exit_text(code)})"
+            log.error("live MIDI: %s; restarting it", self._down)
+            self._attempts = 0
+            self._next_attempt_s = 0.0
+        if by_call and time.monotonic() < self._next_attempt_s:
+            wait_s = self._next_attempt_s - time.monotonic()
+            raise LivePlayerError(f"{self._down}; it could not be restarted; next attempt in {wait_s:.0f} s")
+        started = time.monotonic()
+        with contextlib.suppress(OSError, ValueError):
+            self._process.stdin.close()
+            self._process.stdout.close()
+        try:
+            self._spawn()
+            self._restore()
+        except (LivePlayerError, MidiPortError, ValueError, TypeError, EOFError, OSError) as error:
+            self._attempts += 1
+            backoff = RESTART_BACKOFF_S[min(self._attempts, len(RESTART_BACKOFF_S) - 1)]
+            self._next_attempt_s = time.monotonic() + backoff
+            if self._process.poll() is None:
+                self._process.kill()
+                self._process.wait()
+            log.error(
+                "live MIDI: %s; restart failed (%s); trying again in %.0f s", self._down, error, backoff
+            )
+            raise LivePlayerError(
+                f"{self._down}; it could not be restarted ({error}); next attempt in {backoff:.0f} s"
+            ) from error
+        self.restarts += 1
+        log.warning(
+            "live MIDI: %s; restarted it in %.2f s (pid %d, restart %d)%s",
+            self._down,
+            time.monotonic() - started,
+            self.pid,
+            self.restarts,
+            ", playing on" if self._running else "",
+        )
+        self._down = None
+
+    def _restore(self) -> None:
+        """The new child: all notes off (the dead one left them sounding), then the dead one's state."""
+        self._call_raw("panic")
+        if self._bpm is not None:
+            self._call_raw("set_bpm", self._bpm)
+        if self._queued is not None:
+            pattern, pitches = self._queued
+            self._call_raw("queue", pattern, "now", pitches)
+        if self._running:
+            self._call_raw("resume", self._clock_state)
+
+    def _call_raw(self, name: str, *args: Any) -> Any:
+        _write(self._process.stdin, (name, args))
+        kind, payload = _read(self._process.stdout)
+        if kind == "error":
+            raise _rebuild(payload)
+        return payload
 
     def queue(self, pattern: Pattern, when: str = "bar", pitches: Sequence[int] | None = None) -> None:
         """As ``Player.queue``: ``pitches`` per voice (default the configured ones), --drum-map winning."""
@@ -149,13 +289,18 @@ class LivePlayer:
             raise TypeError(f"pattern must be a Pattern, got {type(pattern).__name__}")
         if when not in SWITCH_MODES:
             raise ValueError(f"when must be one of {', '.join(SWITCH_MODES)}, got {when!r}")
-        self._call("queue", pattern, when, None if pitches is None else tuple(int(p) for p in pitches))
+        pitches = None if pitches is None else tuple(int(p) for p in pitches)
+        with self._lock:
+            self._call("queue", pattern, when, pitches)
+            self._queued = (pattern, pitches)
 
     def set_transport(self, bpm: float, beat: float, playing: bool) -> bool:
         return bool(self._call("set_transport", bpm, beat, playing, time.monotonic()))
 
     def set_bpm(self, bpm: float) -> None:
-        self._call("set_bpm", bpm)
+        with self._lock:
+            self._call("set_bpm", bpm)
+            self._bpm = bpm
 
     @property
     def stats(self) -> PlayerStats:
@@ -187,6 +332,8 @@ class LivePlayer:
             self._process.terminate()  # SIGTERM: the child still ends its notes
             self._process.wait(CLOSE_TIMEOUT_S)
         self._process.stdout.close()
+        if threading.current_thread() is not self._watchdog:
+            self._watchdog.join(CLOSE_TIMEOUT_S)
 
     def __enter__(self) -> LivePlayer:
         return self
@@ -219,6 +366,15 @@ def _guarded_read(stream: BinaryIO) -> Any:
         return error
 
 
+def _exit_text(code: int | None) -> str:
+    if code is None:
+        return "no exit status"
+    if code < 0:
+        with contextlib.suppress(ValueError):
+            return f"killed by {signal.Signals(-code).name}"
+    return f"exit status {code}"
+
+
 def _rebuild(payload: tuple[str, str]) -> Exception:
     kind, message = payload
     types = {"ValueError": ValueError, "TypeError": TypeError, "MidiPortError": MidiPortError}
@@ -233,8 +389,10 @@ def _on_sigterm(signum: int, frame: object) -> None:
     raise _Terminated
 
 
-def _child_main(requests: BinaryIO, replies: BinaryIO) -> None:
-    """The child: open the ports, then serve commands until close, SIGTERM or the parent's end."""
+def _child_main(requests: BinaryIO, replies: BinaryIO) -> int:
+    """The child: open the ports, then serve commands until close, SIGTERM or the parent's end.
+
+    Returns the exit status: 0, or ``SIGTERM_EXIT`` after SIGTERM (the parent may then restart it)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, _on_sigterm)
     config: LiveConfig = _read(requests)
@@ -267,7 +425,7 @@ def _child_main(requests: BinaryIO, replies: BinaryIO) -> None:
             )
         except Exception as error:
             _write(replies, ("error", (type(error).__name__, str(error))))
-            return
+            return 1
         if (
             config.realtime
         ):  # this loop shares the GIL with the player thread: it must not be preempted holding it
@@ -278,12 +436,13 @@ def _child_main(requests: BinaryIO, replies: BinaryIO) -> None:
                 name, args = _read(requests)
             except EOFError:
                 log.warning("live MIDI: the serving process is gone; ending every note")
-                return
+                return 0
             if name == "close":
-                return
+                return 0
             _write(replies, _dispatch(player, name, args))
     except _Terminated:
         log.info("live MIDI: SIGTERM; ending every note")
+        return SIGTERM_EXIT
     finally:
         if player is not None:
             player.close()
@@ -295,7 +454,9 @@ def _dispatch(player: Any, name: str, args: tuple) -> tuple[str, Any]:
             return "ok", player.stats
         if name == "trace":
             return "ok", list(player.trace or [])
-        if name not in ("start", "stop", "panic", "queue", "set_transport", "set_bpm"):
+        if name == "clock_state":
+            return "ok", player.clock.state()
+        if name not in ("start", "stop", "panic", "queue", "set_transport", "set_bpm", "resume"):
             raise ValueError(f"unknown live MIDI command {name!r}")
         return "ok", getattr(player, name)(*args)
     except (ValueError, TypeError, MidiPortError, RuntimeError, OSError) as error:  # OSError: rtmidi's
@@ -308,7 +469,7 @@ def main() -> None:
     replies = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)
     sys.stdout = sys.stderr
-    _child_main(requests, replies)
+    sys.exit(_child_main(requests, replies))
 
 
 if __name__ == "__main__":

@@ -151,14 +151,18 @@ class Timeline:
         self._current = _Segment(loop, 0.0, beats)
         self.seek(beats)
 
-    def seek(self, beats: float) -> None:
-        """The song position jumped (start, locate): play from ``beats``, the loop restarting at its bar."""
+    def seek(self, beats: float, lookback_beats: float = 0.0) -> None:
+        """The song position jumped (start, locate): play from ``beats``, the loop restarting at its bar.
+
+        ``lookback_beats``: notes whose grid position is up to this much before ``beats`` are played too
+        (the player passes half a step: a transport that starts a hair after a step keeps that step's notes).
+        """
         if self._pending is not None:
             self._current, self._pending = self._pending, None
         if self._current is not None:
             bar = self._current.loop.beats_per_bar
             self._current.origin_beats = math.floor(beats / bar + EPSILON_BEATS) * bar
-            self._current.seek(beats)
+            self._current.seek(beats - max(0.0, lookback_beats))
 
     def queue(self, loop: LoopEvents, when: str, now_beats: float) -> float:
         """Queue ``loop`` to take over ``now``, at the next ``bar`` line or at the ``loop`` end.

@@ -23,6 +23,10 @@ MAX_ATOMS_PER_MESSAGE = 256  # the default list length of Max's list objects (zl
 NOTES_PER_PART = 60  # 2 + 4 * 60 = 242 atoms, 1228 bytes per /nudge/notes datagram: under both limits
 MAX_REQUEST_BYTES = 32768
 MAX_PACKET_MESSAGES = 16  # messages in one datagram (a bundle): each may be a generate; more is refused
+MAX_OSC_CANDIDATES = 1024  # the widest search one request may ask for (the candidates option's range)
+MAX_WORK_PER_DATAGRAM = MAX_OSC_CANDIDATES * MAX_BARS  # candidate-bars of search one datagram may buy
+MAX_PENDING_PER_SENDER = 16  # generate/vary requests of one sender waiting for the worker; more are busy
+MAX_PENDING = 256  # of all senders together
 MAX_CLIP_NOTES = 1024
 MAX_CLIP_PARTS = 16  # /nudge/vary/part messages of one clip
 MAX_PENDING_CLIPS = 16  # clips whose parts are held until their /nudge/vary comes (the oldest go first)
@@ -205,7 +209,9 @@ OPTIONS: tuple[Option, ...] = (
     ),
     Option("style", "s", f"a style of the model, or `{STYLE_ANY}` (default)"),
     Option("seed", "i", "same seed + same request = same pattern (default: a fresh seed)", 0, MAX_ID),
-    Option("candidates", "i", "search width: generator samples per request (default 64)", 64, 1024),
+    Option(
+        "candidates", "i", "search width: generator samples per request (default 64)", 64, MAX_OSC_CANDIDATES
+    ),
     Option(
         "keep",
         "s",

@@ -13,7 +13,8 @@ HEADER = """\
 <!-- GENERATED from companion/osc/api.py by `python scripts/gen_osc_docs.py`; do not edit by hand.
      tests/test_osc_docs.py fails when this file and the registry differ. -->
 
-The daemon listens for OSC 1.0 over UDP on `127.0.0.1:9000` (`--host`, `--port`; beyond loopback only
+The daemon listens for OSC 1.0 over UDP on `127.0.0.1:9000` (`--host`, `--port`, `--host ::1` for IPv6;
+beyond loopback only
 with `--allow-remote` and an `--allow CLIENT_ADDR` list). Replies go to the sender's address and port, or to
 the port it asked for with `/nudge/ping id reply_port` (see *Where replies go*), or to `--reply-port`. API
 version: `{version}` (sent in `/nudge/pong`).
@@ -47,6 +48,18 @@ A `/nudge/notes` part holds at most **{per_part} notes**: 2 + 4 x {per_part} = {
 {part_bytes} bytes. Every reply datagram the daemon sends is checked against {max_bytes} bytes. Requests may
 be larger (a long clip in `/nudge/vary`): up to {max_request} bytes and {max_clip} notes. A datagram may be
 an OSC bundle of at most {max_messages} messages (answered in order); a larger one is refused whole.
+
+## Work and fairness
+
+One datagram buys at most **{max_work} candidate-bars** of search (`candidates` x `bars` summed over its
+generate and vary requests: one request at the widest search, 1024, and the longest pattern, 8 bars); the
+requests past that answer `/nudge/error` and do nothing. Generate and vary run on a worker that takes one
+request from each sender in turn, so a client that floods the daemon delays another client by at most one
+request per flooding sender; a sender may have {per_sender} requests waiting (all senders together
+{total}), more answer `/nudge/error id "...busy..."`. Pings, `/nudge/model/info`, `/nudge/model/list`, live
+MIDI and every error are answered at once, whatever waits. `/nudge/model/load` loads and checks the new
+model (every style and every slider end, see docs/gan.md) on a thread of its own while the old model serves;
+its reply comes when it is ready, and a second load while one runs is refused.
 """
 
 NOTE_REPLY = """\
@@ -117,7 +130,8 @@ ERRORS = """\
 
 `/nudge/error id reason` answers anything malformed: unknown address, wrong types or count, NaN or inf,
 out-of-range values, unknown style or condition, oversized input, and failures such as a model that does
-not load. `id` is -1 when the request's id itself could not be read. Nothing changes, and the daemon keeps
+not load. `id` is -1 when the request's id itself could not be read (a message that breaks after a readable
+id gets that id; a bundle's well-formed messages are answered as usual). Nothing changes, and the daemon keeps
 serving. Live MIDI addresses answer `/nudge/error id "{live_off}"` when the daemon runs without a player.
 """
 
@@ -166,6 +180,9 @@ def render() -> str:
             max_request=api.MAX_REQUEST_BYTES,
             max_messages=api.MAX_PACKET_MESSAGES,
             max_clip=api.MAX_CLIP_NOTES,
+            max_work=api.MAX_WORK_PER_DATAGRAM,
+            per_sender=api.MAX_PENDING_PER_SENDER,
+            total=api.MAX_PENDING,
         )
     )
     low, high = _number(api.REPLY_PORT.low), _number(api.REPLY_PORT.high)

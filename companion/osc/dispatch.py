@@ -9,13 +9,22 @@ they turn requests into calls of the runtime (``engine``, ``lock``, the hot-swap
 the core (notes <-> grid) and their results into replies.
 The live MIDI player (``companion.live``, optional) is any object with ``start() stop() panic()
 queue(pattern, when) set_transport(bpm, beat, playing) close()``.
+
+The work one datagram can buy is bounded: its generate and vary requests together may ask for at most
+``MAX_WORK_PER_DATAGRAM`` candidate-bars of search (candidates x bars: one request at the widest search
+and the longest pattern); the requests past that get an error. With ``defer=True`` (the server) the
+replies of generate and vary come later from ``Job``s the server runs on its worker, in turn per sender,
+and ``/nudge/model/load`` runs on a loader thread of its own while the old model serves; everything else
+is answered at once.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,7 +32,7 @@ import numpy as np
 
 from companion.core import note_rows
 from companion.core.drum_map import VOICES, clip_voice_lookup
-from companion.core.osc_codec import Message, OscError, decode_packet, encode_message
+from companion.core.osc_codec import Message, OscError, decode_message, encode_message, split_packet
 from companion.core.pattern import CLIP_PARTIAL_BAR, Grid, Pattern, bars_for_length, without_voices
 from companion.osc.api import (
     LIVE_OFF_REASON,
@@ -32,6 +41,7 @@ from companion.osc.api import (
     MAX_ID,
     MAX_PACKET_MESSAGES,
     MAX_REQUEST_BYTES,
+    MAX_WORK_PER_DATAGRAM,
     VERSION,
 )
 from companion.osc.clip_parts import ClipParts
@@ -42,7 +52,7 @@ from companion.osc.replies import (
     ok_reply,
     pattern_to_note_array,
 )
-from companion.osc.request import Clip, Request, RequestError, parse_request
+from companion.osc.request import Clip, Request, RequestError, parse_request, read_id, salvage_id
 from companion.runtime import engine, lock
 from companion.runtime.model import Model, ModelError
 from companion.runtime.model_info import model_info_reply
@@ -52,12 +62,28 @@ from companion.runtime.serving import ServingModel
 log = logging.getLogger(__name__)
 
 
+DEFERRED = {"generate": "work", "vary": "work", "model_load": "load"}  # handler -> where it runs
+
+
+@dataclass
+class Job:
+    """A request whose replies come later: ``run()`` -> its reply datagrams (never raises)."""
+
+    kind: str  # "work" (the server's worker, in turn per sender) or "load" (a loader thread)
+    request_id: int
+    address: str
+    cost: int  # candidate-bars of search
+    run: Callable[[], list[bytes]]
+
+
 @dataclass
 class Handled:
-    """The replies to one datagram, and the reply port its last valid ``/nudge/ping`` asked for (if any)."""
+    """The replies to one datagram, and the reply port its last valid ``/nudge/ping`` asked for (if any);
+    with ``defer``, the jobs whose replies come later."""
 
     replies: list[bytes] = field(default_factory=list)
     reply_port: int | None = None
+    jobs: list[Job] = field(default_factory=list)
 
 
 class Daemon:
@@ -69,62 +95,120 @@ class Daemon:
         self.serving = ServingModel(model, models)  # hot-swappable; each request keeps the one it began with
         self.player = player
         self.counts: Counter[str] = Counter()
+        self._counts_lock = threading.Lock()  # counts are kept by the request, worker and loader threads
+        self._load_lock = threading.Lock()
+        self._loading: str | None = None  # the model a /nudge/model/load is loading now
         self._fresh_seeds = np.random.default_rng(seed)  # for requests that bring no seed
         self.clip_parts = ClipParts()  # parts of long clips, until their /nudge/vary
+
+    def _count(self, key: str) -> None:
+        with self._counts_lock:
+            self.counts[key] += 1
 
     # ---- bytes in, datagrams out
 
     def handle(self, data: bytes) -> list[bytes]:
+        """All replies to ``data``, every request run here and now (tests, benchmarks, one-shot use)."""
         return self.handle_routed(data).replies
 
-    def handle_routed(self, data: bytes) -> Handled:
+    def handle_routed(self, data: bytes, defer: bool = False) -> Handled:
         if len(data) > MAX_REQUEST_BYTES:
-            self.counts["error"] += 1
+            self._count("error")
             reason = f"request of {len(data)} bytes is larger than {MAX_REQUEST_BYTES} allowed"
             return Handled([error_reply(-1, reason)])
         try:
-            messages = decode_packet(data)
-        except OscError as error:
-            self.counts["error"] += 1
-            return Handled([error_reply(-1, f"malformed OSC packet: {error}")])
-        if len(messages) > MAX_PACKET_MESSAGES:
-            self.counts["error"] += 1
-            reason = f"a bundle of {len(messages)} messages; at most {MAX_PACKET_MESSAGES} per datagram"
+            elements = split_packet(data)
+        except OscError as error:  # a broken bundle frame: its messages cannot be told apart
+            self._count("error")
+            return Handled([error_reply(salvage_id(data), f"malformed OSC packet: {error}")])
+        if len(elements) > MAX_PACKET_MESSAGES:
+            self._count("error")
+            reason = f"a bundle of {len(elements)} messages; at most {MAX_PACKET_MESSAGES} per datagram"
             return Handled([error_reply(-1, reason)])
         handled = Handled()
-        for message in messages:
-            replies, reply_port = self._answer(message)
+        budget = [MAX_WORK_PER_DATAGRAM]  # candidate-bars left for this datagram
+        for element in elements:
+            try:
+                message = decode_message(element)
+            except OscError as error:  # this message only; its id when that much is readable
+                self._count("error")
+                handled.replies.append(error_reply(salvage_id(element), f"malformed OSC message: {error}"))
+                continue
+            replies, reply_port, job = self._answer(message, budget, defer)
             handled.replies += replies
             handled.reply_port = reply_port if reply_port is not None else handled.reply_port
+            if job is not None:
+                handled.jobs.append(job)
         return handled
 
-    def _answer(self, message: Message) -> tuple[list[bytes], int | None]:
-        """(replies, the reply port a valid request asked for with its ``reply_port`` argument, or None)."""
-        started = time.perf_counter()
+    def handle_message(self, message: Message) -> list[bytes]:
+        return self._answer(message, [MAX_WORK_PER_DATAGRAM], False)[0]
+
+    def _answer(
+        self, message: Message, budget: list[int], defer: bool
+    ) -> tuple[list[bytes], int | None, Job | None]:
+        """(replies now, the reply port a valid ping asked for or None, the job that replies later)."""
         model = self.model  # one model for the whole request, even if a hot swap lands meanwhile
-        request_id, reply_port = -1, None
         try:
             request = parse_request(message, model.meta)
-            request_id = request.id
-            replies = getattr(self, "_" + request.endpoint.handler)(request, model)
-            self.counts[request.endpoint.handler] += 1
-            reply_port = request.values.get("reply_port")
+            cost = work_cost(request, model)
+            if cost > budget[0]:
+                raise RequestError(
+                    request.id,
+                    f"{message.address}: this datagram's requests ask for more than "
+                    f"{MAX_WORK_PER_DATAGRAM} candidate-bars of search (candidates x bars; this one "
+                    f"{cost}, {budget[0]} left): send it in a datagram of its own",
+                )
+            budget[0] -= cost
+            if message.address == "/nudge/model/load":
+                self._claim_load(request)
         except RequestError as error:
-            replies = [error_reply(error.request_id, error.reason)]
-            self.counts["error"] += 1
-        except (ValueError, ModelError) as error:
-            replies = [error_reply(request_id, f"{message.address}: {error}")]
-            self.counts["error"] += 1
+            self._count("error")
+            return [error_reply(error.request_id, error.reason)], None, None
         except Exception as error:  # a bug must not stop the daemon: report it, log the traceback
             log.exception("internal error on %s", message.address)
-            replies = [error_reply(request_id, f"{message.address}: internal error ({type(error).__name__})")]
-            self.counts["error"] += 1
+            self._count("error")
+            reason = f"{message.address}: internal error ({type(error).__name__})"
+            return [error_reply(read_id(message), reason)], None, None
+        kind = DEFERRED.get(request.endpoint.handler)
+        if kind is None or not defer:
+            replies = self._run(request, model, message.address)
+            return replies, (request.values.get("reply_port") if replies else None), None
+        job = Job(kind, request.id, message.address, cost, lambda: self._run(request, model, message.address))
+        return [], None, job
+
+    def _run(self, request: Request, model: Model, address: str) -> list[bytes]:
+        """The handler's replies, or ``/nudge/error`` for whatever went wrong (never raises)."""
+        started = time.perf_counter()
+        handler = request.endpoint.handler
+        try:
+            replies = getattr(self, "_" + handler)(request, model)
+            self._count(handler)
+        except (ValueError, ModelError) as error:
+            replies = [error_reply(request.id, f"{address}: {error}")]
+            self._count("error")
+        except Exception as error:  # a bug must not stop the daemon: report it, log the traceback
+            log.exception("internal error on %s", address)
+            replies = [error_reply(request.id, f"{address}: internal error ({type(error).__name__})")]
+            self._count("error")
+        finally:
+            if handler == "model_load":
+                self._loading = None
         if log.isEnabledFor(logging.DEBUG):
             elapsed = (time.perf_counter() - started) * 1e3
-            log.debug(
-                "%s id=%d -> %d datagrams in %.2f ms", message.address, request_id, len(replies), elapsed
-            )
-        return replies, reply_port
+            log.debug("%s id=%d -> %d datagrams in %.2f ms", address, request.id, len(replies), elapsed)
+        return replies
+
+    def _claim_load(self, request: Request) -> None:
+        """One /nudge/model/load at a time: a second one while the first loads is refused."""
+        with self._load_lock:
+            if self._loading is not None:
+                raise RequestError(
+                    request.id,
+                    f"/nudge/model/load: model {self._loading!r} is being loaded; "
+                    "ask again when its reply has come (the current model serves meanwhile)",
+                )
+            self._loading = request.values["name"]
 
     # ---- handlers (named in companion.osc.api.ENDPOINTS)
 
@@ -170,7 +254,9 @@ class Daemon:
     def _vary(self, request: Request, model: Model) -> list[bytes]:
         clip = request.clip = self._joined_clip(request)
         amount = request.values["amount"]
-        if amount == 0 and "bars" not in request.options:  # the clip, exactly as it came
+        if amount == 0 and "bars" not in request.options:  # the clip, exactly as it came (and queued)
+            pattern, pitches, _ = clip_to_pattern(clip, model)
+            self._queue(pattern, pitches)
             return notes_reply(request.id, note_array(clip.notes), clip.length_beats, f"{model.name} nudge 0")
         return self._clip_reply(request, model, amount)
 
@@ -275,6 +361,22 @@ class Daemon:
     def poll_models(self) -> None:
         """Reload the serving model when its file changed (the server's poller calls this)."""
         self.serving.poll()
+
+
+def work_cost(request: Request, model: Model) -> int:
+    """Candidate-bars of search a request asks for (0 for everything but generate and vary)."""
+    handler = request.endpoint.handler
+    if handler not in ("generate", "vary"):
+        return 0
+    opts = request.options
+    if handler == "vary" and request.values["amount"] == 0 and "bars" not in opts:
+        return 0  # the clip comes back as it is
+    if request.clip is not None:  # vary, or generate with keep: the clip's length
+        clip_bars = bars_for_length(request.clip.length_beats, model.meta.beats_per_bar, CLIP_PARTIAL_BAR)
+        bars = opts.get("bars", clip_bars)
+    else:
+        bars = opts.get("bars", model.meta.bars)
+    return int(opts.get("candidates", engine.DEFAULT_CANDIDATES)) * int(bars)
 
 
 def clip_to_pattern(clip: Clip, model: Model) -> tuple[Pattern, list[int], np.ndarray]:

@@ -12,7 +12,7 @@ import numpy as np
 
 from companion.core.drum_map import voices_from_names
 from companion.core.model_meta import ModelMeta
-from companion.core.osc_codec import Message
+from companion.core.osc_codec import Message, first_argument
 from companion.core.pattern import MAX_BARS
 from companion.osc.api import (
     CLIP_MARKER,
@@ -118,6 +118,12 @@ def read_id(message: Message) -> int:
         except (ValueError, OverflowError):
             return -1
     return -1
+
+
+def salvage_id(data: bytes) -> int:
+    """The id of a message that failed to decode, when its first argument still reads as one; else -1."""
+    first = first_argument(data)
+    return -1 if first is None else read_id(Message("", first[0], (first[1],)))
 
 
 def parse_request(message: Message, meta: ModelMeta | None) -> Request:

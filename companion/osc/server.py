@@ -1,11 +1,15 @@
-"""A thin UDP server around ``Daemon.handle``: datagram in, reply datagrams out to the sender.
+"""A thin UDP server around ``Daemon.handle_routed``: datagram in, reply datagrams out to the sender.
 
-Listens on loopback unless told otherwise; on any other address only the allow-listed client addresses are
-served (others are dropped and logged). Replies go to the sender's port, or to the port the sender asked
-for with ``/nudge/ping id reply_port`` (remembered per sender, ``companion.osc.reply_routes``), or to
-``reply_port`` (``--reply-port``), which wins. Replies only ever go to the sender's own host, and only
-allowed senders are served at all. A background thread polls the models folder. The request loop itself
-is one thread: one request at a time, which is what the single-threaded generator session wants.
+Listens on loopback (127.0.0.1 or ::1) unless told otherwise; on any other address only the allow-listed
+client addresses are served (others are dropped and logged; the set of refused senders it remembers for
+its log is bounded, ``MAX_REFUSED_REMEMBERED``). Replies go to the sender's port, or to the port the
+sender asked for with ``/nudge/ping id reply_port`` (remembered per sender, ``companion.osc.reply_routes``),
+or to ``reply_port`` (``--reply-port``), which wins. Replies only ever go to the sender's own host.
+
+One request thread reads datagrams and answers at once whatever is quick (ping, model info and list, live
+MIDI, every error); generate and vary go to the ``Scheduler``'s worker, which takes turns between senders,
+and /nudge/model/load to a loader thread, so a flood of generates from one client never holds up another
+client's ping. A background thread polls the models folder (and reloads a changed serving model there).
 """
 
 from __future__ import annotations
@@ -13,21 +17,48 @@ from __future__ import annotations
 import ipaddress
 import logging
 import socket
+import sys
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Iterable
 
 from companion.osc.dispatch import Daemon
+from companion.osc.replies import error_reply
 from companion.osc.reply_routes import ReplyRoutes
+from companion.osc.scheduler import Scheduler
 
 log = logging.getLogger(__name__)
 RECV_BYTES = 65536  # larger than any UDP datagram, so an oversized request is seen whole and refused
+MAX_REFUSED_REMEMBERED = 256  # refused sender hosts remembered (each logged once while remembered)
+SWITCH_INTERVAL_S = 0.00025  # GIL hand-over while the worker searches: a ping waits about this per turn
+
+
+def resolve(host: str, port: int = 0) -> tuple[int, tuple]:
+    """(address family, socket address) of ``host``: an IPv4 or IPv6 literal, or a name."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_DGRAM)
+    except (OSError, UnicodeError) as error:
+        raise ValueError(f"cannot resolve --host {host!r}: {error}") from error
+    family, _, _, _, address = infos[0]
+    return family, address
+
+
+def canonical(host: str) -> str:
+    """An address as compared with the allow list (an IPv4-mapped IPv6 address as its IPv4 form)."""
+    try:
+        ip = ipaddress.ip_address(host.split("%", 1)[0])
+    except ValueError:
+        return host
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        return str(ip.ipv4_mapped)
+    return str(ip)
 
 
 def is_loopback(host: str) -> bool:
     try:
-        return ipaddress.ip_address(socket.gethostbyname(host)).is_loopback
-    except (OSError, ValueError):
+        return ipaddress.ip_address(canonical(resolve(host)[1][0])).is_loopback
+    except ValueError:
         return False
 
 
@@ -42,37 +73,44 @@ class UdpServer:
         allow_remote: bool = False,
         poll_seconds: float = 1.0,
     ):
-        loopback = is_loopback(host)
+        family, address = resolve(host, port)
+        loopback = ipaddress.ip_address(canonical(address[0])).is_loopback
         if not loopback and not allow_remote:
             raise ValueError(
                 f"listening on {host} (beyond loopback) needs --allow-remote and --allow CLIENT_ADDR"
             )
-        self.allow = {socket.gethostbyname(a) for a in allow or ()}
+        self.allow = {canonical(resolve(a)[1][0]) for a in allow or ()}
         if not loopback and not self.allow:
             raise ValueError("listening beyond loopback needs at least one --allow CLIENT_ADDR")
         self.daemon = daemon
         self.reply_port = reply_port
         self.routes = ReplyRoutes()
         self.poll_seconds = poll_seconds
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock = socket.socket(family, socket.SOCK_DGRAM)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
-        self.sock.bind((host, port))
-        self.address: tuple[str, int] = self.sock.getsockname()
+        self.sock.bind(address)
+        self.address: tuple = self.sock.getsockname()
+        self._family = family
         self._loopback = loopback
         self._stop = threading.Event()
-        self._refused: set[str] = set()
+        self._refused: OrderedDict[str, int] = OrderedDict()  # host -> datagrams dropped (bounded, LRU)
+        self.refused_datagrams = 0
         self.requests = 0
         self.busy_seconds = 0.0
+        self.scheduler = Scheduler(self._send)
         self.last_datagram_s = time.monotonic()  # when an allowed datagram last came (for stop_when_idle)
 
     def _allowed(self, host: str) -> bool:
         if self.allow:
+            host = canonical(host)
             return host in self.allow or (self._loopback and ipaddress.ip_address(host).is_loopback)
         return True  # bound to loopback: only this machine can reach us
 
     def serve_forever(self) -> None:
         poller = threading.Thread(target=self._poll_loop, name="nudge-models-poll", daemon=True)
         poller.start()
+        if sys.getswitchinterval() > SWITCH_INTERVAL_S:
+            sys.setswitchinterval(SWITCH_INTERVAL_S)
         sock, handle = self.sock, self.daemon.handle_routed
         try:
             while not self._stop.is_set():
@@ -90,38 +128,52 @@ class UdpServer:
                 self.last_datagram_s = time.monotonic()
                 self.requests += 1
                 try:
-                    handled = handle(data)
+                    handled = handle(data, defer=True)
                     target = self._target(sender, handled.reply_port)
-                except (
-                    Exception
-                ):  # a bug must not stop the daemon: Daemon answers errors itself; this is a last guard
-                    log.exception("internal error on a datagram from %s:%d; no reply, still serving", *sender)
+                    for job in handled.jobs:
+                        reason = self.scheduler.submit(sender[:2], job, target)
+                        if reason is not None:
+                            handled.replies.append(error_reply(job.request_id, f"{job.address}: {reason}"))
+                except Exception:  # a bug must not stop the daemon: Daemon answers errors itself; last guard
+                    log.exception(
+                        "internal error on a datagram from %s:%d; no reply, still serving", *sender[:2]
+                    )
                     continue
-                for datagram in handled.replies:
-                    try:
-                        sock.sendto(datagram, target)
-                    except (OSError, OverflowError) as error:  # e.g. the client is gone: log, keep serving
-                        log.warning("cannot reply to %s:%d: %s", *target, error)
-                        break
+                self._send(handled.replies, target)
                 self.busy_seconds += time.perf_counter() - started
         finally:
             self._stop.set()
 
-    def _target(self, sender: tuple[str, int], asked_port: int | None) -> tuple[str, int]:
+    def _send(self, datagrams: list[bytes], target: tuple) -> None:
+        for datagram in datagrams:
+            try:
+                self.sock.sendto(datagram, target)
+            except (OSError, OverflowError) as error:  # e.g. the client is gone: log, keep serving
+                log.warning("cannot reply to %s:%d: %s", target[0], target[1], error)
+                break
+
+    def _target(self, sender: tuple, asked_port: int | None) -> tuple:
         """Where the replies to ``sender`` go: always its own host; the port: ``--reply-port``, else the one
         its last valid ping asked for (``asked_port`` remembers a new one), else its source port."""
         if self.reply_port:
-            return sender[0], self.reply_port
-        if asked_port is not None and self.routes.remember(sender, asked_port):
-            log.info("replies to %s:%d go to port %d (asked by /nudge/ping)", *sender, asked_port)
-        return self.routes.target(sender)
+            return (sender[0], self.reply_port, *sender[2:])
+        key = sender[:2]
+        if asked_port is not None and self.routes.remember(key, asked_port):
+            log.info("replies to %s:%d go to port %d (asked by /nudge/ping)", *key, asked_port)
+        host, port = self.routes.target(key)
+        return (host, port, *sender[2:])
 
     def _refuse(self, host: str) -> None:
-        if host not in self._refused:
-            self._refused.add(host)
-            log.warning("dropping requests from %s: not in the --allow list", host)
-        else:
+        self.refused_datagrams += 1
+        if host in self._refused:
+            self._refused[host] += 1
+            self._refused.move_to_end(host)
             log.debug("dropped a request from %s", host)
+            return
+        self._refused[host] = 1
+        while len(self._refused) > MAX_REFUSED_REMEMBERED:
+            self._refused.popitem(last=False)
+        log.warning("dropping requests from %s: not in the --allow list", host)
 
     def _poll_loop(self) -> None:
         while not self._stop.wait(self.poll_seconds):
@@ -145,13 +197,15 @@ class UdpServer:
     def shutdown(self) -> None:
         """Stop ``serve_forever`` from another thread (wakes the socket with an empty datagram)."""
         self._stop.set()
-        host, port = self.address
-        wake = "127.0.0.1" if host in ("0.0.0.0", "") else host
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as poke:
-            poke.sendto(b"", (wake, port))
+        host, port = self.address[:2]
+        if host in ("0.0.0.0", "", "::"):
+            host = "::1" if self._family == socket.AF_INET6 else "127.0.0.1"
+        with socket.socket(self._family, socket.SOCK_DGRAM) as poke:
+            poke.sendto(b"", (host, port))
 
     def close(self) -> None:
         self._stop.set()
+        self.scheduler.close()
         self.sock.close()
 
     def summary(self) -> str:

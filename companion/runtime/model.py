@@ -15,7 +15,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import onnxruntime as ort
+
+# onnxruntime's telemetry (a device id and an event store under ~/.cache/Microsoft, written on import) is
+# off unless the user turns it on: a headless helper beside a DAW should neither phone home nor write there
+os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
+import onnxruntime as ort  # (after the switch above: it is read when the library loads)
+
+if os.environ["ORT_DISABLE_TELEMETRY"] not in ("", "0"):
+    ort.disable_telemetry_events()
 
 from companion.core.drum_map import N_VOICES
 from companion.core.model_meta import METADATA_KEY, ModelMeta, ModelMetaError
@@ -103,7 +110,12 @@ class Model:
 
 
 def load_model(path: str | os.PathLike, threads: int = 1) -> Model:
-    """Load, check and warm up the model at ``path``; raises ``ModelError`` naming what is wrong."""
+    """Load, check and warm up the model at ``path``; raises ``ModelError`` naming what is wrong.
+
+    onnxruntime reads the file by its path: from bytes, its Python binding holds the GIL while it copies
+    and parses them (0.4 s for 250 MB, every other thread of the daemon stalled), from a path it does not.
+    (External data files are refused by onnxruntime outside the model's folder.)
+    """
     path = Path(path)
     where = str(path)
     if not path.exists():
@@ -112,34 +124,60 @@ def load_model(path: str | os.PathLike, threads: int = 1) -> Model:
         raise ModelError(f"{where}: not a file")
     try:
         size = path.stat().st_size
-        if size > MAX_MODEL_BYTES:
-            raise ModelError(f"{where}: file is {size} bytes, larger than the {MAX_MODEL_BYTES} allowed")
-        data = path.read_bytes()
     except OSError as error:
         raise ModelError(f"{where}: cannot read the file ({error.strerror or error})") from error
-    return open_model(data, path, threads)
+    if size > MAX_MODEL_BYTES:
+        raise ModelError(f"{where}: file is {size} bytes, larger than the {MAX_MODEL_BYTES} allowed")
+    if not size:
+        raise ModelError(f"{where}: file is empty, not an ONNX model")
+    if not _utf8(where):  # onnxruntime takes only UTF-8 paths: read such a file ourselves
+        try:
+            return open_model(path.read_bytes(), path, threads)
+        except OSError as error:
+            raise ModelError(f"{where}: cannot read the file ({error.strerror or error})") from error
+    return _open(where, path, threads)
 
 
 def open_model(data: bytes, path: str | os.PathLike, threads: int = 1) -> Model:
     """``load_model`` for a graph already in memory; ``path`` names it (in errors, and ``Model.name``)."""
-    path = Path(path)
-    where = str(path)
     if not data:
-        raise ModelError(f"{where}: file is empty, not an ONNX model")
+        raise ModelError(f"{path}: file is empty, not an ONNX model")
+    return _open(data, Path(path), threads)
+
+
+def _open(source: str | bytes, path: Path, threads: int) -> Model:
+    """The session from a file name or the graph's bytes, then the checks and the warm-up."""
+    where = str(path)
     try:
-        session = ort.InferenceSession(data, session_options(threads), providers=["CPUExecutionProvider"])
+        session = ort.InferenceSession(source, session_options(threads), providers=["CPUExecutionProvider"])
     except Exception as error:  # onnxruntime raises its own exception types for unparsable graphs
         reason = str(error).strip().splitlines()[0][:300] if str(error).strip() else type(error).__name__
         raise ModelError(f"{where}: not a loadable ONNX model ({reason})") from error
-    meta = _read_meta(session, where)
-    _check_ports(session, meta, where)
-    model = Model(session, meta, path)
-    _warm_up(model, where)
+    try:
+        meta = _read_meta(session, where)
+        _check_ports(session, meta, where)
+        model = Model(session, meta, path)
+        _warm_up(model, where)
+    except ModelError:
+        raise
+    except Exception as error:  # a hostile file must end in ModelError, never in an internal error
+        raise ModelError(f"{where}: cannot be used ({type(error).__name__}: {str(error)[:300]})") from error
     return model
 
 
+def _utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # a file name read with surrogate escapes
+        return False
+    return True
+
+
 def _read_meta(session: ort.InferenceSession, where: str) -> ModelMeta:
-    props = session.get_modelmeta().custom_metadata_map
+    try:
+        props = session.get_modelmeta().custom_metadata_map
+    except UnicodeDecodeError as error:
+        raise ModelError(f"{where}: metadata_props are not UTF-8 text ({error.reason})") from error
     if METADATA_KEY not in props:
         raise ModelError(
             f"{where}: metadata_props has no '{METADATA_KEY}' entry (not exported by nudge-train?)"
@@ -197,21 +235,47 @@ def _check_ports(session: ort.InferenceSession, meta: ModelMeta, where: str) -> 
         )
 
 
+def warm_up_inputs(meta: ModelMeta) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """A batch that covers every declared input range: each style index with the default sliders, then
+    every slider at 0 and at 1 (all together and each alone), at z = 0 and z = +-3 (the far tails of the
+    latent's normal). z float32 [N, latent_dim], cond float32 [N, n_conditions], style int64 [N] or None."""
+    n_cond = len(meta.conditions)
+    defaults = meta.defaults().astype(np.float32)
+    conds = [defaults] * max(1, len(meta.styles))  # one row per style index
+    styles = list(range(len(meta.styles))) or [0]
+    corners = [np.zeros(n_cond, np.float32), np.ones(n_cond, np.float32)]
+    for i in range(n_cond):
+        for value in (0.0, 1.0):
+            row = defaults.copy()
+            row[i] = value
+            corners.append(row)
+    conds += corners
+    styles += [k % max(1, len(meta.styles)) for k in range(len(corners))]
+    n = len(conds)
+    z = np.zeros((n, meta.latent_dim), np.float32)
+    z[n - 2 :] = [[3.0], [-3.0]] if n >= 2 else 0.0
+    style = np.asarray(styles, np.int64) if meta.has_styles else None
+    return z, np.stack(conds).reshape(n, n_cond), style
+
+
 def _warm_up(model: Model, where: str) -> None:
-    """One run at batch 1: proves the graph executes and that its real output shape and range hold."""
+    """One batch over every declared input range (``warm_up_inputs``): proves the graph executes for every
+    style and slider the metadata offers, and that its real output shape and values hold."""
     meta = model.meta
-    z = np.zeros((1, meta.latent_dim), dtype=np.float32)
-    cond = meta.defaults()[None, :].astype(np.float32)
-    style = np.zeros(1, dtype=np.int64) if meta.has_styles else None
+    z, cond, style = warm_up_inputs(meta)
+    n = len(z)
     try:
         out = model.run(z, cond, style)
     except Exception as error:  # onnxruntime's runtime failures have no common public base class
-        raise ModelError(f"{where}: the generator fails to run on a test input ({error})") from error
-    want = (1, 3, N_VOICES, meta.grid.n_steps)
-    if out.shape != want or out.dtype != np.float32:
+        first = str(error).strip().splitlines()[0][:300] if str(error).strip() else type(error).__name__
+        styles = f"style indices 0..{len(meta.styles) - 1}, " if meta.has_styles else ""
         raise ModelError(
-            f"{where}: output 'pattern' must be float32 {list(want)} for N=1, got {out.dtype} {out.shape}"
-        )
+            f"{where}: the generator fails on its declared inputs ({styles}every slider at 0 and 1): {first}"
+        ) from error
+    want = (n, 3, N_VOICES, meta.grid.n_steps)
+    if not isinstance(out, np.ndarray) or out.shape != want or out.dtype != np.float32:
+        got = f"{out.dtype} {out.shape}" if isinstance(out, np.ndarray) else type(out).__name__
+        raise ModelError(f"{where}: output 'pattern' must be float32 {list(want)} for N={n}, got {got}")
     if not np.all(np.isfinite(out)):
         raise ModelError(f"{where}: the generator returns NaN or inf on a test input")
 

@@ -1,34 +1,52 @@
 """The models folder: list the ``.onnx`` files in it, load one by name, notice new and changed files.
 
 Polled, not watched with OS notifications (portable, no dependency): ``poll()`` compares each file's
-modification time and size with the last look, which is cheap enough to run every second. The exporter
-writes atomically (temp file + rename), so a file that is seen is complete; a file that still fails to load
-raises ``ModelError`` and the caller keeps the model it has.
+modification time, size, inode, status-change time and a digest of both ends with the last look, which is
+cheap enough to run every second (a same-size ``cp -p`` over a model, which keeps the modification time,
+is noticed).
+The exporter writes atomically (temp file + rename), so a file that is seen is complete; a file that
+still fails to load raises ``ModelError`` and the caller keeps the model it has.
+
+Only regular files whose real path lies in the folder are models: a symbolic link is followed only when
+its target is inside the folder too (a link to ``/etc/passwd`` is never opened).
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import re
 from pathlib import Path
+from stat import S_ISREG
 
 from companion.runtime.model import Model, ModelError, load_model
 
 log = logging.getLogger(__name__)
 SUFFIX = ".onnx"
 # a model is served under its file name: what /nudge/model/load accepts (and fits an OSC reply)
-MODEL_NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+MODEL_NAME_PATTERN = re.compile(r"\A[A-Za-z0-9][A-Za-z0-9_.-]{0,63}\Z")  # \Z: no trailing newline
 
-Signature = tuple[int, int]  # (mtime_ns, size)
+Signature = tuple[int, int, int, int, bytes]  # (mtime_ns, size, inode, ctime_ns, head and tail digest)
+PEEK_BYTES = 16 * 1024  # read from each end of a model file at every poll
 
 
 def signature(path: Path) -> Signature | None:
+    """What tells a changed file: times, size, inode, and a digest of its first and last 16 KiB (a copy
+    within one tick of the file system's clock that keeps size and modification time is still seen)."""
     try:
-        stat = path.stat()
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))  # a FIFO must not block the poll
+        with os.fdopen(fd, "rb") as handle:
+            stat = os.fstat(fd)
+            if not S_ISREG(stat.st_mode):
+                return None
+            head = handle.read(PEEK_BYTES)
+            handle.seek(max(0, stat.st_size - PEEK_BYTES))
+            tail = handle.read(PEEK_BYTES)
     except OSError:
         return None
-    return stat.st_mtime_ns, stat.st_size
+    digest = hashlib.blake2b(head + tail, digest_size=16).digest()
+    return stat.st_mtime_ns, stat.st_size, stat.st_ino, stat.st_ctime_ns, digest
 
 
 class ModelsDir:
@@ -47,7 +65,7 @@ class ModelsDir:
             return found
         for entry in entries:
             name, suffix = os.path.splitext(entry.name)
-            if suffix != SUFFIX or not MODEL_NAME_PATTERN.match(name) or not entry.is_file():
+            if suffix != SUFFIX or not MODEL_NAME_PATTERN.match(name) or not self._inside(Path(entry.path)):
                 continue
             sig = signature(Path(entry.path))
             if sig is not None:
@@ -62,10 +80,21 @@ class ModelsDir:
             raise ModelError(f"{name!r} is not a model name (letters, digits, _ . -)")
         return self.directory / f"{name}{SUFFIX}"
 
+    def _inside(self, path: Path) -> bool:
+        """A regular file (after links) whose real path is in this folder."""
+        try:
+            real = path.resolve(strict=True)
+            folder = self.directory.resolve(strict=True)
+        except (OSError, RuntimeError):  # gone, a dangling link or a loop of links
+            return False
+        return real.parent == folder and real.is_file()
+
     def load(self, name: str) -> Model:
         """Load ``name`` from the folder; ``ModelError`` names the file and the problem."""
         path = self.path_of(name)
-        if not path.is_file():
+        if path.is_symlink() and path.exists() and not self._inside(path):
+            raise ModelError(f"{path}: a symbolic link out of {self.directory}; only files in it are models")
+        if not self._inside(path):
             available = ", ".join(self.names()) or "none"
             raise ModelError(f"no model {name!r} in {self.directory} (available: {available})")
         return load_model(path)

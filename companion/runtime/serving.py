@@ -1,7 +1,7 @@
-"""The model the daemon serves, hot-swappable: ``/nudge/model/load`` on the request thread and the models
-folder's poller (a changed file reloads) may swap it at any time; a request keeps the model it started
-with. A model that cannot be loaded or served (``model_info.check_fits``) never replaces the current one.
-"""
+"""The model the daemon serves, hot-swappable: ``/nudge/model/load`` (on the server's loader thread) and
+the models folder's poller (a changed file reloads) may swap it at any time; a request keeps the model it
+started with. A model that cannot be loaded or served (``model_info.check_fits``) never replaces the
+current one."""
 
 from __future__ import annotations
 
