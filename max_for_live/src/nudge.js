@@ -5,7 +5,8 @@
 // The files travel together; this one (state, messages in and out) loads the others with Max's CommonJS
 // require: nudge_reply.js (replies as data), nudge_requests.js (requests in flight), nudge_live.js (the Live
 // set), nudge_face.js (the device's controls), nudge_osc.js (datagram sizes), nudge_history.js (back and
-// forward through the results), nudge_drum_rack.js and nudge_kit.js (the track's kit).
+// forward through the results), nudge_drum_rack.js and nudge_kit.js (the track's kit), nudge_jobs.js (a
+// click's requests), nudge_assembly.js (note replies reassembled), nudge_saved.js (what the set stores).
 autowatch = 1;
 inlets = 1;
 outlets = 3;  // 0: OSC to [udpsend]; 1: "port n" to [udpreceive]; 2: commands to [node.script nudge_launcher.js]
@@ -18,22 +19,15 @@ var REPLY_TIMEOUT_MS = 3000;       // a note request with no answer at all
 var PARTS_TIMEOUT_MS = 1000;       // a note reply whose parts stop arriving
 var LAUNCHER_WAIT_MS = 4000;       // no reply port from the launcher by then: Node for Max is not running
 var ENSURE_EVERY_MS = 5000;        // while offline, ask the launcher this often to start the daemon
-var MAX_CLIP_NOTES = 1024;         // the most notes the daemon varies (companion.osc.api.MAX_CLIP_NOTES)
-var MAX_CLIP_PARTS = 16;           // /nudge/vary/part messages of one clip (companion.osc.api.MAX_CLIP_PARTS)
-var DESTINATIONS = ["session", "replace", "arrangement"];
 var DAEMON_ADDRESS = "127.0.0.1:9000";  // the patcher's [udpsend 127.0.0.1 9000]
-var MAX_TAKES = 16;                // results per click (Takes), each in its own clip
 var HISTORY_LIMIT = 16;            // results the device can step back through (saved with the set)
 
 var reply = require("nudge_reply");
 var requests = require("nudge_requests");
-var oscSize = require("nudge_osc");
 var history = require("nudge_history");
-var rack = require("nudge_drum_rack");
-var VOICE_NAMES = require("nudge_kit").VOICE_NAMES;
+var unusableText = require("nudge_assembly").unusableText;
 var LIMITS = { pingMs: PING_TIMEOUT_MS, replyMs: REPLY_TIMEOUT_MS, partsMs: PARTS_TIMEOUT_MS };
 var isInt = reply.isInt;
-var clamp01 = reply.clamp01;
 var jsthis = this;
 var face = require("nudge_face").make(function () { return jsthis.patcher; }, postLine, BANK_SIZE);
 var showStatus = face.status;
@@ -41,11 +35,15 @@ var uiValue = face.value;
 var uiMessage = face.message;
 var live = require("nudge_live").make(LiveAPI, showStatus);  // makes no LiveAPI object until used (after init)
 var kit = require("nudge_kit").make(LiveAPI, live, face);  // likewise
-showStatus.local = uiValue.local = uiMessage.local = isInt.local = clamp01.local = 1;  // not messages
+showStatus.local = uiValue.local = uiMessage.local = isInt.local = 1;  // not messages
 var clock = { now: function () { return new Date().getTime(); }, random: Math.random };
 // what the Live set stores for this device (setvalueof): the style by name, the dials' conditions, the
 // history (and, in `kit`, the producer's own pad for a voice)
-var saved = { style: "any", conditions: [], history: history.make(HISTORY_LIMIT) };
+var storage = require("nudge_saved");
+var saved = storage.make(HISTORY_LIMIT);
+var jobs = require("nudge_jobs").make({ face: face, live: live, kit: kit, clock: clock, send: send,
+    bankSize: BANK_SIZE, voiceNames: require("nudge_kit").VOICE_NAMES });
+var notesIn = require("nudge_assembly").make(clock, showStatus, PARTS_TIMEOUT_MS, queueWrite);
 var state = freshState();
 
 function freshState() {
@@ -107,22 +105,14 @@ useFallbackPort.local = 1;
 // ---------------------------------------------------------------- what the Live set stores ([js] as a parameter)
 
 function getvalueof() {  // the style by name, the dials' conditions, pads and history (a Blob parameter)
-    return JSON.stringify({ style: saved.style, conditions: saved.conditions, pads: kit.saved(),
-        history: history.save(saved.history) });
+    return storage.save(saved, kit.saved());
 }
 
 function setvalueof(value) {  // Live restores it before [live.thisdevice] bangs
-    var v;
-    try {
-        v = JSON.parse(String(value));
-    } catch (e) {
-        return;  // not ours (e.g. an empty value from an older version): keep the defaults
-    }
-    if (!v || typeof v !== "object") return;
-    saved = { style: typeof v.style === "string" && v.style ? v.style : "any",
-        conditions: Array.isArray(v.conditions) ? v.conditions.map(String) : [],
-        history: history.load(String(v.history || ""), HISTORY_LIMIT) };
-    kit.load(v.pads);
+    var loaded = storage.load(value, HISTORY_LIMIT);
+    if (!loaded) return;  // not ours (e.g. an empty value from an older version): keep the defaults
+    saved = loaded.saved;
+    kit.load(loaded.pads);
     face.restoreDialNames(saved.conditions);
     showHistory();
 }
@@ -169,88 +159,12 @@ onSongChange.local = 1;
 // ---------------------------------------------------------------- user actions
 
 function generate() {  // Takes new patterns; with voices kept, the selected clip's kept voices stay in each
-    var job = prepareJob("generate");
-    if (!job) return;
-    var source = job.keep.length ? selectedClipNotes(job) : null;
-    if (job.keep.length && !source) return;
-    sendTakes(job, function (take) {
-        var head = ["/nudge/generate", take.id].concat(controlPairs(take));
-        return source ? varyMessages(take.id, head, source.lengthBeats, source.flat) : [head];
-    });
+    jobs.generate(state, saved.style);
 }
 
 function nudge() {  // Takes nudges of the selected clip, each its own seed
-    var job = prepareJob("vary");
-    if (!job) return;
-    var source = selectedClipNotes(job);
-    if (!source) return;
-    var amount = clamp01(Number(uiValue("nudge_amount", 0.2)));
-    sendTakes(job, function (take) {
-        var head = ["/nudge/vary", take.id, amount].concat(controlPairs(take));
-        return varyMessages(take.id, head, source.lengthBeats, source.flat);
-    });
+    jobs.nudge(state, saved.style);
 }
-
-function selectedClipNotes(job) {  // the selected clip's notes as the daemon reads them (the kit's pads mapped)
-    var clip = live.selectedMidiClip();
-    if (!clip) return null;
-    var read = live.readClip(clip);
-    var notes = reply.clipNotes(read.raw, read.loopStart, read.lengthBeats);
-    if (notes.length > MAX_CLIP_NOTES) {
-        return showStatus("The selected clip has " + notes.length + " notes; Nudge varies at most " +
-            MAX_CLIP_NOTES + ". Shorten the clip's loop and try again.", "error");
-    }
-    if (job.dest === "replace") job.targetClipId = Number(clip.id);
-    if (job.kit) notes = rack.fromPads(notes, job.kit);
-    var flat = [];
-    for (var i = 0; i < notes.length; i++) {
-        var n = notes[i];
-        flat.push(n.pitch, n.start_time, n.duration, n.velocity);
-    }
-    job.sourceName = String(live.getOne(clip, "name") || "clip");
-    return { lengthBeats: read.lengthBeats, flat: flat };
-}
-selectedClipNotes.local = 1;
-
-// One request per take, with consecutive seeds; all of one click share its first id as their batch, so none
-// supersedes another, and each writes its own clip (the next empty slot, the next free Arrangement place)
-function sendTakes(job, messagesFor) {
-    var asked = Math.max(1, Math.min(MAX_TAKES, Math.round(Number(uiValue("nudge_takes", 1)))));
-    var count = job.dest === "replace" ? 1 : asked;
-    for (var k = 0; k < count; k++) {
-        var take = {};
-        for (var key in job) take[key] = job[key];
-        take.id = k === 0 ? job.id : state.requests.newId();
-        take.batch = job.id;
-        take.take = k;
-        take.seed = job.seed + k;
-        sendNoteRequest(take, messagesFor(take));
-    }
-    if (count > 1) showStatus((job.verb === "vary" ? "Nudging" : "Generating") + " " + count + " takes (#" +
-        job.id + "..)...", "info");
-    if (count < asked) {
-        showStatus("Replacing the selected clip writes one take; choose 'new clip' for " + asked + ".", "warning");
-    }
-}
-sendTakes.local = 1;
-
-// One /nudge/vary, or, for a clip too long for one datagram that every system sends, its notes ahead in
-// /nudge/vary/part messages and then the /nudge/vary that says how many (docs/osc-api.md)
-function varyMessages(id, head, lengthBeats, flat) {
-    var limit = oscSize.MAX_REQUEST_BYTES;
-    var whole = head.concat(["notes", lengthBeats], flat);
-    if (oscSize.messageBytes(whole) <= limit) return [whole];
-    var perPart = oscSize.notesThatFit(["/nudge/vary/part", id, MAX_CLIP_PARTS - 1, MAX_CLIP_PARTS], limit);
-    var nParts = Math.ceil(flat.length / 4 / perPart);
-    var messages = [];
-    for (var p = 0; p < nParts; p++) {
-        messages.push(["/nudge/vary/part", id, p, nParts].concat(flat.slice(p * perPart * 4, (p + 1) * perPart * 4)));
-    }
-    messages.push(head.concat(["parts", nParts, "notes", lengthBeats]));
-    return messages;
-}
-varyMessages.local = 1;
-
 
 function play(on) {  // transport goes to the daemon only while its live MIDI stream runs
     if (!state.ready) return null;  // a value on load (Play is not stored, but Max may send its initial one)
@@ -312,21 +226,10 @@ function onModelInfo(args) {
     state.model = model;
     face.showModel(model);
     state.stylesShown = true;
-    var index = model.styles.indexOf(saved.style);
-    uiMessage("nudge_style", "set", index + 1);  // "set": no output, so the restored name stays as it is
-    var names = model.conditions.slice(0, BANK_SIZE).map(function (c) { return c.name; });
-    var before = saved.conditions.join(", ");
-    if (saved.style !== "any" && index < 0) {
-        showStatus("This set chose style " + saved.style + ", which model " + model.name + " lacks: using any.",
-            "warning");
-    } else if (before && before !== names.join(", ")) {
-        showStatus("The dials were saved for " + before + "; model " + model.name + " has " + names.join(", ") +
-            ": the dials were renamed, check their automation.", "warning");
-    }
-    if (before !== names.join(", ")) {
-        saved.conditions = names;
-        notifyclients();
-    }
+    var follow = storage.followModel(saved, model, BANK_SIZE);  // the dials take the model's conditions
+    uiMessage("nudge_style", "set", follow.styleIndex + 1);  // "set": no output, so the restored name stays
+    if (follow.warning) showStatus(follow.warning, "warning");
+    if (follow.changed) notifyclients();
 }
 onModelInfo.local = 1;
 
@@ -377,9 +280,8 @@ function restore(entry, which) {
     if (!state.ready) return null;
     var controls = entry.controls || {};
     for (var name in controls) uiMessage(name, controls[name]);  // the dials, as when it was made
-    state.writes.push({ kind: "notes", verb: "restore", dest: "replace", targetClipId: entry.clipId,
+    queueWrite({ kind: "notes", verb: "restore", dest: "replace", targetClipId: entry.clipId,
         notes: entry.notes, lengthBeats: entry.lengthBeats, name: entry.name, restoring: true });
-    state.writer.schedule(0);
 }
 restore.local = 1;
 
@@ -403,65 +305,25 @@ function padauto() {  // the chosen voice back to its pad by name
 // --- note replies: begin, n parts (any order), end
 
 function onNotesBegin(args) {
-    var asm = assemblyFor(args[0]);
-    if (!asm) return;
-    var bad = reply.readBegin(asm, args.slice(1));
-    if (bad) return failAssembly(args[0], bad);
-    tryComplete(args[0]);
+    notesIn.begin(state.requests, args);
 }
 onNotesBegin.local = 1;
 
 function onNotesPart(args) {
-    var asm = assemblyFor(args[0]);
-    if (!asm) return;
-    var bad = reply.readPart(asm, args.slice(1));
-    if (bad) return failAssembly(args[0], bad);
-    tryComplete(args[0]);
+    notesIn.part(state.requests, args);
 }
 onNotesPart.local = 1;
 
 function onNotesEnd(args) {
-    var asm = assemblyFor(args[0]);
-    if (!asm) return;
-    asm.endSeen = true;
-    asm.deadlineMs = Math.min(asm.deadlineMs, clock.now() + PARTS_TIMEOUT_MS / 2);
-    tryComplete(args[0]);
+    notesIn.end(state.requests, args);
 }
 onNotesEnd.local = 1;
 
-function assemblyFor(id) {  // the reassembly buffer for a reply we still want, else say (once) why not
-    var r = state.requests;
-    if (!r.wantsNotes(id)) {
-        var why = r.late(id);
-        return why ? showStatus(why, "warning") : null;
-    }
-    return r.assembly(id) || r.setAssembly(id, reply.newAssembly(clock.now() + PARTS_TIMEOUT_MS));
-}
-assemblyFor.local = 1;
-
-function tryComplete(id) {
-    var asm = state.requests.assembly(id);
-    var done = reply.assemble(asm);
-    if (!done) return;
-    if (done.error) return failAssembly(id, done.error);
-    var job = state.requests.take(id);
-    job.notes = job.kit ? rack.toPads(done.notes, job.kit) : done.notes;
-    job.lengthBeats = asm.lengthBeats;  // the device's name says the style, the sliders and the seed
+function queueWrite(job) {  // deferred: the clip is written by the writer Task, outside any OSC callback
     state.writes.push(job);
-    state.writer.schedule(0);  // deferred: the clip is written outside this OSC callback
+    state.writer.schedule(0);
 }
-tryComplete.local = 1;
-
-function failAssembly(id, why) {
-    state.requests.fail(id);
-    showStatus(unusableText(id, why), "error");
-}
-failAssembly.local = 1;
-
-function unusableText(id, why) {
-    return "Reply #" + id + " was unusable (" + why + "); nothing was written.";
-}
-unusableText.local = 1;
+queueWrite.local = 1;
 
 // ---------------------------------------------------------------- OSC out
 
@@ -492,69 +354,6 @@ function sendTransport() {
         live.getOne(song, "is_playing") ? 1 : 0]);
 }
 sendTransport.local = 1;
-
-function prepareJob(verb) {  // checks that can fail before anything is sent
-    if (!state.ready) return showStatus("The device is still loading.", "warning");
-    if (!state.model) return showStatus("The daemon has not answered yet: see the daemon line below.", "error");
-    var dest = DESTINATIONS[Math.round(Number(uiValue("nudge_dest", 0)))] || "session";
-    var job = { kind: "notes", verb: verb, dest: dest, sentMs: clock.now(), targetClipId: 0, keep: keptVoices() };
-    if (dest === "replace") {
-        var clip = live.selectedMidiClip();
-        if (!clip) return null;
-        job.targetClipId = Number(clip.id);
-    } else if (!live.deviceMidiTrack()) {
-        return null;
-    }
-    job.id = state.requests.newId();
-    job.seed = clickSeed();
-    job.kit = kit.show(false);
-    return job;
-}
-prepareJob.local = 1;
-
-function keptVoices() {  // the voices whose Keep toggle is on
-    return VOICE_NAMES.filter(function (v) { return Number(uiValue("nudge_keep_" + v, 0)) > 0; });
-}
-keptVoices.local = 1;
-
-function clickSeed() {  // the locked seed, or a fresh one shown on the Seed box; takes count up from it
-    if (Number(uiValue("nudge_seedlock", 0))) return Math.max(0, Math.round(Number(uiValue("nudge_seed", 0))));
-    var seed = Math.floor(clock.random() * 1000000);
-    uiMessage("nudge_seed", "set", seed);
-    return seed;
-}
-clickSeed.local = 1;
-
-function controlPairs(job) {  // key/value pairs shared by generate and vary
-    var bars = Math.max(1, Math.min(8, Math.round(Number(uiValue("nudge_bars", 4)))));
-    var style = state.model.styles.indexOf(saved.style) >= 0 ? saved.style : "any";
-    var seed = job.seed;
-    var pairs = ["bars", bars, "style", style, "seed", seed];
-    var label = [style];
-    var conds = state.model.conditions;
-    job.controls = { nudge_bars: bars, nudge_seed: seed, nudge_amount: Number(uiValue("nudge_amount", 0.2)) };
-    for (var i = 0; i < conds.length && i < BANK_SIZE; i++) {
-        var v = clamp01(Number(uiValue("nudge_cond" + (i + 1), conds[i].defaultValue)));
-        pairs.push(conds[i].name, v);
-        label.push(conds[i].name.slice(0, 4) + Math.round(v * 100));
-        job.controls["nudge_cond" + (i + 1)] = v;
-    }
-    if (job.keep.length) {
-        pairs.push("keep", job.keep.join(","));
-        label.push("keep " + job.keep.join("+"));
-    }
-    job.name = (job.verb === "vary" ? "Nudge " : "Nudge gen ") + label.join(" ") + " s" + seed + " #" + job.id;
-    return pairs;
-}
-controlPairs.local = 1;
-
-function sendNoteRequest(job, messages) {
-    state.requests.supersede(job.id, job.batch);  // only the newest click's requests may write clips
-    state.requests.add(job.id, job);
-    for (var i = 0; i < messages.length; i++) send(messages[i]);
-    showStatus((job.verb === "vary" ? "Nudging" : "Generating") + " (#" + job.id + ")...", "info");
-}
-sendNoteRequest.local = 1;
 
 // ---------------------------------------------------------------- writing clips (runs in the writer Task)
 
