@@ -6,8 +6,6 @@ Live itself is faked (the dictionaries' format: docs/max-for-live.md, *MIDI Tool
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -15,7 +13,7 @@ import pytest
 from companion.core.pattern import Grid
 from companion.osc.dispatch import Daemon
 from companion.runtime.model import load_model
-from tests.support.max_contract import max_datagram, udpreceive_atoms
+from tests.support.max_contract import NodeHarness, max_datagram, udpreceive_atoms
 from tests.support.tiny_onnx import write_tiny_model
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -29,25 +27,11 @@ CONTEXT = {
 }  # fmt: skip
 
 
-class Tool:
+class Tool(NodeHarness):
+    """nudge_tool.js in node (fake live.miditool.in/out), one JSON command per line."""
+
     def __init__(self):
-        node = shutil.which("node")
-        if node is None:
-            pytest.skip("node is not installed (CI installs Node 20)")
-        self.proc = subprocess.Popen(
-            [node, str(HARNESS)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=ROOT
-        )
-
-    def __call__(self, op: str, **fields) -> dict:
-        self.proc.stdin.write(json.dumps({"op": op, **fields}) + "\n")
-        self.proc.stdin.flush()
-        answer = json.loads(self.proc.stdout.readline())
-        assert "error" not in answer, answer["error"]
-        return answer
-
-    def close(self):
-        self.proc.stdin.close()
-        self.proc.wait(timeout=10)
+        super().__init__(HARNESS)
 
 
 @pytest.fixture

@@ -6,7 +6,10 @@ from __future__ import annotations
 import re
 import signal
 import socket
+import subprocess
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 
@@ -49,73 +52,69 @@ def _generate(client: socket.socket, port: int) -> list[tuple[int, float, int]]:
     return notes
 
 
-def test_generated_pattern_plays_on_a_jack_port_and_stops_without_hanging_notes(jack, tmp_path):
+@contextmanager
+def live_daemon(tmp_path, sink: str, *args: str) -> Iterator[tuple]:
+    """``nudge serve --midi`` on JACK into a recorder named ``sink`` (channel 10), a tiny model in
+    ``tmp_path`` -> (process, port, recorder, client socket); everything stopped afterwards."""
     write_tiny_model(tmp_path / "default.onnx")
-    recorder = MidiRecorder(client_name="Sink")
+    recorder = MidiRecorder(client_name=sink)
     process = start(
-        "--models-dir", str(tmp_path), "--port", "0",
-        "--midi", "--midi-api", "jack", "--midi-out", "Sink", "--bpm", "300", "--midi-channel", "10",
+        "--models-dir", str(tmp_path), "--port", "0", *args,
+        "--midi", "--midi-api", "jack", "--midi-out", sink, "--midi-channel", "10",
     )  # fmt: skip
     try:
         match = re.search(r"listening on 127\.0\.0\.1:(\d+).*live MIDI on", ready_line(process))
         assert match, process.stderr.read()
-        port = int(match.group(1))
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as client:
             client.settimeout(TIMEOUT)
-            notes = _generate(client, port)
-            assert _request(client, port, "/nudge/play/start", "i", (8,))[0].args == (8,)
-            played = recorder.wait_for(lambda r: sum(map(is_on, recorder.received)) >= len(notes), TIMEOUT)
-            first_loop = [r for r in played if is_on(r)][: len(notes)]
-            # one loop of the pattern: exactly the notes the daemon replied with, on channel 10
-            assert {r.message[0] for r in first_loop} == {0x99}
-            assert Counter((r.message[1], r.message[2]) for r in first_loop) == Counter(
-                (pitch, velocity) for pitch, _, velocity in notes
-            )
-            assert _request(client, port, "/nudge/play/stop", "i", (9,))[0].args == (9,)
+            yield process, int(match.group(1)), recorder, client
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.communicate(timeout=TIMEOUT)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        recorder.close()
+
+
+def test_generated_pattern_plays_on_a_jack_port_and_stops_without_hanging_notes(jack, tmp_path):
+    with live_daemon(tmp_path, "Sink", "--bpm", "300") as (process, port, recorder, client):
+        notes = _generate(client, port)
+        assert _request(client, port, "/nudge/play/start", "i", (8,))[0].args == (8,)
+        played = recorder.wait_for(lambda r: sum(map(is_on, recorder.received)) >= len(notes), TIMEOUT)
+        first_loop = [r for r in played if is_on(r)][: len(notes)]
+        # one loop of the pattern: exactly the notes the daemon replied with, on channel 10
+        assert {r.message[0] for r in first_loop} == {0x99}
+        assert Counter((r.message[1], r.message[2]) for r in first_loop) == Counter(
+            (pitch, velocity) for pitch, _, velocity in notes
+        )
+        assert _request(client, port, "/nudge/play/stop", "i", (9,))[0].args == (9,)
         recorder.drain(0.3)
         assert_paired(recorder.received)
         process.send_signal(signal.SIGTERM)
         _, stderr = process.communicate(timeout=TIMEOUT)
         assert process.returncode == 0, stderr
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-        recorder.close()
 
 
 def test_an_echoed_clip_plays_from_a_transport_start_a_hair_after_its_downbeat(jack, tmp_path):
     """Issue 17 (findings 1 and 3): /nudge/vary amount 0 is queued too, and a start at beat 0.001 keeps
     the notes at beats 0 and 0.03 (the OSC clock, as the Max for Live device drives it)."""
-    write_tiny_model(tmp_path / "default.onnx")
-    recorder = MidiRecorder(client_name="SinkEcho")
-    process = start(
-        "--models-dir", str(tmp_path), "--port", "0", "--clock", "osc",
-        "--midi", "--midi-api", "jack", "--midi-out", "SinkEcho", "--midi-channel", "10",
-    )  # fmt: skip
-    try:
-        match = re.search(r"listening on 127\.0\.0\.1:(\d+).*live MIDI on", ready_line(process))
-        assert match, process.stderr.read()
-        port = int(match.group(1))
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as client:
-            client.settimeout(TIMEOUT)
-            clip = (36, 0.0, 0.25, 100, 42, 0.03, 0.25, 80)
-            client.sendto(
-                encode_message("/nudge/vary", "ifsf" + "iffi" * 2, (5, 0.0, "notes", 4.0, *clip)),
-                ("127.0.0.1", port),
-            )
-            replies = [decode_message(client.recvfrom(65536)[0]) for _ in range(3)]
-            assert [m.address for m in replies][-1] == "/nudge/notes/end", replies
-            assert _request(client, port, "/nudge/play/start", "i", (6,))[0].args == (6,)
-            client.sendto(encode_message("/nudge/transport", "ffi", (120.0, 0.001, 1)), ("127.0.0.1", port))
-            ons = []
-            while len(ons) < 2:
-                ons += [r for r in recorder.wait_for(is_on, 3.0) if is_on(r)]
-            assert [r.message[:2] for r in ons] == [(0x99, 36), (0x99, 42)]
-            assert _request(client, port, "/nudge/play/stop", "i", (7,))[0].args == (7,)
+    with live_daemon(tmp_path, "SinkEcho", "--clock", "osc") as (_, port, recorder, client):
+        clip = (36, 0.0, 0.25, 100, 42, 0.03, 0.25, 80)
+        client.sendto(
+            encode_message("/nudge/vary", "ifsf" + "iffi" * 2, (5, 0.0, "notes", 4.0, *clip)),
+            ("127.0.0.1", port),
+        )
+        replies = [decode_message(client.recvfrom(65536)[0]) for _ in range(3)]
+        assert [m.address for m in replies][-1] == "/nudge/notes/end", replies
+        assert _request(client, port, "/nudge/play/start", "i", (6,))[0].args == (6,)
+        client.sendto(encode_message("/nudge/transport", "ffi", (120.0, 0.001, 1)), ("127.0.0.1", port))
+        ons = []
+        while len(ons) < 2:
+            ons += [r for r in recorder.wait_for(is_on, 3.0) if is_on(r)]
+        assert [r.message[:2] for r in ons] == [(0x99, 36), (0x99, 42)]
+        assert _request(client, port, "/nudge/play/stop", "i", (7,))[0].args == (7,)
         recorder.drain(0.3)
         assert_paired(recorder.received)
-    finally:
-        process.send_signal(signal.SIGTERM)
-        process.communicate(timeout=TIMEOUT)
-        recorder.close()

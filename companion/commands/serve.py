@@ -36,24 +36,21 @@ def port_number(low: int) -> Callable[[str], int]:
     return parse
 
 
-def poll_interval(text: str) -> float:
-    try:
-        seconds = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a number of seconds in 0.05..3600, got {text!r}") from None
-    if not 0.05 <= seconds <= 3600:  # also refuses NaN and inf
-        raise argparse.ArgumentTypeError(f"must be a number of seconds in 0.05..3600, got {text}")
-    return seconds
+def seconds_in(low: float, high: float) -> Callable[[str], float]:
+    """An argparse type: a number of seconds in low..high (NaN and inf refused)."""
 
+    def parse(text: str) -> float:
+        try:
+            seconds = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"must be a number of seconds in {low:g}..{high:g}, got {text!r}"
+            ) from None
+        if not low <= seconds <= high:  # also refuses NaN and inf
+            raise argparse.ArgumentTypeError(f"must be a number of seconds in {low:g}..{high:g}, got {text}")
+        return seconds
 
-def idle_seconds(text: str) -> float:
-    try:
-        seconds = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a number of seconds in 1..86400, got {text!r}") from None
-    if not 1 <= seconds <= 86400:  # also refuses NaN and inf
-        raise argparse.ArgumentTypeError(f"must be a number of seconds in 1..86400, got {text}")
-    return seconds
+    return parse
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -87,11 +84,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="client address allowed to send requests (repeat for several); others are dropped and logged",
     )
     parser.add_argument(
-        "--poll-seconds", type=poll_interval, default=1.0, help="models folder poll interval (default 1)"
+        "--poll-seconds",
+        type=seconds_in(0.05, 3600),
+        default=1.0,
+        help="models folder poll interval (default 1)",
     )
     parser.add_argument(
         "--idle-exit-seconds",
-        type=idle_seconds,
+        type=seconds_in(1, 86400),
         help="stop after this many seconds without a request, 1..86400 (the Max for Live device starts "
         "the daemon with 60: it pings once a second, so the daemon ends after Live)",
     )

@@ -3,7 +3,8 @@
 Why a process: in one Python process, a generation request (or an OSC thread) that holds the GIL and is
 then preempted by the OS makes the player thread wait for it, however high its priority (a priority
 inversion through the GIL, several ms on a loaded machine; see bench/bench_jitter.py). In its own process
-the scheduling thread shares the GIL only with the command loop below, which runs at real-time priority too.
+the scheduling thread shares the GIL only with the child's command loop (``companion/live/child.py``),
+which runs at real-time priority too.
 
 ``LivePlayer`` has the ``Player`` interface (start, stop, panic, queue, set_transport, close); each call is
 a small synchronous message over a pipe, so errors surface in the caller and ``stop`` returns after the
@@ -23,9 +24,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import pickle
 import signal
-import struct
 import subprocess
 import sys
 import threading
@@ -37,8 +36,9 @@ from typing import Any, BinaryIO
 
 from companion.core.drum_map import OUTPUT_PITCHES
 from companion.core.pattern import Pattern
+from companion.live.child import SIGTERM_EXIT, read_message, write_message
 from companion.live.output import MidiPortError
-from companion.live.player import PlayerStats, raise_thread_priority
+from companion.live.player import PlayerStats
 from companion.live.timeline import SWITCH_MODES
 
 log = logging.getLogger(__name__)
@@ -48,7 +48,6 @@ CLOSE_TIMEOUT_S = 5.0
 WATCH_INTERVAL_S = 0.25  # the watchdog reads the child's clock line this often (and sees a death at once)
 RESTART_BACKOFF_S = (0.0, 1.0, 2.0, 5.0, 10.0, 30.0)  # waits before successive restart attempts
 SIGTERM_GRACE_S = 0.5  # a child ended by SIGTERM: the parent may be stopping too (a group's SIGTERM)
-SIGTERM_EXIT = 128 + signal.SIGTERM  # the child's exit status after SIGTERM (it ends its notes first)
 
 
 @dataclass(frozen=True)
@@ -74,7 +73,7 @@ class LivePlayerError(RuntimeError):
 
 
 class LivePlayer:
-    """A ``Player`` running in a child process (``python -m companion.live.process``); same methods."""
+    """A ``Player`` running in a child process (``python -m companion.live.child``); same methods."""
 
     def __init__(self, config: LiveConfig) -> None:
         if config.switch not in SWITCH_MODES:
@@ -107,14 +106,14 @@ class LivePlayer:
             "PYTHONPATH": os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p),
         }
         self._process = subprocess.Popen(
-            [sys.executable, "-m", "companion.live.process"],
+            [sys.executable, "-m", "companion.live.child"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             env=env,
         )
         self.pid = self._process.pid
         try:
-            _write(self._process.stdin, self.config)
+            write_message(self._process.stdin, self.config)
             kind, payload = self._read_with_timeout(START_TIMEOUT_S)
         except (EOFError, OSError) as error:
             self._process.kill()
@@ -152,8 +151,8 @@ class LivePlayer:
                 if self._down is not None or self._process.poll() is not None:
                     self._revive(by_call=True)
                 try:
-                    _write(self._process.stdin, (name, args))
-                    kind, payload = _read(self._process.stdout)
+                    write_message(self._process.stdin, (name, args))
+                    kind, payload = read_message(self._process.stdout)
                     break
                 except (EOFError, OSError) as error:
                     if attempt == 2:
@@ -277,8 +276,8 @@ class LivePlayer:
             self._call_raw("resume", self._clock_state)
 
     def _call_raw(self, name: str, *args: Any) -> Any:
-        _write(self._process.stdin, (name, args))
-        kind, payload = _read(self._process.stdout)
+        write_message(self._process.stdin, (name, args))
+        kind, payload = read_message(self._process.stdout)
         if kind == "error":
             raise _rebuild(payload)
         return payload
@@ -323,7 +322,7 @@ class LivePlayer:
             with contextlib.suppress(
                 EOFError, OSError
             ):  # already gone: it ended its notes when the pipe closed
-                _write(self._process.stdin, ("close", ()))
+                write_message(self._process.stdin, ("close", ()))
             with contextlib.suppress(OSError):
                 self._process.stdin.close()
         try:
@@ -342,26 +341,9 @@ class LivePlayer:
         self.close()
 
 
-def _write(stream: BinaryIO, obj: object) -> None:
-    data = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
-    stream.write(struct.pack("<I", len(data)) + data)
-    stream.flush()
-
-
-def _read(stream: BinaryIO) -> Any:
-    header = stream.read(4)
-    if len(header) < 4:
-        raise EOFError("pipe closed")
-    (size,) = struct.unpack("<I", header)
-    data = stream.read(size)
-    if len(data) < size:
-        raise EOFError("pipe closed mid-message")
-    return pickle.loads(data)  # our own child's messages only
-
-
 def _guarded_read(stream: BinaryIO) -> Any:
     try:
-        return _read(stream)
+        return read_message(stream)
     except (EOFError, OSError) as error:
         return error
 
@@ -379,98 +361,3 @@ def _rebuild(payload: tuple[str, str]) -> Exception:
     kind, message = payload
     types = {"ValueError": ValueError, "TypeError": TypeError, "MidiPortError": MidiPortError}
     return types.get(kind, LivePlayerError)(message)
-
-
-class _Terminated(Exception):
-    pass
-
-
-def _on_sigterm(signum: int, frame: object) -> None:
-    raise _Terminated
-
-
-def _child_main(requests: BinaryIO, replies: BinaryIO) -> int:
-    """The child: open the ports, then serve commands until close, SIGTERM or the parent's end.
-
-    Returns the exit status: 0, or ``SIGTERM_EXIT`` after SIGTERM (the parent may then restart it)."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, _on_sigterm)
-    config: LiveConfig = _read(requests)
-    logging.basicConfig(level=config.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    from companion.live.clock import InternalClock, MidiClock, OscClock
-    from companion.live.output import open_output
-    from companion.live.player import Player
-
-    player = None
-    try:
-        try:
-            if config.clock == "midi":
-                clock = MidiClock.open(config.api, config.clock_in, config.bpm)
-            else:
-                clock = (OscClock if config.clock == "osc" else InternalClock)(config.bpm)
-            try:
-                output = open_output(config.api, config.port)
-            except Exception:
-                clock.close()
-                raise
-            player = Player(
-                output,
-                clock,
-                config.channel,
-                config.output_pitches,
-                config.switch,
-                trace=[] if config.trace else None,
-                realtime=config.realtime,
-                pitch_overrides=dict(config.pitch_overrides),
-            )
-        except Exception as error:
-            _write(replies, ("error", (type(error).__name__, str(error))))
-            return 1
-        if (
-            config.realtime
-        ):  # this loop shares the GIL with the player thread: it must not be preempted holding it
-            raise_thread_priority()
-        _write(replies, ("ready", {"port": output.name, "clock": clock.kind, "priority": player.priority}))
-        while True:
-            try:
-                name, args = _read(requests)
-            except EOFError:
-                log.warning("live MIDI: the serving process is gone; ending every note")
-                return 0
-            if name == "close":
-                return 0
-            _write(replies, _dispatch(player, name, args))
-    except _Terminated:
-        log.info("live MIDI: SIGTERM; ending every note")
-        return SIGTERM_EXIT
-    finally:
-        if player is not None:
-            player.close()
-
-
-def _dispatch(player: Any, name: str, args: tuple) -> tuple[str, Any]:
-    try:
-        if name == "stats":
-            return "ok", player.stats
-        if name == "trace":
-            return "ok", list(player.trace or [])
-        if name == "clock_state":
-            return "ok", player.clock.state()
-        if name not in ("start", "stop", "panic", "queue", "set_transport", "set_bpm", "resume"):
-            raise ValueError(f"unknown live MIDI command {name!r}")
-        return "ok", getattr(player, name)(*args)
-    except (ValueError, TypeError, MidiPortError, RuntimeError, OSError) as error:  # OSError: rtmidi's
-        return "error", (type(error).__name__, str(error))  # driver errors; the child keeps serving
-
-
-def main() -> None:
-    """Entry of the child process: the protocol runs on stdin/stdout; stray prints go to stderr."""
-    requests = os.fdopen(os.dup(0), "rb")
-    replies = os.fdopen(os.dup(1), "wb")
-    os.dup2(2, 1)
-    sys.stdout = sys.stderr
-    sys.exit(_child_main(requests, replies))
-
-
-if __name__ == "__main__":
-    main()

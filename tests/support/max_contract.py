@@ -37,16 +37,15 @@ def udpreceive_atoms(datagram: bytes) -> list[list]:
     return [[m.message.address, *m.message.params] for m in OscPacket(datagram).messages]
 
 
-class Device:
-    """nudge.js in node (fake Max and Live), driven one JSON command per line. ``init`` loads it as Live
-    opens a set; its ``port`` is the reply port its launcher found (the device pings with it)."""
+class NodeHarness:
+    """A node script driven one JSON command per line (stdin), one JSON answer per line (stdout)."""
 
-    def __init__(self):
+    def __init__(self, harness: Path):
         node = shutil.which("node")
         if node is None:
             pytest.skip("node is not installed (CI installs Node 20)")
         self.proc = subprocess.Popen(
-            [node, str(HARNESS)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=ROOT
+            [node, str(harness)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=ROOT
         )
 
     def __call__(self, op: str, **fields) -> dict:
@@ -59,6 +58,14 @@ class Device:
     def close(self) -> None:
         self.proc.stdin.close()
         self.proc.wait(timeout=10)
+
+
+class Device(NodeHarness):
+    """nudge.js in node (fake Max and Live). ``init`` loads it as Live opens a set; its ``port`` is the reply
+    port its launcher found (the device pings with it)."""
+
+    def __init__(self):
+        super().__init__(HARNESS)
 
 
 SILENT = {"/nudge/vary/part", "/nudge/transport"}  # requests without a reply
