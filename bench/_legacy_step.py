@@ -2,15 +2,15 @@
 
 Per step it built CPU generators, drew rows and noise on the CPU and copied them to the device, and read
 five losses back with ``.item()`` (a host sync each on CUDA); Adam in torch's default form for the device.
-It trains the same networks as ``training.step``; only the mechanics differ.
+It trains the same networks as ``training.fitting.step``; only the mechanics differ.
 """
 
 from __future__ import annotations
 
 import torch
 
-from training.batches import BatchSampler, step_generator
-from training.losses import (
+from training.fitting.batches import BatchSampler, step_generator
+from training.fitting.losses import (
     condition_loss,
     critic_loss,
     dynamics_loss,
@@ -19,7 +19,7 @@ from training.losses import (
     interp,
     torch_descriptors,
 )
-from training.model import harden
+from training.fitting.model import harden
 
 
 class LegacyStep:

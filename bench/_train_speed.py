@@ -3,9 +3,10 @@
     python bench/bench_train.py --speed --device cpu            # CPU: the step against the legacy step
     python bench/bench_train.py --speed --device cuda           # GPU: legacy, plain, graphs, compile+graphs
 
-Variants (``training.step``): ``legacy`` is the step as it was before issue 14 (``bench/_legacy_step.py``:
-CPU-side sampling, five ``.item()`` per step), measured in the same run as the baseline; ``step`` is today's
-step without CUDA graphs; ``graphs`` replays it as one CUDA graph; ``compile`` adds ``torch.compile``.
+Variants (``training.fitting.step``): ``legacy`` is the step as it was before issue 14
+(``bench/_legacy_step.py``: CPU-side sampling, five ``.item()`` per step), measured in the same run as
+the baseline; ``step`` is today's step without CUDA graphs; ``graphs`` replays it as one CUDA graph;
+``compile`` adds ``torch.compile``.
 Every figure is the best of ``--rounds`` interleaved rounds of ``--steps`` steps (fair on shared CPUs),
 after warm-up steps (capture and compilation happen there; their seconds are printed), with the device
 synchronised before and after. The issue's reference figures (one H200, two runs sharing it; this 2-core
@@ -22,9 +23,9 @@ import time
 import torch
 from _legacy_step import LegacyStep
 
-from training.config import add_config_arguments, config_from_args
-from training.step import StepStats
-from training.train import Trainer
+from training.fitting.config import add_config_arguments, config_from_args
+from training.fitting.step import StepStats
+from training.fitting.train import Trainer
 
 # issue 14's measurements before the change: (device, batch) -> steps/s
 REFERENCE_STEPS_S = {("cuda", 128): 30.0, ("cuda", 1024): 28.0, ("cuda", 2048): 30.0, ("cpu", 128): 20.0}

@@ -84,7 +84,7 @@ stage "ingest $GMD" 90 python3 -m training.cli ingest midi "$GMD" -o "$DATA" --b
 if [ "$CUDA" != 1 ]; then # the CPU dry run: each CPU stage briefly, every CUDA stage says it is skipped
   stage "speed, CPU (brief)" 120 python3 bench/bench_train.py --speed --device cpu --data "$DATA" --steps 10 --rounds 1 \
     --threads 1
-  stage "tests (CUDA ones skip)" 200 python3 -m pytest -q -p no:cacheprovider tests/test_step.py tests/test_checkpoint.py
+  stage "tests (CUDA ones skip)" 200 python3 -m pytest -q -p no:cacheprovider tests/training/fitting/test_step.py tests/training/fitting/test_checkpoint.py
   echo "== speed on CUDA, recipe fit on CUDA, two processes on one GPU, compile, GPU recipe: SKIPPED (no CUDA GPU)"
   echo "== done in $((SECONDS - START)) s (dry run)"
   exit 0
@@ -100,7 +100,7 @@ stage "recipe fit (14,000 steps, batch 128)" 100 python3 bench/bench_train.py --
 
 # ---- pytest on a machine with a GPU ------------------------------------------------------------------------
 stage "pytest: the step, training, DDP (gloo), checkpoints, on a GPU machine" 110 python3 -m pytest -q -x \
-  -p no:cacheprovider tests/test_step.py tests/test_train.py tests/test_distributed.py tests/test_checkpoint.py
+  -p no:cacheprovider tests/training/fitting/test_step.py tests/training/fitting/test_train.py tests/training/fitting/test_distributed.py tests/training/fitting/test_checkpoint.py
 
 # ---- DDP on real GPUs --------------------------------------------------------------------------------------
 if [ "$GPUS" -ge 2 ]; then

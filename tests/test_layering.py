@@ -4,6 +4,12 @@
     companion.core      <- companion.live
     companion.core, companion.runtime <- training  (never the OSC protocol, live MIDI or the commands)
 
+and inside training, its rooms (each may also import companion.core and companion.runtime):
+
+    training.dataset <- training.conditions <- training.evaluation <- training.fitting <- training.export
+    training.dataset <- training.ingest, training.spotify (the data sources)
+    all of them <- training.commands, training.cli
+
 Each layer imports only the layers it builds on (a test per rule fails naming file and import); no module
 takes part in an import circle; the daemon needs no torch.
 """
@@ -29,8 +35,44 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     "companion.runtime": ("companion.core", "companion.runtime"),
     "companion.osc": ("companion", "companion.core", "companion.runtime", "companion.osc"),
     "companion.live": ("companion.core", "companion.live"),
-    "training": ("companion.core", "companion.runtime", "training"),
+    "training.dataset": ("companion.core", "companion.runtime", "training.dataset"),
+    "training.conditions": ("companion.core", "companion.runtime", "training.dataset", "training.conditions"),
+    "training.ingest": (
+        "companion.core",
+        "companion.runtime",
+        "training.dataset",
+        "training.ingest",
+        "training.spotify",
+    ),
+    "training.spotify": ("companion.core", "companion.runtime", "training.dataset", "training.spotify"),
+    "training.evaluation": (
+        "companion.core",
+        "companion.runtime",
+        "training.dataset",
+        "training.conditions",
+        "training.evaluation",
+    ),
+    "training.fitting": (
+        "companion.core",
+        "companion.runtime",
+        "training.dataset",
+        "training.conditions",
+        "training.evaluation",
+        "training.fitting",
+    ),
+    "training.export": (
+        "companion.core",
+        "companion.runtime",
+        "training.conditions",
+        "training.fitting",
+        "training.export",
+    ),
 }
+ALLOWED["training"] = (  # training.cli and training.commands: the top of training, any room
+    "companion.core",
+    "companion.runtime",
+    *(layer for layer in ALLOWED if layer.startswith("training")),
+)
 
 
 def _module_name(path: Path) -> str:
@@ -120,8 +162,12 @@ def test_the_checks_find_upward_imports_and_circles():
         "companion.core.notes": {"companion.core.pattern", "companion.osc.replies"},
         "companion.runtime.models_dir": {"companion.osc.api"},
         "companion.osc.dispatch": {"companion.runtime.model", "companion.core.notes"},
-        "training.export": {"companion.core.pattern", "companion.runtime.model", "companion.live.player"},
-        "training.evaluate": {"companion.osc.replies"},
+        "training.export.export": {
+            "companion.core.pattern",
+            "companion.runtime.model",
+            "companion.live.player",
+        },
+        "training.evaluation.evaluate": {"companion.osc.replies"},
         "companion.commands.serve": {"companion.osc.dispatch", "companion.live.options"},
         "companion.osc.api": {"companion.osc.api_doc"},
         "companion.osc.api_doc": {"companion.osc.api"},
@@ -129,8 +175,8 @@ def test_the_checks_find_upward_imports_and_circles():
     assert [o.split(" (")[0] for o in _offenders(graph)] == [
         "companion.core.notes imports companion.osc.replies",
         "companion.runtime.models_dir imports companion.osc.api",
-        "training.evaluate imports companion.osc.replies",
-        "training.export imports companion.live.player",
+        "training.evaluation.evaluate imports companion.osc.replies",
+        "training.export.export imports companion.live.player",
     ]
     assert _circles(graph) == ["companion.osc.api -> companion.osc.api_doc -> companion.osc.api"]
 
@@ -142,7 +188,7 @@ def test_training_names_the_generator_parts_instead_of_indexing_its_layers():
         for p in (ROOT / "training").rglob("*.py")
         if p.name != "model.py" and indexing.search(p.read_text(encoding="utf-8"))
     ]
-    assert offenders == [], f"use the Generator's named parts (training/model.py): {offenders}"
+    assert offenders == [], f"use the Generator's named parts (training/fitting/model.py): {offenders}"
 
 
 def _imported_roots(path: Path) -> set[str]:
@@ -187,3 +233,15 @@ def test_importing_every_companion_module_loads_no_torch():
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "", f"importing companion pulled in: {result.stdout.strip()}"
+
+
+def test_the_tests_are_laid_out_like_the_package():
+    """tests/<room>/ for companion/<room>/, tests/training/<room>/ for training/<room>/, tests/max_for_live/."""
+    packages = {"max_for_live": ROOT / "max_for_live", "training": ROOT / "training"}
+    for folder in sorted(p for p in (ROOT / "tests").rglob("*") if p.is_dir() and p.name != "__pycache__"):
+        rel = folder.relative_to(ROOT / "tests")
+        if rel.parts[0] == "support":
+            continue
+        top = packages.get(rel.parts[0], ROOT / "companion" / rel.parts[0])
+        source = top.joinpath(*rel.parts[1:])
+        assert source.is_dir(), f"tests/{rel.as_posix()} has no package folder to mirror (looked for {source})"

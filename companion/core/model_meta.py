@@ -1,8 +1,8 @@
 """The ``nudge`` metadata of an exported generator: the schema shared by export and loading.
 
-The ONNX file carries this JSON object under ``metadata_props`` key ``nudge``. ``training.export`` builds it
-with ``ModelMeta.to_json``; the daemon reads it with ``ModelMeta.from_json``, which names the field at fault
-for anything missing or out of range.
+The ONNX file carries this JSON object under ``metadata_props`` key ``nudge``. ``training.export.export``
+builds it with ``ModelMeta.to_json``; the daemon reads it with ``ModelMeta.from_json``, which names the
+field at fault for anything missing or out of range.
 
 ONNX graph contract (checked by ``companion.runtime.model``):
 - inputs: ``z`` float32 [N, latent_dim]; ``cond`` float32 [N, n_conditions] in 0..1; ``style`` int64 [N]

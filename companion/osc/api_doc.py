@@ -11,7 +11,7 @@ HEADER = """\
 # OSC API of `nudge serve`
 
 <!-- GENERATED from companion/osc/api.py by `python scripts/gen_osc_docs.py`; do not edit by hand.
-     tests/test_osc_docs.py fails when this file and the registry differ. -->
+     tests/osc/test_api_doc.py fails when this file and the registry differ. -->
 
 The daemon listens for OSC 1.0 over UDP on `127.0.0.1:9000` (`--host`, `--port`, `--host ::1` for IPv6;
 beyond loopback only

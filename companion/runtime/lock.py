@@ -17,7 +17,7 @@ search looks for such candidates in latent space (a cross-entropy-method search)
 
 Clips longer than the model are searched in model-length segments (seed, seed + 1, ...). The measurement of
 how well the new voices fit (the realism figures of ``nudge-train evaluate`` on whole patterns, against
-sampling without the search) is ``training/lock_eval.py``; figures in ``docs/voice-lock.md``.
+sampling without the search) is ``training/evaluation/lock_eval.py``; figures in ``docs/voice-lock.md``.
 """
 
 from __future__ import annotations

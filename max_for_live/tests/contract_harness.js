@@ -1,4 +1,4 @@
-// Drives nudge.js (in the fake Max/Live sandbox) for tests/test_max_for_live.py's contract tests.
+// Drives nudge.js (in the fake Max/Live sandbox) for tests/max_for_live/test_device_files.py's contract tests.
 // One JSON command per stdin line, one JSON answer per stdout line:
 //   {"op": "init", "port": reply port} | {"op": "osc", "messages": [[address, ...atoms], ...]} | {"op": "ui", "values": {...}}
 //   {"op": "call", "name": "generate" | "nudge" | "play" | "panic", "args": [...]}

@@ -1,4 +1,4 @@
-// Drives src/nudge_launcher.js (the device's [node.script]) for tests/test_max_launcher.py, without Max:
+// Drives src/nudge_launcher.js (the device's [node.script]) for tests/max_for_live/test_launcher.py, without Max:
 // `node launcher_harness.js '{"port": P, "extraArgs": [...], "idleExitSeconds": S}'`, then one JSON command
 // per stdin line ({"op": "ensure"} | {"op": "freeport"}); every report goes to stdout as one JSON line
 // ({"state", "text"} as the device would get `daemon <state> <text>`, or {"port"}).

@@ -1,5 +1,5 @@
 // Drives src/nudge_tool.js (the MIDI Tools' [js]) in a sandbox of Max's [js] globals, for
-// tests/test_max_miditool.py. One JSON command per stdin line, one JSON answer per stdout line:
+// tests/max_for_live/test_miditool.py. One JSON command per stdin line, one JSON answer per stdout line:
 //   {"op": "load", "kind": "generator" | "transformation", "port": N, "kit": [[note, name], ...] | null}
 //   {"op": "context", "dict": {...}}   live.miditool.in's middle outlet (context) -> inlet 1
 //   {"op": "notes", "dict": {...}}     its left outlet (notes) -> inlet 0

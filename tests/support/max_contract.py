@@ -1,6 +1,6 @@
-"""The Max for Live device's side of the contract tests (tests/test_max_for_live.py): nudge.js driven in node,
-atoms encoded and decoded as Max's [udpsend] and [udpreceive] do, and two links to the daemon (its
-dispatcher on bytes, and ``nudge serve`` over loopback UDP)."""
+"""The Max for Live device's side of the contract tests (tests/max_for_live/test_device_files.py): nudge.js
+driven in node, atoms encoded and decoded as Max's [udpsend] and [udpreceive] do, and two links to the
+daemon (its dispatcher on bytes, and ``nudge serve`` over loopback UDP)."""
 
 from __future__ import annotations
 

@@ -72,8 +72,8 @@ TINY_MODEL_CONFIG = dict(
 
 def train_tiny_checkpoint(folder: str | os.PathLike, steps: int = 3, styles: bool = True, **config) -> Path:
     """Train a really tiny GAN on the synthetic grooves for a few steps -> its ``folder/run/last.pt``."""
-    from training.config import TrainConfig
-    from training.train import train
+    from training.fitting.config import TrainConfig
+    from training.fitting.train import train
 
     folder = Path(folder)
     data = write_rhythm_dataset(folder / "tiny.npz")
@@ -89,7 +89,7 @@ def train_tiny_model(folder: str | os.PathLike, steps: int = 3, styles: bool = T
 
     For tests downstream of export (daemon, evaluation) that want a genuine exported model: about 2 s on CPU.
     """
-    from training.export import export_checkpoint
+    from training.export.export import export_checkpoint
 
     checkpoint = train_tiny_checkpoint(folder, steps, styles, **config)
     return export_checkpoint(checkpoint, Path(folder) / "tiny.onnx").path

@@ -50,8 +50,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from companion.runtime.model import ModelError
     from training.dataset import DatasetError, RhythmDataset
-    from training.evaluate import EvalConfig, evaluate
-    from training.report import format_stdout, write_report
+    from training.evaluation.evaluate import EvalConfig, evaluate
+    from training.evaluation.report import format_stdout, write_report
 
     for name, value, low in (
         ("--samples", args.samples, 2),

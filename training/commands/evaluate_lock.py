@@ -1,5 +1,5 @@
 """``nudge-train evaluate-lock MODEL.onnx --data dataset.npz [--keep kick,snare]``: how well voice lock's new
-voices fit the kept ones (realism figures on whole patterns; ``training/lock_eval.py``)."""
+voices fit the kept ones (realism figures on whole patterns; ``training/evaluation/lock_eval.py``)."""
 
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ def run(args: argparse.Namespace) -> int:
     from companion.runtime import lock
     from companion.runtime.model import ModelError
     from training.dataset import DatasetError, RhythmDataset
-    from training.lock_eval import evaluate_lock
+    from training.evaluation.lock_eval import evaluate_lock
 
     try:
         keep = voices_from_names(args.keep, "--keep")

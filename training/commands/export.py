@@ -14,12 +14,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--int8",
         action="store_true",
         help="quantise the weights to int8 (about a third less generator time on CPU; checked against the "
-        "float graph, see training/quantize.py)",
+        "float graph, see training/export/quantize.py)",
     )
 
 
 def run(args: argparse.Namespace) -> int:
-    from training.export import ExportError, export_checkpoint
+    from training.export.export import ExportError, export_checkpoint
 
     if not str(args.output).endswith(".onnx"):
         raise SystemExit(f"export: output must end in .onnx, got {args.output}")

@@ -11,7 +11,7 @@ import argparse
 import logging
 from pathlib import Path
 
-from training.config import CONFIG_FILE, TrainConfig, add_config_arguments, config_from_args
+from training.fitting.config import CONFIG_FILE, TrainConfig, add_config_arguments, config_from_args
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +27,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from training.train import train  # torch is imported only once the command runs
+    from training.fitting.train import train  # torch is imported only once the command runs
 
     base = None
     if args.resume:

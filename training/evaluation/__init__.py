@@ -1,0 +1,1 @@
+"""Evaluating a model: sampling the exported generator, metrics, dynamics, control, baselines, reports."""

@@ -1,0 +1,203 @@
+"""The training configuration: one dataclass, saved as ``config.json`` beside the weights.
+
+Every field is also a ``nudge-train fit`` option (``--batch-size`` for ``batch_size``); the table of
+choices and ranges below validates both, and the error names the field and what is allowed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import Any
+
+from companion.core.atomic import atomic_write_text
+from companion.core.descriptors import DESCRIPTOR_NAMES
+
+CONFIG_FILE = "config.json"
+LOSSES = ("hinge", "wgan-gp", "bce")
+DEVICES = ("auto", "cpu", "cuda")
+AMP_MODES = ("auto", "off", "bf16", "fp16")
+CUDA_GRAPH_MODES = ("auto", "on", "off")
+HIT_ESTIMATORS = ("soft", "straight-through")
+# The default sliders (docs/gan.md says why these five).
+DEFAULT_CONDITIONS = ("density", "syncopation", "swing", "microtiming_spread", "consistency")
+
+
+@dataclass
+class TrainConfig:
+    data: str = ""  # dataset .npz (training.dataset format)
+    out: str = "runs/default"  # run folder: config.json, checkpoints, metrics.jsonl
+    conditions: tuple[str, ...] = DEFAULT_CONDITIONS  # slider order = the ONNX ``cond`` input order
+    styles: bool = True  # condition on the dataset's style labels (when it has any)
+    beat_types: tuple[str, ...] = ()  # keep only windows of these beat types ("beat", "fill"); () = all
+    # model
+    latent_dim: int = 64
+    style_dim: int = 16
+    g_hidden: int = 256  # generator trunk width
+    bar_dim: int = 96  # generator code per bar
+    bar_hidden: int = 128  # generator per-bar decoder width
+    d_hidden: int = 256  # critic width
+    # optimisation
+    loss: str = "hinge"
+    gp_weight: float = 10.0  # wgan-gp only
+    cond_weight: float = 10.0  # weight of the condition-matching auxiliary loss
+    dynamics_weight: float = 10.0  # weight of the velocity/offset distribution loss (losses.dynamics_loss)
+    cond_mix: float = 0.5  # share of generator rows whose one random slider is redrawn uniformly 0..1
+    n_critic: int = 1  # critic updates per generator update
+    hit_estimator: str = (
+        "soft"  # what the critic sees as hits: "soft" probabilities or "straight-through" 0/1
+    )
+    lr_g: float = 4e-4
+    lr_d: float = 4e-4
+    beta1: float = 0.5
+    beta2: float = 0.9
+    batch_size: int = 128  # per process
+    steps: int = 2000  # generator updates
+    checkpoint_every: int = 500
+    time_limit_s: float = 0.0  # stop early (with a checkpoint) after this many seconds; 0 = no limit
+    hit_threshold: float = 0.5
+    seed: int = 0
+    device: str = "auto"
+    amp: str = "auto"  # cuda only: auto = bf16 where supported, else fp16 with a GradScaler
+    cuda_graphs: str = "auto"  # cuda only: replay each step as one CUDA graph (training.fitting.step)
+    compile: bool = False  # torch.compile the networks and the descriptor loss (training.fitting.step)
+    val_rows: int = 512  # validation windows used for model selection each epoch (0 = none)
+    progress: bool = True
+
+    def __post_init__(self) -> None:
+        self.conditions = tuple(self.conditions)
+        self.beat_types = tuple(self.beat_types)
+        check_config(self)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["conditions"] = list(self.conditions)
+        data["beat_types"] = list(self.beat_types)
+        return data
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, sort_keys=True)
+
+    def save(self, folder: str | os.PathLike) -> Path:
+        return atomic_write_text(Path(folder) / CONFIG_FILE, self.to_json() + "\n")
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
+        if not isinstance(data, dict):
+            raise ValueError("a training config must be a JSON object")
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ValueError(f"unknown training config fields {unknown}; allowed: {sorted(known)}")
+        return cls(**data)
+
+    @classmethod
+    def load(cls, folder_or_file: str | os.PathLike) -> TrainConfig:
+        path = Path(folder_or_file)
+        path = path / CONFIG_FILE if path.is_dir() else path
+        try:
+            return cls.from_dict(json.loads(path.read_text(encoding="utf-8")))
+        except (OSError, json.JSONDecodeError) as error:
+            raise ValueError(f"{path}: not a readable training config ({error})") from error
+
+
+# field: (low, high) for numbers, or the tuple of allowed strings
+RULES: dict[str, tuple] = {
+    "latent_dim": (1, 4096),
+    "style_dim": (1, 512),
+    "g_hidden": (8, 8192),
+    "bar_dim": (4, 4096),
+    "bar_hidden": (8, 8192),
+    "d_hidden": (8, 8192),
+    "loss": LOSSES,
+    "gp_weight": (0.0, 1000.0),
+    "cond_weight": (0.0, 1000.0),
+    "dynamics_weight": (0.0, 1000.0),
+    "cond_mix": (0.0, 1.0),
+    "n_critic": (1, 20),
+    "hit_estimator": HIT_ESTIMATORS,
+    "lr_g": (1e-7, 1.0),
+    "lr_d": (1e-7, 1.0),
+    "beta1": (0.0, 0.999),
+    "beta2": (0.0, 0.9999),
+    "batch_size": (2, 65536),
+    "steps": (0, 10_000_000),
+    "checkpoint_every": (1, 10_000_000),
+    "time_limit_s": (0.0, 1e9),
+    "hit_threshold": (0.01, 0.99),
+    "seed": (0, 2**31 - 1),
+    "device": DEVICES,
+    "amp": AMP_MODES,
+    "cuda_graphs": CUDA_GRAPH_MODES,
+    "val_rows": (0, 1_000_000),
+}
+
+
+def check_config(config: TrainConfig) -> None:
+    """Raise ``ValueError`` naming the field and the allowed values for anything out of range."""
+    for name, rule in RULES.items():
+        value = getattr(config, name)
+        if isinstance(rule[0], str):
+            if value not in rule:
+                raise ValueError(f"config field '{name}' must be one of {list(rule)}, got {value!r}")
+            continue
+        low, high = rule
+        kind = int if isinstance(low, int) and isinstance(high, int) else float
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or (kind is int and not isinstance(value, int))
+        ):
+            raise ValueError(
+                f"config field '{name}' must be a{'n int' if kind is int else ' number'}, got {value!r}"
+            )
+        if not low <= value <= high:
+            raise ValueError(f"config field '{name}' must be in {low}..{high}, got {value!r}")
+    if not config.conditions:
+        raise ValueError("config field 'conditions' must name at least one condition")
+    if len(set(config.conditions)) != len(config.conditions):
+        raise ValueError(f"config field 'conditions' has duplicates: {list(config.conditions)}")
+    for name in config.conditions:
+        if not isinstance(name, str) or not name:
+            raise ValueError(f"config field 'conditions' must hold non-empty names, got {name!r}")
+
+
+def add_config_arguments(parser: argparse.ArgumentParser, skip: tuple[str, ...] = ()) -> None:
+    """One ``--option`` per config field (defaults ``None`` = keep the config's own value)."""
+    for f in fields(TrainConfig):
+        if f.name in skip:
+            continue
+        flag = "--" + f.name.replace("_", "-")
+        default = f.default
+        if isinstance(default, bool):
+            parser.add_argument(
+                flag, action=argparse.BooleanOptionalAction, default=None, help=f"(default {default})"
+            )
+        elif isinstance(default, tuple):
+            hint = f"comma-separated; default {','.join(default) or 'none'}"
+            if f.name == "conditions":
+                hint += f"; descriptors: {','.join(DESCRIPTOR_NAMES)}"
+            parser.add_argument(flag, type=_csv, default=None, metavar="A,B", help=hint)
+        else:
+            rule = RULES.get(f.name)
+            choices = list(rule) if rule and isinstance(rule[0], str) else None
+            parser.add_argument(
+                flag, type=type(default), default=None, choices=choices, help=f"(default {default})"
+            )
+
+
+def config_from_args(args: argparse.Namespace, base: TrainConfig | None = None) -> TrainConfig:
+    """``base`` (or the defaults) with every option given on the command line applied."""
+    data = (base or TrainConfig()).to_dict()
+    for f in fields(TrainConfig):
+        value = getattr(args, f.name, None)
+        if value is not None:
+            data[f.name] = value
+    return TrainConfig.from_dict(data)
+
+
+def _csv(text: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in text.split(",") if part.strip())

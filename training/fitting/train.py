@@ -1,0 +1,347 @@
+"""The training loop: seeds, checkpoints, ``--resume``, progress bar, per-epoch metrics, model selection.
+
+Run folder (``config.out``): ``config.json`` (the TrainConfig), ``last.pt`` (written every
+``checkpoint_every`` steps and at the end), ``best.pt`` (the checkpoint with the best validation score so
+far; the one to export), ``metrics.jsonl`` (one line per epoch). Only ``train`` rows are learnt from; the
+``validation`` rows (never ``test``) pick ``best.pt``.
+
+Repeatable: the weights come from ``seed``; batch order and noise from generators derived from ``(seed,
+epoch)`` and ``(seed, step, rank)``, so a run resumed from a checkpoint continues exactly as if it had not
+stopped. Under torchrun every process draws its own slice of each global batch
+(``training.fitting.distributed``).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import io
+import logging
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from companion.core.atomic import atomic_write_bytes
+from companion.core.descriptors import describe_batch
+from companion.core.drum_map import N_VOICES
+from companion.core.pattern import binarize
+from training.conditions import ConditionError, ConditionSpace, training_rows
+from training.dataset import RhythmDataset
+from training.evaluation import dynamics
+from training.evaluation.metrics import frechet_distance, zscore, zscore_stats
+from training.fitting import distributed, metrics_log
+from training.fitting.batches import BatchSampler
+from training.fitting.checkpoint import CHECKPOINT_FORMAT, RESUME_KEYS, load_checkpoint
+from training.fitting.config import TrainConfig
+from training.fitting.model import build_models
+from training.fitting.step import STAT_NAMES, StepRunner, StepStats, load_adam_state, make_adam, wants_graphs
+
+log = logging.getLogger(__name__)
+LAST, BEST, METRICS = "last.pt", "best.pt", "metrics.jsonl"
+AGREE_EVERY = 25  # under DDP, processes agree on the time limit every this many steps
+DYNAMICS_SCORE_WEIGHT = 10.0  # model selection: one point of dynamics penalty weighs like 10 of Fréchet
+
+
+@dataclass
+class TrainResult:
+    out: Path
+    steps: int
+    last: Path
+    best: Path | None
+    history: list[dict[str, Any]]
+
+
+def amp_dtype(mode: str, device: torch.device) -> torch.dtype | None:
+    """Mixed precision on CUDA only: bf16 where the GPU supports it (auto), else fp16 (needs a GradScaler)."""
+    if device.type != "cuda" or mode == "off":
+        return None
+    if mode == "bf16" or (mode == "auto" and torch.cuda.is_bf16_supported()):
+        return torch.bfloat16
+    return torch.float16
+
+
+def _dataset_summary(dataset: RhythmDataset, path: str) -> dict[str, Any]:
+    counts = {s: int((dataset.split == s).sum()) for s in sorted(set(dataset.split.tolist()))}
+    return {
+        "source": str(dataset.meta.get("source", Path(path).name)),
+        "licence": str(dataset.meta.get("licence", "")),
+        "credit": str(dataset.meta.get("credit", "")),
+        "counts": counts,
+        "file": Path(path).name,
+    }
+
+
+class Trainer:
+    """One training run; ``run()`` trains to ``config.steps`` and returns the result."""
+
+    def __init__(self, config: TrainConfig, resume: bool = False) -> None:
+        self.config, self.out = config, Path(config.out)
+        self.ctx = distributed.setup(config.device)
+        torch.manual_seed(config.seed)
+        dataset = RhythmDataset.load(config.data)
+        self.grid = dataset.grid
+        self.dataset_info = _dataset_summary(dataset, config.data)
+        train = training_rows(dataset, config.beat_types)  # never the test split
+        self.space = ConditionSpace.fit(train, config.conditions, config.styles and bool(train.styles))
+        cond, style = self.space.encode(train)
+        if self.space.styles and np.any(style < 0):
+            raise ConditionError(
+                f"{int((style < 0).sum())} training rows have no style label; use --no-styles"
+            )
+        dev = self.ctx.device
+        self.train_patterns = torch.from_numpy(train.patterns).to(dev)  # [N, 3, V, T]
+        self.train_cond = torch.from_numpy(cond).to(dev)  # [N, C]
+        self.train_style = torch.from_numpy(style).to(dev) if self.space.styles else None  # [N]
+        self.quantiles = torch.tensor(
+            self.space.normaliser.quantiles, dtype=torch.float32, device=dev
+        )  # [C, Q]
+        self.probs = torch.tensor(self.space.normaliser.probs, dtype=torch.float32, device=dev)  # [Q]
+        self.scale = torch.from_numpy(self.space.scales()).to(dev)  # [C]
+        self.measured = list(self.space.measured)
+        self.measured_names = [self.space.names[i] for i in self.measured]
+        self._prepare_validation(dataset, train)
+        self.n_rows = len(train)
+        n_styles = len(self.space.styles)
+        self.G, self.D = build_models(config, len(self.space.names), n_styles, N_VOICES, self.grid)
+        self.G.to(dev), self.D.to(dev)
+        self.amp = amp_dtype(config.amp, dev)
+        graphs = wants_graphs(config.cuda_graphs, dev, self.ctx.distributed, self.amp)
+        betas = (config.beta1, config.beta2)
+        self.opt_g = make_adam(self.G.parameters(), config.lr_g, betas, dev, capturable=graphs)
+        self.opt_d = make_adam(self.D.parameters(), config.lr_d, betas, dev, capturable=graphs)
+        use_scaler = self.amp == torch.float16
+        self.scaler_g = torch.amp.GradScaler("cuda", enabled=use_scaler)
+        self.scaler_d = torch.amp.GradScaler("cuda", enabled=use_scaler)
+        self.sampler = BatchSampler(
+            self.n_rows, config.batch_size, config.seed, self.ctx.rank, self.ctx.world_size, dev
+        )
+        self.step, self.best_score, self.best_step = 0, math.inf, -1
+        if resume:
+            self.load(self.out / LAST)
+        self.G_ddp, self.D_ddp = distributed.wrap(self.G, self.ctx), distributed.wrap(self.D, self.ctx)
+        self.runner = StepRunner(self, graphs, config.compile)
+
+    # ---- data -----------------------------------------------------------------------------------------
+    def _prepare_validation(self, dataset: RhythmDataset, train: RhythmDataset) -> None:
+        self.train_stats = zscore_stats(describe_batch(train.patterns, self.grid))
+        val = dataset.of_split("validation")
+        if self.config.beat_types:
+            val = val.select(np.isin(val.beat_type, self.config.beat_types))
+        self.val = None
+        if self.config.val_rows and len(val) >= 2:
+            rows = np.random.default_rng(self.config.seed).permutation(len(val))[: self.config.val_rows]
+            val = val.select(np.sort(rows))
+            cond, style = self.space.encode(val)
+            known = style >= 0 if self.space.styles else np.ones(len(val), dtype=bool)
+            if not known.all():  # a style the train split lacks has no embedding: leave those rows out
+                log.warning(
+                    "%d of %d validation windows have styles the train split lacks (%s); model selection "
+                    "leaves them out",
+                    int((~known).sum()),
+                    len(val),
+                    ", ".join(sorted(set(val.style[~known].tolist()))),
+                )
+            if known.sum() >= 2:
+                val = val.select(known)
+                self.val = (describe_batch(val.patterns, self.grid), cond[known], style[known])
+                self.val_patterns = val.patterns  # [M, 3, V, T]: their hits' velocities and offsets
+                self.val_dynamics = dynamics.dynamics("validation", val.patterns, val.patterns, self.grid)
+
+    # ---- one step (training.fitting.step) ---------------------------------------------------------------
+    def train_step(self) -> tuple[torch.Tensor, bool]:
+        """One generator update (after ``n_critic`` critic updates): stats [6] (``STAT_NAMES``, on the
+        device; not read back here) and whether the step ended an epoch."""
+        return self.runner.step()
+
+    # ---- validation (model selection) -----------------------------------------------------------------
+    @torch.no_grad()
+    def validate(self) -> dict[str, float]:
+        """Fréchet distance of z-scored descriptors, generated vs validation windows, the mean slider error
+        and the dynamics penalty (``training.evaluation.dynamics.selection_penalty``: velocity and offset
+        histograms, shares of near-silent and full-force hits, accent profiles); ``score`` (lower is better)
+        picks ``best.pt``."""
+        if self.val is None:
+            return {}
+        real_desc, cond, style = self.val
+        gen = torch.Generator().manual_seed(self.config.seed + 17)
+        z = torch.randn(len(cond), self.config.latent_dim, generator=gen)
+        self.G.eval()
+        out = self.G(
+            z.to(self.ctx.device),
+            torch.from_numpy(cond).to(self.ctx.device),
+            torch.from_numpy(style).to(self.ctx.device) if self.space.styles else None,
+        )
+        self.G.train()
+        fake = binarize(out.float().cpu().numpy(), self.config.hit_threshold)
+        fake_desc = describe_batch(fake, self.grid)
+        fd = frechet_distance(zscore(real_desc, self.train_stats), zscore(fake_desc, self.train_stats))
+        got = self.space.normaliser.transform(self.space.raw_from_descriptors(fake_desc))
+        error = float(np.abs(got - cond)[:, list(self.space.measured)].mean()) if self.space.measured else 0.0
+        played = dynamics.dynamics("model", fake, self.val_patterns, self.grid)
+        penalty = dynamics.selection_penalty(played, self.val_dynamics)
+        return {
+            "val_fd": fd,
+            "val_cond_error": error,
+            "val_velocity_overlap": _or_zero(played.velocity_overlap),  # NaN: no hits at all
+            "val_offset_overlap": _or_zero(played.offset_overlap),
+            "val_dynamics": penalty,
+            "score": fd + 10.0 * error + DYNAMICS_SCORE_WEIGHT * penalty,
+        }
+
+    # ---- checkpoints ----------------------------------------------------------------------------------
+    def checkpoint(self) -> dict[str, Any]:
+        return {
+            "format": CHECKPOINT_FORMAT,
+            "step": self.step,
+            "sampler": self.sampler.state_dict(),
+            "config": self.config.to_dict(),
+            "conditions": self.space.to_dict(),
+            "grid": {
+                "steps_per_beat": self.grid.steps_per_beat,
+                "beats_per_bar": self.grid.beats_per_bar,
+                "bars": self.grid.bars,
+            },
+            "n_voices": N_VOICES,
+            "dataset": self.dataset_info,
+            "generator": self.G.state_dict(),
+            "critic": self.D.state_dict(),
+            "opt_g": self.opt_g.state_dict(),
+            "opt_d": self.opt_d.state_dict(),
+            "scaler_g": self.scaler_g.state_dict(),
+            "scaler_d": self.scaler_d.state_dict(),
+            "best": {"score": self.best_score, "step": self.best_step},
+            "date": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+        }
+
+    def save(self, name: str) -> Path:
+        buffer = io.BytesIO()
+        torch.save(self.checkpoint(), buffer)
+        return atomic_write_bytes(self.out / name, buffer.getvalue())
+
+    def load(self, path: Path) -> None:
+        if not path.exists():
+            raise FileNotFoundError(f"--resume: no checkpoint {path} (train without --resume first)")
+        state = load_checkpoint(path, str(self.ctx.device))  # ValueError for a corrupt or foreign file
+        missing = [key for key in RESUME_KEYS if key not in state]
+        if missing:
+            raise ValueError(f"--resume: {path} lacks {', '.join(missing)}: not a training checkpoint")
+        if state.get("conditions") != self.space.to_dict():
+            raise ValueError(
+                f"{path}: checkpoint was trained with other conditions/styles than this dataset gives"
+            )
+        try:
+            self.G.load_state_dict(state["generator"])
+            self.D.load_state_dict(state["critic"])
+        except RuntimeError as error:  # e.g. --latent-dim changed since: the weights have other shapes
+            first = str(error).strip().splitlines()[-1].strip()[:300]
+            raise ValueError(f"--resume: {path} was trained with another architecture ({first})") from None
+        load_adam_state(self.opt_g, state["opt_g"])  # a GPU run's state resumes on the CPU and back
+        load_adam_state(self.opt_d, state["opt_d"])
+        for scaler, saved in ((self.scaler_g, state["scaler_g"]), (self.scaler_d, state["scaler_d"])):
+            if scaler.is_enabled() and saved:  # a float16 run's; a bf16/CPU run saves none: start afresh
+                scaler.load_state_dict(saved)
+        self.sampler.load_state_dict(state["sampler"])
+        self.step = int(state["step"])
+        self.best_score, self.best_step = float(state["best"]["score"]), int(state["best"]["step"])
+        if self.ctx.is_main:
+            metrics_log.trim_rows(self.out / METRICS, self.step)  # the resumed run writes the rest again
+
+    # ---- the loop -------------------------------------------------------------------------------------
+    def run(self) -> TrainResult:
+        cfg, main = self.config, self.ctx.is_main
+        if main:
+            self.out.mkdir(parents=True, exist_ok=True)
+            cfg.save(self.out)
+        history: list[dict[str, Any]] = []
+        stats, started = StepStats(self.ctx.device), time.perf_counter()
+        bar = _progress(range(self.step, cfg.steps), enabled=main and cfg.progress)
+        for _ in bar:
+            step_stats, epoch_ended = self.train_step()
+            stats.add(step_stats, self.step)  # on the device: no per-step host sync
+            checkpoint_due = self.step % cfg.checkpoint_every == 0
+            out_of_time = cfg.time_limit_s > 0 and time.perf_counter() - started > cfg.time_limit_s
+            if self.ctx.distributed and cfg.time_limit_s > 0:  # all processes stop at the same step
+                agree = epoch_ended or checkpoint_due or self.step % AGREE_EVERY == 0
+                agree = agree or self.step == cfg.steps
+                out_of_time = agree and distributed.any_over_processes(out_of_time, self.ctx)
+            last_step = self.step == cfg.steps or out_of_time
+            if not (epoch_ended or checkpoint_due or last_step):
+                continue
+            self._check_finite(stats)  # before anything of this state is saved
+            if epoch_ended or last_step:
+                names = sorted(STAT_NAMES)
+                means = distributed.mean_over_processes(
+                    stats.means()[[STAT_NAMES.index(k) for k in names]], self.ctx
+                ).tolist()
+                row = {
+                    "epoch": round(self.sampler.epoch + self.sampler.position / self.n_rows, 3),
+                    "step": self.step,
+                    **{k: round(float(v), 5) for k, v in zip(names, means, strict=True)},
+                    "seconds": round(time.perf_counter() - started, 2),
+                }
+                scores = distributed.from_main(self.validate() if main else None, self.ctx)
+                row.update({k: round(v, 5) for k, v in scores.items()})
+                if main:
+                    self._log(row)
+                if row.get("score", math.inf) < self.best_score:  # every process keeps the same best
+                    self.best_score, self.best_step = row["score"], self.step
+                    if main:
+                        self.save(BEST)
+                if hasattr(bar, "set_postfix"):
+                    bar.set_postfix({k: f"{row[k]:.3f}" for k in ("loss_d", "loss_g", "loss_cond")})
+                history.append(row)
+                stats.reset()
+            if main and (checkpoint_due or last_step):
+                self.save(LAST)
+            if out_of_time:
+                log.warning(
+                    "time limit of %.0f s reached at step %d of %d", cfg.time_limit_s, self.step, cfg.steps
+                )
+                break
+        if main and (cfg.steps == 0 or self.step == 0):
+            self.save(LAST)
+        distributed.barrier(self.ctx)
+        best = self.out / BEST
+        return TrainResult(self.out, self.step, self.out / LAST, best if best.exists() else None, history)
+
+    def _check_finite(self, stats: StepStats) -> None:
+        """Stop before saving if any step since the start (of any process) gave a non-finite loss."""
+        first_bad = int(distributed.min_over_processes(stats.first_bad, self.ctx))
+        if first_bad != StepStats.NEVER:
+            raise ValueError(
+                f"training diverged at step {first_bad}: a loss or critic score (of this or another process) "
+                f"is not finite; stopped before saving this state ({LAST} is the last checkpoint saved "
+                "before). Check the data for NaN, or lower the learning rates"
+            )
+
+    def _log(self, row: dict[str, Any]) -> None:
+        metrics_log.append_row(self.out / METRICS, row)
+        log.info("epoch %s", row)
+
+
+def _or_zero(value: float) -> float:
+    return value if math.isfinite(value) else 0.0
+
+
+def _progress(iterable, enabled: bool):
+    if not enabled:
+        return iterable
+    from tqdm import tqdm
+
+    return tqdm(iterable, desc="fit", unit="step", dynamic_ncols=True)
+
+
+def train(config: TrainConfig, resume: bool = False) -> TrainResult:
+    """Train (or continue with ``resume``) the GAN described by ``config``; see the module docstring."""
+    trainer = Trainer(config, resume=resume)
+    try:
+        return trainer.run()
+    finally:
+        distributed.teardown(trainer.ctx)
+
+
+__all__ = ["TrainResult", "Trainer", "train"]
