@@ -236,7 +236,7 @@ def test_importing_every_companion_module_loads_no_torch():
 
 
 def test_the_tests_are_laid_out_like_the_package():
-    """tests/<room>/ for companion/<room>/, tests/training/<room>/ for training/<room>/, tests/max_for_live/."""
+    """tests/<room>/ mirrors companion/<room>/, tests/training/<room>/ mirrors training/<room>/."""
     packages = {"max_for_live": ROOT / "max_for_live", "training": ROOT / "training"}
     for folder in sorted(p for p in (ROOT / "tests").rglob("*") if p.is_dir() and p.name != "__pycache__"):
         rel = folder.relative_to(ROOT / "tests")
@@ -244,4 +244,4 @@ def test_the_tests_are_laid_out_like_the_package():
             continue
         top = packages.get(rel.parts[0], ROOT / "companion" / rel.parts[0])
         source = top.joinpath(*rel.parts[1:])
-        assert source.is_dir(), f"tests/{rel.as_posix()} has no package folder to mirror (looked for {source})"
+        assert source.is_dir(), f"tests/{rel.as_posix()} mirrors no package folder (looked for {source})"
