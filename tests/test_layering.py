@@ -2,12 +2,15 @@
 
     companion.core      <- companion.runtime <- companion.osc  <- companion.commands, companion.cli
     companion.core      <- companion.live
-    companion.core, companion.runtime <- training  (never the OSC protocol, live MIDI or the commands)
+    companion.core      <- companion.audio   (the audio extra's libraries imported inside functions only)
+    companion.core, companion.runtime, companion.audio <- training  (never the OSC protocol, live MIDI or
+                                                                     the commands)
 
 and inside training, its rooms (each may also import companion.core and companion.runtime):
 
     training.dataset <- training.conditions <- training.evaluation <- training.fitting <- training.export
     training.dataset <- training.ingest, training.spotify (the data sources)
+    training.spotify <- training.audio (local-audio records, GMD renders, the beat model, its evaluation)
     all of them <- training.commands, training.cli
 
 Each layer imports only the layers it builds on (a test per rule fails naming file and import); no module
@@ -35,6 +38,7 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     "companion.runtime": ("companion.core", "companion.runtime"),
     "companion.osc": ("companion", "companion.core", "companion.runtime", "companion.osc"),
     "companion.live": ("companion.core", "companion.live"),
+    "companion.audio": ("companion.core", "companion.audio"),
     "training.dataset": ("companion.core", "companion.runtime", "training.dataset"),
     "training.conditions": ("companion.core", "companion.runtime", "training.dataset", "training.conditions"),
     "training.ingest": (
@@ -45,6 +49,13 @@ ALLOWED: dict[str, tuple[str, ...]] = {
         "training.spotify",
     ),
     "training.spotify": ("companion.core", "companion.runtime", "training.dataset", "training.spotify"),
+    "training.audio": (
+        "companion.core",
+        "companion.audio",
+        "training.dataset",
+        "training.spotify",
+        "training.audio",
+    ),
     "training.evaluation": (
         "companion.core",
         "companion.runtime",
@@ -71,6 +82,7 @@ ALLOWED: dict[str, tuple[str, ...]] = {
 ALLOWED["training"] = (  # training.cli and training.commands: the top of training, any room
     "companion.core",
     "companion.runtime",
+    "companion.audio",
     *(layer for layer in ALLOWED if layer.startswith("training")),
 )
 
@@ -212,11 +224,31 @@ def test_companion_never_imports_training_or_torch_in_source():
     assert offenders == {}, f"companion must stay light (numpy + onnxruntime): {offenders}"
 
 
+AUDIO_EXTRA = {"librosa", "soundfile", "soxr"}  # pyproject's [audio] extra, as companion/audio imports it
+
+
+def _top_level_roots(path: Path) -> set[str]:
+    """The roots imported at module level (not inside a function): what importing the module loads."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    roots = set()
+    for node in tree.body:
+        if isinstance(node, ast.Import):
+            roots.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            roots.add(node.module.split(".")[0])
+    return roots
+
+
 def test_the_daemon_imports_only_its_runtime_dependencies():
-    """What pyproject lists for the runtime is what companion imports (python-osc is for tests and bench)."""
+    """What pyproject lists for the runtime is what companion imports (python-osc is for tests and bench);
+    companion/audio alone may also use the audio extra, and only inside its functions."""
     third_party = set()
     for p in (ROOT / "companion").rglob("*.py"):
-        third_party |= _imported_roots(p) - set(sys.stdlib_module_names) - {"companion", "__future__"}
+        roots = _imported_roots(p) - set(sys.stdlib_module_names) - {"companion", "__future__"}
+        if p.parent.name == "audio":
+            roots -= AUDIO_EXTRA
+            assert not _top_level_roots(p) & AUDIO_EXTRA, f"{p.name}: import the audio extra inside functions"
+        third_party |= roots
     assert third_party == {"numpy", "onnxruntime", "mido", "rtmidi"}
 
 
@@ -225,7 +257,8 @@ def test_importing_every_companion_module_loads_no_torch():
         "import importlib, sys\n"
         f"for name in {COMPANION_MODULES!r}:\n"
         "    importlib.import_module(name)\n"
-        "heavy = sorted(m for m in ('torch', 'training', 'spotipy', 'matplotlib') if m in sys.modules)\n"
+        "heavy = sorted(m for m in ('torch', 'training', 'spotipy', 'matplotlib', 'librosa', 'soundfile',"
+        " 'numba') if m in sys.modules)\n"
         "print(','.join(heavy))\n"
     )
     result = subprocess.run(
