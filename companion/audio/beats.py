@@ -7,7 +7,8 @@
    or triplet figure does not pass for the beat), within ``BPM_LIMITS``, weighted by a log-normal prior
    around ``PRIOR_BPM`` (one octave wide: the activation decides, the prior breaks near-ties).
 3. Beats: dynamic programming over the beat activation at that tempo (``librosa.beat.beat_track``, weak
-   beats at the ends trimmed); the tempo is then refined from the beat times (least squares).
+   beats at the ends trimmed), moved to the midpoints when those hold more activation (the programme can
+   settle on the off-beats); the tempo is then refined from the beat times (least squares).
 4. Meter and downbeats: the downbeat activation at each beat; the bar length (``METERS``) and phase that
    collect the most of it win (3/4 must beat 4/4 by ``METER_MARGIN``: the model learned from 4/4 only).
 """
@@ -144,6 +145,10 @@ def track(frames: Frames, path: str | Path = MODEL_PATH) -> BeatGrid:
         trim=True,
     )
     found = np.asarray(found, dtype=np.int64)
+    if len(found) > 2:  # settled on the off-beats? the midpoints would then hold more activation
+        mids = ((found[:-1] + found[1:]) // 2).astype(np.int64)
+        if _at(beat, mids).mean() > _at(beat, found).mean():
+            found = mids
     beats_s = found * frames.hop_s
     meter, phase, meter_confidence = _meter_and_phase(_at(downbeat, found)) if len(found) else (4, 0, 0.0)
     return BeatGrid(

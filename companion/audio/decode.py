@@ -17,6 +17,8 @@ from types import ModuleType
 
 import numpy as np
 
+from companion.core.errors import DataError, UsageError
+
 ANALYSIS_SAMPLE_RATE = 22050
 AUDIO_EXTENSIONS = (".wav", ".wave", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aif", ".aiff")
 AUDIO_EXTRA = "pip install 'nudge[audio]'"
@@ -25,11 +27,11 @@ MAX_SECONDS = 30 * 60.0
 SILENCE_DBFS = -60.0  # a file whose peak stays below this is silent
 
 
-class AudioError(ValueError):
+class AudioError(DataError):
     """An audio file cannot be analysed; the message says why (unreadable, empty, silent, too long)."""
 
 
-class AudioStackMissing(ImportError):
+class AudioStackMissing(UsageError):
     """The optional audio libraries are not installed; the message names the extra that brings them."""
 
 
@@ -83,8 +85,8 @@ def _read_audioread(path: Path, start_s: float, end_s: float | None) -> tuple[np
         raise AudioError(f"unreadable ({type(error).__name__}: {error})") from error
     data = np.frombuffer(pcm[: len(pcm) // (2 * channels) * 2 * channels], dtype="<i2")
     data = data.reshape(-1, channels).astype(np.float32) / 32768.0
-    stop = None if end_s is None else int(round(end_s * rate))
-    return data[int(round(start_s * rate)) : stop], rate, "audioread"
+    stop = None if end_s is None else round(end_s * rate)
+    return data[round(start_s * rate) : stop], rate, "audioread"
 
 
 def load_audio(

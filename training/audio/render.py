@@ -25,6 +25,7 @@ import mido
 import numpy as np
 
 from companion.core.atomic import atomic_write_bytes, atomic_write_text
+from companion.core.errors import DataError
 from companion.core.midi_file import DRUM_CHANNEL
 from training.audio.backing import BASS_PROGRAM, BASS_VELOCITY, KEYS_PROGRAM, KEYS_VELOCITY, backing_notes
 
@@ -41,7 +42,13 @@ ROLAND_TO_GM = {22: 42, 26: 46, 58: 43}
 TICKS_PER_BEAT = 480
 
 
-class RenderError(RuntimeError):
+# a performance whose notes do not follow the file's beat grid cannot give a known grid: the resultant
+# length of its notes' phases on the 16th grid or the 8th-triplet grid (1 = every note on the grid, about
+# 0.05 for notes at random) must reach this
+MIN_GRID_ALIGNMENT = 0.15
+
+
+class RenderError(DataError):
     """The renderer or its SoundFont is missing, or a performance cannot be rendered."""
 
 
@@ -92,7 +99,8 @@ def choose_clips(
     seed: int = 0,
     backing_set: str = "eval",
 ) -> list[ClipSpec]:
-    """``count`` performances of ``split`` (all when None) in a stable shuffled order, each with its tempo."""
+    """``count`` performances of ``split`` (all when None) in a stable shuffled order, each with its tempo;
+    those whose drummer does not follow the file's grid in the clip (``grid_alignment``) are left out."""
     if split == "train" and backing_set == "eval":
         raise ValueError(
             "the audio evaluation never uses the GMD train split (train renders: backing 'train')"
@@ -104,8 +112,16 @@ def choose_clips(
             if r["split"] == split and r["beat_type"] == "beat" and r["time_signature"] == "4-4"
         ]
     rows.sort(key=lambda r: hashlib.sha1(f"{seed}:{r['id']}".encode()).hexdigest())
-    rows = rows if count is None else rows[:count]
     low, high = BPM_RANGE
+    kept = []
+    for row in rows:
+        if count is not None and len(kept) == count:
+            break
+        bars = max(2, int(seconds * float(np.clip(float(row["bpm"]), low, high)) / 60.0 // BEATS_PER_BAR))
+        beats = np.array([b for b, _, _ in _drum_notes(Path(gmd_dir) / row["midi_filename"])])
+        if grid_alignment(beats[beats < bars * BEATS_PER_BAR]) >= MIN_GRID_ALIGNMENT:
+            kept.append(row)
+    rows = kept
     # each performance at its own tempo, where the drummer's feel and the metronome agree; the few outside
     # the range are brought to its nearest end (GMD test: 65..190 BPM)
     tempos = [float(np.clip(float(r["bpm"]), low, high)) for r in rows]
@@ -125,6 +141,14 @@ def choose_clips(
             )
         )
     return specs
+
+
+def grid_alignment(onset_beats: np.ndarray) -> float:
+    """How well notes follow the beat grid: max over the 16th and 8th-triplet grids of the resultant length
+    of their phases (0..1)."""
+    if not len(onset_beats):
+        return 0.0
+    return max(float(np.abs(np.mean(np.exp(2j * np.pi * k * onset_beats)))) for k in (4, 3))
 
 
 def _drum_notes(path: Path) -> list[tuple[float, int, int]]:
