@@ -3,9 +3,10 @@
 1. The beat model (``companion/audio/beats.onnx``, trained by ``nudge-train fit-beats``; onnxruntime, no
    torch) turns the log-mel frames (``features.model_input``) into two activations per frame: a beat
    starts here, a downbeat starts here.
-2. Tempo: the beat activation's autocorrelation, read as a comb (lags P, 2P, 3P, 4P all count, so a dotted
-   or triplet figure does not pass for the beat), within ``BPM_LIMITS``, weighted by a log-normal prior
-   around ``PRIOR_BPM`` (one octave wide: the activation decides, the prior breaks near-ties).
+2. Tempo: the beat activation's autocorrelation, read as a comb (lags P, 2P, 4P and 8P all count: the beat,
+   the half bar, the bar and two bars, so a dotted or triplet figure does not pass for the beat; only the
+   lags that fit in the audio), within ``BPM_LIMITS``, weighted by a log-normal prior around ``PRIOR_BPM``
+   (one octave wide: the activation decides, the prior breaks near-ties).
 3. Beats: dynamic programming over the beat activation at that tempo (``librosa.beat.beat_track``, weak
    beats at the ends trimmed), moved to the midpoints when those hold more activation (the programme can
    settle on the off-beats); the tempo is then refined from the beat times (least squares).
@@ -29,7 +30,7 @@ MODEL_PATH = Path(__file__).with_name("beats.onnx")
 BPM_LIMITS = (55.0, 215.0)
 PRIOR_BPM = 115.0
 PRIOR_OCTAVES = 1.0  # std of the log2 tempo prior
-COMB_LAGS = (1, 2, 3, 4)
+COMB_LAGS = (1, 2, 4, 8)  # beat, half bar, bar, two bars (in 4/4)
 TIGHTNESS = 400.0
 METERS = (4, 3)
 METER_MARGIN = 1.25
@@ -88,7 +89,11 @@ def _tempo(beat: np.ndarray, hop_s: float) -> tuple[float, float]:
     def at(lag: np.ndarray) -> np.ndarray:
         return np.interp(lag, np.arange(len(ac)), ac, right=0.0)
 
-    comb = sum(at(k * lags) for k in COMB_LAGS) / len(COMB_LAGS)
+    # the lags that fit in the audio count (a two-bar loop has no 8-beat lag to look at)
+    fits = [(k * lags < len(ac) - 1).astype(np.float64) for k in COMB_LAGS]
+    comb = sum(at(k * lags) * fit for k, fit in zip(COMB_LAGS, fits, strict=True)) / np.maximum(
+        sum(fits), 1.0
+    )
     bpm = 60.0 / (lags * hop_s)
     prior = np.exp(-0.5 * (np.log2(bpm / PRIOR_BPM) / PRIOR_OCTAVES) ** 2)
     score = np.maximum(comb, 0.0) * prior

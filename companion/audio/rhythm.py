@@ -58,6 +58,12 @@ class AudioRhythm:
     grid: str  # "tracked" or "warp markers"
     onsets: int  # onsets found in the part analysed (before leaving any out)
 
+    @property
+    def rows(self) -> np.ndarray:
+        """float64 [M, 4]: pitch, start_beats, duration_beats, velocity, by start (the tools' clip rows)."""
+        notes = [(n.pitch, n.start_beats, n.duration_beats, n.velocity) for n in self.take.notes]
+        return np.array(notes, dtype=np.float64).reshape(-1, 4)
+
 
 def _check_markers(markers: Sequence[WarpMarker]) -> tuple[np.ndarray, np.ndarray]:
     seconds = np.array([m.seconds for m in markers], dtype=np.float64)

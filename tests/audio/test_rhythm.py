@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from companion.audio.decode import AudioError
@@ -45,6 +46,9 @@ def test_with_warp_markers_the_grid_is_lives(loops):
     assert _f1(reference, _steps(rhythm)) >= 0.95
     kicks = {round(n.start_beats * 4) % 16 for n in rhythm.take.notes if n.pitch == 36}
     assert 0 in kicks  # the kick on one reads as the darkest band
+    rows = rhythm.rows  # what drumify reads: pitch, start_beats, duration_beats, velocity
+    assert rows.shape == (len(rhythm.take.notes), 4)
+    assert np.all(np.diff(rows[:, 1]) >= 0) and rows[:, 3].min() >= 1 and rows[:, 3].max() <= 127
 
 
 def test_without_markers_the_grid_is_tracked(loops):

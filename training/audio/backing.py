@@ -66,16 +66,19 @@ BACKING_SETS = {"eval": (BASS_PARTS, KEYS_PARTS), "train": (TRAIN_BASS_PARTS, TR
 
 
 def backing_notes(
-    index: int, length_beats: float, backing_set: str = "eval"
+    index: int, length_beats: float, backing_set: str = "eval", shift_beats: int = 0
 ) -> tuple[list[tuple], list[tuple]]:
-    """(bass, keys) notes as ``(start_beats, duration_beats, pitch)`` looped over ``length_beats``."""
+    """(bass, keys) notes as ``(start_beats, duration_beats, pitch)`` looped over ``length_beats``, the loop
+    started ``shift_beats`` beats into the part (the beat model's training clips move the band's harmonic
+    rhythm against the bar, so that the model learns the bar from the drums, not from four bands)."""
+    if backing_set == "none":
+        return [], []
     bass_parts, keys_parts = BACKING_SETS[backing_set]
     bass_part = bass_parts[index % len(bass_parts)]
     keys_part = keys_parts[(index // len(bass_parts) + index) % len(keys_parts)]
     bass, keys = [], []
-    loops = int(length_beats // PART_BEATS) + 1
-    for loop in range(loops):
-        base = loop * PART_BEATS
-        bass += [(base + s, d, p) for s, d, p in bass_part if base + s < length_beats]
-        keys += [(base + s, d, p) for s, d, chord in keys_part for p in chord if base + s < length_beats]
-    return bass, keys
+    for loop in range(-1, int(length_beats // PART_BEATS) + 2):
+        base = loop * PART_BEATS - shift_beats
+        bass += [(base + s, d, p) for s, d, p in bass_part if 0 <= base + s < length_beats]
+        keys += [(base + s, d, p) for s, d, chord in keys_part for p in chord if 0 <= base + s < length_beats]
+    return sorted(bass), sorted(keys)

@@ -46,6 +46,7 @@ TICKS_PER_BEAT = 480
 # length of its notes' phases on the 16th grid or the 8th-triplet grid (1 = every note on the grid, about
 # 0.05 for notes at random) must reach this
 MIN_GRID_ALIGNMENT = 0.15
+TRAIN_DRUMS_ALONE = 0.25  # share of the beat model's training clips rendered without the band
 
 
 class RenderError(DataError):
@@ -61,7 +62,8 @@ class ClipSpec:
     original_bpm: float
     bars: int
     backing: int  # index into the backing parts
-    backing_set: str = "eval"
+    backing_set: str = "eval"  # "eval", "train" or "none" (drums alone)
+    backing_shift_beats: int = 0
 
 
 @dataclass(frozen=True)
@@ -98,6 +100,7 @@ def choose_clips(
     seconds: float,
     seed: int = 0,
     backing_set: str = "eval",
+    augment: bool = True,
 ) -> list[ClipSpec]:
     """``count`` performances of ``split`` (all when None) in a stable shuffled order, each with its tempo;
     those whose drummer does not follow the file's grid in the clip (``grid_alignment``) are left out."""
@@ -126,7 +129,13 @@ def choose_clips(
     # the range are brought to its nearest end (GMD test: 65..190 BPM)
     tempos = [float(np.clip(float(r["bpm"]), low, high)) for r in rows]
     specs = []
+    # the training clips: a quarter with drums alone, the rest with the band started anywhere in its part
+    train_rng = np.random.default_rng(seed + 1)
     for i, (row, bpm) in enumerate(zip(rows, tempos, strict=True)):
+        clip_set, shift = backing_set, 0
+        if backing_set == "train" and augment:
+            clip_set = "none" if train_rng.uniform() < TRAIN_DRUMS_ALONE else "train"
+            shift = int(train_rng.integers(0, 8))
         bars = max(2, int(seconds * bpm / 60.0 // BEATS_PER_BAR))
         specs.append(
             ClipSpec(
@@ -137,7 +146,8 @@ def choose_clips(
                 original_bpm=float(row["bpm"]),
                 bars=bars,
                 backing=i,
-                backing_set=backing_set,
+                backing_set=clip_set,
+                backing_shift_beats=shift,
             )
         )
     return specs
@@ -170,7 +180,7 @@ def clip_midi(spec: ClipSpec, gmd_dir: str | os.PathLike) -> tuple[mido.MidiFile
     (beats)."""
     length_beats = spec.bars * BEATS_PER_BAR
     drums = [n for n in _drum_notes(Path(gmd_dir) / spec.midi_path) if n[0] < length_beats - 1 / 8]
-    bass, keys = backing_notes(spec.backing, length_beats, spec.backing_set)
+    bass, keys = backing_notes(spec.backing, length_beats, spec.backing_set, spec.backing_shift_beats)
     midi = mido.MidiFile(type=1, ticks_per_beat=TICKS_PER_BEAT)
     meta = mido.MidiTrack(
         [

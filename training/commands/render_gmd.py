@@ -20,6 +20,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--count", type=int, default=None, help="clips to render (default: all)")
     parser.add_argument("--seconds", type=float, default=30.0, help="clip length, cut to whole bars (30)")
     parser.add_argument("--backing", choices=("eval", "train"), default="eval", help="bass and keys set")
+    parser.add_argument(
+        "--no-augment",
+        action="store_true",
+        help="--backing train: every clip with the band, started on the bar (no drums alone, no shifts)",
+    )
     parser.add_argument("--soundfont", default=None, help="GM SoundFont (default: Debian's TimGM6mb)")
     parser.add_argument("--seed", type=int, default=0, help="which performances, in which order")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -35,7 +40,15 @@ def run(args: argparse.Namespace) -> int:
             raise ValueError("--seconds must be in 4..600")
         find_fluidsynth()
         soundfont = find_soundfont(args.soundfont)
-        specs = choose_clips(args.gmd, args.split, args.count, args.seconds, args.seed, args.backing)
+        specs = choose_clips(
+            args.gmd,
+            args.split,
+            args.count,
+            args.seconds,
+            args.seed,
+            args.backing,
+            augment=not args.no_augment,
+        )
     except (ValueError, RenderError, FileNotFoundError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
