@@ -5,6 +5,7 @@
 //   {"op": "select_last_clip"} | {"op": "advance", "ms": N}
 //   {"op": "select_clip", "slot": S, "length": beats, "notes": [...]} (a clip the producer made, shown)
 //   {"op": "clips"} -> answer.clips: every Session clip of track 1 ({slot, name, notes, loop_end})
+//   {"op": "stored"} -> answer.stored: what the set stores for the device ({blob, dicts, notified})
 // Answer: {"sent": [[address, ...atoms], ...], "calls": [new LiveAPI calls], "status": {...}, "ui": {...}, "error"?}
 // Atoms keep JavaScript's number type; the Python side types them as Max's [udpsend] does
 // (a whole number goes out as int32 "i", any other number as float32 "f", a string as "s").
@@ -27,6 +28,9 @@ const OPS = {
   call(cmd) { env.context[cmd.name](...(cmd.args || [])); env.flushTasks(); },
   select_last_clip() { env.live.view.props.detail_clip = lastClip().id; },
   select_clip(cmd) { env.live.selectClip(0, cmd.slot, cmd.length, cmd.notes); },
+  stored(cmd, answer) {
+    answer.stored = { blob: env.context.getvalueof(), dicts: env.saved ? env.saved().dicts : {}, notified: env.notified };
+  },
   clips(cmd, answer) {
     answer.clips = env.live.tracks[0].slots.map((s, slot) => s.clip && { slot, name: s.clip.props.name,
       loop_end: s.clip.props.loop_end, notes: s.clip.notes.map((n) => [n.pitch, n.start_time, n.duration, n.velocity]) })

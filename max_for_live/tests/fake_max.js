@@ -6,7 +6,7 @@ const path = require("node:path");
 const vm = require("node:vm");
 const { FakeLive } = require("./fake_live.js");
 
-const SRC = path.join(__dirname, "..", "src");
+const SRC = process.env.NUDGE_M4L_SRC || path.join(__dirname, "..", "src");  // another copy for bench/
 const SOURCE = path.join(SRC, "nudge.js");
 const NODE_SCRIPTS = ["nudge_launcher.js"];  // run by [node.script] in Node, not by Max's [js]
 const TOOL_SCRIPTS = ["nudge_tool.js", "nudge_miditool.js"];  // the MIDI Tools' own (build_tools.py), not Nudge.amxd's

@@ -260,3 +260,10 @@ test("a Nudge of a dense clip never sends a datagram macOS would refuse", () => 
   assert.deepEqual(env.dropped, []);
   assert.ok(env.takeSent().length > 2);
 });
+
+test("each dial's hint is the model's own description of its condition", () => {
+  const env = readyDevice();
+  const messages = env.uiObject("nudge_cond1").messages;
+  assert.deepEqual(messages.filter((m) => m[0] === "annotation").at(-1), ["annotation", "how many hits"]);
+  assert.deepEqual(messages.filter((m) => m[0] === "annotation_name").at(-1), ["annotation_name", "Density"]);
+});
