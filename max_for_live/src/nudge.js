@@ -175,8 +175,8 @@ function setTarget(h, p) {
 }
 setTarget.local = 1;
 
-function nudgepath() {  // Locate nudge...: [opendialog] -> [prepend nudgepath]; Max may give "Volume:/path"
-    var path = Array.prototype.slice.call(arguments).join(" ").replace(/^[^\/:]+:(?=\/)/, "");
+function nudgepath() {  // Locate nudge...: [opendialog] -> [prepend nudgepath], as Max gives it ("Disk:/path",
+    var path = Array.prototype.slice.call(arguments).join(" ");  // "C:/path"): the launcher makes it Node's
     saved.settings.command = path;
     save("settings");
     link.command(path);

@@ -31,7 +31,11 @@ exports.make = function (env) {
     function replyport(port) {  // the launcher found a free UDP port for this instance's [udpreceive]
         s.launcher = true;
         s.replyPort = port;
-        if (s.ready) listenOn(port);
+        if (!s.ready) return;
+        listenOn(port);
+        // the launcher runs now: tell it again what it may have missed while Node for Max was starting
+        if (s.command) env.launcher(["command", s.command]);
+        env.launcher(["target", s.host, s.port]);
     }
 
     function listenOn(port) {  // [udpreceive] moves to the port; a ping tells the daemon at once

@@ -164,6 +164,9 @@ test("host and port are set in the device, go to udpsend and the launcher, and c
   env.context.daemonport(70000);
   assert.match(env.status().text, /port must be 1\.\.65535/);
   assert.equal(next.dictResets, 0, "one Dict reference to the stored dict, never a second one");
+  next.launcher.length = 0;
+  next.context.replyport(50999);  // a launcher that started late (or again) hears where the daemon is
+  assert.deepEqual(next.launcher, [["command", "/Users/me/.local/bin/nudge"], ["target", "127.0.0.2", 9123]]);
 });
 
 test("the history is stored compactly in a parameter-enabled dict, capped in bytes, without notifyclients", () => {
@@ -199,9 +202,12 @@ test("the history is stored compactly in a parameter-enabled dict, capped in byt
 
 test("Locate nudge…: the chosen file goes to the launcher at once and on every load", () => {
   const env = readyDevice();
-  env.context.nudgepath("Macintosh HD:/opt/tools/nudge");
-  assert.deepEqual(env.launcher.at(-1), ["command", "/opt/tools/nudge"]);
-  assert.match(env.uiObject("nudge_daemon").messages.at(-1)[1], /\/opt\/tools\/nudge/);
+  env.context.nudgepath("Macintosh", "HD:/opt/tools/nudge");  // a path with a space comes as two atoms
+  assert.deepEqual(env.launcher.at(-1), ["command", "Macintosh HD:/opt/tools/nudge"],
+    "as Max wrote it: the launcher (Node) reads Max's volume names, nudge_launcher.fromMaxPath");
+  assert.match(env.uiObject("nudge_daemon").messages.at(-1)[1], /Macintosh HD:\/opt\/tools\/nudge/);
+  env.context.nudgepath("C:/Users/me/nudge.exe");
+  assert.deepEqual(env.launcher.at(-1), ["command", "C:/Users/me/nudge.exe"], "a Windows drive stays whole");
 });
 
 test("the shipped script does not watch its file; clips are named by style, sliders and seed, not request id", () => {
