@@ -108,6 +108,7 @@ def audio_to_rhythm(
     path: str | os.PathLike,
     start_s: float = 0.0,
     end_s: float | None = None,
+    *,
     warp_markers: Sequence[WarpMarker] | None = None,
     beats_per_bar: int | None = None,
     max_bars: int = MAX_BARS,

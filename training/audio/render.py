@@ -98,6 +98,7 @@ def choose_clips(
     split: str,
     count: int | None,
     seconds: float,
+    *,
     seed: int = 0,
     backing_set: str = "eval",
     augment: bool = True,

@@ -45,8 +45,8 @@ def run(args: argparse.Namespace) -> int:
             args.split,
             args.count,
             args.seconds,
-            args.seed,
-            args.backing,
+            seed=args.seed,
+            backing_set=args.backing,
             augment=not args.no_augment,
         )
     except (ValueError, RenderError, FileNotFoundError) as error:
