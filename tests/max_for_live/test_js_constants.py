@@ -1,5 +1,6 @@
-"""The device's JavaScript copies of the daemon's limits (ES5 has no import from Python): each constant equals
-the Python registry's, so a change of a limit on one side fails here until the other side follows."""
+"""The device's JavaScript copies of the daemon's limits (ES5 has no import from Python) live in one script,
+nudge_osc.js, and each equals the Python registry's: a change of a limit on one side fails here until the
+other side follows. Every other script takes them from there."""
 
 from __future__ import annotations
 
@@ -12,48 +13,40 @@ from companion.core.pattern import MAX_BARS
 from companion.osc import api
 
 SRC = Path(__file__).resolve().parents[2] / "max_for_live" / "src"
+HOME = "nudge_osc.js"
 
-# script            constant              the registry's value
-JS_CONSTANTS = (
-    ("nudge_jobs.js", "MAX_CLIP_NOTES", api.MAX_CLIP_NOTES),
-    ("nudge_jobs.js", "MAX_CLIP_PARTS", api.MAX_CLIP_PARTS),
-    ("nudge_requests.js", "MAX_ID", api.MAX_ID),
-    ("nudge_tool.js", "MAX_ID", api.MAX_ID),
-    ("nudge_miditool.js", "MAX_BARS", MAX_BARS),
-)
-
-
-def js_constant(script: str, name: str) -> int:
-    """The value of ``var NAME = 123;`` or ``exports.NAME = 123;`` in ``script`` (exactly one of them)."""
-    source = (SRC / script).read_text(encoding="utf-8")
-    found = re.findall(rf"^\s*(?:var\s+|exports\.){name}\s*=\s*(\d+)\s*;", source, flags=re.MULTILINE)
-    assert len(found) == 1, f"{script}: expected one numeric definition of {name}, found {found}"
-    return int(found[0])
+# constant          the registry's value
+REGISTRY = {
+    "MAX_CLIP_NOTES": api.MAX_CLIP_NOTES,
+    "MAX_CLIP_PARTS": api.MAX_CLIP_PARTS,
+    "MAX_ID": api.MAX_ID,
+    "MAX_BARS": MAX_BARS,
+}
+# the device's own limits: results per click; the Live Object Model's latest time; what macOS sends at once
+DEVICES_OWN = {"MAX_TAKES", "MAX_BEATS", "MAX_REQUEST_BYTES"}
+DEFINITION = re.compile(r"^\s*(?:var\s+|exports\.)(MAX_[A-Z_]+)\s*=\s*([^;]+);", re.MULTILINE)
 
 
-@pytest.mark.parametrize(
-    ("script", "name", "value"), JS_CONSTANTS, ids=[f"{s}:{n}" for s, n, _ in JS_CONSTANTS]
-)
-def test_the_scripts_limits_are_the_registrys(script, name, value):
-    assert js_constant(script, name) == value, (
-        f"{script} {name}: change it to {value} (the Python registry's)"
-    )
+def definitions(script: str) -> dict[str, str]:
+    return dict(DEFINITION.findall((SRC / script).read_text(encoding="utf-8")))
+
+
+@pytest.mark.parametrize("name", sorted(REGISTRY))
+def test_the_devices_limits_are_the_registrys(name):
+    value = definitions(HOME).get(name, "").strip()
+    assert value == str(REGISTRY[name]), f"{HOME} {name}: must be {REGISTRY[name]} (the Python registry's)"
 
 
 def test_the_devices_request_limit_stays_within_the_daemons():
-    # its own, smaller: what macOS sends in one datagram (the script says why)
-    assert js_constant("nudge_osc.js", "MAX_REQUEST_BYTES") <= api.MAX_REQUEST_BYTES
+    assert int(definitions(HOME)["MAX_REQUEST_BYTES"]) <= api.MAX_REQUEST_BYTES
 
 
-def test_every_max_constant_of_the_scripts_is_checked_or_the_devices_own():
-    # results per click; the Live Object Model's latest time; the device's own request limit (above)
-    devices_own = {"MAX_TAKES", "MAX_BEATS", "MAX_REQUEST_BYTES"}
-    checked = {(s, n) for s, n, _ in JS_CONSTANTS}
-    for script in sorted(SRC.glob("*.js")):
-        names = re.findall(
-            r"^\s*(?:var\s+|exports\.)(MAX_[A-Z_]+)\s*=", script.read_text(encoding="utf-8"), re.M
-        )
-        for name in names:
-            assert (script.name, name) in checked or name in devices_own, (
-                f"{script.name} {name}: add it above"
+def test_other_scripts_take_the_limits_from_nudge_osc_never_a_number_of_their_own():
+    for script in sorted(p.name for p in SRC.glob("*.js") if p.name != HOME):
+        for name, value in definitions(script).items():
+            if name in DEVICES_OWN:
+                continue
+            assert name in REGISTRY, f"{script} {name}: a daemon limit? add it to {HOME} and REGISTRY above"
+            assert re.fullmatch(rf"[\w.()\"]*\.{name}", value.strip()), (
+                f"{script} {name} = {value}: use {HOME}'s"
             )
