@@ -10,8 +10,9 @@
 3. Beats: dynamic programming over the beat activation at that tempo (``librosa.beat.beat_track``, weak
    beats at the ends trimmed), moved to the midpoints when those hold more activation (the programme can
    settle on the off-beats); the tempo is then refined from the beat times (least squares).
-4. Meter and downbeats: the downbeat activation at each beat; the bar length (``METERS``) and phase that
-   collect the most of it win (3/4 must beat 4/4 by ``METER_MARGIN``: the model learned from 4/4 only).
+4. Meter and downbeats: per beat a downbeat salience (``downbeat_salience``: the downbeat activation, the
+   kick and bass bands, less the snare band); the bar length (``METERS``) and phase that collect the most
+   of it win (3/4 must beat 4/4 by ``METER_MARGIN``: the model learned from 4/4 only).
 """
 
 from __future__ import annotations
@@ -34,6 +35,13 @@ COMB_LAGS = (1, 2, 4, 8)  # beat, half bar, bar, two bars (in 4/4)
 TIGHTNESS = 400.0
 METERS = (4, 3)
 METER_MARGIN = 1.25
+# the downbeat salience of a beat: the model's downbeat activation, the rise in the low mel bands (0-5:
+# about 80-330 Hz, kick and bass) and, against it, in the middle ones (10-29: about 590-1770 Hz, the
+# snare's backbeat), each scaled 0..1 over the track. Weights chosen on the GMD validation renders: the
+# model's downbeat activation alone placed the bar right in fewer clips than the kick (see the docs)
+DOWNBEAT_WEIGHTS = (0.5, 1.0, 0.5)  # activation, low bands, middle bands (subtracted)
+LOW_BANDS = slice(0, 6)
+MIDDLE_BANDS = slice(10, 30)
 
 
 @dataclass(frozen=True)
@@ -127,6 +135,20 @@ def _meter_and_phase(downbeat: np.ndarray) -> tuple[int, int, float]:
     return meter, phase, float(np.clip(contrast, 0.0, 1.0))
 
 
+def _unit(values: np.ndarray) -> np.ndarray:
+    spread = float(np.ptp(values)) if len(values) else 0.0
+    return (values - values.min()) / spread if spread > 1e-9 else np.zeros_like(values)
+
+
+def downbeat_salience(frames: Frames, downbeat: np.ndarray, found: np.ndarray) -> np.ndarray:
+    """float64 [B]: how much each beat sounds like a downbeat (``DOWNBEAT_WEIGHTS``)."""
+    rise = np.maximum(0.0, np.diff(frames.mel_db, axis=1, prepend=frames.mel_db[:, :1]))  # [M, F]
+    low = _at(rise[LOW_BANDS].mean(axis=0).astype(np.float64), found)
+    middle = _at(rise[MIDDLE_BANDS].mean(axis=0).astype(np.float64), found)
+    w_act, w_low, w_middle = DOWNBEAT_WEIGHTS
+    return w_act * _at(downbeat, found) + w_low * _unit(low) - w_middle * _unit(middle)
+
+
 def refined_bpm(beats_s: np.ndarray, fallback: float) -> float:
     if len(beats_s) < 4:
         return fallback
@@ -155,7 +177,8 @@ def track(frames: Frames, path: str | Path = MODEL_PATH) -> BeatGrid:
         if _at(beat, mids).mean() > _at(beat, found).mean():
             found = mids
     beats_s = found * frames.hop_s
-    meter, phase, meter_confidence = _meter_and_phase(_at(downbeat, found)) if len(found) else (4, 0, 0.0)
+    salience = downbeat_salience(frames, downbeat, found) if len(found) else np.zeros(0)
+    meter, phase, meter_confidence = _meter_and_phase(salience) if len(found) else (4, 0, 0.0)
     return BeatGrid(
         tempo_bpm=refined_bpm(beats_s, bpm),
         tempo_confidence=tempo_confidence,

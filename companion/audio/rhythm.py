@@ -31,8 +31,9 @@ from companion.audio.decode import AudioError, load_audio
 from companion.audio.features import mel_frames
 from companion.audio.onsets import detect_onsets
 from companion.core.midi_file import DrumTake
-from companion.core.notes import Note
-from companion.core.pattern import FILE_PARTIAL_BAR, MAX_BARS, MAX_BPM, MIN_BPM, bars_for_length
+from companion.core.midi_values import MAX_BPM, MIN_BPM
+from companion.core.notes import rows_to_notes, sort_notes
+from companion.core.pattern import FILE_PARTIAL_BAR, MAX_BARS, bars_for_length
 
 MIN_STRENGTH = 0.08
 PREROLL_S = 0.1
@@ -61,8 +62,9 @@ class AudioRhythm:
     @property
     def rows(self) -> np.ndarray:
         """float64 [M, 4]: pitch, start_beats, duration_beats, velocity, by start (the tools' clip rows)."""
-        notes = [(n.pitch, n.start_beats, n.duration_beats, n.velocity) for n in self.take.notes]
-        return np.array(notes, dtype=np.float64).reshape(-1, 4)
+        notes = self.take.notes
+        columns = ("pitch", "start_beats", "duration_beats", "velocity")
+        return np.stack([notes[c].astype(np.float64) for c in columns], axis=1).reshape(-1, 4)
 
 
 def _check_markers(markers: Sequence[WarpMarker]) -> tuple[np.ndarray, np.ndarray]:
@@ -159,14 +161,14 @@ def audio_to_rhythm(
         raise AudioError("shorter than one bar after the first downbeat")
     span = bars * meter
     pitches = _pitches(onsets.brightness)
-    notes = []
+    rows = []
     for position, strength, pitch in zip(positions, onsets.strength, pitches, strict=True):
         if strength < MIN_STRENGTH or position < -EARLY_STEPS / 4 or position >= span - EARLY_STEPS / 4:
             continue
         velocity = int(np.clip(round(strength * 127), 1, 127))
-        notes.append(Note(max(0.0, float(position)), int(pitch), NOTE_BEATS, velocity))
+        rows.append((int(pitch), max(0.0, float(position)), NOTE_BEATS, velocity))
     take = DrumTake(
-        notes=sorted(notes),
+        notes=sort_notes(rows_to_notes(np.array(rows, dtype=np.float64).reshape(-1, 4))),
         bpm=float(bpm),
         time_signature=(meter, 4),
         length_beats=float(span),

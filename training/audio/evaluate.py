@@ -63,7 +63,7 @@ def rhythm_f1(wav: Path, truth: ClipTruth) -> tuple[float, int]:
 
     rhythm = audio_to_rhythm(wav)
     true_step_s = 60.0 / truth.spec.bpm / 4
-    est_seconds = [rhythm.downbeat_s + n.start_beats * 60.0 / rhythm.bpm for n in rhythm.take.notes]
+    est_seconds = rhythm.downbeat_s + rhythm.take.notes["start_beats"] * 60.0 / rhythm.bpm
     estimate = {round(s / true_step_s) for s in est_seconds}
     window = (rhythm.downbeat_s, rhythm.downbeat_s + rhythm.bars * rhythm.beats_per_bar * 60.0 / rhythm.bpm)
     first, last = (round(w / true_step_s) for w in window)
