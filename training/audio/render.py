@@ -26,7 +26,7 @@ import numpy as np
 
 from companion.core.atomic import atomic_write_bytes, atomic_write_text
 from companion.core.errors import DataError
-from companion.core.midi_file import DRUM_CHANNEL
+from companion.core.midi_values import DRUM_CHANNEL, channel_to_wire
 from training.audio.backing import BASS_PROGRAM, BASS_VELOCITY, KEYS_PROGRAM, KEYS_VELOCITY, backing_notes
 
 BPM_RANGE = (70.0, 180.0)
@@ -191,9 +191,9 @@ def clip_midi(spec: ClipSpec, gmd_dir: str | os.PathLike) -> tuple[mido.MidiFile
     )
     midi.tracks.append(meta)
     parts = (
-        (DRUM_CHANNEL, None, [(s, 0.1, p, v) for s, p, v in drums]),
-        (0, BASS_PROGRAM, [(s, d, p, BASS_VELOCITY) for s, d, p in bass]),
-        (1, KEYS_PROGRAM, [(s, d, p, KEYS_VELOCITY) for s, d, p in keys]),
+        (channel_to_wire(DRUM_CHANNEL), None, [(s, 0.1, p, v) for s, p, v in drums]),
+        (channel_to_wire(1), BASS_PROGRAM, [(s, d, p, BASS_VELOCITY) for s, d, p in bass]),
+        (channel_to_wire(2), KEYS_PROGRAM, [(s, d, p, KEYS_VELOCITY) for s, d, p in keys]),
     )
     for channel, program, notes in parts:
         events = []
