@@ -138,7 +138,8 @@ def run(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, _raise_interrupt)
     if player is not None:
         live.install_signal_handlers(player)  # every note ends on SIGINT/SIGTERM, then the above runs
-    host, port = server.address
+    host, port = server.address[:2]  # (an IPv6 address has four parts)
+    host = f"[{host}]" if ":" in host else host
     ready_ms = (time.perf_counter() - started) * 1e3
     print(
         f"nudge serve: listening on {host}:{port}, model {model.name} ({model.path}), "

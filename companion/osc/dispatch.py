@@ -35,6 +35,7 @@ from companion.core.drum_map import VOICES, clip_voice_lookup
 from companion.core.osc_codec import Message, OscError, decode_message, encode_message, split_packet
 from companion.core.pattern import CLIP_PARTIAL_BAR, Grid, Pattern, bars_for_length, without_voices
 from companion.osc.api import (
+    ENDPOINT_BY_ADDRESS,
     LIVE_OFF_REASON,
     MAX_CLIP_NOTES,
     MAX_DATAGRAM_BYTES,
@@ -42,6 +43,7 @@ from companion.osc.api import (
     MAX_PACKET_MESSAGES,
     MAX_REQUEST_BYTES,
     MAX_WORK_PER_DATAGRAM,
+    REPLIES,
     VERSION,
 )
 from companion.osc.clip_parts import ClipParts
@@ -63,6 +65,9 @@ log = logging.getLogger(__name__)
 
 
 DEFERRED = {"generate": "work", "vary": "work", "model_load": "load"}  # handler -> where it runs
+# what the daemon sends and never takes: a datagram with one of these is another program's reply (or our
+# own, come back), never answered, so that two programs (or the daemon and itself) cannot loop
+REPLY_ONLY_ADDRESSES = frozenset(r.address for r in REPLIES) - set(ENDPOINT_BY_ADDRESS)
 
 
 @dataclass
@@ -100,6 +105,7 @@ class Daemon:
         self._loading: str | None = None  # the model a /nudge/model/load is loading now
         self._fresh_seeds = np.random.default_rng(seed)  # for requests that bring no seed
         self.clip_parts = ClipParts()  # parts of long clips, until their /nudge/vary
+        self.is_own_address: Callable[[str, int], bool] | None = None  # set by the server: (host, port)
 
     def _count(self, key: str) -> None:
         with self._counts_lock:
@@ -111,7 +117,8 @@ class Daemon:
         """All replies to ``data``, every request run here and now (tests, benchmarks, one-shot use)."""
         return self.handle_routed(data).replies
 
-    def handle_routed(self, data: bytes, defer: bool = False) -> Handled:
+    def handle_routed(self, data: bytes, defer: bool = False, sender: tuple | None = None) -> Handled:
+        """``sender`` (host, port, ...): who sent ``data``, so that a ping never routes replies to us."""
         if len(data) > MAX_REQUEST_BYTES:
             self._count("error")
             reason = f"request of {len(data)} bytes is larger than {MAX_REQUEST_BYTES} allowed"
@@ -134,7 +141,10 @@ class Daemon:
                 self._count("error")
                 handled.replies.append(error_reply(salvage_id(element), f"malformed OSC message: {error}"))
                 continue
-            replies, reply_port, job = self._answer(message, budget, defer)
+            if message.address in REPLY_ONLY_ADDRESSES:  # never answer a reply or an error: no loops
+                self._count("ignored")
+                continue
+            replies, reply_port, job = self._answer(message, budget, defer, sender)
             handled.replies += replies
             handled.reply_port = reply_port if reply_port is not None else handled.reply_port
             if job is not None:
@@ -145,12 +155,13 @@ class Daemon:
         return self._answer(message, [MAX_WORK_PER_DATAGRAM], False)[0]
 
     def _answer(
-        self, message: Message, budget: list[int], defer: bool
+        self, message: Message, budget: list[int], defer: bool, sender: tuple | None = None
     ) -> tuple[list[bytes], int | None, Job | None]:
         """(replies now, the reply port a valid ping asked for or None, the job that replies later)."""
         model = self.model  # one model for the whole request, even if a hot swap lands meanwhile
         try:
             request = parse_request(message, model.meta)
+            self._check_reply_port(request, sender)
             cost = work_cost(request, model)
             if cost > budget[0]:
                 raise RequestError(
@@ -198,6 +209,18 @@ class Daemon:
             elapsed = (time.perf_counter() - started) * 1e3
             log.debug("%s id=%d -> %d datagrams in %.2f ms", address, request.id, len(replies), elapsed)
         return replies
+
+    def _check_reply_port(self, request: Request, sender: tuple | None) -> None:
+        """A ping may not route replies to the daemon's own port: they would come back as requests."""
+        port = request.values.get("reply_port")
+        if port is None or sender is None or self.is_own_address is None:
+            return
+        if self.is_own_address(sender[0], port):
+            raise RequestError(
+                request.id,
+                f"{request.endpoint.address}: reply_port {port} is this daemon's own port; its replies "
+                "would come back to it as requests: give the port your client listens on",
+            )
 
     def _claim_load(self, request: Request) -> None:
         """One /nudge/model/load at a time: a second one while the first loads is refused."""

@@ -24,6 +24,7 @@ from collections import OrderedDict
 from collections.abc import Iterable
 
 from companion.osc.dispatch import Daemon
+from companion.osc.guard import LocalAddresses, RateLimit
 from companion.osc.replies import error_reply
 from companion.osc.reply_routes import ReplyRoutes
 from companion.osc.scheduler import Scheduler
@@ -35,7 +36,10 @@ SWITCH_INTERVAL_S = 0.00025  # GIL hand-over while the worker searches: a ping w
 
 
 def resolve(host: str, port: int = 0) -> tuple[int, tuple]:
-    """(address family, socket address) of ``host``: an IPv4 or IPv6 literal, or a name."""
+    """(address family, socket address) of ``host``: an IPv4 or IPv6 literal (``::1``, ``[::1]``,
+    ``::ffff:127.0.0.1``), or a name."""
+    if host.startswith("[") and host.endswith("]"):  # the bracketed form of an IPv6 literal, as in URLs
+        host = host[1:-1]
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_DGRAM)
     except (OSError, UnicodeError) as error:
@@ -72,6 +76,7 @@ class UdpServer:
         allow: Iterable[str] | None = None,
         allow_remote: bool = False,
         poll_seconds: float = 1.0,
+        rate_limit: RateLimit | None = None,
     ):
         family, address = resolve(host, port)
         loopback = ipaddress.ip_address(canonical(address[0])).is_loopback
@@ -99,6 +104,20 @@ class UdpServer:
         self.busy_seconds = 0.0
         self.scheduler = Scheduler(self._send)
         self.last_datagram_s = time.monotonic()  # when an allowed datagram last came (for stop_when_idle)
+        self.rate_limit = rate_limit if rate_limit is not None else RateLimit()
+        self._local = LocalAddresses()
+        self._port = self.address[1]
+        if reply_port is not None and reply_port == self._port:
+            self.sock.close()
+            raise ValueError(
+                f"--reply-port {reply_port} is the port the daemon listens on: replies would loop"
+            )
+        daemon.is_own_address = self.is_own_address
+        self.ignored_own = 0  # datagrams from the daemon's own port (its replies, come back): dropped
+
+    def is_own_address(self, host: str, port: int) -> bool:
+        """Whether (host, port) is this daemon's socket: its port, on an address of this machine."""
+        return port == self._port and self._local.is_local(host)
 
     def _allowed(self, host: str) -> bool:
         if self.allow:
@@ -124,11 +143,18 @@ class UdpServer:
                 if not self._allowed(host):  # before any route: a remembered port lets nothing through
                     self._refuse(host)
                     continue
+                if sender[1] == self._port and self.is_own_address(host, sender[1]):
+                    self.ignored_own += 1  # our own reply, come back (never answered: it would loop)
+                    continue
+                admitted = self.rate_limit.admit(sender[:2])
+                if admitted != "ok":
+                    self._over_limit(sender, admitted)
+                    continue
                 started = time.perf_counter()
                 self.last_datagram_s = time.monotonic()
                 self.requests += 1
                 try:
-                    handled = handle(data, defer=True)
+                    handled = handle(data, defer=True, sender=sender)
                     target = self._target(sender, handled.reply_port)
                     for job in handled.jobs:
                         reason = self.scheduler.submit(sender[:2], job, target)
@@ -143,6 +169,11 @@ class UdpServer:
                 self.busy_seconds += time.perf_counter() - started
         finally:
             self._stop.set()
+
+    def _over_limit(self, sender: tuple, admitted: str) -> None:
+        if admitted == "slip":  # one error a second tells the sender why the rest goes unanswered
+            log.warning("sender %s:%d is over the rate limit; dropping its excess datagrams", *sender[:2])
+            self._send([error_reply(-1, self.rate_limit.reason())], self._target(sender, None))
 
     def _send(self, datagrams: list[bytes], target: tuple) -> None:
         for datagram in datagrams:
