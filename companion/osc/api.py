@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from companion import __version__
 from companion.core import osc_codec
 from companion.core.drum_map import VOICES
-from companion.core.pattern import MAX_BARS, MAX_BPM, MIN_BPM
+from companion.core.pattern import MAX_BARS, MAX_BPM, MAX_SONG_BEATS, MIN_BPM
 
 VERSION = __version__
 MAX_ID = 2**31 - 1
@@ -186,7 +186,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         "/nudge/transport",
         (
             Arg("bpm", "f", "the DAW's tempo", MIN_BPM, MAX_BPM),
-            Arg("beat", "f", "song position in beats", None, None),
+            Arg("beat", "f", "song position in beats (what a set can hold)", 0, MAX_SONG_BEATS),
             Arg("playing", "i", "1 playing, 0 stopped", 0, 1),
         ),
         "",

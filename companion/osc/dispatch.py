@@ -64,7 +64,16 @@ from companion.runtime.serving import ServingModel
 log = logging.getLogger(__name__)
 
 
-DEFERRED = {"generate": "work", "vary": "work", "model_load": "load"}  # handler -> where it runs
+# handler -> where it runs with defer (the server): "work" the searches, "load" a loader thread, "live" the
+# live MIDI calls that wait for the player's answer (never on the request thread: issue 26)
+DEFERRED = {
+    "generate": "work",
+    "vary": "work",
+    "model_load": "load",
+    "play_start": "live",
+    "play_stop": "live",
+    "play_panic": "live",
+}
 # what the daemon sends and never takes: a datagram with one of these is another program's reply (or our
 # own, come back), never answered, so that two programs (or the daemon and itself) cannot loop
 REPLY_ONLY_ADDRESSES = frozenset(r.address for r in REPLIES) - set(ENDPOINT_BY_ADDRESS)
@@ -74,7 +83,7 @@ REPLY_ONLY_ADDRESSES = frozenset(r.address for r in REPLIES) - set(ENDPOINT_BY_A
 class Job:
     """A request whose replies come later: ``run()`` -> its reply datagrams (never raises)."""
 
-    kind: str  # "work" (the server's worker, in turn per sender) or "load" (a loader thread)
+    kind: str  # "work" (the searches, in turn per sender), "load" (a loader thread), "live" (live MIDI calls)
     request_id: int
     address: str
     cost: int  # candidate-bars of search
@@ -182,7 +191,7 @@ class Daemon:
             reason = f"{message.address}: internal error ({type(error).__name__})"
             return [error_reply(read_id(message), reason)], None, None
         kind = DEFERRED.get(request.endpoint.handler)
-        if kind is None or not defer:
+        if kind is None or not defer or (kind == "live" and self.player is None):
             replies = self._run(request, model, message.address)
             return replies, (request.values.get("reply_port") if replies else None), None
         job = Job(kind, request.id, message.address, cost, lambda: self._run(request, model, message.address))

@@ -6,7 +6,9 @@ takes one job from each sender in turn, so one client's flood delays another's g
 job per flooding sender, and never a ping. A sender may have ``MAX_PENDING_PER_SENDER`` jobs waiting and
 all senders together ``MAX_PENDING``; past that ``submit`` refuses (the caller answers ``/nudge/error``:
 nothing was done). ``/nudge/model/load`` (kind ``load``) runs on a thread of its own; the daemon allows
-one at a time. Replies go out through ``send(datagrams, target)`` from the thread that made them.
+one at a time. The live MIDI calls that wait for the player (kind ``live``: play start, stop, panic) run in
+order on a thread of their own, at most ``MAX_PENDING_LIVE`` waiting. Replies go out through
+``send(datagrams, target)`` from the thread that made them.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from companion.osc.api import MAX_PENDING, MAX_PENDING_PER_SENDER
 from companion.osc.dispatch import Job
 
 log = logging.getLogger(__name__)
+MAX_PENDING_LIVE = 64  # live MIDI calls (play start, stop, panic) waiting for the player
 
 
 Send = Callable[[list[bytes], tuple], None]
@@ -44,6 +47,9 @@ class Scheduler:
         self.refused = 0
         self._worker = threading.Thread(target=self._work, name="nudge-worker", daemon=True)
         self._worker.start()
+        self._live: deque[tuple[Job, tuple]] = deque()
+        self._live_thread = threading.Thread(target=self._live_calls, name="nudge-live-calls", daemon=True)
+        self._live_thread.start()
 
     @property
     def pending(self) -> int:
@@ -54,6 +60,15 @@ class Scheduler:
             threading.Thread(
                 target=self._run, args=(job, target), name="nudge-model-load", daemon=True
             ).start()
+            return None
+        if job.kind == "live":
+            with self._cond:
+                if self._closed:
+                    return "the daemon is stopping"
+                if len(self._live) >= MAX_PENDING_LIVE:
+                    return f"busy: {len(self._live)} live MIDI calls are waiting; try again soon"
+                self._live.append((job, target))
+                self._cond.notify_all()
             return None
         with self._cond:
             if self._closed:
@@ -72,7 +87,7 @@ class Scheduler:
                 queue = self._queues[sender] = deque()
             queue.append((job, target))
             self._pending += 1
-            self._cond.notify()
+            self._cond.notify_all()  # (the live thread waits on it too)
         return None
 
     def close(self, timeout_s: float = 5.0) -> None:
@@ -80,6 +95,7 @@ class Scheduler:
         with self._cond:
             self._closed = True
             self._queues.clear()
+            self._live.clear()
             self._pending = 0
             self._cond.notify_all()
         if threading.current_thread() is not self._worker:
@@ -103,6 +119,15 @@ class Scheduler:
 
     def _work(self) -> None:
         while (item := self._next()) is not None:
+            self._run(*item)
+
+    def _live_calls(self) -> None:
+        while True:
+            with self._cond:
+                self._cond.wait_for(lambda: self._live or self._closed)
+                if self._closed:
+                    return
+                item = self._live.popleft()
             self._run(*item)
 
     def _run(self, job: Job, target: tuple) -> None:
