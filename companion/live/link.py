@@ -15,6 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from companion.core.errors import LiveMidiError, UsageError
 from companion.core.pipes import PipeReader, write_message
 from companion.live.child import END_GRACE_S
 from companion.live.jack_ports import JackPorts
@@ -28,7 +29,7 @@ CLOSE_TIMEOUT_S = 2.0  # to leave after "close", then SIGTERM (the child then ha
 RESTART_BACKOFF_S = (0.0, 1.0, 2.0, 5.0, 10.0, 30.0)  # waits before successive restart attempts
 
 
-class LivePlayerError(RuntimeError):
+class LivePlayerError(LiveMidiError):
     """The player process failed or is gone."""
 
 
@@ -217,5 +218,10 @@ def _exit_text(code: int | None) -> str:
 
 def _rebuild(payload: tuple[str, str]) -> Exception:
     kind, message = payload
-    types = {"ValueError": ValueError, "TypeError": TypeError, "MidiPortError": MidiPortError}
+    types = {
+        "UsageError": UsageError,
+        "MidiPortError": MidiPortError,
+        "ValueError": ValueError,
+        "TypeError": TypeError,
+    }
     return types.get(kind, LivePlayerError)(message)

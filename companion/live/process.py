@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from companion.core.drum_map import N_VOICES, OUTPUT_PITCHES
+from companion.core.errors import UsageError
 from companion.core.pattern import MAX_SONG_BEATS, Pattern
 from companion.live.child import END_GRACE_S, SIGTERM_EXIT
 from companion.live.clock import check_bpm
@@ -93,7 +94,7 @@ class LivePlayer:
 
     def __init__(self, config: LiveConfig) -> None:
         if config.switch not in SWITCH_MODES:
-            raise ValueError(f"switch must be one of {', '.join(SWITCH_MODES)}, got {config.switch!r}")
+            raise UsageError(f"switch must be one of {', '.join(SWITCH_MODES)}, got {config.switch!r}")
         self.config = config
         self.switch = config.switch
         self._cond = threading.Condition()
@@ -139,13 +140,13 @@ class LivePlayer:
         if not isinstance(pattern, Pattern):
             raise TypeError(f"pattern must be a Pattern, got {type(pattern).__name__}")
         if when not in SWITCH_MODES:
-            raise ValueError(f"when must be one of {', '.join(SWITCH_MODES)}, got {when!r}")
+            raise UsageError(f"when must be one of {', '.join(SWITCH_MODES)}, got {when!r}")
         if pitches is not None:
             pitches = tuple(pitches)
             if len(pitches) != N_VOICES or not all(
                 isinstance(p, int) and not isinstance(p, bool) and 0 <= p <= 127 for p in pitches
             ):
-                raise ValueError(f"pitches must be {N_VOICES} ints in 0..127, got {pitches!r}")
+                raise UsageError(f"pitches must be {N_VOICES} ints in 0..127, got {pitches!r}")
         with self._cond:
             self._check_open()
             self._queued = (pattern, pitches)
@@ -157,11 +158,11 @@ class LivePlayer:
         clock follows it (``--clock osc``)."""
         check_bpm(bpm)
         if isinstance(beat, bool) or not isinstance(beat, int | float) or not math.isfinite(beat) or beat < 0:
-            raise ValueError(f"beat must be a finite number >= 0, got {beat!r}")
+            raise UsageError(f"beat must be a finite number >= 0, got {beat!r}")
         if beat > MAX_SONG_BEATS:
-            raise ValueError(f"beat must be in 0..{MAX_SONG_BEATS:.0f}, got {beat:g}")
+            raise UsageError(f"beat must be in 0..{MAX_SONG_BEATS:.0f}, got {beat:g}")
         if playing not in (True, False, 0, 1):
-            raise ValueError(f"playing must be 0 or 1, got {playing!r}")
+            raise UsageError(f"playing must be 0 or 1, got {playing!r}")
         if self.config.clock != "osc":
             return False
         with self._cond:

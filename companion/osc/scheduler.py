@@ -6,9 +6,11 @@ takes one job from each sender in turn, so one client's flood delays another's g
 job per flooding sender, and never a ping. A sender may have ``MAX_PENDING_PER_SENDER`` jobs waiting and
 all senders together ``MAX_PENDING``; past that ``submit`` refuses (the caller answers ``/nudge/error``:
 nothing was done). ``/nudge/model/load`` (kind ``load``) runs on a thread of its own; the daemon allows
-one at a time. The live MIDI calls that wait for the player (kind ``live``: play start, stop, panic) run in
-order on a thread of their own, at most ``MAX_PENDING_LIVE`` waiting. Replies go out through
-``send(datagrams, target)`` from the thread that made them.
+one at a time. ``/nudge/cancel`` (kind ``cancel``) drops the sender's waiting work at once
+(``cancel(sender)``: a newer request supersedes the queued ones) and answers ``/nudge/cancelled`` with
+their ids; the job the worker runs finishes. The live MIDI calls that wait for the player (kind ``live``:
+play start, stop, panic) run in order on a thread of their own, at most ``MAX_PENDING_LIVE`` waiting.
+Replies go out through ``send(datagrams, target)`` from the thread that made them.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from collections.abc import Callable, Hashable
 
 from companion.osc.api import MAX_PENDING, MAX_PENDING_PER_SENDER
 from companion.osc.dispatch import Job
+from companion.osc.replies import cancelled_reply
 
 log = logging.getLogger(__name__)
 MAX_PENDING_LIVE = 64  # live MIDI calls (play start, stop, panic) waiting for the player
@@ -70,6 +73,9 @@ class Scheduler:
                 self._live.append((job, target))
                 self._cond.notify_all()
             return None
+        if job.kind == "cancel":
+            self._send([cancelled_reply(job.request_id, self.cancel(sender))], target)
+            return None
         with self._cond:
             if self._closed:
                 return "the daemon is stopping"
@@ -89,6 +95,15 @@ class Scheduler:
             self._pending += 1
             self._cond.notify_all()  # (the live thread waits on it too)
         return None
+
+    def cancel(self, sender: Hashable) -> list[int]:
+        """Drop ``sender``'s waiting jobs (not the one running) -> their request ids, in the order sent."""
+        with self._cond:
+            queue = self._queues.pop(sender, None) or deque()
+            self._pending -= len(queue)
+        for job, _ in queue:
+            job.drop()
+        return [job.request_id for job, _ in queue]
 
     def close(self, timeout_s: float = 5.0) -> None:
         """Drop what waits, let the running job finish (up to ``timeout_s``), stop the worker."""
