@@ -8,14 +8,19 @@ without end.
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import os
 import pickle
 import select
+import signal
 import struct
+import sys
 import time
 from typing import Any, BinaryIO
 
 _HEADER = struct.Struct("<I")
+PR_SET_PDEATHSIG = 1
 
 
 def encode(obj: object) -> bytes:
@@ -79,3 +84,14 @@ class PipeReader:
         if not chunk:
             raise EOFError("pipe closed")
         self._buffer += chunk
+
+
+def die_with_parent() -> None:
+    """In a child process: Linux's kernel sends it SIGTERM when the parent ends (precisely: the parent's
+    thread that started it, so start children from a thread that lives as long as they should). Elsewhere
+    the end of its stdin tells it."""
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):  # no prctl: stdin's end still tells us
+            ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+        if os.getppid() == 1:  # the parent died before the line above: nobody to serve
+            os.kill(os.getpid(), signal.SIGTERM)

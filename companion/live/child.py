@@ -12,7 +12,6 @@ scheduling thread last took a turn: the parent's watchdog treats a stuck thread 
 
 from __future__ import annotations
 
-import ctypes
 import faulthandler
 import logging
 import os
@@ -21,26 +20,13 @@ import sys
 import time
 from typing import Any, BinaryIO
 
-from companion.core.pipes import read_message, write_message
+from companion.core.pipes import die_with_parent, read_message, write_message
 from companion.live.output import MidiPortError
 from companion.live.player import raise_thread_priority
 
 log = logging.getLogger(__name__)
 SIGTERM_EXIT = 128 + signal.SIGTERM  # the child's exit status after SIGTERM (it ends its notes first)
 END_GRACE_S = 2.0  # from close or SIGTERM to the end of the process, whatever holds it up
-PR_SET_PDEATHSIG = 1
-
-
-def die_with_parent() -> None:
-    """Linux: the kernel sends SIGTERM when the parent ends (the parent thread that started us: the
-    parent's player link thread, which lives as long as the player). Elsewhere stdin's end tells us."""
-    if sys.platform.startswith("linux"):
-        try:
-            ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
-        except (OSError, AttributeError):  # no prctl: stdin's end still tells us
-            log.debug("PR_SET_PDEATHSIG unavailable")
-        if os.getppid() == 1:  # the parent died before the line above: nobody to serve
-            os.kill(os.getpid(), signal.SIGTERM)
 
 
 def _ending() -> None:

@@ -10,10 +10,12 @@ the core (notes <-> grid) and their results into replies.
 The live MIDI player (``companion.live``, optional) is any object with ``start() stop() panic()
 queue(pattern, when) set_transport(bpm, beat, playing) close()``.
 
-The work one datagram can buy is bounded: its generate and vary requests together may ask for at most
-``MAX_WORK_PER_DATAGRAM`` candidate-bars of search (candidates x bars: one request at the widest search
-and the longest pattern); the requests past that get an error. With ``defer=True`` (the server) the
-replies of generate and vary come later from ``Job``s the server runs on its worker, in turn per sender,
+The work one datagram can buy is bounded: its generate and vary requests together may cost at most
+``MAX_SEARCHES_PER_DATAGRAM`` maximal searches, each priced by what it runs (``companion.osc.searches``:
+the generator's runs over its candidates, the voice lock's rounds included); the requests past that get an
+error. The searches themselves are ``searches.run_search``, which a search process runs as well. With
+``defer=True`` (the server) the replies of generate and vary come later from ``Job``s the server runs in
+its search processes (``companion.osc.search_pool``), in turn per sender,
 and ``/nudge/model/load`` runs on a loader thread of its own while the old model serves; everything else
 is answered at once.
 """
@@ -30,11 +32,10 @@ from typing import Any
 
 import numpy as np
 
-from companion.core import note_rows
-from companion.core.drum_map import VOICES, clip_voice_lookup
 from companion.core.errors import NudgeError, UsageError
 from companion.core.osc_codec import Message, OscError, decode_message, encode_message, split_packet
-from companion.core.pattern import CLIP_PARTIAL_BAR, Grid, Pattern, bars_for_length, without_voices
+from companion.core.pattern import Pattern
+from companion.osc import searches
 from companion.osc.api import (
     ENDPOINT_BY_ADDRESS,
     LIVE_OFF_REASON,
@@ -43,7 +44,7 @@ from companion.osc.api import (
     MAX_ID,
     MAX_PACKET_MESSAGES,
     MAX_REQUEST_BYTES,
-    MAX_WORK_PER_DATAGRAM,
+    MAX_SEARCHES_PER_DATAGRAM,
     REPLIES,
     VERSION,
 )
@@ -51,13 +52,10 @@ from companion.osc.clip_parts import ClipParts
 from companion.osc.replies import (
     cancelled_reply,
     error_reply,
-    note_array,
-    notes_reply,
     ok_reply,
-    pattern_to_note_array,
 )
 from companion.osc.request import Clip, Request, RequestError, parse_request, read_id, salvage_id
-from companion.runtime import engine, lock
+from companion.osc.search_pool import SearchFailed, SearchPool
 from companion.runtime.model import Model
 from companion.runtime.model_info import model_info_reply
 from companion.runtime.models_dir import ModelsDir
@@ -89,9 +87,10 @@ class Job:
     kind: str  # "work" (searches, in turn per sender), "load" (loader), "live" (live MIDI), "cancel"
     request_id: int
     address: str
-    cost: int  # candidate-bars of search
+    cost: float  # in maximal searches (``searches.price``)
     run: Callable[[], list[bytes]]
     drop: Callable[[], None] = lambda: None  # a /nudge/cancel dropped it before it ran: free what it holds
+    search: tuple[Request, Model] | None = None  # a search's request and model, for a search process
 
 
 @dataclass
@@ -146,7 +145,7 @@ class Daemon:
             reason = f"a bundle of {len(elements)} messages; at most {MAX_PACKET_MESSAGES} per datagram"
             return Handled([error_reply(-1, reason)])
         handled = Handled()
-        budget = [MAX_WORK_PER_DATAGRAM]  # candidate-bars left for this datagram
+        budget = [MAX_SEARCHES_PER_DATAGRAM]  # maximal searches left for this datagram
         for element in elements:
             try:
                 message = decode_message(element)
@@ -165,24 +164,19 @@ class Daemon:
         return handled
 
     def handle_message(self, message: Message) -> list[bytes]:
-        return self._answer(message, [MAX_WORK_PER_DATAGRAM], False)[0]
+        return self._answer(message, [MAX_SEARCHES_PER_DATAGRAM], False)[0]
 
     def _answer(
-        self, message: Message, budget: list[int], defer: bool, sender: tuple | None = None
+        self, message: Message, budget: list[float], defer: bool, sender: tuple | None = None
     ) -> tuple[list[bytes], int | None, Job | None]:
         """(replies now, the reply port a valid ping asked for or None, the job that replies later)."""
         model = self.model  # one model for the whole request, even if a hot swap lands meanwhile
         try:
             request = parse_request(message, model.meta)
             self._check_reply_port(request, sender)
-            cost = work_cost(request, model)
-            if cost > budget[0]:
-                raise RequestError(
-                    request.id,
-                    f"{message.address}: this datagram's requests ask for more than "
-                    f"{MAX_WORK_PER_DATAGRAM} candidate-bars of search (candidates x bars; this one "
-                    f"{cost}, {budget[0]} left): send it in a datagram of its own",
-                )
+            cost = searches.price(request, model.meta)
+            if cost > budget[0] + 1e-9:
+                raise RequestError(request.id, _over_budget(message.address, request, model, cost, budget[0]))
             budget[0] -= cost
             if message.address == "/nudge/model/load":
                 self._claim_load(request)
@@ -195,7 +189,14 @@ class Daemon:
         if kind is None or not defer or (kind == "live" and self.player is None):
             replies = self._run(request, model, message.address)
             return replies, (request.values.get("reply_port") if replies else None), None
+        if kind == "work":
+            try:
+                self.prepare(request)  # (its clip parts are taken now: a cancel has nothing left to drop)
+            except NudgeError as error:
+                self._count("error")
+                return [error_reply(request.id, f"{message.address}: {error}")], None, None
         job = Job(kind, request.id, message.address, cost, lambda: self._run(request, model, message.address))
+        job.search = (request, model) if kind == "work" else None
         if "parts" in request.options:  # its clip's parts wait in clip_parts until it runs
             job.drop = lambda: self.clip_parts.discard(request.id)
         return [], None, job
@@ -261,27 +262,45 @@ class Daemon:
         queued work instead (``Scheduler.cancel``)."""
         return [cancelled_reply(request.id, ())]
 
-    def _seed(self, request: Request) -> int:
-        seed = request.options.get("seed")
-        return int(self._fresh_seeds.integers(0, MAX_ID)) if seed is None else seed
+    def prepare(self, request: Request) -> None:
+        """Make a generate or vary depend on nothing but itself: its clip joined with the parts that came
+        ahead in /nudge/vary/part (``parts n``), and its seed drawn (a fresh one where none was given)."""
+        opts = request.options
+        if "parts" in opts and request.clip is not None:
+            request.clip = self._joined_clip(request)
+            del opts["parts"]
+        if "seed" not in opts:
+            opts["seed"] = int(self._fresh_seeds.integers(0, MAX_ID))
 
     def _generate(self, request: Request, model: Model) -> list[bytes]:
-        opts = request.options
-        request.clip = self._joined_clip(request)
-        if opts.get("keep"):
-            return self._clip_reply(request, model, None)
-        if "parts" in opts:
-            raise UsageError("parts comes with a clip: /nudge/vary, or /nudge/generate with keep")
-        seed = self._seed(request)
-        bars = opts.get("bars", model.meta.bars)
-        style = opts.get("style")
-        pattern = engine.generate(
-            model, request.sliders, style, bars, seed, opts.get("candidates", engine.DEFAULT_CANDIDATES)
-        )
-        self._queue(pattern, model.meta.output_pitches)
-        notes = pattern_to_note_array(pattern, model.meta.output_pitches)
-        name = f"{model.name} {style or 'any'} s{seed}"
-        return notes_reply(request.id, notes, pattern.grid.length_beats, name)
+        self.prepare(request)
+        return self.finish(searches.run_search(request, model))
+
+    _vary = _generate
+
+    def run_in_pool(self, pool: SearchPool, slot: int, job: Job) -> list[bytes]:
+        """A search job's replies, from search process ``slot`` (never raises)."""
+        request, model = job.search
+        try:
+            replies = self.finish(pool.search(slot, request, model))
+            self._count(request.endpoint.handler)
+            return replies
+        except NudgeError as error:  # the user's mistake (or a model file that changed)
+            self._count("error")
+            return [error_reply(request.id, f"{job.address}: {error}")]
+        except SearchFailed as error:  # a bug, a dead or stuck search process: logged there and here
+            log.error(
+                "internal error on %s (id %d) in a search process: %s", job.address, job.request_id, error
+            )
+            self._count("error")
+            self._count("internal")
+            return [error_reply(request.id, f"{job.address}: internal error ({error})")]
+
+    def finish(self, result: searches.SearchResult) -> list[bytes]:
+        """A search's replies; its pattern goes to live MIDI."""
+        if result.pattern is not None:
+            self._queue(result.pattern, result.pitches)
+        return result.replies
 
     def _vary_part(self, request: Request, model: Model) -> list[bytes]:
         self.clip_parts.add(request.id, request.values["part"], request.values["n_parts"], request.notes)
@@ -296,51 +315,6 @@ class Daemon:
         if len(notes) > MAX_CLIP_NOTES:
             raise UsageError(f"the clip has {len(notes)} notes; at most {MAX_CLIP_NOTES}")
         return Clip(clip.length_beats, notes)
-
-    def _vary(self, request: Request, model: Model) -> list[bytes]:
-        clip = request.clip = self._joined_clip(request)
-        amount = request.values["amount"]
-        if amount == 0 and "bars" not in request.options:  # the clip, exactly as it came (and queued)
-            pattern, pitches, _ = clip_to_pattern(clip, model)
-            self._queue(pattern, pitches)
-            return notes_reply(request.id, note_array(clip.notes), clip.length_beats, f"{model.name} nudge 0")
-        return self._clip_reply(request, model, amount)
-
-    def _clip_reply(self, request: Request, model: Model, amount: float | None) -> list[bytes]:
-        """A vary (``amount``), or a generate with ``keep`` (``amount`` None), of the request's clip.
-
-        The clip's notes of kept voices and the notes the grid cannot hold come back exactly as sent."""
-        clip, opts = request.clip, request.options
-        seed = self._seed(request)
-        keep = opts.get("keep", ())
-        style, bars = opts.get("style"), opts.get("bars")
-        candidates = opts.get("candidates", engine.DEFAULT_CANDIDATES)
-        pattern, pitches, passthrough = clip_to_pattern(clip, model)
-        if amount is None:
-            sliders = request.sliders
-            result = lock.generate_locked(model, pattern, keep, sliders, style, seed, candidates, bars)
-            name = f"{model.name} {style or 'any'}"
-        else:
-            result = lock.vary_locked(
-                model, pattern, keep, amount, request.sliders, style, seed, candidates, bars
-            )
-            name = f"{model.name} nudge {amount:.2f}"
-        if keep:
-            name += " keep " + "+".join(VOICES[v] for v in keep)
-            kept = note_rows.rows_of_voices(
-                clip.notes, clip.length_beats, clip_voice_lookup(model.meta.output_pitches), keep
-            )
-            passthrough = np.concatenate([passthrough, kept]) if len(kept) else passthrough
-        length = clip.length_beats if bars is None else result.grid.length_beats
-        notes = pattern_to_note_array(without_voices(result, keep), pitches)
-        notes = notes[notes["start"] < length]
-        if bars is not None:  # cropped or looped like the clip's pattern: the same for the unread notes
-            passthrough = note_rows.loop_note_rows(passthrough, pattern.grid.length_beats, length)
-        if len(passthrough):
-            notes = np.concatenate([notes, note_array(passthrough)])
-            notes = notes[np.lexsort((notes["pitch"], notes["start"]))]
-        self._queue(result, pitches)
-        return notes_reply(request.id, notes, length, f"{name} s{seed}")
 
     def _model_list(self, request: Request, model: Model) -> list[bytes]:
         names = self.models.names() if self.models else [model.name]
@@ -409,28 +383,14 @@ class Daemon:
         self.serving.poll()
 
 
-def work_cost(request: Request, model: Model) -> int:
-    """Candidate-bars of search a request asks for (0 for everything but generate and vary)."""
-    handler = request.endpoint.handler
-    if handler not in ("generate", "vary"):
-        return 0
-    opts = request.options
-    if handler == "vary" and request.values["amount"] == 0 and "bars" not in opts:
-        return 0  # the clip comes back as it is
-    if request.clip is not None:  # vary, or generate with keep: the clip's length
-        clip_bars = bars_for_length(request.clip.length_beats, model.meta.beats_per_bar, CLIP_PARTIAL_BAR)
-        bars = opts.get("bars", clip_bars)
-    else:
-        bars = opts.get("bars", model.meta.bars)
-    return int(opts.get("candidates", engine.DEFAULT_CANDIDATES)) * int(bars)
-
-
-def clip_to_pattern(clip: Clip, model: Model) -> tuple[Pattern, list[int], np.ndarray]:
-    """A vary request's clip -> (pattern on the model's grid, output pitch per voice, notes passed through):
-    ``note_rows.clip_to_pattern`` on the whole bars that hold the clip, its pitches read with the model's
-    own output pitches first, then General MIDI and the Roland map (``drum_map.clip_voice_lookup``)."""
-    meta = model.meta
-    bars = bars_for_length(clip.length_beats, meta.beats_per_bar, CLIP_PARTIAL_BAR)
-    grid = Grid(meta.steps_per_beat, meta.beats_per_bar, bars)
-    voice_of = clip_voice_lookup(meta.output_pitches)
-    return note_rows.clip_to_pattern(clip.notes, clip.length_beats, grid, voice_of, meta.output_pitches)
+def _over_budget(address: str, request: Request, model: Model, cost: float, left: float) -> str:
+    most = searches.max_candidates(request, model.meta, MAX_SEARCHES_PER_DATAGRAM)
+    if cost > MAX_SEARCHES_PER_DATAGRAM:
+        return (
+            f"{address}: this request costs {cost:.2f} maximal searches, more than the "
+            f"{MAX_SEARCHES_PER_DATAGRAM:g} one datagram buys: ask for at most {most} candidates"
+        )
+    return (
+        f"{address}: this datagram's requests cost more than {MAX_SEARCHES_PER_DATAGRAM:g} maximal search "
+        f"(this one {cost:.2f}, {max(left, 0):.2f} left): send it in a datagram of its own"
+    )

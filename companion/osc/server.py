@@ -7,9 +7,12 @@ sender asked for with ``/nudge/ping id reply_port`` (remembered per sender, ``co
 or to ``reply_port`` (``--reply-port``), which wins. Replies only ever go to the sender's own host.
 
 One request thread reads datagrams and answers at once whatever is quick (ping, model info and list, live
-MIDI, every error); generate and vary go to the ``Scheduler``'s worker, which takes turns between senders,
-and /nudge/model/load to a loader thread, so a flood of generates from one client never holds up another
-client's ping. A background thread polls the models folder (and reloads a changed serving model there).
+MIDI transport, every error); generate and vary go to the ``Scheduler``, which takes turns between senders
+and feeds them to the search processes (``search_processes``; 0: a thread of this process), the live MIDI
+calls that wait for the player to a thread of their own, and /nudge/model/load to a loader thread, so a
+flood of generates from one client never holds up another client's ping. Before any of that, a sender
+over its rate limit is dropped, and nothing is ever answered to the daemon's own port (``guard``). A
+background thread polls the models folder (and reloads a changed serving model there).
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from companion.osc.guard import LocalAddresses, RateLimit
 from companion.osc.replies import error_reply
 from companion.osc.reply_routes import ReplyRoutes
 from companion.osc.scheduler import Scheduler
+from companion.osc.search_pool import SearchPool
 
 log = logging.getLogger(__name__)
 RECV_BYTES = 65536  # larger than any UDP datagram, so an oversized request is seen whole and refused
@@ -78,6 +82,7 @@ class UdpServer:
         allow_remote: bool = False,
         poll_seconds: float = 1.0,
         rate_limit: RateLimit | None = None,
+        search_processes: int = 0,
     ):
         family, address = resolve(host, port)
         loopback = ipaddress.ip_address(canonical(address[0])).is_loopback
@@ -103,7 +108,6 @@ class UdpServer:
         self.refused_datagrams = 0
         self.requests = 0
         self.busy_seconds = 0.0
-        self.scheduler = Scheduler(self._send)
         self.last_datagram_s = time.monotonic()  # when an allowed datagram last came (for stop_when_idle)
         self.rate_limit = rate_limit if rate_limit is not None else RateLimit()
         self._local = LocalAddresses()
@@ -115,6 +119,18 @@ class UdpServer:
             )
         daemon.is_own_address = self.is_own_address
         self.ignored_own = 0  # datagrams from the daemon's own port (its replies, come back): dropped
+        self.pool = SearchPool(search_processes) if search_processes else None
+        if self.pool is None:  # the searches on a thread of this process (tests, --search-processes 0)
+            self.scheduler = Scheduler(self._send)
+        else:
+            pool = self.pool
+            daemon.serving.check_elsewhere = pool.preload  # a new model is checked there before it serves
+            self.scheduler = Scheduler(
+                self._send,
+                workers=pool.size,
+                runner=lambda slot, job: daemon.run_in_pool(pool, slot, job) if job.search else job.run(),
+                on_start=lambda slot: pool.start(slot, daemon.model),
+            )
 
     def is_own_address(self, host: str, port: int) -> bool:
         """Whether (host, port) is this daemon's socket: its port, on an address of this machine."""
@@ -238,9 +254,12 @@ class UdpServer:
     def close(self) -> None:
         self._stop.set()
         self.scheduler.close()
+        if self.pool is not None:
+            self.pool.close()
         self.sock.close()
 
     def summary(self) -> str:
         counts = ", ".join(f"{k} {v}" for k, v in sorted(self.daemon.counts.items())) or "none"
         mean = self.busy_seconds / self.requests * 1e3 if self.requests else 0.0
-        return f"served {self.requests} datagrams (mean {mean:.2f} ms busy): {counts}"
+        searched = f"; {self.pool.summary()}" if self.pool is not None else ""
+        return f"served {self.requests} datagrams (mean {mean:.2f} ms busy): {counts}{searched}"

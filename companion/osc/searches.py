@@ -1,0 +1,148 @@
+"""The searches behind ``/nudge/generate`` and ``/nudge/vary``, as one function of (request, model) that runs
+in any process: the daemon's own (``Daemon.handle``) or a search process (``companion.osc.search_pool``).
+
+``run_search(request, model)`` -> ``SearchResult``: the reply datagrams and the pattern for live MIDI (the
+daemon queues it). The request comes prepared by the daemon: its clip joined with its parts and its seed
+drawn (``Daemon.prepare``), so the result depends on nothing else.
+
+``price(request, meta)``: what a request costs, in maximal searches. A search's time is the generator's
+runs over its candidates (the descriptors measured on their windows grow with them):
+``candidates x runs / MAX_OSC_CANDIDATES``, where a plain generate or a vary runs the generator once, a
+generate with ``keep`` (and a vary of amount 1 with ``keep``) ``LOCK_ROUNDS`` times per model-length
+segment of the clip (``companion.runtime.lock``), and a vary of amount 0 not at all. One datagram buys at
+most ``MAX_SEARCHES_PER_DATAGRAM`` (one maximal search: 1,024 candidates of a plain generate);
+``bench/bench_pricing.py`` measures each kind's time against that price.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from companion.core import note_rows
+from companion.core.drum_map import VOICES, clip_voice_lookup
+from companion.core.errors import UsageError
+from companion.core.model_meta import ModelMeta
+from companion.core.pattern import CLIP_PARTIAL_BAR, Grid, Pattern, bars_for_length, without_voices
+from companion.osc.api import MAX_OSC_CANDIDATES
+from companion.osc.replies import note_array, notes_reply, pattern_to_note_array
+from companion.osc.request import Clip, Request
+from companion.runtime import engine, lock
+from companion.runtime.model import Model
+
+SEARCH_HANDLERS = ("generate", "vary")
+MIN_PRICE = 1 / 256  # a request that runs no search still has a price: reading and answering it
+
+
+@dataclass
+class SearchResult:
+    replies: list[bytes]
+    pattern: Pattern | None = None  # for live MIDI, played with ``pitches``
+    pitches: tuple[int, ...] = ()
+
+
+def generator_runs(request: Request, meta: ModelMeta) -> int:
+    """How often the search runs the generator over its candidates."""
+    opts = request.options
+    if request.endpoint.handler == "vary":
+        amount = request.values["amount"]
+        if amount == 0:
+            return 0  # the clip, as it came or cropped and looped
+        if amount < 1 or not opts.get("keep"):
+            return 1
+    elif not opts.get("keep"):
+        return 1
+    clip_bars = bars_for_length(request.clip.length_beats, meta.beats_per_bar, CLIP_PARTIAL_BAR)
+    bars = opts.get("bars") or clip_bars
+    return lock.LOCK_ROUNDS * math.ceil(bars / meta.bars)
+
+
+def price(request: Request, meta: ModelMeta) -> float:
+    """What ``request`` costs, in maximal searches (0 for requests that search nothing)."""
+    if request.endpoint.handler not in SEARCH_HANDLERS:
+        return 0.0
+    candidates = request.options.get("candidates", engine.DEFAULT_CANDIDATES)
+    return max(MIN_PRICE, candidates * generator_runs(request, meta) / MAX_OSC_CANDIDATES)
+
+
+def max_candidates(request: Request, meta: ModelMeta, budget: float) -> int:
+    """The most candidates ``request`` could ask for within ``budget`` (maximal searches)."""
+    runs = max(1, generator_runs(request, meta))
+    return int(budget * MAX_OSC_CANDIDATES // runs)
+
+
+def run_search(request: Request, model: Model) -> SearchResult:
+    """The replies of a prepared generate or vary (``UsageError`` and ``ModelError`` for the user)."""
+    if request.endpoint.handler == "vary":
+        return _vary(request, model)
+    if request.options.get("keep"):
+        return _clip_reply(request, model, None)
+    if "parts" in request.options:
+        raise UsageError("parts comes with a clip: /nudge/vary, or /nudge/generate with keep")
+    opts = request.options
+    seed = opts["seed"]
+    bars = opts.get("bars", model.meta.bars)
+    style = opts.get("style")
+    candidates = opts.get("candidates", engine.DEFAULT_CANDIDATES)
+    pattern = engine.generate(model, request.sliders, style, bars, seed, candidates)
+    pitches = tuple(model.meta.output_pitches)
+    notes = pattern_to_note_array(pattern, pitches)
+    name = f"{model.name} {style or 'any'} s{seed}"
+    return SearchResult(notes_reply(request.id, notes, pattern.grid.length_beats, name), pattern, pitches)
+
+
+def _vary(request: Request, model: Model) -> SearchResult:
+    clip = request.clip
+    if request.values["amount"] == 0 and "bars" not in request.options:  # the clip, exactly as it came
+        pattern, pitches, _ = clip_to_pattern(clip, model)
+        replies = notes_reply(request.id, note_array(clip.notes), clip.length_beats, f"{model.name} nudge 0")
+        return SearchResult(replies, pattern, tuple(pitches))
+    return _clip_reply(request, model, request.values["amount"])
+
+
+def _clip_reply(request: Request, model: Model, amount: float | None) -> SearchResult:
+    """A vary (``amount``), or a generate with ``keep`` (``amount`` None), of the request's clip.
+
+    The clip's notes of kept voices and the notes the grid cannot hold come back exactly as sent."""
+    clip, opts = request.clip, request.options
+    seed = opts["seed"]
+    keep = opts.get("keep", ())
+    style, bars = opts.get("style"), opts.get("bars")
+    candidates = opts.get("candidates", engine.DEFAULT_CANDIDATES)
+    pattern, pitches, passthrough = clip_to_pattern(clip, model)
+    if amount is None:
+        sliders = request.sliders
+        result = lock.generate_locked(model, pattern, keep, sliders, style, seed, candidates, bars)
+        name = f"{model.name} {style or 'any'}"
+    else:
+        sliders = request.sliders
+        result = lock.vary_locked(model, pattern, keep, amount, sliders, style, seed, candidates, bars)
+        name = f"{model.name} nudge {amount:.2f}"
+    if keep:
+        name += " keep " + "+".join(VOICES[v] for v in keep)
+        kept = note_rows.rows_of_voices(
+            clip.notes, clip.length_beats, clip_voice_lookup(model.meta.output_pitches), keep
+        )
+        passthrough = np.concatenate([passthrough, kept]) if len(kept) else passthrough
+    length = clip.length_beats if bars is None else result.grid.length_beats
+    notes = pattern_to_note_array(without_voices(result, keep), pitches)
+    notes = notes[notes["start"] < length]
+    if bars is not None:  # cropped or looped like the clip's pattern: the same for the unread notes
+        passthrough = note_rows.loop_note_rows(passthrough, pattern.grid.length_beats, length)
+    if len(passthrough):
+        notes = np.concatenate([notes, note_array(passthrough)])
+        notes = notes[np.lexsort((notes["pitch"], notes["start"]))]
+    return SearchResult(notes_reply(request.id, notes, length, f"{name} s{seed}"), result, tuple(pitches))
+
+
+def clip_to_pattern(clip: Clip, model: Model) -> tuple[Pattern, list[int], np.ndarray]:
+    """A vary request's clip -> (pattern on the model's grid, output pitch per voice, notes passed through):
+    ``note_rows.clip_to_pattern`` on the whole bars that hold the clip, its pitches read with the model's
+    own output pitches first, then General MIDI and the Roland map (``drum_map.clip_voice_lookup``)."""
+    meta = model.meta
+    bars = bars_for_length(clip.length_beats, meta.beats_per_bar, CLIP_PARTIAL_BAR)
+    grid = Grid(meta.steps_per_beat, meta.beats_per_bar, bars)
+    voice_of = clip_voice_lookup(meta.output_pitches)
+    return note_rows.clip_to_pattern(clip.notes, clip.length_beats, grid, voice_of, meta.output_pitches)
