@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import os
 import socket
 import sys
 import threading
@@ -38,6 +39,23 @@ log = logging.getLogger(__name__)
 RECV_BYTES = 65536  # larger than any UDP datagram, so an oversized request is seen whole and refused
 MAX_REFUSED_REMEMBERED = 256  # refused sender hosts remembered (each logged once while remembered)
 SWITCH_INTERVAL_S = 0.00025  # GIL hand-over while the worker searches: a ping waits about this per turn
+
+
+REQUEST_NICENESS = -11  # the request thread, where allowed (PulseAudio's default for its daemon)
+
+
+def raise_request_priority() -> str:
+    """The calling thread (the request thread) above the searches and the machine's other work, as sound
+    servers do (PulseAudio's ``nice-level = -11``), where the OS allows it; else it stays as it was."""
+    if not hasattr(os, "setpriority"):
+        return "unchanged"
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), REQUEST_NICENESS)
+    except OSError:  # no CAP_SYS_NICE (or RLIMIT_NICE): the search processes are still below it
+        log.debug("the request thread keeps its priority (nice %d not allowed)", REQUEST_NICENESS)
+        return "unchanged"
+    log.info("the request thread runs at nice %d", REQUEST_NICENESS)
+    return f"nice {REQUEST_NICENESS}"
 
 
 def resolve(host: str, port: int = 0) -> tuple[int, tuple]:
@@ -145,6 +163,7 @@ class UdpServer:
     def serve_forever(self) -> None:
         poller = threading.Thread(target=self._poll_loop, name="nudge-models-poll", daemon=True)
         poller.start()
+        raise_request_priority()
         if sys.getswitchinterval() > SWITCH_INTERVAL_S:
             sys.setswitchinterval(SWITCH_INTERVAL_S)
         sock, handle = self.sock, self.daemon.handle_routed
