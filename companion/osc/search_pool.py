@@ -116,6 +116,8 @@ class SearchPool:
         """Load ``model`` in every running process (``ModelError`` when one cannot: no swap then)."""
         for state in self.slots:
             with state.lock:
+                if self._closed:
+                    raise ModelError(f"{model.path}: not loaded: the daemon is stopping")
                 if state.running():  # (a process not started yet loads it before its first search)
                     try:
                         self._load(state, model)
@@ -188,7 +190,9 @@ class SearchPool:
             raise SearchFailed(
                 f"no answer within {timeout:g} s; search process {state.index} was restarted"
             ) from None
-        except (EOFError, OSError):
+        except (EOFError, OSError, ValueError):  # (ValueError: its pipe closed here, the daemon stopping)
+            if self._closed:
+                raise SearchFailed("the daemon is stopping") from None
             code = state.process.wait()
             raise SearchFailed(f"search process {state.index} died (exit {code}); it is restarted") from None
 

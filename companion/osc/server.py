@@ -164,6 +164,7 @@ class UdpServer:
         poller = threading.Thread(target=self._poll_loop, name="nudge-models-poll", daemon=True)
         poller.start()
         raise_request_priority()
+        self.last_datagram_s = time.monotonic()  # idle from now on, not from the construction
         if sys.getswitchinterval() > SWITCH_INTERVAL_S:
             sys.setswitchinterval(SWITCH_INTERVAL_S)
         sock, handle = self.sock, self.daemon.handle_routed
