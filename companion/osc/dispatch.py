@@ -59,6 +59,7 @@ from companion.osc.search_pool import SearchFailed, SearchPool
 from companion.runtime.model import Model
 from companion.runtime.model_info import model_info_reply
 from companion.runtime.models_dir import ModelsDir
+from companion.runtime.search_request import SearchRequest
 from companion.runtime.serving import ServingModel
 
 log = logging.getLogger(__name__)
@@ -90,7 +91,7 @@ class Job:
     cost: float  # in maximal searches (``searches.price``)
     run: Callable[[], list[bytes]]
     drop: Callable[[], None] = lambda: None  # a /nudge/cancel dropped it before it ran: free what it holds
-    search: tuple[Request, Model] | None = None  # a search's request and model, for a search process
+    remote: tuple[Request, Model] | None = None  # a search's request and model, for a search process
 
 
 @dataclass
@@ -174,9 +175,11 @@ class Daemon:
         try:
             request = parse_request(message, model.meta)
             self._check_reply_port(request, sender)
-            cost = searches.price(request, model.meta)
+            request.search = self._search_request(request, model)
+            cost = 0.0 if request.search is None else searches.price(request.search, model.meta)
             if cost > budget[0] + 1e-9:
-                raise RequestError(request.id, _over_budget(message.address, request, model, cost, budget[0]))
+                reason = _over_budget(message.address, request.search, model, cost, budget[0])
+                raise RequestError(request.id, reason)
             budget[0] -= cost
             if message.address == "/nudge/model/load":
                 self._claim_load(request)
@@ -196,7 +199,7 @@ class Daemon:
                 self._count("error")
                 return [error_reply(request.id, f"{message.address}: {error}")], None, None
         job = Job(kind, request.id, message.address, cost, lambda: self._run(request, model, message.address))
-        job.search = (request, model) if kind == "work" else None
+        job.remote = (request, model) if kind == "work" else None
         if "parts" in request.options:  # its clip's parts wait in clip_parts until it runs
             job.drop = lambda: self.clip_parts.discard(request.id)
         return [], None, job
@@ -264,13 +267,39 @@ class Daemon:
 
     def prepare(self, request: Request) -> None:
         """Make a generate or vary depend on nothing but itself: its clip joined with the parts that came
-        ahead in /nudge/vary/part (``parts n``), and its seed drawn (a fresh one where none was given)."""
+        ahead in /nudge/vary/part (``parts n``; its seed was drawn on arrival, ``_search_request``)."""
         opts = request.options
         if "parts" in opts and request.clip is not None:
             request.clip = self._joined_clip(request)
             del opts["parts"]
-        if "seed" not in opts:
-            opts["seed"] = int(self._fresh_seeds.integers(0, MAX_ID))
+
+    def _search_request(self, request: Request, model: Model) -> SearchRequest | None:
+        """The search a generate or vary asks for, its defaults and cost resolved once (None for the other
+        addresses). A request without a seed gets a fresh one, drawn on arrival, unless it needs none."""
+        handler = request.endpoint.handler
+        if handler not in ("generate", "vary"):
+            return None
+        opts = request.options
+        keep = opts.get("keep", ())
+        amount = request.values["amount"] if handler == "vary" else None
+        uses_clip = handler == "vary" or bool(keep)  # (generate ignores a clip without keep)
+        seed = opts.get("seed")
+        if seed is None and not (amount == 0 and "bars" not in opts):  # an echo of the clip needs no seed
+            seed = int(self._fresh_seeds.integers(0, MAX_ID))
+        try:
+            return SearchRequest.of(
+                model.meta,
+                seed=seed or 0,
+                sliders=request.sliders,
+                style=opts.get("style"),
+                candidates=opts.get("candidates"),
+                bars=opts.get("bars"),
+                amount=amount,
+                keep=keep,
+                clip_beats=request.clip.length_beats if uses_clip and request.clip else None,
+            )
+        except UsageError as error:
+            raise RequestError(request.id, f"{request.endpoint.address}: {error}") from None
 
     def _generate(self, request: Request, model: Model) -> list[bytes]:
         self.prepare(request)
@@ -280,7 +309,7 @@ class Daemon:
 
     def run_in_pool(self, pool: SearchPool, slot: int, job: Job) -> list[bytes]:
         """A search job's replies, from search process ``slot`` (never raises)."""
-        request, model = job.search
+        request, model = job.remote
         try:
             replies = self.finish(pool.search(slot, request, model))
             self._count(request.endpoint.handler)
@@ -383,8 +412,8 @@ class Daemon:
         self.serving.poll()
 
 
-def _over_budget(address: str, request: Request, model: Model, cost: float, left: float) -> str:
-    most = searches.max_candidates(request, model.meta, MAX_SEARCHES_PER_DATAGRAM)
+def _over_budget(address: str, wanted: SearchRequest, model: Model, cost: float, left: float) -> str:
+    most = searches.max_candidates(wanted, model.meta, MAX_SEARCHES_PER_DATAGRAM)
     if cost > MAX_SEARCHES_PER_DATAGRAM:
         return (
             f"{address}: this request costs {cost:.2f} maximal searches, more than the "

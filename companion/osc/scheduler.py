@@ -41,6 +41,7 @@ class Scheduler:
         send: Send,
         per_sender: int = MAX_PENDING_PER_SENDER,
         total: int = MAX_PENDING,
+        *,
         workers: int = 1,
         runner: Runner | None = None,
         on_start: Callable[[int], None] | None = None,

@@ -2,15 +2,15 @@
 in any process: the daemon's own (``Daemon.handle``) or a search process (``companion.osc.search_pool``).
 
 ``run_search(request, model)`` -> ``SearchResult``: the reply datagrams and the pattern for live MIDI (the
-daemon queues it). The request comes prepared by the daemon: its clip joined with its parts and its seed
-drawn (``Daemon.prepare``), so the result depends on nothing else.
+daemon queues it). The request comes prepared by the daemon: its clip joined with its parts and its seed drawn
+on arrival (``Daemon.prepare``, ``Daemon._search_request``), so the result depends on nothing else.
 
-``price(request, meta)``: what a request costs, in maximal searches. A search's time is the generator's
-runs over its candidates (the descriptors measured on their windows grow with them):
-``candidates x runs / MAX_OSC_CANDIDATES``, where a plain generate or a vary runs the generator once, a
-generate with ``keep`` (and a vary of amount 1 with ``keep``) ``LOCK_ROUNDS`` times per model-length
-segment of the clip (``companion.runtime.lock``), and a vary of amount 0 not at all. One datagram buys at
-most ``MAX_SEARCHES_PER_DATAGRAM`` (one maximal search: 1,024 candidates of a plain generate);
+``price(wanted, meta)``: what a request's search (its ``SearchRequest``) costs, in maximal searches. A
+search's time is the generator's runs over its candidates (the descriptors measured on their windows grow with
+them): ``candidates x runs / MAX_OSC_CANDIDATES``, where a plain generate or a vary runs the generator once, a
+generate with ``keep`` (and a vary of amount 1 with ``keep``) ``LOCK_ROUNDS`` times per model-length segment
+of the clip (``companion.runtime.lock``), and a vary of amount 0 not at all. One datagram buys at most
+``MAX_SEARCHES_PER_DATAGRAM`` (one maximal search: 1,024 candidates of a plain generate);
 ``bench/bench_pricing.py`` measures each kind's time against that price.
 """
 
@@ -26,13 +26,13 @@ from companion.core.drum_map import VOICES, clip_voice_lookup
 from companion.core.errors import UsageError
 from companion.core.model_meta import ModelMeta
 from companion.core.pattern import CLIP_PARTIAL_BAR, Grid, Pattern, bars_for_length, without_voices
-from companion.osc.api import MAX_OSC_CANDIDATES
+from companion.osc.api import MAX_OSC_CANDIDATES, STYLE_ANY
 from companion.osc.replies import note_array, notes_reply, pattern_to_note_array
 from companion.osc.request import Clip, Request
-from companion.runtime import engine, lock
+from companion.runtime import lock
 from companion.runtime.model import Model
+from companion.runtime.search import SearchRequest, search
 
-SEARCH_HANDLERS = ("generate", "vary")
 MIN_PRICE = 1 / 256  # a request that runs no search still has a price: reading and answering it
 
 
@@ -43,83 +43,66 @@ class SearchResult:
     pitches: tuple[int, ...] = ()
 
 
-def generator_runs(request: Request, meta: ModelMeta) -> int:
-    """How often the search runs the generator over its candidates."""
-    opts = request.options
-    if request.endpoint.handler == "vary":
-        amount = request.values["amount"]
-        if amount == 0:
-            return 0  # the clip, as it came or cropped and looped
-        if amount < 1 or not opts.get("keep"):
-            return 1
-    elif not opts.get("keep"):
-        return 1
-    clip_bars = bars_for_length(request.clip.length_beats, meta.beats_per_bar, CLIP_PARTIAL_BAR)
-    bars = opts.get("bars") or clip_bars
-    return lock.LOCK_ROUNDS * math.ceil(bars / meta.bars)
+def generator_runs(wanted: SearchRequest, meta: ModelMeta) -> int:
+    """How often the search runs the generator over its candidates (``companion.runtime.search``)."""
+    if wanted.cost == 0:
+        return 0  # the clip comes back as it came
+    if wanted.amount == 0:
+        return 0  # the clip cropped or looped
+    if wanted.clip is None and wanted.amount is None and not wanted.keep:
+        return 1  # engine.generate: one run, its windows or segments picked from it
+    if wanted.amount is not None and (wanted.amount < 1 or not wanted.keep):
+        return 1  # engine.vary (amount 1 without keep: engine.generate)
+    return lock.LOCK_ROUNDS * math.ceil(wanted.bars / meta.bars)  # the voice lock, per model-length part
 
 
-def price(request: Request, meta: ModelMeta) -> float:
-    """What ``request`` costs, in maximal searches (0 for requests that search nothing)."""
-    if request.endpoint.handler not in SEARCH_HANDLERS:
-        return 0.0
-    candidates = request.options.get("candidates", engine.DEFAULT_CANDIDATES)
-    return max(MIN_PRICE, candidates * generator_runs(request, meta) / MAX_OSC_CANDIDATES)
+def price(wanted: SearchRequest, meta: ModelMeta) -> float:
+    """What a search costs, in maximal searches."""
+    return max(MIN_PRICE, wanted.candidates * generator_runs(wanted, meta) / MAX_OSC_CANDIDATES)
 
 
-def max_candidates(request: Request, meta: ModelMeta, budget: float) -> int:
-    """The most candidates ``request`` could ask for within ``budget`` (maximal searches)."""
-    runs = max(1, generator_runs(request, meta))
-    return int(budget * MAX_OSC_CANDIDATES // runs)
+def max_candidates(wanted: SearchRequest, meta: ModelMeta, budget: float) -> int:
+    """The most candidates ``wanted`` could ask for within ``budget`` (maximal searches)."""
+    return int(budget * MAX_OSC_CANDIDATES // max(1, generator_runs(wanted, meta)))
 
 
 def run_search(request: Request, model: Model) -> SearchResult:
-    """The replies of a prepared generate or vary (``UsageError`` and ``ModelError`` for the user)."""
+    """The replies of a prepared generate or vary (``NudgeError`` for the user's mistakes)."""
+    wanted = request.search
+    if wanted is None:
+        raise RuntimeError(f"{request.endpoint.address} reached the search without its search request")
     if request.endpoint.handler == "vary":
-        return _vary(request, model)
+        if wanted.cost == 0:  # amount 0, no bars: the clip, exactly as it came (and queued)
+            clip = request.clip
+            pattern, pitches, _ = clip_to_pattern(clip, model)
+            name = f"{model.name} nudge 0"
+            return SearchResult(notes_reply(request.id, note_array(clip.notes), clip.length_beats, name),
+                                pattern, tuple(pitches))  # fmt: skip
+        return _clip_reply(request, model, wanted)
     if request.options.get("keep"):
-        return _clip_reply(request, model, None)
+        return _clip_reply(request, model, wanted)
     if "parts" in request.options:
         raise UsageError("parts comes with a clip: /nudge/vary, or /nudge/generate with keep")
-    opts = request.options
-    seed = opts["seed"]
-    bars = opts.get("bars", model.meta.bars)
-    style = opts.get("style")
-    candidates = opts.get("candidates", engine.DEFAULT_CANDIDATES)
-    pattern = engine.generate(model, request.sliders, style, bars, seed, candidates)
+    pattern = search(model, wanted)
     pitches = tuple(model.meta.output_pitches)
     notes = pattern_to_note_array(pattern, pitches)
-    name = f"{model.name} {style or 'any'} s{seed}"
+    name = f"{model.name} {wanted.style or STYLE_ANY} s{wanted.seed}"
     return SearchResult(notes_reply(request.id, notes, pattern.grid.length_beats, name), pattern, pitches)
 
 
-def _vary(request: Request, model: Model) -> SearchResult:
-    clip = request.clip
-    if request.values["amount"] == 0 and "bars" not in request.options:  # the clip, exactly as it came
-        pattern, pitches, _ = clip_to_pattern(clip, model)
-        replies = notes_reply(request.id, note_array(clip.notes), clip.length_beats, f"{model.name} nudge 0")
-        return SearchResult(replies, pattern, tuple(pitches))
-    return _clip_reply(request, model, request.values["amount"])
-
-
-def _clip_reply(request: Request, model: Model, amount: float | None) -> SearchResult:
-    """A vary (``amount``), or a generate with ``keep`` (``amount`` None), of the request's clip.
+def _clip_reply(request: Request, model: Model, wanted: SearchRequest) -> SearchResult:
+    """A vary, or a generate with ``keep``, of the request's clip.
 
     The clip's notes of kept voices and the notes the grid cannot hold come back exactly as sent."""
-    clip, opts = request.clip, request.options
-    seed = opts["seed"]
-    keep = opts.get("keep", ())
-    style, bars = opts.get("style"), opts.get("bars")
-    candidates = opts.get("candidates", engine.DEFAULT_CANDIDATES)
+    clip = request.clip
     pattern, pitches, passthrough = clip_to_pattern(clip, model)
-    if amount is None:
-        sliders = request.sliders
-        result = lock.generate_locked(model, pattern, keep, sliders, style, seed, candidates, bars)
-        name = f"{model.name} {style or 'any'}"
+    wanted = wanted.with_clip(pattern)
+    keep, bars, seed = wanted.keep, request.options.get("bars"), wanted.seed
+    result = search(model, wanted)
+    if wanted.amount is None:
+        name = f"{model.name} {wanted.style or STYLE_ANY}"
     else:
-        sliders = request.sliders
-        result = lock.vary_locked(model, pattern, keep, amount, sliders, style, seed, candidates, bars)
-        name = f"{model.name} nudge {amount:.2f}"
+        name = f"{model.name} nudge {wanted.amount:.2f}"
     if keep:
         name += " keep " + "+".join(VOICES[v] for v in keep)
         kept = note_rows.rows_of_voices(

@@ -97,6 +97,7 @@ class UdpServer:
         port: int = 9000,
         reply_port: int | None = None,
         allow: Iterable[str] | None = None,
+        *,
         allow_remote: bool = False,
         poll_seconds: float = 1.0,
         rate_limit: RateLimit | None = None,
@@ -146,7 +147,7 @@ class UdpServer:
             self.scheduler = Scheduler(
                 self._send,
                 workers=pool.size,
-                runner=lambda slot, job: daemon.run_in_pool(pool, slot, job) if job.search else job.run(),
+                runner=lambda slot, job: daemon.run_in_pool(pool, slot, job) if job.remote else job.run(),
                 on_start=lambda slot: pool.start(slot, daemon.model),
             )
 

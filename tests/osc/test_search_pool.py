@@ -126,7 +126,7 @@ class _Job:
     def __init__(self, sender, index, cost, ran):
         self.kind, self.request_id, self.address, self.cost = "work", index, "/x", cost
         self.run = lambda: ran.append((sender, index)) or []
-        self.search = None
+        self.remote = None
 
 
 def test_turns_are_taken_by_work_served_not_by_requests():
