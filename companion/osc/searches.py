@@ -9,7 +9,8 @@ on arrival (``Daemon.prepare``, ``Daemon._search_request``), so the result depen
 search's time is the generator's runs over its candidates (the descriptors measured on their windows grow with
 them): ``candidates x runs / MAX_OSC_CANDIDATES``, where a plain generate or a vary runs the generator once, a
 generate with ``keep`` (and a vary of amount 1 with ``keep``) ``LOCK_ROUNDS`` times per model-length segment
-of the clip (``companion.runtime.lock``), and a vary of amount 0 not at all. One datagram buys at most
+of the clip (``companion.runtime.lock``; a lock's run weighs ``LOCK_RUN_WEIGHT``, measured), and a vary of
+amount 0 not at all. One datagram buys at most
 ``MAX_SEARCHES_PER_DATAGRAM`` (one maximal search: 1,024 candidates of a plain generate);
 ``bench/bench_pricing.py`` measures each kind's time against that price.
 """
@@ -34,6 +35,9 @@ from companion.runtime.model import Model
 from companion.runtime.search import SearchRequest, search
 
 MIN_PRICE = 1 / 256  # a request that runs no search still has a price: reading and answering it
+# a run of the voice lock costs more than a plain one (its fit, composites and their descriptors over the
+# whole clip): measured by bench/bench_pricing.py with the shipped model, 1.25x (1-bar clip) to 1.66x (8 bars)
+LOCK_RUN_WEIGHT = 1.5
 
 
 @dataclass
@@ -43,8 +47,9 @@ class SearchResult:
     pitches: tuple[int, ...] = ()
 
 
-def generator_runs(wanted: SearchRequest, meta: ModelMeta) -> int:
-    """How often the search runs the generator over its candidates (``companion.runtime.search``)."""
+def generator_runs(wanted: SearchRequest, meta: ModelMeta) -> float:
+    """How often the search runs the generator over its candidates (``companion.runtime.search``), a run
+    of the voice lock weighted by ``LOCK_RUN_WEIGHT``."""
     if wanted.cost == 0:
         return 0  # the clip comes back as it came
     if wanted.amount == 0:
@@ -53,7 +58,8 @@ def generator_runs(wanted: SearchRequest, meta: ModelMeta) -> int:
         return 1  # engine.generate: one run, its windows or segments picked from it
     if wanted.amount is not None and (wanted.amount < 1 or not wanted.keep):
         return 1  # engine.vary (amount 1 without keep: engine.generate)
-    return lock.LOCK_ROUNDS * math.ceil(wanted.bars / meta.bars)  # the voice lock, per model-length part
+    segments = math.ceil(wanted.bars / meta.bars)  # the voice lock: its rounds per model-length part
+    return LOCK_RUN_WEIGHT * lock.LOCK_ROUNDS * segments
 
 
 def price(wanted: SearchRequest, meta: ModelMeta) -> float:
@@ -63,7 +69,7 @@ def price(wanted: SearchRequest, meta: ModelMeta) -> float:
 
 def max_candidates(wanted: SearchRequest, meta: ModelMeta, budget: float) -> int:
     """The most candidates ``wanted`` could ask for within ``budget`` (maximal searches)."""
-    return int(budget * MAX_OSC_CANDIDATES // max(1, generator_runs(wanted, meta)))
+    return int(budget * MAX_OSC_CANDIDATES / max(1.0, generator_runs(wanted, meta)))
 
 
 def run_search(request: Request, model: Model) -> SearchResult:

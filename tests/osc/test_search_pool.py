@@ -110,13 +110,13 @@ def test_one_datagram_buys_at_most_one_maximal_search_priced_by_its_work(folder)
             elif message.address == "/nudge/notes/end":
                 done.add(message.args[0])
         assert done == {0} and sorted(errors) == list(range(1, 8))
-        # a voice lock runs the generator three times per model-length part: 1,024 candidates cost 3
+        # a voice lock runs the generator three times per model-length part (each weighing 1.5): 4.5
         keep = encode_message("/nudge/generate", "isisssf" + "iffi" * 3,
                               (9, "candidates", 1024, "keep", "kick", "notes", 4.0, *CLIP))  # fmt: skip
         client.sock.sendto(keep, client.server)
         refused = client.receive()
-        assert refused.address == "/nudge/error" and "costs 3.00 maximal searches" in refused.args[1]
-        assert "at most 341 candidates" in refused.args[1]
+        assert refused.address == "/nudge/error" and "costs 4.50 maximal searches" in refused.args[1]
+        assert "at most 227 candidates" in refused.args[1]
     finally:
         client.close()
         running.stop()
