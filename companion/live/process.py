@@ -34,7 +34,8 @@ from typing import Any
 
 from companion.core.drum_map import N_VOICES, OUTPUT_PITCHES
 from companion.core.errors import UsageError
-from companion.core.pattern import MAX_SONG_BEATS, Pattern
+from companion.core.midi_values import DEFAULT_BPM, DRUM_CHANNEL, MAX_SONG_BEATS, PITCH
+from companion.core.pattern import Pattern
 from companion.live.child import END_GRACE_S, SIGTERM_EXIT
 from companion.live.clock import check_bpm
 from companion.live.link import (
@@ -63,13 +64,13 @@ class LiveConfig:
 
     api: str = "auto"
     port: str | None = None
-    channel: int = 10
+    channel: int = DRUM_CHANNEL  # 1..16
     output_pitches: tuple[int, ...] = OUTPUT_PITCHES
     pitch_overrides: tuple[tuple[str, int], ...] = ()  # --drum-map {voice: pitch}, as pairs
     switch: str = "bar"
     clock: str = "internal"  # internal, midi, osc
     clock_in: str | None = None
-    bpm: float = 120.0
+    bpm: float = DEFAULT_BPM
     realtime: bool = True
     trace: bool = False  # keep (due, sent, message) per message, for the benchmark
     log_level: int = field(default=logging.WARNING)
@@ -143,9 +144,7 @@ class LivePlayer:
             raise UsageError(f"when must be one of {', '.join(SWITCH_MODES)}, got {when!r}")
         if pitches is not None:
             pitches = tuple(pitches)
-            if len(pitches) != N_VOICES or not all(
-                isinstance(p, int) and not isinstance(p, bool) and 0 <= p <= 127 for p in pitches
-            ):
+            if len(pitches) != N_VOICES or not all(PITCH.holds(p) for p in pitches):
                 raise UsageError(f"pitches must be {N_VOICES} ints in 0..127, got {pitches!r}")
         with self._cond:
             self._check_open()

@@ -37,7 +37,7 @@ from companion.runtime.models_dir import signature
 
 log = logging.getLogger(__name__)
 START_TIMEOUT_S = 60.0  # a process imports numpy and onnxruntime (seconds on a loaded machine)
-LOAD_TIMEOUT_S = 120.0  # a model of up to 256 MB, checked
+LOAD_TIMEOUT_S = 2 * START_TIMEOUT_S  # a model of up to 256 MB, loaded and checked
 SEARCH_TIMEOUT_S = 60.0  # one search costs at most one maximal search: well under a second here
 STOP_TIMEOUT_S = 2.0
 

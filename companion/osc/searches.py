@@ -22,13 +22,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from companion.core import note_rows
 from companion.core.drum_map import VOICES, clip_voice_lookup
 from companion.core.errors import UsageError
-from companion.core.model_meta import ModelMeta
+from companion.core.model_meta import STYLE_ANY, ModelMeta
+from companion.core.notes import clip_to_pattern as notes_clip_to_pattern
+from companion.core.notes import loop_notes, notes_of_voices, pattern_to_notes
 from companion.core.pattern import CLIP_PARTIAL_BAR, Grid, Pattern, bars_for_length, without_voices
-from companion.osc.api import MAX_OSC_CANDIDATES, STYLE_ANY
-from companion.osc.replies import note_array, notes_reply, pattern_to_note_array
+from companion.osc.api import MAX_OSC_CANDIDATES
+from companion.osc.replies import notes_reply
 from companion.osc.request import Clip, Request
 from companion.runtime import lock
 from companion.runtime.model import Model
@@ -82,8 +83,8 @@ def run_search(request: Request, model: Model) -> SearchResult:
             clip = request.clip
             pattern, pitches, _ = clip_to_pattern(clip, model)
             name = f"{model.name} nudge 0"
-            return SearchResult(notes_reply(request.id, note_array(clip.notes), clip.length_beats, name),
-                                pattern, tuple(pitches))  # fmt: skip
+            replies = notes_reply(request.id, clip.notes, clip.length_beats, name)
+            return SearchResult(replies, pattern, tuple(pitches))
         return _clip_reply(request, model, wanted)
     if request.options.get("keep"):
         return _clip_reply(request, model, wanted)
@@ -91,7 +92,7 @@ def run_search(request: Request, model: Model) -> SearchResult:
         raise UsageError("parts comes with a clip: /nudge/vary, or /nudge/generate with keep")
     pattern = search(model, wanted)
     pitches = tuple(model.meta.output_pitches)
-    notes = pattern_to_note_array(pattern, pitches)
+    notes = pattern_to_notes(pattern, pitches)
     name = f"{model.name} {wanted.style or STYLE_ANY} s{wanted.seed}"
     return SearchResult(notes_reply(request.id, notes, pattern.grid.length_beats, name), pattern, pitches)
 
@@ -111,27 +112,27 @@ def _clip_reply(request: Request, model: Model, wanted: SearchRequest) -> Search
         name = f"{model.name} nudge {wanted.amount:.2f}"
     if keep:
         name += " keep " + "+".join(VOICES[v] for v in keep)
-        kept = note_rows.rows_of_voices(
+        kept = notes_of_voices(
             clip.notes, clip.length_beats, clip_voice_lookup(model.meta.output_pitches), keep
         )
         passthrough = np.concatenate([passthrough, kept]) if len(kept) else passthrough
     length = clip.length_beats if bars is None else result.grid.length_beats
-    notes = pattern_to_note_array(without_voices(result, keep), pitches)
-    notes = notes[notes["start"] < length]
+    notes = pattern_to_notes(without_voices(result, keep), pitches)
+    notes = notes[notes["start_beats"].astype(np.float32) < length]  # as the wire's float32 says
     if bars is not None:  # cropped or looped like the clip's pattern: the same for the unread notes
-        passthrough = note_rows.loop_note_rows(passthrough, pattern.grid.length_beats, length)
+        passthrough = loop_notes(passthrough, pattern.grid.length_beats, length)
     if len(passthrough):
-        notes = np.concatenate([notes, note_array(passthrough)])
-        notes = notes[np.lexsort((notes["pitch"], notes["start"]))]
+        notes = np.concatenate([notes, passthrough])
+        notes = notes[np.lexsort((notes["pitch"], notes["start_beats"].astype(np.float32)))]
     return SearchResult(notes_reply(request.id, notes, length, f"{name} s{seed}"), result, tuple(pitches))
 
 
 def clip_to_pattern(clip: Clip, model: Model) -> tuple[Pattern, list[int], np.ndarray]:
     """A vary request's clip -> (pattern on the model's grid, output pitch per voice, notes passed through):
-    ``note_rows.clip_to_pattern`` on the whole bars that hold the clip, its pitches read with the model's
-    own output pitches first, then General MIDI and the Roland map (``drum_map.clip_voice_lookup``)."""
+    ``companion.core.notes.clip_to_pattern`` on the whole bars that hold the clip, its pitches read with the
+    model's own output pitches first, then General MIDI and the Roland map (``clip_voice_lookup``)."""
     meta = model.meta
     bars = bars_for_length(clip.length_beats, meta.beats_per_bar, CLIP_PARTIAL_BAR)
     grid = Grid(meta.steps_per_beat, meta.beats_per_bar, bars)
     voice_of = clip_voice_lookup(meta.output_pitches)
-    return note_rows.clip_to_pattern(clip.notes, clip.length_beats, grid, voice_of, meta.output_pitches)
+    return notes_clip_to_pattern(clip.notes, clip.length_beats, grid, voice_of, meta.output_pitches)
