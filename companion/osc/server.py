@@ -27,13 +27,13 @@ import time
 from collections import OrderedDict
 from collections.abc import Iterable
 
-from companion.core.errors import UsageError
+from companion.core.errors import NudgeError, UsageError
 from companion.osc.dispatch import Daemon
 from companion.osc.guard import LocalAddresses, RateLimit
 from companion.osc.replies import error_reply
 from companion.osc.reply_routes import ReplyRoutes
 from companion.osc.scheduler import Scheduler
-from companion.osc.search_pool import SearchPool
+from companion.osc.search_pool import SearchFailed, SearchPool
 
 log = logging.getLogger(__name__)
 RECV_BYTES = 65536  # larger than any UDP datagram, so an oversized request is seen whole and refused
@@ -148,8 +148,16 @@ class UdpServer:
                 self._send,
                 workers=pool.size,
                 runner=lambda slot, job: daemon.run_in_pool(pool, slot, job) if job.remote else job.run(),
-                on_start=lambda slot: pool.start(slot, daemon.model),
+                on_start=lambda slot: self._start_search_process(slot),
             )
+
+    def _start_search_process(self, slot: int) -> None:
+        """Slot ``slot``'s search process, started and given the serving model (on the slot's thread)."""
+        try:
+            self.pool.start(slot, self.daemon.model)
+        except (SearchFailed, NudgeError) as error:  # its first search tries again, and answers why
+            if not self._stop.is_set():
+                log.warning("search process %d could not start: %s", slot, error)
 
     def is_own_address(self, host: str, port: int) -> bool:
         """Whether (host, port) is this daemon's socket: its port, on an address of this machine."""
