@@ -9,8 +9,8 @@ daemon's GIL while a ping waits (issue 26). Messages are length-prefixed pickles
   mistake: a ``NudgeError``), or ``("failed", type name)`` (a bug, its traceback in this process's log);
 - ``("drop", key)``: forget a model no request needs any more.
 
-It runs below the daemon's priority (nice, and ``SCHED_BATCH`` where there is one: a batch process that
-never preempts on waking), dies with the daemon (``die_with_parent``), and keeps at most ``MAX_MODELS``.
+It runs as a batch process (``SCHED_BATCH`` where there is one: it never preempts on waking), dies with
+the daemon (``die_with_parent``), and keeps at most ``MAX_MODELS``.
 """
 
 from __future__ import annotations
@@ -28,7 +28,11 @@ from companion.core.errors import ModelError, NudgeError
 from companion.core.pipes import die_with_parent, read_message, write_message
 
 log = logging.getLogger(__name__)
-NICENESS = 10  # below the daemon's request thread: a woken ping always finds a core
+# as the daemon's other threads: at nice 10 (tried first) the machine's other work starved the searches
+# (bench_takes under a load of 13 on 2 cores: p99 1.2-2.2 s against 0.9-1.2 s on one thread of nice 0);
+# SCHED_BATCH keeps them from preempting the request thread when they wake, which runs at nice -11 where
+# allowed (companion.osc.server)
+NICENESS = 0
 MAX_MODELS = 3  # the serving model, the one before it (its requests still wait), one being loaded
 
 
@@ -38,7 +42,7 @@ def lower_priority() -> None:
             os.sched_setscheduler(0, os.SCHED_BATCH, os.sched_param(0))
         except OSError:  # not allowed here: niceness alone
             log.debug("SCHED_BATCH refused")
-    if hasattr(os, "nice"):
+    if NICENESS and hasattr(os, "nice"):
         try:
             os.nice(NICENESS)
         except OSError:
