@@ -293,7 +293,7 @@ def test_the_daemon_imports_only_its_runtime_dependencies():
             roots -= AUDIO_EXTRA
             assert not _top_level_roots(p) & AUDIO_EXTRA, f"{p.name}: import the audio extra inside functions"
         third_party |= roots
-    assert third_party == {"numpy", "onnxruntime", "mido", "rtmidi"}
+    assert third_party == {"numpy", "onnxruntime", "mido", "rtmidi", "jack"}  # jack: JACK-Client
 
 
 def test_importing_every_companion_module_loads_no_torch():
