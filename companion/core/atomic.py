@@ -3,8 +3,8 @@
 A reader (the daemon's model watcher, a DAW importing a .mid) never sees a half-written file, and a
 failed write leaves the previous file untouched. Only a regular file (or nothing) is ever replaced: a
 symbolic link, FIFO, device or folder at the target is refused (``regular_files.check_replaceable``).
-Temp files are named ``.NAME.nudge-PID-XXXX.tmp``; one whose process is gone (a write killed with
-SIGKILL) is removed by the next write into that folder.
+Temp files are named ``.NAME.nudge-PID-XXXX.tmp`` (an error names the target, never the temp file); one
+whose process is gone (a write killed with SIGKILL) is removed by the next write into that folder.
 """
 
 from __future__ import annotations
@@ -31,11 +31,14 @@ def atomic_open(path: str | os.PathLike, mode: str = "wb") -> Iterator[IO]:
         raise ValueError(f"mode must be 'wb' or 'w', got {mode!r}")
     target = Path(path)
     check_replaceable(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    remove_stale_temps(target.parent)
-    fd, temp_name = tempfile.mkstemp(
-        prefix=f".{target.name}.nudge-{os.getpid()}-", suffix=".tmp", dir=target.parent
-    )
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        remove_stale_temps(target.parent)
+        fd, temp_name = tempfile.mkstemp(
+            prefix=f".{target.name}.nudge-{os.getpid()}-", suffix=".tmp", dir=target.parent
+        )
+    except OSError as error:
+        raise WriteError(target, error) from None
     try:
         os.chmod(temp_name, _mode_for(target))  # mkstemp makes 0600; give the file the usual permissions
         with os.fdopen(fd, mode, **({} if "b" in mode else {"encoding": "utf-8"})) as handle:
@@ -43,10 +46,28 @@ def atomic_open(path: str | os.PathLike, mode: str = "wb") -> Iterator[IO]:
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(temp_name, target)
+    except OSError as error:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temp_name)
+        if temp_name in (error.filename, error.filename2):  # the user never named the temp file
+            raise WriteError(target, error) from None
+        raise
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(temp_name)
         raise
+
+
+class WriteError(OSError):
+    """A file could not be written; the message names the file the user asked for, never the temp file."""
+
+    def __init__(self, target: Path, cause: OSError) -> None:
+        reason = cause.strerror or type(cause).__name__
+        super().__init__(cause.errno, f"{target}: cannot write it ({reason}; in {target.parent})")
+        self.filename = str(target)
+
+    def __str__(self) -> str:
+        return str(self.strerror)
 
 
 _TEMP_NAME = re.compile(r"\..+\.nudge-(\d+)-[A-Za-z0-9_]+\.tmp\Z", re.DOTALL)

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from companion.core.note_rows import DEFAULT_DURATION_STEPS, pattern_to_note_rows
-from companion.core.osc_codec import encode_message, encode_string
+from companion.core.osc_codec import OscError, decode_message, encode_message, encode_string
 from companion.core.pattern import Pattern
 from companion.osc.api import MAX_DATAGRAM_BYTES, NOTES_PER_PART
 
@@ -81,3 +81,18 @@ def error_reply(request_id: int, reason: str) -> bytes:
 
 def ok_reply(request_id: int) -> bytes:
     return encode_message("/nudge/ok", "i", (request_id,))
+
+
+def reply_summary(replies: list[bytes]) -> str:
+    """What a request was answered, in a few words, for the log: ``42 notes``, ``/nudge/error REASON``."""
+    if not replies:
+        return "no reply"
+    try:
+        first = decode_message(replies[0])
+    except OscError:
+        return f"{len(replies)} datagrams"
+    if first.address == "/nudge/notes/begin":
+        return f"{first.args[2]} notes ({len(replies)} datagrams)"
+    if first.address == "/nudge/error":
+        return f"/nudge/error {first.args[1]}"
+    return first.address

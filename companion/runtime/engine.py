@@ -33,11 +33,19 @@ import numpy as np
 from companion.core.descriptors import DESCRIPTOR_INDEX, describe_batch, metrical_levels, metrical_weights
 from companion.core.drum_map import N_VOICES
 from companion.core.normaliser import QuantileNormaliser
-from companion.core.pattern import HIT, MAX_BARS, MAX_OFFSET_STEPS, OFFSET, VELOCITY, Grid, Pattern
+from companion.core.pattern import (
+    DEFAULT_CANDIDATES,
+    HIT,
+    MAX_BARS,
+    MAX_CANDIDATES,
+    MAX_OFFSET_STEPS,
+    MIN_CANDIDATES,
+    OFFSET,
+    VELOCITY,
+    Grid,
+    Pattern,
+)
 from companion.runtime.model import Model
-
-DEFAULT_CANDIDATES = 64
-MIN_CANDIDATES, MAX_CANDIDATES = 1, 4096
 
 
 @dataclass(frozen=True)

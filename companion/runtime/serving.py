@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 
 from companion.runtime.model import Model, ModelError
 from companion.runtime.model_info import check_fits
@@ -22,6 +23,15 @@ class ServingModel:
         self._model = check_fits(model)
         self.models = models
         self._swap = threading.Lock()  # the request thread's load and the poller's reload
+        # called after every swap with (new, old, why): nudge serve prints a line for its user
+        self.listeners: list[Callable[[Model, Model, str], None]] = []
+
+    def _announce(self, new: Model, old: Model, why: str) -> None:
+        for listener in self.listeners:
+            try:
+                listener(new, old, why)
+            except Exception:  # a listener's fault must not undo or block the swap
+                log.exception("model change listener failed")
 
     @property
     def model(self) -> Model:
@@ -35,6 +45,7 @@ class ServingModel:
         with self._swap:
             old, self._model = self._model, new
         log.info("model %s loaded from %s (was %s)", new.name, new.path, old.name)
+        self._announce(new, old, "/nudge/model/load")
         return new
 
     def poll(self) -> None:
@@ -67,3 +78,4 @@ class ServingModel:
                     continue
                 self._model = reloaded
             log.info("model %s changed on disk and was reloaded", name)
+            self._announce(reloaded, current, "its file changed")
