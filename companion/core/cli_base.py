@@ -16,6 +16,8 @@ import logging
 import sys
 from collections.abc import Mapping, Sequence
 
+from companion.core.provenance import command_text
+
 VERBOSE_HELP = "more logging (-v info, -vv debug); before or after the command"
 
 
@@ -73,6 +75,7 @@ def run_cli(
     argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser(prog, description, table, argv).parse_args(argv)
     args.verbose += getattr(args, "verbose_after", 0)
+    args.command_line = command_text(prog, argv)  # for the records a command writes (model cards, runs)
     level = {0: logging.WARNING, 1: logging.INFO}.get(args.verbose, logging.DEBUG)
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
