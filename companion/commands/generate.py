@@ -17,6 +17,7 @@ from pathlib import Path
 from companion.commands.serve import DEFAULT_MODEL_NAME, DEFAULT_MODELS_DIR
 from companion.core.cli_args import int_in, number_in, seed
 from companion.core.descriptors import DESCRIPTOR_TABLE, describe
+from companion.core.errors import NudgeError, UsageError
 from companion.core.outputs import MIDI, PNG, add_output_arguments
 from companion.core.pattern import (
     DEFAULT_CANDIDATES,
@@ -106,7 +107,7 @@ def _sliders(args: argparse.Namespace) -> dict[str, float]:
         except ValueError:
             sep = ""
         if not sep:
-            raise ValueError(f"--cond must look like NAME=VALUE with a number, got {item!r}")
+            raise UsageError(f"--cond must look like NAME=VALUE with a number, got {item!r}")
     return sliders
 
 
@@ -115,20 +116,20 @@ def _check_combinations(args: argparse.Namespace) -> None:
     if args.source is None:
         for flag, value in (("--amount", args.amount), ("--keep", args.keep)):
             if value not in (None, ""):
-                raise ValueError(
+                raise UsageError(
                     f"{flag} needs --from FILE.mid: it says how the notes of that file are used "
                     "(without --from a fresh pattern is generated)"
                 )
 
 
 def run(args: argparse.Namespace) -> int:
-    from companion.commands.source_clip import SourceClipError, read_source_clip
+    from companion.commands.source_clip import read_source_clip
     from companion.core.drum_map import PitchMapper, merged_pitch_table, voices_from_names
-    from companion.core.midi_file import MidiFileError, write_pattern_midi
+    from companion.core.midi_file import write_pattern_midi
     from companion.core.outputs import plan_outputs
-    from companion.core.piano_roll import PianoRollError, require_matplotlib
+    from companion.core.piano_roll import require_matplotlib
     from companion.runtime import engine, lock
-    from companion.runtime.model import ModelError, load_model
+    from companion.runtime.model import load_model
 
     def note(text: str) -> None:
         print(f"nudge generate: note: {text}", file=sys.stderr)
@@ -175,7 +176,7 @@ def run(args: argparse.Namespace) -> int:
                 f"{path}: {pattern.grid.bars} bars, {pattern.n_hits} hits, seed {seed_ + i}, "
                 f"density {measured['density']:.1f}/bar, syncopation {measured['syncopation']:.2f}{extra}"
             )
-    except (ModelError, MidiFileError, SourceClipError, PianoRollError, ValueError, OSError) as error:
+    except (NudgeError, OSError) as error:
         print(f"nudge generate: {error}", file=sys.stderr)
         return 2
     return 0

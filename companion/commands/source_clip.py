@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from companion.core.drum_map import PitchMapper
+from companion.core.errors import UsageError
 from companion.core.midi_file import (
     DRUM_CHANNEL,
     MAX_MIDI_FILE_BYTES,
@@ -35,7 +36,7 @@ from companion.core.pattern import (
 )
 
 
-class SourceClipError(ValueError):
+class SourceClipError(UsageError):
     """The file cannot be used as the clip; the message names the flag and the file."""
 
 

@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
+from companion.core.errors import NudgeError
 from companion.core.regular_files import check_replaceable
 
 _UMASK = os.umask(0o022)
@@ -58,7 +59,7 @@ def atomic_open(path: str | os.PathLike, mode: str = "wb") -> Iterator[IO]:
         raise
 
 
-class WriteError(OSError):
+class WriteError(NudgeError, OSError):
     """A file could not be written; the message names the file the user asked for, never the temp file."""
 
     def __init__(self, target: Path, cause: OSError) -> None:

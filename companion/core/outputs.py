@@ -21,12 +21,13 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from companion.core.errors import UsageError
 from companion.core.regular_files import check_replaceable
 
 MAX_COUNT = 1000
 
 
-class OutputError(ValueError):
+class OutputError(UsageError):
     """An output path the command must not write; the message names it and says what to do."""
 
 

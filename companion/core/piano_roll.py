@@ -13,6 +13,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from companion.core.drum_map import VOICES
+from companion.core.errors import UsageError
 from companion.core.pattern import HIT, OFFSET, VELOCITY, Grid
 
 LABEL_FONT = 9  # points: readable at 100 % on a laptop screen
@@ -20,7 +21,7 @@ HIT_WIDTH_STEPS = 0.8
 MATPLOTLIB_HINT = "pip install matplotlib (or: pip install 'nudge[png]')"
 
 
-class PianoRollError(RuntimeError):
+class PianoRollError(UsageError):
     """matplotlib is not installed; the message says how to install it."""
 
 

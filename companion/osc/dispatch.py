@@ -32,6 +32,7 @@ import numpy as np
 
 from companion.core import note_rows
 from companion.core.drum_map import VOICES, clip_voice_lookup
+from companion.core.errors import NudgeError, UsageError
 from companion.core.osc_codec import Message, OscError, decode_message, encode_message, split_packet
 from companion.core.pattern import CLIP_PARTIAL_BAR, Grid, Pattern, bars_for_length, without_voices
 from companion.osc.api import (
@@ -46,6 +47,7 @@ from companion.osc.api import (
 )
 from companion.osc.clip_parts import ClipParts
 from companion.osc.replies import (
+    cancelled_reply,
     error_reply,
     note_array,
     notes_reply,
@@ -55,7 +57,7 @@ from companion.osc.replies import (
 )
 from companion.osc.request import Clip, Request, RequestError, parse_request, read_id, salvage_id
 from companion.runtime import engine, lock
-from companion.runtime.model import Model, ModelError
+from companion.runtime.model import Model
 from companion.runtime.model_info import model_info_reply
 from companion.runtime.models_dir import ModelsDir
 from companion.runtime.serving import ServingModel
@@ -63,18 +65,19 @@ from companion.runtime.serving import ServingModel
 log = logging.getLogger(__name__)
 
 
-DEFERRED = {"generate": "work", "vary": "work", "model_load": "load"}  # handler -> where it runs
+DEFERRED = {"generate": "work", "vary": "work", "model_load": "load", "cancel": "cancel"}  # -> where it runs
 
 
 @dataclass
 class Job:
     """A request whose replies come later: ``run()`` -> its reply datagrams (never raises)."""
 
-    kind: str  # "work" (the server's worker, in turn per sender) or "load" (a loader thread)
+    kind: str  # "work" (the worker, in turn per sender), "load" (a loader thread), "cancel" (the scheduler)
     request_id: int
     address: str
     cost: int  # candidate-bars of search
     run: Callable[[], list[bytes]]
+    drop: Callable[[], None] = lambda: None  # a /nudge/cancel dropped it before it ran: free what it holds
 
 
 @dataclass
@@ -169,15 +172,14 @@ class Daemon:
             log.info("%s id %d -> /nudge/error %s", message.address, error.request_id, error.reason)
             return [error_reply(error.request_id, error.reason)], None, None
         except Exception as error:  # a bug must not stop the daemon: report it, log the traceback
-            log.exception("internal error on %s", message.address)
-            self._count("error")
-            reason = f"{message.address}: internal error ({type(error).__name__})"
-            return [error_reply(read_id(message), reason)], None, None
+            return [self._internal_error(read_id(message), message.address, error)], None, None
         kind = DEFERRED.get(request.endpoint.handler)
         if kind is None or not defer:
             replies = self._run(request, model, message.address)
             return replies, (request.values.get("reply_port") if replies else None), None
         job = Job(kind, request.id, message.address, cost, lambda: self._run(request, model, message.address))
+        if "parts" in request.options:  # its clip's parts wait in clip_parts until it runs
+            job.drop = lambda: self.clip_parts.discard(request.id)
         return [], None, job
 
     def _run(self, request: Request, model: Model, address: str) -> list[bytes]:
@@ -187,13 +189,11 @@ class Daemon:
         try:
             replies = getattr(self, "_" + handler)(request, model)
             self._count(handler)
-        except (ValueError, ModelError) as error:
+        except NudgeError as error:  # the user's mistake (or a file's, a port's): the reply says which
             replies = [error_reply(request.id, f"{address}: {error}")]
             self._count("error")
         except Exception as error:  # a bug must not stop the daemon: report it, log the traceback
-            log.exception("internal error on %s", address)
-            replies = [error_reply(request.id, f"{address}: internal error ({type(error).__name__})")]
-            self._count("error")
+            replies = [self._internal_error(request.id, address, error)]
         finally:
             if handler == "model_load":
                 self._loading = None
@@ -201,6 +201,14 @@ class Daemon:
             elapsed = (time.perf_counter() - started) * 1e3
             log.info("%s id %d -> %s in %.1f ms", address, request.id, reply_summary(replies), elapsed)
         return replies
+
+    def _internal_error(self, request_id: int, address: str, error: Exception) -> bytes:
+        """A bug met while answering: its traceback in the log, counted (``error`` and ``internal``), and a
+        short reply that names no internals beyond the exception's type; the daemon serves on."""
+        log.error("internal error on %s (id %d)", address, request_id, exc_info=error)
+        self._count("error")
+        self._count("internal")
+        return error_reply(request_id, f"{address}: internal error ({type(error).__name__})")
 
     def _claim_load(self, request: Request) -> None:
         """One /nudge/model/load at a time: a second one while the first loads is refused."""
@@ -218,6 +226,11 @@ class Daemon:
     def _ping(self, request: Request, model: Model) -> list[bytes]:
         return [encode_message("/nudge/pong", "iss", (request.id, VERSION, model.name))]
 
+    def _cancel(self, request: Request, model: Model) -> list[bytes]:
+        """Run here and now (``handle``), nothing waits: nothing to drop. The server's scheduler drops its
+        queued work instead (``Scheduler.cancel``)."""
+        return [cancelled_reply(request.id, ())]
+
     def _seed(self, request: Request) -> int:
         seed = request.options.get("seed")
         return int(self._fresh_seeds.integers(0, MAX_ID)) if seed is None else seed
@@ -228,7 +241,7 @@ class Daemon:
         if opts.get("keep"):
             return self._clip_reply(request, model, None)
         if "parts" in opts:
-            raise ValueError("parts comes with a clip: /nudge/vary, or /nudge/generate with keep")
+            raise UsageError("parts comes with a clip: /nudge/vary, or /nudge/generate with keep")
         seed = self._seed(request)
         bars = opts.get("bars", model.meta.bars)
         style = opts.get("style")
@@ -251,7 +264,7 @@ class Daemon:
             return clip
         notes = np.concatenate([self.clip_parts.take(request.id, parts), clip.notes])
         if len(notes) > MAX_CLIP_NOTES:
-            raise ValueError(f"the clip has {len(notes)} notes; at most {MAX_CLIP_NOTES}")
+            raise UsageError(f"the clip has {len(notes)} notes; at most {MAX_CLIP_NOTES}")
         return Clip(clip.length_beats, notes)
 
     def _vary(self, request: Request, model: Model) -> list[bytes]:
@@ -303,7 +316,7 @@ class Daemon:
         names = self.models.names() if self.models else [model.name]
         reply = encode_message("/nudge/model/list", "is" + "s" * len(names), (request.id, model.name, *names))
         if len(reply) > MAX_DATAGRAM_BYTES:
-            raise ValueError(
+            raise UsageError(
                 f"the models folder holds {len(names)} models; their names need {len(reply)} bytes, more "
                 f"than one {MAX_DATAGRAM_BYTES}-byte datagram: move some out of {self.models.directory}"
             )
@@ -321,7 +334,7 @@ class Daemon:
             return [error_reply(request.id, LIVE_OFF_REASON)]
         try:
             getattr(self.player, method)(*args)
-        except (RuntimeError, ValueError, OSError) as error:
+        except (NudgeError, OSError) as error:  # OSError: the MIDI driver's
             return [error_reply(request.id, f"live MIDI: {error}")]
         return [ok_reply(request.id)] if request.endpoint.has_id else []
 
@@ -351,7 +364,7 @@ class Daemon:
             self._queued_any = True
             try:
                 self.player.queue(pattern, when=getattr(self.player, "switch", "bar"), pitches=pitches)
-            except (RuntimeError, ValueError, OSError) as error:
+            except (NudgeError, OSError) as error:  # the reply goes out all the same
                 log.warning("live MIDI could not queue the pattern: %s", error)
 
     # ---- the serving model (companion.runtime.serving)

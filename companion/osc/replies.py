@@ -83,6 +83,11 @@ def ok_reply(request_id: int) -> bytes:
     return encode_message("/nudge/ok", "i", (request_id,))
 
 
+def cancelled_reply(request_id: int, dropped_ids: Sequence[int]) -> bytes:
+    """``/nudge/cancelled id dropped_id...``: the requests a ``/nudge/cancel`` dropped."""
+    return encode_message("/nudge/cancelled", "i" * (1 + len(dropped_ids)), (request_id, *dropped_ids))
+
+
 def reply_summary(replies: list[bytes]) -> str:
     """What a request was answered, in a few words, for the log: ``42 notes``, ``/nudge/error REASON``."""
     if not replies:

@@ -22,8 +22,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from companion.core.outputs import MARKDOWN, OutputError, check_output
-    from companion.runtime.model import ModelError, load_model
+    from companion.core.errors import NudgeError
+    from companion.core.outputs import MARKDOWN, check_output
+    from companion.runtime.model import load_model
     from training.export.card import (
         card_path_for,
         compared_metrics,
@@ -38,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
         metrics = read_metrics(args.report) if args.report else None
         check_output(card, MARKDOWN)
         write_model_card(card, meta, args.model, metrics, compared_metrics(metrics))
-    except (ModelError, OutputError, ValueError, OSError) as error:
+    except (NudgeError, OSError) as error:
         print(f"nudge-train card: {error}", file=sys.stderr)
         return 2
     print(

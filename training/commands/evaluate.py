@@ -12,6 +12,8 @@ import logging
 import sys
 from pathlib import Path
 
+from companion.core.errors import NudgeError
+
 log = logging.getLogger(__name__)
 SHIPPED_MODEL = Path(__file__).resolve().parents[2] / "models" / "default.onnx"
 
@@ -69,10 +71,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from companion.core.outputs import MARKDOWN, OutputError, check_output
+    from companion.core.outputs import MARKDOWN, check_output
     from companion.core.provenance import machine_description, today
-    from companion.runtime.model import ModelError, load_model
-    from training.dataset import DatasetError, RhythmDataset
+    from companion.runtime.model import load_model
+    from training.dataset import RhythmDataset
     from training.evaluation.evaluate import EvalConfig, evaluate
     from training.evaluation.report import format_stdout, json_ready, text_table, write_report
     from training.evaluation.summary import comparison_rows
@@ -104,9 +106,9 @@ def run(args: argparse.Namespace) -> int:
         dataset = RhythmDataset.load(args.data)
         evaluation = evaluate(args.model, dataset, config)
         others = [evaluate(args.compare, dataset, config)] if args.compare else []
-    except (DatasetError, ModelError, OutputError, ValueError, FileNotFoundError) as error:
+    except (NudgeError, FileNotFoundError) as error:
         print(f"error: {error}", file=sys.stderr)
-        return 1
+        return 2
     evaluation.provenance = {
         "date": today(),
         "machine": machine_description(),

@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from companion.core.errors import UsageError
 from companion.core.outputs import add_output_arguments
 
 
@@ -26,19 +27,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from companion.core.outputs import MARKDOWN, ONNX, check_output
     from training.export.card import card_path_for, write_model_card
-    from training.export.export import ExportError, export_checkpoint
+    from training.export.export import export_checkpoint
 
     if not str(args.output).endswith(".onnx"):
-        raise SystemExit(f"export: output must end in .onnx, got {args.output}")
+        raise UsageError(f"output must end in .onnx, got {args.output}")
     if not Path(args.checkpoint).is_file():
-        raise SystemExit(f"export: checkpoint {args.checkpoint} does not exist")
+        raise UsageError(f"checkpoint {args.checkpoint} does not exist")
     card = card_path_for(args.output)
-    try:
-        check_output(args.output, ONNX, args.force)
-        check_output(card, MARKDOWN, args.force)
-        result = export_checkpoint(args.checkpoint, args.output, name=args.name, int8=args.int8)
-    except (ValueError, ExportError) as error:
-        raise SystemExit(f"export: {error}") from None
+    check_output(args.output, ONNX, args.force)  # OutputError (a UsageError) names the file
+    check_output(card, MARKDOWN, args.force)
+    result = export_checkpoint(args.checkpoint, args.output, name=args.name, int8=args.int8)  # NudgeErrors
     write_model_card(card, result.meta, args.output)
     meta = result.meta
     print(

@@ -15,6 +15,7 @@ import logging
 import os
 from pathlib import Path
 
+from companion.core.errors import UsageError
 from training.fitting.config import CONFIG_FILE, TrainConfig, add_config_arguments, config_from_args
 
 log = logging.getLogger(__name__)
@@ -41,32 +42,26 @@ def run(args: argparse.Namespace) -> int:
 
     main_process = int(os.environ.get("RANK", "0")) == 0  # under torchrun only rank 0 touches the folder
     if int(os.environ.get("WORLD_SIZE", "1")) > 1 and args.out is None:
-        raise SystemExit("fit: under torchrun give --out RUN (every process must train into the same folder)")
-    try:
-        if main_process:
-            out, notes = prepare_run_folder(args.out, args.resume, args.overwrite)
-        else:
-            out, notes = Path(args.out or "."), []
-        base = None
-        if args.resume:
-            saved = out / CONFIG_FILE
-            if not saved.exists():
-                raise RunFolderError(f"--resume: {saved} does not exist (nothing to continue in {out})")
-            base = TrainConfig.load(saved)
-        config = config_from_args(args, base)
-        config.out = str(out)
-    except ValueError as error:  # RunFolderError too
-        raise SystemExit(f"fit: {error}") from None
+        raise UsageError("under torchrun give --out RUN (every process must train into the same folder)")
+    if main_process:
+        out, notes = prepare_run_folder(args.out, args.resume, args.overwrite)  # RunFolderError: a UsageError
+    else:
+        out, notes = Path(args.out or "."), []
+    base = None
+    if args.resume:
+        saved = out / CONFIG_FILE
+        if not saved.exists():
+            raise RunFolderError(f"--resume: {saved} does not exist (nothing to continue in {out})")
+        base = TrainConfig.load(saved)
+    config = config_from_args(args, base)  # a UsageError names the option
+    config.out = str(out)
     if not config.data:
-        raise SystemExit("fit needs --data DATASET.npz")
+        raise UsageError("training needs --data DATASET.npz")
     from training.fitting.train import train  # torch is imported only once the command runs
 
     for line in notes:
         print(line, flush=True)
-    try:
-        result = train(config, resume=args.resume)
-    except (ValueError, FileNotFoundError) as error:
-        raise SystemExit(f"fit: {error}") from None
+    result = train(config, resume=args.resume)  # NudgeErrors (data, checkpoint, divergence) name the cause
     if main_process:
         print(summary(result, config))
     return 0

@@ -18,6 +18,7 @@ from dataclasses import fields
 from pathlib import Path
 
 from companion.core.atomic import atomic_write_text
+from companion.core.errors import UsageError
 from companion.core.model_meta import ModelMeta
 from training.evaluation.summary import (
     comparison_rows,
@@ -266,7 +267,7 @@ def read_metrics(report: Path) -> dict:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as error:
-        raise ValueError(f"{path}: not an evaluation report's metrics.json ({error})") from None
+        raise UsageError(f"{path}: not an evaluation report's metrics.json ({error})") from None
     if not isinstance(data, dict) or "sets" not in data:
-        raise ValueError(f"{path}: not an evaluation report's metrics.json (no 'sets')")
+        raise UsageError(f"{path}: not an evaluation report's metrics.json (no 'sets')")
     return data

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as _dt
 from pathlib import Path
 
+from companion.core.errors import UsageError
 from training.fitting.run_logs import CURVES, EVENTS_PREFIX, METRICS
 
 RUNS_DIR = Path("runs")
@@ -18,7 +19,7 @@ RUNS_DIR = Path("runs")
 RUN_FILES = ("config.json", "last.pt", "best.pt", METRICS, CURVES)
 
 
-class RunFolderError(ValueError):
+class RunFolderError(UsageError):
     """The run folder cannot be used as asked; the message says what to pass instead."""
 
 
