@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
-from companion.core.errors import NudgeError
+from companion.core.errors import UsageError
 from companion.core.regular_files import check_replaceable
 
 _UMASK = os.umask(0o022)
@@ -59,16 +59,18 @@ def atomic_open(path: str | os.PathLike, mode: str = "wb") -> Iterator[IO]:
         raise
 
 
-class WriteError(NudgeError, OSError):
+class WriteError(UsageError, OSError):
     """A file could not be written; the message names the file the user asked for, never the temp file."""
 
     def __init__(self, target: Path, cause: OSError) -> None:
-        reason = cause.strerror or type(cause).__name__
-        super().__init__(cause.errno, f"{target}: cannot write it ({reason}; in {target.parent})")
-        self.filename = str(target)
+        self.message = (
+            f"{target}: cannot write it ({cause.strerror or type(cause).__name__}; in {target.parent})"
+        )
+        super().__init__(self.message)
+        self.errno, self.strerror, self.filename = cause.errno, self.message, str(target)
 
     def __str__(self) -> str:
-        return str(self.strerror)
+        return self.message
 
 
 _TEMP_NAME = re.compile(r"\..+\.nudge-(\d+)-[A-Za-z0-9_]+\.tmp\Z", re.DOTALL)
