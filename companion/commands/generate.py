@@ -128,8 +128,8 @@ def run(args: argparse.Namespace) -> int:
     from companion.core.midi_file import write_pattern_midi
     from companion.core.outputs import plan_outputs
     from companion.core.piano_roll import require_matplotlib
-    from companion.runtime import engine, lock
     from companion.runtime.model import load_model
+    from companion.runtime.search import SearchRequest, search
 
     def note(text: str) -> None:
         print(f"nudge generate: note: {text}", file=sys.stderr)
@@ -140,9 +140,10 @@ def run(args: argparse.Namespace) -> int:
             require_matplotlib()
         model = load_model(args.model or DEFAULT_MODELS_DIR / f"{DEFAULT_MODEL_NAME}.onnx")
         sliders = _sliders(args)
-        engine.condition_vector(model, sliders)  # names and ranges, before any work
-        plan = plan_outputs(args.output, MIDI, args.count, args.force, beside=(PNG,) if args.png else ())
         style = None if args.style == STYLE_ANY else args.style
+        options = {"sliders": sliders, "style": style, "candidates": args.candidates}
+        SearchRequest.of(model.meta, seed=0, **options)  # conditions, style, candidates: before any work
+        plan = plan_outputs(args.output, MIDI, args.count, args.force, beside=(PNG,) if args.png else ())
         keep = voices_from_names(args.keep, "--keep")
         amount = args.amount if args.amount is not None else (DEFAULT_AMOUNT_KEEP if keep else DEFAULT_AMOUNT)
         seed_ = args.seed if args.seed is not None else random.SystemRandom().randrange(2**31 - 1)
@@ -159,14 +160,10 @@ def run(args: argparse.Namespace) -> int:
         for line in plan.notes:
             note(line)
         bpm = args.tempo if args.tempo is not None else bpm
+        if clip is not None:
+            options.update(amount=amount, keep=keep, clip=clip)
         for i, path in enumerate(plan.paths):
-            if clip is None:
-                bars = args.bars or model.meta.bars
-                pattern = engine.generate(model, sliders, style, bars, seed_ + i, args.candidates)
-            else:
-                pattern = lock.vary_locked(
-                    model, clip, keep, amount, sliders, style, seed_ + i, args.candidates, args.bars
-                )
+            pattern = search(model, SearchRequest.of(model.meta, seed=seed_ + i, bars=args.bars, **options))
             write_pattern_midi(path, pattern, bpm=bpm, output_pitches=model.meta.output_pitches)
             measured = describe(pattern)
             extra = ""
