@@ -152,7 +152,11 @@ def run(args: argparse.Namespace) -> int:
             mapper = PitchMapper(merged_pitch_table(model.meta.output_pitches))
             # bars: the file's, a last bar counting when half played (a note-off past the loop end is not)
             source = read_source_clip(
-                args.source, model.meta.steps_per_beat, mapper, args.bars, tempo_given=args.tempo is not None
+                args.source,
+                model.meta.steps_per_beat,
+                mapper,
+                bars=args.bars,
+                tempo_given=args.tempo is not None,
             )
             clip, bpm = source.pattern, source.bpm
             for line in source.notes:

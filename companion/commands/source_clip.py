@@ -52,6 +52,7 @@ def read_source_clip(
     path: Path,
     steps_per_beat: int,
     mapper: PitchMapper,
+    *,
     bars: int | None = None,
     tempo_given: bool = False,
     flag: str = "--from",

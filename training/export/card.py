@@ -212,6 +212,7 @@ def model_card(
     model_path: str | os.PathLike,
     metrics: dict | None = None,
     compare: Sequence[tuple[str, dict]] = (),
+    *,
     notes: str | None = None,
     notes_name: str = "NAME.notes.md",
 ) -> str:
@@ -252,7 +253,7 @@ def write_model_card(
     card_path = Path(card_path)
     notes_file = notes_path_for(card_path)
     notes = notes_file.read_text(encoding="utf-8") if notes_file.is_file() else None
-    text = model_card(meta, model_path, metrics, compare, notes, notes_file.name)
+    text = model_card(meta, model_path, metrics, compare, notes=notes, notes_name=notes_file.name)
     return atomic_write_text(card_path, text)
 
 

@@ -31,8 +31,8 @@ def test_the_shipped_card_is_what_the_writer_makes_of_the_model_and_its_report()
         "models/default.onnx",
         metrics,
         compared_metrics(metrics),
-        notes_path_for(card).read_text(encoding="utf-8"),
-        notes_path_for(card).name,
+        notes=notes_path_for(card).read_text(encoding="utf-8"),
+        notes_name=notes_path_for(card).name,
     )
     assert card.read_text(encoding="utf-8") == expected, (
         "models/MODEL_CARD.md differs from its writer: run nudge-train card models/default.onnx "
