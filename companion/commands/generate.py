@@ -18,18 +18,11 @@ from companion.commands.serve import DEFAULT_MODEL_NAME, DEFAULT_MODELS_DIR
 from companion.core.cli_args import int_in, number_in, seed
 from companion.core.descriptors import DESCRIPTOR_TABLE, describe
 from companion.core.errors import NudgeError, UsageError
+from companion.core.midi_values import DEFAULT_BPM, MAX_BPM, MIN_BPM
+from companion.core.model_meta import STYLE_ANY
 from companion.core.outputs import MIDI, PNG, add_output_arguments
-from companion.core.pattern import (
-    DEFAULT_CANDIDATES,
-    MAX_BARS,
-    MAX_BPM,
-    MAX_CANDIDATES,
-    MIN_BPM,
-    MIN_CANDIDATES,
-)
+from companion.core.pattern import DEFAULT_CANDIDATES, MAX_BARS, MAX_CANDIDATES, MIN_CANDIDATES
 
-STYLE_ANY = "any"
-DEFAULT_TEMPO = 120.0
 DEFAULT_AMOUNT, DEFAULT_AMOUNT_KEEP = 0.2, 1.0
 
 
@@ -48,14 +41,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=int_in(1, MAX_BARS),
         help=f"length in bars, 1..{MAX_BARS} (default: the model's; --from: the file's)",
     )
-    parser.add_argument("--style", default=STYLE_ANY, help="a style of the model (see nudge info), or 'any'")
+    parser.add_argument(
+        "--style", default=STYLE_ANY, help=f"a style of the model (see nudge info), or '{STYLE_ANY}'"
+    )
     parser.add_argument(
         "--seed", type=seed(), help="same seed + same options = same file, 0..2147483647 (default: random)"
     )
     parser.add_argument(
         "--tempo",
         type=number_in(MIN_BPM, MAX_BPM, "bpm"),
-        help=f"tempo written to the file, {MIN_BPM:g}..{MAX_BPM:g} bpm (default {DEFAULT_TEMPO:g}; --from: "
+        help=f"tempo written to the file, {MIN_BPM:g}..{MAX_BPM:g} bpm (default {DEFAULT_BPM:g}; --from: "
         "the file's)",
     )
     parser.add_argument(
@@ -147,7 +142,7 @@ def run(args: argparse.Namespace) -> int:
         keep = voices_from_names(args.keep, "--keep")
         amount = args.amount if args.amount is not None else (DEFAULT_AMOUNT_KEEP if keep else DEFAULT_AMOUNT)
         seed_ = args.seed if args.seed is not None else random.SystemRandom().randrange(2**31 - 1)
-        clip, bpm = None, DEFAULT_TEMPO
+        clip, bpm = None, DEFAULT_BPM
         if args.source is not None:
             mapper = PitchMapper(merged_pitch_table(model.meta.output_pitches))
             # bars: the file's, a last bar counting when half played (a note-off past the loop end is not)
