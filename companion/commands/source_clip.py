@@ -24,11 +24,10 @@ from companion.core.midi_file import (
     read_drum_take,
     take_to_pattern,
 )
+from companion.core.midi_values import MAX_BPM, MIN_BPM
 from companion.core.pattern import (
     FILE_PARTIAL_BAR,
     MAX_BARS,
-    MAX_BPM,
-    MIN_BPM,
     Grid,
     Pattern,
     bars_for_length,
