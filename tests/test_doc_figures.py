@@ -21,8 +21,8 @@ def test_gan_md_velocity_ranges_of_the_readme_groove(tmp_path):
     notes = read_drum_take(tmp_path / "groove.mid").notes
     by_pitch = defaultdict(list)
     for note in notes:
-        by_pitch[note.pitch].append(note.velocity)
-    quiet = sum(n.velocity < 10 for n in notes)
+        by_pitch[int(note["pitch"])].append(int(note["velocity"]))
+    quiet = sum(int(n["velocity"]) < 10 for n in notes)
     stated = re.search(
         r"now (\d+) of (\d+) notes is below 10: snares (\d+)-(\d+) "
         r".*?kicks (\d+)-(\d+), closed hats (\d+)-(\d+)",

@@ -34,7 +34,7 @@ def test_o_does_not_replace_a_file_that_is_not_midi_without_force(tmp_path, mode
     assert "notes.txt: exists and is not a Standard MIDI File" in err and "--force" in err
     assert notes.read_text() == "call the drummer"
     assert generate(model, "-o", str(notes), "--force") == 0
-    assert read_drum_take(notes).notes
+    assert len(read_drum_take(notes).notes) > 0
     assert generate(model, "-o", str(notes)) == 0, "a MIDI file is replaced as before"
 
 
@@ -98,13 +98,13 @@ def test_a_long_file_says_which_bars_were_used(tmp_path, model, capsys):
 
 
 def test_a_piano_part_is_read_with_a_warning(tmp_path, model, capsys):
-    piano = write_midi(tmp_path / "piano.mid", [(b / 2, 60 + b % 12, 90) for b in range(32)], channel=0)
+    piano = write_midi(tmp_path / "piano.mid", [(b / 2, 60 + b % 12, 90) for b in range(32)], channel=1)
     assert generate(model, "--from", str(piano), "-o", str(tmp_path / "out.mid")) == 0
     err = capsys.readouterr().err
     assert "none of its 32 notes is on MIDI channel 10 (drums)" in err
     assert "none of its notes in bars 1-4 is on a pitch of the drum map" in err and "the clip is empty" in err
     mixed = [(b / 2, 36 if b % 8 == 0 else 72, 90) for b in range(32)]  # a kick under a melody
-    write_midi(tmp_path / "mixed.mid", mixed, channel=0)
+    write_midi(tmp_path / "mixed.mid", mixed, channel=1)
     assert generate(model, "--from", str(tmp_path / "mixed.mid"), "-o", str(tmp_path / "out.mid")) == 0
     assert "28 of its notes in bars 1-4 are on pitches outside the drum map" in capsys.readouterr().err
     drums = write_midi(tmp_path / "drums.mid", [(b, 36, 90) for b in range(16)])
