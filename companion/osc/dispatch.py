@@ -311,7 +311,17 @@ class Daemon:
     _vary = _generate
 
     def run_in_pool(self, pool: SearchPool, slot: int, job: Job) -> list[bytes]:
-        """A search job's replies, from search process ``slot`` (never raises)."""
+        """A search job's replies, from search process ``slot`` (never raises); ``-v`` logs a line."""
+        started = time.perf_counter()
+        replies = self._search_in_pool(pool, slot, job)
+        if log.isEnabledFor(logging.INFO):  # nudge serve -v: one line per request, with its time
+            elapsed = (time.perf_counter() - started) * 1e3
+            log.info(
+                "%s id %d -> %s in %.1f ms", job.address, job.request_id, reply_summary(replies), elapsed
+            )
+        return replies
+
+    def _search_in_pool(self, pool: SearchPool, slot: int, job: Job) -> list[bytes]:
         request, model = job.remote
         try:
             replies = self.finish(pool.search(slot, request, model))
