@@ -63,7 +63,7 @@ its reply comes when it is ready, and a second load while one runs is refused.
 """
 
 NOTE_REPLY = """\
-## Note reply (to `/nudge/generate` and `/nudge/vary`)
+## Note reply (to `/nudge/generate`, `/nudge/vary` and the tools)
 
 Always three kinds of message, in this order (UDP may reorder them: the part index lets the client
 reassemble):
@@ -103,6 +103,30 @@ other voices of the best one (kept-voice fit plus the sliders) fill the pattern
 ([docs/voice-lock.md](voice-lock.md), with its measurement). The clip's notes of other voices are replaced
 (generate) or nudged by `amount` (vary); notes of unknown pitches pass through as in `/nudge/vary`. The
 clip name says what was kept (`default any keep kick+snare s1234`). `keep none` is the same as no `keep`.
+"""
+
+TOOLS_NOTE = """\
+## Tools: Groove, Drumify, Continue, Interpolate, Fill
+
+Each takes a clip as `/nudge/vary` does (key/value pairs, then `notes length_beats` and the note groups;
+`parts` for long clips) and answers with a note reply. A clip must hold notes and span one to eight bars
+(else `/nudge/error`, nothing changes). Sliders left out are the model's to choose from the clip, a style
+left out too. How they work and how well: [tools.md](tools.md).
+
+- `/nudge/groove id amount`: every note of the clip comes back: same pitch, same 16th step, same length;
+  drum notes get a drummer's velocity and micro-timing (`amount` 0 = the clip's own, 1 = the model's).
+  Notes of pitches that are not drums come back as sent.
+- `/nudge/drumify id`: the clip's notes (any pitch: a bassline, a melody, taps) are a rhythm; the reply is
+  drums on the model's pitches whose onsets follow it.
+- `/nudge/continue id bars`: the clip's notes exactly as sent, then `bars` new bars; the reply's
+  `length_beats` is the longer clip's.
+- `/nudge/interpolate id count step split_beats`: the clip holds A (notes before `split_beats`, which is
+  A's length) and B (the notes from `split_beats` on, shifted to start at 0; B's length is `length_beats -
+  split_beats`, and must equal A's). The reply is pattern `step` of the `count` that lead from A (step 1,
+  A's notes as sent) to B (step `count`, B's notes as sent); with the same `seed`, every step belongs to one
+  path, so a client asks `count` times.
+- `/nudge/fill id`: the clip's notes before its last bar exactly as sent (a note belongs to the bar of its
+  nearest 16th), then a fill in the last bar. Needs a model with a tools graph (`NAME.tools.onnx`).
 """
 
 ROUTES_NOTE = """\
@@ -160,15 +184,21 @@ def render() -> str:
         args += (f"{clip_text} (with `keep`)" if e.clip_optional else clip_text) if e.clip else ""
         reply = ", ".join(f"`{r.strip()}`" for r in e.reply.split(",")) if e.reply else "none"
         out.append(f"| `{e.address}` | {args} | {reply} | `{e.handler}` | {e.description} |")
-    out += ["", "## Key/value pairs (`/nudge/generate`, `/nudge/vary`)", ""]
+    out += ["", "## Key/value pairs", ""]
     out += ["Each pair is a key `s` followed by its value.", ""]
     out += ["| key | value | range | meaning |", "|---|---|---|---|"]
     for o in api.OPTIONS:
         out.append(f"| `{o.key}` | `{o.tag}` | {_range(o.low, o.high)} | {o.description} |")
+    out += ["", "Which requests take which keys (any other key is refused, naming those allowed):", ""]
+    out += ["| address | keys |", "|---|---|"]
+    for e in api.ENDPOINTS:
+        if e.options:
+            keys = [o.key for o in api.OPTIONS] if e.keys is None else list(e.keys)
+            out.append(f"| `{e.address}` | {', '.join(f'`{k}`' for k in keys)} |")
     out += ["", "## Replies", "", "| address | arguments | meaning |", "|---|---|---|"]
     for r in api.REPLIES:
         out.append(f"| `{r.address}` | {_args(r.args)} | {r.description} |")
-    out += ["", NOTE_REPLY, VARY_NOTE, LOCK_NOTE]
+    out += ["", NOTE_REPLY, VARY_NOTE, LOCK_NOTE, TOOLS_NOTE]
     part_bytes = 16 + ((3 + 4 * api.NOTES_PER_PART + 1 + 3) // 4) * 4 + 8 + 16 * api.NOTES_PER_PART
     out.append(
         LIMIT_NOTE.format(

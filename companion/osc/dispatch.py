@@ -53,6 +53,7 @@ from companion.osc.replies import (
     pattern_to_note_array,
 )
 from companion.osc.request import Clip, Request, RequestError, parse_request, read_id, salvage_id
+from companion.osc.tool_handlers import TOOL_HANDLERS, ToolHandlers, tool_cost
 from companion.runtime import engine, lock
 from companion.runtime.model import Model, ModelError
 from companion.runtime.model_info import model_info_reply
@@ -62,7 +63,12 @@ from companion.runtime.serving import ServingModel
 log = logging.getLogger(__name__)
 
 
-DEFERRED = {"generate": "work", "vary": "work", "model_load": "load"}  # handler -> where it runs
+DEFERRED = {  # handler -> where it runs
+    "generate": "work",
+    "vary": "work",
+    "model_load": "load",
+    **dict.fromkeys(TOOL_HANDLERS, "work"),
+}
 
 
 @dataclass
@@ -86,7 +92,7 @@ class Handled:
     jobs: list[Job] = field(default_factory=list)
 
 
-class Daemon:
+class Daemon(ToolHandlers):
     """Holds the serving model (hot-swappable), the models folder and the optional live MIDI player."""
 
     def __init__(
@@ -364,8 +370,10 @@ class Daemon:
 
 
 def work_cost(request: Request, model: Model) -> int:
-    """Candidate-bars of search a request asks for (0 for everything but generate and vary)."""
+    """Candidate-bars of search a request asks for (0 for everything but generate, vary and the tools)."""
     handler = request.endpoint.handler
+    if handler in TOOL_HANDLERS:
+        return tool_cost(request, model)
     if handler not in ("generate", "vary"):
         return 0
     opts = request.options

@@ -1,0 +1,44 @@
+"""``nudge interpolate --from A.mid --to B.mid --count N [--seed N] -o OUT.mid``: N patterns that lead from
+A to B, written as OUT_1.mid (A) .. OUT_N.mid (B)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from companion.commands.tool_common import add_common, numbered, run_tool
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_common(parser, style=False)
+    parser.add_argument("--to", type=Path, required=True, help="the .mid file to end at (as long as --from)")
+    parser.add_argument(
+        "--count", type=int, required=True, help="patterns from A to B, both ends included (3..16)"
+    )
+
+
+def _outputs(args: argparse.Namespace) -> list[Path]:
+    from companion.runtime.interpolate import MAX_COUNT, MIN_COUNT
+
+    if not MIN_COUNT <= args.count <= MAX_COUNT:
+        raise ValueError(
+            f"--count must be in {MIN_COUNT}..{MAX_COUNT} (A and B are the ends), got {args.count}"
+        )
+    return numbered(args, args.count)
+
+
+def run(args: argparse.Namespace) -> int:
+    from companion.runtime import tool_clips
+
+    def answer(model, clips, seed):
+        a, b = clips
+        if a.bars != b.bars:
+            raise ValueError(
+                f"A and B must have the same length: {args.source} is {a.bars} bars, {args.to} {b.bars}"
+            )
+        path = tool_clips.interpolate_clips(
+            model, a.rows, a.length_beats, b.rows, b.length_beats, args.count, seed, args.candidates
+        )
+        return [(rows, a.length_beats) for rows in path]
+
+    return run_tool("interpolate", args, answer, _outputs, ("to",))
