@@ -52,11 +52,15 @@ an OSC bundle of at most {max_messages} messages (answered in order); a larger o
 ## Work and fairness
 
 One datagram buys at most **{max_work} candidate-bars** of search (`candidates` x `bars` summed over its
-generate and vary requests: one request at the widest search, 1024, and the longest pattern, 8 bars); the
-requests past that answer `/nudge/error` and do nothing. Generate and vary run on a worker that takes one
-request from each sender in turn, so a client that floods the daemon delays another client by at most one
-request per flooding sender; a sender may have {per_sender} requests waiting (all senders together
-{total}), more answer `/nudge/error id "...busy..."`. Pings, `/nudge/model/info`, `/nudge/model/list`, live
+generate, vary and tool requests: one request at the widest search, 1024, and the longest pattern, 8 bars);
+the requests past that answer `/nudge/error` and do nothing. Generate, vary and the tools run on a worker
+that takes one request from each sender in turn, so a client that floods the daemon delays another client
+by at most one request per flooding sender; a sender may have {per_sender} requests waiting (all senders
+together {total}), more answer `/nudge/error id "...busy..."`. A client that sends a newer request in place
+of the ones still waiting (a producer clicking again) sends `/nudge/cancel id` first: the worker drops that
+sender's waiting generate, vary and tool requests (those it has not started) and `/nudge/cancelled id
+dropped_id...` says which; the running one finishes. The sender is its host and source port, so each device
+instance cancels only its own requests. Pings, `/nudge/model/info`, `/nudge/model/list`, live
 MIDI and every error are answered at once, whatever waits. `/nudge/model/load` loads and checks the new
 model (every style and every slider end, see docs/gan.md) on a thread of its own while the old model serves;
 its reply comes when it is ready, and a second load while one runs is refused.

@@ -65,5 +65,9 @@ class ClipParts:
             )
         return np.concatenate([held[p] for p in range(n_parts)]).reshape(-1, 4)
 
+    def discard(self, request_id: int) -> None:
+        """Forget the parts held for ``request_id`` (its request was cancelled), if any."""
+        self._clips.pop(request_id, None)
+
     def __len__(self) -> int:
         return len(self._clips)

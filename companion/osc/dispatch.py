@@ -46,6 +46,7 @@ from companion.osc.api import (
 )
 from companion.osc.clip_parts import ClipParts
 from companion.osc.replies import (
+    cancelled_reply,
     error_reply,
     note_array,
     notes_reply,
@@ -63,23 +64,20 @@ from companion.runtime.serving import ServingModel
 log = logging.getLogger(__name__)
 
 
-DEFERRED = {  # handler -> where it runs
-    "generate": "work",
-    "vary": "work",
-    "model_load": "load",
-    **dict.fromkeys(TOOL_HANDLERS, "work"),
-}
+DEFERRED = {"generate": "work", "vary": "work", "model_load": "load", "cancel": "cancel"}  # -> where it runs
+DEFERRED |= dict.fromkeys(TOOL_HANDLERS, "work")  # the tools: on the worker, as generate and vary
 
 
 @dataclass
 class Job:
     """A request whose replies come later: ``run()`` -> its reply datagrams (never raises)."""
 
-    kind: str  # "work" (the server's worker, in turn per sender) or "load" (a loader thread)
+    kind: str  # "work" (the worker, in turn per sender), "load" (a loader thread), "cancel" (the scheduler)
     request_id: int
     address: str
     cost: int  # candidate-bars of search
     run: Callable[[], list[bytes]]
+    drop: Callable[[], None] = lambda: None  # a /nudge/cancel dropped it before it ran: free what it holds
 
 
 @dataclass
@@ -181,6 +179,8 @@ class Daemon(ToolHandlers):
             replies = self._run(request, model, message.address)
             return replies, (request.values.get("reply_port") if replies else None), None
         job = Job(kind, request.id, message.address, cost, lambda: self._run(request, model, message.address))
+        if "parts" in request.options:  # its clip's parts wait in clip_parts until it runs
+            job.drop = lambda: self.clip_parts.discard(request.id)
         return [], None, job
 
     def _run(self, request: Request, model: Model, address: str) -> list[bytes]:
@@ -220,6 +220,11 @@ class Daemon(ToolHandlers):
 
     def _ping(self, request: Request, model: Model) -> list[bytes]:
         return [encode_message("/nudge/pong", "iss", (request.id, VERSION, model.name))]
+
+    def _cancel(self, request: Request, model: Model) -> list[bytes]:
+        """Run here and now (``handle``), nothing waits: nothing to drop. The server's scheduler drops its
+        queued work instead (``Scheduler.cancel``)."""
+        return [cancelled_reply(request.id, ())]
 
     def _seed(self, request: Request) -> int:
         seed = request.options.get("seed")
