@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 
 from companion.commands.tool_common import add_common, run_tool, sliders_of, style_of
+from companion.core.errors import UsageError
 from companion.core.pattern import MAX_BARS
 
 
@@ -22,7 +23,7 @@ def run(args: argparse.Namespace) -> int:
     def answer(model, clips, seed):
         clip = clips[0]
         if not 1 <= args.bars <= MAX_BARS - clip.bars:
-            raise ValueError(
+            raise UsageError(
                 f"--bars must be 1..{MAX_BARS - clip.bars} for a file of {clip.bars} bars (in all at most "
                 f"{MAX_BARS}), got {args.bars}"
             )

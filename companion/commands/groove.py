@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 
 from companion.commands.tool_common import add_common, run_tool, style_of
+from companion.core.errors import UsageError
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -20,7 +21,7 @@ def run(args: argparse.Namespace) -> int:
 
     def answer(model, clips, seed):
         if not 0.0 <= args.amount <= 1.0:  # (also NaN)
-            raise ValueError(f"--amount must be a number in 0..1, got {args.amount}")
+            raise UsageError(f"--amount must be a number in 0..1, got {args.amount}")
         clip = clips[0]
         rows = tool_clips.groove_clip(
             model, clip.rows, clip.length_beats, args.amount, style_of(args), seed, args.candidates

@@ -7,6 +7,7 @@ import argparse
 from pathlib import Path
 
 from companion.commands.tool_common import add_common, numbered, run_tool
+from companion.core.errors import UsageError
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -21,7 +22,7 @@ def _outputs(args: argparse.Namespace) -> list[Path]:
     from companion.runtime.interpolate import MAX_COUNT, MIN_COUNT
 
     if not MIN_COUNT <= args.count <= MAX_COUNT:
-        raise ValueError(
+        raise UsageError(
             f"--count must be in {MIN_COUNT}..{MAX_COUNT} (A and B are the ends), got {args.count}"
         )
     return numbered(args, args.count)
@@ -33,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
     def answer(model, clips, seed):
         a, b = clips
         if a.bars != b.bars:
-            raise ValueError(
+            raise UsageError(
                 f"A and B must have the same length: {args.source} is {a.bars} bars, {args.to} {b.bars}"
             )
         path = tool_clips.interpolate_clips(

@@ -20,6 +20,7 @@ import numpy as np
 
 from companion.commands.serve import DEFAULT_MODEL_NAME, DEFAULT_MODELS_DIR
 from companion.core.descriptors import DESCRIPTOR_TABLE
+from companion.core.errors import NudgeError, UsageError
 
 STYLE_ANY = "any"
 
@@ -75,15 +76,14 @@ def run_tool(
     ``answer(model, clips, seed)`` -> [(rows, length_beats)] for each output path (``outputs``, default
     ``-o``); ``clips`` holds the ``--from`` clip and one per name in ``extra_inputs`` (e.g. ``to``)."""
     from companion.core.midi_clip import read_midi_clip, write_midi_clip
-    from companion.core.midi_file import MidiFileError
     from companion.core.regular_files import check_replaceable
-    from companion.runtime.model import ModelError, load_model
+    from companion.runtime.model import load_model
 
     try:
         if not 1 <= args.candidates <= 4096:
-            raise ValueError(f"--candidates must be in 1..4096, got {args.candidates}")
+            raise UsageError(f"--candidates must be in 1..4096, got {args.candidates}")
         if args.tempo is not None and not 20 <= args.tempo <= 999:
-            raise ValueError(f"--tempo must be in 20..999 bpm, got {args.tempo}")
+            raise UsageError(f"--tempo must be in 20..999 bpm, got {args.tempo}")
         paths = outputs(args) if outputs else [args.output]
         for path in paths:  # before any work: only regular files are replaced
             check_replaceable(path)
@@ -95,7 +95,7 @@ def run_tool(
         for path, (rows, length) in zip(paths, results, strict=True):
             write_midi_clip(path, rows, length, bpm, model.meta.beats_per_bar)
             print(f"{path}: {length / model.meta.beats_per_bar:g} bars, {len(rows)} notes, seed {seed}")
-    except (ModelError, MidiFileError, ValueError, OSError) as error:
+    except (NudgeError, OSError) as error:
         print(f"nudge {command}: {error}", file=sys.stderr)
         return 2
     return 0

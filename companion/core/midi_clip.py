@@ -22,6 +22,7 @@ import mido
 import numpy as np
 
 from companion.core.atomic import atomic_write_bytes
+from companion.core.errors import UsageError
 from companion.core.midi_file import (
     DEFAULT_BPM,
     DRUM_CHANNEL,
@@ -116,7 +117,7 @@ def clip_to_midi(
     """A type-0 file of the note rows on ``channel`` (default 10), with tempo and time signature; notes are
     kept inside ``length_beats`` (the file is exactly that long)."""
     if not MIN_BPM <= float(bpm) <= MAX_BPM:
-        raise ValueError(f"bpm must be in {MIN_BPM:g}..{MAX_BPM:g}, got {bpm!r}")
+        raise UsageError(f"bpm must be in {MIN_BPM:g}..{MAX_BPM:g}, got {bpm!r}")
     end_tick = round(length_beats * TICKS_PER_BEAT)
     events: list[tuple[int, int, mido.Message]] = []  # (tick, order, message): note-offs first
     for pitch, start, duration, velocity in np.asarray(rows, dtype=np.float64).tolist():

@@ -161,6 +161,11 @@ out-of-range values, unknown style or condition, oversized input, and failures s
 not load. `id` is -1 when the request's id itself could not be read (a message that breaks after a readable
 id gets that id; a bundle's well-formed messages are answered as usual). Nothing changes, and the daemon keeps
 serving. Live MIDI addresses answer `/nudge/error id "{live_off}"` when the daemon runs without a player.
+
+The reason names the argument and what is allowed: only a `NudgeError` (`companion/core/errors.py`) is
+answered as the request's mistake. Anything else is a bug in Nudge: its reason is just
+`"<address>: internal error (<exception type>)"`, the daemon logs the traceback and counts it (`internal` in
+the summary it logs when it stops), and serves on. Please report such an error with the daemon's log.
 """
 
 

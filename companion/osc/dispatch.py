@@ -32,6 +32,7 @@ import numpy as np
 
 from companion.core import note_rows
 from companion.core.drum_map import VOICES, clip_voice_lookup
+from companion.core.errors import NudgeError, UsageError
 from companion.core.osc_codec import Message, OscError, decode_message, encode_message, split_packet
 from companion.core.pattern import CLIP_PARTIAL_BAR, Grid, Pattern, bars_for_length, without_voices
 from companion.osc.api import (
@@ -56,7 +57,7 @@ from companion.osc.replies import (
 from companion.osc.request import Clip, Request, RequestError, parse_request, read_id, salvage_id
 from companion.osc.tool_handlers import TOOL_HANDLERS, ToolHandlers, tool_cost
 from companion.runtime import engine, lock
-from companion.runtime.model import Model, ModelError
+from companion.runtime.model import Model
 from companion.runtime.model_info import model_info_reply
 from companion.runtime.models_dir import ModelsDir
 from companion.runtime.serving import ServingModel
@@ -170,10 +171,7 @@ class Daemon(ToolHandlers):
             self._count("error")
             return [error_reply(error.request_id, error.reason)], None, None
         except Exception as error:  # a bug must not stop the daemon: report it, log the traceback
-            log.exception("internal error on %s", message.address)
-            self._count("error")
-            reason = f"{message.address}: internal error ({type(error).__name__})"
-            return [error_reply(read_id(message), reason)], None, None
+            return [self._internal_error(read_id(message), message.address, error)], None, None
         kind = DEFERRED.get(request.endpoint.handler)
         if kind is None or not defer:
             replies = self._run(request, model, message.address)
@@ -190,13 +188,11 @@ class Daemon(ToolHandlers):
         try:
             replies = getattr(self, "_" + handler)(request, model)
             self._count(handler)
-        except (ValueError, ModelError) as error:
+        except NudgeError as error:  # the user's mistake (or a file's, a port's): the reply says which
             replies = [error_reply(request.id, f"{address}: {error}")]
             self._count("error")
         except Exception as error:  # a bug must not stop the daemon: report it, log the traceback
-            log.exception("internal error on %s", address)
-            replies = [error_reply(request.id, f"{address}: internal error ({type(error).__name__})")]
-            self._count("error")
+            replies = [self._internal_error(request.id, address, error)]
         finally:
             if handler == "model_load":
                 self._loading = None
@@ -204,6 +200,14 @@ class Daemon(ToolHandlers):
             elapsed = (time.perf_counter() - started) * 1e3
             log.debug("%s id=%d -> %d datagrams in %.2f ms", address, request.id, len(replies), elapsed)
         return replies
+
+    def _internal_error(self, request_id: int, address: str, error: Exception) -> bytes:
+        """A bug met while answering: its traceback in the log, counted (``error`` and ``internal``), and a
+        short reply that names no internals beyond the exception's type; the daemon serves on."""
+        log.error("internal error on %s (id %d)", address, request_id, exc_info=error)
+        self._count("error")
+        self._count("internal")
+        return error_reply(request_id, f"{address}: internal error ({type(error).__name__})")
 
     def _claim_load(self, request: Request) -> None:
         """One /nudge/model/load at a time: a second one while the first loads is refused."""
@@ -236,7 +240,7 @@ class Daemon(ToolHandlers):
         if opts.get("keep"):
             return self._clip_reply(request, model, None)
         if "parts" in opts:
-            raise ValueError("parts comes with a clip: /nudge/vary, or /nudge/generate with keep")
+            raise UsageError("parts comes with a clip: /nudge/vary, or /nudge/generate with keep")
         seed = self._seed(request)
         bars = opts.get("bars", model.meta.bars)
         style = opts.get("style")
@@ -259,7 +263,7 @@ class Daemon(ToolHandlers):
             return clip
         notes = np.concatenate([self.clip_parts.take(request.id, parts), clip.notes])
         if len(notes) > MAX_CLIP_NOTES:
-            raise ValueError(f"the clip has {len(notes)} notes; at most {MAX_CLIP_NOTES}")
+            raise UsageError(f"the clip has {len(notes)} notes; at most {MAX_CLIP_NOTES}")
         return Clip(clip.length_beats, notes)
 
     def _vary(self, request: Request, model: Model) -> list[bytes]:
@@ -311,7 +315,7 @@ class Daemon(ToolHandlers):
         names = self.models.names() if self.models else [model.name]
         reply = encode_message("/nudge/model/list", "is" + "s" * len(names), (request.id, model.name, *names))
         if len(reply) > MAX_DATAGRAM_BYTES:
-            raise ValueError(
+            raise UsageError(
                 f"the models folder holds {len(names)} models; their names need {len(reply)} bytes, more "
                 f"than one {MAX_DATAGRAM_BYTES}-byte datagram: move some out of {self.models.directory}"
             )
@@ -329,7 +333,7 @@ class Daemon(ToolHandlers):
             return [error_reply(request.id, LIVE_OFF_REASON)]
         try:
             getattr(self.player, method)(*args)
-        except (RuntimeError, ValueError, OSError) as error:
+        except (NudgeError, OSError) as error:  # OSError: the MIDI driver's
             return [error_reply(request.id, f"live MIDI: {error}")]
         return [ok_reply(request.id)] if request.endpoint.has_id else []
 
@@ -356,7 +360,7 @@ class Daemon(ToolHandlers):
         if self.player is not None:
             try:
                 self.player.queue(pattern, when=getattr(self.player, "switch", "bar"), pitches=pitches)
-            except (RuntimeError, ValueError, OSError) as error:
+            except (NudgeError, OSError) as error:  # the reply goes out all the same
                 log.warning("live MIDI could not queue the pattern: %s", error)
 
     # ---- the serving model (companion.runtime.serving)

@@ -11,6 +11,7 @@ import numpy as np
 
 from companion.core import note_rows
 from companion.core.drum_map import clip_voice_lookup
+from companion.core.errors import UsageError
 from companion.core.pattern import CLIP_PARTIAL_BAR, Grid, bars_for_length
 from companion.osc.replies import note_array, notes_reply
 from companion.osc.request import Clip, Request
@@ -80,10 +81,10 @@ class ToolHandlers:
         clip, seed, _, n = self._tool_setup(request)
         count, step, split = (request.values[k] for k in ("count", "step", "split_beats"))
         if step > count:
-            raise ValueError(f"step must be in 1..count ({count}), got {step}")
+            raise UsageError(f"step must be in 1..count ({count}), got {step}")
         a_beats, b_beats = split, clip.length_beats - split
         if abs(a_beats - b_beats) > 1e-6:
-            raise ValueError(
+            raise UsageError(
                 f"A is {a_beats:g} beats and B {b_beats:g} (split_beats {split:g} of length_beats "
                 f"{clip.length_beats:g}): interpolate needs two clips of the same length"
             )

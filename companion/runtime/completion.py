@@ -17,6 +17,7 @@ import numpy as np
 
 from companion.core.descriptors import DESCRIPTOR_INDEX
 from companion.core.drum_map import N_VOICES
+from companion.core.errors import UsageError
 from companion.core.pattern import HIT, Pattern
 from companion.runtime import engine
 from companion.runtime.model import Model
@@ -56,7 +57,7 @@ def style_index(model: Model, style: str | None) -> int:
     if style is None:
         return len(meta.styles)
     if style not in meta.styles:
-        raise ValueError(f"unknown style {style!r}; allowed: {list(meta.styles)}")
+        raise UsageError(f"unknown style {style!r}; allowed: {list(meta.styles)}")
     return meta.styles.index(style)
 
 
@@ -75,12 +76,12 @@ def complete(
     ``cond`` [C] may hold ``UNKNOWN``. The given cells are not pasted in here (callers keep the clip's)."""
     tools = model.tools
     if tools is None:
-        raise ValueError(f"model {model.name} has no tools graph ({model.name}.tools.onnx)")
+        raise UsageError(f"model {model.name} has no tools graph ({model.name}.tools.onnx)")
     if window.grid != model.meta.grid:
-        raise ValueError(f"a window must be the model's {model.meta.grid}, got {window.grid}")
+        raise UsageError(f"a window must be the model's {model.meta.grid}, got {window.grid}")
     rng = np.random.default_rng(seed)
     if not engine.MIN_CANDIDATES <= n <= engine.MAX_CANDIDATES:
-        raise ValueError(f"n_candidates must be in {engine.MIN_CANDIDATES}..{engine.MAX_CANDIDATES}, got {n}")
+        raise UsageError(f"n_candidates must be in {engine.MIN_CANDIDATES}..{engine.MAX_CANDIDATES}, got {n}")
     z = rng.standard_normal((n, model.meta.latent_dim), dtype=np.float32)  # [N, L]
     t = window.grid.n_steps
     known = window.to_array()  # [3, V, T]

@@ -32,6 +32,7 @@ import numpy as np
 
 from companion.core.descriptors import DESCRIPTOR_INDEX, describe_batch, metrical_levels, metrical_weights
 from companion.core.drum_map import N_VOICES
+from companion.core.errors import ModelError, UsageError
 from companion.core.normaliser import QuantileNormaliser
 from companion.core.pattern import HIT, MAX_BARS, MAX_OFFSET_STEPS, OFFSET, VELOCITY, Grid, Pattern
 from companion.runtime.model import Model
@@ -84,9 +85,9 @@ def condition_vector(
     cond = (search.defaults if base is None else base).astype(np.float32).copy()
     for name, value in sliders.items():
         if name not in search.condition_names:
-            raise ValueError(f"unknown condition {name!r}; this model has {list(search.condition_names)}")
+            raise UsageError(f"unknown condition {name!r}; this model has {list(search.condition_names)}")
         if not (isinstance(value, int | float) and math.isfinite(value) and 0 <= value <= 1):
-            raise ValueError(f"condition {name!r} must be a number in 0..1, got {value!r}")
+            raise UsageError(f"condition {name!r} must be a number in 0..1, got {value!r}")
         cond[search.condition_names.index(name)] = value
     return cond
 
@@ -94,12 +95,12 @@ def condition_vector(
 def _style_indices(search: _Search, style: str | None, rng: np.random.Generator, n: int) -> np.ndarray | None:
     if not search.styles:
         if style is not None:
-            raise ValueError(f"this model has no styles; got style {style!r}")
+            raise UsageError(f"this model has no styles; got style {style!r}")
         return None
     if style is None:  # any style: a seeded draw per candidate
         return rng.integers(0, len(search.styles), n, dtype=np.int64)
     if style not in search.styles:
-        raise ValueError(f"unknown style {style!r}; allowed: {list(search.styles)}")
+        raise UsageError(f"unknown style {style!r}; allowed: {list(search.styles)}")
     return np.full(n, search.styles.index(style), dtype=np.int64)
 
 
@@ -108,7 +109,7 @@ def draw_latents(
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """n seeded latent vectors [N, latent_dim] and style indices [N] (None: a model without styles)."""
     if not MIN_CANDIDATES <= n <= MAX_CANDIDATES:
-        raise ValueError(f"n_candidates must be in {MIN_CANDIDATES}..{MAX_CANDIDATES}, got {n}")
+        raise UsageError(f"n_candidates must be in {MIN_CANDIDATES}..{MAX_CANDIDATES}, got {n}")
     z = rng.standard_normal((n, model.meta.latent_dim), dtype=np.float32)  # [N, latent_dim]
     return z, _style_indices(_search(model), style, rng, n)
 
@@ -127,7 +128,7 @@ def _sample(model: Model, cond: np.ndarray, style: str | None, seed: int, n: int
 
 def check_bars(bars: int) -> None:
     if isinstance(bars, bool) or not isinstance(bars, int | np.integer) or not 1 <= bars <= MAX_BARS:
-        raise ValueError(f"bars must be an int in 1..{MAX_BARS}, got {bars!r}")
+        raise UsageError(f"bars must be an int in 1..{MAX_BARS}, got {bars!r}")
 
 
 def windows_of(batch: np.ndarray, grid: Grid, bars: int) -> np.ndarray:
@@ -247,11 +248,11 @@ def vary(
     ``companion.runtime.lock``; amount 1 with ``keep`` is ``lock.generate_locked``).
     """
     if not (isinstance(amount, int | float) and math.isfinite(amount) and 0 <= amount <= 1):
-        raise ValueError(f"amount must be a number in 0..1, got {amount!r}")
+        raise UsageError(f"amount must be a number in 0..1, got {amount!r}")
     search = _search(model)
     grid = search.grid
     if (clip.grid.steps_per_beat, clip.grid.beats_per_bar) != (grid.steps_per_beat, grid.beats_per_bar):
-        raise ValueError(
+        raise UsageError(
             f"the clip's grid ({clip.grid.beats_per_bar} beats of {clip.grid.steps_per_beat} steps) "
             f"does not match the model's ({grid.beats_per_bar} beats of {grid.steps_per_beat} steps)"
         )
@@ -279,7 +280,7 @@ def vary(
     best = int(np.argmin(score))
     velocities, offsets = blends[best, VELOCITY], blends[best, OFFSET]
     if not (np.isfinite(velocities).all() and np.isfinite(offsets).all()):
-        raise ValueError("the generator returned NaN or inf velocities or offsets")
+        raise ModelError("the generator returned NaN or inf velocities or offsets")
     # in range and 0 where no hit by construction (_blend keeps the clip's values or clips the candidate's)
     return Pattern.unchecked(clip.grid, blends[best, HIT] > 0, velocities, offsets)
 

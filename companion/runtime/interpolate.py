@@ -20,6 +20,7 @@ import math
 
 import numpy as np
 
+from companion.core.errors import UsageError
 from companion.core.pattern import HIT, OFFSET, VELOCITY, Pattern
 from companion.runtime import engine
 from companion.runtime.model import Model
@@ -34,7 +35,7 @@ def check_count(count: int) -> None:
         or not isinstance(count, int | np.integer)
         or not MIN_COUNT <= count <= MAX_COUNT
     ):
-        raise ValueError(
+        raise UsageError(
             f"count must be an int in {MIN_COUNT}..{MAX_COUNT} (A and B are the ends), got {count!r}"
         )
 
@@ -50,13 +51,13 @@ def interpolate(
     """``count`` patterns from ``a`` to ``b`` (both the same length, on the model's grid)."""
     check_count(count)
     if a.grid != b.grid:
-        raise ValueError(
+        raise UsageError(
             f"A and B must have the same length: A is {a.grid.bars} bars, B {b.grid.bars} "
             f"({a.grid.beats_per_bar} beats a bar)"
         )
     meta = model.meta
     if (a.grid.steps_per_beat, a.grid.beats_per_bar) != (meta.steps_per_beat, meta.beats_per_bar):
-        raise ValueError(
+        raise UsageError(
             f"the clips' grid ({a.grid.beats_per_bar} beats of {a.grid.steps_per_beat} steps) does not "
             f"match the model's ({meta.beats_per_bar} beats of {meta.steps_per_beat} steps)"
         )

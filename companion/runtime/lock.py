@@ -27,6 +27,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from companion.core.errors import UsageError
 from companion.core.pattern import HIT, OFFSET, VELOCITY, Pattern
 from companion.runtime import engine
 from companion.runtime.model import Model
@@ -39,7 +40,7 @@ SLIDER_WEIGHT = 100.0  # measured: docs/voice-lock.md (fit alone leaves the whol
 
 def check_keep(keep: tuple[int, ...], n_voices: int) -> None:
     if any(not 0 <= v < n_voices for v in keep):
-        raise ValueError(f"keep must name voices 0..{n_voices - 1}, got {list(keep)}")
+        raise UsageError(f"keep must name voices 0..{n_voices - 1}, got {list(keep)}")
 
 
 def _fit(cands: np.ndarray, clip: Pattern, keep: list[int], threshold: float) -> np.ndarray:
@@ -120,9 +121,9 @@ def generate_locked(
     _check_grid(model, clip)
     check_keep(keep, clip.hits.shape[0])
     if not keep:
-        raise ValueError("keep names no voice: give at least one voice to keep")
+        raise UsageError("keep names no voice: give at least one voice to keep")
     if not 1 <= rounds <= 8:
-        raise ValueError(f"rounds must be in 1..8, got {rounds}")
+        raise UsageError(f"rounds must be in 1..8, got {rounds}")
     if bars is not None:
         engine.check_bars(bars)
         clip = engine.fit_clip(clip, bars)
@@ -173,7 +174,7 @@ def vary_locked(
 def _check_grid(model: Model, clip: Pattern) -> None:
     grid = model.meta.grid
     if (clip.grid.steps_per_beat, clip.grid.beats_per_bar) != (grid.steps_per_beat, grid.beats_per_bar):
-        raise ValueError(
+        raise UsageError(
             f"the clip's grid ({clip.grid.beats_per_bar} beats of {clip.grid.steps_per_beat} steps) "
             f"does not match the model's ({grid.beats_per_bar} beats of {grid.steps_per_beat} steps)"
         )

@@ -23,6 +23,7 @@ import numpy as np
 
 from companion.core import note_rows
 from companion.core.drum_map import clip_voice_lookup
+from companion.core.errors import UsageError
 from companion.core.note_rows import DURATION, PITCH, START, VELOCITY
 from companion.core.pattern import CLIP_PARTIAL_BAR, MAX_BARS, Grid, Pattern, whole_bars
 from companion.runtime import interpolate, tools
@@ -32,14 +33,14 @@ from companion.runtime.model import Model
 def clip_bars(rows: np.ndarray, length_beats: float, beats_per_bar: int, what: str = "the clip") -> int:
     """The bars a clip spans (a partial last bar counts); ``ValueError`` for a clip the tools refuse."""
     if len(rows) == 0:
-        raise ValueError(f"{what} has no notes")
+        raise UsageError(f"{what} has no notes")
     if length_beats < beats_per_bar - 1e-9:
-        raise ValueError(
+        raise UsageError(
             f"{what} is {length_beats:g} beats long, shorter than one bar ({beats_per_bar} beats)"
         )
     bars = whole_bars(length_beats, beats_per_bar, CLIP_PARTIAL_BAR)
     if bars > MAX_BARS:
-        raise ValueError(f"{what} is {bars} bars long; the tools take at most {MAX_BARS}")
+        raise UsageError(f"{what} is {bars} bars long; the tools take at most {MAX_BARS}")
     return bars
 
 
@@ -52,7 +53,7 @@ def read_drums(model: Model, rows: np.ndarray, length_beats: float, what: str = 
         rows, length_beats, grid, clip_voice_lookup(meta.output_pitches), meta.output_pitches
     )
     if not pattern.hits.any():
-        raise ValueError(f"{what} has no notes of drum pitches (drumify takes any notes)")
+        raise UsageError(f"{what} has no notes of drum pitches (drumify takes any notes)")
     return pattern, pitches, passthrough
 
 
@@ -152,7 +153,7 @@ def interpolate_clips(
     a, pitches_a, _ = read_drums(model, a_rows, a_beats, "A")
     b, pitches_b, _ = read_drums(model, b_rows, b_beats, "B")
     if a.grid.bars != b.grid.bars:
-        raise ValueError(f"A and B must have the same length: A is {a.grid.bars} bars, B {b.grid.bars}")
+        raise UsageError(f"A and B must have the same length: A is {a.grid.bars} bars, B {b.grid.bars}")
     path = interpolate.interpolate(model, a, b, count, seed, n)
     # each voice keeps A's pitch where A plays it, else B's
     a_voices = a.hits.any(axis=1)

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from companion.core.drum_map import N_VOICES
+from companion.core.errors import UsageError
 from companion.core.pattern import HIT, MAX_OFFSET_STEPS, OFFSET, VELOCITY, Grid, Pattern
 from companion.runtime import engine, tool_search
 from companion.runtime.completion import (
@@ -57,12 +58,12 @@ class Rhythm:
         for name in ("strengths", "offsets_steps"):
             plane = np.asarray(getattr(self, name), dtype=np.float32)
             if plane.shape != (self.grid.n_steps,) or not np.isfinite(plane).all():
-                raise ValueError(f"{name} must be finite float32 [{self.grid.n_steps}], got {plane.shape}")
+                raise UsageError(f"{name} must be finite float32 [{self.grid.n_steps}], got {plane.shape}")
             object.__setattr__(self, name, plane)
         if np.any((self.strengths < 0) | (self.strengths > 1)):
-            raise ValueError("strengths must be in 0..1")
+            raise UsageError("strengths must be in 0..1")
         if np.any(np.abs(self.offsets_steps) > MAX_OFFSET_STEPS + 1e-6):
-            raise ValueError(f"offsets_steps must be in -{MAX_OFFSET_STEPS}..{MAX_OFFSET_STEPS}")
+            raise UsageError(f"offsets_steps must be in -{MAX_OFFSET_STEPS}..{MAX_OFFSET_STEPS}")
 
     @property
     def onsets(self) -> np.ndarray:
@@ -81,9 +82,9 @@ def rhythm_from_onsets(
     onset_beats = np.asarray(onset_beats, dtype=np.float64).ravel()
     velocities = np.asarray(velocities, dtype=np.float64).ravel()
     if onset_beats.shape != velocities.shape:
-        raise ValueError("onset_beats and velocities must have the same length")
+        raise UsageError("onset_beats and velocities must have the same length")
     if not (np.isfinite(onset_beats).all() and np.isfinite(velocities).all()):
-        raise ValueError("onsets and velocities must be finite")
+        raise UsageError("onsets and velocities must be finite")
     inside = (onset_beats >= 0) & (onset_beats < length_beats)
     positions = onset_beats[inside] * grid.steps_per_beat
     nearest = np.floor(positions + 0.5)
@@ -123,7 +124,7 @@ def groove(
     _check_amount(amount)
     _check_grid(model, clip.grid)
     if not clip.hits.any():
-        raise ValueError("the clip has no notes on the drum voices: nothing to groove")
+        raise UsageError("the clip has no notes on the drum voices: nothing to groove")
     played = np.zeros((2, *clip.hits.shape), np.float32)  # [2, V, T]: the model's velocities and offsets
     cond = tool_conditions(model, {})
     for i, (first, start, stop) in enumerate(segments(clip.grid.bars, model.meta.bars)):
@@ -157,7 +158,7 @@ def drumify(
     that meets the given sliders."""
     _check_grid(model, rhythm.grid)
     if not rhythm.onsets.any():
-        raise ValueError("the rhythm has no onsets: nothing to drumify")
+        raise UsageError("the rhythm has no onsets: nothing to drumify")
     cond = tool_conditions(model, sliders or {})
     grid = rhythm.grid
     out = np.zeros((3, *_shape(grid)), np.float32)
@@ -207,10 +208,10 @@ def continue_pattern(
     _check_grid(model, clip.grid)
     model_bars = model.meta.bars
     if model_bars < 2:
-        raise ValueError("continue needs a model of at least 2 bars")
+        raise UsageError("continue needs a model of at least 2 bars")
     total = clip.grid.bars + int(bars)
     if isinstance(bars, bool) or not bars >= 1 or total > engine.MAX_BARS:
-        raise ValueError(
+        raise UsageError(
             f"bars must be 1..{engine.MAX_BARS - clip.grid.bars} for a clip of {clip.grid.bars} bars "
             f"(at most {engine.MAX_BARS} bars in all), got {bars}"
         )
@@ -253,7 +254,7 @@ def fill(
     before the fill (looped when the clip is shorter than the model)."""
     _check_grid(model, clip.grid)
     if model.tools is None or "fill" not in model.tools.meta.tasks:
-        raise ValueError(f"fill needs the model's tools graph ({model.name}.tools.onnx), which it lacks")
+        raise UsageError(f"fill needs the model's tools graph ({model.name}.tools.onnx), which it lacks")
     model_bars = model.meta.bars
     spb = clip.grid.steps_per_bar
     window = _window_ending(clip, model_bars)
@@ -335,13 +336,13 @@ def _shape(grid: Grid) -> tuple[int, int]:
 
 def _check_amount(amount: float) -> None:
     if not (isinstance(amount, int | float) and math.isfinite(amount) and 0 <= amount <= 1):
-        raise ValueError(f"amount must be a number in 0..1, got {amount!r}")
+        raise UsageError(f"amount must be a number in 0..1, got {amount!r}")
 
 
 def _check_grid(model: Model, grid: Grid) -> None:
     meta = model.meta
     if (grid.steps_per_beat, grid.beats_per_bar) != (meta.steps_per_beat, meta.beats_per_bar):
-        raise ValueError(
+        raise UsageError(
             f"the clip's grid ({grid.beats_per_bar} beats of {grid.steps_per_beat} steps) does not match "
             f"the model's ({meta.beats_per_bar} beats of {meta.steps_per_beat} steps)"
         )

@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 
 from companion.core.drum_map import N_VOICES
+from companion.core.errors import ModelError, UsageError
 from companion.core.model_meta import ModelMeta
 
 TOOLS_SUFFIX = ".tools.onnx"
@@ -48,7 +49,7 @@ TASKS: tuple[str, ...] = (
 MAX_TOOLS_BYTES = 64 * 1024 * 1024
 
 
-class ToolsError(ValueError):
+class ToolsError(ModelError):
     """A tools graph cannot be used; the message names the file and the reason."""
 
 
@@ -125,7 +126,7 @@ class ToolsModel:
     def task_vector(self, task: str, n: int) -> np.ndarray:
         """One-hot [N, n_tasks] for ``task``."""
         if task not in self.meta.tasks:
-            raise ValueError(f"this tools graph has no task {task!r}; it has {list(self.meta.tasks)}")
+            raise UsageError(f"this tools graph has no task {task!r}; it has {list(self.meta.tasks)}")
         onehot = np.zeros((n, len(self.meta.tasks)), dtype=np.float32)
         onehot[:, self.meta.tasks.index(task)] = 1
         return onehot

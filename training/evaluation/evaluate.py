@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from companion.core.descriptors import DESCRIPTOR_NAMES, describe_batch
+from companion.core.errors import DataError, UsageError
 from companion.core.pattern import HIT, Grid
 from training.dataset import RhythmDataset
 from training.evaluation import baselines, control, metrics
@@ -130,7 +131,7 @@ def held_out_sets(
     if len(validation) >= MIN_REFERENCE and len(test) >= MIN_REFERENCE:
         return test, validation, "test split, one window per source; real = validation split, one per source"
     if len(test) < 2 * MIN_REFERENCE:
-        raise ValueError(
+        raise DataError(
             f"need >= {MIN_REFERENCE} test sources and >= {MIN_REFERENCE} validation sources, or >= "
             f"{2 * MIN_REFERENCE} test sources; the dataset has {len(test)} and {len(validation)}"
         )
@@ -232,12 +233,12 @@ def evaluate(
     generator = OnnxGenerator(model_path)
     meta, grid = generator.meta, generator.grid
     if grid != dataset.grid:
-        raise ValueError(f"model grid {grid} differs from the dataset's {dataset.grid}")
+        raise UsageError(f"model grid {grid} differs from the dataset's {dataset.grid}")
     if config.beat_type is not None:
         dataset = dataset.select(dataset.beat_type == config.beat_type)
     train = dataset.of_split("train")
     if len(train) < 2:
-        raise ValueError(f"the dataset has {len(train)} train windows; need >= 2")
+        raise DataError(f"the dataset has {len(train)} train windows; need >= 2")
     reference, real, label = held_out_sets(dataset, rngs["reference"])
     n = config.n_samples or len(reference)
     result = Evaluation(

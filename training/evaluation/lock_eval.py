@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from companion.core.drum_map import VOICES
+from companion.core.errors import UsageError
 from companion.core.pattern import HIT, Pattern, binarize
 from companion.runtime import engine, lock
 from companion.runtime.model import load_model
@@ -74,9 +75,9 @@ def evaluate_lock(
     model = load_model(model_path)
     grid = model.meta.grid
     if grid != dataset.grid:
-        raise ValueError(f"model grid {grid} differs from the dataset's {dataset.grid}")
+        raise UsageError(f"model grid {grid} differs from the dataset's {dataset.grid}")
     if not keep:
-        raise ValueError("keep names no voice")
+        raise UsageError("keep names no voice")
     train_hits = dataset.of_split("train").patterns[:, HIT] > 0.5
     rng = np.random.default_rng(seed)
     keep_list = list(keep)

@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
+from companion.core.errors import UsageError
 from training.dataset import RhythmDataset
 from training.spotify.patterns import PatternConfig, analysis_to_bars, window_planes, window_starts
 from training.spotify.records import TrackRecord, list_track_files, read_record
@@ -174,7 +175,7 @@ def build_dataset(
 ) -> tuple[RhythmDataset, SpotifySummary]:
     """Windows of every usable track, with labels and extra conditions (see the module docstring)."""
     if missing_features not in MISSING_FEATURE_POLICIES:
-        raise ValueError(
+        raise UsageError(
             f"missing_features must be one of {MISSING_FEATURE_POLICIES}, got {missing_features!r}"
         )
     started = time.perf_counter()
