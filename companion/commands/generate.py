@@ -79,13 +79,15 @@ def run(args: argparse.Namespace) -> int:
     from companion.core.drum_map import PitchMapper, merged_pitch_table, voices_from_names
     from companion.core.midi_file import midi_file_to_pattern, write_pattern_midi
     from companion.core.regular_files import check_replaceable
-    from companion.runtime import engine, lock
     from companion.runtime.model import load_model
+    from companion.runtime.search import SearchRequest, search
 
     try:
         model = load_model(args.model or DEFAULT_MODELS_DIR / f"{DEFAULT_MODEL_NAME}.onnx")
         sliders = _sliders(args)
-        engine.condition_vector(model, sliders)  # names and ranges, before any work
+        style = None if args.style == STYLE_ANY else args.style
+        options = {"sliders": sliders, "style": style, "candidates": args.candidates}
+        SearchRequest.of(model.meta, seed=0, **options)  # conditions, style, candidates: before any work
         if not 1 <= args.count <= 1000:
             raise UsageError(f"--count must be in 1..1000, got {args.count}")
         if args.amount is not None and not 0.0 <= args.amount <= 1.0:  # (also NaN; with or without --from)
@@ -94,7 +96,6 @@ def run(args: argparse.Namespace) -> int:
             raise UsageError(f"--bars must be an int in 1..{MAX_BARS}, got {args.bars}")
         for path in _outputs(args):  # before any work: only regular files are replaced
             check_replaceable(path)
-        style = None if args.style == STYLE_ANY else args.style
         keep = voices_from_names(args.keep, "--keep")
         if keep and args.source is None:
             raise UsageError("--keep needs --from FILE.mid: the notes of the kept voices come from it")
@@ -106,14 +107,10 @@ def run(args: argparse.Namespace) -> int:
             # bars: the file's, a last bar counting when half played (a note-off past the loop end is not)
             clip, bpm = midi_file_to_pattern(args.source, args.bars, model.meta.steps_per_beat, mapper)
         bpm = args.tempo if args.tempo is not None else bpm
+        if clip is not None:
+            options.update(amount=amount, keep=keep, clip=clip)
         for i, path in enumerate(_outputs(args)):
-            if clip is None:
-                bars = args.bars or model.meta.bars
-                pattern = engine.generate(model, sliders, style, bars, seed + i, args.candidates)
-            else:
-                pattern = lock.vary_locked(
-                    model, clip, keep, amount, sliders, style, seed + i, args.candidates, args.bars
-                )
+            pattern = search(model, SearchRequest.of(model.meta, seed=seed + i, bars=args.bars, **options))
             write_pattern_midi(path, pattern, bpm=bpm, output_pitches=model.meta.output_pitches)
             measured = describe(pattern)
             print(

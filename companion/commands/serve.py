@@ -128,8 +128,8 @@ def run(args: argparse.Namespace) -> int:
             args.port,
             args.reply_port,
             args.allow,
-            args.allow_remote,
-            args.poll_seconds,
+            allow_remote=args.allow_remote,
+            poll_seconds=args.poll_seconds,
         )
     except (NudgeError, OSError) as error:  # --host, --allow; the port is taken
         print(f"nudge serve: {error}", file=sys.stderr)

@@ -83,6 +83,7 @@ class Player:
         channel: int = 10,
         output_pitches: Sequence[int] = OUTPUT_PITCHES,
         switch: str = "bar",
+        *,
         trace: list | None = None,
         realtime: bool = True,
         pitch_overrides: Mapping[str, int] | None = None,

@@ -43,6 +43,7 @@ from companion.osc.api import (
     MAX_PACKET_MESSAGES,
     MAX_REQUEST_BYTES,
     MAX_WORK_PER_DATAGRAM,
+    STYLE_ANY,
     VERSION,
 )
 from companion.osc.clip_parts import ClipParts
@@ -56,10 +57,10 @@ from companion.osc.replies import (
 )
 from companion.osc.request import Clip, Request, RequestError, parse_request, read_id, salvage_id
 from companion.osc.tool_handlers import TOOL_HANDLERS, ToolHandlers, tool_cost
-from companion.runtime import engine, lock
 from companion.runtime.model import Model
 from companion.runtime.model_info import model_info_reply
 from companion.runtime.models_dir import ModelsDir
+from companion.runtime.search import SearchRequest, search
 from companion.runtime.serving import ServingModel
 
 log = logging.getLogger(__name__)
@@ -156,7 +157,10 @@ class Daemon(ToolHandlers):
         model = self.model  # one model for the whole request, even if a hot swap lands meanwhile
         try:
             request = parse_request(message, model.meta)
-            cost = work_cost(request, model)
+            request.search = self._search_request(request, model)
+            cost = 0 if request.search is None else request.search.cost
+            if request.endpoint.handler in TOOL_HANDLERS:
+                cost = tool_cost(request, model)
             if cost > budget[0]:
                 raise RequestError(
                     request.id,
@@ -230,26 +234,45 @@ class Daemon(ToolHandlers):
         queued work instead (``Scheduler.cancel``)."""
         return [cancelled_reply(request.id, ())]
 
-    def _seed(self, request: Request) -> int:
-        seed = request.options.get("seed")
-        return int(self._fresh_seeds.integers(0, MAX_ID)) if seed is None else seed
+    def _search_request(self, request: Request, model: Model) -> SearchRequest | None:
+        """The search a generate or vary asks for, its defaults and cost resolved once (None for the other
+        addresses). A request without a seed gets a fresh one, drawn on arrival, unless it needs none."""
+        handler = request.endpoint.handler
+        if handler not in ("generate", "vary"):
+            return None
+        opts = request.options
+        keep = opts.get("keep", ())
+        amount = request.values["amount"] if handler == "vary" else None
+        uses_clip = handler == "vary" or bool(keep)  # (generate ignores a clip without keep)
+        seed = opts.get("seed")
+        if seed is None and not (amount == 0 and "bars" not in opts):  # an echo of the clip needs no seed
+            seed = int(self._fresh_seeds.integers(0, MAX_ID))
+        try:
+            return SearchRequest.of(
+                model.meta,
+                seed=seed or 0,
+                sliders=request.sliders,
+                style=opts.get("style"),
+                candidates=opts.get("candidates"),
+                bars=opts.get("bars"),
+                amount=amount,
+                keep=keep,
+                clip_beats=request.clip.length_beats if uses_clip and request.clip else None,
+            )
+        except UsageError as error:
+            raise RequestError(request.id, f"{request.endpoint.address}: {error}") from None
 
     def _generate(self, request: Request, model: Model) -> list[bytes]:
-        opts = request.options
         request.clip = self._joined_clip(request)
-        if opts.get("keep"):
-            return self._clip_reply(request, model, None)
-        if "parts" in opts:
+        if request.options.get("keep"):
+            return self._clip_reply(request, model)
+        if "parts" in request.options:
             raise UsageError("parts comes with a clip: /nudge/vary, or /nudge/generate with keep")
-        seed = self._seed(request)
-        bars = opts.get("bars", model.meta.bars)
-        style = opts.get("style")
-        pattern = engine.generate(
-            model, request.sliders, style, bars, seed, opts.get("candidates", engine.DEFAULT_CANDIDATES)
-        )
+        wanted = _search_of(request)
+        pattern = search(model, wanted)
         self._queue(pattern, model.meta.output_pitches)
         notes = pattern_to_note_array(pattern, model.meta.output_pitches)
-        name = f"{model.name} {style or 'any'} s{seed}"
+        name = f"{model.name} {wanted.style or STYLE_ANY} s{wanted.seed}"
         return notes_reply(request.id, notes, pattern.grid.length_beats, name)
 
     def _vary_part(self, request: Request, model: Model) -> list[bytes]:
@@ -268,32 +291,25 @@ class Daemon(ToolHandlers):
 
     def _vary(self, request: Request, model: Model) -> list[bytes]:
         clip = request.clip = self._joined_clip(request)
-        amount = request.values["amount"]
-        if amount == 0 and "bars" not in request.options:  # the clip, exactly as it came (and queued)
+        if _search_of(request).cost == 0:  # amount 0, no bars: the clip, exactly as it came (and queued)
             pattern, pitches, _ = clip_to_pattern(clip, model)
             self._queue(pattern, pitches)
             return notes_reply(request.id, note_array(clip.notes), clip.length_beats, f"{model.name} nudge 0")
-        return self._clip_reply(request, model, amount)
+        return self._clip_reply(request, model)
 
-    def _clip_reply(self, request: Request, model: Model, amount: float | None) -> list[bytes]:
-        """A vary (``amount``), or a generate with ``keep`` (``amount`` None), of the request's clip.
+    def _clip_reply(self, request: Request, model: Model) -> list[bytes]:
+        """A vary, or a generate with ``keep``, of the request's clip.
 
         The clip's notes of kept voices and the notes the grid cannot hold come back exactly as sent."""
-        clip, opts = request.clip, request.options
-        seed = self._seed(request)
-        keep = opts.get("keep", ())
-        style, bars = opts.get("style"), opts.get("bars")
-        candidates = opts.get("candidates", engine.DEFAULT_CANDIDATES)
+        clip = request.clip
         pattern, pitches, passthrough = clip_to_pattern(clip, model)
-        if amount is None:
-            sliders = request.sliders
-            result = lock.generate_locked(model, pattern, keep, sliders, style, seed, candidates, bars)
-            name = f"{model.name} {style or 'any'}"
+        wanted = _search_of(request).with_clip(pattern)
+        keep, bars, seed = wanted.keep, request.options.get("bars"), wanted.seed
+        result = search(model, wanted)
+        if wanted.amount is None:
+            name = f"{model.name} {wanted.style or STYLE_ANY}"
         else:
-            result = lock.vary_locked(
-                model, pattern, keep, amount, request.sliders, style, seed, candidates, bars
-            )
-            name = f"{model.name} nudge {amount:.2f}"
+            name = f"{model.name} nudge {wanted.amount:.2f}"
         if keep:
             name += " keep " + "+".join(VOICES[v] for v in keep)
             kept = note_rows.rows_of_voices(
@@ -378,22 +394,11 @@ class Daemon(ToolHandlers):
         self.serving.poll()
 
 
-def work_cost(request: Request, model: Model) -> int:
-    """Candidate-bars of search a request asks for (0 for everything but generate, vary and the tools)."""
-    handler = request.endpoint.handler
-    if handler in TOOL_HANDLERS:
-        return tool_cost(request, model)
-    if handler not in ("generate", "vary"):
-        return 0
-    opts = request.options
-    if handler == "vary" and request.values["amount"] == 0 and "bars" not in opts:
-        return 0  # the clip comes back as it is
-    if request.clip is not None:  # vary, or generate with keep: the clip's length
-        clip_bars = bars_for_length(request.clip.length_beats, model.meta.beats_per_bar, CLIP_PARTIAL_BAR)
-        bars = opts.get("bars", clip_bars)
-    else:
-        bars = opts.get("bars", model.meta.bars)
-    return int(opts.get("candidates", engine.DEFAULT_CANDIDATES)) * int(bars)
+def _search_of(request: Request) -> SearchRequest:
+    """The resolved search of a generate or vary (made by ``Daemon._search_request`` on arrival)."""
+    if request.search is None:
+        raise RuntimeError(f"{request.endpoint.address} reached its handler without its search request")
+    return request.search
 
 
 def clip_to_pattern(clip: Clip, model: Model) -> tuple[Pattern, list[int], np.ndarray]:

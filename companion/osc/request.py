@@ -30,6 +30,7 @@ from companion.osc.api import (
     Repeat,
 )
 from companion.runtime.models_dir import MODEL_NAME_PATTERN
+from companion.runtime.search_request import SearchRequest
 
 
 class RequestError(OscError):
@@ -56,6 +57,7 @@ class Request:
     sliders: dict[str, float] = field(default_factory=dict)  # condition name -> 0..1
     clip: Clip | None = None
     notes: np.ndarray | None = None  # float64 [M, 4]: the note groups of an endpoint whose args end in them
+    search: SearchRequest | None = None  # generate and vary: the search, resolved by the dispatcher
 
 
 # ---- coercion: one function per expected type; every error names the argument and the allowed range

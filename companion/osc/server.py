@@ -71,6 +71,7 @@ class UdpServer:
         port: int = 9000,
         reply_port: int | None = None,
         allow: Iterable[str] | None = None,
+        *,
         allow_remote: bool = False,
         poll_seconds: float = 1.0,
     ):

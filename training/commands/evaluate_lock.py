@@ -43,7 +43,15 @@ def run(args: argparse.Namespace) -> int:
         weight = lock.SLIDER_WEIGHT if args.slider_weight is None else args.slider_weight
         if not 0 <= weight <= 1e6:
             raise UsageError(f"--slider-weight must be in 0..1e6, got {weight}")
-        result = evaluate_lock(args.model, dataset, keep, args.candidates, args.repeats, args.seed, weight)
+        result = evaluate_lock(
+            args.model,
+            dataset,
+            keep,
+            candidates=args.candidates,
+            repeats=args.repeats,
+            seed=args.seed,
+            slider_weight=weight,
+        )
     except (NudgeError, FileNotFoundError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -80,7 +80,12 @@ def run(args: argparse.Namespace) -> int:
         summary = SpotifySummary()
         records = read_records(args.folder, summary, progress=not args.no_progress)
         dataset, summary = build_dataset(
-            records, config, summary, args.missing_features, args.validation_share, args.test_share
+            records,
+            config,
+            summary,
+            missing_features=args.missing_features,
+            validation_share=args.validation_share,
+            test_share=args.test_share,
         )
     except (NudgeError, FileNotFoundError) as error:
         print(f"error: {error}", file=sys.stderr)

@@ -298,7 +298,14 @@ def evaluate(
         result.control_notes.append(f"not swept (not measurable on a pattern): {', '.join(skipped)}")
     tick = time.perf_counter()
     result.control.append(
-        control.raw_sweep(generator.patterns, meta, levels, config.sweep_samples, freq, rngs["sweep"])
+        control.raw_sweep(
+            generator.patterns,
+            meta,
+            levels,
+            per_level=config.sweep_samples,
+            style_freq=freq,
+            rng=rngs["sweep"],
+        )
     )
     result.control[-1].seconds = time.perf_counter() - tick
     if not config.search:
@@ -306,13 +313,26 @@ def evaluate(
     else:
         tick = time.perf_counter()
         searched = control.search_sweep(
-            model_path, meta, levels, config.sweep_samples, freq, rngs["search"], config.n_candidates
+            model_path,
+            meta,
+            levels,
+            per_level=config.sweep_samples,
+            style_freq=freq,
+            rng=rngs["search"],
+            n_candidates=config.n_candidates,
         )
         searched.seconds = time.perf_counter() - tick
         result.control.append(searched)
     tick = time.perf_counter()
     result.control.append(
-        control.retrieval_sweep(retrieval.generate, meta, levels, config.sweep_samples, freq, rngs["sweep"])
+        control.retrieval_sweep(
+            retrieval.generate,
+            meta,
+            levels,
+            per_level=config.sweep_samples,
+            style_freq=freq,
+            rng=rngs["sweep"],
+        )
     )
     result.control[-1].seconds = time.perf_counter() - tick
     result.seconds["total"] = time.perf_counter() - started

@@ -46,6 +46,7 @@ def gradient_penalty(
     fake: torch.Tensor,
     cond: torch.Tensor,
     style: torch.Tensor | None,
+    *,
     generator: torch.Generator | None = None,
     alpha: torch.Tensor | None = None,
 ) -> torch.Tensor:

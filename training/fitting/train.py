@@ -118,7 +118,7 @@ class Trainer:
         self.scaler_g = torch.amp.GradScaler("cuda", enabled=use_scaler)
         self.scaler_d = torch.amp.GradScaler("cuda", enabled=use_scaler)
         self.sampler = BatchSampler(
-            self.n_rows, config.batch_size, config.seed, self.ctx.rank, self.ctx.world_size, dev
+            self.n_rows, config.batch_size, config.seed, self.ctx.rank, self.ctx.world_size, device=dev
         )
         self.step, self.best_score, self.best_step = 0, math.inf, -1
         if resume:

@@ -169,6 +169,7 @@ def build_dataset(
     records: list[TrackRecord],
     config: PatternConfig = DEFAULT_CONFIG,
     summary: SpotifySummary | None = None,
+    *,
     missing_features: str = "median",
     validation_share: float = 0.1,
     test_share: float = 0.1,
