@@ -10,7 +10,8 @@ inside companion.runtime, the search (each may import only the runtime modules n
 
 and inside training, its rooms (each may also import companion.core and companion.runtime):
 
-    training.dataset <- training.conditions <- training.evaluation <- training.fitting <- training.export
+    training.dataset <- training.conditions <- training.evaluation <- training.fitting <- training.tools
+        <- training.export
     training.dataset <- training.ingest, training.spotify (the data sources)
     all of them <- training.commands, training.cli
 
@@ -64,11 +65,21 @@ ALLOWED: dict[str, tuple[str, ...]] = {
         "training.evaluation",
         "training.fitting",
     ),
+    "training.tools": (
+        "companion.core",
+        "companion.runtime",
+        "training.dataset",
+        "training.conditions",
+        "training.evaluation",
+        "training.fitting",
+        "training.tools",
+    ),
     "training.export": (
         "companion.core",
         "companion.runtime",
         "training.conditions",
         "training.fitting",
+        "training.tools",
         "training.export",
     ),
 }

@@ -32,10 +32,10 @@ def run(args: argparse.Namespace) -> int:
             clip.rows,
             clip.length_beats,
             args.bars,
-            sliders_of(args),
-            style_of(args),
-            seed,
-            args.candidates,
+            sliders=sliders_of(args),
+            style=style_of(args),
+            seed=seed,
+            n=args.candidates,
         )
         return [(rows, length)]
 

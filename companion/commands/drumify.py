@@ -18,7 +18,13 @@ def run(args: argparse.Namespace) -> int:
     def answer(model, clips, seed):
         clip = clips[0]
         rows = tool_clips.drumify_clip(
-            model, clip.rows, clip.length_beats, sliders_of(args), style_of(args), seed, args.candidates
+            model,
+            clip.rows,
+            clip.length_beats,
+            sliders_of(args),
+            style=style_of(args),
+            seed=seed,
+            n=args.candidates,
         )
         return [(rows, clip.length_beats)]
 

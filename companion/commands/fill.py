@@ -18,7 +18,7 @@ def run(args: argparse.Namespace) -> int:
     def answer(model, clips, seed):
         clip = clips[0]
         rows = tool_clips.fill_clip(
-            model, clip.rows, clip.length_beats, style_of(args), seed, args.candidates
+            model, clip.rows, clip.length_beats, style=style_of(args), seed=seed, n=args.candidates
         )
         return [(rows, clip.length_beats)]
 

@@ -24,7 +24,13 @@ def run(args: argparse.Namespace) -> int:
             raise UsageError(f"--amount must be a number in 0..1, got {args.amount}")
         clip = clips[0]
         rows = tool_clips.groove_clip(
-            model, clip.rows, clip.length_beats, args.amount, style_of(args), seed, args.candidates
+            model,
+            clip.rows,
+            clip.length_beats,
+            args.amount,
+            style=style_of(args),
+            seed=seed,
+            n=args.candidates,
         )
         return [(rows, clip.length_beats)]
 

@@ -38,7 +38,14 @@ def run(args: argparse.Namespace) -> int:
                 f"A and B must have the same length: {args.source} is {a.bars} bars, {args.to} {b.bars}"
             )
         path = tool_clips.interpolate_clips(
-            model, a.rows, a.length_beats, b.rows, b.length_beats, args.count, seed, args.candidates
+            model,
+            a.rows,
+            a.length_beats,
+            b.rows,
+            b.length_beats,
+            count=args.count,
+            seed=seed,
+            n=args.candidates,
         )
         return [(rows, a.length_beats) for rows in path]
 

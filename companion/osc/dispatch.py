@@ -56,7 +56,7 @@ from companion.osc.replies import (
     pattern_to_note_array,
 )
 from companion.osc.request import Clip, Request, RequestError, parse_request, read_id, salvage_id
-from companion.osc.tool_handlers import TOOL_HANDLERS, ToolHandlers, tool_cost
+from companion.osc.tool_handlers import TOOL_HANDLERS, ToolHandlers
 from companion.runtime.model import Model
 from companion.runtime.model_info import model_info_reply
 from companion.runtime.models_dir import ModelsDir
@@ -160,7 +160,7 @@ class Daemon(ToolHandlers):
             request.search = self._search_request(request, model)
             cost = 0 if request.search is None else request.search.cost
             if request.endpoint.handler in TOOL_HANDLERS:
-                cost = tool_cost(request, model)
+                cost = self._tool_arrival(request, model)
             if cost > budget[0]:
                 raise RequestError(
                     request.id,

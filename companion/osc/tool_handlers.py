@@ -13,20 +13,27 @@ from companion.core import note_rows
 from companion.core.drum_map import clip_voice_lookup
 from companion.core.errors import UsageError
 from companion.core.pattern import CLIP_PARTIAL_BAR, Grid, bars_for_length
+from companion.osc.api import MAX_ID
 from companion.osc.replies import note_array, notes_reply
 from companion.osc.request import Clip, Request
-from companion.runtime import engine, tool_clips
+from companion.runtime import tool_clips
 from companion.runtime.model import Model
+from companion.runtime.search_request import DEFAULT_CANDIDATES
 
 TOOL_HANDLERS = ("groove", "drumify", "continue", "interpolate", "fill")
 
 
 class ToolHandlers:
+    def _tool_arrival(self, request: Request, model: Model) -> int:
+        """On arrival: a request without a seed gets a fresh one (as generate and vary do); its cost."""
+        if "seed" not in request.options:
+            request.options["seed"] = int(self._fresh_seeds.integers(0, MAX_ID))  # type: ignore[attr-defined]
+        return tool_cost(request, model)
+
     def _tool_setup(self, request: Request) -> tuple[Clip, int, str | None, int]:
         clip = request.clip = self._joined_clip(request)  # type: ignore[attr-defined]
         opts = request.options
-        seed = self._seed(request)  # type: ignore[attr-defined]
-        return clip, seed, opts.get("style"), opts.get("candidates", engine.DEFAULT_CANDIDATES)
+        return clip, opts["seed"], opts.get("style"), opts.get("candidates", DEFAULT_CANDIDATES)
 
     def _tool_reply(
         self, request: Request, model: Model, rows: np.ndarray, length: float, name: str
@@ -53,14 +60,18 @@ class ToolHandlers:
     def _groove(self, request: Request, model: Model) -> list[bytes]:
         clip, seed, style, n = self._tool_setup(request)
         amount = request.values["amount"]
-        rows = tool_clips.groove_clip(model, clip.notes, clip.length_beats, amount, style, seed, n)
+        rows = tool_clips.groove_clip(
+            model, clip.notes, clip.length_beats, amount, style=style, seed=seed, n=n
+        )
         return self._tool_reply(
             request, model, rows, clip.length_beats, f"{model.name} groove {amount:.2f} s{seed}"
         )
 
     def _drumify(self, request: Request, model: Model) -> list[bytes]:
         clip, seed, style, n = self._tool_setup(request)
-        rows = tool_clips.drumify_clip(model, clip.notes, clip.length_beats, request.sliders, style, seed, n)
+        rows = tool_clips.drumify_clip(
+            model, clip.notes, clip.length_beats, request.sliders, style=style, seed=seed, n=n
+        )
         name = f"{model.name} drumify {style or 'any'} s{seed}"
         return self._tool_reply(request, model, rows, clip.length_beats, name)
 
@@ -68,13 +79,13 @@ class ToolHandlers:
         clip, seed, style, n = self._tool_setup(request)
         bars = request.values["bars"]
         rows, length = tool_clips.continue_clip(
-            model, clip.notes, clip.length_beats, bars, request.sliders, style, seed, n
+            model, clip.notes, clip.length_beats, bars, sliders=request.sliders, style=style, seed=seed, n=n
         )
         return self._tool_reply(request, model, rows, length, f"{model.name} continue +{bars} s{seed}")
 
     def _fill(self, request: Request, model: Model) -> list[bytes]:
         clip, seed, style, n = self._tool_setup(request)
-        rows = tool_clips.fill_clip(model, clip.notes, clip.length_beats, style, seed, n)
+        rows = tool_clips.fill_clip(model, clip.notes, clip.length_beats, style=style, seed=seed, n=n)
         return self._tool_reply(request, model, rows, clip.length_beats, f"{model.name} fill s{seed}")
 
     def _interpolate(self, request: Request, model: Model) -> list[bytes]:
@@ -91,7 +102,9 @@ class ToolHandlers:
         starts = clip.notes[:, note_rows.START]
         a_rows = clip.notes[starts < split]
         b_rows = clip.notes[starts >= split] - np.array([0.0, split, 0.0, 0.0])
-        path = tool_clips.interpolate_clips(model, a_rows, a_beats, b_rows, b_beats, count, seed, n)
+        path = tool_clips.interpolate_clips(
+            model, a_rows, a_beats, b_rows, b_beats, count=count, seed=seed, n=n
+        )
         return self._tool_reply(
             request, model, path[step - 1], a_beats, f"{model.name} interpolate {step}/{count} s{seed}"
         )
@@ -101,7 +114,7 @@ def tool_cost(request: Request, model: Model) -> int:
     """Candidate-bars of a tool request: candidates x the bars of the answer (interpolate: of each path's
     pattern, x its count; the path is built whole for every step)."""
     opts, meta = request.options, model.meta
-    candidates = int(opts.get("candidates", engine.DEFAULT_CANDIDATES))
+    candidates = int(opts.get("candidates", DEFAULT_CANDIDATES))
     length = request.clip.length_beats if request.clip is not None else meta.beats_per_bar
     bars = bars_for_length(length, meta.beats_per_bar, CLIP_PARTIAL_BAR)
     handler = request.endpoint.handler

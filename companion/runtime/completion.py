@@ -19,8 +19,9 @@ from companion.core.descriptors import DESCRIPTOR_INDEX
 from companion.core.drum_map import N_VOICES
 from companion.core.errors import UsageError
 from companion.core.pattern import HIT, Pattern
-from companion.runtime import engine
+from companion.runtime import candidates
 from companion.runtime.model import Model
+from companion.runtime.search_request import MAX_CANDIDATES, MIN_CANDIDATES
 
 UNKNOWN = -1.0  # a slider the tools graph is to choose itself
 
@@ -45,7 +46,7 @@ def given_bars(window: Pattern, first: int, stop: int) -> Given:
 def tool_conditions(model: Model, sliders: Mapping[str, float]) -> np.ndarray:
     """The ``cond`` row [C] of a tool request: the given sliders, ``UNKNOWN`` for every other condition."""
     cond = np.full(len(model.meta.conditions), UNKNOWN, dtype=np.float32)
-    engine.condition_vector(model, sliders)  # names and ranges: the same errors as generate
+    candidates.condition_vector(model, sliders)  # names and ranges: the same errors as generate
     for name, value in sliders.items():
         cond[model.meta.condition_names.index(name)] = value
     return cond
@@ -67,6 +68,7 @@ def complete(
     window: Pattern,
     given: Given,
     cond: np.ndarray,
+    *,
     style: str | None,
     seed: int,
     n: int,
@@ -80,8 +82,8 @@ def complete(
     if window.grid != model.meta.grid:
         raise UsageError(f"a window must be the model's {model.meta.grid}, got {window.grid}")
     rng = np.random.default_rng(seed)
-    if not engine.MIN_CANDIDATES <= n <= engine.MAX_CANDIDATES:
-        raise UsageError(f"n_candidates must be in {engine.MIN_CANDIDATES}..{engine.MAX_CANDIDATES}, got {n}")
+    if not MIN_CANDIDATES <= n <= MAX_CANDIDATES:
+        raise UsageError(f"n_candidates must be in {MIN_CANDIDATES}..{MAX_CANDIDATES}, got {n}")
     z = rng.standard_normal((n, model.meta.latent_dim), dtype=np.float32)  # [N, L]
     t = window.grid.n_steps
     known = window.to_array()  # [3, V, T]
@@ -99,8 +101,8 @@ def complete(
         styles,
         np.broadcast_to(known, (n, 3, N_VOICES, t)).copy(),
         np.broadcast_to(mask, (n, 2, N_VOICES, t)).copy(),
-        np.broadcast_to(rhythm, (n, t)).copy(),
-        tools.task_vector(task, n),
+        rhythm=np.broadcast_to(rhythm, (n, t)).copy(),
+        task=tools.task_vector(task, n),
     )
 
 
@@ -116,7 +118,7 @@ def given_slider_distance(model: Model, batch: np.ndarray, cond: np.ndarray) -> 
     given = targets >= 0
     if not given.any():
         return np.zeros(len(batch))
-    measured = engine.measure(model, batch, model.meta.grid)  # [N, M], hits at the model's threshold
+    measured = candidates.measure(model, batch, model.meta.grid)  # [N, M], hits at the model's threshold
     return np.mean((measured[:, given] - targets[None, given]) ** 2, axis=1)
 
 

@@ -22,8 +22,9 @@ import numpy as np
 
 from companion.core.errors import UsageError
 from companion.core.pattern import HIT, OFFSET, VELOCITY, Pattern
-from companion.runtime import engine
+from companion.runtime import candidates, engine
 from companion.runtime.model import Model
+from companion.runtime.search_request import DEFAULT_CANDIDATES
 
 MIN_COUNT, MAX_COUNT = 3, 16  # the ends are A and B: 3 is the shortest path that has a step between
 _JITTER = np.random.default_rng(1).random(1 << 16) * 1e-4  # a fixed tie-breaker per differing cell
@@ -45,8 +46,9 @@ def interpolate(
     a: Pattern,
     b: Pattern,
     count: int,
+    *,
     seed: int = 0,
-    n_candidates: int = engine.DEFAULT_CANDIDATES,
+    n_candidates: int = DEFAULT_CANDIDATES,
 ) -> list[Pattern]:
     """``count`` patterns from ``a`` to ``b`` (both the same length, on the model's grid)."""
     check_count(count)
@@ -62,12 +64,12 @@ def interpolate(
             f"match the model's ({meta.beats_per_bar} beats of {meta.steps_per_beat} steps)"
         )
     grid = a.grid
-    cond_a = engine.vary_conditions(model, a, {})
-    cond_b = engine.vary_conditions(model, b, {})
-    raw = engine.run_generator(
+    cond_a = candidates.vary_conditions(model, a, {})
+    cond_b = candidates.vary_conditions(model, b, {})
+    raw = candidates.run_generator(
         model,
         (cond_a + cond_b) / 2,
-        *engine.draw_latents(model, None, np.random.default_rng(seed), n_candidates),
+        *candidates.draw_latents(model, None, np.random.default_rng(seed), n_candidates),
     )  # [N, 3, V, T_model]
     probs = _cover(raw[:, HIT], grid.n_steps)  # [N, V, T]
     differ = np.flatnonzero((a.hits ^ b.hits).ravel())  # [D] flat cells where A and B differ
@@ -78,11 +80,11 @@ def interpolate(
     weak = np.tile(engine.position_factors(grid), a.hits.shape[0])[differ]  # [D]
     priority = sure * weak[None] + _JITTER[: len(differ)][None]  # [N, D]
     paths = np.stack([_path(a, b, differ, coming, row, t) for row in priority])  # [N, K, 3, V, T]
-    targets = (1 - t)[:, None] * engine.slider_targets(model, cond_a)[None] + t[
+    targets = (1 - t)[:, None] * candidates.slider_targets(model, cond_a)[None] + t[
         :, None
-    ] * engine.slider_targets(model, cond_b)[None]
+    ] * candidates.slider_targets(model, cond_b)[None]
     flat = paths.reshape(-1, *paths.shape[2:])
-    measured = engine.measure(model, flat, grid, 0.5).reshape(len(paths), count, -1)  # [N, K, M]
+    measured = candidates.measure(model, flat, grid, 0.5).reshape(len(paths), count, -1)  # [N, K, M]
     score = (
         ((measured - targets[None]) ** 2).mean(axis=(1, 2)) if measured.shape[-1] else np.zeros(len(paths))
     )

@@ -64,11 +64,18 @@ def _cells(rows: np.ndarray, grid: Grid, voice_of: np.ndarray) -> tuple[np.ndarr
 
 
 def groove_clip(
-    model: Model, rows: np.ndarray, length_beats: float, amount: float, style: str | None, seed: int, n: int
+    model: Model,
+    rows: np.ndarray,
+    length_beats: float,
+    amount: float,
+    *,
+    style: str | None,
+    seed: int,
+    n: int,
 ) -> np.ndarray:
     """Every note of the clip, same pitch, step and length; drum notes with a drummer's dynamics."""
     pattern, _, _ = read_drums(model, rows, length_beats)
-    grooved = tools.groove(model, pattern, amount, style, seed, n)
+    grooved = tools.groove(model, pattern, amount, style=style, seed=seed, n_candidates=n)
     grid = pattern.grid
     voices, steps = _cells(rows, grid, clip_voice_lookup(model.meta.output_pitches))
     drums = (voices >= 0) & (rows[:, START] < length_beats)
@@ -91,6 +98,7 @@ def drumify_clip(
     rows: np.ndarray,
     length_beats: float,
     sliders: Mapping[str, float],
+    *,
     style: str | None,
     seed: int,
     n: int,
@@ -100,7 +108,7 @@ def drumify_clip(
     bars = clip_bars(rows, length_beats, meta.beats_per_bar)
     grid = Grid(meta.steps_per_beat, meta.beats_per_bar, bars)
     rhythm = tools.rhythm_from_onsets(rows[:, START], rows[:, VELOCITY], length_beats, grid)
-    pattern = tools.drumify(model, rhythm, sliders, style, seed, n)
+    pattern = tools.drumify(model, rhythm, sliders, style=style, seed=seed, n_candidates=n)
     out = note_rows.pattern_to_note_rows(pattern, meta.output_pitches)
     return out[out[:, START] < length_beats]
 
@@ -110,6 +118,7 @@ def continue_clip(
     rows: np.ndarray,
     length_beats: float,
     bars: int,
+    *,
     sliders: Mapping[str, float],
     style: str | None,
     seed: int,
@@ -117,7 +126,7 @@ def continue_clip(
 ) -> tuple[np.ndarray, float]:
     """The clip's notes exactly, then ``bars`` new bars -> (rows, new length in beats)."""
     pattern, pitches, _ = read_drums(model, rows, length_beats)
-    result = tools.continue_pattern(model, pattern, bars, sliders, style, seed, n)
+    result = tools.continue_pattern(model, pattern, bars, sliders, style=style, seed=seed, n_candidates=n)
     new = _only_bars(result, pattern.grid.bars, result.grid.bars)
     return _sorted(
         np.concatenate([rows, note_rows.pattern_to_note_rows(new, pitches)])
@@ -125,11 +134,11 @@ def continue_clip(
 
 
 def fill_clip(
-    model: Model, rows: np.ndarray, length_beats: float, style: str | None, seed: int, n: int
+    model: Model, rows: np.ndarray, length_beats: float, *, style: str | None, seed: int, n: int
 ) -> np.ndarray:
     """The clip's notes before its last bar exactly, then a fill in the last bar."""
     pattern, pitches, _ = read_drums(model, rows, length_beats)
-    result = tools.fill(model, pattern, {}, style, seed, n)
+    result = tools.fill(model, pattern, {}, style=style, seed=seed, n_candidates=n)
     grid = pattern.grid
     last = (grid.bars - 1) * grid.steps_per_bar
     steps = np.floor(rows[:, START] * grid.steps_per_beat + 0.5).astype(np.int64) % grid.n_steps
@@ -144,6 +153,7 @@ def interpolate_clips(
     a_beats: float,
     b_rows: np.ndarray,
     b_beats: float,
+    *,
     count: int,
     seed: int,
     n: int,
@@ -154,7 +164,7 @@ def interpolate_clips(
     b, pitches_b, _ = read_drums(model, b_rows, b_beats, "B")
     if a.grid.bars != b.grid.bars:
         raise UsageError(f"A and B must have the same length: A is {a.grid.bars} bars, B {b.grid.bars}")
-    path = interpolate.interpolate(model, a, b, count, seed, n)
+    path = interpolate.interpolate(model, a, b, count, seed=seed, n_candidates=n)
     # each voice keeps A's pitch where A plays it, else B's
     a_voices = a.hits.any(axis=1)
     pitches = [pa if used else pb for pa, pb, used in zip(pitches_a, pitches_b, a_voices, strict=True)]

@@ -15,7 +15,7 @@ from collections.abc import Callable
 import numpy as np
 
 from companion.core.pattern import HIT, Pattern
-from companion.runtime import engine
+from companion.runtime import candidates
 from companion.runtime.model import Model
 
 ROUNDS = 3
@@ -27,17 +27,18 @@ SLIDER_WEIGHT = 100.0  # as voice lock's (docs/voice-lock.md)
 def latent_search(
     model: Model,
     cond: np.ndarray,
+    fit: Callable[[np.ndarray], np.ndarray],
+    *,
     style: str | None,
     seed: int,
     n: int,
-    fit: Callable[[np.ndarray], np.ndarray],
     slider_weight: float = SLIDER_WEIGHT,
     rounds: int = ROUNDS,
 ) -> np.ndarray:
     """The best raw model-length sample [3, V, T] by ``fit`` (raw [N, 3, V, T] -> [N], lower is better) plus
     ``slider_weight`` x the slider distance from ``cond`` [C] (0..1 everywhere)."""
     rng = np.random.default_rng(seed)
-    z, styles = engine.draw_latents(model, style, rng, n)  # [N, L], [N] or None
+    z, styles = candidates.draw_latents(model, style, rng, n)  # [N, L], [N] or None
     pool_z, pool_styles, pool_raw, pool_fit = [], [], [], []
     for r in range(rounds):
         if r > 0:
@@ -47,36 +48,32 @@ def latent_search(
             spread = np.float32(FIRST_SPREAD / 2 ** (r - 1))
             z = np.concatenate(pool_z)[parents] + spread * rng.standard_normal(z.shape, dtype=np.float32)
             styles = None if styles is None else np.concatenate(pool_styles)[parents]
-        raw = engine.run_generator(model, cond, z, styles)  # [N, 3, V, T]
+        raw = candidates.run_generator(model, cond, z, styles)  # [N, 3, V, T]
         pool_z.append(z)
         pool_styles.append(styles)
         pool_raw.append(raw)
         pool_fit.append(fit(raw))
     raw, scores = np.concatenate(pool_raw), np.concatenate(pool_fit)
     if slider_weight:
-        targets = engine.slider_targets(model, cond)
-        scores = scores + slider_weight * engine.slider_distance(model, raw, model.meta.grid, targets)
+        targets = candidates.slider_targets(model, cond)
+        scores = scores + slider_weight * candidates.slider_distance(model, raw, model.meta.grid, targets)
     return raw[int(np.argmin(scores))]
 
 
 def search_hits(
-    model: Model, window: Pattern, cond: np.ndarray, style: str | None, seed: int, n: int
+    model: Model, window: Pattern, cond: np.ndarray, *, style: str | None, seed: int, n: int
 ) -> np.ndarray:
     """A sample that plays the window's hits (Groove): its velocities and offsets there are the answer."""
     threshold = model.meta.hit_threshold
-    return latent_search(
-        model,
-        cond,
-        style,
-        seed,
-        n,
-        lambda raw: engine.hit_change(raw[:, HIT] >= threshold, window.hits[None]),
-        0.0,
-    )
+
+    def fit(raw: np.ndarray) -> np.ndarray:
+        return candidates.hit_change(raw[:, HIT] >= threshold, window.hits[None])
+
+    return latent_search(model, cond, fit, style=style, seed=seed, n=n, slider_weight=0.0)
 
 
 def search_rhythm(
-    model: Model, onsets: np.ndarray, cond: np.ndarray, style: str | None, seed: int, n: int
+    model: Model, onsets: np.ndarray, cond: np.ndarray, *, style: str | None, seed: int, n: int
 ) -> np.ndarray:
     """A sample whose onsets (any voice) follow ``onsets`` bool [T] (Drumify): 1 - F1 as the fit."""
     threshold = model.meta.hit_threshold
@@ -86,16 +83,18 @@ def search_rhythm(
         both = (played & onsets[None]).sum(axis=1)
         return 1 - 2 * both / np.maximum(played.sum(axis=1) + onsets.sum(), 1)
 
-    return latent_search(model, cond, style, seed, n, fit)
+    return latent_search(model, cond, fit, style=style, seed=seed, n=n)
 
 
 def search_bars(
-    model: Model, window: Pattern, context: int, cond: np.ndarray, style: str | None, seed: int, n: int
+    model: Model, window: Pattern, context: int, cond: np.ndarray, *, style: str | None, seed: int, n: int
 ) -> np.ndarray:
     """A sample whose first ``context`` bars play the window's (Continue): its later bars go on from them."""
     threshold = model.meta.hit_threshold
     steps = context * window.grid.steps_per_bar
     given = window.hits[:, :steps][None]
-    return latent_search(
-        model, cond, style, seed, n, lambda raw: engine.hit_change(raw[:, HIT, :, :steps] >= threshold, given)
-    )
+
+    def fit(raw: np.ndarray) -> np.ndarray:
+        return candidates.hit_change(raw[:, HIT, :, :steps] >= threshold, given)
+
+    return latent_search(model, cond, fit, style=style, seed=seed, n=n)

@@ -28,8 +28,8 @@ import numpy as np
 
 from companion.core.drum_map import N_VOICES
 from companion.core.errors import UsageError
-from companion.core.pattern import HIT, MAX_OFFSET_STEPS, OFFSET, VELOCITY, Grid, Pattern
-from companion.runtime import engine, tool_search
+from companion.core.pattern import HIT, MAX_BARS, MAX_OFFSET_STEPS, OFFSET, VELOCITY, Grid, Pattern
+from companion.runtime import candidates, tool_search
 from companion.runtime.completion import (
     Given,
     complete,
@@ -41,6 +41,7 @@ from companion.runtime.completion import (
     window_of,
 )
 from companion.runtime.model import Model
+from companion.runtime.search_request import DEFAULT_CANDIDATES
 
 DYNAMIC_CONDITIONS = ("swing", "energy", "microtiming_spread")  # measured on velocities or offsets
 
@@ -115,12 +116,13 @@ def groove(
     model: Model,
     clip: Pattern,
     amount: float = 1.0,
+    *,
     style: str | None = None,
     seed: int = 0,
-    n_candidates: int = engine.DEFAULT_CANDIDATES,
+    n_candidates: int = DEFAULT_CANDIDATES,
 ) -> Pattern:
     """``clip``'s hits exactly, with velocities and micro-timing ``amount`` of the way from its own (0) to a
-    drummer's (1): the model's for these hits (of several takes, the one nearest to all the others)."""
+    drummer's (1): the model's for these hits (per hit, the median of ``n_candidates`` takes)."""
     _check_amount(amount)
     _check_grid(model, clip.grid)
     if not clip.hits.any():
@@ -132,11 +134,12 @@ def groove(
         cond = _with_hit_conditions(model, cond, window)
         if model.tools is not None:
             given = Given(window.hits.copy(), np.zeros_like(window.hits))
-            raw = complete(model, "groove", window, given, cond, style, seed + i, n_candidates)
-            best = _medoid(raw, window.hits)
+            raw = complete(model, "groove", window, given, cond, style=style, seed=seed + i, n=n_candidates)
+            best = np.median(raw, axis=0)  # per cell: the middle of the takes, the model's best guess
         else:
+            defaults = _or_defaults(model, cond)
             best = tool_search.search_hits(
-                model, window, _or_defaults(model, cond), style, seed + i, n_candidates
+                model, window, defaults, style=style, seed=seed + i, n=n_candidates
             )
         _copy_bars(played, best[VELOCITY : OFFSET + 1], first, start, stop, clip.grid)
     velocities = (1 - amount) * clip.velocities + amount * np.clip(played[0], 0, 1)
@@ -150,9 +153,10 @@ def drumify(
     model: Model,
     rhythm: Rhythm,
     sliders: Mapping[str, float] | None = None,
+    *,
     style: str | None = None,
     seed: int = 0,
-    n_candidates: int = engine.DEFAULT_CANDIDATES,
+    n_candidates: int = DEFAULT_CANDIDATES,
 ) -> Pattern:
     """Drums whose onsets follow ``rhythm``: of the samples, the one whose onsets match it best (F1) and
     that meets the given sliders."""
@@ -177,16 +181,17 @@ def drumify(
                 window,
                 Given(nothing, nothing, strengths),
                 cond,
-                style,
-                seed + i,
-                n_candidates,
+                style=style,
+                seed=seed + i,
+                n=n_candidates,
             )
             score = 1 - onset_f1(raw[:, HIT] >= model.meta.hit_threshold, strengths > 0)
             score = score + given_slider_distance(model, raw, cond)
             best = raw[int(np.argmin(score))]
         else:
+            defaults = _or_defaults(model, cond)
             best = tool_search.search_rhythm(
-                model, strengths > 0, _or_defaults(model, cond), style, seed + i, n_candidates
+                model, strengths > 0, defaults, style=style, seed=seed + i, n=n_candidates
             )
         _copy_bars(out, best, first, start, stop, grid)
     return Pattern.from_array(out, grid, model.meta.hit_threshold)
@@ -197,9 +202,10 @@ def continue_pattern(
     clip: Pattern,
     bars: int,
     sliders: Mapping[str, float] | None = None,
+    *,
     style: str | None = None,
     seed: int = 0,
-    n_candidates: int = engine.DEFAULT_CANDIDATES,
+    n_candidates: int = DEFAULT_CANDIDATES,
 ) -> Pattern:
     """``clip`` unchanged, followed by ``bars`` new bars that go on from it (at most ``MAX_BARS`` in all).
 
@@ -210,10 +216,10 @@ def continue_pattern(
     if model_bars < 2:
         raise UsageError("continue needs a model of at least 2 bars")
     total = clip.grid.bars + int(bars)
-    if isinstance(bars, bool) or not bars >= 1 or total > engine.MAX_BARS:
+    if isinstance(bars, bool) or not bars >= 1 or total > MAX_BARS:
         raise UsageError(
-            f"bars must be 1..{engine.MAX_BARS - clip.grid.bars} for a clip of {clip.grid.bars} bars "
-            f"(at most {engine.MAX_BARS} bars in all), got {bars}"
+            f"bars must be 1..{MAX_BARS - clip.grid.bars} for a clip of {clip.grid.bars} bars "
+            f"(at most {MAX_BARS} bars in all), got {bars}"
         )
     cond = tool_conditions(model, sliders or {})
     spb = clip.grid.steps_per_bar
@@ -228,14 +234,15 @@ def continue_pattern(
         planes[..., : context * spb] = result[..., (have - context) * spb : have * spb]
         window = Pattern(model.meta.grid, planes[HIT] > 0, planes[VELOCITY], planes[OFFSET])
         if model.tools is not None:
-            raw = complete(
-                model, "continue", window, given_bars(window, 0, context), cond, style, seed + i, n_candidates
-            )
+            given = given_bars(window, 0, context)
+            raw = complete(model, "continue", window, given, cond, style=style, seed=seed + i, n=n_candidates)
             score = given_slider_distance(model, raw, _context_targets(model, cond, window, context))
             best = raw[int(np.argmin(score))]
         else:
             targets = _context_targets(model, cond, window, context)
-            best = tool_search.search_bars(model, window, context, targets, style, seed + i, n_candidates)
+            best = tool_search.search_bars(
+                model, window, context, targets, style=style, seed=seed + i, n=n_candidates
+            )
         done = Pattern.from_array(best, model.meta.grid, model.meta.hit_threshold).to_array()
         result[..., have * spb : (have + new) * spb] = done[..., context * spb : (context + new) * spb]
         have, i = have + new, i + 1
@@ -246,9 +253,10 @@ def fill(
     model: Model,
     clip: Pattern,
     sliders: Mapping[str, float] | None = None,
+    *,
     style: str | None = None,
     seed: int = 0,
-    n_candidates: int = engine.DEFAULT_CANDIDATES,
+    n_candidates: int = DEFAULT_CANDIDATES,
 ) -> Pattern:
     """``clip`` with its last bar replaced by a fill; the bars before it unchanged. The model sees the bars
     before the fill (looped when the clip is shorter than the model)."""
@@ -259,9 +267,8 @@ def fill(
     spb = clip.grid.steps_per_bar
     window = _window_ending(clip, model_bars)
     cond = tool_conditions(model, sliders or {})
-    raw = complete(
-        model, "fill", window, given_bars(window, 0, model_bars - 1), cond, style, seed, n_candidates
-    )
+    given = given_bars(window, 0, model_bars - 1)
+    raw = complete(model, "fill", window, given, cond, style=style, seed=seed, n=n_candidates)
     best = raw[int(np.argmin(given_slider_distance(model, raw, cond)))]
     done = Pattern.from_array(best, model.meta.grid, model.meta.hit_threshold).to_array()
     out = clip.to_array()
@@ -280,20 +287,11 @@ def onset_f1(hits: np.ndarray, onsets: np.ndarray) -> np.ndarray:
     return np.where(total > 0, 2 * both / np.maximum(total, 1), 1.0)
 
 
-def _medoid(raw: np.ndarray, hits: np.ndarray) -> np.ndarray:
-    """The sample [3, V, T] whose velocities and offsets on ``hits`` are nearest to all the others' (L1)."""
-    if len(raw) == 1:
-        return raw[0]
-    values = np.concatenate([raw[:, VELOCITY][:, hits], 2 * raw[:, OFFSET][:, hits]], axis=1)  # [N, 2H]
-    distance = np.abs(values[:, None, :] - values[None, :, :]).sum(axis=(1, 2))  # [N]
-    return raw[int(np.argmin(distance))]
-
-
 def _with_hit_conditions(model: Model, cond: np.ndarray, window: Pattern) -> np.ndarray:
     """``cond`` with every condition measured on hits alone set to the window's value (the dynamic ones,
     swing, energy and spread, stay the model's to choose)."""
     out = cond.copy()
-    measured = engine.measure(model, window.to_array()[None], window.grid, 0.5)[0]
+    measured = candidates.measure(model, window.to_array()[None], window.grid, 0.5)[0]
     for j, i in enumerate(measured_indices(model)):
         if model.meta.condition_names[i] not in DYNAMIC_CONDITIONS:
             out[i] = measured[j]
@@ -305,7 +303,7 @@ def _context_targets(model: Model, cond: np.ndarray, window: Pattern, context: i
     out = cond.copy()
     part = window_of(window, 0, context)
     bars = np.tile(part.to_array(), (1, 1, math.ceil(model.meta.bars / context)))[..., : window.grid.n_steps]
-    measured = engine.measure(model, bars[None], window.grid, 0.5)[0]
+    measured = candidates.measure(model, bars[None], window.grid, 0.5)[0]
     for j, i in enumerate(measured_indices(model)):
         if out[i] < 0:
             out[i] = measured[j]

@@ -138,6 +138,7 @@ class ToolsModel:
         style: np.ndarray | None,
         known: np.ndarray,
         mask: np.ndarray,
+        *,
         rhythm: np.ndarray,
         task: np.ndarray,
     ) -> np.ndarray:
@@ -232,7 +233,7 @@ def _warm_up(tools: ToolsModel, where: str) -> None:
     rhythm[:, ::2] = 1
     task = np.repeat(np.eye(len(tools.meta.tasks), dtype=np.float32), n_styles + 1, axis=0)
     try:
-        out = tools.run(z, cond, style, known, mask, rhythm, task)
+        out = tools.run(z, cond, style, known, mask, rhythm=rhythm, task=task)
     except Exception as error:  # onnxruntime's failures have no common public base class
         first = str(error).strip().splitlines()[0][:300] if str(error).strip() else type(error).__name__
         raise ToolsError(f"{where}: the tools graph fails on its declared inputs: {first}") from error

@@ -7,8 +7,9 @@ import pytest
 
 from companion.core.osc_codec import decode_message, encode_message
 from companion.core.pattern import Grid
-from companion.osc.dispatch import Daemon, work_cost
+from companion.osc.dispatch import Daemon
 from companion.osc.request import parse_request
+from companion.osc.tool_handlers import tool_cost
 from companion.runtime.model import load_model
 from tests.support.tiny_onnx import write_tiny_model
 from tests.support.tiny_tools import write_tiny_tools
@@ -132,4 +133,4 @@ def test_tools_cost_candidates_times_bars(daemon):
     ]:
         tags, args = with_clip(tags, args, length=4.0 if address != "/nudge/interpolate" else 8.0)
         request = parse_request(decode_message(encode_message(address, tags, args)), model.meta)
-        assert work_cost(request, model) == cost
+        assert tool_cost(request, model) == cost

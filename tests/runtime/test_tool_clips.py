@@ -45,7 +45,7 @@ def steps(rows):
 
 
 def test_groove_returns_every_note_same_pitch_step_and_length(model):
-    out = tool_clips.groove_clip(model, CLIP, 8.0, 1.0, None, 1, 64)
+    out = tool_clips.groove_clip(model, CLIP, 8.0, 1.0, style=None, seed=1, n=64)
     assert len(out) == len(CLIP)
     order = np.lexsort((steps(out), out[:, 0]))
     mine = np.lexsort((steps(CLIP), CLIP[:, 0]))
@@ -55,18 +55,18 @@ def test_groove_returns_every_note_same_pitch_step_and_length(model):
     assert not np.array_equal(out[order, 3], CLIP[mine, 3])  # velocities changed
     assert [56, 3.75, 0.5, 127] in out.tolist()  # a pitch the model does not play: as sent
     assert np.all((out[:, 1] >= 0) & (out[:, 1] < 8.0))
-    untouched = tool_clips.groove_clip(model, CLIP, 8.0, 0.0, None, 1, 64)
+    untouched = tool_clips.groove_clip(model, CLIP, 8.0, 0.0, style=None, seed=1, n=64)
     np.testing.assert_allclose(
         untouched[np.lexsort((untouched[:, 0], untouched[:, 1]))], CLIP[np.lexsort((CLIP[:, 0], CLIP[:, 1]))]
     )
 
 
 def test_continue_and_fill_keep_the_notes_they_promise(model):
-    rows, length = tool_clips.continue_clip(model, CLIP, 8.0, 2, {}, None, 2, 64)
+    rows, length = tool_clips.continue_clip(model, CLIP, 8.0, 2, sliders={}, style=None, seed=2, n=64)
     assert length == 16.0
     assert all(row in rows.tolist() for row in CLIP.tolist())  # every note of the clip, exactly
     assert len(rows) > len(CLIP) and rows[:, 1].max() >= 8.0
-    filled = tool_clips.fill_clip(model, CLIP, 8.0, None, 3, 64)
+    filled = tool_clips.fill_clip(model, CLIP, 8.0, style=None, seed=3, n=64)
     first_bar = CLIP[steps(CLIP) < 16]
     assert all(row in filled.tolist() for row in first_bar.tolist())  # bar 1: every note as sent
     assert [36, 3.97, 0.1, 45] not in filled.tolist()  # bar 2's early downbeat belongs to the fill bar
@@ -76,7 +76,7 @@ def test_continue_and_fill_keep_the_notes_they_promise(model):
 
 def test_drumify_takes_any_pitch(model):
     bass = np.array([[40, 0.0, 0.5, 100], [40, 0.75, 0.25, 90], [43, 1.5, 0.5, 80], [47, 3.0, 1.0, 100]])
-    out = tool_clips.drumify_clip(model, bass, 4.0, {}, None, 1, 64)
+    out = tool_clips.drumify_clip(model, bass, 4.0, {}, style=None, seed=1, n=64)
     assert len(out) and set(out[:, 0].astype(int)) <= set(model.meta.output_pitches)
     assert out[:, 1].max() < 4.0
 
@@ -84,7 +84,7 @@ def test_drumify_takes_any_pitch(model):
 def test_interpolate_ends_are_a_and_b_as_sent(model):
     b = CLIP.copy()
     b[:, 3] = 60
-    path = tool_clips.interpolate_clips(model, CLIP, 8.0, b[:6], 8.0, 4, 1, 64)
+    path = tool_clips.interpolate_clips(model, CLIP, 8.0, b[:6], 8.0, count=4, seed=1, n=64)
     assert len(path) == 4
     np.testing.assert_array_equal(path[0], CLIP[np.lexsort((CLIP[:, 3], CLIP[:, 2], CLIP[:, 0], CLIP[:, 1]))])
     assert sorted(map(tuple, path[-1].tolist())) == sorted(map(tuple, b[:6].tolist()))
@@ -101,9 +101,9 @@ def test_interpolate_ends_are_a_and_b_as_sent(model):
 )
 def test_bad_clips_are_refused_with_one_line(model, rows, length, message):
     with pytest.raises(ValueError, match=message):
-        tool_clips.groove_clip(model, rows, length, 1.0, None, 1, 64)
+        tool_clips.groove_clip(model, rows, length, 1.0, style=None, seed=1, n=64)
 
 
 def test_interpolate_refuses_clips_of_different_lengths(model):
     with pytest.raises(ValueError, match="A and B must have the same length: A is 2 bars, B 1"):
-        tool_clips.interpolate_clips(model, CLIP, 8.0, CLIP[:3], 4.0, 3, 1, 64)
+        tool_clips.interpolate_clips(model, CLIP, 8.0, CLIP[:3], 4.0, count=3, seed=1, n=64)

@@ -44,20 +44,20 @@ def beat(bars: int = 2, seed: int = 0) -> Pattern:
 def test_groove_keeps_every_hit_and_changes_only_dynamics(backend, request):
     model = request.getfixturevalue(backend)
     clip = beat()
-    out = tools.groove(model, clip, 1.0, None, seed=3)
+    out = tools.groove(model, clip, 1.0, seed=3)
     np.testing.assert_array_equal(out.hits, clip.hits)
     assert not np.allclose(out.velocities[clip.hits], clip.velocities[clip.hits])
-    again = tools.groove(model, clip, 1.0, None, seed=3)
+    again = tools.groove(model, clip, 1.0, seed=3)
     assert again.same_as(out)  # seeded
-    same = tools.groove(model, clip, 0.0, None, seed=3)
+    same = tools.groove(model, clip, 0.0, seed=3)
     assert same.same_as(clip)  # amount 0: the clip's own dynamics
-    half = tools.groove(model, clip, 0.5, None, seed=3)
+    half = tools.groove(model, clip, 0.5, seed=3)
     np.testing.assert_allclose(half.velocities, (clip.velocities + out.velocities) / 2, atol=1e-6)
 
 
 def test_groove_of_a_longer_clip_covers_every_bar(with_tools):
     clip = beat(bars=5)
-    out = tools.groove(with_tools, clip, 1.0, None, seed=1)
+    out = tools.groove(with_tools, clip, 1.0, seed=1)
     np.testing.assert_array_equal(out.hits, clip.hits)
     assert out.grid.bars == 5 and np.all(out.velocities[clip.hits] > 0)
 
@@ -79,14 +79,14 @@ def test_drumify_follows_the_rhythm(with_tools, plain):
     onsets = np.zeros(GRID.n_steps)
     onsets[[0, 3, 6, 8, 10, 16, 19, 22, 24, 28]] = 0.8
     rhythm = tools.Rhythm(GRID, onsets.astype(np.float32), np.zeros(GRID.n_steps, np.float32))
-    out = tools.drumify(with_tools, rhythm, {}, None, seed=2)
+    out = tools.drumify(with_tools, rhythm, {}, seed=2)
     assert tools.onset_f1(out.hits[None], rhythm.onsets)[0] >= 0.8  # the tiny graph plays onsets it is given
-    searched = tools.drumify(plain, rhythm, {}, None, seed=2)  # the fallback: a latent search
+    searched = tools.drumify(plain, rhythm, {}, seed=2)  # the fallback: a latent search
     assert searched.grid == GRID and searched.hits.any()
     with pytest.raises(ValueError, match="no onsets"):
-        tools.drumify(with_tools, tools.Rhythm(GRID, np.zeros(32), np.zeros(32)), {}, None)
+        tools.drumify(with_tools, tools.Rhythm(GRID, np.zeros(32), np.zeros(32)), {})
     with pytest.raises(ValueError, match="unknown condition"):
-        tools.drumify(with_tools, rhythm, {"loudness": 0.5}, None)
+        tools.drumify(with_tools, rhythm, {"loudness": 0.5})
 
 
 @pytest.mark.parametrize("backend", ["plain", "with_tools"])
@@ -94,7 +94,7 @@ def test_drumify_follows_the_rhythm(with_tools, plain):
 def test_continue_keeps_the_clip_and_adds_bars(backend, bars, new, request):
     model = request.getfixturevalue(backend)
     clip = beat(bars)
-    out = tools.continue_pattern(model, clip, new, {}, None, seed=4)
+    out = tools.continue_pattern(model, clip, new, {}, seed=4)
     assert out.grid.bars == bars + new
     kept = slice(0, clip.grid.n_steps)
     np.testing.assert_array_equal(out.hits[:, kept], clip.hits)
@@ -105,15 +105,15 @@ def test_continue_keeps_the_clip_and_adds_bars(backend, bars, new, request):
 
 def test_continue_refuses_too_many_bars(with_tools):
     with pytest.raises(ValueError, match=r"bars must be 1\.\.5 for a clip of 3 bars"):
-        tools.continue_pattern(with_tools, beat(3), 6, {}, None)
+        tools.continue_pattern(with_tools, beat(3), 6, {})
     with pytest.raises(ValueError, match="bars must be"):
-        tools.continue_pattern(with_tools, beat(3), 0, {}, None)
+        tools.continue_pattern(with_tools, beat(3), 0, {})
 
 
 @pytest.mark.parametrize("bars", [1, 2, 3, 6])
 def test_fill_replaces_only_the_last_bar(with_tools, bars):
     clip = beat(bars)
-    out = tools.fill(with_tools, clip, {}, None, seed=5)
+    out = tools.fill(with_tools, clip, {}, seed=5)
     before = slice(0, (bars - 1) * GRID.steps_per_bar)
     np.testing.assert_array_equal(out.hits[:, before], clip.hits[:, before])
     np.testing.assert_allclose(out.velocities[:, before], clip.velocities[:, before])
@@ -122,7 +122,7 @@ def test_fill_replaces_only_the_last_bar(with_tools, bars):
 
 def test_fill_needs_a_tools_graph(plain):
     with pytest.raises(ValueError, match="fill needs the model's tools graph"):
-        tools.fill(plain, beat(), {}, None)
+        tools.fill(plain, beat(), {})
 
 
 def hamming(a: Pattern, b: Pattern) -> int:

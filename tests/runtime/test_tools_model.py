@@ -90,8 +90,8 @@ def test_run_checks_its_inputs(model_path):
             np.zeros(1, np.int64),
             np.zeros((1, 3, 9, 31), np.float32),
             np.zeros((1, 2, 9, 32), np.float32),
-            np.zeros((1, 32), np.float32),
-            tools.task_vector("groove", 1),
+            rhythm=np.zeros((1, 32), np.float32),
+            task=tools.task_vector("groove", 1),
         )
     with pytest.raises(ValueError, match="no task 'dance'"):
         tools.task_vector("dance", 1)

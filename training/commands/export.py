@@ -22,12 +22,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from training.export.export import export_checkpoint
+    from training.tools.train import is_tools_checkpoint
 
     if not str(args.output).endswith(".onnx"):
         raise UsageError(f"output must end in .onnx, got {args.output}")
     if not Path(args.checkpoint).is_file():
         raise UsageError(f"checkpoint {args.checkpoint} does not exist")
-    result = export_checkpoint(args.checkpoint, args.output, name=args.name, int8=args.int8)  # NudgeErrors
+    tools = None
+    if is_tools_checkpoint(args.checkpoint):  # fit-tools: the generator it was made from, and its tools graph
+        from training.export.tools_export import export_tools
+
+        result, tools = export_tools(args.checkpoint, args.output, name=args.name, int8=args.int8)
+    else:
+        result = export_checkpoint(
+            args.checkpoint, args.output, name=args.name, int8=args.int8
+        )  # NudgeErrors
     meta = result.meta
     print(
         f"wrote {result.path} ({result.size_bytes / 1e6:.2f} MB): {len(meta.conditions)} conditions "
@@ -39,5 +48,11 @@ def run(args: argparse.Namespace) -> int:
         print(
             f"int8 weights: hits agree with the float graph on {found.hit_agreement:.2%} of the cells; "
             f"velocity MAE {found.velocity_mae:.4f}, offset MAE {found.offset_mae:.4f} steps where both hit"
+        )
+    if tools is not None:
+        print(
+            f"wrote {tools.path} ({tools.size_bytes / 1e6:.2f} MB): tasks {', '.join(tools.meta.tasks)}, "
+            f"onnxruntime vs torch max |diff| {tools.max_abs_diff:.2e}"
+            + (f"; int8 hits agree on {tools.int8.hit_agreement:.2%}" if tools.int8 else "")
         )
     return 0
