@@ -94,7 +94,9 @@ class ToolsGenerator(nn.Module):
         ctx, given = self.context(cond, style)  # [N, K], [N, C]
         bars_in = self.bar_inputs(known, mask, rhythm)  # [N, B, I]
         enc = self.encoder(bars_in)  # [N, B, E]
-        enc_around = torch.cat([enc, earlier(enc, 1), earlier(enc, 2)], dim=2)  # [N, B, 3E]
+        enc_around = torch.cat(
+            [enc, earlier(enc, 1, self.bars), earlier(enc, 2, self.bars)], dim=2
+        )  # [N, B, 3E]
         summary = self.summary(torch.cat([enc.reshape(n, -1), task, given], dim=1))  # [N, H]
         summary = summary.unsqueeze(1).expand(n, self.bars, summary.shape[1])  # [N, B, H]
         codes = base.trunk(torch.cat([z, ctx], dim=1)).view(n, self.bars, base.bar_dim) + base.bar_position
@@ -105,7 +107,9 @@ class ToolsGenerator(nn.Module):
         hidden = hidden + self.to_hidden(torch.cat([enc_around, task_per_bar], dim=2))  # [N, B, H_dec]
         cells = self.voices * self.steps
         given_hits = bars_in[..., :cells]  # [N, B, V*S]: the known hit plane (0 where not given)
-        skip_in = torch.cat([bars_in, earlier(given_hits, 1), earlier(given_hits, 2)], dim=2)
+        skip_in = torch.cat(
+            [bars_in, earlier(given_hits, 1, self.bars), earlier(given_hits, 2, self.bars)], dim=2
+        )
         logits = base.decoder_out(base.decoder_hidden_activation(hidden)) + self.skip(
             skip_in
         )  # [N, B, 3*V*S]
@@ -116,9 +120,10 @@ class ToolsGenerator(nn.Module):
         return torch.cat([hit_velocity, offset], dim=1)  # [N, 3, V, T]
 
 
-def earlier(x: torch.Tensor, k: int) -> torch.Tensor:
-    """[N, B, F] -> the same with each bar holding bar b - k's features (zeros for the first k bars)."""
-    if k >= x.shape[1]:
+def earlier(x: torch.Tensor, k: int, bars: int) -> torch.Tensor:
+    """[N, B, F] -> the same with each bar holding bar b - k's features (zeros for the first k bars);
+    ``bars`` = B, a constant of the graph (not read from the tensor: the export traces no shape)."""
+    if k >= bars:
         return torch.zeros_like(x)
     return torch.cat([torch.zeros_like(x[:, :k]), x[:, :-k]], dim=1)
 
