@@ -23,9 +23,10 @@ from dataclasses import dataclass
 
 from companion.core.drum_map import N_VOICES, OUTPUT_PITCHES, VOICES, output_pitches_from
 from companion.core.errors import UsageError
+from companion.core.midi_values import CHANNEL, DRUM_CHANNEL, PITCH, channel_to_wire, check_bpm
 from companion.core.pattern import Pattern
-from companion.live.clock import Clock, ClockState, InternalClock, OscClock, check_bpm
-from companion.live.output import MidiOutput, check_channel
+from companion.live.clock import Clock, ClockState, InternalClock, OscClock
+from companion.live.output import MidiOutput
 from companion.live.timeline import SWITCH_MODES, Timeline, pattern_to_loop_events
 
 log = logging.getLogger(__name__)
@@ -80,7 +81,7 @@ class Player:
         self,
         output: MidiOutput,
         clock: Clock,
-        channel: int = 10,
+        channel: int = DRUM_CHANNEL,
         output_pitches: Sequence[int] = OUTPUT_PITCHES,
         switch: str = "bar",
         *,
@@ -94,7 +95,8 @@ class Player:
             raise UsageError(f"output_pitches must have {N_VOICES} entries, got {len(output_pitches)}")
         self.output = output
         self.clock = clock
-        self.channel = check_channel(channel)
+        self.channel = CHANNEL.check(channel)
+        self._wire_channel = channel_to_wire(channel)  # the status byte's nibble
         self.output_pitches = tuple(output_pitches)
         self.pitch_overrides = dict(pitch_overrides or {})  # --drum-map: wins over the pitches a queue brings
         output_pitches_from(self.pitch_overrides)  # validates
@@ -191,10 +193,8 @@ class Player:
         if pitches is None:
             return self.output_pitches
         pitches = tuple(pitches)
-        if len(pitches) != N_VOICES or not all(
-            isinstance(p, int) and not isinstance(p, bool) and 0 <= p <= 127 for p in pitches
-        ):
-            raise UsageError(f"pitches must be {N_VOICES} ints in 0..127, got {pitches!r}")
+        if len(pitches) != N_VOICES or not all(PITCH.holds(p) for p in pitches):
+            raise UsageError(f"pitches must be {N_VOICES} ints in {PITCH.low}..{PITCH.high}, got {pitches!r}")
         return tuple(self.pitch_overrides.get(voice, p) for voice, p in zip(VOICES, pitches, strict=True))
 
     def set_transport(self, bpm: float, beat: float, playing: bool, time_s: float | None = None) -> bool:
@@ -316,7 +316,7 @@ class Player:
             self._sounding[event.pitch] = self._serial
             on_beats = max(event.beats, state.beats_at(due))  # a look-back note lasts its full length
             heapq.heappush(self._offs, (on_beats + event.duration_beats, self._serial, event.pitch))
-            self._send((0x90 | (self.channel - 1), event.pitch, event.velocity), due)
+            self._send((0x90 | self._wire_channel, event.pitch, event.velocity), due)
             self.stats.notes_on += 1
 
     def _next_off_beats(self) -> float | None:
@@ -337,7 +337,7 @@ class Player:
                 self._send_off(pitch, now)
 
     def _send_off(self, pitch: int, due: float) -> None:
-        self._send((0x80 | (self.channel - 1), pitch, 0), due)
+        self._send((0x80 | self._wire_channel, pitch, 0), due)
         self.stats.notes_off += 1
 
     def _send(self, message: tuple[int, int, int], due: float) -> None:

@@ -36,6 +36,7 @@ from typing import Any, BinaryIO
 
 from companion.core.drum_map import OUTPUT_PITCHES
 from companion.core.errors import LiveMidiError, UsageError
+from companion.core.midi_values import DEFAULT_BPM, DRUM_CHANNEL
 from companion.core.pattern import Pattern
 from companion.live.child import SIGTERM_EXIT, read_message, write_message
 from companion.live.output import MidiPortError
@@ -57,13 +58,13 @@ class LiveConfig:
 
     api: str = "auto"
     port: str | None = None
-    channel: int = 10
+    channel: int = DRUM_CHANNEL  # 1..16
     output_pitches: tuple[int, ...] = OUTPUT_PITCHES
     pitch_overrides: tuple[tuple[str, int], ...] = ()  # --drum-map {voice: pitch}, as pairs
     switch: str = "bar"
     clock: str = "internal"  # internal, midi, osc
     clock_in: str | None = None
-    bpm: float = 120.0
+    bpm: float = DEFAULT_BPM
     realtime: bool = True
     trace: bool = False  # keep (due, sent, message) per message, for the benchmark
     log_level: int = field(default=logging.WARNING)

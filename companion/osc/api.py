@@ -14,7 +14,9 @@ from dataclasses import dataclass
 from companion import __version__
 from companion.core import osc_codec
 from companion.core.drum_map import VOICES
-from companion.core.pattern import MAX_BARS, MAX_BPM, MIN_BPM
+from companion.core.midi_values import MAX_BPM, MIN_BPM, PITCH, VELOCITY
+from companion.core.model_meta import STYLE_ANY
+from companion.core.pattern import MAX_BARS
 
 VERSION = __version__
 MAX_ID = 2**31 - 1
@@ -34,7 +36,6 @@ CLIP_PARTS_SECONDS = 10.0  # parts of a clip whose /nudge/vary does not follow w
 MAX_KEY_VALUE_PAIRS = 64
 MAX_REPLY_ROUTES = 64  # senders whose /nudge/ping reply_port is remembered (least recently used go first)
 CLIP_MARKER = "notes"
-STYLE_ANY = "any"
 KEEP_NONE = "none"
 LIVE_OFF_REASON = "live MIDI is off (start nudge serve with --midi)"
 
@@ -95,10 +96,10 @@ class Reply:
 ID = Arg("id", "i", "request id chosen by the client, echoed in every reply", 0, MAX_ID)
 NOTE_GROUP = Repeat(
     (
-        Arg("pitch", "i", "MIDI pitch", 0, 127),
+        Arg("pitch", "i", "MIDI pitch", PITCH.low, PITCH.high),
         Arg("start_beats", "f", "start in beats from the clip start", 0, None),
         Arg("duration_beats", "f", "length in beats", 0, None),
-        Arg("velocity", "i", "MIDI velocity (a float is rounded)", 1, 127),
+        Arg("velocity", "i", "MIDI velocity (a float is rounded)", VELOCITY.low, VELOCITY.high),
     )
 )
 

@@ -30,9 +30,10 @@ from typing import Any
 
 import numpy as np
 
-from companion.core import note_rows
 from companion.core.drum_map import VOICES, clip_voice_lookup
 from companion.core.errors import NudgeError, UsageError
+from companion.core.notes import clip_to_pattern as notes_clip_to_pattern
+from companion.core.notes import loop_notes, notes_of_voices, pattern_to_notes
 from companion.core.osc_codec import Message, OscError, decode_message, encode_message, split_packet
 from companion.core.pattern import CLIP_PARTIAL_BAR, Grid, Pattern, bars_for_length, without_voices
 from companion.osc.api import (
@@ -50,10 +51,8 @@ from companion.osc.clip_parts import ClipParts
 from companion.osc.replies import (
     cancelled_reply,
     error_reply,
-    note_array,
     notes_reply,
     ok_reply,
-    pattern_to_note_array,
 )
 from companion.osc.request import Clip, Request, RequestError, parse_request, read_id, salvage_id
 from companion.osc.tool_handlers import TOOL_HANDLERS, ToolHandlers
@@ -271,7 +270,7 @@ class Daemon(ToolHandlers):
         wanted = _search_of(request)
         pattern = search(model, wanted)
         self._queue(pattern, model.meta.output_pitches)
-        notes = pattern_to_note_array(pattern, model.meta.output_pitches)
+        notes = pattern_to_notes(pattern, model.meta.output_pitches)
         name = f"{model.name} {wanted.style or STYLE_ANY} s{wanted.seed}"
         return notes_reply(request.id, notes, pattern.grid.length_beats, name)
 
@@ -294,7 +293,7 @@ class Daemon(ToolHandlers):
         if _search_of(request).cost == 0:  # amount 0, no bars: the clip, exactly as it came (and queued)
             pattern, pitches, _ = clip_to_pattern(clip, model)
             self._queue(pattern, pitches)
-            return notes_reply(request.id, note_array(clip.notes), clip.length_beats, f"{model.name} nudge 0")
+            return notes_reply(request.id, clip.notes, clip.length_beats, f"{model.name} nudge 0")
         return self._clip_reply(request, model)
 
     def _clip_reply(self, request: Request, model: Model) -> list[bytes]:
@@ -312,18 +311,18 @@ class Daemon(ToolHandlers):
             name = f"{model.name} nudge {wanted.amount:.2f}"
         if keep:
             name += " keep " + "+".join(VOICES[v] for v in keep)
-            kept = note_rows.rows_of_voices(
+            kept = notes_of_voices(
                 clip.notes, clip.length_beats, clip_voice_lookup(model.meta.output_pitches), keep
             )
             passthrough = np.concatenate([passthrough, kept]) if len(kept) else passthrough
         length = clip.length_beats if bars is None else result.grid.length_beats
-        notes = pattern_to_note_array(without_voices(result, keep), pitches)
-        notes = notes[notes["start"] < length]
+        notes = pattern_to_notes(without_voices(result, keep), pitches)
+        notes = notes[notes["start_beats"].astype(np.float32) < length]  # as the wire's float32 says
         if bars is not None:  # cropped or looped like the clip's pattern: the same for the unread notes
-            passthrough = note_rows.loop_note_rows(passthrough, pattern.grid.length_beats, length)
+            passthrough = loop_notes(passthrough, pattern.grid.length_beats, length)
         if len(passthrough):
-            notes = np.concatenate([notes, note_array(passthrough)])
-            notes = notes[np.lexsort((notes["pitch"], notes["start"]))]
+            notes = np.concatenate([notes, passthrough])
+            notes = notes[np.lexsort((notes["pitch"], notes["start_beats"].astype(np.float32)))]
         self._queue(result, pitches)
         return notes_reply(request.id, notes, length, f"{name} s{seed}")
 
@@ -403,10 +402,10 @@ def _search_of(request: Request) -> SearchRequest:
 
 def clip_to_pattern(clip: Clip, model: Model) -> tuple[Pattern, list[int], np.ndarray]:
     """A vary request's clip -> (pattern on the model's grid, output pitch per voice, notes passed through):
-    ``note_rows.clip_to_pattern`` on the whole bars that hold the clip, its pitches read with the model's
-    own output pitches first, then General MIDI and the Roland map (``drum_map.clip_voice_lookup``)."""
+    ``companion.core.notes.clip_to_pattern`` on the whole bars that hold the clip, its pitches read with the
+    model's own output pitches first, then General MIDI and the Roland map (``clip_voice_lookup``)."""
     meta = model.meta
     bars = bars_for_length(clip.length_beats, meta.beats_per_bar, CLIP_PARTIAL_BAR)
     grid = Grid(meta.steps_per_beat, meta.beats_per_bar, bars)
     voice_of = clip_voice_lookup(meta.output_pitches)
-    return note_rows.clip_to_pattern(clip.notes, clip.length_beats, grid, voice_of, meta.output_pitches)
+    return notes_clip_to_pattern(clip.notes, clip.length_beats, grid, voice_of, meta.output_pitches)
