@@ -2,4 +2,6 @@
 
 - ``serve``: the daemon; ``generate``: ``.mid`` files without a DAW; ``info``: a model's metadata.
 - ``service``: ``nudge serve`` at login; ``service_files``: the launchd, systemd and Task Scheduler files.
+- ``groove``, ``drumify``, ``continue_`` (``nudge continue``), ``interpolate``, ``fill``: the tools on
+  ``.mid`` files; ``tool_common``: what they share (options, reading the clip, writing the answer).
 """

@@ -27,9 +27,9 @@ def run(args: argparse.Namespace) -> int:
                 f"--bars must be 1..{MAX_BARS - clip.bars} for a file of {clip.bars} bars (in all at most "
                 f"{MAX_BARS}), got {args.bars}"
             )
-        rows, length = tool_clips.continue_clip(
+        notes, length = tool_clips.continue_clip(
             model,
-            clip.rows,
+            clip.notes,
             clip.length_beats,
             args.bars,
             sliders=sliders_of(args),
@@ -37,6 +37,6 @@ def run(args: argparse.Namespace) -> int:
             seed=seed,
             n=args.candidates,
         )
-        return [(rows, length)]
+        return [(notes, length)]
 
     return run_tool("continue", args, answer)

@@ -17,15 +17,15 @@ def run(args: argparse.Namespace) -> int:
 
     def answer(model, clips, seed):
         clip = clips[0]
-        rows = tool_clips.drumify_clip(
+        notes = tool_clips.drumify_clip(
             model,
-            clip.rows,
+            clip.notes,
             clip.length_beats,
             sliders_of(args),
             style=style_of(args),
             seed=seed,
             n=args.candidates,
         )
-        return [(rows, clip.length_beats)]
+        return [(notes, clip.length_beats)]
 
     return run_tool("drumify", args, answer)

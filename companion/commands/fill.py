@@ -17,9 +17,9 @@ def run(args: argparse.Namespace) -> int:
 
     def answer(model, clips, seed):
         clip = clips[0]
-        rows = tool_clips.fill_clip(
-            model, clip.rows, clip.length_beats, style=style_of(args), seed=seed, n=args.candidates
+        notes = tool_clips.fill_clip(
+            model, clip.notes, clip.length_beats, style=style_of(args), seed=seed, n=args.candidates
         )
-        return [(rows, clip.length_beats)]
+        return [(notes, clip.length_beats)]
 
     return run_tool("fill", args, answer)

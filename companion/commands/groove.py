@@ -23,15 +23,15 @@ def run(args: argparse.Namespace) -> int:
         if not 0.0 <= args.amount <= 1.0:  # (also NaN)
             raise UsageError(f"--amount must be a number in 0..1, got {args.amount}")
         clip = clips[0]
-        rows = tool_clips.groove_clip(
+        notes = tool_clips.groove_clip(
             model,
-            clip.rows,
+            clip.notes,
             clip.length_beats,
             args.amount,
             style=style_of(args),
             seed=seed,
             n=args.candidates,
         )
-        return [(rows, clip.length_beats)]
+        return [(notes, clip.length_beats)]
 
     return run_tool("groove", args, answer)

@@ -39,14 +39,14 @@ def run(args: argparse.Namespace) -> int:
             )
         path = tool_clips.interpolate_clips(
             model,
-            a.rows,
+            a.notes,
             a.length_beats,
-            b.rows,
+            b.notes,
             b.length_beats,
             count=args.count,
             seed=seed,
             n=args.candidates,
         )
-        return [(rows, a.length_beats) for rows in path]
+        return [(notes, a.length_beats) for notes in path]
 
     return run_tool("interpolate", args, answer, _outputs, ("to",))

@@ -4,7 +4,7 @@ their options, reading the input clip, writing the answer, and ``nudge generate`
 regular file or nothing is replaced; one clear line and exit code 2 for bad input, nothing written).
 
 A command module defines ``add_arguments`` (with ``add_common``) and ``run`` (``run_tool`` with a function
-that maps the loaded model, the clip(s) and the seed to the note rows to write).
+that maps the loaded model, the clip(s) and the seed to the note notes to write).
 """
 
 from __future__ import annotations
@@ -73,7 +73,7 @@ def run_tool(
 ) -> int:
     """Load the model and the clip(s), check every output path, compute every answer, then write them.
 
-    ``answer(model, clips, seed)`` -> [(rows, length_beats)] for each output path (``outputs``, default
+    ``answer(model, clips, seed)`` -> [(notes, length_beats)] for each output path (``outputs``, default
     ``-o``); ``clips`` holds the ``--from`` clip and one per name in ``extra_inputs`` (e.g. ``to``)."""
     from companion.core.midi_clip import read_midi_clip, write_midi_clip
     from companion.core.regular_files import check_replaceable
@@ -92,9 +92,9 @@ def run_tool(
         seed = args.seed if args.seed is not None else random.SystemRandom().randrange(2**31 - 1)
         results = answer(model, clips, seed)
         bpm = args.tempo if args.tempo is not None else clips[0].bpm
-        for path, (rows, length) in zip(paths, results, strict=True):
-            write_midi_clip(path, rows, length, bpm, model.meta.beats_per_bar)
-            print(f"{path}: {length / model.meta.beats_per_bar:g} bars, {len(rows)} notes, seed {seed}")
+        for path, (notes, length) in zip(paths, results, strict=True):
+            write_midi_clip(path, notes, length, bpm, model.meta.beats_per_bar)
+            print(f"{path}: {length / model.meta.beats_per_bar:g} bars, {len(notes)} notes, seed {seed}")
     except (NudgeError, OSError) as error:
         print(f"nudge {command}: {error}", file=sys.stderr)
         return 2

@@ -1,13 +1,13 @@
-"""A .mid file as a clip of note rows (pitch, start_beats, duration_beats, velocity), every channel, and a
-clip of note rows written back as a .mid file: what the tools (``nudge groove``, ``drumify``, ``continue``,
+"""A .mid file as a clip of notes (``companion.core.notes.NOTE_DTYPE``), every channel, each with its length;
+and a clip of notes written back as a .mid file: what the tools (``nudge groove``, ``drumify``, ``continue``,
 ``interpolate``, ``fill``) read and write.
 
 Reading keeps what ``companion.core.midi_file`` reads for a drum take (every note-on of every channel, the
 first tempo and time signature) plus each note's real length (its note-off, or the next note-on of the same
 pitch and channel; a note never ended lasts until the file's end). The clip is the file's whole bars: a
 trailing bar counts when half played (``FILE_PARTIAL_BAR``, as ``nudge generate --from``).
-Writing is ``nudge generate``'s format: type 0, ``TICKS_PER_BEAT``, tempo, time signature, channel 10,
-atomically (a temp file, then a rename).
+Writing is ``nudge generate``'s format (``midi_file.notes_to_midi``: type 0, ``TICKS_PER_BEAT``, tempo, time
+signature, General MIDI drums on channel 10), atomically (a temp file, then a rename).
 """
 
 from __future__ import annotations
@@ -22,21 +22,17 @@ import mido
 import numpy as np
 
 from companion.core.atomic import atomic_write_bytes
-from companion.core.errors import UsageError
-from companion.core.midi_file import (
-    DEFAULT_BPM,
-    DRUM_CHANNEL,
-    MAX_MIDI_FILE_BYTES,
-    TICKS_PER_BEAT,
-    MidiFileError,
-)
-from companion.core.pattern import FILE_PARTIAL_BAR, MAX_BPM, MIN_BPM, Grid, whole_bars
+from companion.core.errors import MidiFileError
+from companion.core.midi_file import MAX_MIDI_FILE_BYTES, notes_to_midi
+from companion.core.midi_values import DEFAULT_BPM, DRUM_CHANNEL
+from companion.core.notes import NOTE_DTYPE, OFF_GRID, sort_notes
+from companion.core.pattern import FILE_PARTIAL_BAR, Grid, whole_bars
 from companion.core.regular_files import NotRegularFileError, read_regular_file
 
 
 @dataclass
 class MidiClip:
-    rows: np.ndarray  # float64 [M, 4]: pitch, start_beats, duration_beats, velocity 1..127; by start
+    notes: np.ndarray  # [M] of NOTE_DTYPE, off the grid, by start
     bars: int  # whole bars (a trailing bar counts when half played); may be 0
     beats_per_bar: int
     bpm: float
@@ -95,56 +91,34 @@ def read_midi_clip(path: str | os.PathLike) -> MidiClip:
         beats_per_bar = Grid.from_time_signature(numerator, denominator, 1).beats_per_bar
     except ValueError as error:
         raise MidiFileError(f"{where}: {error}") from error
-    rows = np.zeros((len(notes), 4), np.float64)
+    clip = np.zeros(len(notes), dtype=NOTE_DTYPE)
     if notes:
-        raw = np.array(notes, dtype=np.float64)
+        raw = np.array(notes, dtype=np.float64)  # [M, 4]: start tick, end tick, pitch, velocity
         raw[raw[:, 1] < 0, 1] = end_tick  # never ended: until the file's end
-        rows[:, 0] = raw[:, 2]
-        rows[:, 1] = raw[:, 0] / tpb
-        rows[:, 2] = np.maximum(raw[:, 1] - raw[:, 0], 1) / tpb
-        rows[:, 3] = raw[:, 3]
-        rows = rows[np.lexsort((rows[:, 0], rows[:, 1]))]
-    last = float(rows[:, 1].max()) if len(rows) else 0.0
+        clip["pitch"], clip["velocity"] = raw[:, 2], raw[:, 3]
+        clip["start_beats"] = raw[:, 0] / tpb
+        clip["duration_beats"] = np.maximum(raw[:, 1] - raw[:, 0], 1) / tpb
+    clip["step"] = OFF_GRID
+    clip = sort_notes(clip)
+    last = float(clip["start_beats"].max()) if len(clip) else 0.0
     length = max(end_tick / tpb, last)
     bpm = mido.tempo2bpm(min(tempos)[1]) if tempos and min(tempos)[1] > 0 else DEFAULT_BPM
-    bars = whole_bars(length, beats_per_bar, FILE_PARTIAL_BAR) if len(rows) else 0
-    return MidiClip(rows, max(0, bars), beats_per_bar, float(bpm), (numerator, denominator))
-
-
-def clip_to_midi(
-    rows: np.ndarray, length_beats: float, bpm: float, beats_per_bar: int, channel: int = DRUM_CHANNEL
-) -> mido.MidiFile:
-    """A type-0 file of the note rows on ``channel`` (default 10), with tempo and time signature; notes are
-    kept inside ``length_beats`` (the file is exactly that long)."""
-    if not MIN_BPM <= float(bpm) <= MAX_BPM:
-        raise UsageError(f"bpm must be in {MIN_BPM:g}..{MAX_BPM:g}, got {bpm!r}")
-    end_tick = round(length_beats * TICKS_PER_BEAT)
-    events: list[tuple[int, int, mido.Message]] = []  # (tick, order, message): note-offs first
-    for pitch, start, duration, velocity in np.asarray(rows, dtype=np.float64).tolist():
-        begin = min(max(0, round(start * TICKS_PER_BEAT)), end_tick - 1)
-        end = max(begin + 1, min(end_tick, round((start + duration) * TICKS_PER_BEAT)))
-        note, loud = int(pitch), int(min(127, max(1, round(velocity))))
-        events.append((begin, 1, mido.Message("note_on", channel=channel, note=note, velocity=loud)))
-        events.append((end, 0, mido.Message("note_off", channel=channel, note=note, velocity=0)))
-    events.sort(key=lambda e: (e[0], e[1]))
-    track = mido.MidiTrack()
-    track.append(mido.MetaMessage("track_name", name="Nudge", time=0))
-    track.append(mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(bpm), time=0))
-    track.append(mido.MetaMessage("time_signature", numerator=beats_per_bar, denominator=4, time=0))
-    last = 0
-    for tick, _, message in events:
-        track.append(message.copy(time=tick - last))
-        last = tick
-    track.append(mido.MetaMessage("end_of_track", time=max(0, end_tick - last)))
-    midi = mido.MidiFile(type=0, ticks_per_beat=TICKS_PER_BEAT)
-    midi.tracks.append(track)
-    return midi
+    bars = whole_bars(length, beats_per_bar, FILE_PARTIAL_BAR) if len(clip) else 0
+    return MidiClip(clip, max(0, bars), beats_per_bar, float(bpm), (numerator, denominator))
 
 
 def write_midi_clip(
-    path: str | os.PathLike, rows: np.ndarray, length_beats: float, bpm: float, beats_per_bar: int
+    path: str | os.PathLike, notes: np.ndarray, length_beats: float, bpm: float, beats_per_bar: int
 ) -> Path:
-    """``clip_to_midi`` written to ``path`` atomically."""
+    """``notes`` as ``nudge generate`` writes a file (channel 10, ``length_beats`` long), atomically."""
+    midi = notes_to_midi(
+        notes,
+        bpm,
+        channel=DRUM_CHANNEL,
+        length_beats=length_beats,
+        beats_per_bar=beats_per_bar,
+        track_name="Nudge",
+    )
     buffer = io.BytesIO()
-    clip_to_midi(rows, length_beats, bpm, beats_per_bar).save(file=buffer)
+    midi.save(file=buffer)
     return atomic_write_bytes(path, buffer.getvalue())

@@ -2,19 +2,20 @@
 request's clip through ``companion.runtime.tool_clips`` (the same code as the CLI) into a note reply.
 
 A mixin of ``companion.osc.dispatch.Daemon``: it uses the daemon's ``_joined_clip`` (clips sent in parts),
-``_seed`` (a fresh seed for requests without one) and ``_queue`` (live MIDI plays the result too).
+``_fresh_seeds`` (a fresh seed, drawn on arrival, for requests without one) and ``_queue`` (live MIDI plays
+the result too).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from companion.core import note_rows
 from companion.core.drum_map import clip_voice_lookup
 from companion.core.errors import UsageError
+from companion.core.notes import clip_to_pattern
 from companion.core.pattern import CLIP_PARTIAL_BAR, Grid, bars_for_length
 from companion.osc.api import MAX_ID
-from companion.osc.replies import note_array, notes_reply
+from companion.osc.replies import notes_reply
 from companion.osc.request import Clip, Request
 from companion.runtime import tool_clips
 from companion.runtime.model import Model
@@ -36,14 +37,14 @@ class ToolHandlers:
         return clip, opts["seed"], opts.get("style"), opts.get("candidates", DEFAULT_CANDIDATES)
 
     def _tool_reply(
-        self, request: Request, model: Model, rows: np.ndarray, length: float, name: str
+        self, request: Request, model: Model, notes: np.ndarray, length: float, name: str
     ) -> list[bytes]:
-        rows = rows[rows[:, note_rows.START] < length] if len(rows) else rows
-        self._queue_rows(model, rows, length)
-        return notes_reply(request.id, note_array(rows), length, name)
+        notes = notes[notes["start_beats"] < length]
+        self._queue_notes(model, notes, length)
+        return notes_reply(request.id, notes, length, name)
 
-    def _queue_rows(self, model: Model, rows: np.ndarray, length: float) -> None:
-        """Live MIDI plays the answer as it plays every other (the rows read back onto the grid)."""
+    def _queue_notes(self, model: Model, notes: np.ndarray, length: float) -> None:
+        """Live MIDI plays the answer as it plays every other (the notes read back onto the grid)."""
         if getattr(self, "player", None) is None:
             return
         meta = model.meta
@@ -52,41 +53,41 @@ class ToolHandlers:
             meta.beats_per_bar,
             bars_for_length(length, meta.beats_per_bar, CLIP_PARTIAL_BAR),
         )
-        pattern, pitches, _ = note_rows.clip_to_pattern(
-            rows, length, grid, clip_voice_lookup(meta.output_pitches), meta.output_pitches
+        pattern, pitches, _ = clip_to_pattern(
+            notes, length, grid, clip_voice_lookup(meta.output_pitches), meta.output_pitches
         )
         self._queue(pattern, pitches)  # type: ignore[attr-defined]
 
     def _groove(self, request: Request, model: Model) -> list[bytes]:
         clip, seed, style, n = self._tool_setup(request)
         amount = request.values["amount"]
-        rows = tool_clips.groove_clip(
+        notes = tool_clips.groove_clip(
             model, clip.notes, clip.length_beats, amount, style=style, seed=seed, n=n
         )
         return self._tool_reply(
-            request, model, rows, clip.length_beats, f"{model.name} groove {amount:.2f} s{seed}"
+            request, model, notes, clip.length_beats, f"{model.name} groove {amount:.2f} s{seed}"
         )
 
     def _drumify(self, request: Request, model: Model) -> list[bytes]:
         clip, seed, style, n = self._tool_setup(request)
-        rows = tool_clips.drumify_clip(
+        notes = tool_clips.drumify_clip(
             model, clip.notes, clip.length_beats, request.sliders, style=style, seed=seed, n=n
         )
         name = f"{model.name} drumify {style or 'any'} s{seed}"
-        return self._tool_reply(request, model, rows, clip.length_beats, name)
+        return self._tool_reply(request, model, notes, clip.length_beats, name)
 
     def _continue(self, request: Request, model: Model) -> list[bytes]:
         clip, seed, style, n = self._tool_setup(request)
         bars = request.values["bars"]
-        rows, length = tool_clips.continue_clip(
+        notes, length = tool_clips.continue_clip(
             model, clip.notes, clip.length_beats, bars, sliders=request.sliders, style=style, seed=seed, n=n
         )
-        return self._tool_reply(request, model, rows, length, f"{model.name} continue +{bars} s{seed}")
+        return self._tool_reply(request, model, notes, length, f"{model.name} continue +{bars} s{seed}")
 
     def _fill(self, request: Request, model: Model) -> list[bytes]:
         clip, seed, style, n = self._tool_setup(request)
-        rows = tool_clips.fill_clip(model, clip.notes, clip.length_beats, style=style, seed=seed, n=n)
-        return self._tool_reply(request, model, rows, clip.length_beats, f"{model.name} fill s{seed}")
+        notes = tool_clips.fill_clip(model, clip.notes, clip.length_beats, style=style, seed=seed, n=n)
+        return self._tool_reply(request, model, notes, clip.length_beats, f"{model.name} fill s{seed}")
 
     def _interpolate(self, request: Request, model: Model) -> list[bytes]:
         clip, seed, _, n = self._tool_setup(request)
@@ -99,11 +100,11 @@ class ToolHandlers:
                 f"A is {a_beats:g} beats and B {b_beats:g} (split_beats {split:g} of length_beats "
                 f"{clip.length_beats:g}): interpolate needs two clips of the same length"
             )
-        starts = clip.notes[:, note_rows.START]
-        a_rows = clip.notes[starts < split]
-        b_rows = clip.notes[starts >= split] - np.array([0.0, split, 0.0, 0.0])
+        starts = clip.notes["start_beats"]
+        a_notes, b_notes = clip.notes[starts < split], clip.notes[starts >= split].copy()
+        b_notes["start_beats"] -= split
         path = tool_clips.interpolate_clips(
-            model, a_rows, a_beats, b_rows, b_beats, count=count, seed=seed, n=n
+            model, a_notes, a_beats, b_notes, b_beats, count=count, seed=seed, n=n
         )
         return self._tool_reply(
             request, model, path[step - 1], a_beats, f"{model.name} interpolate {step}/{count} s{seed}"

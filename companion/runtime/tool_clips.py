@@ -1,5 +1,5 @@
-"""The tools on a clip's notes: note rows [M, 4] (pitch, start_beats, duration_beats, velocity) in, note rows
-out. One code path for the OSC API (``companion.osc.dispatch``) and the CLI (``nudge groove`` ...).
+"""The tools on a clip's notes: notes [M] of ``companion.core.notes.NOTE_DTYPE`` in, notes out. One code path
+for the OSC API (``companion.osc.tool_handlers``) and the CLI (``nudge groove`` ...).
 
 A drum clip is read onto the model's grid as ``nudge generate --from`` and ``/nudge/vary`` read it (the
 model's own pitches, then General MIDI, then the Roland map; each voice keeps the clip's most used pitch for
@@ -21,18 +21,17 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from companion.core import note_rows
 from companion.core.drum_map import clip_voice_lookup
 from companion.core.errors import UsageError
-from companion.core.note_rows import DURATION, PITCH, START, VELOCITY
+from companion.core.notes import OFF_GRID, clip_to_pattern, pattern_to_notes, sort_notes
 from companion.core.pattern import CLIP_PARTIAL_BAR, MAX_BARS, Grid, Pattern, whole_bars
 from companion.runtime import interpolate, tools
 from companion.runtime.model import Model
 
 
-def clip_bars(rows: np.ndarray, length_beats: float, beats_per_bar: int, what: str = "the clip") -> int:
+def clip_bars(notes: np.ndarray, length_beats: float, beats_per_bar: int, what: str = "the clip") -> int:
     """The bars a clip spans (a partial last bar counts); ``ValueError`` for a clip the tools refuse."""
-    if len(rows) == 0:
+    if len(notes) == 0:
         raise UsageError(f"{what} has no notes")
     if length_beats < beats_per_bar - 1e-9:
         raise UsageError(
@@ -44,28 +43,27 @@ def clip_bars(rows: np.ndarray, length_beats: float, beats_per_bar: int, what: s
     return bars
 
 
-def read_drums(model: Model, rows: np.ndarray, length_beats: float, what: str = "the clip"):
+def read_drums(model: Model, notes: np.ndarray, length_beats: float, what: str = "the clip"):
     """(pattern on the model's grid over the clip's whole bars, pitch per voice, rows it cannot hold)."""
     meta = model.meta
-    bars = clip_bars(rows, length_beats, meta.beats_per_bar, what)
+    bars = clip_bars(notes, length_beats, meta.beats_per_bar, what)
     grid = Grid(meta.steps_per_beat, meta.beats_per_bar, bars)
-    pattern, pitches, passthrough = note_rows.clip_to_pattern(
-        rows, length_beats, grid, clip_voice_lookup(meta.output_pitches), meta.output_pitches
+    pattern, pitches, passthrough = clip_to_pattern(
+        notes, length_beats, grid, clip_voice_lookup(meta.output_pitches), meta.output_pitches
     )
     if not pattern.hits.any():
         raise UsageError(f"{what} has no notes of drum pitches (drumify takes any notes)")
     return pattern, pitches, passthrough
 
 
-def _cells(rows: np.ndarray, grid: Grid, voice_of: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(voice [M], nearest step [M], looped) of every row."""
-    steps = np.floor(rows[:, START] * grid.steps_per_beat + 0.5).astype(np.int64) % grid.n_steps
-    return voice_of[rows[:, PITCH].astype(np.int64)], steps
+def _nearest_steps(notes: np.ndarray, grid: Grid) -> np.ndarray:
+    """The nearest grid step [M] of every note (the clip loops: a note just before its end is step 0's)."""
+    return np.floor(notes["start_beats"] * grid.steps_per_beat + 0.5).astype(np.int64) % grid.n_steps
 
 
 def groove_clip(
     model: Model,
-    rows: np.ndarray,
+    notes: np.ndarray,
     length_beats: float,
     amount: float,
     *,
@@ -74,28 +72,29 @@ def groove_clip(
     n: int,
 ) -> np.ndarray:
     """Every note of the clip, same pitch, step and length; drum notes with a drummer's dynamics."""
-    pattern, _, _ = read_drums(model, rows, length_beats)
+    pattern, _, _ = read_drums(model, notes, length_beats)
     grooved = tools.groove(model, pattern, amount, style=style, seed=seed, n_candidates=n)
     grid = pattern.grid
-    voices, steps = _cells(rows, grid, clip_voice_lookup(model.meta.output_pitches))
-    drums = (voices >= 0) & (rows[:, START] < length_beats)
-    out = rows.copy()
+    voices = clip_voice_lookup(model.meta.output_pitches)[notes["pitch"].astype(np.int64)]
+    steps = _nearest_steps(notes, grid)
+    drums = (voices >= 0) & (notes["start_beats"] < length_beats)
+    out = notes.copy()
     v, s = voices[drums], steps[drums]
     shift = (grooved.offsets_steps[v, s] - pattern.offsets_steps[v, s]) / grid.steps_per_beat
-    moved = out[drums, START] + shift
-    out[drums, START] = np.where(
+    moved = out["start_beats"][drums] + shift
+    out["start_beats"][drums] = np.where(
         moved < 0, moved + length_beats, np.where(moved >= length_beats, moved - length_beats, moved)
     )
     new_velocity = grooved.velocities[v, s] * 127.0
-    out[drums, VELOCITY] = np.clip(
-        np.floor((1 - amount) * rows[drums, VELOCITY] + amount * new_velocity + 0.5), 1, 127
+    out["velocity"][drums] = np.clip(
+        np.floor((1 - amount) * notes["velocity"][drums] + amount * new_velocity + 0.5), 1, 127
     )
-    return _sorted(out)
+    return sort_notes(out)
 
 
 def drumify_clip(
     model: Model,
-    rows: np.ndarray,
+    notes: np.ndarray,
     length_beats: float,
     sliders: Mapping[str, float],
     *,
@@ -105,17 +104,17 @@ def drumify_clip(
 ) -> np.ndarray:
     """Drums (the model's pitches) whose onsets follow every note of the clip, any pitch."""
     meta = model.meta
-    bars = clip_bars(rows, length_beats, meta.beats_per_bar)
+    bars = clip_bars(notes, length_beats, meta.beats_per_bar)
     grid = Grid(meta.steps_per_beat, meta.beats_per_bar, bars)
-    rhythm = tools.rhythm_from_onsets(rows[:, START], rows[:, VELOCITY], length_beats, grid)
+    rhythm = tools.rhythm_from_onsets(notes["start_beats"], notes["velocity"], length_beats, grid)
     pattern = tools.drumify(model, rhythm, sliders, style=style, seed=seed, n_candidates=n)
-    out = note_rows.pattern_to_note_rows(pattern, meta.output_pitches)
-    return out[out[:, START] < length_beats]
+    out = pattern_to_notes(pattern, meta.output_pitches)
+    return out[out["start_beats"] < length_beats]
 
 
 def continue_clip(
     model: Model,
-    rows: np.ndarray,
+    notes: np.ndarray,
     length_beats: float,
     bars: int,
     *,
@@ -124,34 +123,31 @@ def continue_clip(
     seed: int,
     n: int,
 ) -> tuple[np.ndarray, float]:
-    """The clip's notes exactly, then ``bars`` new bars -> (rows, new length in beats)."""
-    pattern, pitches, _ = read_drums(model, rows, length_beats)
+    """The clip's notes exactly, then ``bars`` new bars -> (notes, new length in beats)."""
+    pattern, pitches, _ = read_drums(model, notes, length_beats)
     result = tools.continue_pattern(model, pattern, bars, sliders, style=style, seed=seed, n_candidates=n)
-    new = _only_bars(result, pattern.grid.bars, result.grid.bars)
-    return _sorted(
-        np.concatenate([rows, note_rows.pattern_to_note_rows(new, pitches)])
-    ), result.grid.length_beats
+    new = pattern_to_notes(_only_bars(result, pattern.grid.bars, result.grid.bars), pitches)
+    return sort_notes(np.concatenate([_off_grid(notes), new])), result.grid.length_beats
 
 
 def fill_clip(
-    model: Model, rows: np.ndarray, length_beats: float, *, style: str | None, seed: int, n: int
+    model: Model, notes: np.ndarray, length_beats: float, *, style: str | None, seed: int, n: int
 ) -> np.ndarray:
     """The clip's notes before its last bar exactly, then a fill in the last bar."""
-    pattern, pitches, _ = read_drums(model, rows, length_beats)
+    pattern, pitches, _ = read_drums(model, notes, length_beats)
     result = tools.fill(model, pattern, {}, style=style, seed=seed, n_candidates=n)
     grid = pattern.grid
     last = (grid.bars - 1) * grid.steps_per_bar
-    steps = np.floor(rows[:, START] * grid.steps_per_beat + 0.5).astype(np.int64) % grid.n_steps
-    kept = rows[steps < last]  # every note before the last bar (by its nearest step), any pitch
-    fill_notes = note_rows.pattern_to_note_rows(_only_bars(result, grid.bars - 1, grid.bars), pitches)
-    return _sorted(np.concatenate([kept, fill_notes[fill_notes[:, START] < length_beats]]))
+    kept = notes[_nearest_steps(notes, grid) < last]  # every note before the last bar, any pitch
+    fill_notes = pattern_to_notes(_only_bars(result, grid.bars - 1, grid.bars), pitches)
+    return sort_notes(np.concatenate([_off_grid(kept), fill_notes[fill_notes["start_beats"] < length_beats]]))
 
 
 def interpolate_clips(
     model: Model,
-    a_rows: np.ndarray,
+    a_notes: np.ndarray,
     a_beats: float,
-    b_rows: np.ndarray,
+    b_notes: np.ndarray,
     b_beats: float,
     *,
     count: int,
@@ -160,16 +156,23 @@ def interpolate_clips(
 ) -> list[np.ndarray]:
     """``count`` note lists from A (the first, as sent) to B (the last, as sent)."""
     interpolate.check_count(count)
-    a, pitches_a, _ = read_drums(model, a_rows, a_beats, "A")
-    b, pitches_b, _ = read_drums(model, b_rows, b_beats, "B")
+    a, pitches_a, _ = read_drums(model, a_notes, a_beats, "A")
+    b, pitches_b, _ = read_drums(model, b_notes, b_beats, "B")
     if a.grid.bars != b.grid.bars:
         raise UsageError(f"A and B must have the same length: A is {a.grid.bars} bars, B {b.grid.bars}")
     path = interpolate.interpolate(model, a, b, count, seed=seed, n_candidates=n)
     # each voice keeps A's pitch where A plays it, else B's
     a_voices = a.hits.any(axis=1)
     pitches = [pa if used else pb for pa, pb, used in zip(pitches_a, pitches_b, a_voices, strict=True)]
-    middle = [note_rows.pattern_to_note_rows(p, pitches) for p in path[1:-1]]
-    return [_sorted(a_rows.copy()), *middle, _sorted(b_rows.copy())]
+    middle = [pattern_to_notes(p, pitches) for p in path[1:-1]]
+    return [sort_notes(a_notes.copy()), *middle, sort_notes(b_notes.copy())]
+
+
+def _off_grid(notes: np.ndarray) -> np.ndarray:
+    """The notes as sent, their step unknown (they were not placed by the tool)."""
+    out = notes.copy()
+    out["step"] = OFF_GRID
+    return out
 
 
 def _only_bars(pattern: Pattern, first: int, stop: int) -> Pattern:
@@ -181,19 +184,3 @@ def _only_bars(pattern: Pattern, first: int, stop: int) -> Pattern:
     return Pattern.unchecked(
         pattern.grid, hits, np.where(hits, pattern.velocities, 0), np.where(hits, pattern.offsets_steps, 0)
     )
-
-
-def _sorted(rows: np.ndarray) -> np.ndarray:
-    rows = np.asarray(rows, dtype=np.float64).reshape(-1, 4)
-    return rows[np.lexsort((rows[:, VELOCITY], rows[:, DURATION], rows[:, PITCH], rows[:, START]))]
-
-
-__all__ = [
-    "clip_bars",
-    "continue_clip",
-    "drumify_clip",
-    "fill_clip",
-    "groove_clip",
-    "interpolate_clips",
-    "read_drums",
-]

@@ -48,7 +48,7 @@ def test_the_five_commands_write_files_like_generate(model, clip, tmp_path, caps
     out = lambda name: str(tmp_path / name)  # noqa: E731
     assert run(model, "groove", "--from", clip, "--amount", "0.7", "--seed", "1", "-o", out("g.mid")) == 0
     check_format(out("g.mid"), 2)
-    assert len(read_midi_clip(out("g.mid")).rows) == len(BEAT + HATS)
+    assert len(read_midi_clip(out("g.mid")).notes) == len(BEAT + HATS)
     assert (
         run(model, "drumify", "--from", clip, "--style", "funk", "--density", "0.6", "-o", out("d.mid")) == 0
     )
@@ -68,8 +68,8 @@ def test_the_five_commands_write_files_like_generate(model, clip, tmp_path, caps
     )
     for i in range(1, 5):
         check_format(out(f"i_{i}.mid"), 2)
-    first = read_midi_clip(out("i_1.mid")).rows
-    assert sorted(first[:, 0].tolist()) == sorted(p for _, p, _ in BEAT + HATS)  # the A end first
+    first = read_midi_clip(out("i_1.mid")).notes
+    assert sorted(first["pitch"].tolist()) == sorted(p for _, p, _ in BEAT + HATS)  # the A end first
     assert "i_4.mid: 2 bars" in capsys.readouterr().out
 
 

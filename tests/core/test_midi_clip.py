@@ -1,4 +1,4 @@
-"""A .mid file as note rows with real lengths, every channel; note rows written back in generate's format."""
+"""A .mid file as notes with their real lengths, every channel; notes written back in generate's format."""
 
 from __future__ import annotations
 
@@ -6,9 +6,17 @@ import mido
 import numpy as np
 import pytest
 
-from companion.core.midi_clip import clip_to_midi, read_midi_clip, write_midi_clip
+from companion.core.errors import UsageError
+from companion.core.midi_clip import read_midi_clip, write_midi_clip
 from companion.core.midi_file import MidiFileError
+from companion.core.notes import rows_to_notes
 from tests.support.midi_files import write_midi
+
+
+def rows(notes):
+    return np.stack(
+        [notes[k].astype(float) for k in ("pitch", "start_beats", "duration_beats", "velocity")], 1
+    )
 
 
 def test_reads_every_channel_with_lengths_and_whole_bars(tmp_path):
@@ -25,7 +33,7 @@ def test_reads_every_channel_with_lengths_and_whole_bars(tmp_path):
     midi.tracks.append(track)
     midi.save(path)
     clip = read_midi_clip(path)
-    np.testing.assert_allclose(clip.rows, [[40, 0.0, 1.0, 90], [52, 0.5, 1.5, 70], [40, 6.0, 2.0, 80]])
+    np.testing.assert_allclose(rows(clip.notes), [[40, 0.0, 1.0, 90], [52, 0.5, 1.5, 70], [40, 6.0, 2.0, 80]])
     assert clip.bars == 2 and clip.bpm == pytest.approx(100) and clip.length_beats == 8.0
 
 
@@ -35,17 +43,17 @@ def test_a_trailing_bar_counts_when_half_played(tmp_path):
 
 
 def test_writes_generates_format_and_reads_back(tmp_path):
-    rows = np.array([[36, 0.0, 0.25, 100], [38, 1.02, 0.5, 90], [42, 3.9, 0.5, 40]])
-    path = write_midi_clip(tmp_path / "o.mid", rows, 4.0, 97.0, 4)
+    notes = rows_to_notes([[36, 0.0, 0.25, 100], [38, 1.02, 0.5, 90], [42, 3.9, 0.5, 40]])
+    path = write_midi_clip(tmp_path / "o.mid", notes, 4.0, 97.0, 4)
     back = read_midi_clip(path)
     np.testing.assert_allclose(
-        back.rows, [[36, 0.0, 0.25, 100], [38, 1.02083, 0.5, 90], [42, 3.9, 0.1, 40]], atol=1e-3
+        rows(back.notes), [[36, 0.0, 0.25, 100], [38, 1.02083, 0.5, 90], [42, 3.9, 0.1, 40]], atol=1e-3
     )
     midi = mido.MidiFile(path)
     assert {m.channel for m in midi.tracks[0] if m.type.startswith("note")} == {9}
     assert sum(m.time for m in midi.tracks[0]) == 4 * 480  # exactly the clip long
-    with pytest.raises(ValueError, match="bpm must be in"):
-        clip_to_midi(rows, 4.0, 5.0, 4)
+    with pytest.raises(UsageError, match="bpm"):
+        write_midi_clip(tmp_path / "x.mid", notes, 4.0, 5.0, 4)
 
 
 def test_unreadable_files_name_themselves(tmp_path):

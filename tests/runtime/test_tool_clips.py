@@ -6,8 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from companion.core.notes import rows_to_notes
 from companion.core.pattern import Grid
-from companion.runtime import tool_clips
+from companion.runtime import tool_clips as notes_tools
 from companion.runtime.model import load_model
 from tests.support.tiny_onnx import write_tiny_model
 from tests.support.tiny_tools import write_tiny_tools
@@ -31,6 +32,31 @@ CLIP = np.array(
         [38, 7.97, 0.1, 40],
     ]
 )
+
+
+def as_rows(notes: np.ndarray) -> np.ndarray:
+    return np.stack(
+        [notes[k].astype(float) for k in ("pitch", "start_beats", "duration_beats", "velocity")], 1
+    )
+
+
+class _OnRows:
+    """``tool_clips`` on note rows [M, 4] (pitch, start, duration, velocity): easier to write and compare."""
+
+    def __getattr__(self, name):
+        function = getattr(notes_tools, name)
+
+        def call(model, *args, **kwargs):
+            args = [rows_to_notes(a) if isinstance(a, np.ndarray) and a.ndim == 2 else a for a in args]
+            out = function(model, *args, **kwargs)
+            if isinstance(out, tuple):
+                return (as_rows(out[0]), *out[1:])
+            return [as_rows(o) for o in out] if isinstance(out, list) else as_rows(out)
+
+        return call
+
+
+tool_clips = _OnRows()
 
 
 @pytest.fixture(scope="module")
