@@ -72,7 +72,8 @@ def tools_from_checkpoint(state: dict) -> ToolsGenerator:
     """The tools generator of a tools checkpoint dict (eval mode)."""
     base, _ = generator_from_checkpoint(state["base"])
     config = state["config"]
-    tools = ToolsGenerator(base, len(state["tasks"]), int(config["enc_hidden"]), int(config["enc_dim"]))
+    sizes = (int(config["enc_hidden"]), int(config["enc_dim"]), int(config.get("groove_hidden", 512)))
+    tools = ToolsGenerator(base, len(state["tasks"]), *sizes)
     try:
         tools.load_state_dict(state["tools"])
     except RuntimeError as error:

@@ -24,6 +24,7 @@ class ToolsConfig:
     # the encoder beside the generator
     enc_hidden: int = 256
     enc_dim: int = 128
+    groove_hidden: int = 512  # the Groove head (every given hit -> every cell's dynamics)
     # the share of each task in a batch, in TASKS order: generate, groove, continue, fill, drumify
     task_weights: tuple[float, ...] = (0.1, 0.25, 0.2, 0.2, 0.25)
     # losses
@@ -34,7 +35,8 @@ class ToolsConfig:
     onset_weight: float = 5.0  # drumify: the merged onsets follow the rhythm (binary cross-entropy)
     hit_weight: float = 1.0  # drumify: the hits of what was hidden (binary cross-entropy)
     continue_weight: float = 5.0  # continue, fill: the hits of the hidden bars (binary cross-entropy)
-    lr_g: float = 2e-4
+    lr_g: float = 2e-4  # the generator it was made from
+    lr_new: float = 1e-3  # what is new beside it (the encoder, its paths, the Groove head)
     lr_d: float = 2e-4
     beta1: float = 0.5
     beta2: float = 0.9
@@ -53,7 +55,15 @@ class ToolsConfig:
             raise ValueError(
                 f"task_weights must be {len(TASKS)} numbers >= 0 ({', '.join(TASKS)}), not all 0"
             )
-        for name in ("enc_hidden", "enc_dim", "batch_size", "steps", "checkpoint_every", "val_every"):
+        for name in (
+            "enc_hidden",
+            "enc_dim",
+            "groove_hidden",
+            "batch_size",
+            "steps",
+            "checkpoint_every",
+            "val_every",
+        ):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 10_000_000:
                 raise ValueError(f"config field '{name}' must be an int in 0..10000000, got {value!r}")

@@ -20,9 +20,18 @@ from torch.nn.utils.parametrizations import spectral_norm
 
 from training.fitting.model import N_PLANES, Critic, Generator
 
+GROOVE_TASK = 1  # its column in the task one-hot (companion.runtime.tools_model.TASKS)
+
 
 class ToolsGenerator(nn.Module):
-    def __init__(self, base: Generator, n_tasks: int, enc_hidden: int = 256, enc_dim: int = 128) -> None:
+    def __init__(
+        self,
+        base: Generator,
+        n_tasks: int,
+        enc_hidden: int = 256,
+        enc_dim: int = 128,
+        groove_hidden: int = 512,
+    ) -> None:
         super().__init__()
         self.base = base
         self.n_tasks = n_tasks
@@ -46,14 +55,20 @@ class ToolsGenerator(nn.Module):
         # each bar also sees the bar before it and the one two before (a beat repeats every one or two bars:
         # Continue and Fill can play on from what is given there)
         self.to_code = nn.Linear(enc_hidden + 3 * enc_dim, base.bar_dim)  # added to each bar's code
-        self.to_hidden = nn.Linear(
-            3 * enc_dim + n_tasks, base.decoder_in.out_features
-        )  # added to the decoder
+        self.to_hidden = nn.Linear(3 * enc_dim + n_tasks, base.decoder_in.out_features)  # to the decoder
         cells = self.voices * self.steps
-        self.skip = nn.Linear(
-            bar_in + 2 * cells, N_PLANES * cells
-        )  # a bar's input (+ earlier hits) -> logits
-        for layer in (self.to_code, self.to_hidden, self.skip):
+        self.skip = nn.Linear(bar_in + 2 * cells, N_PLANES * cells)  # a bar's input + earlier hits -> logits
+        # Groove: every given hit of the window -> every cell's velocity and offset logits (a drummer's
+        # dynamics depend on the whole pattern: which voices play, how busy it is), on Groove rows only
+        window = self.bars * cells
+        self.groove = nn.Sequential(
+            nn.Linear(window, groove_hidden),
+            nn.LeakyReLU(0.2),
+            nn.Linear(groove_hidden, groove_hidden),
+            nn.LeakyReLU(0.2),
+            nn.Linear(groove_hidden, 2 * window),
+        )
+        for layer in (self.to_code, self.to_hidden, self.skip, self.groove[-1]):
             nn.init.zeros_(layer.weight)
             nn.init.zeros_(layer.bias)
 
@@ -115,6 +130,9 @@ class ToolsGenerator(nn.Module):
         )  # [N, B, 3*V*S]
         logits = logits.view(n, self.bars, N_PLANES, self.voices, self.steps)
         logits = logits.permute(0, 2, 3, 1, 4).reshape(n, N_PLANES, self.voices, -1)  # [N, 3, V, T]
+        groove = self.groove(known[:, 0].reshape(n, -1)).view(n, 2, self.voices, -1)  # [N, 2, V, T]
+        on_groove = task[:, GROOVE_TASK].view(n, 1, 1, 1)
+        logits = torch.cat([logits[:, :1], logits[:, 1:] + on_groove * groove], dim=1)
         hit_velocity = torch.sigmoid(logits[:, :2])
         offset = 0.5 * torch.tanh(logits[:, 2:])
         return torch.cat([hit_velocity, offset], dim=1)  # [N, 3, V, T]

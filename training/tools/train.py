@@ -101,13 +101,18 @@ class ToolsTrainer:
         self.probs = torch.tensor(self.space.normaliser.probs, dtype=torch.float32).expand(len(names), -1)
         self.scale = torch.from_numpy(self.space.scales())  # [C]
         self.n_styles = len(self.space.styles)
-        self.G = ToolsGenerator(copy.deepcopy(base).train(), len(TASKS), config.enc_hidden, config.enc_dim)
+        self.G = ToolsGenerator(
+            copy.deepcopy(base).train(), len(TASKS), config.enc_hidden, config.enc_dim, config.groove_hidden
+        )
         critic = Critic(self.base_config, len(names), self.n_styles, base.n_voices, self.grid)
         if "critic" in self.base_state:
             critic.load_state_dict(self.base_state["critic"])
         self.D = ToolsCritic(critic, len(TASKS))
         betas = (config.beta1, config.beta2)
-        self.opt_g = torch.optim.Adam(self.G.parameters(), lr=config.lr_g, betas=betas)
+        base_ids = {id(p) for p in self.G.base.parameters()}
+        new = [p for p in self.G.parameters() if id(p) not in base_ids]
+        groups = [{"params": list(self.G.base.parameters())}, {"params": new, "lr": config.lr_new}]
+        self.opt_g = torch.optim.Adam(groups, lr=config.lr_g, betas=betas)
         self.opt_d = torch.optim.Adam(self.D.parameters(), lr=config.lr_d, betas=betas)
         self.gen = torch.Generator().manual_seed(config.seed)
         weights = torch.tensor(config.task_weights)

@@ -22,7 +22,8 @@ def model(tmp_path_factory):
     base = tiny_base(root, beats)
     config = ToolsConfig(
         base=str(base), data=str(beats), fills=str(fills), out=str(root / "tools"),
-        enc_hidden=16, enc_dim=8, batch_size=16, steps=2, val_every=2, checkpoint_every=2, progress=False,
+        enc_hidden=16, enc_dim=8, groove_hidden=16, batch_size=16, steps=2, val_every=2, checkpoint_every=2,
+        progress=False,
     )  # fmt: skip
     generator, _ = export_tools(fit_tools(config), root / "m.onnx")
     return generator.path, beats, fills

@@ -16,7 +16,7 @@ CONFIG = TrainConfig(**TINY_ARCH)
 def test_before_training_it_is_the_generator_it_was_made_from():
     torch.manual_seed(0)
     G, D = build_models(CONFIG, 3, 2, 9, TINY_GRID)
-    tools = ToolsGenerator(G, len(TASKS), enc_hidden=16, enc_dim=8)
+    tools = ToolsGenerator(G, len(TASKS), enc_hidden=16, enc_dim=8, groove_hidden=16)
     n, t = 5, TINY_GRID.n_steps
     z, cond, style = torch.randn(n, 8), torch.rand(n, 3), torch.tensor([0, 1, 0, 1, 0])
     known, mask = torch.rand(n, 3, 9, t).round(), torch.rand(n, 2, 9, t).round()

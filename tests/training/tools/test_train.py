@@ -21,7 +21,14 @@ from training.tools.config import ToolsConfig
 from training.tools.train import ToolsTrainer, fit_tools, is_tools_checkpoint, load_tools_checkpoint
 
 SMALL = dict(
-    enc_hidden=16, enc_dim=8, batch_size=16, steps=3, val_every=3, checkpoint_every=3, progress=False
+    enc_hidden=16,
+    enc_dim=8,
+    groove_hidden=16,
+    batch_size=16,
+    steps=3,
+    val_every=3,
+    checkpoint_every=3,
+    progress=False,
 )
 
 
