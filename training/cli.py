@@ -35,6 +35,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "teach a trained generator Groove, Drumify, Continue and Fill (its tools graph)",
     ),
     "export": ("training.commands.export", "export a checkpoint's generator to ONNX with its metadata"),
+    "card": (
+        "training.commands.card",
+        "write a model's card (data and credit, recipe, figures) from its metadata and evaluation report",
+    ),
 }
 
 

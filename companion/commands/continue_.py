@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 
 from companion.commands.tool_common import add_common, run_tool, sliders_of, style_of
+from companion.core.cli_args import int_in
 from companion.core.errors import UsageError
 from companion.core.pattern import MAX_BARS
 
@@ -13,7 +14,10 @@ from companion.core.pattern import MAX_BARS
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_common(parser, sliders=True)
     parser.add_argument(
-        "--bars", type=int, required=True, help=f"new bars after the file's (in all at most {MAX_BARS} bars)"
+        "--bars",
+        type=int_in(1, MAX_BARS - 1),
+        required=True,
+        help=f"new bars after the file's, 1..{MAX_BARS - 1} (the file and them: at most {MAX_BARS} bars)",
     )
 
 
@@ -22,6 +26,7 @@ def run(args: argparse.Namespace) -> int:
 
     def answer(model, clips, seed):
         clip = clips[0]
+        tool_clips.clip_bars(clip.notes, clip.length_beats, model.meta.beats_per_bar)  # no notes, too long...
         if not 1 <= args.bars <= MAX_BARS - clip.bars:
             raise UsageError(
                 f"--bars must be 1..{MAX_BARS - clip.bars} for a file of {clip.bars} bars (in all at most "

@@ -1,31 +1,27 @@
 """``nudge interpolate --from A.mid --to B.mid --count N [--seed N] -o OUT.mid``: N patterns that lead from
-A to B, written as OUT_1.mid (A) .. OUT_N.mid (B)."""
+A to B, written as OUT_1.mid (A) .. OUT_N.mid (B), as ``nudge generate --count`` numbers its files."""
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
 
-from companion.commands.tool_common import add_common, numbered, run_tool
+from companion.commands.tool_common import add_common, run_tool
+from companion.core.cli_args import int_in
 from companion.core.errors import UsageError
+
+MIN_COUNT, MAX_COUNT = 3, 16  # companion.runtime.interpolate's (checked by tests): A and B are the ends
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_common(parser, style=False)
     parser.add_argument("--to", type=Path, required=True, help="the .mid file to end at (as long as --from)")
     parser.add_argument(
-        "--count", type=int, required=True, help="patterns from A to B, both ends included (3..16)"
+        "--count",
+        type=int_in(MIN_COUNT, MAX_COUNT),
+        required=True,
+        help=f"patterns from A to B, both ends included, {MIN_COUNT}..{MAX_COUNT}",
     )
-
-
-def _outputs(args: argparse.Namespace) -> list[Path]:
-    from companion.runtime.interpolate import MAX_COUNT, MIN_COUNT
-
-    if not MIN_COUNT <= args.count <= MAX_COUNT:
-        raise UsageError(
-            f"--count must be in {MIN_COUNT}..{MAX_COUNT} (A and B are the ends), got {args.count}"
-        )
-    return numbered(args, args.count)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -49,4 +45,4 @@ def run(args: argparse.Namespace) -> int:
         )
         return [(notes, a.length_beats) for notes in path]
 
-    return run_tool("interpolate", args, answer, _outputs, ("to",))
+    return run_tool("interpolate", args, answer, count=args.count, extra_inputs=("to",))

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from companion import __version__
 from companion.core import osc_codec
 from companion.core.drum_map import VOICES
-from companion.core.midi_values import MAX_BPM, MIN_BPM, PITCH, VELOCITY
+from companion.core.midi_values import MAX_BPM, MAX_SONG_BEATS, MIN_BPM, PITCH, VELOCITY
 from companion.core.model_meta import STYLE_ANY
-from companion.core.pattern import MAX_BARS
+from companion.core.pattern import DEFAULT_CANDIDATES, MAX_BARS, MAX_CANDIDATES, MIN_CANDIDATES
 
 VERSION = __version__
 MAX_ID = 2**31 - 1
@@ -25,8 +25,8 @@ MAX_ATOMS_PER_MESSAGE = 256  # the default list length of Max's list objects (zl
 NOTES_PER_PART = 60  # 2 + 4 * 60 = 242 atoms, 1228 bytes per /nudge/notes datagram: under both limits
 MAX_REQUEST_BYTES = 32768
 MAX_PACKET_MESSAGES = 16  # messages in one datagram (a bundle): each may be a generate; more is refused
-MAX_OSC_CANDIDATES = 1024  # the widest search one request may ask for (the candidates option's range)
-MAX_WORK_PER_DATAGRAM = MAX_OSC_CANDIDATES * MAX_BARS  # candidate-bars of search one datagram may buy
+MAX_OSC_CANDIDATES = MAX_CANDIDATES  # the widest search one request may ask for (= generate --candidates)
+MAX_SEARCHES_PER_DATAGRAM = 1.0  # what one datagram may buy, in maximal searches (companion.osc.searches)
 MAX_PENDING_PER_SENDER = 16  # generate/vary requests of one sender waiting for the worker; more are busy
 MAX_PENDING = 256  # of all senders together
 MAX_CLIP_NOTES = 1024
@@ -269,7 +269,12 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         "what the device needs to label its sliders",
     ),
     Endpoint(
-        "/nudge/play/start", (ID,), "/nudge/ok", "play_start", "start the live MIDI stream (needs --midi)"
+        "/nudge/play/start",
+        (ID,),
+        "/nudge/ok",
+        "play_start",
+        "start the live MIDI stream (needs --midi). Before anything was generated it starts all the same "
+        "and plays the first pattern that `/nudge/generate` or `/nudge/vary` makes, as soon as it is made",
     ),
     Endpoint(
         "/nudge/play/stop",
@@ -283,7 +288,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         "/nudge/transport",
         (
             Arg("bpm", "f", "the DAW's tempo", MIN_BPM, MAX_BPM),
-            Arg("beat", "f", "song position in beats", None, None),
+            Arg("beat", "f", "song position in beats (what a set can hold)", 0, MAX_SONG_BEATS),
             Arg("playing", "i", "1 playing, 0 stopped", 0, 1),
         ),
         "",
@@ -307,7 +312,12 @@ OPTIONS: tuple[Option, ...] = (
     Option("style", "s", f"a style of the model, or `{STYLE_ANY}` (default)"),
     Option("seed", "i", "same seed + same request = same pattern (default: a fresh seed)", 0, MAX_ID),
     Option(
-        "candidates", "i", "search width: generator samples per request (default 64)", 64, MAX_OSC_CANDIDATES
+        "candidates",
+        "i",
+        f"search width: generator samples per request (default {DEFAULT_CANDIDATES}; the same range as "
+        "`nudge generate --candidates`)",
+        MIN_CANDIDATES,
+        MAX_OSC_CANDIDATES,
     ),
     Option(
         "keep",

@@ -80,6 +80,7 @@ class Model:
         self.meta_json = meta_json  # the metadata text as stored (a tools graph names its SHA-256)
         self.path = path  # where it was read from (for bytes: where it will be written)
         self.name = path.stem
+        self.signature: object = None  # the file's signature when it was read (models_dir.signature)
         self.tools: ToolsModel | None = None  # NAME.tools.onnx beside it (companion.runtime.tools_model)
         self._output_names = ["pattern"]
         self._has_styles = meta.has_styles

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 
 from companion.core.errors import UsageError
 from companion.runtime.model import Model, ModelError
@@ -23,6 +24,18 @@ class ServingModel:
         self._model = check_fits(model)
         self.models = models
         self._swap = threading.Lock()  # the request thread's load and the poller's reload
+        # checks a new model where else it must serve (the daemon's search processes load it) before the
+        # swap: ModelError there keeps the old one, as a failed load here does
+        self.check_elsewhere: Callable[[Model], None] | None = None
+        # called after every swap with (new, old, why): nudge serve prints a line for its user
+        self.listeners: list[Callable[[Model, Model, str], None]] = []
+
+    def _announce(self, new: Model, old: Model, why: str) -> None:
+        for listener in self.listeners:
+            try:
+                listener(new, old, why)
+            except Exception:  # a listener's fault must not undo or block the swap
+                log.exception("model change listener failed")
 
     @property
     def model(self) -> Model:
@@ -33,9 +46,12 @@ class ServingModel:
         if self.models is None:
             raise UsageError("no models folder is configured (start nudge serve with --models-dir)")
         new = check_fits(self.models.load(name))
+        if self.check_elsewhere is not None:
+            self.check_elsewhere(new)
         with self._swap:
             old, self._model = self._model, new
         log.info("model %s loaded from %s (was %s)", new.name, new.path, old.name)
+        self._announce(new, old, "/nudge/model/load")
         return new
 
     def poll(self) -> None:
@@ -53,6 +69,8 @@ class ServingModel:
                 continue
             try:
                 reloaded = check_fits(self.models.load(name))
+                if self.check_elsewhere is not None:
+                    self.check_elsewhere(reloaded)
             except ModelError as error:
                 log.error(
                     "model %s changed on disk but cannot be loaded; still serving the old one: %s",
@@ -68,3 +86,4 @@ class ServingModel:
                     continue
                 self._model = reloaded
             log.info("model %s changed on disk and was reloaded", name)
+            self._announce(reloaded, current, "its file changed")

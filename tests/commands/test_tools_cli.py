@@ -89,8 +89,6 @@ def test_same_seed_same_file(model, clip, tmp_path):
         (BEAT, 40.0, ("groove",), "10 bars long; the tools take at most 8"),
         ([(0.0, 36, 100)], 1.0, ("fill",), "shorter than one bar"),
         (BEAT, 8.0, ("continue", "--bars", "7"), "--bars must be 1..6 for a file of 2 bars"),
-        (BEAT, 8.0, ("interpolate", "--count", "2", "--to", "same"), "--count must be in 3..16"),
-        (BEAT, 8.0, ("groove", "--amount", "1.5"), "--amount must be a number in 0..1"),
     ],
 )
 def test_bad_input_gets_one_line_and_writes_nothing(model, tmp_path, capsys, notes, end, args, message):
@@ -102,6 +100,32 @@ def test_bad_input_gets_one_line_and_writes_nothing(model, tmp_path, capsys, not
     assert len(err.splitlines()) == 1 and message in err, err
     assert err.startswith(f"nudge {args[0]}: ")
     assert not any(p.name.startswith("out") for p in tmp_path.iterdir())
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ("interpolate", "--count", "2", "--to", "x.mid"),
+            "argument --count: must be an int in 3..16, got 2",
+        ),
+        (("groove", "--amount", "1.5"), "argument --amount: must be a number in 0..1, got 1.5"),
+        (("continue", "--bars", "8"), "argument --bars: must be an int in 1..7, got 8"),
+    ],
+)
+def test_out_of_range_flags_are_refused_while_parsing(model, tmp_path, capsys, args, message):
+    with pytest.raises(SystemExit) as exit_:
+        run(model, *args, "--from", "in.mid", "-o", str(tmp_path / "o.mid"))
+    assert exit_.value.code == 2 and message in capsys.readouterr().err
+    assert not list(tmp_path.glob("o*.mid"))
+
+
+def test_an_existing_file_of_another_kind_needs_force(model, clip, tmp_path, capsys):
+    notes = tmp_path / "notes.txt"
+    notes.write_text("my notes")
+    assert run(model, "fill", "--from", clip, "-o", str(notes)) == 2
+    assert "not a Standard MIDI File" in capsys.readouterr().err and notes.read_text() == "my notes"
+    assert run(model, "fill", "--from", clip, "-o", str(notes), "--force") == 0
 
 
 def test_a_missing_input_file_is_one_line(model, tmp_path, capsys):

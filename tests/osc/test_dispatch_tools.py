@@ -7,9 +7,9 @@ import pytest
 
 from companion.core.osc_codec import decode_message, encode_message
 from companion.core.pattern import Grid
+from companion.osc import tool_searches
 from companion.osc.dispatch import Daemon
 from companion.osc.request import parse_request
-from companion.osc.tool_handlers import tool_cost
 from companion.runtime.model import load_model
 from tests.support.tiny_onnx import write_tiny_model
 from tests.support.tiny_tools import write_tiny_tools
@@ -124,13 +124,45 @@ def test_bad_clips_and_a_model_without_tools_graph_get_errors(daemon, paths):
     assert send(plain, "/nudge/groove", tags, *args)[0].address == "/nudge/notes/begin"  # the fallback
 
 
-def test_tools_cost_candidates_times_bars(daemon):
+def test_tools_are_priced_by_their_runs_of_the_tools_graph(daemon):
     model = daemon.model
-    for address, tags, args, cost in [
-        ("/nudge/groove", "ifsi", (1, 1.0, "candidates", 128), 128 * 1),
-        ("/nudge/continue", "ii", (1, 3), 64 * 4),
-        ("/nudge/interpolate", "iiif", (1, 3, 1, 4.0), 64 * 1),
+    prices = {}
+    for address, tags, args in [
+        ("/nudge/groove", "ifsi", (1, 1.0, "candidates", 128)),
+        ("/nudge/groove", "ifsi", (1, 1.0, "candidates", 64)),
+        ("/nudge/continue", "ii", (1, 3)),
+        ("/nudge/interpolate", "iiif", (1, 3, 1, 4.0)),
     ]:
         tags, args = with_clip(tags, args, length=4.0 if address != "/nudge/interpolate" else 8.0)
         request = parse_request(decode_message(encode_message(address, tags, args)), model.meta)
-        assert tool_cost(request, model) == cost
+        prices[(address, args[3] if address == "/nudge/groove" else 0)] = tool_searches.price(
+            request, model.meta
+        )
+    assert prices[("/nudge/groove", 128)] == 2 * prices[("/nudge/groove", 64)]
+    assert prices[("/nudge/groove", 64)] == 64 * tool_searches.TOOLS_RUN_WEIGHT / 1024
+    assert all(0 < p <= 1 for p in prices.values())
+
+
+@pytest.mark.integration
+def test_tools_run_in_the_search_processes_as_in_the_daemon(tmp_path):
+    from companion.osc.server import UdpServer
+    from companion.runtime.models_dir import ModelsDir
+    from tests.osc.test_server import Client, Running
+
+    path = write_tiny_model(tmp_path / "default.onnx", grid=Grid(4, 4, 2))
+    write_tiny_tools(path)
+    daemon = Daemon(load_model(path), ModelsDir(tmp_path), seed=1)
+    running = Running(UdpServer(daemon, "127.0.0.1", 0, poll_seconds=3600, search_processes=1))
+    client = Client(running.server.address)
+    tags, args = with_clip("ifsi", (1, 1.0, "seed", 4))
+    fill_tags, fill_args = with_clip("isi", (2, "seed", 4), length=8.0)
+    try:
+        _, remote = client.notes("/nudge/groove", tags, *args)
+        _, filled = client.notes("/nudge/fill", fill_tags, *fill_args)
+        assert sum(slot.searches for slot in running.server.pool.slots) == 2  # both in the search process
+    finally:
+        client.close()
+        running.stop()
+    local = Daemon(load_model(path), seed=1)
+    np.testing.assert_array_equal(remote, notes_of(send(local, "/nudge/groove", tags, *args))[1])
+    np.testing.assert_array_equal(filled, notes_of(send(local, "/nudge/fill", fill_tags, *fill_args))[1])

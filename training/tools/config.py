@@ -42,6 +42,7 @@ class ToolsConfig:
     beta2: float = 0.9
     batch_size: int = 128
     steps: int = 3000
+    groove_warmup_steps: int = 500  # the Groove head alone first (its L1 and dynamics losses, no critic)
     checkpoint_every: int = 250
     val_every: int = 250
     time_limit_s: float = 0.0

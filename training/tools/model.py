@@ -68,9 +68,14 @@ class ToolsGenerator(nn.Module):
             nn.LeakyReLU(0.2),
             nn.Linear(groove_hidden, 2 * window),
         )
-        for layer in (self.to_code, self.to_hidden, self.skip, self.groove[-1]):
+        for layer in (self.to_code, self.to_hidden, self.skip):
             nn.init.zeros_(layer.weight)
             nn.init.zeros_(layer.bias)
+
+    def groove_logits(self, hits: torch.Tensor) -> torch.Tensor:
+        """The Groove head: the window's hits [N, V, T] -> velocity and offset logits [N, 2, V, T]."""
+        n = hits.shape[0]
+        return self.groove(hits.reshape(n, -1)).view(n, 2, self.voices, -1)
 
     def context(self, cond: torch.Tensor, style: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
         """(the generator's context [N, K] with unknown sliders at 0.5 and the unknown style's embedding,
@@ -130,9 +135,9 @@ class ToolsGenerator(nn.Module):
         )  # [N, B, 3*V*S]
         logits = logits.view(n, self.bars, N_PLANES, self.voices, self.steps)
         logits = logits.permute(0, 2, 3, 1, 4).reshape(n, N_PLANES, self.voices, -1)  # [N, 3, V, T]
-        groove = self.groove(known[:, 0].reshape(n, -1)).view(n, 2, self.voices, -1)  # [N, 2, V, T]
-        on_groove = task[:, GROOVE_TASK].view(n, 1, 1, 1)
-        logits = torch.cat([logits[:, :1], logits[:, 1:] + on_groove * groove], dim=1)
+        on_groove = task[:, GROOVE_TASK].view(n, 1, 1, 1)  # Groove's dynamics are the Groove head's
+        dynamics = on_groove * self.groove_logits(known[:, 0]) + (1 - on_groove) * logits[:, 1:]
+        logits = torch.cat([logits[:, :1], dynamics], dim=1)
         hit_velocity = torch.sigmoid(logits[:, :2])
         offset = 0.5 * torch.tanh(logits[:, 2:])
         return torch.cat([hit_velocity, offset], dim=1)  # [N, 3, V, T]

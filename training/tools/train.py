@@ -273,11 +273,44 @@ class ToolsTrainer:
         torch.save(self.checkpoint(), buffer)
         return atomic_write_bytes(self.out / name, buffer.getvalue())
 
+    def warm_up_groove(self) -> dict[str, float]:
+        """The Groove head alone, ``groove_warmup_steps`` steps on its own losses (L1 to the drummer's
+        velocities and offsets at his hits, and their distribution per voice: ``dynamics_loss``), before the
+        whole generator trains against the critic: it learns how a drummer plays a pattern quickly, where
+        the adversarial game would teach it slowly."""
+        cfg, thr = self.config, self.base_config.hit_threshold
+        head = self.G.groove
+        optimizer = torch.optim.Adam(head.parameters(), lr=cfg.lr_new)
+        last = {}
+        for _ in range(cfg.groove_warmup_steps):
+            rows = torch.randint(len(self.beats), (cfg.batch_size,), generator=self.gen)
+            real = self.beats[rows]  # [B, 3, V, T]
+            hits = real[:, HIT]
+            logits = self.G.groove_logits(hits)  # [B, 2, V, T]
+            played = torch.stack([hits, torch.sigmoid(logits[:, 0]), 0.5 * torch.tanh(logits[:, 1])], dim=1)
+            mask = hits > 0.5
+            error = (played[:, VELOCITY] - real[:, VELOCITY]).abs() + 2 * (
+                played[:, OFFSET] - real[:, OFFSET]
+            ).abs()
+            l1 = (error * mask).sum() / mask.sum().clamp(min=1)
+            spread = dynamics_loss(played, real, thr, self.grid)
+            loss = cfg.groove_weight * l1 + cfg.groove_dynamics_weight * spread
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            last = {"warmup_l1": float(l1.detach()), "warmup_dyn": float(spread.detach())}
+        return last
+
     def run(self) -> Path:
         cfg = self.config
         self.out.mkdir(parents=True, exist_ok=True)
         cfg.save(self.out)
         started = time.perf_counter()
+        if self.step == 0 and cfg.groove_warmup_steps:
+            warm = self.warm_up_groove()
+            warm["seconds"] = round(time.perf_counter() - started, 1)
+            metrics_log.append_row(self.out / METRICS, {"step": 0, **warm})
+            log.info("groove warm-up %s", warm)
         sums: dict[str, float] = {}
         steps = range(self.step, cfg.steps)
         if cfg.progress:

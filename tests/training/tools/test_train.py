@@ -21,6 +21,7 @@ from training.tools.config import ToolsConfig
 from training.tools.train import ToolsTrainer, fit_tools, is_tools_checkpoint, load_tools_checkpoint
 
 SMALL = dict(
+    groove_warmup_steps=2,
     enc_hidden=16,
     enc_dim=8,
     groove_hidden=16,
@@ -47,7 +48,8 @@ def test_a_run_writes_checkpoints_and_metrics(run):
     state = load_tools_checkpoint(best)
     assert state["tasks"] == list(TASKS) and state["step"] == 3
     lines = (root / "tools" / "metrics.jsonl").read_text().splitlines()
-    assert len(lines) == 1 and '"val_drumify_f1"' in lines[0] and '"score"' in lines[0]
+    assert len(lines) == 2 and '"warmup_l1"' in lines[0]  # the Groove head's warm-up, then the run
+    assert '"val_drumify_f1"' in lines[1] and '"score"' in lines[1]
 
 
 def test_the_export_writes_the_unchanged_generator_and_its_tools_graph(run, tmp_path):
