@@ -6,12 +6,13 @@ the density moves evenly), and a cell once changed stays changed. So every step 
 and at least as near to B as the one before, by construction, and no step changes much more than its share
 of the A-B difference (1 / (count - 1), give or take the rounding of the two kinds).
 
-The generator chooses the order. It is sampled ``n_candidates`` times under the sliders halfway between
-A's and B's (as measured); each sample ranks the differing cells by how surely it plays B's state there
-(its hit probability where B hits, one minus it where A hits), metrically weak positions first (as vary
-flips them). Of the orders, the one whose path meets the sliders best, each step against the sliders
-interpolated between A's and B's, is the answer. Hits that A and B share move their velocity and
-micro-timing from A's to B's along the path; a hit A alone plays keeps A's, one that B alone plays takes B's.
+The generator chooses the order. It is sampled ``n_candidates`` times (at most ``MAX_ORDERS``) under the
+sliders halfway between A's and B's (as measured); each sample ranks the differing cells by how surely it
+plays B's state there (its hit probability where B hits, one minus it where A hits), metrically weak
+positions first (as vary flips them). Of the orders, the one whose path meets the sliders best, each step
+against the sliders interpolated between A's and B's, is the answer. Hits that A and B share move their
+velocity and micro-timing from A's to B's along the path; a hit A alone plays keeps A's, one that B alone
+plays takes B's.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from companion.runtime.model import Model
 from companion.runtime.search_request import DEFAULT_CANDIDATES
 
 MIN_COUNT, MAX_COUNT = 3, 16  # the ends are A and B: 3 is the shortest path that has a step between
+MAX_ORDERS = 16  # generator samples (orders) tried: beyond this the path barely changes, its cost grows
 _JITTER = np.random.default_rng(1).random(1 << 16) * 1e-4  # a fixed tie-breaker per differing cell
 
 
@@ -69,7 +71,7 @@ def interpolate(
     raw = candidates.run_generator(
         model,
         (cond_a + cond_b) / 2,
-        *candidates.draw_latents(model, None, np.random.default_rng(seed), n_candidates),
+        *candidates.draw_latents(model, None, np.random.default_rng(seed), min(n_candidates, MAX_ORDERS)),
     )  # [N, 3, V, T_model]
     probs = _cover(raw[:, HIT], grid.n_steps)  # [N, V, T]
     differ = np.flatnonzero((a.hits ^ b.hits).ravel())  # [D] flat cells where A and B differ
@@ -83,8 +85,10 @@ def interpolate(
     targets = (1 - t)[:, None] * candidates.slider_targets(model, cond_a)[None] + t[
         :, None
     ] * candidates.slider_targets(model, cond_b)[None]
-    flat = paths.reshape(-1, *paths.shape[2:])
-    measured = candidates.measure(model, flat, grid, 0.5).reshape(len(paths), count, -1)  # [N, K, M]
+    inner = paths[:, 1:-1]  # the ends are A and B in every path
+    flat = inner.reshape(-1, *paths.shape[2:])
+    measured = candidates.measure(model, flat, grid, 0.5).reshape(len(paths), count - 2, -1)  # [N, K-2, M]
+    targets = targets[1:-1]
     score = (
         ((measured - targets[None]) ** 2).mean(axis=(1, 2)) if measured.shape[-1] else np.zeros(len(paths))
     )

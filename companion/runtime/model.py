@@ -10,6 +10,7 @@ ONNX, wrong inputs or outputs, missing or invalid metadata. The contract is desc
 
 from __future__ import annotations
 
+import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +30,7 @@ from companion.core.errors import ModelError
 from companion.core.model_meta import METADATA_KEY, ModelMeta, ModelMetaError
 from companion.runtime.tools_model import ToolsError, ToolsModel, open_tools, tools_path_for
 
+log = logging.getLogger(__name__)
 MAX_MODEL_BYTES = 256 * 1024 * 1024
 MAX_BATCH = 4096
 
@@ -82,6 +84,7 @@ class Model:
         self.name = path.stem
         self.signature: object = None  # the file's signature when it was read (models_dir.signature)
         self.tools: ToolsModel | None = None  # NAME.tools.onnx beside it (companion.runtime.tools_model)
+        self.tools_problem = ""  # why a tools graph beside it could not be used ("": none, or none there)
         self._output_names = ["pattern"]
         self._has_styles = meta.has_styles
 
@@ -114,7 +117,9 @@ def load_model(path: str | os.PathLike, threads: int = 1, tools: bool = True) ->
     """Load, check and warm up the model at ``path``; raises ``ModelError`` naming what is wrong.
 
     With ``tools``, its tools graph ``NAME.tools.onnx`` beside it is loaded and checked too when there is
-    one (``Model.tools``; a tools graph that fails a check fails the whole load: a model is served whole).
+    one (``Model.tools``). One that fails a check (made for another generator: a new generator copied over
+    an old one; a broken file) leaves the generator serving without it, the reason in ``Model.tools_problem``
+    and the log: Generate and Nudge go on, the tools say why they cannot.
 
     onnxruntime reads the file by its path: from bytes, its Python binding holds the GIL while it copies
     and parses them (0.4 s for 250 MB, every other thread of the daemon stalled), from a path it does not.
@@ -142,7 +147,11 @@ def load_model(path: str | os.PathLike, threads: int = 1, tools: bool = True) ->
     else:
         model = _open(where, path, threads)
     if tools:
-        model.tools = load_tools(model, threads)
+        try:
+            model.tools = load_tools(model, threads)
+        except ModelError as error:  # the generator serves on; the tools say why they cannot (tools_problem)
+            model.tools_problem = str(error)
+            log.warning("%s: served without its tools graph: %s", path, error)
     return model
 
 

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from companion.core.drum_map import N_VOICES
-from companion.core.errors import UsageError
+from companion.core.errors import ModelError, UsageError
 from companion.core.pattern import HIT, MAX_BARS, MAX_OFFSET_STEPS, OFFSET, VELOCITY, Grid, Pattern
 from companion.runtime import candidates, tool_search
 from companion.runtime.completion import (
@@ -122,7 +122,9 @@ def groove(
     n_candidates: int = DEFAULT_CANDIDATES,
 ) -> Pattern:
     """``clip``'s hits exactly, with velocities and micro-timing ``amount`` of the way from its own (0) to a
-    drummer's (1): the model's for these hits (per hit, the median of ``n_candidates`` takes)."""
+    drummer's (1): the model's for these hits. The tools graph's Groove head plays a pattern one way (its
+    best guess from the whole pattern: one run, whatever the seed); without a tools graph, the dynamics of
+    the generator's sample that plays these hits most nearly (``tool_search``, seeded)."""
     _check_amount(amount)
     _check_grid(model, clip.grid)
     if not clip.hits.any():
@@ -131,13 +133,11 @@ def groove(
     cond = tool_conditions(model, {})
     for i, (first, start, stop) in enumerate(segments(clip.grid.bars, model.meta.bars)):
         window = window_of(clip, first, model.meta.bars)
-        cond = _with_hit_conditions(model, cond, window)
         if model.tools is not None:
             given = Given(window.hits.copy(), np.zeros_like(window.hits))
-            raw = complete(model, "groove", window, given, cond, style=style, seed=seed + i, n=n_candidates)
-            best = np.median(raw, axis=0)  # per cell: the middle of the takes, the model's best guess
+            best = complete(model, "groove", window, given, cond, style=style, seed=seed + i, n=1)[0]
         else:
-            defaults = _or_defaults(model, cond)
+            defaults = _or_defaults(model, _with_hit_conditions(model, cond, window))
             best = tool_search.search_hits(
                 model, window, defaults, style=style, seed=seed + i, n=n_candidates
             )
@@ -262,7 +262,8 @@ def fill(
     before the fill (looped when the clip is shorter than the model)."""
     _check_grid(model, clip.grid)
     if model.tools is None or "fill" not in model.tools.meta.tasks:
-        raise UsageError(f"fill needs the model's tools graph ({model.name}.tools.onnx), which it lacks")
+        why = f": {model.tools_problem}" if model.tools_problem else ", which it lacks"
+        raise ModelError(f"fill needs the model's tools graph ({model.name}.tools.onnx){why}")
     model_bars = model.meta.bars
     spb = clip.grid.steps_per_bar
     window = _window_ending(clip, model_bars)

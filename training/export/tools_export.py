@@ -172,15 +172,26 @@ def tools_agreement(
 
 
 def export_tools(
-    checkpoint: str | os.PathLike, out: str | os.PathLike, name: str | None = None, int8: bool = False
-) -> tuple[ExportResult, ToolsExportResult]:
-    """A tools checkpoint -> ``out`` (the generator) and ``NAME.tools.onnx`` beside it."""
+    checkpoint: str | os.PathLike,
+    out: str | os.PathLike,
+    name: str | None = None,
+    int8: bool = False,
+    tools_only: bool = False,
+) -> tuple[ExportResult | None, ToolsExportResult]:
+    """A tools checkpoint -> ``out`` (the generator) and ``NAME.tools.onnx`` beside it. ``tools_only``: the
+    generator file ``out`` is there already (the one the tools were trained from: checked, its hits must
+    agree with the checkpoint's generator on ``MIN_HIT_AGREEMENT`` of the cells); only the tools graph is
+    written, tied to that file."""
     state = load_tools_checkpoint(checkpoint)
-    gen_data, gen = generator_bytes(state["base"], out, name, int8=int8)
     tools = tools_from_checkpoint(state)
+    if tools_only:
+        gen_data, gen, base_json = None, None, _existing_generator(Path(out), tools)
+    else:
+        gen_data, gen = generator_bytes(state["base"], out, name, int8=int8)
+        base_json = gen.meta.to_json()
     meta = ToolsMeta(
         tuple(state["tasks"]),
-        base_fingerprint(gen.meta.to_json()),
+        base_fingerprint(base_json),
         tools.n_styles,
         {
             "config": {k: v for k, v in state["config"].items() if k not in ("out",)},
@@ -208,15 +219,48 @@ def export_tools(
         data = quantised
     with tempfile.TemporaryDirectory(prefix="nudge-export-") as folder:  # the daemon's loader, on the pair
         trial = Path(folder) / Path(out).name
-        trial.write_bytes(gen_data)
+        trial.write_bytes(Path(out).read_bytes() if gen_data is None else gen_data)
         tools_path_for(trial).write_bytes(data)
         try:
-            load_model(trial)
+            served = load_model(trial)
         except ModelError as error:
-            raise ExportError(f"the daemon would refuse the pair: {error}; nothing written") from error
-    path = atomic_write_bytes(out, gen_data)
+            raise ExportError(f"the daemon would refuse the generator: {error}; nothing written") from error
+        if served.tools is None:
+            raise ExportError(
+                f"the daemon would not use the tools graph: {served.tools_problem}; nothing written"
+            )
+    result = None
+    if gen_data is not None:
+        path = atomic_write_bytes(out, gen_data)
+        result = ExportResult(path, gen.meta, gen.max_abs_diff, len(gen_data), gen.int8)
     tools_path = atomic_write_bytes(tools_path_for(out), data)
-    return (
-        ExportResult(path, gen.meta, gen.max_abs_diff, len(gen_data), gen.int8),
-        ToolsExportResult(tools_path, meta, diff, len(data), found),
-    )
+    return result, ToolsExportResult(tools_path, meta, diff, len(data), found)
+
+
+def _existing_generator(path: Path, tools: ToolsGenerator) -> str:
+    """The metadata text of the generator file at ``path``, after checking that the tools were trained from
+    it: its hits agree with the tools checkpoint's generator on random inputs."""
+    try:
+        existing = load_model(path, tools=False)
+    except ModelError as error:
+        raise ExportError(
+            f"--tools-only needs the generator the tools were trained from at {path}: {error}"
+        ) from error
+    base = tools.base
+    rng = np.random.default_rng(7)
+    n = 2048
+    z = rng.standard_normal((n, base.latent_dim)).astype(np.float32)
+    cond = rng.random((n, base.n_conditions)).astype(np.float32)
+    style = rng.integers(0, max(1, base.n_styles), n).astype(np.int64) if base.n_styles else None
+    got = existing.run(z, cond, style)[:, HIT] >= 0.5
+    with torch.no_grad():
+        want = base(
+            torch.from_numpy(z), torch.from_numpy(cond), None if style is None else torch.from_numpy(style)
+        )
+    agreement = float(np.mean(got == (want[:, HIT].numpy() >= 0.5)))
+    if agreement < MIN_HIT_AGREEMENT:
+        raise ExportError(
+            f"{path} is not the generator these tools were trained from (hits agree on {agreement:.3f} of "
+            f"the cells, below {MIN_HIT_AGREEMENT}); nothing written"
+        )
+    return existing.meta_json

@@ -13,6 +13,7 @@ from companion.core.pattern import Pattern
 from companion.runtime import tools
 from companion.runtime.model import load_model
 from companion.runtime.tools_model import TASKS, base_fingerprint, tools_path_for
+from tests.support.tiny_onnx import write_tiny_model
 from tests.support.tools_data import GRID, tiny_base, write_tools_data
 from training.cli import main as cli_main
 from training.export.export import export_checkpoint
@@ -117,3 +118,16 @@ def test_training_never_sees_the_test_split(run, monkeypatch):
     assert seen and not (seen & test_windows)
     assert torch.is_tensor(trainer.beats) and len(trainer.beats) == int((beats.split == "train").sum())
     assert len(trainer.fill_bars) == int((fills.split == "train").sum())  # fills: the train split only
+
+
+def test_tools_only_writes_the_tools_graph_beside_the_generator_they_were_made_from(run, tmp_path, capsys):
+    _, base, best = run
+    generator = export_checkpoint(base, tmp_path / "g.onnx").path
+    before = generator.read_bytes()
+    assert cli_main(["export", str(best), "-o", str(generator), "--tools-only"]) == 0
+    assert generator.read_bytes() == before  # the generator file stays as it was
+    assert load_model(generator).tools is not None
+    other = write_tiny_model(tmp_path / "o.onnx", grid=GRID)  # another generator of the same shape
+    assert cli_main(["export", str(best), "-o", str(other), "--tools-only"]) == 2  # not the tools' generator
+    assert "is not the generator these tools were trained from" in capsys.readouterr().err
+    assert not tools_path_for(other).exists()
