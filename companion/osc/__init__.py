@@ -7,6 +7,7 @@
   per sender by work; ``server``: the UDP loop; ``guard``: per-sender rate limits and no reply to ourselves.
 - ``searches``: the generate and vary searches and their price; ``search_pool``: the search processes the
   scheduler feeds; ``search_child``: a search process's side.
+- ``tool_searches``: the tools (Groove, Drumify, Continue, Interpolate, Fill), run where the searches run.
 
 Built on the core and the runtime; training never imports it (tests/test_layering.py).
 """

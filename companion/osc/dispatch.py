@@ -35,7 +35,7 @@ import numpy as np
 from companion.core.errors import NudgeError, UsageError
 from companion.core.osc_codec import Message, OscError, decode_message, encode_message, split_packet
 from companion.core.pattern import Pattern
-from companion.osc import searches
+from companion.osc import searches, tool_searches
 from companion.osc.api import (
     ENDPOINT_BY_ADDRESS,
     LIVE_OFF_REASON,
@@ -76,6 +76,7 @@ DEFERRED = {
     "play_stop": "live",
     "play_panic": "live",
     "cancel": "cancel",
+    **dict.fromkeys(tool_searches.TOOL_HANDLERS, "work"),  # the tools run where the searches run
 }
 # what the daemon sends and never takes: a datagram with one of these is another program's reply (or our
 # own, come back), never answered, so that two programs (or the daemon and itself) cannot loop
@@ -179,7 +180,11 @@ class Daemon:
             self._check_reply_port(request, sender)
             request.search = self._search_request(request, model)
             cost = 0.0 if request.search is None else searches.price(request.search, model.meta)
+            if request.endpoint.handler in tool_searches.TOOL_HANDLERS:
+                cost = self._tool_arrival(request, model)
             if cost > budget[0] + 1e-9:
+                if request.search is None:  # a tool
+                    raise RequestError(request.id, _tool_over_budget(message.address, cost, budget[0]))
                 reason = _over_budget(message.address, request.search, model, cost, budget[0])
                 raise RequestError(request.id, reason)
             budget[0] -= cost
@@ -310,6 +315,18 @@ class Daemon:
 
     _vary = _generate
 
+    def _tool_arrival(self, request: Request, model: Model) -> float:
+        """A tool on arrival: a fresh seed when it brings none (as generate and vary); its price."""
+        if "seed" not in request.options:
+            request.options["seed"] = int(self._fresh_seeds.integers(0, MAX_ID))
+        return tool_searches.price(request, model.meta, model.tools is not None)
+
+    def _tool(self, request: Request, model: Model) -> list[bytes]:
+        self.prepare(request)
+        return self.finish(searches.run_search(request, model))
+
+    _groove = _drumify = _continue = _interpolate = _fill = _tool
+
     def run_in_pool(self, pool: SearchPool, slot: int, job: Job) -> list[bytes]:
         """A search job's replies, from search process ``slot`` (never raises); ``-v`` logs a line."""
         started = time.perf_counter()
@@ -426,6 +443,18 @@ class Daemon:
     def poll_models(self) -> None:
         """Reload the serving model when its file changed (the server's poller calls this)."""
         self.serving.poll()
+
+
+def _tool_over_budget(address: str, cost: float, left: float) -> str:
+    if cost > MAX_SEARCHES_PER_DATAGRAM:
+        return (
+            f"{address}: this request costs {cost:.2f} maximal searches, more than one datagram buys: ask "
+            "for fewer candidates"
+        )
+    return (
+        f"{address}: this datagram's requests cost more than {MAX_SEARCHES_PER_DATAGRAM:g} maximal search "
+        f"(this one {cost:.2f}, {max(left, 0):.2f} left): send it in a datagram of its own"
+    )
 
 
 def _over_budget(address: str, wanted: SearchRequest, model: Model, cost: float, left: float) -> str:

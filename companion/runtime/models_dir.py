@@ -8,7 +8,9 @@ The exporter writes atomically (temp file + rename), so a file that is seen is c
 still fails to load raises ``ModelError`` and the caller keeps the model it has.
 
 Only regular files whose real path lies in the folder are models: a symbolic link is followed only when
-its target is inside the folder too (a link to ``/etc/passwd`` is never opened).
+its target is inside the folder too (a link to ``/etc/passwd`` is never opened). ``NAME.tools.onnx`` is
+not a model of its own but the tools graph of ``NAME.onnx`` (``companion.runtime.tools_model``): a change to
+it counts as a change to that model.
 """
 
 from __future__ import annotations
@@ -21,13 +23,14 @@ from pathlib import Path
 from stat import S_ISREG
 
 from companion.runtime.model import Model, ModelError, load_model
+from companion.runtime.tools_model import TOOLS_SUFFIX, is_tools_file
 
 log = logging.getLogger(__name__)
 SUFFIX = ".onnx"
 # a model is served under its file name: what /nudge/model/load accepts (and fits an OSC reply)
 MODEL_NAME_PATTERN = re.compile(r"\A[A-Za-z0-9][A-Za-z0-9_.-]{0,63}\Z")  # \Z: no trailing newline
 
-Signature = tuple[int, int, int, int, bytes]  # (mtime_ns, size, inode, ctime_ns, head and tail digest)
+Signature = tuple  # (mtime_ns, size, inode, ctime_ns, head and tail digest), + the tools graph's
 PEEK_BYTES = 16 * 1024  # read from each end of a model file at every poll
 
 
@@ -67,9 +70,12 @@ class ModelsDir:
             name, suffix = os.path.splitext(entry.name)
             if suffix != SUFFIX or not MODEL_NAME_PATTERN.match(name) or not self._inside(Path(entry.path)):
                 continue
+            if is_tools_file(entry.name):  # the tools graph of NAME.onnx: part of that model
+                continue
             sig = signature(Path(entry.path))
             if sig is not None:
-                found[name] = sig
+                tools = self.directory / f"{name}{TOOLS_SUFFIX}"
+                found[name] = (*sig, signature(tools) if self._inside(tools) else None)
         return found
 
     def names(self) -> list[str]:
