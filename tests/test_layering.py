@@ -3,6 +3,7 @@
     companion.core      <- companion.runtime <- companion.osc  <- companion.commands, companion.cli
     companion.core      <- companion.live
     companion.core      <- companion.audio   (the audio extra's libraries imported inside functions only)
+    companion.audio     <- companion.osc     (drumify of an audio file: inside functions only)
     companion.core, companion.runtime, companion.audio <- training  (never the OSC protocol, live MIDI or
                                                                      the commands)
 
@@ -41,7 +42,7 @@ COMPANION_MODULES = sorted(
 ALLOWED: dict[str, tuple[str, ...]] = {
     "companion.core": ("companion.core",),
     "companion.runtime": ("companion.core", "companion.runtime"),
-    "companion.osc": ("companion", "companion.core", "companion.runtime", "companion.osc"),
+    "companion.osc": ("companion", "companion.core", "companion.runtime", "companion.audio", "companion.osc"),
     "companion.live": ("companion.core", "companion.live"),
     "companion.audio": ("companion.core", "companion.audio"),
     "training.dataset": ("companion.core", "companion.runtime", "training.dataset"),
@@ -291,6 +292,18 @@ OPTIONAL_IN_COMPANION = {
     "companion/core/piano_roll.py": {"matplotlib"},  # nudge generate --png ([png])
     **{f"companion/audio/{p.name}": AUDIO_EXTRA for p in sorted((ROOT / "companion" / "audio").glob("*.py"))},
 }
+
+
+def test_the_daemon_imports_the_audio_room_only_inside_functions():
+    """The daemon starts without the audio analysis (and its extra) loaded: only /nudge/drumify of an
+    audio file imports it, when it runs."""
+    for path in sorted((ROOT / "companion" / "osc").glob("*.py")):
+        top = {
+            node.module
+            for node in ast.parse(path.read_text(encoding="utf-8")).body
+            if isinstance(node, ast.ImportFrom) and node.module
+        }
+        assert not {m for m in top if m.startswith("companion.audio")}, f"{path.name} imports companion.audio"
 
 
 def test_companion_never_imports_training_or_torch_in_source():

@@ -30,6 +30,7 @@ from companion.audio import beats as beat_tracking
 from companion.audio.decode import AudioError, load_audio
 from companion.audio.features import mel_frames
 from companion.audio.onsets import detect_onsets
+from companion.core.midi_clip import MidiClip
 from companion.core.midi_file import DrumTake
 from companion.core.midi_values import MAX_BPM, MIN_BPM
 from companion.core.notes import rows_to_notes, sort_notes
@@ -65,6 +66,11 @@ class AudioRhythm:
         notes = self.take.notes
         columns = ("pitch", "start_beats", "duration_beats", "velocity")
         return np.stack([notes[c].astype(np.float64) for c in columns], axis=1).reshape(-1, 4)
+
+    def to_clip(self) -> MidiClip:
+        """The rhythm as the tools' input clip (``nudge drumify``, ``/nudge/drumify``): every onset a note."""
+        meter = (self.beats_per_bar, 4)
+        return MidiClip(self.take.notes.copy(), self.bars, self.beats_per_bar, self.bpm, meter)
 
 
 def _check_markers(markers: Sequence[WarpMarker]) -> tuple[np.ndarray, np.ndarray]:

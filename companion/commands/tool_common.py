@@ -31,8 +31,13 @@ from companion.core.outputs import MIDI, add_output_arguments
 from companion.core.pattern import DEFAULT_CANDIDATES, MAX_CANDIDATES, MIN_CANDIDATES
 
 
-def add_common(parser: argparse.ArgumentParser, style: bool = True, sliders: bool = False) -> None:
-    parser.add_argument("--from", dest="source", type=Path, required=True, help="the .mid file to start from")
+def add_common(
+    parser: argparse.ArgumentParser,
+    style: bool = True,
+    sliders: bool = False,
+    source_help: str = "the .mid file to start from",
+) -> None:
+    parser.add_argument("--from", dest="source", type=Path, required=True, help=source_help)
     add_output_arguments(parser, "the .mid file to write")
     parser.add_argument("--model", type=Path, help=f"model file (default: {DEFAULT_MODELS_DIR}/default.onnx)")
     parser.add_argument(
@@ -93,10 +98,12 @@ def run_tool(
     answer: Callable[[Any, list, int], list[tuple[np.ndarray, float]]],
     count: int = 1,
     extra_inputs: tuple[str, ...] = (),
+    read_source: Callable[[Path, Any], Any] | None = None,
 ) -> int:
     """Check every output (``count``: ``-o NAME.mid`` -> NAME_1.mid .. NAME_N.mid), load the model and the
     clip(s), compute every answer, then write them: ``answer(model, clips, seed)`` -> [(notes,
-    length_beats)], one per output; ``clips``: the ``--from`` clip, then one per name in ``extra_inputs``."""
+    length_beats)], one per output; ``clips``: the ``--from`` clip (``read_source(path, model)`` when
+    given, else the .mid file), then one per name in ``extra_inputs``."""
     from companion.core.midi_clip import read_midi_clip, write_midi_clip
     from companion.core.outputs import plan_outputs
     from companion.runtime.model import load_model
@@ -104,7 +111,8 @@ def run_tool(
     try:
         plan = plan_outputs(args.output, MIDI, count, args.force)
         model = load_model(args.model or DEFAULT_MODELS_DIR / f"{DEFAULT_MODEL_NAME}.onnx")
-        clips = [read_midi_clip(args.source), *(read_midi_clip(getattr(args, name)) for name in extra_inputs)]
+        first = read_source(args.source, model) if read_source else read_midi_clip(args.source)
+        clips = [first, *(read_midi_clip(getattr(args, name)) for name in extra_inputs)]
         seed_ = args.seed if args.seed is not None else random.SystemRandom().randrange(2**31 - 1)
         results = answer(model, clips, seed_)
         for line in plan.notes:

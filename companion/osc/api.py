@@ -17,6 +17,7 @@ from companion.core.drum_map import VOICES
 from companion.core.midi_values import MAX_BPM, MAX_SONG_BEATS, MIN_BPM, PITCH, VELOCITY
 from companion.core.model_meta import STYLE_ANY
 from companion.core.pattern import DEFAULT_CANDIDATES, MAX_BARS, MAX_CANDIDATES, MIN_CANDIDATES
+from companion.osc.audio_source import AUDIO_KEYS, AUDIO_OPTIONS
 
 VERSION = __version__
 MAX_ID = 2**31 - 1
@@ -184,10 +185,11 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         NOTES_REPLY,
         "drumify",
         "drums for any clip (a bassline, a melody, taps; any pitch): their onsets follow the clip's; the "
-        "style and the sliders apply",
+        "style and the sliders apply. Or, with `audio`, the onsets of an audio file: then no clip, and "
+        "for a warped clip the marker `warp` and its markers end the message (see *Drumify an audio clip*)",
         options=True,
         clip=True,
-        keys=(*TOOL_KEYS, CONDITIONS),
+        keys=(*TOOL_KEYS, CONDITIONS, *AUDIO_KEYS),
     ),
     Endpoint(
         "/nudge/continue",
@@ -334,6 +336,7 @@ OPTIONS: tuple[Option, ...] = (
         1,
         MAX_CLIP_PARTS,
     ),
+    *(Option(*row) for row in AUDIO_OPTIONS),  # /nudge/drumify of an audio file
     Option(
         "<condition>",
         "f",
@@ -344,6 +347,15 @@ OPTIONS: tuple[Option, ...] = (
     ),
 )
 OPTION_BY_KEY: dict[str, Option] = {o.key: o for o in OPTIONS if not o.key.startswith("<")}
+
+
+def endpoint_keys(endpoint: Endpoint) -> tuple[str, ...]:
+    """The keys ``endpoint`` takes (``CONDITIONS``: every condition); the audio keys only where named."""
+    if endpoint.keys is not None:
+        return endpoint.keys
+    return tuple(o.key for o in OPTIONS if o.key not in AUDIO_KEYS)
+
+
 CONDITION_OPTION = OPTIONS[-1]
 
 REPLIES: tuple[Reply, ...] = (

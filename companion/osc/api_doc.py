@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import sys
 
-from companion.osc import api
+from companion.core.pattern import MAX_BARS
+from companion.osc import api, audio_source
 
 HEADER = """\
 # OSC API of `nudge serve`
@@ -137,6 +138,40 @@ left out too. How they work and how well: [tools.md](tools.md).
   nearest 16th), then a fill in the last bar. Needs a model with a tools graph (`NAME.tools.onnx`).
 """
 
+AUDIO_NOTE = """\
+## Drumify an audio clip
+
+`/nudge/drumify` takes an audio file in place of the clip: the key `audio` with the file's absolute path
+(the daemon reads it, so it must be on the daemon's machine; .wav .aif .aiff .flac .ogg .opus .mp3). The
+onsets of the part asked for are placed on a bar grid (see [audio-analysis.md](audio-analysis.md)) and
+drumified like a clip's notes; the style, the sliders, `seed` and `candidates` apply. The reply is a note
+reply whose `length_beats` is the whole bars found (at most {max_bars}); at most {max_seconds:g} s of the file
+are read. Needs the audio extra on the daemon's machine (`pip install 'nudge[audio]'`; without it,
+`/nudge/error` names it).
+
+From a Max for Live device, for the selected audio `Clip` of the Live Object Model:
+
+- a **warped** clip (`warping` 1): `audio file_path audio_start_beats start_marker audio_end_beats
+  end_marker`, then the marker `{warp}` and the clip's `warp_markers` as `sample_time:f beat_time:f` pairs
+  (seconds in the file, clip beats; at least 2, both rising) to the end of the message. Bar 1 of the reply
+  is the clip's start marker, its tempo is the markers', and a MIDI clip of `length_beats` beside the audio
+  clip lines up with it:
+
+      /nudge/drumify 7 audio /Users/me/loop.wav seed 3 audio_start_beats 0.0 audio_end_beats 16.0
+          warp 0.0 0.0 8.0 16.0
+
+- an **unwarped** clip: `audio file_path audio_start_s S audio_end_s E` in seconds of the file. The beats,
+  downbeats and tempo are tracked: bar 1 of the reply is the first downbeat tracked from `audio_start_s`,
+  and the clip name says where it is and the tempo (`default drumify any s3 audio 4 bars 121.3 bpm from
+  0.52 s`).
+- `beats_per_bar` (`signature_numerator`, {min_bpb}..{max_bpb}) sets the bar length; default the model's.
+
+Errors (`/nudge/error`, nothing changes): a relative path or another suffix, `audio` with a `notes` clip
+or `parts`, `audio_start_beats`/`audio_end_beats` without `{warp}` or `audio_start_s`/`audio_end_s` with it,
+an end before the start, markers that do not rise, and a file that is missing, unreadable, silent, shorter
+than a bar after its first downbeat, or without a steady pulse.
+"""
+
 ROUTES_NOTE = """\
 ## Where replies go
 
@@ -206,12 +241,21 @@ def render() -> str:
     out += ["| address | keys |", "|---|---|"]
     for e in api.ENDPOINTS:
         if e.options:
-            keys = [o.key for o in api.OPTIONS] if e.keys is None else list(e.keys)
+            keys = api.endpoint_keys(e)
             out.append(f"| `{e.address}` | {', '.join(f'`{k}`' for k in keys)} |")
     out += ["", "## Replies", "", "| address | arguments | meaning |", "|---|---|---|"]
     for r in api.REPLIES:
         out.append(f"| `{r.address}` | {_args(r.args)} | {r.description} |")
     out += ["", NOTE_REPLY, VARY_NOTE, LOCK_NOTE, TOOLS_NOTE]
+    out.append(
+        AUDIO_NOTE.format(
+            max_bars=MAX_BARS,
+            max_seconds=audio_source.MAX_AUDIO_SECONDS,
+            warp=audio_source.WARP_MARKER,
+            min_bpb=audio_source.MIN_BEATS_PER_BAR,
+            max_bpb=audio_source.MAX_BEATS_PER_BAR,
+        )
+    )
     part_bytes = 16 + ((3 + 4 * api.NOTES_PER_PART + 1 + 3) // 4) * 4 + 8 + 16 * api.NOTES_PER_PART
     out.append(
         LIMIT_NOTE.format(

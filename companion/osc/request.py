@@ -17,6 +17,7 @@ from companion.core.model_meta import ModelMeta
 from companion.core.notes import rows_to_notes
 from companion.core.osc_codec import Message, first_argument
 from companion.core.pattern import MAX_BARS
+from companion.osc import audio_source
 from companion.osc.api import (
     CLIP_MARKER,
     CONDITIONS,
@@ -30,7 +31,9 @@ from companion.osc.api import (
     Arg,
     Endpoint,
     Repeat,
+    endpoint_keys,
 )
+from companion.osc.audio_source import AUDIO_KEY
 from companion.runtime.models_dir import MODEL_NAME_PATTERN
 from companion.runtime.search_request import SearchRequest
 
@@ -189,6 +192,9 @@ def _parse_options(request: Request, tags: str, args: tuple, start: int, meta: M
         if key == CLIP_MARKER and endpoint.clip:
             request.clip = _parse_clip(tags, args, position + 1, meta)
             break
+        if key == audio_source.WARP_MARKER and AUDIO_KEY in (endpoint.keys or ()):
+            request.options[key] = _parse_warp(tags, args, position + 1)
+            break
         if position + 1 >= len(args):
             raise UsageError(f"key {key!r} has no value")
         if (position - start) // 2 >= MAX_KEY_VALUE_PAIRS:
@@ -197,14 +203,16 @@ def _parse_options(request: Request, tags: str, args: tuple, start: int, meta: M
         if key in request.options or key in request.sliders:
             raise UsageError(f"key {key!r} is given twice")
         if not _takes(endpoint, key, conditions):
-            taken = [k for k in endpoint.keys or () if k != CONDITIONS] + list(
-                conditions if CONDITIONS in (endpoint.keys or ()) else ()
-            )
-            raise UsageError(f"key {key!r} is not taken here; allowed: {', '.join(taken) or 'none'}")
+            taken = ", ".join(_taken(endpoint, conditions)) or "none"
+            raise UsageError(f"key {key!r} is not taken here; allowed: {taken}")
         option = OPTION_BY_KEY.get(key)
         if option is not None:
             if option.tag == "i":
                 request.options[key] = coerce_int(key, tag, value, option.low, option.high)
+            elif option.tag == "f":
+                request.options[key] = coerce_float(key, tag, value, option.low, option.high)
+            elif key == AUDIO_KEY:
+                request.options[key] = audio_source.check_path(coerce_str(key, tag, value))
             elif key == "keep":
                 text = coerce_str(key, tag, value)
                 request.options[key] = () if text == KEEP_NONE else voices_from_names(text)
@@ -213,10 +221,12 @@ def _parse_options(request: Request, tags: str, args: tuple, start: int, meta: M
         elif key in conditions:
             request.sliders[key] = coerce_float(key, tag, value, 0, 1)
         else:
-            allowed = ", ".join([*OPTION_BY_KEY, *conditions])
+            allowed = ", ".join(_taken(endpoint, conditions))
             raise UsageError(f"unknown key {key!r}; allowed: {allowed}")
         position += 2
+    audio_source.check_audio_request(request.options, request.clip is not None)
     needs_clip = not endpoint.clip_optional or bool(request.options.get("keep"))
+    needs_clip = needs_clip and AUDIO_KEY not in request.options
     if endpoint.clip and request.clip is None and needs_clip:
         why = " (keep needs the clip)" if endpoint.clip_optional else ""
         raise UsageError(
@@ -226,9 +236,15 @@ def _parse_options(request: Request, tags: str, args: tuple, start: int, meta: M
 
 def _takes(endpoint: Endpoint, key: str, conditions: tuple[str, ...]) -> bool:
     """Whether ``endpoint`` takes the option ``key`` (unknown keys are refused later, naming all)."""
-    if endpoint.keys is None or (key not in OPTION_BY_KEY and key not in conditions):
+    if key not in OPTION_BY_KEY and key not in conditions:
         return True
-    return key in endpoint.keys or (key in conditions and CONDITIONS in endpoint.keys)
+    keys = endpoint_keys(endpoint)
+    return key in keys or (key in conditions and CONDITIONS in keys)
+
+
+def _taken(endpoint: Endpoint, conditions: tuple[str, ...]) -> list[str]:
+    keys = endpoint_keys(endpoint)
+    return [k for k in keys if k != CONDITIONS] + list(conditions if CONDITIONS in keys else ())
 
 
 def _parse_style(style: str, meta: ModelMeta | None) -> str | None:
@@ -239,6 +255,20 @@ def _parse_style(style: str, meta: ModelMeta | None) -> str | None:
         allowed = ", ".join([STYLE_ANY, *styles]) if styles else f"{STYLE_ANY} (this model has no styles)"
         raise UsageError(f"unknown style {style!r}; allowed: {allowed}")
     return style
+
+
+def _parse_warp(tags: str, args: tuple, start: int) -> tuple[tuple[float, float], ...]:
+    """``sample_time:f beat_time:f`` pairs from ``start`` to the end of the message."""
+    if (len(args) - start) % 2:
+        raise UsageError(f"'{audio_source.WARP_MARKER}' must be followed by pairs sample_time:f beat_time:f")
+    pairs = tuple(
+        (
+            coerce_float("sample_time", tags[i], args[i], 0, None),
+            coerce_float("beat_time", tags[i + 1], args[i + 1]),
+        )
+        for i in range(start, len(args), 2)
+    )
+    return audio_source.check_warp(pairs)
 
 
 def _parse_clip(tags: str, args: tuple, start: int, meta: ModelMeta | None) -> Clip:

@@ -21,10 +21,12 @@ from companion.core.drum_map import clip_voice_lookup
 from companion.core.errors import UsageError
 from companion.core.model_meta import ModelMeta
 from companion.core.notes import clip_to_pattern
-from companion.core.pattern import CLIP_PARTIAL_BAR, Grid, bars_for_length
+from companion.core.pattern import CLIP_PARTIAL_BAR, MAX_BARS, Grid, bars_for_length
+from companion.osc import audio_source
 from companion.osc.api import MAX_OSC_CANDIDATES
+from companion.osc.audio_source import AUDIO_KEY
 from companion.osc.replies import SearchResult, notes_reply
-from companion.osc.request import Request
+from companion.osc.request import Clip, Request
 from companion.runtime import tool_clips, tool_search
 from companion.runtime.model import Model
 from companion.runtime.search_request import DEFAULT_CANDIDATES
@@ -39,6 +41,8 @@ def price(request: Request, meta: ModelMeta, has_tools: bool = True) -> float:
     handler = request.endpoint.handler
     candidates = int(request.options.get("candidates", DEFAULT_CANDIDATES))
     length = request.clip.length_beats if request.clip is not None else meta.beats_per_bar
+    if AUDIO_KEY in request.options:  # the audio's clip is not known before it is analysed: at most 8 bars
+        length = MAX_BARS * int(request.options.get("beats_per_bar", meta.beats_per_bar))
     bars = bars_for_length(length, meta.beats_per_bar, CLIP_PARTIAL_BAR)
     if handler == "interpolate":  # one generator run, and every candidate's path measured at each step
         runs = 1.0 + request.values["count"] / 4
@@ -56,6 +60,10 @@ def price(request: Request, meta: ModelMeta, has_tools: bool = True) -> float:
 def run_tool(request: Request, model: Model) -> SearchResult:
     """The replies of a prepared tool request (``NudgeError`` for the user's mistakes)."""
     handler, opts, clip = request.endpoint.handler, request.options, request.clip
+    source = ""
+    if clip is None and AUDIO_KEY in opts:  # /nudge/drumify of an audio file: its onsets are the clip
+        length, notes, source = audio_source.audio_clip(opts, model.meta)
+        clip = request.clip = Clip(length, notes)
     if clip is None:
         raise RuntimeError(f"{request.endpoint.address} reached its tool without its clip")
     seed, style = opts["seed"], opts.get("style")
@@ -69,7 +77,7 @@ def run_tool(request: Request, model: Model) -> SearchResult:
         notes = tool_clips.drumify_clip(
             model, clip.notes, length, request.sliders, style=style, seed=seed, n=n
         )
-        name = f"{model.name} drumify {style or 'any'} s{seed}"
+        name = " ".join(filter(None, (f"{model.name} drumify {style or 'any'} s{seed}", source)))
     elif handler == "continue":
         bars = request.values["bars"]
         notes, length = tool_clips.continue_clip(
