@@ -57,6 +57,7 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     "training.spotify": ("companion.core", "companion.runtime", "training.dataset", "training.spotify"),
     "training.audio": (
         "companion.core",
+        "companion.runtime",  # the drumify it scores (companion.runtime.tool_clips)
         "companion.audio",
         "training.dataset",
         "training.spotify",
