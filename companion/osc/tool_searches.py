@@ -95,6 +95,8 @@ def run_tool(request: Request, model: Model) -> SearchResult:
 
 def _interpolate(request: Request, model: Model, seed: int, n: int) -> tuple[np.ndarray, float, str]:
     clip = request.clip
+    if clip is None:  # the registry asks a clip of /nudge/interpolate (needs_clip): never here without one
+        raise UsageError("interpolate needs a clip: A then B, split at split_beats")
     count, step, split = (request.values[k] for k in ("count", "step", "split_beats"))
     if step > count:
         raise UsageError(f"step must be in 1..count ({count}), got {step}")

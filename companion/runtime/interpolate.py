@@ -108,10 +108,10 @@ def _path(
     drops = differ[~coming][np.argsort(-priority[~coming], kind="stable")]
     out = np.empty((len(t), 3, *shape), np.float32)
     for k, weight in enumerate(t):
-        hits = a.hits.ravel().copy()
-        hits[adds[: int(np.rint(weight * len(adds)))]] = True
-        hits[drops[: int(np.rint(weight * len(drops)))]] = False
-        hits = hits.reshape(shape)
+        flat_hits = a.hits.ravel().copy()  # [V*T]
+        flat_hits[adds[: int(np.rint(weight * len(adds)))]] = True
+        flat_hits[drops[: int(np.rint(weight * len(drops)))]] = False
+        hits = flat_hits.reshape(shape)  # [V, T]
         from_b = hits & ~a.hits  # B's hits that came in take B's feel
         velocities = np.where(shared, (1 - weight) * a.velocities + weight * b.velocities, a.velocities)
         offsets = np.where(shared, (1 - weight) * a.offsets_steps + weight * b.offsets_steps, a.offsets_steps)

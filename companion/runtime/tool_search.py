@@ -39,7 +39,10 @@ def latent_search(
     ``slider_weight`` x the slider distance from ``cond`` [C] (0..1 everywhere)."""
     rng = np.random.default_rng(seed)
     z, styles = candidates.draw_latents(model, style, rng, n)  # [N, L], [N] or None
-    pool_z, pool_styles, pool_raw, pool_fit = [], [], [], []
+    pool_z: list[np.ndarray] = []
+    pool_styles: list[np.ndarray] = []  # empty when the model has no styles
+    pool_raw: list[np.ndarray] = []
+    pool_fit: list[np.ndarray] = []
     for r in range(rounds):
         if r > 0:
             scores = np.concatenate(pool_fit)
@@ -50,7 +53,8 @@ def latent_search(
             styles = None if styles is None else np.concatenate(pool_styles)[parents]
         raw = candidates.run_generator(model, cond, z, styles)  # [N, 3, V, T]
         pool_z.append(z)
-        pool_styles.append(styles)
+        if styles is not None:
+            pool_styles.append(styles)
         pool_raw.append(raw)
         pool_fit.append(fit(raw))
     raw, scores = np.concatenate(pool_raw), np.concatenate(pool_fit)

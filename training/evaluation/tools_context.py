@@ -40,7 +40,7 @@ class Figure:
         finite = [v for v in self.values if np.isfinite(v)]
         return float(np.std(finite, ddof=1)) if len(finite) > 1 else 0.0
 
-    def to_dict(self) -> dict[str, float]:
+    def to_dict(self) -> dict[str, float | list[float]]:
         return {"mean": self.mean, "sd": self.sd, "values": list(self.values)}
 
 

@@ -54,13 +54,14 @@ class Tasks:
         ctx, meta = self.ctx, self.ctx.model.meta
         requests = draw_requests(ctx.train, meta, n, ctx.rngs["requests"])
         out = []
-        for cond, style, seed in zip(requests.cond, requests.style, ctx.seeds(n), strict=True):
+        styles = [None] * n if requests.style is None else [meta.styles[s] for s in requests.style]
+        for cond, style, seed in zip(requests.cond, styles, ctx.seeds(n), strict=True):
             sliders = dict(zip(meta.condition_names, map(float, cond), strict=True))
             request = SearchRequest.of(
                 meta,
                 seed=int(seed),
                 sliders=sliders,
-                style=meta.styles[style],
+                style=style,
                 candidates=ctx.config.candidates,
             )
             out.append(engine.generate(ctx.model, request).to_array())
@@ -98,9 +99,10 @@ class Tasks:
 
     def nearest_onsets(self, onsets: np.ndarray) -> np.ndarray:
         """For each rhythm [T] the train window whose merged onsets are nearest (Hamming; ties at random)."""
-        train = self.train_onsets.astype(np.float32)
+        train: np.ndarray = self.train_onsets.astype(np.float32)  # [M, T]
         order = self.ctx.rngs["baselines"].permutation(len(train))
-        train, counts = train[order], train[order].sum(axis=1)
+        train = train[order]  # [M, T]
+        counts = train.sum(axis=1)  # [M]
         q = onsets.astype(np.float32)
         distance = q.sum(axis=1)[:, None] + counts[None] - 2 * q @ train.T  # [N, M]
         return self.ctx.train.patterns[order[distance.argmin(axis=1)]]
@@ -195,10 +197,10 @@ class Tasks:
         order = self.ctx.rngs["baselines"].permutation(differ)
         out = []
         for t in np.linspace(0, 1, count):
-            hits = a.hits.ravel().copy()
+            flat_hits = a.hits.ravel().copy()  # [V*T]
             chosen = order[: int(np.rint(t * len(order)))]
-            hits[chosen] = b.hits.ravel()[chosen]
-            hits = hits.reshape(a.hits.shape)
+            flat_hits[chosen] = b.hits.ravel()[chosen]
+            hits = flat_hits.reshape(a.hits.shape)  # [V, T]
             velocity = np.where(a.hits, a.velocities, b.velocities)
             offset = np.where(a.hits, a.offsets_steps, b.offsets_steps)
             out.append(np.stack([hits, velocity * hits, offset * hits]).astype(np.float32))

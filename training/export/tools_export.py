@@ -230,7 +230,7 @@ def export_tools(
                 f"the daemon would not use the tools graph: {served.tools_problem}; nothing written"
             )
     result = None
-    if gen_data is not None:
+    if gen_data is not None and gen is not None:
         path = atomic_write_bytes(out, gen_data)
         result = ExportResult(path, gen.meta, gen.max_abs_diff, len(gen_data), gen.int8)
     tools_path = atomic_write_bytes(tools_path_for(out), data)

@@ -10,10 +10,16 @@ its groove's windows. Only rows of one split are paired (training: ``train``).
 from __future__ import annotations
 
 from pathlib import PurePosixPath
+from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 
 from training.dataset import RhythmDataset
+
+if TYPE_CHECKING:
+    import torch
+
+ArrayT = TypeVar("ArrayT", np.ndarray, "torch.Tensor")  # numpy for tests and evaluation, torch in training
 
 
 def recording_key(source: str) -> tuple[str, str, str]:
@@ -40,7 +46,7 @@ def fill_pairs(beats: RhythmDataset, fills: RhythmDataset, split: str = "train")
     return np.array(pairs, dtype=np.int64).reshape(-1, 2)
 
 
-def splice(beat_windows: np.ndarray, fill_bars: np.ndarray, steps_per_bar: int) -> np.ndarray:
+def splice(beat_windows: ArrayT, fill_bars: ArrayT, steps_per_bar: int) -> ArrayT:
     """Beat windows [N, 3, V, B*S] with their last bar replaced by a fill bar [N, 3, V, S] (any array
     library with slicing and ``concatenate``-free assignment: numpy or torch)."""
     out = beat_windows.copy() if isinstance(beat_windows, np.ndarray) else beat_windows.clone()

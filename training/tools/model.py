@@ -89,7 +89,8 @@ class ToolsGenerator(nn.Module):
             raise ValueError("this generator has styles: pass a style index per row (n_styles = unknown)")
         known = (style < self.n_styles).to(cond.dtype).unsqueeze(1)  # [N, 1]
         embedded = base.style_embedding(style.clamp(max=self.n_styles - 1))  # [N, style_dim]
-        embedded = embedded * known + self.unknown_style * (1 - known)
+        unknown = self.unknown_style if self.unknown_style is not None else torch.zeros_like(embedded[0])
+        embedded = embedded * known + unknown * (1 - known)
         return torch.cat([cond_in, embedded], dim=1), given
 
     def bar_inputs(self, known: torch.Tensor, mask: torch.Tensor, rhythm: torch.Tensor) -> torch.Tensor:
@@ -158,7 +159,9 @@ class ToolsCritic(nn.Module):
     def __init__(self, base: Critic, n_tasks: int) -> None:
         super().__init__()
         self.base = base
-        hidden = base.score.weight.shape[1]
+        score = base.score
+        assert isinstance(score, nn.Linear)  # the critic's last layer (training.fitting.model.Critic)
+        hidden = score.in_features
         self.task_projection = spectral_norm(nn.Linear(n_tasks, hidden, bias=False))
         self.task_gain = nn.Parameter(torch.zeros(()))  # spectral norm undoes any scaling of the weights
 

@@ -25,6 +25,7 @@ import datetime as _dt
 import io
 import logging
 import math
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -111,7 +112,10 @@ class ToolsTrainer:
         betas = (config.beta1, config.beta2)
         base_ids = {id(p) for p in self.G.base.parameters()}
         new = [p for p in self.G.parameters() if id(p) not in base_ids]
-        groups = [{"params": list(self.G.base.parameters())}, {"params": new, "lr": config.lr_new}]
+        groups: list[dict[str, Any]] = [
+            {"params": list(self.G.base.parameters())},
+            {"params": new, "lr": config.lr_new},
+        ]
         self.opt_g = torch.optim.Adam(groups, lr=config.lr_g, betas=betas)
         self.opt_d = torch.optim.Adam(self.D.parameters(), lr=config.lr_d, betas=betas)
         self.gen = torch.Generator().manual_seed(config.seed)
@@ -199,7 +203,7 @@ class ToolsTrainer:
         }
         weights |= {"onset": cfg.onset_weight, "hit": cfg.hit_weight, "continue": cfg.continue_weight}
         weights |= {"groove_dyn": cfg.groove_dynamics_weight}
-        loss_g = sum(weights[k] * v for k, v in losses.items())
+        loss_g = torch.stack([weights[k] * v for k, v in losses.items()]).sum()
         self.opt_g.zero_grad(set_to_none=True)
         loss_g.backward()
         self.opt_g.step()
@@ -353,7 +357,7 @@ def fit_tools(config: ToolsConfig) -> Path:
     return ToolsTrainer(config).run()
 
 
-def load_tools_checkpoint(path: str | Path) -> dict[str, Any]:
+def load_tools_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
     """A tools checkpoint (``ToolsTrainer.checkpoint``); ``ValueError`` for anything else."""
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
