@@ -118,6 +118,7 @@ def audio_clip(options: Mapping[str, Any], meta: ModelMeta) -> tuple[float, np.n
     from companion.audio.rhythm import WarpMarker, audio_to_rhythm, clip_beats_to_seconds
 
     meter = int(options.get("beats_per_bar", meta.beats_per_bar))
+    markers: list[WarpMarker] | None = None
     if WARP_MARKER in options:
         markers = [WarpMarker(s, b) for s, b in options[WARP_MARKER]]
         start_beats = float(options.get("audio_start_beats", 0.0))
@@ -126,8 +127,9 @@ def audio_clip(options: Mapping[str, Any], meta: ModelMeta) -> tuple[float, np.n
         if start_s < 0:
             raise UsageError(f"audio_start_beats {start_beats:g}: before the file starts ({start_s:.2f} s)")
     else:
-        markers, start_s, end_s = None, float(options.get("audio_start_s", 0.0)), options.get("audio_end_s")
-    end_s = start_s + MAX_AUDIO_SECONDS if end_s is None else min(end_s, start_s + MAX_AUDIO_SECONDS)
+        start_s = float(options.get("audio_start_s", 0.0))
+        end_s = float(options.get("audio_end_s", start_s + MAX_AUDIO_SECONDS))
+    end_s = min(end_s, start_s + MAX_AUDIO_SECONDS)
     rhythm = audio_to_rhythm(options[AUDIO_KEY], start_s, end_s, warp_markers=markers, beats_per_bar=meter)
     where = f"{rhythm.bars} bars {rhythm.bpm:.1f} bpm from {rhythm.downbeat_s:.2f} s"
     return float(rhythm.bars * rhythm.beats_per_bar), rhythm.take.notes.copy(), f"audio {where}"

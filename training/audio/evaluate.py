@@ -143,7 +143,7 @@ def summarise(scores: list[ClipScore]) -> dict:
             "p10": round(float(np.percentile(values, 10)), 4),
         }
 
-    summary = {
+    summary: dict = {
         "clips": len(scores),
         "beat_f": stats("beat_f"),
         "downbeat_f": stats("downbeat_f"),
