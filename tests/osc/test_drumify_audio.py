@@ -110,3 +110,30 @@ def test_only_drumify_takes_audio(setup, address, tags, args):
     request = encode_message(address, tags, (*args, "audio", loop))
     messages = [decode_message(d) for d in daemon.handle(request)]
     assert "key 'audio' is not taken here" in error(messages)
+
+
+@pytest.mark.integration
+def test_over_udp_the_audio_is_read_in_a_search_process_as_in_the_daemon(setup, tmp_path):
+    from companion.osc.server import UdpServer
+    from companion.runtime.models_dir import ModelsDir
+    from tests.osc.test_server import Client, Running
+
+    local, loop = setup
+    path = write_tiny_model(tmp_path / "default.onnx", grid=Grid(4, 4, 2))
+    write_tiny_tools(path)
+    daemon = Daemon(load_model(path), ModelsDir(tmp_path), seed=1)
+    running = Running(UdpServer(daemon, "127.0.0.1", 0, poll_seconds=3600, search_processes=1))
+    client = Client(running.server.address)
+    request = ("isssisfsf" + "sffff", 5, "audio", loop, "seed", 2, "audio_start_beats", 0.0)
+    request += ("audio_end_beats", 8.0, "warp", LEAD_S, 0.0, LEAD_S + 16 * BEAT_S, 16.0)
+    try:
+        begin, remote = client.notes("/nudge/drumify", *request)
+        assert sum(slot.searches for slot in running.server.pool.slots) == 1  # in the search process
+        error = client.ask("/nudge/drumify", "iss", 6, "audio", loop.replace(".wav", "-gone.wav"))
+        assert error.address == "/nudge/error" and "not a file" in error.args[1]
+    finally:
+        client.close()
+        running.stop()
+    assert begin.args[3] == 8.0 and len(remote)
+    here = answer(send(local, request[0], *request[1:]))[1]
+    np.testing.assert_array_equal(remote, here)

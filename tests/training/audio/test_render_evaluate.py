@@ -76,6 +76,7 @@ def test_the_scores_on_the_ci_clips_hold_their_level(rendered, tmp_path, capsys)
         measured = summary["targets"][name]["measured"]
         assert measured >= floor, f"{name}: {measured} < {floor} on the CI clips (target {TARGETS[name]})"
         assert summary["targets"][name]["met"] == (measured >= TARGETS[name])
+    print("CI figures:", {k: v["measured"] for k, v in summary["targets"].items()})
     for clip in payload["clips"]:
         assert 0.0 <= clip["beat_f"] <= 1.0 and 0.0 <= clip["onset_f_mix"] <= 1.0
 
