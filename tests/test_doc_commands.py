@@ -63,6 +63,10 @@ NOT_RUNNABLE: tuple[tuple[str, str], ...] = (
     ),
     (r"--midi|--clock", "live MIDI needs a JACK server or a DAW's ports (tests/commands/test_serve_live.py)"),
     (
+        r"^nudge drumify --from \S+\.(wav|flac|ogg|opus|mp3|aiff?)\b",
+        "your audio loop (tests/commands/test_drumify_audio_cli.py drumifies a rendered one)",
+    ),
+    (
         r"^nudge-train (analyze audio|render gmd|fit-beats|evaluate-audio)",
         "your audio files, or minutes of fluidsynth renders (tests/training/audio run each on small clips)",
     ),
