@@ -10,7 +10,7 @@ dependencies do not change; without it the request answers ``/nudge/error`` nami
 - warped (``warp`` given): ``audio_start_beats`` / ``audio_end_beats`` are the clip's start and end markers
   in clip beats (default: 0, and 8 bars on); the markers map them to seconds in the file, and bar 1 of the
   answer is the clip's start;
-- unwarped: ``audio_start_s`` / ``audio_end_s`` in seconds of the file (default: 0 and the file's end);
+- unwarped: ``audio_start_s`` / ``audio_end_s`` in seconds of the file (default: 0, and 60 s on);
   bar 1 of the answer is the first downbeat tracked from the start, and the tempo is tracked.
 
 At most ``MAX_AUDIO_SECONDS`` of the file are read, and at most 8 bars answered.
