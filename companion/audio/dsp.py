@@ -196,9 +196,9 @@ def peak_pick(
     return np.asarray(peaks, dtype=np.int64)
 
 
-def onset_detect(envelope: np.ndarray, sr: int, hop: int, wait: int) -> np.ndarray:
+def onset_detect(envelope: np.ndarray, sr: int, hop: int, wait: int, delta: float = 0.07) -> np.ndarray:
     """int64 [K]: onset frames of an onset-strength envelope (scaled to 0..1, then ``peak_pick`` with
-    librosa's windows: 30 ms before, 100 ms averages, a threshold of 0.07)."""
+    librosa's windows: 30 ms before, 100 ms averages, and librosa's threshold ``delta`` 0.07 by default)."""
     envelope = np.asarray(envelope, dtype=np.float64)
     if not len(envelope):
         return np.zeros(0, dtype=np.int64)
@@ -212,7 +212,7 @@ def onset_detect(envelope: np.ndarray, sr: int, hop: int, wait: int) -> np.ndarr
         post_max=int(np.ceil(0.00 * sr // hop + 1)),
         pre_avg=int(np.ceil(0.10 * sr // hop)),
         post_avg=int(np.ceil(0.10 * sr // hop + 1)),
-        delta=0.07,
+        delta=delta,
         wait=wait,
     )
 

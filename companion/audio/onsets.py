@@ -17,6 +17,7 @@ from companion.audio import dsp
 from companion.audio.features import HOP, N_MELS, Frames
 
 WAIT_S = 0.03  # two onsets at least this far apart
+DELTA = 0.07  # peak picking's threshold over the local mean (0..1 of the envelope's range): librosa's
 
 
 @dataclass(frozen=True)
@@ -35,10 +36,11 @@ def flux(frames: Frames) -> np.ndarray:
     return np.maximum(0.0, np.diff(frames.mel_db, axis=1, prepend=frames.mel_db[:, :1]))
 
 
-def detect_onsets(frames: Frames) -> Onsets:
+def detect_onsets(frames: Frames, delta: float = DELTA) -> Onsets:
     rise = flux(frames)  # [M, F]
     envelope = rise.mean(axis=0)
-    found = dsp.onset_detect(envelope, frames.sample_rate, HOP, wait=max(1, round(WAIT_S / frames.hop_s)))
+    wait = max(1, round(WAIT_S / frames.hop_s))
+    found = dsp.onset_detect(envelope, frames.sample_rate, HOP, wait=wait, delta=delta)
     scale = float(np.percentile(envelope, 99)) or 1.0
     strength = np.clip(envelope[found] / scale, 0.0, 1.0) if len(found) else np.zeros(0)
     bands = np.arange(N_MELS, dtype=np.float64)
