@@ -11,10 +11,16 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from companion.commands.tool_common import add_common, run_tool, sliders_of, style_of
 from companion.core.cli_args import number_in
+
+if TYPE_CHECKING:
+    from companion.core.midi_clip import MidiClip
+    from companion.runtime.model import Model
 
 MAX_AUDIO_SECONDS = 30 * 60.0  # companion.audio.decode.MAX_SECONDS (not imported: the extra is optional)
 
@@ -41,12 +47,12 @@ def is_audio(path: Path) -> bool:
     return path.suffix.lower() in AUDIO_EXTENSIONS
 
 
-def read_source(args: argparse.Namespace):
+def read_source(args: argparse.Namespace) -> Callable[[Path, Model], MidiClip]:
     """The ``--from`` reader: an audio file's onset rhythm as a clip, or the .mid file."""
     from companion.core.errors import UsageError
     from companion.core.midi_clip import read_midi_clip
 
-    def read(path: Path, model):
+    def read(path: Path, model: Model) -> MidiClip:
         if not is_audio(path):
             if args.start or args.end is not None:
                 raise UsageError("--start and --end are for an audio --from (.wav, .flac, .mp3, ...)")
