@@ -55,6 +55,7 @@ from training.fitting.losses import (
     torch_descriptors,
 )
 from training.fitting.model import Critic
+from training.tools.calibrate import calibrate_groove
 from training.tools.config import ToolsConfig
 from training.tools.fills import fill_pairs, splice
 from training.tools.model import ToolsCritic, ToolsGenerator
@@ -333,6 +334,7 @@ class ToolsTrainer:
                 count = self.step % cfg.val_every or cfg.val_every
                 row = {"step": self.step, **{k: round(v / count, 5) for k, v in sums.items()}}
                 row["seconds"] = round(time.perf_counter() - started, 1)
+                row["groove_calibrated"] = sum(calibrate_groove(self.G, self.beats, cfg.seed).values())
                 self.G.eval()
                 row.update(self.validation.scores(self.G, self.base_config.hit_threshold))
                 self.G.train()
