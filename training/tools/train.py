@@ -102,6 +102,8 @@ class ToolsTrainer:
         self.quantiles = torch.tensor(self.space.normaliser.quantiles, dtype=torch.float32)  # [C, Q]
         self.probs = torch.tensor(self.space.normaliser.probs, dtype=torch.float32).expand(len(names), -1)
         self.scale = torch.from_numpy(self.space.scales())  # [C]
+        sample = self.beats[: min(len(self.beats), 4096)]
+        self.all_scale = torch_descriptors(sample, self.grid).std(dim=0).clamp(min=1e-3)  # [D]: all of them
         self.n_styles = len(self.space.styles)
         self.G = ToolsGenerator(
             copy.deepcopy(base).train(), len(TASKS), config.enc_hidden, config.enc_dim, config.groove_hidden
@@ -203,7 +205,7 @@ class ToolsTrainer:
             "groove": cfg.groove_weight,
         }
         weights |= {"onset": cfg.onset_weight, "hit": cfg.hit_weight, "continue": cfg.continue_weight}
-        weights |= {"groove_dyn": cfg.groove_dynamics_weight}
+        weights |= {"groove_dyn": cfg.groove_dynamics_weight, "drumify_desc": cfg.drumify_descriptor_weight}
         loss_g = torch.stack([weights[k] * v for k, v in losses.items()]).sum()
         self.opt_g.zero_grad(set_to_none=True)
         loss_g.backward()
@@ -244,6 +246,11 @@ class ToolsTrainer:
         bars = (inputs.task_index == TASK["continue"]) | (inputs.task_index == TASK["fill"])
         on_bars = hidden * bars.to(raw.dtype)[:, None, None]
         loss_continue = (hit_bce * on_bars).sum() / on_bars.sum().clamp(min=1)
+        drum_rows = inputs.task_index == TASK["drumify"]  # how a drummer plays it: all his descriptors
+        loss_drumify_desc = zero
+        if self.config.drumify_descriptor_weight > 0 and drum_rows.sum() > 0:
+            mine, his = (torch_descriptors(p[drum_rows], self.grid) / self.all_scale for p in (fake, real))
+            loss_drumify_desc = F.smooth_l1_loss(mine, his, beta=0.5)
         rows = inputs.task_index == TASK["groove"]
         loss_groove_dyn = dynamics_loss(fake[rows], real[rows], thr, self.grid) if rows.sum() > 1 else zero
         return {
@@ -254,6 +261,7 @@ class ToolsTrainer:
             "onset": loss_onset,
             "hit": loss_hit,
             "continue": loss_continue,
+            "drumify_desc": loss_drumify_desc,
         }
 
     # ---- checkpoints and the loop ----------------------------------------------------------------------
