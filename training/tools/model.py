@@ -14,11 +14,18 @@ sees its default 0.5 there and the encoder sees which ones are missing; a style 
 
 from __future__ import annotations
 
+import dataclasses
+import logging
+
 import torch
 from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
 
+from companion.core.pattern import Grid
+from training.fitting.config import TrainConfig
 from training.fitting.model import N_PLANES, Critic, Generator
+
+log = logging.getLogger(__name__)
 
 GROOVE_TASK = 1  # its column in the task one-hot (companion.runtime.tools_model.TASKS)
 GROOVE_KNOTS = 65  # knots of the Groove head's calibration per voice and plane (training/tools/calibrate.py)
@@ -212,3 +219,27 @@ class ToolsCritic(nn.Module):
 
 def count_parameters(module: nn.Module) -> int:
     return sum(p.numel() for p in module.parameters())
+
+
+def generator_critic(
+    config: TrainConfig,
+    state: dict[str, torch.Tensor] | None,
+    n_conditions: int,
+    n_styles: int,
+    n_voices: int,
+    grid: Grid,
+) -> Critic:
+    """The generator's critic, scoring one row at a time (a tools batch mixes tasks and settings, never the
+    same-setting groups a grouped critic, ``pack``, was trained on), with the generator run's weights where
+    their shapes fit (a grouped critic's joint layer also reads its group's spread: that layer starts
+    fresh)."""
+    names = {f.name for f in dataclasses.fields(config)}
+    one_row = {k: v for k, v in (("pack", 1), ("pack_critic", "none")) if k in names}
+    critic = Critic(dataclasses.replace(config, **one_row), n_conditions, n_styles, n_voices, grid)
+    if state is not None:
+        own = critic.state_dict()
+        fits = {k: v for k, v in state.items() if k in own and own[k].shape == v.shape}
+        critic.load_state_dict(fits, strict=False)
+        if len(fits) < len(own):
+            log.warning("the critic starts fresh in %s (a grouped critic's)", sorted(set(own) - set(fits)))
+    return critic

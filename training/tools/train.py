@@ -54,11 +54,10 @@ from training.fitting.losses import (
     interp,
     torch_descriptors,
 )
-from training.fitting.model import Critic
 from training.tools.calibrate import calibrate_groove
 from training.tools.config import ToolsConfig
 from training.tools.fills import fill_pairs, splice
-from training.tools.model import ToolsCritic, ToolsGenerator
+from training.tools.model import ToolsCritic, ToolsGenerator, generator_critic
 from training.tools.tasks import TASK, ToolInputs, compose, make_inputs
 from training.tools.validate import ToolsValidation
 
@@ -108,9 +107,14 @@ class ToolsTrainer:
         self.G = ToolsGenerator(
             copy.deepcopy(base).train(), len(TASKS), config.enc_hidden, config.enc_dim, config.groove_hidden
         )
-        critic = Critic(self.base_config, len(names), self.n_styles, base.n_voices, self.grid)
-        if "critic" in self.base_state:
-            critic.load_state_dict(self.base_state["critic"])
+        critic = generator_critic(
+            self.base_config,
+            self.base_state.get("critic"),
+            len(names),
+            self.n_styles,
+            base.n_voices,
+            self.grid,
+        )
         self.D = ToolsCritic(critic, len(TASKS))
         betas = (config.beta1, config.beta2)
         base_ids = {id(p) for p in self.G.base.parameters()}
