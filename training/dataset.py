@@ -134,7 +134,7 @@ class RhythmDataset:
             **{f"cond_{k}": v.astype(np.float32) for k, v in self.extra_conditions.items()},
         }
         buffer = io.BytesIO()
-        np.savez_compressed(buffer, **arrays)
+        np.savez_compressed(buffer, **arrays)  # type: ignore[arg-type]  # (numpy's stub: keywords are arrays)
         return atomic_write_bytes(path, buffer.getvalue())
 
     @classmethod

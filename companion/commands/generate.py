@@ -7,16 +7,16 @@ import random
 import sys
 from pathlib import Path
 
-from companion.commands.serve import DEFAULT_MODEL_NAME, DEFAULT_MODELS_DIR
 from companion.core.descriptors import DESCRIPTOR_TABLE, describe
 from companion.core.errors import NudgeError, UsageError
 from companion.core.midi_values import DEFAULT_BPM
 from companion.core.model_meta import STYLE_ANY
 from companion.core.pattern import MAX_BARS
+from companion.runtime.models_dir import default_model_path
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--model", type=Path, help=f"model file (default: {DEFAULT_MODELS_DIR}/default.onnx)")
+    parser.add_argument("--model", type=Path, help=f"model file (default: {default_model_path()})")
     parser.add_argument("-o", "--output", type=Path, required=True, help="the .mid file to write")
     parser.add_argument(
         "--bars", type=int, help="length in bars, 1..8 (default: the model's; --from: the file's)"
@@ -85,7 +85,7 @@ def run(args: argparse.Namespace) -> int:
     from companion.runtime.search import SearchRequest, search
 
     try:
-        model = load_model(args.model or DEFAULT_MODELS_DIR / f"{DEFAULT_MODEL_NAME}.onnx")
+        model = load_model(args.model or default_model_path())
         sliders = _sliders(args)
         style = None if args.style == STYLE_ANY else args.style
         options = {"sliders": sliders, "style": style, "candidates": args.candidates}

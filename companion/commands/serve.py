@@ -15,11 +15,9 @@ from companion.core.errors import NudgeError
 from companion.osc.dispatch import Daemon
 from companion.runtime.model import ModelError, load_model
 from companion.runtime.model_info import check_fits
-from companion.runtime.models_dir import ModelsDir
+from companion.runtime.models_dir import DEFAULT_MODELS_DIR, ModelsDir, default_model_path
 
 log = logging.getLogger(__name__)
-DEFAULT_MODELS_DIR = Path(__file__).resolve().parents[2] / "models"
-DEFAULT_MODEL_NAME = "default"
 
 
 def port_number(low: int) -> Callable[[str], int]:
@@ -104,7 +102,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     models = ModelsDir(args.models_dir) if args.models_dir.is_dir() else None
-    path = args.model or args.models_dir / f"{DEFAULT_MODEL_NAME}.onnx"
+    path = args.model or default_model_path(args.models_dir)
     try:
         model = check_fits(load_model(path))  # (Daemon checks again; here before any MIDI port opens)
     except ModelError as error:

@@ -185,7 +185,7 @@ def install_signal_handlers(player: LivePlayer | Player) -> Callable[[], None]:
 
     def handler(signum: int, frame: FrameType | None) -> None:
         player.close()
-        old = previous.get(signum)
+        old = previous.get(signal.Signals(signum))
         if callable(old):
             old(signum, frame)
         elif signum == signal.SIGINT:

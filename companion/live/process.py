@@ -114,8 +114,11 @@ class LivePlayer:
             env=env,
         )
         self.pid = self._process.pid
+        assert self._process.stdin is not None and self._process.stdout is not None  # PIPE both ways
+        self._stdin: BinaryIO = self._process.stdin  # type: ignore[assignment]
+        self._stdout: BinaryIO = self._process.stdout  # type: ignore[assignment]
         try:
-            write_message(self._process.stdin, self.config)
+            write_message(self._stdin, self.config)
             kind, payload = self._read_with_timeout(START_TIMEOUT_S)
         except (EOFError, OSError) as error:
             self._process.kill()
@@ -132,9 +135,7 @@ class LivePlayer:
 
     def _read_with_timeout(self, timeout: float) -> Any:
         result: list = []
-        reader = threading.Thread(
-            target=lambda: result.append(_guarded_read(self._process.stdout)), daemon=True
-        )
+        reader = threading.Thread(target=lambda: result.append(_guarded_read(self._stdout)), daemon=True)
         reader.start()
         reader.join(timeout)
         if reader.is_alive():
@@ -153,8 +154,8 @@ class LivePlayer:
                 if self._down is not None or self._process.poll() is not None:
                     self._revive(by_call=True)
                 try:
-                    write_message(self._process.stdin, (name, args))
-                    kind, payload = read_message(self._process.stdout)
+                    write_message(self._stdin, (name, args))
+                    kind, payload = read_message(self._stdout)
                     break
                 except (EOFError, OSError) as error:
                     if attempt == 2:
@@ -237,8 +238,8 @@ class LivePlayer:
             raise LivePlayerError(f"{self._down}; it could not be restarted; next attempt in {wait_s:.0f} s")
         started = time.monotonic()
         with contextlib.suppress(OSError, ValueError):
-            self._process.stdin.close()
-            self._process.stdout.close()
+            self._stdin.close()
+            self._stdout.close()
         try:
             self._spawn()
             self._restore()
@@ -278,8 +279,8 @@ class LivePlayer:
             self._call_raw("resume", self._clock_state)
 
     def _call_raw(self, name: str, *args: Any) -> Any:
-        write_message(self._process.stdin, (name, args))
-        kind, payload = read_message(self._process.stdout)
+        write_message(self._stdin, (name, args))
+        kind, payload = read_message(self._stdout)
         if kind == "error":
             raise _rebuild(payload)
         return payload
@@ -324,15 +325,15 @@ class LivePlayer:
             with contextlib.suppress(
                 EOFError, OSError
             ):  # already gone: it ended its notes when the pipe closed
-                write_message(self._process.stdin, ("close", ()))
+                write_message(self._stdin, ("close", ()))
             with contextlib.suppress(OSError):
-                self._process.stdin.close()
+                self._stdin.close()
         try:
             self._process.wait(CLOSE_TIMEOUT_S)
         except subprocess.TimeoutExpired:
             self._process.terminate()  # SIGTERM: the child still ends its notes
             self._process.wait(CLOSE_TIMEOUT_S)
-        self._process.stdout.close()
+        self._stdout.close()
         if threading.current_thread() is not self._watchdog:
             self._watchdog.join(CLOSE_TIMEOUT_S)
 

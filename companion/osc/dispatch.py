@@ -271,7 +271,8 @@ class Daemon:
         return notes_reply(request.id, notes, pattern.grid.length_beats, name)
 
     def _vary_part(self, request: Request, model: Model) -> list[bytes]:
-        self.clip_parts.add(request.id, request.values["part"], request.values["n_parts"], request.notes)
+        notes = _part_of(request)
+        self.clip_parts.add(request.id, request.values["part"], request.values["n_parts"], notes)
         return []
 
     def _joined_clip(self, request: Request) -> Clip | None:
@@ -285,7 +286,8 @@ class Daemon:
         return Clip(clip.length_beats, notes)
 
     def _vary(self, request: Request, model: Model) -> list[bytes]:
-        clip = request.clip = self._joined_clip(request)
+        request.clip = self._joined_clip(request)
+        clip = _clip_of(request)
         if _search_of(request).cost == 0:  # amount 0, no bars: the clip, exactly as it came (and queued)
             pattern, pitches, _ = clip_to_pattern(clip, model)
             self._queue(pattern, pitches)
@@ -296,7 +298,7 @@ class Daemon:
         """A vary, or a generate with ``keep``, of the request's clip.
 
         The clip's notes of kept voices and the notes the grid cannot hold come back exactly as sent."""
-        clip = request.clip
+        clip = _clip_of(request)
         pattern, pitches, passthrough = clip_to_pattern(clip, model)
         wanted = _search_of(request).with_clip(pattern)
         keep, bars, seed = wanted.keep, request.options.get("bars"), wanted.seed
@@ -326,9 +328,10 @@ class Daemon:
         names = self.models.names() if self.models else [model.name]
         reply = encode_message("/nudge/model/list", "is" + "s" * len(names), (request.id, model.name, *names))
         if len(reply) > MAX_DATAGRAM_BYTES:
+            folder = self.models.directory if self.models else model.path.parent
             raise UsageError(
                 f"the models folder holds {len(names)} models; their names need {len(reply)} bytes, more "
-                f"than one {MAX_DATAGRAM_BYTES}-byte datagram: move some out of {self.models.directory}"
+                f"than one {MAX_DATAGRAM_BYTES}-byte datagram: move some out of {folder}"
             )
         return [reply]
 
@@ -394,6 +397,20 @@ def _search_of(request: Request) -> SearchRequest:
     if request.search is None:
         raise RuntimeError(f"{request.endpoint.address} reached its handler without its search request")
     return request.search
+
+
+def _clip_of(request: Request) -> Clip:
+    """The clip of a vary, or of a generate with keep (the parser refuses them without one)."""
+    if request.clip is None:
+        raise RuntimeError(f"{request.endpoint.address} reached its handler without its clip")
+    return request.clip
+
+
+def _part_of(request: Request) -> np.ndarray:
+    """The notes of a ``/nudge/vary/part`` (the parser refuses one without its note groups)."""
+    if request.notes is None:
+        raise RuntimeError(f"{request.endpoint.address} reached its handler without its notes")
+    return request.notes
 
 
 def clip_to_pattern(clip: Clip, model: Model) -> tuple[Pattern, list[int], np.ndarray]:

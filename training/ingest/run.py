@@ -86,12 +86,12 @@ class IngestSummary:
         return "\n".join(lines)
 
 
-def _work(job: tuple[Path, str, FileLabels, IngestConfig]) -> FileWindows:
+def _work(job: tuple[Path, str, FileLabels | None, IngestConfig]) -> FileWindows:
     return ingest_file(*job)
 
 
 def iter_results(
-    jobs: list[tuple[Path, str, FileLabels, IngestConfig]], workers: int
+    jobs: list[tuple[Path, str, FileLabels | None, IngestConfig]], workers: int
 ) -> Iterator[FileWindows]:
     """Results in job order; ``workers`` > 1 reads files in that many processes."""
     if workers <= 1 or len(jobs) < 2:

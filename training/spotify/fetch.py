@@ -206,7 +206,7 @@ class Fetcher:
             if not isinstance(items, list):
                 raise FetchStopped(f"malformed payload: search for {query} has no artists.items list")
             artist_ids.extend(a["id"] for a in items if isinstance(a, dict) and isinstance(a.get("id"), str))
-            if not items or not page.get("next"):
+            if not items or not isinstance(page, dict) or not page.get("next"):
                 break
             offset += len(items)
         return self.tracks_of_artists(artist_ids[:max_artists], style=genre, kind="genre")
