@@ -13,6 +13,7 @@ from companion.core.midi_values import DEFAULT_BPM
 from companion.core.model_meta import STYLE_ANY
 from companion.core.pattern import MAX_BARS
 from companion.runtime.models_dir import default_model_path
+from companion.runtime.search_request import DEFAULT_CANDIDATES
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -29,7 +30,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--tempo", type=float, help=f"bpm written to the file (default {DEFAULT_BPM:g}; --from: the file's)"
     )
     parser.add_argument("--count", type=int, default=1, help="write N variations: NAME_1.mid .. NAME_N.mid")
-    parser.add_argument("--candidates", type=int, default=64, help="search width (default 64)")
+    parser.add_argument(
+        "--candidates",
+        type=int,
+        default=DEFAULT_CANDIDATES,
+        help=f"search width (default {DEFAULT_CANDIDATES})",
+    )
     parser.add_argument("--from", dest="source", type=Path, help="nudge this .mid file instead of generating")
     parser.add_argument(
         "--amount", type=float, help="with --from: 0 unchanged .. 1 fresh (default 0.2; with --keep: 1)"

@@ -17,6 +17,7 @@ from companion.core.drum_map import VOICES
 from companion.core.midi_values import MAX_BPM, MIN_BPM, PITCH, VELOCITY
 from companion.core.model_meta import STYLE_ANY
 from companion.core.pattern import MAX_BARS
+from companion.runtime.search_request import DEFAULT_CANDIDATES
 
 VERSION = __version__
 MAX_ID = 2**31 - 1
@@ -221,7 +222,11 @@ OPTIONS: tuple[Option, ...] = (
     Option("style", "s", f"a style of the model, or `{STYLE_ANY}` (default)"),
     Option("seed", "i", "same seed + same request = same pattern (default: a fresh seed)", 0, MAX_ID),
     Option(
-        "candidates", "i", "search width: generator samples per request (default 64)", 64, MAX_OSC_CANDIDATES
+        "candidates",
+        "i",
+        f"search width: generator samples per request (default {DEFAULT_CANDIDATES})",
+        64,
+        MAX_OSC_CANDIDATES,
     ),
     Option(
         "keep",

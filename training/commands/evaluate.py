@@ -6,6 +6,7 @@ import argparse
 import logging
 import sys
 
+from companion.core.cli_base import from_args
 from companion.core.errors import NudgeError
 
 log = logging.getLogger(__name__)
@@ -64,15 +65,12 @@ def run(args: argparse.Namespace) -> int:
         if value is not None and value < low:
             print(f"error: {name} must be >= {low}, got {value}", file=sys.stderr)
             return 2
-    config = EvalConfig(
-        seed=args.seed,
+    config = from_args(
+        EvalConfig,
+        args,
         n_samples=args.samples,
-        repeats=args.repeats,
-        sweep_levels=args.sweep_levels,
-        sweep_samples=args.sweep_samples,
         search=not args.no_search,
         n_candidates=args.candidates,
-        beat_type=args.beat_type,
     )
     try:
         dataset = RhythmDataset.load(args.data)
