@@ -9,6 +9,7 @@
 - ``model_meta``: the metadata contract between export and every consumer of a model.
 - ``osc_codec``: OSC 1.0 messages and bundles <-> bytes (the wire format; the protocol is ``companion.osc``).
 - ``errors``: ``NudgeError``, the one root of the errors Nudge raises for the user, and its domains.
+- ``pipes``: messages between Nudge's own processes (length-prefixed pickles, read with a deadline).
 - ``atomic`` (temp file, then rename), ``regular_files`` (reading only regular files, capped) and
   ``cli_base`` (the lazy sub-command CLI): shared with training.
 

@@ -57,6 +57,9 @@ DRUM_CHANNEL = 10  # General MIDI's percussion channel
 
 MIN_BPM, MAX_BPM = 20.0, 999.0  # Ableton Live's tempo range: transport, live MIDI clocks, .mid files
 DEFAULT_BPM = 120.0  # a file without a tempo, the internal clock, a file written without --tempo
+# the song positions a set can hold, in beats: 2^20 beats is 145 hours at 120 BPM and 17 at 999 (beyond it a
+# transport is refused: at 3e38, adding a step to a position changes nothing, and a player never passes it)
+MAX_SONG_BEATS = float(2**20)
 
 
 def check_bpm(bpm: object, field: str = "bpm") -> float:

@@ -6,6 +6,7 @@
 - ``timeline``: the pattern as a looping stream of timed note events, with queued switches.
 - ``player``: the scheduling thread that sends the timeline through an output, following a clock.
 - ``process``: ``LivePlayer``, that player in a process of its own (what the daemon uses); ``child``: that
-  process's side.
+  process's side; ``link``: the pipe to it, with deadlines and restarts; ``jack_ports``: the JACK
+  connections a restarted player gets back.
 - ``options``: command-line options, building a player from them, signal handlers.
 """

@@ -25,7 +25,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 from companion.core.errors import UsageError
-from companion.core.midi_values import DEFAULT_BPM, MAX_BPM, MIN_BPM, check_bpm
+from companion.core.midi_values import DEFAULT_BPM, MAX_BPM, MAX_SONG_BEATS, MIN_BPM, check_bpm
 from companion.live.clock_in import MidiInputReader
 
 log = logging.getLogger(__name__)
@@ -152,6 +152,8 @@ class OscClock(Clock):
         bpm = check_bpm(bpm)
         if isinstance(beat, bool) or not isinstance(beat, int | float) or not math.isfinite(beat) or beat < 0:
             raise UsageError(f"beat must be a finite number >= 0, got {beat!r}")
+        if beat > MAX_SONG_BEATS:
+            raise UsageError(f"beat must be in 0..{MAX_SONG_BEATS:.0f} (what a set can hold), got {beat:g}")
         if playing not in (True, False, 0, 1):
             raise UsageError(f"playing must be 0 or 1, got {playing!r}")
         now = self._now() if time_s is None else time_s
@@ -182,6 +184,7 @@ class MidiClock(Clock):
         self._tick_times: deque[float] = deque(maxlen=PPQN + 1)
         self._input: MidiInputReader | None = None
         self.port_name = ""
+        self.jack_port: str | None = None  # our own input port, on JACK
 
     @property
     def position_beats(self) -> float:
@@ -265,6 +268,8 @@ class MidiClock(Clock):
                     index = find_port(names, port)
                     midi_in.open_port(index, "in")
                     clock.port_name = names[index]
+                if candidate == "jack":
+                    clock.jack_port = f"{CLOCK_PORT_NAME}:{CLOCK_PORT_NAME if port is None else 'in'}"
             except (rtmidi.RtMidiError, MidiPortError) as error:
                 midi_in.delete()
                 errors.append(str(error))

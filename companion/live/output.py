@@ -213,6 +213,7 @@ class RtMidiOutput(MidiOutput):
             raise
         self._midi = midi
         self.api = api
+        self.jack_port = f"{client_name}:{DEFAULT_PORT_NAME}" if api == "jack" else None  # our own port
         super().__init__(shown)
         log.info("MIDI output %r open (%s)", shown, api)
 

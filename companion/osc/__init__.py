@@ -4,7 +4,9 @@
 - ``request``: decoded messages -> checked requests; ``replies``: reply datagrams; ``reply_routes``: where
   replies go; ``clip_parts``: the parts of a long clip, held until its ``/nudge/vary``.
 - ``dispatch``: the daemon (request -> handler -> replies); ``scheduler``: where slow requests run, in turn
-  per sender; ``server``: the UDP loop.
+  per sender by work; ``server``: the UDP loop; ``guard``: per-sender rate limits and no reply to ourselves.
+- ``searches``: the generate and vary searches and their price; ``search_pool``: the search processes the
+  scheduler feeds; ``search_child``: a search process's side.
 
 Built on the core and the runtime; training never imports it (tests/test_layering.py).
 """

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from companion import __version__
 from companion.core import osc_codec
 from companion.core.drum_map import VOICES
-from companion.core.midi_values import MAX_BPM, MIN_BPM, PITCH, VELOCITY
+from companion.core.midi_values import MAX_BPM, MAX_SONG_BEATS, MIN_BPM, PITCH, VELOCITY
 from companion.core.model_meta import STYLE_ANY
 from companion.core.pattern import MAX_BARS
 from companion.runtime.search_request import DEFAULT_CANDIDATES
@@ -27,7 +27,7 @@ NOTES_PER_PART = 60  # 2 + 4 * 60 = 242 atoms, 1228 bytes per /nudge/notes datag
 MAX_REQUEST_BYTES = 32768
 MAX_PACKET_MESSAGES = 16  # messages in one datagram (a bundle): each may be a generate; more is refused
 MAX_OSC_CANDIDATES = 1024  # the widest search one request may ask for (the candidates option's range)
-MAX_WORK_PER_DATAGRAM = MAX_OSC_CANDIDATES * MAX_BARS  # candidate-bars of search one datagram may buy
+MAX_SEARCHES_PER_DATAGRAM = 1.0  # what one datagram may buy, in maximal searches (companion.osc.searches)
 MAX_PENDING_PER_SENDER = 16  # generate/vary requests of one sender waiting for the worker; more are busy
 MAX_PENDING = 256  # of all senders together
 MAX_CLIP_NOTES = 1024
@@ -198,7 +198,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         "/nudge/transport",
         (
             Arg("bpm", "f", "the DAW's tempo", MIN_BPM, MAX_BPM),
-            Arg("beat", "f", "song position in beats", None, None),
+            Arg("beat", "f", "song position in beats (what a set can hold)", 0, MAX_SONG_BEATS),
             Arg("playing", "i", "1 playing, 0 stopped", 0, 1),
         ),
         "",

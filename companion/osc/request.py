@@ -64,14 +64,19 @@ class Request:
 # ---- coercion: one function per expected type; every error names the argument and the allowed range
 
 
+def _number(value: float) -> str:
+    """A bound as people write it: whole numbers in full (1048576, not 1.04858e+06)."""
+    return str(int(value)) if float(value).is_integer() and abs(value) < 1e15 else f"{value:g}"
+
+
 def _range_text(low: float | None, high: float | None) -> str:
     if low is None and high is None:
         return ""
     if high is None:
-        return f" >= {low:g}"
+        return "" if low is None else f" >= {_number(low)}"
     if low is None:
-        return f" <= {high:g}"
-    return f" in {low:g}..{high:g}"
+        return f" <= {_number(high)}"
+    return f" in {_number(low)}..{_number(high)}"
 
 
 def coerce_int(name: str, tag: str, value: Any, low: float | None = None, high: float | None = None) -> int:

@@ -13,9 +13,10 @@ from companion.core.notes import OFF_GRID, rows_to_notes
 from companion.core.osc_codec import Message, decode_message, encode_bundle, encode_message
 from companion.core.pattern import Grid
 from companion.osc.api import ENDPOINTS, LIVE_OFF_REASON, MAX_DATAGRAM_BYTES, MAX_PACKET_MESSAGES
-from companion.osc.dispatch import Daemon, clip_to_pattern
+from companion.osc.dispatch import Daemon
 from companion.osc.replies import error_reply
 from companion.osc.request import Clip, parse_request
+from companion.osc.searches import clip_to_pattern
 from companion.runtime.model import ModelError, load_model
 from companion.runtime.models_dir import ModelsDir
 from tests.support.tiny_onnx import tiny_meta, tiny_model_bytes, write_tiny_model
