@@ -27,6 +27,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "how well voice lock's new voices fit the kept ones (realism on whole patterns)",
     ),
     "export": ("training.commands.export", "export a checkpoint's generator to ONNX with its metadata"),
+    "card": (
+        "training.commands.card",
+        "write a model's card (data and credit, recipe, figures) from its metadata and evaluation report",
+    ),
 }
 
 

@@ -6,4 +6,5 @@
 - ``metrics``: realism and diversity figures; ``dynamics``: velocities and micro-timing; ``control``: whether
   the sliders steer.
 - ``lock_eval``: the voice lock's measurement (``nudge-train evaluate-lock``).
+- ``summary``: the headline figures of a ``metrics.json``, for model cards and ``evaluate --compare``.
 """
