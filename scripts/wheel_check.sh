@@ -6,6 +6,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root="$PWD"
+# nothing of the source tree may be found, from the build to the smoke test: a PYTHONPATH naming a checkout
+# (as the team's worktrees set it) shows its nudge.egg-info to the venv's pip, which then takes the wheel
+# for installed already and installs nothing of it
+unset PYTHONPATH
 work="$(mktemp -d "${TMPDIR:-/tmp}/nudge-wheel.XXXXXX")"
 trap 'rm -rf "$work"' EXIT
 
@@ -21,5 +25,5 @@ python3 -m venv "$work/venv"
 echo "== nudge info, generate and serve from an empty folder"
 mkdir "$work/empty"
 cd "$work/empty"
-# nothing of the source tree may be found: no PYTHONPATH, and the checks run where no companion/ lies
-env -u PYTHONPATH PATH="$work/venv/bin:$PATH" "$work/venv/bin/python" "$root/scripts/wheel_smoke.py"
+# and the checks run where no companion/ lies
+PATH="$work/venv/bin:$PATH" "$work/venv/bin/python" "$root/scripts/wheel_smoke.py"
