@@ -62,6 +62,10 @@ NOT_RUNNABLE: tuple[tuple[str, str], ...] = (
         "rewrites committed files (build.py --check runs)",
     ),
     (r"--midi|--clock", "live MIDI needs a JACK server or a DAW's ports (tests/commands/test_serve_live.py)"),
+    (
+        r"^nudge-train (analyze audio|render gmd|fit-beats|evaluate-audio)",
+        "your audio files, or minutes of fluidsynth renders (tests/training/audio run each on small clips)",
+    ),
 )
 # flag -> the value used here instead of the documented one
 SMALL = {"--steps": "4", "--repeats": "1", "--time-limit-s": "0", "--checkpoint-every": "2", "--count": "2"}
