@@ -179,7 +179,7 @@ class Daemon:
             self._check_reply_port(request, sender)
             request.search = self._search_request(request, model)
             cost = 0.0 if request.search is None else searches.price(request.search, model.meta)
-            if cost > budget[0] + 1e-9:
+            if request.search is not None and cost > budget[0] + 1e-9:
                 reason = _over_budget(message.address, request.search, model, cost, budget[0])
                 raise RequestError(request.id, reason)
             budget[0] -= cost
@@ -322,6 +322,8 @@ class Daemon:
         return replies
 
     def _search_in_pool(self, pool: SearchPool, slot: int, job: Job) -> list[bytes]:
+        if job.remote is None:
+            raise RuntimeError(f"{job.address}: a search process got a job without its request")
         request, model = job.remote
         try:
             replies = self.finish(pool.search(slot, request, model))
@@ -345,6 +347,8 @@ class Daemon:
         return result.replies
 
     def _vary_part(self, request: Request, model: Model) -> list[bytes]:
+        if request.notes is None:
+            raise RuntimeError("/nudge/vary/part parsed without its notes")
         self.clip_parts.add(request.id, request.values["part"], request.values["n_parts"], request.notes)
         return []
 
@@ -362,9 +366,10 @@ class Daemon:
         names = self.models.names() if self.models else [model.name]
         reply = encode_message("/nudge/model/list", "is" + "s" * len(names), (request.id, model.name, *names))
         if len(reply) > MAX_DATAGRAM_BYTES:
+            folder = self.models.directory if self.models else "the models folder"
             raise UsageError(
                 f"the models folder holds {len(names)} models; their names need {len(reply)} bytes, more "
-                f"than one {MAX_DATAGRAM_BYTES}-byte datagram: move some out of {self.models.directory}"
+                f"than one {MAX_DATAGRAM_BYTES}-byte datagram: move some out of {folder}"
             )
         return [reply]
 
