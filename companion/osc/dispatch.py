@@ -179,7 +179,7 @@ class Daemon:
             self._check_reply_port(request, sender)
             request.search = self._search_request(request, model)
             cost = 0.0 if request.search is None else searches.price(request.search, model.meta)
-            if request.search is not None and cost > budget[0] + 1e-9:
+            if cost > budget[0] + 1e-9:
                 reason = _over_budget(message.address, request.search, model, cost, budget[0])
                 raise RequestError(request.id, reason)
             budget[0] -= cost
@@ -433,12 +433,16 @@ class Daemon:
         self.serving.poll()
 
 
-def _over_budget(address: str, wanted: SearchRequest, model: Model, cost: float, left: float) -> str:
-    most = searches.max_candidates(wanted, model.meta, MAX_SEARCHES_PER_DATAGRAM)
+def _over_budget(address: str, wanted: SearchRequest | None, model: Model, cost: float, left: float) -> str:
     if cost > MAX_SEARCHES_PER_DATAGRAM:
+        fewer = "fewer candidates"
+        if wanted is not None:
+            fewer = (
+                f"at most {searches.max_candidates(wanted, model.meta, MAX_SEARCHES_PER_DATAGRAM)} candidates"
+            )
         return (
             f"{address}: this request costs {cost:.2f} maximal searches, more than the "
-            f"{MAX_SEARCHES_PER_DATAGRAM:g} one datagram buys: ask for at most {most} candidates"
+            f"{MAX_SEARCHES_PER_DATAGRAM:g} one datagram buys: ask for {fewer}"
         )
     return (
         f"{address}: this datagram's requests cost more than {MAX_SEARCHES_PER_DATAGRAM:g} maximal search "
