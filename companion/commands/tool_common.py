@@ -17,11 +17,10 @@ import random
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from companion.commands.serve import DEFAULT_MODEL_NAME, DEFAULT_MODELS_DIR
 from companion.core.cli_args import int_in, number_in, seed
 from companion.core.descriptors import DESCRIPTOR_TABLE
 from companion.core.errors import NudgeError, UsageError
@@ -29,12 +28,19 @@ from companion.core.midi_values import MAX_BPM, MIN_BPM
 from companion.core.model_meta import STYLE_ANY
 from companion.core.outputs import MIDI, add_output_arguments
 from companion.core.pattern import DEFAULT_CANDIDATES, MAX_CANDIDATES, MIN_CANDIDATES
+from companion.runtime.models_dir import default_model_path
+
+if TYPE_CHECKING:
+    from companion.core.midi_clip import MidiClip
+    from companion.runtime.model import Model
+
+Answers = list[tuple[np.ndarray, float]]  # per output file: (note rows, length in beats)
 
 
 def add_common(parser: argparse.ArgumentParser, style: bool = True, sliders: bool = False) -> None:
     parser.add_argument("--from", dest="source", type=Path, required=True, help="the .mid file to start from")
     add_output_arguments(parser, "the .mid file to write")
-    parser.add_argument("--model", type=Path, help=f"model file (default: {DEFAULT_MODELS_DIR}/default.onnx)")
+    parser.add_argument("--model", type=Path, help=f"model file (default: {default_model_path()})")
     parser.add_argument(
         "--seed", type=seed(), help="same seed + same options = same file, 0..2147483647 (default: random)"
     )
@@ -90,7 +96,7 @@ def style_of(args: argparse.Namespace) -> str | None:
 def run_tool(
     command: str,
     args: argparse.Namespace,
-    answer: Callable[[Any, list, int], list[tuple[np.ndarray, float]]],
+    answer: Callable[[Model, list[MidiClip], int], Answers],
     count: int = 1,
     extra_inputs: tuple[str, ...] = (),
 ) -> int:
@@ -103,7 +109,7 @@ def run_tool(
 
     try:
         plan = plan_outputs(args.output, MIDI, count, args.force)
-        model = load_model(args.model or DEFAULT_MODELS_DIR / f"{DEFAULT_MODEL_NAME}.onnx")
+        model = load_model(args.model or default_model_path())
         clips = [read_midi_clip(args.source), *(read_midi_clip(getattr(args, name)) for name in extra_inputs)]
         seed_ = args.seed if args.seed is not None else random.SystemRandom().randrange(2**31 - 1)
         results = answer(model, clips, seed_)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from typing import Any
 
 import torch
 from torch import nn
@@ -33,6 +34,9 @@ PLANE_RANGE = ((0.0, 1.0), (-0.5, 0.5))  # velocity, offset in steps: what the h
 
 
 class ToolsGenerator(nn.Module):
+    groove_x: torch.Tensor  # buffers: the Groove calibration's knots [2, V, K]
+    groove_y: torch.Tensor
+
     def __init__(
         self,
         base: Generator,
@@ -234,7 +238,7 @@ def generator_critic(
     their shapes fit (a grouped critic's joint layer also reads its group's spread: that layer starts
     fresh)."""
     names = {f.name for f in dataclasses.fields(config)}
-    one_row = {k: v for k, v in (("pack", 1), ("pack_critic", "none")) if k in names}
+    one_row: dict[str, Any] = {k: v for k, v in (("pack", 1), ("pack_critic", "none")) if k in names}
     critic = Critic(dataclasses.replace(config, **one_row), n_conditions, n_styles, n_voices, grid)
     if state is not None:
         own = critic.state_dict()
