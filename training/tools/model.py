@@ -228,6 +228,7 @@ def count_parameters(module: nn.Module) -> int:
 def generator_critic(
     config: TrainConfig,
     state: dict[str, torch.Tensor] | None,
+    *,
     n_conditions: int,
     n_styles: int,
     n_voices: int,

@@ -110,10 +110,10 @@ class ToolsTrainer:
         critic = generator_critic(
             self.base_config,
             self.base_state.get("critic"),
-            len(names),
-            self.n_styles,
-            base.n_voices,
-            self.grid,
+            n_conditions=len(names),
+            n_styles=self.n_styles,
+            n_voices=base.n_voices,
+            grid=self.grid,
         )
         self.D = ToolsCritic(critic, len(TASKS))
         betas = (config.beta1, config.beta2)
