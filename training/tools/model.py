@@ -239,7 +239,8 @@ def generator_critic(
     their shapes fit (a grouped critic's joint layer also reads its group's spread: that layer starts
     fresh)."""
     names = {f.name for f in dataclasses.fields(config)}
-    one_row: dict[str, Any] = {k: v for k, v in (("pack", 1), ("pack_critic", "none")) if k in names}
+    single = (("pack", 1), ("pack_critic", "none"), ("diversity_weight", 0.0))  # (diversity needs groups)
+    one_row: dict[str, Any] = {k: v for k, v in single if k in names}
     critic = Critic(dataclasses.replace(config, **one_row), n_conditions, n_styles, n_voices, grid)
     if state is not None:
         own = critic.state_dict()
