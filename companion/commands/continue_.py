@@ -4,11 +4,16 @@ then N new bars that go on from them."""
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
-from companion.commands.tool_common import add_common, run_tool, sliders_of, style_of
+from companion.commands.tool_common import Answers, add_common, run_tool, sliders_of, style_of
 from companion.core.cli_args import int_in
 from companion.core.errors import UsageError
 from companion.core.pattern import MAX_BARS
+
+if TYPE_CHECKING:
+    from companion.core.midi_clip import MidiClip
+    from companion.runtime.model import Model
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -24,7 +29,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from companion.runtime import tool_clips
 
-    def answer(model, clips, seed):
+    def answer(model: Model, clips: list[MidiClip], seed: int) -> Answers:
         clip = clips[0]
         tool_clips.clip_bars(clip.notes, clip.length_beats, model.meta.beats_per_bar)  # no notes, too long...
         if not 1 <= args.bars <= MAX_BARS - clip.bars:

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from companion.commands.tool_common import add_common, run_tool, sliders_of, style_of
+from companion.commands.tool_common import Answers, add_common, run_tool, sliders_of, style_of
 from companion.core.cli_args import number_in
 
 if TYPE_CHECKING:
@@ -76,7 +76,7 @@ def read_source(args: argparse.Namespace) -> Callable[[Path, Model], MidiClip]:
 def run(args: argparse.Namespace) -> int:
     from companion.runtime import tool_clips
 
-    def answer(model, clips, seed):
+    def answer(model: Model, clips: list[MidiClip], seed: int) -> Answers:
         clip = clips[0]
         notes = tool_clips.drumify_clip(
             model,

@@ -4,9 +4,14 @@ the clip's hits (every note kept: pitch, 16th step, length)."""
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
-from companion.commands.tool_common import add_common, run_tool, style_of
+from companion.commands.tool_common import Answers, add_common, run_tool, style_of
 from companion.core.cli_args import number_in
+
+if TYPE_CHECKING:
+    from companion.core.midi_clip import MidiClip
+    from companion.runtime.model import Model
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -22,7 +27,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from companion.runtime import tool_clips
 
-    def answer(model, clips, seed):
+    def answer(model: Model, clips: list[MidiClip], seed: int) -> Answers:
         clip = clips[0]
         notes = tool_clips.groove_clip(
             model,

@@ -5,12 +5,18 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from companion.commands.tool_common import add_common, run_tool
+from companion.commands.tool_common import Answers, add_common, run_tool
 from companion.core.cli_args import int_in
 from companion.core.errors import UsageError
 
 MIN_COUNT, MAX_COUNT = 3, 16  # companion.runtime.interpolate's (checked by tests): A and B are the ends
+
+
+if TYPE_CHECKING:
+    from companion.core.midi_clip import MidiClip
+    from companion.runtime.model import Model
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -27,7 +33,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from companion.runtime import tool_clips
 
-    def answer(model, clips, seed):
+    def answer(model: Model, clips: list[MidiClip], seed: int) -> Answers:
         a, b = clips
         if a.bars != b.bars:
             raise UsageError(

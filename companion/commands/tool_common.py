@@ -17,11 +17,10 @@ import random
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from companion.commands.serve import DEFAULT_MODEL_NAME, DEFAULT_MODELS_DIR
 from companion.core.cli_args import int_in, number_in, seed
 from companion.core.descriptors import DESCRIPTOR_TABLE
 from companion.core.errors import NudgeError, UsageError
@@ -29,6 +28,13 @@ from companion.core.midi_values import MAX_BPM, MIN_BPM
 from companion.core.model_meta import STYLE_ANY
 from companion.core.outputs import MIDI, add_output_arguments
 from companion.core.pattern import DEFAULT_CANDIDATES, MAX_CANDIDATES, MIN_CANDIDATES
+from companion.runtime.models_dir import default_model_path
+
+if TYPE_CHECKING:
+    from companion.core.midi_clip import MidiClip
+    from companion.runtime.model import Model
+
+Answers = list[tuple[np.ndarray, float]]  # per output file: (note rows, length in beats)
 
 
 def add_common(
@@ -39,7 +45,7 @@ def add_common(
 ) -> None:
     parser.add_argument("--from", dest="source", type=Path, required=True, help=source_help)
     add_output_arguments(parser, "the .mid file to write")
-    parser.add_argument("--model", type=Path, help=f"model file (default: {DEFAULT_MODELS_DIR}/default.onnx)")
+    parser.add_argument("--model", type=Path, help=f"model file (default: {default_model_path()})")
     parser.add_argument(
         "--seed", type=seed(), help="same seed + same options = same file, 0..2147483647 (default: random)"
     )
@@ -95,10 +101,10 @@ def style_of(args: argparse.Namespace) -> str | None:
 def run_tool(
     command: str,
     args: argparse.Namespace,
-    answer: Callable[[Any, list, int], list[tuple[np.ndarray, float]]],
+    answer: Callable[[Model, list[MidiClip], int], Answers],
     count: int = 1,
     extra_inputs: tuple[str, ...] = (),
-    read_source: Callable[[Path, Any], Any] | None = None,
+    read_source: Callable[[Path, Model], MidiClip] | None = None,
 ) -> int:
     """Check every output (``count``: ``-o NAME.mid`` -> NAME_1.mid .. NAME_N.mid), load the model and the
     clip(s), compute every answer, then write them: ``answer(model, clips, seed)`` -> [(notes,
@@ -110,7 +116,7 @@ def run_tool(
 
     try:
         plan = plan_outputs(args.output, MIDI, count, args.force)
-        model = load_model(args.model or DEFAULT_MODELS_DIR / f"{DEFAULT_MODEL_NAME}.onnx")
+        model = load_model(args.model or default_model_path())
         first = read_source(args.source, model) if read_source else read_midi_clip(args.source)
         clips = [first, *(read_midi_clip(getattr(args, name)) for name in extra_inputs)]
         seed_ = args.seed if args.seed is not None else random.SystemRandom().randrange(2**31 - 1)

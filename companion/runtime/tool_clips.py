@@ -43,7 +43,9 @@ def clip_bars(notes: np.ndarray, length_beats: float, beats_per_bar: int, what: 
     return bars
 
 
-def read_drums(model: Model, notes: np.ndarray, length_beats: float, what: str = "the clip"):
+def read_drums(
+    model: Model, notes: np.ndarray, length_beats: float, what: str = "the clip"
+) -> tuple[Pattern, list[int], np.ndarray]:
     """(pattern on the model's grid over the clip's whole bars, pitch per voice, rows it cannot hold)."""
     meta = model.meta
     bars = clip_bars(notes, length_beats, meta.beats_per_bar, what)
@@ -162,7 +164,7 @@ def interpolate_clips(
         raise UsageError(f"A and B must have the same length: A is {a.grid.bars} bars, B {b.grid.bars}")
     path = interpolate.interpolate(model, a, b, count, seed=seed, n_candidates=n)
     # each voice keeps A's pitch where A plays it, else B's
-    a_voices = a.hits.any(axis=1)
+    a_voices = np.asarray(a.hits.any(axis=1)).tolist()  # [V]
     pitches = [pa if used else pb for pa, pb, used in zip(pitches_a, pitches_b, a_voices, strict=True)]
     middle = [pattern_to_notes(p, pitches) for p in path[1:-1]]
     return [sort_notes(a_notes.copy()), *middle, sort_notes(b_notes.copy())]

@@ -159,7 +159,7 @@ def drumify(
     n_candidates: int = DEFAULT_CANDIDATES,
 ) -> Pattern:
     """Drums whose onsets follow ``rhythm``: of the samples, the one whose onsets match it best (F1) and
-    that meets the given sliders."""
+    that meets the given sliders, its hits played as Groove plays them (``played_by_groove``)."""
     _check_grid(model, rhythm.grid)
     if not rhythm.onsets.any():
         raise UsageError("the rhythm has no onsets: nothing to drumify")
@@ -187,7 +187,7 @@ def drumify(
             )
             score = 1 - onset_f1(raw[:, HIT] >= model.meta.hit_threshold, strengths > 0)
             score = score + given_slider_distance(model, raw, cond)
-            best = raw[int(np.argmin(score))]
+            best = played_by_groove(model, raw[int(np.argmin(score))], cond, style=style, seed=seed + i)
         else:
             defaults = _or_defaults(model, cond)
             best = tool_search.search_rhythm(
@@ -195,6 +195,22 @@ def drumify(
             )
         _copy_bars(out, best, first, start, stop, grid)
     return Pattern.from_array(out, grid, model.meta.hit_threshold)
+
+
+def played_by_groove(
+    model: Model, raw: np.ndarray, cond: np.ndarray, *, style: str | None, seed: int
+) -> np.ndarray:
+    """A model-length window ``raw`` [3, V, T] with its hits played as a drummer plays them: velocities and
+    micro-timing from the tools graph's Groove (as ``groove`` does, amount 1). Drumify chooses hits for a
+    rhythm; how they are played is Groove's job (its head learnt a drummer's dynamics for whole patterns).
+    Unchanged when the tools graph has no Groove."""
+    if model.tools is None or "groove" not in model.tools.meta.tasks:
+        return raw
+    hits = raw[HIT] >= model.meta.hit_threshold
+    window = Pattern(model.meta.grid, hits, np.where(hits, raw[VELOCITY], 0), np.where(hits, raw[OFFSET], 0))
+    given = Given(hits.copy(), np.zeros_like(hits))
+    played = complete(model, "groove", window, given, cond, style=style, seed=seed, n=1)[0]
+    return np.stack([raw[HIT], played[VELOCITY], played[OFFSET]]).astype(np.float32)
 
 
 def continue_pattern(

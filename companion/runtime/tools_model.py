@@ -27,13 +27,16 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from companion.core.drum_map import N_VOICES
 from companion.core.errors import ModelError, UsageError
 from companion.core.model_meta import ModelMeta
+
+if TYPE_CHECKING:
+    import onnxruntime as ort
 
 TOOLS_SUFFIX = ".tools.onnx"
 TOOLS_METADATA_KEY = "nudge_tools"
@@ -117,7 +120,7 @@ class ToolsMeta:
 class ToolsModel:
     """A loaded tools graph. ``run(...)`` -> float32 [N, 3, V, T]."""
 
-    def __init__(self, session, meta: ToolsMeta, base: ModelMeta, path: Path) -> None:
+    def __init__(self, session: ort.InferenceSession, meta: ToolsMeta, base: ModelMeta, path: Path) -> None:
         self.session = session
         self.meta = meta
         self.base = base
@@ -179,7 +182,7 @@ def _expected_inputs(base: ModelMeta, n_tasks: int) -> dict[str, tuple[str, tupl
     return ports
 
 
-def open_tools(session, path: Path, base: ModelMeta, base_json: str) -> ToolsModel:
+def open_tools(session: ort.InferenceSession, path: Path, base: ModelMeta, base_json: str) -> ToolsModel:
     """Check an onnxruntime session of a tools graph against the generator it should belong to."""
     where = str(path)
     props = session.get_modelmeta().custom_metadata_map

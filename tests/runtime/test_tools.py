@@ -81,6 +81,9 @@ def test_drumify_follows_the_rhythm(with_tools, plain):
     rhythm = tools.Rhythm(GRID, onsets.astype(np.float32), np.zeros(GRID.n_steps, np.float32))
     out = tools.drumify(with_tools, rhythm, {}, seed=2)
     assert tools.onset_f1(out.hits[None], rhythm.onsets)[0] >= 0.8  # the tiny graph plays onsets it is given
+    grooved = tools.groove(with_tools, out, 1.0, seed=2)  # Drumify's hits are played as Groove plays them
+    np.testing.assert_allclose(grooved.velocities[out.hits], out.velocities[out.hits], atol=1e-5)
+    np.testing.assert_allclose(grooved.offsets_steps[out.hits], out.offsets_steps[out.hits], atol=1e-5)
     searched = tools.drumify(plain, rhythm, {}, seed=2)  # the fallback: a latent search
     assert searched.grid == GRID and searched.hits.any()
     with pytest.raises(ValueError, match="no onsets"):

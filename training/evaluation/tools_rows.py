@@ -23,7 +23,7 @@ class Tasks:
         self.ctx = ctx
         self.grid = ctx.model.meta.grid
         self.train_hits = hits_of(ctx.train.patterns)  # [M, V, T]
-        self.train_onsets = self.train_hits.any(axis=1)  # [M, T]: the nearest-onset baseline's index
+        self.train_onsets: np.ndarray = np.asarray(self.train_hits.any(axis=1))  # [M, T]: nearest-onset index
         self.seconds: dict[str, float] = {}
 
     def run_all(self, clips: np.ndarray, reference: np.ndarray) -> None:
@@ -99,7 +99,7 @@ class Tasks:
 
     def nearest_onsets(self, onsets: np.ndarray) -> np.ndarray:
         """For each rhythm [T] the train window whose merged onsets are nearest (Hamming; ties at random)."""
-        train: np.ndarray = self.train_onsets.astype(np.float32)  # [M, T]
+        train = self.train_onsets.astype(np.float32)  # [M, T]
         order = self.ctx.rngs["baselines"].permutation(len(train))
         train = train[order]  # [M, T]
         counts = train.sum(axis=1)  # [M]

@@ -115,7 +115,7 @@ def tools_to_onnx(tools: ToolsGenerator, meta: ToolsMeta) -> bytes:
         torch.onnx.export(
             wrapper,
             tuple(torch.from_numpy(example[k]) for k in names),
-            buffer,
+            buffer,  # type: ignore[arg-type]  # (torch's stub leaves out the file objects it takes)
             input_names=names,
             output_names=["pattern"],
             dynamic_axes={**{k: {0: "N"} for k in names}, "pattern": {0: "N"}},

@@ -34,6 +34,7 @@ class ToolsConfig:
     groove_dynamics_weight: float = 10.0  # groove: its rows' own dynamics loss (their spread, per voice)
     onset_weight: float = 5.0  # drumify: the merged onsets follow the rhythm (binary cross-entropy)
     hit_weight: float = 1.0  # drumify: the hits of what was hidden (binary cross-entropy)
+    drumify_descriptor_weight: float = 0.0  # drumify: every descriptor of the drummer's pattern (Huber)
     continue_weight: float = 5.0  # continue, fill: the hits of the hidden bars (binary cross-entropy)
     lr_g: float = 2e-4  # the generator it was made from
     lr_new: float = 1e-3  # what is new beside it (the encoder, its paths, the Groove head)

@@ -14,16 +14,29 @@ sees its default 0.5 there and the encoder sees which ones are missing; a style 
 
 from __future__ import annotations
 
+import dataclasses
+import logging
+from typing import Any
+
 import torch
 from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
 
+from companion.core.pattern import Grid
+from training.fitting.config import TrainConfig
 from training.fitting.model import N_PLANES, Critic, Generator
 
+log = logging.getLogger(__name__)
+
 GROOVE_TASK = 1  # its column in the task one-hot (companion.runtime.tools_model.TASKS)
+GROOVE_KNOTS = 65  # knots of the Groove head's calibration per voice and plane (training/tools/calibrate.py)
+PLANE_RANGE = ((0.0, 1.0), (-0.5, 0.5))  # velocity, offset in steps: what the head's outputs can be
 
 
 class ToolsGenerator(nn.Module):
+    groove_x: torch.Tensor  # buffers: the Groove calibration's knots [2, V, K]
+    groove_y: torch.Tensor
+
     def __init__(
         self,
         base: Generator,
@@ -68,6 +81,13 @@ class ToolsGenerator(nn.Module):
             nn.LeakyReLU(0.2),
             nn.Linear(groove_hidden, 2 * window),
         )
+        # the Groove head's calibration: a monotone piecewise-linear map per plane and voice from what the
+        # head plays to what drummers play (knots [2, V, K]: x the head's quantiles, y the drummers'), fitted
+        # on the train split after training (training/tools/calibrate.py); the identity until then
+        line = torch.stack([torch.linspace(lo, hi, GROOVE_KNOTS) for lo, hi in PLANE_RANGE])  # [2, K]
+        identity = line[:, None, :].expand(2, self.voices, GROOVE_KNOTS).clone()  # [2, V, K]
+        self.register_buffer("groove_x", identity.clone())
+        self.register_buffer("groove_y", identity.clone())
         for layer in (self.to_code, self.to_hidden, self.skip):
             nn.init.zeros_(layer.weight)
             nn.init.zeros_(layer.bias)
@@ -76,6 +96,20 @@ class ToolsGenerator(nn.Module):
         """The Groove head: the window's hits [N, V, T] -> velocity and offset logits [N, 2, V, T]."""
         n = hits.shape[0]
         return self.groove(hits.reshape(n, -1)).view(n, 2, self.voices, -1)
+
+    def groove_planes(self, hits: torch.Tensor, calibrated: bool = True) -> torch.Tensor:
+        """The Groove head's velocities (0..1) and offsets (steps) for the window's hits [N, V, T] ->
+        [N, 2, V, T], through its calibration (``calibrated``)."""
+        logits = self.groove_logits(hits)
+        planes = torch.stack([torch.sigmoid(logits[:, 0]), 0.5 * torch.tanh(logits[:, 1])], dim=1)
+        if not calibrated:
+            return planes
+        x, y = self.groove_x, self.groove_y  # [2, V, K]
+        width = x[..., 1:] - x[..., :-1]  # [2, V, K-1]
+        slope = (y[..., 1:] - y[..., :-1]) / width.clamp(min=1e-6)
+        start, width, slope = (a.unsqueeze(2) for a in (x[..., :-1], width, slope))  # [2, V, 1, K-1]
+        rise = torch.minimum(torch.relu(planes.unsqueeze(-1) - start), width)  # [N, 2, V, T, K-1]
+        return y[..., 0].unsqueeze(-1) + (rise * slope).sum(dim=-1)  # [N, 2, V, T]
 
     def context(self, cond: torch.Tensor, style: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
         """(the generator's context [N, K] with unknown sliders at 0.5 and the unknown style's embedding,
@@ -136,12 +170,12 @@ class ToolsGenerator(nn.Module):
         )  # [N, B, 3*V*S]
         logits = logits.view(n, self.bars, N_PLANES, self.voices, self.steps)
         logits = logits.permute(0, 2, 3, 1, 4).reshape(n, N_PLANES, self.voices, -1)  # [N, 3, V, T]
-        on_groove = task[:, GROOVE_TASK].view(n, 1, 1, 1)  # Groove's dynamics are the Groove head's
-        dynamics = on_groove * self.groove_logits(known[:, 0]) + (1 - on_groove) * logits[:, 1:]
-        logits = torch.cat([logits[:, :1], dynamics], dim=1)
         hit_velocity = torch.sigmoid(logits[:, :2])
         offset = 0.5 * torch.tanh(logits[:, 2:])
-        return torch.cat([hit_velocity, offset], dim=1)  # [N, 3, V, T]
+        on_groove = task[:, GROOVE_TASK].view(n, 1, 1, 1)  # Groove's dynamics are the Groove head's
+        dynamics = torch.cat([hit_velocity[:, 1:], offset], dim=1)  # [N, 2, V, T]
+        dynamics = on_groove * self.groove_planes(known[:, 0]) + (1 - on_groove) * dynamics
+        return torch.cat([hit_velocity[:, :1], dynamics], dim=1)  # [N, 3, V, T]
 
 
 def earlier(x: torch.Tensor, k: int, bars: int) -> torch.Tensor:
@@ -189,3 +223,29 @@ class ToolsCritic(nn.Module):
 
 def count_parameters(module: nn.Module) -> int:
     return sum(p.numel() for p in module.parameters())
+
+
+def generator_critic(
+    config: TrainConfig,
+    state: dict[str, torch.Tensor] | None,
+    *,
+    n_conditions: int,
+    n_styles: int,
+    n_voices: int,
+    grid: Grid,
+) -> Critic:
+    """The generator's critic, scoring one row at a time (a tools batch mixes tasks and settings, never the
+    same-setting groups a grouped critic, ``pack``, was trained on), with the generator run's weights where
+    their shapes fit (a grouped critic's joint layer also reads its group's spread: that layer starts
+    fresh)."""
+    names = {f.name for f in dataclasses.fields(config)}
+    single = (("pack", 1), ("pack_critic", "none"), ("diversity_weight", 0.0))  # (diversity needs groups)
+    one_row: dict[str, Any] = {k: v for k, v in single if k in names}
+    critic = Critic(dataclasses.replace(config, **one_row), n_conditions, n_styles, n_voices, grid)
+    if state is not None:
+        own = critic.state_dict()
+        fits = {k: v for k, v in state.items() if k in own and own[k].shape == v.shape}
+        critic.load_state_dict(fits, strict=False)
+        if len(fits) < len(own):
+            log.warning("the critic starts fresh in %s (a grouped critic's)", sorted(set(own) - set(fits)))
+    return critic

@@ -54,10 +54,10 @@ from training.fitting.losses import (
     interp,
     torch_descriptors,
 )
-from training.fitting.model import Critic
+from training.tools.calibrate import calibrate_groove
 from training.tools.config import ToolsConfig
 from training.tools.fills import fill_pairs, splice
-from training.tools.model import ToolsCritic, ToolsGenerator
+from training.tools.model import ToolsCritic, ToolsGenerator, generator_critic
 from training.tools.tasks import TASK, ToolInputs, compose, make_inputs
 from training.tools.validate import ToolsValidation
 
@@ -101,13 +101,20 @@ class ToolsTrainer:
         self.quantiles = torch.tensor(self.space.normaliser.quantiles, dtype=torch.float32)  # [C, Q]
         self.probs = torch.tensor(self.space.normaliser.probs, dtype=torch.float32).expand(len(names), -1)
         self.scale = torch.from_numpy(self.space.scales())  # [C]
+        sample = self.beats[: min(len(self.beats), 4096)]
+        self.all_scale = torch_descriptors(sample, self.grid).std(dim=0).clamp(min=1e-3)  # [D]: all of them
         self.n_styles = len(self.space.styles)
         self.G = ToolsGenerator(
             copy.deepcopy(base).train(), len(TASKS), config.enc_hidden, config.enc_dim, config.groove_hidden
         )
-        critic = Critic(self.base_config, len(names), self.n_styles, base.n_voices, self.grid)
-        if "critic" in self.base_state:
-            critic.load_state_dict(self.base_state["critic"])
+        critic = generator_critic(
+            self.base_config,
+            self.base_state.get("critic"),
+            n_conditions=len(names),
+            n_styles=self.n_styles,
+            n_voices=base.n_voices,
+            grid=self.grid,
+        )
         self.D = ToolsCritic(critic, len(TASKS))
         betas = (config.beta1, config.beta2)
         base_ids = {id(p) for p in self.G.base.parameters()}
@@ -202,7 +209,7 @@ class ToolsTrainer:
             "groove": cfg.groove_weight,
         }
         weights |= {"onset": cfg.onset_weight, "hit": cfg.hit_weight, "continue": cfg.continue_weight}
-        weights |= {"groove_dyn": cfg.groove_dynamics_weight}
+        weights |= {"groove_dyn": cfg.groove_dynamics_weight, "drumify_desc": cfg.drumify_descriptor_weight}
         loss_g = torch.stack([weights[k] * v for k, v in losses.items()]).sum()
         self.opt_g.zero_grad(set_to_none=True)
         loss_g.backward()
@@ -243,6 +250,11 @@ class ToolsTrainer:
         bars = (inputs.task_index == TASK["continue"]) | (inputs.task_index == TASK["fill"])
         on_bars = hidden * bars.to(raw.dtype)[:, None, None]
         loss_continue = (hit_bce * on_bars).sum() / on_bars.sum().clamp(min=1)
+        drum_rows = inputs.task_index == TASK["drumify"]  # how a drummer plays it: all his descriptors
+        loss_drumify_desc = zero
+        if self.config.drumify_descriptor_weight > 0 and drum_rows.sum() > 0:
+            mine, his = (torch_descriptors(p[drum_rows], self.grid) / self.all_scale for p in (fake, real))
+            loss_drumify_desc = F.smooth_l1_loss(mine, his, beta=0.5)
         rows = inputs.task_index == TASK["groove"]
         loss_groove_dyn = dynamics_loss(fake[rows], real[rows], thr, self.grid) if rows.sum() > 1 else zero
         return {
@@ -253,6 +265,7 @@ class ToolsTrainer:
             "onset": loss_onset,
             "hit": loss_hit,
             "continue": loss_continue,
+            "drumify_desc": loss_drumify_desc,
         }
 
     # ---- checkpoints and the loop ----------------------------------------------------------------------
@@ -333,6 +346,7 @@ class ToolsTrainer:
                 count = self.step % cfg.val_every or cfg.val_every
                 row = {"step": self.step, **{k: round(v / count, 5) for k, v in sums.items()}}
                 row["seconds"] = round(time.perf_counter() - started, 1)
+                row["groove_calibrated"] = sum(calibrate_groove(self.G, self.beats, cfg.seed).values())
                 self.G.eval()
                 row.update(self.validation.scores(self.G, self.base_config.hit_threshold))
                 self.G.train()

@@ -30,6 +30,7 @@ SMALL = dict(
     steps=3,
     val_every=3,
     checkpoint_every=3,
+    drumify_descriptor_weight=1.0,
     progress=False,
 )
 
@@ -51,6 +52,7 @@ def test_a_run_writes_checkpoints_and_metrics(run):
     lines = (root / "tools" / "metrics.jsonl").read_text().splitlines()
     assert len(lines) == 2 and '"warmup_l1"' in lines[0]  # the Groove head's warm-up, then the run
     assert '"val_drumify_f1"' in lines[1] and '"score"' in lines[1]
+    assert '"loss_drumify_desc"' in lines[1] and '"groove_calibrated"' in lines[1]
 
 
 def test_the_export_writes_the_unchanged_generator_and_its_tools_graph(run, tmp_path):
