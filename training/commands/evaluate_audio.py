@@ -19,7 +19,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("clips", metavar="CLIPS_DIR", help="rendered clips (.wav + .truth.json)")
     parser.add_argument("--report", metavar="FILE", help="write every clip's scores and the summary (JSON)")
     parser.add_argument(
-        "--model", metavar="M.onnx", help="the model drumify runs (default: the shipped models/default.onnx)"
+        "--model", metavar="M.onnx", help="the model drumify runs (default: the shipped default model)"
     )
     parser.add_argument("--no-drumify", action="store_true", help="score the analysis only, not drumify")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -29,15 +29,15 @@ def run(args: argparse.Namespace) -> int:
     from companion.audio.decode import AudioStackMissing, require_audio_stack
     from companion.core.errors import NudgeError
     from companion.runtime.model import load_model
+    from companion.runtime.models_dir import default_model_path
     from training.audio.evaluate import evaluate_folder, write_report
-    from training.commands.evaluate import SHIPPED_MODEL
 
     try:
         require_audio_stack("soundfile")
         require_audio_stack("mir_eval")
         model = None
         if not args.no_drumify:
-            model = load_model(args.model or SHIPPED_MODEL)
+            model = load_model(args.model or default_model_path())
         scores, summary = evaluate_folder(args.clips, progress=not args.no_progress, model=model)
     except (AudioStackMissing, FileNotFoundError, NudgeError) as error:
         print(f"error: {error}", file=sys.stderr)
