@@ -2,7 +2,8 @@
 analysis on them with mir_eval against the known grid. The full test split's figures, against the issue's
 targets, are in docs/audio-analysis.md (``nudge-train evaluate-audio``); not every target is met there (issue
 27 is blocked on them), so CI holds the CI clips at the level measured when the model shipped
-(``CI_FLOORS``, a little below it): a change that makes the analysis worse fails here."""
+(``CI_FLOORS``, a little below it): a change that makes the analysis worse fails here. Drumify's floor
+belongs to the shipped generator (and its tools graph): re-measure it when the model changes."""
 
 from __future__ import annotations
 
@@ -21,8 +22,9 @@ from training.cli import main
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 CI_CLIPS = 4
 # measured on these 4 clips with the shipped beat model (2026-12-07): beat F 0.905, downbeat F 0.667, tempo
-# right in 3 of 4 (141 BPM read as 70.6), drumify-input F1 0.870
-CI_FLOORS = {"beat_f": 0.85, "downbeat_f": 0.60, "tempo_ok": 0.75, "rhythm_f1": 0.80}
+# right in 3 of 4 (141 BPM read as 70.6), drumify-input F1 0.875, drumify's answer (the shipped model, seed
+# 0) 0.748
+CI_FLOORS = {"beat_f": 0.85, "downbeat_f": 0.60, "tempo_ok": 0.75, "rhythm_f1": 0.80, "drumify_f1": 0.68}
 
 
 @pytest.fixture(scope="module")
@@ -76,7 +78,6 @@ def test_the_scores_on_the_ci_clips_hold_their_level(rendered, tmp_path, capsys)
         measured = summary["targets"][name]["measured"]
         assert measured >= floor, f"{name}: {measured} < {floor} on the CI clips (target {TARGETS[name]})"
         assert summary["targets"][name]["met"] == (measured >= TARGETS[name])
-    print("CI figures:", {k: v["measured"] for k, v in summary["targets"].items()})
     for clip in payload["clips"]:
         assert 0.0 <= clip["beat_f"] <= 1.0 and 0.0 <= clip["onset_f_mix"] <= 1.0
 
