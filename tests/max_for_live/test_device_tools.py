@@ -1,7 +1,7 @@
-"""The device's tools (issue 22) against the real daemon: nudge.js in node (fake Live) choosing each tool in its
-menu and pressing Apply, `nudge serve` over real UDP with a tiny generator and its tiny tools graph. What comes
-back is written into clips as a producer would see them: Groove keeps every hit, Continue and Fill keep the
-clip's own bars, Interpolate answers a step of the path from the selected clip to the one below it."""
+"""The device's tools (issue 22) against the real daemon: nudge.js in node (fake Live) choosing each tool in
+its menu and pressing Apply, `nudge serve` over real UDP with a tiny generator and its tiny tools graph. What
+comes back is written into clips as a producer would see them: Groove keeps every hit, Continue and Fill keep
+the clip's own bars, Interpolate answers a step of the path from the selected clip to the one below it."""
 
 from __future__ import annotations
 
