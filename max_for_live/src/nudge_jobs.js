@@ -155,6 +155,12 @@ exports.make = function (env) {
             "error");
         job.beside = where.slot !== undefined ? { slot: where.slot } : { start: where.start };
         job.sourceName = String(live.getOne(clip, "name") || "audio");
+        var probe = tools.audioMessage(tools.head({ verb: "drumify", id: 0, seed: 0 }, {}, state.model, savedStyle,
+            uiValue, env.bankSize), source);
+        if (oscSize.messageBytes(probe) > oscSize.MAX_REQUEST_BYTES - 16) {  // a seed or id of more digits: same size
+            return showStatus("The selected audio clip has " + (source.markers || []).length + " warp markers: too " +
+                "many for one request. Remove some, or switch Warp off.", "error");
+        }
         sendTakes(state, job, function (take) {
             var head = tools.head(take, {}, state.model, savedStyle, uiValue, env.bankSize);
             return [tools.audioMessage(head, source)];

@@ -206,7 +206,10 @@ test("Drumify of an audio clip in the Arrangement lands at its start; bad audio 
   audio.props.file_path = "";
   assert.deepEqual(apply(env, "drumify"), []);
   assert.match(env.status().text, /no file on disk/);
-  audio.props.file_path = "/loops/a.aif";
+  const many = { warp_markers: Array.from({ length: 1000 }, (_, i) => ({ sample_time: i * 0.5, beat_time: i })) };
+  Object.assign(audio.props, { file_path: "/loops/a.aif", warping: 1, warp_markers: [JSON.stringify(many)] });
+  assert.deepEqual(apply(env, "drumify"), [], "1000 markers would pass the 8,192 bytes one request may take");
+  assert.match(env.status().text, /1000 warp markers: too many for one request/);
   assert.deepEqual(apply(env, "groove"), []);
   assert.match(env.status().text, /Groove works on a MIDI clip; of the tools only Drumify takes an audio clip/);
 });
