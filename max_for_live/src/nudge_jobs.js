@@ -128,7 +128,7 @@ exports.make = function (env) {
         } else if (name === "interpolate") {
             var b = live.clipAfter(live.selectedMidiClip());
             if (!b) return;
-            var path = tools.pathClip(source, notesOf(b, job));
+            var path = tools.pathClip(source, notesOf(b, job), live.barBeats());
             if (path.error) return showStatus(path.error, "error");
             source = path;
             steps = tools.interpolateSteps(uiValue("nudge_takes", 1));

@@ -89,11 +89,16 @@ exports.interpolateSteps = function (takes) {
 };
 
 // Interpolate: clips A and B ({ lengthBeats, flat }) -> the one clip the daemon takes ({ lengthBeats,
-// splitBeats, flat }: A's notes, then B's shifted by A's length), or { error }
-exports.pathClip = function (a, b) {
+// splitBeats, flat }: A's notes, then B's shifted by A's length; together at most MAX_BARS, the longest clip a
+// request holds), or { error }
+exports.pathClip = function (a, b, beatsPerBar) {
     if (Math.abs(a.lengthBeats - b.lengthBeats) > 1e-6) {
         return { error: "Interpolate needs two clips of one length: A has " + a.lengthBeats + " beats, B " +
             b.lengthBeats + ". Set both loops alike." };
+    }
+    if (2 * a.lengthBeats > osc.MAX_BARS * beatsPerBar + 1e-6) {
+        return { error: "Interpolate takes clips of at most " + osc.MAX_BARS / 2 + " bars (A and B go to the " +
+            "daemon as one clip of at most " + osc.MAX_BARS + "): shorten both loops." };
     }
     var flat = a.flat.slice();
     for (var i = 0; i + 3 < b.flat.length; i += 4) {

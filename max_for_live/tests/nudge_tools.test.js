@@ -57,9 +57,13 @@ test("Continue asks for at most the bars that keep the clip within 8; Interpolat
   assert.deepEqual(plain(tools.interpolateSteps(1)), { count: 3, steps: [2] });
   assert.deepEqual(plain(tools.interpolateSteps(3)), { count: 5, steps: [2, 3, 4] });
   assert.equal(tools.interpolateSteps(99).count, tools.MAX_INTERPOLATE);
-  const path = plain(tools.pathClip({ lengthBeats: 4, flat: [36, 0, 0.25, 100] }, { lengthBeats: 4, flat: [38, 1, 0.25, 90] }));
+  const path = plain(tools.pathClip({ lengthBeats: 4, flat: [36, 0, 0.25, 100] }, { lengthBeats: 4, flat: [38, 1, 0.25, 90] },
+    4));
   assert.deepEqual(path, { lengthBeats: 8, splitBeats: 4, flat: [36, 0, 0.25, 100, 38, 5, 0.25, 90] });
-  assert.match(tools.pathClip({ lengthBeats: 4, flat: [] }, { lengthBeats: 8, flat: [] }).error, /one length/);
+  assert.match(tools.pathClip({ lengthBeats: 4, flat: [] }, { lengthBeats: 8, flat: [] }, 4).error, /one length/);
+  assert.equal(tools.pathClip({ lengthBeats: 16, flat: [] }, { lengthBeats: 16, flat: [] }, 4).error, undefined);
+  assert.match(tools.pathClip({ lengthBeats: 20, flat: [] }, { lengthBeats: 20, flat: [] }, 4).error,
+    /at most 4 bars \(A and B go to the daemon as one clip of at most 8\)/);
 });
 
 test("an audio clip's fields: warped (beats and markers) or unwarped (seconds); what is wrong is said", () => {
