@@ -100,6 +100,10 @@ exports.pathClip = function (a, b, beatsPerBar) {
         return { error: "Interpolate takes clips of at most " + osc.MAX_BARS / 2 + " bars (A and B go to the " +
             "daemon as one clip of at most " + osc.MAX_BARS + "): shorten both loops." };
     }
+    if ((a.flat.length + b.flat.length) / 4 > osc.MAX_CLIP_NOTES) {
+        return { error: "A and B hold " + (a.flat.length + b.flat.length) / 4 + " notes together; the daemon " +
+            "takes at most " + osc.MAX_CLIP_NOTES + " in one request." };
+    }
     var flat = a.flat.slice();
     for (var i = 0; i + 3 < b.flat.length; i += 4) {
         flat.push(b.flat[i], b.flat[i + 1] + a.lengthBeats, b.flat[i + 2], b.flat[i + 3]);

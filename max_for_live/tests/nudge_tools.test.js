@@ -62,6 +62,9 @@ test("Continue asks for at most the bars that keep the clip within 8; Interpolat
   assert.deepEqual(path, { lengthBeats: 8, splitBeats: 4, flat: [36, 0, 0.25, 100, 38, 5, 0.25, 90] });
   assert.match(tools.pathClip({ lengthBeats: 4, flat: [] }, { lengthBeats: 8, flat: [] }, 4).error, /one length/);
   assert.equal(tools.pathClip({ lengthBeats: 16, flat: [] }, { lengthBeats: 16, flat: [] }, 4).error, undefined);
+  const dense = new Array(4 * 600).fill(1);
+  assert.match(tools.pathClip({ lengthBeats: 16, flat: dense }, { lengthBeats: 16, flat: dense }, 4).error,
+    /1200 notes together; the daemon takes at most 1024/);
   assert.match(tools.pathClip({ lengthBeats: 20, flat: [] }, { lengthBeats: 20, flat: [] }, 4).error,
     /at most 4 bars \(A and B go to the daemon as one clip of at most 8\)/);
 });
