@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import inspect
 import logging
 import sys
 from collections.abc import Mapping, Sequence
@@ -35,8 +36,12 @@ def build_parser(
             sub = top.add_parser(name, help=help_text, description=help_text)
             chosen = words[:1] == [name]
         sub.set_defaults(_module=module)
-        if chosen:
-            importlib.import_module(module).add_arguments(sub)
+        if chosen:  # a command whose options depend on the command line (a model's sliders) gets it too
+            add = importlib.import_module(module).add_arguments
+            if "argv" in inspect.signature(add).parameters:
+                add(sub, argv=argv)
+            else:
+                add(sub)
     return parser
 
 

@@ -84,6 +84,8 @@ exports.make = function (getPatcher, postLine, bankSize) {
             var cond = model.conditions[i];
             if (cond) nameDial(dial, cond.name);
             else retireDial(dial, i);
+            // Live's Info View: what the condition is and what its two ends mean (the model's description)
+            if (cond && cond.description) dial.message("annotation", cond.description);
         }
         message.apply(null, ["nudge_style", "_parameter_range", "any"].concat(model.styles));
         message("nudge_model", "set", "Model: " + model.name + " (" + model.bars + " bars)");
