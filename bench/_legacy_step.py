@@ -31,7 +31,9 @@ class LegacyStep:
         self.opt_d = torch.optim.Adam(trainer.D.parameters(), lr=cfg.lr_d, betas=betas)
         self.step_no = 0
         ctx = trainer.ctx  # the old sampler kept its permutation and rows on the CPU
-        self.sampler = BatchSampler(trainer.n_rows, cfg.batch_size, cfg.seed, ctx.rank, ctx.world_size, "cpu")
+        self.sampler = BatchSampler(
+            trainer.n_rows, cfg.batch_size, cfg.seed, ctx.rank, ctx.world_size, device="cpu"
+        )
 
     def _conditions(self, rows, gen, mix):
         t = self.t
@@ -71,7 +73,7 @@ class LegacyStep:
                 real_s, fake_s = scores.float().chunk(2)
                 loss_d = critic_loss(cfg.loss, real_s, fake_s)
                 if cfg.loss == "wgan-gp":
-                    penalty = gradient_penalty(t.D, real, fake.float(), cond, style, gen)
+                    penalty = gradient_penalty(t.D, real, fake.float(), cond, style, generator=gen)
                     loss_d = loss_d + cfg.gp_weight * penalty
             self.opt_d.zero_grad(set_to_none=True)
             loss_d.backward()

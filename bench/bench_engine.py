@@ -25,8 +25,9 @@ from companion.core.pattern import Pattern
 from companion.osc.dispatch import Daemon
 from companion.osc.replies import notes_reply, pattern_to_note_array
 from companion.osc.request import parse_request
-from companion.runtime import engine
+from companion.runtime import candidates
 from companion.runtime.model import load_model
+from companion.runtime.search import DEFAULT_CANDIDATES
 
 
 def timed(function: Callable[[], object], n: int) -> np.ndarray:
@@ -56,18 +57,16 @@ def main() -> int:
     tags = "i" + "sf" * len(names) + "si"
     request = encode_message("/nudge/generate", tags, (1, *[x for n in names for x in (n, 0.6)], "seed", 7))
 
-    cond = engine.condition_vector(model, sliders)
-    raw = engine._sample(model, cond, None, 7, engine.DEFAULT_CANDIDATES)  # [64, 3, V, T]
-    search = engine._search(model)
+    cond = candidates.condition_vector(model, sliders)
+    raw = candidates.sample(model, cond, None, 7, DEFAULT_CANDIDATES)  # [64, 3, V, T]
+    search = candidates.model_search(model)
     described = describe_batch(raw, meta.grid, meta.hit_threshold, search.columns)  # [64, M]
     pattern = Pattern.from_array(raw[0], meta.grid, meta.hit_threshold)
     notes = pattern_to_note_array(pattern, meta.output_pitches)
     message = decode_packet(request)[0]
     stages: dict[str, Callable[[], object]] = {
         "decode + check the request": lambda: parse_request(decode_packet(request)[0], meta),
-        "generator (onnxruntime, 64)": lambda: engine._sample(
-            model, cond, None, 7, engine.DEFAULT_CANDIDATES
-        ),
+        "generator (onnxruntime, 64)": lambda: candidates.sample(model, cond, None, 7, DEFAULT_CANDIDATES),
         "descriptors of the sliders": lambda: describe_batch(
             raw, meta.grid, meta.hit_threshold, search.columns
         ),

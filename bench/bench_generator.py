@@ -18,8 +18,8 @@ from pathlib import Path
 import numpy as np
 from _serve_util import ROOT
 
-from companion.runtime.engine import DEFAULT_CANDIDATES
 from companion.runtime.model import load_model
+from companion.runtime.search import DEFAULT_CANDIDATES
 
 ROUNDS, CALLS = 30, 100
 

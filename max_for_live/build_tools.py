@@ -10,8 +10,10 @@ Transformation; the rest of the file is laid out as ``build.py``'s devices (``am
 chunks, little-endian sizes, the patcher JSON NUL-terminated), with ``meta`` 0 as in the unfrozen MIDI Tools
 read. The patchers are built here, not kept as
 JSON: both share one wiring and differ in their dials. Their script is ``src/nudge_tool.js``; it loads
-``nudge_reply``, ``nudge_miditool`` and ``nudge_drum_rack`` with Max's require, from beside the device.
-``frozen/`` gets each tool frozen into one file (``amxd_frozen``: the patcher and the four scripts; ``meta``
+``nudge_reply``, ``nudge_miditool``, ``nudge_osc`` and ``nudge_drum_rack`` with Max's require, from beside the
+device. Each instance picks its own reply port when it loads ([udpreceive 0], then ``port n`` from the js).
+The Seed is a Float parameter shown as an integer: Live's Int parameters hold 0..255 only.
+``frozen/`` gets each tool frozen into one file (``amxd_frozen``: the patcher and the five scripts; ``meta``
 7 as in h1data's frozen Retrigger.amxd), for a User Library folder where Max's [js] does not search.
 """
 
@@ -29,17 +31,16 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 import amxd_frozen as frozen  # noqa: E402  (max_for_live/amxd_frozen.py, beside this script)
 
-SCRIPTS = ("nudge_tool.js", "nudge_miditool.js", "nudge_reply.js", "nudge_drum_rack.js")
+SCRIPTS = ("nudge_tool.js", "nudge_miditool.js", "nudge_reply.js", "nudge_osc.js", "nudge_drum_rack.js")
 DAEMON_PORT = 9000
 
-# name, file, device type, the js's argument, its reply port, its dials (long, short name, lo, hi, initial)
-TOOLS: tuple[tuple[str, str, bytes, str, int, tuple[tuple[str, str, float, float, float], ...]], ...] = (
+# name, file, device type, the js's argument, its dials (long, short name, lo, hi, initial)
+TOOLS: tuple[tuple[str, str, bytes, str, tuple[tuple[str, str, float, float, float], ...]], ...] = (
     (
         "Nudge Generator",
         "NudgeGenerator.amxd",
         b"nagg",
         "generator",
-        9011,
         (("Density", "density", 0.0, 1.0, 0.5), ("Syncopation", "syncopation", 0.0, 1.0, 0.3)),
     ),
     (
@@ -47,7 +48,6 @@ TOOLS: tuple[tuple[str, str, bytes, str, int, tuple[tuple[str, str, float, float
         "NudgeTransform.amxd",
         b"natt",
         "transformation",
-        9012,
         (("Amount", "amount", 0.0, 1.0, 0.3),),
     ),
 )
@@ -81,14 +81,14 @@ def _dial(box_id: str, name: str, short: str, lo: float, hi: float, initial: flo
     )  # fmt: skip
 
 
-def patcher(name: str, device_type: bytes, kind: str, port: int, dials: tuple) -> dict:
+def patcher(name: str, device_type: bytes, kind: str, dials: tuple) -> dict:
     """The tool's patcher: [live.miditool.in] -> [js nudge_tool.js] -> [live.miditool.out], UDP both ways."""
     boxes = [
         _obj("obj-in", "live.miditool.in", 20.0, 120.0, 1, 3),
-        _obj("obj-js", f"js nudge_tool.js {kind} {port}", 20.0, 200.0, 2, 4),
+        _obj("obj-js", f"js nudge_tool.js {kind}", 20.0, 200.0, 2, 5),
         _obj("obj-out", "live.miditool.out", 20.0, 280.0, 1, 0),
         _obj("obj-send", f"udpsend 127.0.0.1 {DAEMON_PORT}", 160.0, 280.0, 1, 0),
-        _obj("obj-receive", f"udpreceive {port}", 300.0, 120.0, 1, 1),
+        _obj("obj-receive", "udpreceive 0", 300.0, 120.0, 1, 1),
         _obj("obj-osc", "prepend osc", 300.0, 160.0, 1, 1),
         _obj("obj-load", "loadbang", 420.0, 60.0, 1, 1),
         _obj("obj-metro", "metro 1000", 420.0, 100.0, 2, 1),
@@ -102,7 +102,7 @@ def patcher(name: str, device_type: bytes, kind: str, port: int, dials: tuple) -
              numinlets=1, numoutlets=2, outlettype=["", "float"], parameter_enable=1, presentation=1,
              presentation_rect=[4.0 + 48.0 * len(dials), 20.0, 44.0, 15.0], annotation_name="Seed",
              saved_attribute_attributes={"valueof": {
-                 "parameter_longname": "Seed", "parameter_shortname": "Seed", "parameter_type": 1,
+                 "parameter_longname": "Seed", "parameter_shortname": "Seed", "parameter_type": 0,
                  "parameter_mmin": 0.0, "parameter_mmax": 999999.0, "parameter_initial_enable": 1,
                  "parameter_initial": [1], "parameter_unitstyle": 0}}),
         _obj("obj-seed-set", "prepend setting seed", 20.0 + 60.0 * len(dials), 80.0, 1, 1),
@@ -118,6 +118,8 @@ def patcher(name: str, device_type: bytes, kind: str, port: int, dials: tuple) -
         (("obj-receive", 0), ("obj-osc", 0)),
         (("obj-osc", 0), ("obj-js", 0)),
         (("obj-load", 0), ("obj-metro", 0)),
+        (("obj-load", 0), ("obj-js", 0)),
+        (("obj-js", 4), ("obj-receive", 0)),
         (("obj-metro", 0), ("obj-expire", 0)),
         (("obj-expire", 0), ("obj-js", 0)),
         (("obj-seed", 0), ("obj-seed-set", 0)),
@@ -183,8 +185,8 @@ def frozen_bytes(file: str, unfrozen: bytes) -> bytes:
 
 def built() -> dict[Path, bytes]:
     out = {}
-    for name, file, device_type, kind, port, dials in TOOLS:
-        unfrozen = device_bytes(device_type, patcher(name, device_type, kind, port, dials))
+    for name, file, device_type, kind, dials in TOOLS:
+        unfrozen = device_bytes(device_type, patcher(name, device_type, kind, dials))
         out[HERE / file] = unfrozen
         out[HERE / "frozen" / file] = frozen_bytes(file, unfrozen)
     return out

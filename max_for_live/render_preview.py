@@ -22,6 +22,7 @@ EXAMPLE_STYLE = "funk"
 
 TITLE_BAR_PX = 18
 PT_PER_PX = 0.72  # at 100 px per inch
+DEFAULT_DAEMON_PORT = "9000"  # what nudge.js shows in the port box until the set stores another
 BACKGROUND, TITLE_BG, TEXT, ACCENT, FIELD = "#c9c9c9", "#a7a7a7", "#1e1e1e", "#ffad56", "#b0b0b0"
 
 
@@ -59,6 +60,10 @@ def _draw_box(ax, box: dict, label: str | None) -> None:
     elif kind in ("live.menu", "live.numbox"):
         ax.add_patch(patches.Rectangle((x, y), w, h, facecolor=FIELD, edgecolor="#7a7a7a", lw=0.6))
         ax.text(x + 4, y + h / 2, _value_text(box), va="center", fontsize=9 * PT_PER_PX, color=TEXT)
+    elif kind in ("textedit", "number"):  # plain Max fields: the daemon's host and port
+        text = box.get("text", "") if kind == "textedit" else DEFAULT_DAEMON_PORT
+        ax.add_patch(patches.Rectangle((x, y), w, h, facecolor="#e6e6e6", edgecolor="#7a7a7a", lw=0.6))
+        ax.text(x + 3, y + h / 2, text, va="center", fontsize=font, color=TEXT)
     elif kind == "live.toggle":
         ax.add_patch(patches.Rectangle((x, y), w, h, facecolor=FIELD, edgecolor="#7a7a7a", lw=0.6))
     elif kind == "live.text":

@@ -4,6 +4,10 @@
     companion.core      <- companion.live
     companion.core, companion.runtime <- training  (never the OSC protocol, live MIDI or the commands)
 
+inside companion.runtime, the search (each may import only the runtime modules named):
+
+    search_request, model <- candidates <- engine, lock <- search   (engine and lock never import each other)
+
 and inside training, its rooms (each may also import companion.core and companion.runtime):
 
     training.dataset <- training.conditions <- training.evaluation <- training.fitting <- training.export
@@ -155,6 +159,46 @@ def test_every_layer_imports_only_the_layers_below_it():
 
 def test_no_import_circles():
     assert _circles(GRAPH) == []
+
+
+# companion.runtime's search: module -> the runtime modules it may import
+SEARCH_MODULES: dict[str, tuple[str, ...]] = {
+    "companion.runtime.search_request": (),
+    "companion.runtime.candidates": ("companion.runtime.model",),
+    "companion.runtime.engine": (
+        "companion.runtime.model",
+        "companion.runtime.candidates",
+        "companion.runtime.search_request",
+    ),
+    "companion.runtime.lock": (
+        "companion.runtime.model",
+        "companion.runtime.candidates",
+        "companion.runtime.search_request",
+    ),
+    "companion.runtime.search": (
+        "companion.runtime.model",
+        "companion.runtime.candidates",
+        "companion.runtime.search_request",
+        "companion.runtime.engine",
+        "companion.runtime.lock",
+    ),
+}
+
+
+def _search_offenders(graph: dict[str, set[str]]) -> list[str]:
+    return [
+        f"{module} imports {name}"
+        for module, allowed in SEARCH_MODULES.items()
+        for name in sorted(graph.get(module, ()))
+        if name.startswith("companion.runtime.") and name not in allowed
+    ]
+
+
+def test_the_search_and_the_voice_lock_share_primitives_and_never_import_each_other():
+    assert set(SEARCH_MODULES) <= set(GRAPH), "a module of the table is gone: update SEARCH_MODULES"
+    assert _search_offenders(GRAPH) == []
+    back_and_forth = {"companion.runtime.engine": {"companion.runtime.lock"}, "companion.runtime.lock": set()}
+    assert _search_offenders(back_and_forth) == ["companion.runtime.engine imports companion.runtime.lock"]
 
 
 def test_the_checks_find_upward_imports_and_circles():

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from companion.core.descriptors import DESCRIPTOR_INDEX, DESCRIPTOR_TABLE, describe_batch
+from companion.core.errors import UsageError
 from companion.core.model_meta import ConditionMeta
 from companion.core.normaliser import N_QUANTILES, QuantileNormaliser
 from training.dataset import RhythmDataset
@@ -23,7 +24,7 @@ FORBIDDEN_SPLIT = "test"
 _DESCRIPTIONS = {name: (unit, text) for name, unit, text in DESCRIPTOR_TABLE}
 
 
-class ConditionError(ValueError):
+class ConditionError(UsageError):
     """The requested conditions do not fit the dataset."""
 
 

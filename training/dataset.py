@@ -25,6 +25,7 @@ import numpy as np
 
 from companion.core.atomic import atomic_write_bytes
 from companion.core.drum_map import N_VOICES, VOICES
+from companion.core.errors import DataError
 from companion.core.pattern import HIT, MAX_OFFSET_STEPS, OFFSET, VELOCITY, Grid
 
 SPLITS = ("train", "validation", "test")
@@ -48,7 +49,7 @@ VALUE_RULES: dict[str, _Rule] = {  # array -> its allowed values (NaN and inf ar
 LABELS = ("style", "split", "source", "beat_type")
 
 
-class DatasetError(ValueError):
+class DatasetError(DataError):
     """A dataset file is missing, malformed or inconsistent."""
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from companion.commands.serve import DEFAULT_MODEL_NAME, DEFAULT_MODELS_DIR
 from companion.core.descriptors import DESCRIPTOR_NAMES, describe
+from companion.core.errors import NudgeError, UsageError
 from companion.core.pattern import MAX_BARS
 
 STYLE_ANY = "any"
@@ -105,7 +106,7 @@ def _sliders(args: argparse.Namespace) -> dict[str, float]:
         except ValueError:
             sep = ""
         if not sep:
-            raise ValueError(f"--cond must look like NAME=VALUE with a number, got {item!r}")
+            raise UsageError(f"--cond must look like NAME=VALUE with a number, got {item!r}")
     return sliders
 
 
@@ -119,27 +120,28 @@ def _outputs(args: argparse.Namespace) -> list[Path]:
 
 def run(args: argparse.Namespace) -> int:
     from companion.core.drum_map import PitchMapper, merged_pitch_table, voices_from_names
-    from companion.core.midi_file import MidiFileError, midi_file_to_pattern, write_pattern_midi
+    from companion.core.midi_file import midi_file_to_pattern, write_pattern_midi
     from companion.core.regular_files import check_replaceable
-    from companion.runtime import engine, lock
-    from companion.runtime.model import ModelError, load_model
+    from companion.runtime.model import load_model
+    from companion.runtime.search import SearchRequest, search
 
     try:
         model = load_model(args.model or DEFAULT_MODELS_DIR / f"{DEFAULT_MODEL_NAME}.onnx")
         sliders = _sliders(args)
-        engine.condition_vector(model, sliders)  # names and ranges, before any work
+        style = None if args.style == STYLE_ANY else args.style
+        options = {"sliders": sliders, "style": style, "candidates": args.candidates}
+        SearchRequest.of(model.meta, seed=0, **options)  # conditions, style, candidates: before any work
         if not 1 <= args.count <= 1000:
-            raise ValueError(f"--count must be in 1..1000, got {args.count}")
+            raise UsageError(f"--count must be in 1..1000, got {args.count}")
         if args.amount is not None and not 0.0 <= args.amount <= 1.0:  # (also NaN; with or without --from)
-            raise ValueError(f"--amount must be a number in 0..1, got {args.amount}")
+            raise UsageError(f"--amount must be a number in 0..1, got {args.amount}")
         if args.bars is not None and not 1 <= args.bars <= MAX_BARS:  # (0 is no default either)
-            raise ValueError(f"--bars must be an int in 1..{MAX_BARS}, got {args.bars}")
+            raise UsageError(f"--bars must be an int in 1..{MAX_BARS}, got {args.bars}")
         for path in _outputs(args):  # before any work: only regular files are replaced
             check_replaceable(path)
-        style = None if args.style == STYLE_ANY else args.style
         keep = voices_from_names(args.keep, "--keep")
         if keep and args.source is None:
-            raise ValueError("--keep needs --from FILE.mid: the notes of the kept voices come from it")
+            raise UsageError("--keep needs --from FILE.mid: the notes of the kept voices come from it")
         amount = args.amount if args.amount is not None else (1.0 if keep else 0.2)
         seed = args.seed if args.seed is not None else random.SystemRandom().randrange(2**31 - 1)
         clip, bpm = None, 120.0
@@ -148,21 +150,17 @@ def run(args: argparse.Namespace) -> int:
             # bars: the file's, a last bar counting when half played (a note-off past the loop end is not)
             clip, bpm = midi_file_to_pattern(args.source, args.bars, model.meta.steps_per_beat, mapper)
         bpm = args.tempo if args.tempo is not None else bpm
+        if clip is not None:
+            options.update(amount=amount, keep=keep, clip=clip)
         for i, path in enumerate(_outputs(args)):
-            if clip is None:
-                bars = args.bars or model.meta.bars
-                pattern = engine.generate(model, sliders, style, bars, seed + i, args.candidates)
-            else:
-                pattern = lock.vary_locked(
-                    model, clip, keep, amount, sliders, style, seed + i, args.candidates, args.bars
-                )
+            pattern = search(model, SearchRequest.of(model.meta, seed=seed + i, bars=args.bars, **options))
             write_pattern_midi(path, pattern, bpm=bpm, output_pitches=model.meta.output_pitches)
             measured = describe(pattern)
             print(
                 f"{path}: {pattern.grid.bars} bars, {pattern.n_hits} hits, seed {seed + i}, "
                 f"density {measured['density']:.1f}/bar, syncopation {measured['syncopation']:.2f}"
             )
-    except (ModelError, MidiFileError, ValueError, OSError) as error:
+    except (NudgeError, OSError) as error:
         print(f"nudge generate: {error}", file=sys.stderr)
         return 2
     return 0

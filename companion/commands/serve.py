@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from companion.core.errors import NudgeError
 from companion.osc.dispatch import Daemon
 from companion.runtime.model import ModelError, load_model
 from companion.runtime.model_info import check_fits
@@ -115,7 +116,7 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         player = live.player_from_args(args, model.meta)
-    except (ValueError, RuntimeError) as error:  # bad --drum-map, unknown --midi-out port, no MIDI API
+    except NudgeError as error:  # bad --drum-map, unknown --midi-out port, no MIDI API
         print(f"nudge serve: {error}", file=sys.stderr)
         return 2
     from companion.osc.server import UdpServer
@@ -127,10 +128,10 @@ def run(args: argparse.Namespace) -> int:
             args.port,
             args.reply_port,
             args.allow,
-            args.allow_remote,
-            args.poll_seconds,
+            allow_remote=args.allow_remote,
+            poll_seconds=args.poll_seconds,
         )
-    except (ValueError, OSError) as error:
+    except (NudgeError, OSError) as error:  # --host, --allow; the port is taken
         print(f"nudge serve: {error}", file=sys.stderr)
         if player is not None:
             player.close()

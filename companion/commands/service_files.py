@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path, PureWindowsPath
 from xml.sax.saxutils import escape
 
+from companion.core.errors import UsageError
+
 LABEL = "org.nudge.serve"  # launchd label
 UNIT = "nudge.service"  # systemd user unit
 TASK = "Nudge serve"  # Task Scheduler task name
@@ -37,7 +39,7 @@ def service_file(platform: str, python: str, home: Path, uid: int = 0, user: str
         return _systemd(python, home)
     if platform == "windows":
         return _task(python, home, user)
-    raise ValueError(f"platform must be one of {', '.join(PLATFORMS)}, got {platform!r}")
+    raise UsageError(f"platform must be one of {', '.join(PLATFORMS)}, got {platform!r}")
 
 
 def _launchd(python: str, home: Path, uid: int) -> ServiceFile:

@@ -6,6 +6,7 @@
 - ``midi_file``: ``.mid`` files <-> patterns (mido).
 - ``descriptors``: the ten rhythm descriptors the sliders control; ``normaliser``: raw value <-> slider 0..1.
 - ``model_meta``: the metadata contract between export and every consumer of a model.
+- ``errors``: ``NudgeError``, the one root of the errors Nudge raises for the user, and its domains.
 - ``atomic`` (temp file, then rename) and ``cli_base`` (the lazy sub-command CLI): shared with training.
 
 Imports nothing of Nudge above it (tests/test_layering.py).

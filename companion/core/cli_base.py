@@ -2,16 +2,27 @@
 
 Each command module defines ``add_arguments(parser)`` and ``run(args) -> int``. Two-word names
 ("ingest midi") become nested sub-commands. Shared by ``nudge`` and ``nudge-train``.
+
+Exit codes: what ``run`` returns; 2 for a ``NudgeError`` (the user's mistake: one line, ``prog command:
+reason``) as for argparse's own refusals; 1 for anything else, a bug: the traceback and an invitation to
+report it; 130 for Ctrl-C.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import importlib.metadata
 import inspect
 import logging
+import platform
 import sys
+import traceback
 from collections.abc import Mapping, Sequence
+
+from companion.core.errors import NudgeError
+
+USAGE_EXIT, INTERNAL_EXIT, INTERRUPTED_EXIT = 2, 1, 130
 
 
 def build_parser(
@@ -52,7 +63,28 @@ def run_cli(
     args = build_parser(prog, description, table, argv).parse_args(argv)
     level = {0: logging.WARNING, 1: logging.INFO}.get(args.verbose, logging.DEBUG)
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    command = " ".join([prog, *(w for w in (args.command, getattr(args, "subcommand", None)) if w)])
     try:
         return int(importlib.import_module(args._module).run(args) or 0)
     except KeyboardInterrupt:
-        return 130
+        return INTERRUPTED_EXIT
+    except NudgeError as error:
+        print(f"{command}: {error}", file=sys.stderr)
+        return USAGE_EXIT
+    except Exception:
+        traceback.print_exc()
+        print(internal_error_text(command), file=sys.stderr)
+        return INTERNAL_EXIT
+
+
+def internal_error_text(command: str) -> str:
+    """What follows the traceback of a bug: that it is one, and what a useful report holds."""
+    try:
+        version = importlib.metadata.version("nudge")
+    except importlib.metadata.PackageNotFoundError:  # run from a source tree that was never installed
+        version = "from source"
+    return (
+        f"{command}: internal error: this is a bug in Nudge, not a mistake of yours. Please report it with "
+        f"the command line and the traceback above (nudge {version}, Python {platform.python_version()}, "
+        f"{platform.system()})."
+    )

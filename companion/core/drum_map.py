@@ -14,6 +14,8 @@ from enum import StrEnum
 
 import numpy as np
 
+from companion.core.errors import UsageError
+
 # name           output pitch (General MIDI)   group
 VOICE_TABLE: tuple[tuple[str, int, str], ...] = (
     ("kick", 36, "low"),  # Bass Drum 1
@@ -99,7 +101,7 @@ class UnknownPitchPolicy(StrEnum):
     ERROR = "error"  # raise ``UnknownPitchError``
 
 
-class UnknownPitchError(ValueError):
+class UnknownPitchError(UsageError):
     """A note's pitch is not in the drum map and the policy is ``error``."""
 
 
@@ -108,11 +110,11 @@ def voice_lookup(table: Mapping[int, str]) -> np.ndarray:
     ``table`` does not know it. Every reader of notes (files, clips, ingest) maps pitches through one."""
     unknown = sorted({v for v in table.values() if v not in VOICE_INDEX})
     if unknown:
-        raise ValueError(f"drum map names unknown voices {unknown}; allowed: {list(VOICES)}")
+        raise UsageError(f"drum map names unknown voices {unknown}; allowed: {list(VOICES)}")
     lookup = np.full(128, -1, dtype=np.int64)
     for pitch, voice in table.items():
         if not 0 <= int(pitch) <= 127:
-            raise ValueError(f"drum map pitch must be in 0..127, got {pitch!r}")
+            raise UsageError(f"drum map pitch must be in 0..127, got {pitch!r}")
         lookup[int(pitch)] = VOICE_INDEX[voice]
     return lookup
 
@@ -173,7 +175,7 @@ def drum_map_by_name(name: str) -> dict[int, str]:
     try:
         return DRUM_MAPS[name]
     except KeyError:
-        raise ValueError(f"unknown drum map {name!r}; allowed: {sorted(DRUM_MAPS)}") from None
+        raise UsageError(f"unknown drum map {name!r}; allowed: {sorted(DRUM_MAPS)}") from None
 
 
 def output_pitches_from(overrides: Mapping[str, int] | None = None) -> tuple[int, ...]:
@@ -181,9 +183,9 @@ def output_pitches_from(overrides: Mapping[str, int] | None = None) -> tuple[int
     pitches = list(OUTPUT_PITCHES)
     for voice, pitch in (overrides or {}).items():
         if voice not in VOICE_INDEX:
-            raise ValueError(f"unknown voice {voice!r} in drum map override; allowed: {list(VOICES)}")
+            raise UsageError(f"unknown voice {voice!r} in drum map override; allowed: {list(VOICES)}")
         if not isinstance(pitch, int) or isinstance(pitch, bool) or not 0 <= pitch <= 127:
-            raise ValueError(f"pitch for voice {voice!r} must be an int in 0..127, got {pitch!r}")
+            raise UsageError(f"pitch for voice {voice!r} must be an int in 0..127, got {pitch!r}")
         pitches[VOICE_INDEX[voice]] = pitch
     return tuple(pitches)
 
@@ -202,7 +204,7 @@ def voices_from_names(text: str, field_name: str = "keep") -> tuple[int, ...]:
         group = VOICE_ALIASES.get(name, (name,))
         if any(voice not in VOICE_INDEX for voice in group):
             allowed = ", ".join([*VOICES, *VOICE_ALIASES])
-            raise ValueError(f"{field_name}: unknown voice {raw.strip()!r}; allowed: {allowed}")
+            raise UsageError(f"{field_name}: unknown voice {raw.strip()!r}; allowed: {allowed}")
         indices.update(VOICE_INDEX[voice] for voice in group)
     return tuple(sorted(indices))
 

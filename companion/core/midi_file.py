@@ -19,6 +19,7 @@ import numpy as np
 
 from companion.core.atomic import atomic_write_bytes
 from companion.core.drum_map import OUTPUT_PITCHES, PitchMapper
+from companion.core.errors import MidiFileError, UsageError
 from companion.core.notes import Note, notes_to_pattern, pattern_to_notes
 from companion.core.pattern import FILE_PARTIAL_BAR, MAX_BPM, MIN_BPM, Grid, Pattern, bars_for_length
 from companion.core.regular_files import NotRegularFileError, read_regular_file
@@ -30,10 +31,6 @@ MAX_MIDI_FILE_BYTES = 256 * 1024
 MAX_INGEST_FILE_BYTES = 16 * 1024 * 1024
 DEFAULT_BPM = 120.0
 TICKS_PER_BEAT = 480
-
-
-class MidiFileError(ValueError):
-    """A MIDI file cannot be read as a drum performance; the message says why."""
 
 
 @dataclass
@@ -178,9 +175,9 @@ def pattern_to_midi(
 ) -> mido.MidiFile:
     """A type-0 MIDI file holding the pattern on ``channel`` with tempo and time signature."""
     if not (MIN_BPM <= float(bpm) <= MAX_BPM):
-        raise ValueError(f"bpm must be in {MIN_BPM:g}..{MAX_BPM:g}, got {bpm!r}")
+        raise UsageError(f"bpm must be in {MIN_BPM:g}..{MAX_BPM:g}, got {bpm!r}")
     if not 0 <= channel <= 15:
-        raise ValueError(f"channel must be in 0..15 (zero-based), got {channel!r}")
+        raise UsageError(f"channel must be in 0..15 (zero-based), got {channel!r}")
     events: list[tuple[int, int, mido.Message]] = []  # (tick, order, message); note-offs sort first
     end_tick = round(pattern.grid.length_beats * TICKS_PER_BEAT)
     for note in pattern_to_notes(pattern, output_pitches):

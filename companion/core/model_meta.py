@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from companion.core.errors import ModelError
 from companion.core.normaliser import QuantileNormaliser
 from companion.core.pattern import Grid
 
@@ -32,7 +33,7 @@ MAX_STYLES = 64
 MAX_METADATA_CHARS = 1 << 20  # the shipped model's metadata is 12 KB
 
 
-class ModelMetaError(ValueError):
+class ModelMetaError(ModelError):
     """The model's metadata is missing, malformed or incompatible; the message names the field."""
 
 

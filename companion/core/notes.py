@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from companion.core.drum_map import N_VOICES, OUTPUT_PITCHES, PitchMapper
+from companion.core.errors import UsageError
 from companion.core.note_rows import (
     DEFAULT_DURATION_STEPS,
     pattern_to_note_rows,
@@ -31,13 +32,13 @@ class Note:
 
     def __post_init__(self) -> None:
         if not isinstance(self.pitch, int | np.integer) or not 0 <= self.pitch <= 127:
-            raise ValueError(f"pitch must be an int in 0..127, got {self.pitch!r}")
+            raise UsageError(f"pitch must be an int in 0..127, got {self.pitch!r}")
         if not isinstance(self.velocity, int | np.integer) or not 1 <= self.velocity <= 127:
-            raise ValueError(f"velocity must be an int in 1..127, got {self.velocity!r}")
+            raise UsageError(f"velocity must be an int in 1..127, got {self.velocity!r}")
         if not math.isfinite(self.start_beats) or self.start_beats < 0:
-            raise ValueError(f"start_beats must be finite and >= 0, got {self.start_beats!r}")
+            raise UsageError(f"start_beats must be finite and >= 0, got {self.start_beats!r}")
         if not math.isfinite(self.duration_beats) or self.duration_beats <= 0:
-            raise ValueError(f"duration_beats must be finite and > 0, got {self.duration_beats!r}")
+            raise UsageError(f"duration_beats must be finite and > 0, got {self.duration_beats!r}")
 
 
 def velocity_to_midi(velocity: float) -> int:
@@ -58,7 +59,7 @@ def pattern_to_notes(
     """Every hit becomes a note at ``(step + offset) / steps_per_beat``, sorted by start then pitch
     (``note_rows.pattern_to_note_rows``, as ``Note`` objects)."""
     if len(output_pitches) != N_VOICES:
-        raise ValueError(f"output_pitches must have {N_VOICES} entries, got {len(output_pitches)}")
+        raise UsageError(f"output_pitches must have {N_VOICES} entries, got {len(output_pitches)}")
     rows = pattern_to_note_rows(pattern, output_pitches, duration_steps)
     return [
         Note(start_beats=start, pitch=int(pitch), duration_beats=duration, velocity=int(velocity))

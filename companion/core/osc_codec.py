@@ -17,6 +17,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from companion.core.errors import OscError
+
 # Largest datagram Nudge sends. Max's udpreceive documents no limit, so we stay under every known one on
 # the way (docs/osc-api.md): the Ethernet MTU payload, so nothing is ever fragmented, even beyond loopback.
 MAX_DATAGRAM_BYTES = 1472
@@ -31,10 +33,6 @@ STRING_TAGS = frozenset("sS")
 KNOWN_TAGS = frozenset(NUMERIC_CODES) | frozenset(NO_DATA_VALUES) | STRING_TAGS | {"b"}
 _TAG_RUNS = re.compile(f"([{''.join(NUMERIC_CODES)}]+)|(.)", re.DOTALL)  # numeric runs | any other tag
 _NUMERIC_TRANSLATION = str.maketrans(NUMERIC_CODES)
-
-
-class OscError(ValueError):
-    """Bytes that are not a well-formed OSC packet, or arguments that cannot be encoded; says why."""
 
 
 @dataclass(frozen=True, slots=True)

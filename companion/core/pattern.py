@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from companion.core.drum_map import N_VOICES
+from companion.core.errors import UsageError
 
 PLANES: tuple[str, ...] = ("hit", "velocity", "offset")
 HIT, VELOCITY, OFFSET = 0, 1, 2
@@ -73,13 +74,13 @@ class Grid:
         beats = SUPPORTED_TIME_SIGNATURES.get((int(numerator), int(denominator)))
         if beats is None:
             allowed = ", ".join(f"{n}/{d}" for n, d in SUPPORTED_TIME_SIGNATURES)
-            raise ValueError(f"time signature {numerator}/{denominator} is not supported; allowed: {allowed}")
+            raise UsageError(f"time signature {numerator}/{denominator} is not supported; allowed: {allowed}")
         return cls(steps_per_beat=steps_per_beat, beats_per_bar=beats, bars=bars)
 
 
 def _check_int(name: str, value: object, low: int, high: int) -> None:
     if not isinstance(value, int | np.integer) or isinstance(value, bool) or not low <= value <= high:
-        raise ValueError(f"{name} must be an int in {low}..{high}, got {value!r}")
+        raise UsageError(f"{name} must be an int in {low}..{high}, got {value!r}")
 
 
 @dataclass(frozen=True, eq=False)

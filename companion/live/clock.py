@@ -24,6 +24,7 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
+from companion.core.errors import UsageError
 from companion.core.pattern import MAX_BPM, MIN_BPM
 from companion.live.clock_in import MidiInputReader
 
@@ -40,9 +41,9 @@ CLOCK_PORT_NAME = "Nudge Clock"  # the virtual MIDI input for clock, where no --
 
 def check_bpm(bpm: object) -> float:
     if isinstance(bpm, bool) or not isinstance(bpm, int | float) or not math.isfinite(bpm):
-        raise ValueError(f"bpm must be a finite number in {MIN_BPM:g}..{MAX_BPM:g}, got {bpm!r}")
+        raise UsageError(f"bpm must be a finite number in {MIN_BPM:g}..{MAX_BPM:g}, got {bpm!r}")
     if not MIN_BPM <= bpm <= MAX_BPM:
-        raise ValueError(f"bpm must be in {MIN_BPM:g}..{MAX_BPM:g}, got {bpm!r}")
+        raise UsageError(f"bpm must be in {MIN_BPM:g}..{MAX_BPM:g}, got {bpm!r}")
     return float(bpm)
 
 
@@ -158,9 +159,9 @@ class OscClock(Clock):
         """Take one transport message (validated: ``ValueError`` names the field and its range)."""
         bpm = check_bpm(bpm)
         if isinstance(beat, bool) or not isinstance(beat, int | float) or not math.isfinite(beat) or beat < 0:
-            raise ValueError(f"beat must be a finite number >= 0, got {beat!r}")
+            raise UsageError(f"beat must be a finite number >= 0, got {beat!r}")
         if playing not in (True, False, 0, 1):
-            raise ValueError(f"playing must be 0 or 1, got {playing!r}")
+            raise UsageError(f"playing must be 0 or 1, got {playing!r}")
         now = self._now() if time_s is None else time_s
         with self._lock:
             state = self._state

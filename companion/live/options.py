@@ -19,6 +19,7 @@ from types import FrameType
 from typing import TYPE_CHECKING
 
 from companion.core.drum_map import VOICES, output_pitches_from
+from companion.core.errors import ModelError, UsageError
 from companion.core.model_meta import ModelMeta
 from companion.live.clock import MAX_BPM, MIN_BPM, check_bpm
 from companion.live.output import MIDI_APIS
@@ -102,15 +103,15 @@ def read_drum_map(path: Path) -> dict[str, int]:
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
     except OSError as error:
-        raise ValueError(f"drum map {path}: cannot read it ({error.strerror or error})") from error
+        raise UsageError(f"drum map {path}: cannot read it ({error.strerror or error})") from error
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise ValueError(f"drum map {path}: not valid JSON ({error})") from error
+        raise UsageError(f"drum map {path}: not valid JSON ({error})") from error
     if not isinstance(data, dict):
-        raise ValueError(f'drum map {path}: must be a JSON object {{voice: pitch}}, e.g. {{"kick": 36}}')
+        raise UsageError(f'drum map {path}: must be a JSON object {{voice: pitch}}, e.g. {{"kick": 36}}')
     try:
         output_pitches_from(data)  # validates voice names and pitches
     except ValueError as error:
-        raise ValueError(f"drum map {path}: {error}") from error
+        raise UsageError(f"drum map {path}: {error}") from error
     return dict(data)
 
 
@@ -119,7 +120,7 @@ def output_pitches_for(meta: ModelMeta, overrides: Mapping[str, int] | None = No
     output_pitches_from(overrides)  # validates
     names = [v.name for v in meta.voices]
     if tuple(names) != VOICES:
-        raise ValueError(f"model voices {names} differ from Nudge's drum kit {list(VOICES)}")
+        raise ModelError(f"model voices {names} differ from Nudge's drum kit {list(VOICES)}")
     return tuple((overrides or {}).get(v.name, v.pitch) for v in meta.voices)
 
 

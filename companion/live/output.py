@@ -14,6 +14,8 @@ import threading
 import time
 from collections.abc import Sequence
 
+from companion.core.errors import LiveMidiError, UsageError
+
 log = logging.getLogger(__name__)
 
 DEFAULT_PORT_NAME = "Nudge"
@@ -50,14 +52,14 @@ MIDI_APIS: dict[str, tuple[str | None, bool, str]] = {
 }
 
 
-class MidiPortError(RuntimeError):
+class MidiPortError(LiveMidiError):
     """A MIDI port could not be opened or found; the message says which and what exists."""
 
 
 def check_channel(channel: object) -> int:
     """A MIDI channel as users count it, 1..16."""
     if isinstance(channel, bool) or not isinstance(channel, int) or not 1 <= channel <= 16:
-        raise ValueError(f"MIDI channel must be an int in 1..16, got {channel!r}")
+        raise UsageError(f"MIDI channel must be an int in 1..16, got {channel!r}")
     return channel
 
 
@@ -110,7 +112,7 @@ class MidiOutput:
 
     def note_on(self, channel: int, pitch: int, velocity: int) -> None:
         if not 1 <= velocity <= 127:
-            raise ValueError(f"note-on velocity must be in 1..127, got {velocity!r}")
+            raise UsageError(f"note-on velocity must be in 1..127, got {velocity!r}")
         self.send((0x90 | (check_channel(channel) - 1), pitch, velocity))
 
     def note_off(self, channel: int, pitch: int) -> None:
@@ -174,7 +176,7 @@ def jack_server_running(server: str | None = None) -> bool:
 def resolve_api(api: str) -> list[str]:
     """rtmidi API candidates, in order, for a CLI API name (``auto`` may yield two)."""
     if api not in MIDI_APIS:
-        raise ValueError(f"MIDI API {api!r} is not known; allowed: {', '.join(MIDI_APIS)}")
+        raise UsageError(f"MIDI API {api!r} is not known; allowed: {', '.join(MIDI_APIS)}")
     if api != "auto":
         return [api]
     if sys.platform == "darwin":

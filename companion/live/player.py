@@ -22,6 +22,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from companion.core.drum_map import N_VOICES, OUTPUT_PITCHES, VOICES, output_pitches_from
+from companion.core.errors import UsageError
 from companion.core.pattern import Pattern
 from companion.live.clock import Clock, ClockState, InternalClock, OscClock, check_bpm
 from companion.live.output import MidiOutput, check_channel
@@ -82,14 +83,15 @@ class Player:
         channel: int = 10,
         output_pitches: Sequence[int] = OUTPUT_PITCHES,
         switch: str = "bar",
+        *,
         trace: list | None = None,
         realtime: bool = True,
         pitch_overrides: Mapping[str, int] | None = None,
     ) -> None:
         if switch not in SWITCH_MODES:
-            raise ValueError(f"switch must be one of {', '.join(SWITCH_MODES)}, got {switch!r}")
+            raise UsageError(f"switch must be one of {', '.join(SWITCH_MODES)}, got {switch!r}")
         if len(output_pitches) != N_VOICES:
-            raise ValueError(f"output_pitches must have {N_VOICES} entries, got {len(output_pitches)}")
+            raise UsageError(f"output_pitches must have {N_VOICES} entries, got {len(output_pitches)}")
         self.output = output
         self.clock = clock
         self.channel = check_channel(channel)
@@ -171,7 +173,7 @@ class Player:
         """
         self._check_open()
         if when not in SWITCH_MODES:
-            raise ValueError(f"when must be one of {', '.join(SWITCH_MODES)}, got {when!r}")
+            raise UsageError(f"when must be one of {', '.join(SWITCH_MODES)}, got {when!r}")
         loop = pattern_to_loop_events(pattern, self.pitches_for(pitches))
         with self._cond:
             state = self.clock.state()
@@ -192,7 +194,7 @@ class Player:
         if len(pitches) != N_VOICES or not all(
             isinstance(p, int) and not isinstance(p, bool) and 0 <= p <= 127 for p in pitches
         ):
-            raise ValueError(f"pitches must be {N_VOICES} ints in 0..127, got {pitches!r}")
+            raise UsageError(f"pitches must be {N_VOICES} ints in 0..127, got {pitches!r}")
         return tuple(self.pitch_overrides.get(voice, p) for voice, p in zip(VOICES, pitches, strict=True))
 
     def set_transport(self, bpm: float, beat: float, playing: bool, time_s: float | None = None) -> bool:
@@ -210,7 +212,7 @@ class Player:
     def set_bpm(self, bpm: float) -> None:
         """Tempo of the internal clock (the position in the pattern is kept)."""
         if not isinstance(self.clock, InternalClock):
-            raise ValueError(f"the tempo follows the {self.clock.kind} clock; set_bpm needs the internal one")
+            raise UsageError(f"the tempo follows the {self.clock.kind} clock; set_bpm needs the internal one")
         self.clock.set_bpm(bpm)
 
     def close(self) -> None:

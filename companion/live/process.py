@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from companion.core.drum_map import OUTPUT_PITCHES
+from companion.core.errors import LiveMidiError, UsageError
 from companion.core.pattern import Pattern
 from companion.live.child import SIGTERM_EXIT, read_message, write_message
 from companion.live.output import MidiPortError
@@ -68,7 +69,7 @@ class LiveConfig:
     log_level: int = field(default=logging.WARNING)
 
 
-class LivePlayerError(RuntimeError):
+class LivePlayerError(LiveMidiError):
     """The player process failed or is gone."""
 
 
@@ -77,7 +78,7 @@ class LivePlayer:
 
     def __init__(self, config: LiveConfig) -> None:
         if config.switch not in SWITCH_MODES:
-            raise ValueError(f"switch must be one of {', '.join(SWITCH_MODES)}, got {config.switch!r}")
+            raise UsageError(f"switch must be one of {', '.join(SWITCH_MODES)}, got {config.switch!r}")
         self.config = config
         self.switch = config.switch
         # re-entrant: a signal handler may close the player while the main thread waits in a call
@@ -287,7 +288,7 @@ class LivePlayer:
         if not isinstance(pattern, Pattern):
             raise TypeError(f"pattern must be a Pattern, got {type(pattern).__name__}")
         if when not in SWITCH_MODES:
-            raise ValueError(f"when must be one of {', '.join(SWITCH_MODES)}, got {when!r}")
+            raise UsageError(f"when must be one of {', '.join(SWITCH_MODES)}, got {when!r}")
         pitches = None if pitches is None else tuple(int(p) for p in pitches)
         with self._lock:
             self._call("queue", pattern, when, pitches)
@@ -359,5 +360,10 @@ def _exit_text(code: int | None) -> str:
 
 def _rebuild(payload: tuple[str, str]) -> Exception:
     kind, message = payload
-    types = {"ValueError": ValueError, "TypeError": TypeError, "MidiPortError": MidiPortError}
+    types = {
+        "UsageError": UsageError,
+        "MidiPortError": MidiPortError,
+        "ValueError": ValueError,
+        "TypeError": TypeError,
+    }
     return types.get(kind, LivePlayerError)(message)

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from companion.core.drum_map import OUTPUT_PITCHES
+from companion.core.errors import UsageError
 from companion.core.notes import pattern_to_notes
 from companion.core.pattern import Pattern
 
@@ -171,7 +172,7 @@ class Timeline:
         notes still sound early; a newer queue replaces an older one.
         """
         if when not in SWITCH_MODES:
-            raise ValueError(f"when must be one of {', '.join(SWITCH_MODES)}, got {when!r}")
+            raise UsageError(f"when must be one of {', '.join(SWITCH_MODES)}, got {when!r}")
         current = self._current
         if current is None:
             self.set(loop, now_beats)

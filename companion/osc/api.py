@@ -155,6 +155,16 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         "the same id and `parts n_parts`, which must follow within "
         f"{CLIP_PARTS_SECONDS:g} s (no reply; an error when malformed)",
     ),
+    Endpoint(
+        "/nudge/cancel",
+        (ID,),
+        "/nudge/cancelled",
+        "cancel",
+        "a newer request supersedes the older ones: this sender's generate and vary requests that wait and "
+        "have not started are dropped (no reply of their own; their held `/nudge/vary/part`s go too). The "
+        "one running finishes and replies. Answered at once, before any request sent after it starts "
+        "(see *Work and fairness*)",
+    ),
     Endpoint("/nudge/model/list", (ID,), "/nudge/model/list", "model_list", "models in the models folder"),
     Endpoint(
         "/nudge/model/load",
@@ -252,6 +262,11 @@ REPLIES: tuple[Reply, ...] = (
         f"one part: at most {NOTES_PER_PART} notes",
     ),
     Reply("/nudge/notes/end", (ID, Arg("n_parts", "i")), "last message of a note reply"),
+    Reply(
+        "/nudge/cancelled",
+        (ID, Repeat((Arg("dropped_id", "i"),))),
+        "answer to /nudge/cancel: the ids of the requests it dropped (none when nothing waited)",
+    ),
     Reply("/nudge/model/list", (ID, Arg("current", "s"), Repeat((Arg("name", "s"),))), "names without .onnx"),
     Reply("/nudge/model/loaded", (ID, Arg("name", "s")), "the model now serving"),
     Reply(

@@ -56,7 +56,11 @@ generate and vary requests: one request at the widest search, 1024, and the long
 requests past that answer `/nudge/error` and do nothing. Generate and vary run on a worker that takes one
 request from each sender in turn, so a client that floods the daemon delays another client by at most one
 request per flooding sender; a sender may have {per_sender} requests waiting (all senders together
-{total}), more answer `/nudge/error id "...busy..."`. Pings, `/nudge/model/info`, `/nudge/model/list`, live
+{total}), more answer `/nudge/error id "...busy..."`. A client that sends a newer request in place of the
+ones still waiting (a producer clicking again) sends `/nudge/cancel id` first: the worker drops that
+sender's waiting generate and vary requests (those it has not started) and `/nudge/cancelled id dropped_id...`
+says which; the running one finishes. The sender is its host and source port, so each device instance
+cancels only its own requests. Pings, `/nudge/model/info`, `/nudge/model/list`, live
 MIDI and every error are answered at once, whatever waits. `/nudge/model/load` loads and checks the new
 model (every style and every slider end, see docs/gan.md) on a thread of its own while the old model serves;
 its reply comes when it is ready, and a second load while one runs is refused.
@@ -133,6 +137,11 @@ out-of-range values, unknown style or condition, oversized input, and failures s
 not load. `id` is -1 when the request's id itself could not be read (a message that breaks after a readable
 id gets that id; a bundle's well-formed messages are answered as usual). Nothing changes, and the daemon keeps
 serving. Live MIDI addresses answer `/nudge/error id "{live_off}"` when the daemon runs without a player.
+
+The reason names the argument and what is allowed: only a `NudgeError` (`companion/core/errors.py`) is
+answered as the request's mistake. Anything else is a bug in Nudge: its reason is just
+`"<address>: internal error (<exception type>)"`, the daemon logs the traceback and counts it (`internal` in
+the summary it logs when it stops), and serves on. Please report such an error with the daemon's log.
 """
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from companion.core.errors import UsageError
 from companion.osc.api import CLIP_PARTS_SECONDS, MAX_CLIP_NOTES, MAX_PENDING_CLIPS
 
 
@@ -38,14 +39,14 @@ class ClipParts:
         now_s = self._clock()
         self._drop_stale(now_s)
         if part >= n_parts:
-            raise ValueError(f"part must be in 0..{n_parts - 1} (n_parts {n_parts}), got {part}")
+            raise UsageError(f"part must be in 0..{n_parts - 1} (n_parts {n_parts}), got {part}")
         clip = self._clips.get(request_id)
         if clip is None or clip.n_parts != n_parts:
             clip = self._clips[request_id] = _Clip(n_parts, now_s)
         held = sum(len(n) for p, n in clip.parts.items() if p != part) + len(notes)
         if held > MAX_CLIP_NOTES:
             del self._clips[request_id]
-            raise ValueError(f"the clip's parts hold {held} notes; at most {MAX_CLIP_NOTES}")
+            raise UsageError(f"the clip's parts hold {held} notes; at most {MAX_CLIP_NOTES}")
         clip.parts[part] = notes
         self._clips.move_to_end(request_id)
         while len(self._clips) > MAX_PENDING_CLIPS:
@@ -59,11 +60,15 @@ class ClipParts:
         missing = [p for p in range(n_parts) if p not in held]
         if missing:
             listed = ", ".join(map(str, missing))
-            raise ValueError(
+            raise UsageError(
                 f"part(s) {listed} of the clip's {n_parts} did not arrive (or came more than "
                 f"{CLIP_PARTS_SECONDS:g} s before /nudge/vary); send them again"
             )
         return np.concatenate([held[p] for p in range(n_parts)]).reshape(-1, 4)
+
+    def discard(self, request_id: int) -> None:
+        """Forget the parts held for ``request_id`` (its request was cancelled), if any."""
+        self._clips.pop(request_id, None)
 
     def __len__(self) -> int:
         return len(self._clips)

@@ -32,6 +32,7 @@ import numpy as np
 
 from companion.core import note_rows
 from companion.core.drum_map import VOICES, clip_voice_lookup
+from companion.core.errors import NudgeError, UsageError
 from companion.core.osc_codec import Message, OscError, decode_message, encode_message, split_packet
 from companion.core.pattern import CLIP_PARTIAL_BAR, Grid, Pattern, bars_for_length, without_voices
 from companion.osc.api import (
@@ -42,10 +43,12 @@ from companion.osc.api import (
     MAX_PACKET_MESSAGES,
     MAX_REQUEST_BYTES,
     MAX_WORK_PER_DATAGRAM,
+    STYLE_ANY,
     VERSION,
 )
 from companion.osc.clip_parts import ClipParts
 from companion.osc.replies import (
+    cancelled_reply,
     error_reply,
     note_array,
     notes_reply,
@@ -53,27 +56,28 @@ from companion.osc.replies import (
     pattern_to_note_array,
 )
 from companion.osc.request import Clip, Request, RequestError, parse_request, read_id, salvage_id
-from companion.runtime import engine, lock
-from companion.runtime.model import Model, ModelError
+from companion.runtime.model import Model
 from companion.runtime.model_info import model_info_reply
 from companion.runtime.models_dir import ModelsDir
+from companion.runtime.search import SearchRequest, search
 from companion.runtime.serving import ServingModel
 
 log = logging.getLogger(__name__)
 
 
-DEFERRED = {"generate": "work", "vary": "work", "model_load": "load"}  # handler -> where it runs
+DEFERRED = {"generate": "work", "vary": "work", "model_load": "load", "cancel": "cancel"}  # -> where it runs
 
 
 @dataclass
 class Job:
     """A request whose replies come later: ``run()`` -> its reply datagrams (never raises)."""
 
-    kind: str  # "work" (the server's worker, in turn per sender) or "load" (a loader thread)
+    kind: str  # "work" (the worker, in turn per sender), "load" (a loader thread), "cancel" (the scheduler)
     request_id: int
     address: str
     cost: int  # candidate-bars of search
     run: Callable[[], list[bytes]]
+    drop: Callable[[], None] = lambda: None  # a /nudge/cancel dropped it before it ran: free what it holds
 
 
 @dataclass
@@ -151,7 +155,8 @@ class Daemon:
         model = self.model  # one model for the whole request, even if a hot swap lands meanwhile
         try:
             request = parse_request(message, model.meta)
-            cost = work_cost(request, model)
+            request.search = self._search_request(request, model)
+            cost = 0 if request.search is None else request.search.cost
             if cost > budget[0]:
                 raise RequestError(
                     request.id,
@@ -166,15 +171,14 @@ class Daemon:
             self._count("error")
             return [error_reply(error.request_id, error.reason)], None, None
         except Exception as error:  # a bug must not stop the daemon: report it, log the traceback
-            log.exception("internal error on %s", message.address)
-            self._count("error")
-            reason = f"{message.address}: internal error ({type(error).__name__})"
-            return [error_reply(read_id(message), reason)], None, None
+            return [self._internal_error(read_id(message), message.address, error)], None, None
         kind = DEFERRED.get(request.endpoint.handler)
         if kind is None or not defer:
             replies = self._run(request, model, message.address)
             return replies, (request.values.get("reply_port") if replies else None), None
         job = Job(kind, request.id, message.address, cost, lambda: self._run(request, model, message.address))
+        if "parts" in request.options:  # its clip's parts wait in clip_parts until it runs
+            job.drop = lambda: self.clip_parts.discard(request.id)
         return [], None, job
 
     def _run(self, request: Request, model: Model, address: str) -> list[bytes]:
@@ -184,13 +188,11 @@ class Daemon:
         try:
             replies = getattr(self, "_" + handler)(request, model)
             self._count(handler)
-        except (ValueError, ModelError) as error:
+        except NudgeError as error:  # the user's mistake (or a file's, a port's): the reply says which
             replies = [error_reply(request.id, f"{address}: {error}")]
             self._count("error")
         except Exception as error:  # a bug must not stop the daemon: report it, log the traceback
-            log.exception("internal error on %s", address)
-            replies = [error_reply(request.id, f"{address}: internal error ({type(error).__name__})")]
-            self._count("error")
+            replies = [self._internal_error(request.id, address, error)]
         finally:
             if handler == "model_load":
                 self._loading = None
@@ -198,6 +200,14 @@ class Daemon:
             elapsed = (time.perf_counter() - started) * 1e3
             log.debug("%s id=%d -> %d datagrams in %.2f ms", address, request.id, len(replies), elapsed)
         return replies
+
+    def _internal_error(self, request_id: int, address: str, error: Exception) -> bytes:
+        """A bug met while answering: its traceback in the log, counted (``error`` and ``internal``), and a
+        short reply that names no internals beyond the exception's type; the daemon serves on."""
+        log.error("internal error on %s (id %d)", address, request_id, exc_info=error)
+        self._count("error")
+        self._count("internal")
+        return error_reply(request_id, f"{address}: internal error ({type(error).__name__})")
 
     def _claim_load(self, request: Request) -> None:
         """One /nudge/model/load at a time: a second one while the first loads is refused."""
@@ -215,26 +225,50 @@ class Daemon:
     def _ping(self, request: Request, model: Model) -> list[bytes]:
         return [encode_message("/nudge/pong", "iss", (request.id, VERSION, model.name))]
 
-    def _seed(self, request: Request) -> int:
-        seed = request.options.get("seed")
-        return int(self._fresh_seeds.integers(0, MAX_ID)) if seed is None else seed
+    def _cancel(self, request: Request, model: Model) -> list[bytes]:
+        """Run here and now (``handle``), nothing waits: nothing to drop. The server's scheduler drops its
+        queued work instead (``Scheduler.cancel``)."""
+        return [cancelled_reply(request.id, ())]
+
+    def _search_request(self, request: Request, model: Model) -> SearchRequest | None:
+        """The search a generate or vary asks for, its defaults and cost resolved once (None for the other
+        addresses). A request without a seed gets a fresh one, drawn on arrival, unless it needs none."""
+        handler = request.endpoint.handler
+        if handler not in ("generate", "vary"):
+            return None
+        opts = request.options
+        keep = opts.get("keep", ())
+        amount = request.values["amount"] if handler == "vary" else None
+        uses_clip = handler == "vary" or bool(keep)  # (generate ignores a clip without keep)
+        seed = opts.get("seed")
+        if seed is None and not (amount == 0 and "bars" not in opts):  # an echo of the clip needs no seed
+            seed = int(self._fresh_seeds.integers(0, MAX_ID))
+        try:
+            return SearchRequest.of(
+                model.meta,
+                seed=seed or 0,
+                sliders=request.sliders,
+                style=opts.get("style"),
+                candidates=opts.get("candidates"),
+                bars=opts.get("bars"),
+                amount=amount,
+                keep=keep,
+                clip_beats=request.clip.length_beats if uses_clip and request.clip else None,
+            )
+        except UsageError as error:
+            raise RequestError(request.id, f"{request.endpoint.address}: {error}") from None
 
     def _generate(self, request: Request, model: Model) -> list[bytes]:
-        opts = request.options
         request.clip = self._joined_clip(request)
-        if opts.get("keep"):
-            return self._clip_reply(request, model, None)
-        if "parts" in opts:
-            raise ValueError("parts comes with a clip: /nudge/vary, or /nudge/generate with keep")
-        seed = self._seed(request)
-        bars = opts.get("bars", model.meta.bars)
-        style = opts.get("style")
-        pattern = engine.generate(
-            model, request.sliders, style, bars, seed, opts.get("candidates", engine.DEFAULT_CANDIDATES)
-        )
+        if request.options.get("keep"):
+            return self._clip_reply(request, model)
+        if "parts" in request.options:
+            raise UsageError("parts comes with a clip: /nudge/vary, or /nudge/generate with keep")
+        wanted = _search_of(request)
+        pattern = search(model, wanted)
         self._queue(pattern, model.meta.output_pitches)
         notes = pattern_to_note_array(pattern, model.meta.output_pitches)
-        name = f"{model.name} {style or 'any'} s{seed}"
+        name = f"{model.name} {wanted.style or STYLE_ANY} s{wanted.seed}"
         return notes_reply(request.id, notes, pattern.grid.length_beats, name)
 
     def _vary_part(self, request: Request, model: Model) -> list[bytes]:
@@ -248,37 +282,30 @@ class Daemon:
             return clip
         notes = np.concatenate([self.clip_parts.take(request.id, parts), clip.notes])
         if len(notes) > MAX_CLIP_NOTES:
-            raise ValueError(f"the clip has {len(notes)} notes; at most {MAX_CLIP_NOTES}")
+            raise UsageError(f"the clip has {len(notes)} notes; at most {MAX_CLIP_NOTES}")
         return Clip(clip.length_beats, notes)
 
     def _vary(self, request: Request, model: Model) -> list[bytes]:
         clip = request.clip = self._joined_clip(request)
-        amount = request.values["amount"]
-        if amount == 0 and "bars" not in request.options:  # the clip, exactly as it came (and queued)
+        if _search_of(request).cost == 0:  # amount 0, no bars: the clip, exactly as it came (and queued)
             pattern, pitches, _ = clip_to_pattern(clip, model)
             self._queue(pattern, pitches)
             return notes_reply(request.id, note_array(clip.notes), clip.length_beats, f"{model.name} nudge 0")
-        return self._clip_reply(request, model, amount)
+        return self._clip_reply(request, model)
 
-    def _clip_reply(self, request: Request, model: Model, amount: float | None) -> list[bytes]:
-        """A vary (``amount``), or a generate with ``keep`` (``amount`` None), of the request's clip.
+    def _clip_reply(self, request: Request, model: Model) -> list[bytes]:
+        """A vary, or a generate with ``keep``, of the request's clip.
 
         The clip's notes of kept voices and the notes the grid cannot hold come back exactly as sent."""
-        clip, opts = request.clip, request.options
-        seed = self._seed(request)
-        keep = opts.get("keep", ())
-        style, bars = opts.get("style"), opts.get("bars")
-        candidates = opts.get("candidates", engine.DEFAULT_CANDIDATES)
+        clip = request.clip
         pattern, pitches, passthrough = clip_to_pattern(clip, model)
-        if amount is None:
-            sliders = request.sliders
-            result = lock.generate_locked(model, pattern, keep, sliders, style, seed, candidates, bars)
-            name = f"{model.name} {style or 'any'}"
+        wanted = _search_of(request).with_clip(pattern)
+        keep, bars, seed = wanted.keep, request.options.get("bars"), wanted.seed
+        result = search(model, wanted)
+        if wanted.amount is None:
+            name = f"{model.name} {wanted.style or STYLE_ANY}"
         else:
-            result = lock.vary_locked(
-                model, pattern, keep, amount, request.sliders, style, seed, candidates, bars
-            )
-            name = f"{model.name} nudge {amount:.2f}"
+            name = f"{model.name} nudge {wanted.amount:.2f}"
         if keep:
             name += " keep " + "+".join(VOICES[v] for v in keep)
             kept = note_rows.rows_of_voices(
@@ -300,7 +327,7 @@ class Daemon:
         names = self.models.names() if self.models else [model.name]
         reply = encode_message("/nudge/model/list", "is" + "s" * len(names), (request.id, model.name, *names))
         if len(reply) > MAX_DATAGRAM_BYTES:
-            raise ValueError(
+            raise UsageError(
                 f"the models folder holds {len(names)} models; their names need {len(reply)} bytes, more "
                 f"than one {MAX_DATAGRAM_BYTES}-byte datagram: move some out of {self.models.directory}"
             )
@@ -318,7 +345,7 @@ class Daemon:
             return [error_reply(request.id, LIVE_OFF_REASON)]
         try:
             getattr(self.player, method)(*args)
-        except (RuntimeError, ValueError, OSError) as error:
+        except (NudgeError, OSError) as error:  # OSError: the MIDI driver's
             return [error_reply(request.id, f"live MIDI: {error}")]
         return [ok_reply(request.id)] if request.endpoint.has_id else []
 
@@ -345,7 +372,7 @@ class Daemon:
         if self.player is not None:
             try:
                 self.player.queue(pattern, when=getattr(self.player, "switch", "bar"), pitches=pitches)
-            except (RuntimeError, ValueError, OSError) as error:
+            except (NudgeError, OSError) as error:  # the reply goes out all the same
                 log.warning("live MIDI could not queue the pattern: %s", error)
 
     # ---- the serving model (companion.runtime.serving)
@@ -363,20 +390,11 @@ class Daemon:
         self.serving.poll()
 
 
-def work_cost(request: Request, model: Model) -> int:
-    """Candidate-bars of search a request asks for (0 for everything but generate and vary)."""
-    handler = request.endpoint.handler
-    if handler not in ("generate", "vary"):
-        return 0
-    opts = request.options
-    if handler == "vary" and request.values["amount"] == 0 and "bars" not in opts:
-        return 0  # the clip comes back as it is
-    if request.clip is not None:  # vary, or generate with keep: the clip's length
-        clip_bars = bars_for_length(request.clip.length_beats, model.meta.beats_per_bar, CLIP_PARTIAL_BAR)
-        bars = opts.get("bars", clip_bars)
-    else:
-        bars = opts.get("bars", model.meta.bars)
-    return int(opts.get("candidates", engine.DEFAULT_CANDIDATES)) * int(bars)
+def _search_of(request: Request) -> SearchRequest:
+    """The resolved search of a generate or vary (made by ``Daemon._search_request`` on arrival)."""
+    if request.search is None:
+        raise RuntimeError(f"{request.endpoint.address} reached its handler without its search request")
+    return request.search
 
 
 def clip_to_pattern(clip: Clip, model: Model) -> tuple[Pattern, list[int], np.ndarray]:

@@ -81,3 +81,8 @@ def error_reply(request_id: int, reason: str) -> bytes:
 
 def ok_reply(request_id: int) -> bytes:
     return encode_message("/nudge/ok", "i", (request_id,))
+
+
+def cancelled_reply(request_id: int, dropped_ids: Sequence[int]) -> bytes:
+    """``/nudge/cancelled id dropped_id...``: the requests a ``/nudge/cancel`` dropped."""
+    return encode_message("/nudge/cancelled", "i" * (1 + len(dropped_ids)), (request_id, *dropped_ids))

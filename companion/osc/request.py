@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from companion.core.drum_map import voices_from_names
+from companion.core.errors import OscError, UsageError
 from companion.core.model_meta import ModelMeta
 from companion.core.osc_codec import Message, first_argument
 from companion.core.pattern import MAX_BARS
@@ -28,9 +29,10 @@ from companion.osc.api import (
     Repeat,
 )
 from companion.runtime.models_dir import MODEL_NAME_PATTERN
+from companion.runtime.search_request import SearchRequest
 
 
-class RequestError(ValueError):
+class RequestError(OscError):
     """A malformed request: becomes ``/nudge/error id reason``."""
 
     def __init__(self, request_id: int, reason: str):
@@ -54,6 +56,7 @@ class Request:
     sliders: dict[str, float] = field(default_factory=dict)  # condition name -> 0..1
     clip: Clip | None = None
     notes: np.ndarray | None = None  # float64 [M, 4]: the note groups of an endpoint whose args end in them
+    search: SearchRequest | None = None  # generate and vary: the search, resolved by the dispatcher
 
 
 # ---- coercion: one function per expected type; every error names the argument and the allowed range
@@ -74,12 +77,12 @@ def coerce_int(name: str, tag: str, value: Any, low: float | None = None, high: 
         number = int(value)
     elif tag in "fd":
         if not math.isfinite(value) or value != int(value):
-            raise ValueError(f"{name} must be an int{_range_text(low, high)}, got {value!r}")
+            raise UsageError(f"{name} must be an int{_range_text(low, high)}, got {value!r}")
         number = int(value)
     else:
-        raise ValueError(f"{name} must be an int (type tag i), got type tag {tag!r}")
+        raise UsageError(f"{name} must be an int (type tag i), got type tag {tag!r}")
     if (low is not None and number < low) or (high is not None and number > high):
-        raise ValueError(f"{name} must be an int{_range_text(low, high)}, got {number}")
+        raise UsageError(f"{name} must be an int{_range_text(low, high)}, got {number}")
     return number
 
 
@@ -87,18 +90,18 @@ def coerce_float(
     name: str, tag: str, value: Any, low: float | None = None, high: float | None = None
 ) -> float:
     if tag not in "ifhd":
-        raise ValueError(f"{name} must be a number (type tag f), got type tag {tag!r}")
+        raise UsageError(f"{name} must be a number (type tag f), got type tag {tag!r}")
     number = float(value)
     if not math.isfinite(number):
-        raise ValueError(f"{name} must be finite, got {number}")
+        raise UsageError(f"{name} must be finite, got {number}")
     if (low is not None and number < low) or (high is not None and number > high):
-        raise ValueError(f"{name} must be{_range_text(low, high)}, got {number:g}")
+        raise UsageError(f"{name} must be{_range_text(low, high)}, got {number:g}")
     return number
 
 
 def coerce_str(name: str, tag: str, value: Any) -> str:
     if tag not in "sS":
-        raise ValueError(f"{name} must be a string (type tag s), got type tag {tag!r}")
+        raise UsageError(f"{name} must be a string (type tag s), got type tag {tag!r}")
     return value
 
 
@@ -159,10 +162,10 @@ def parse_request(message: Message, meta: ModelMeta | None) -> Request:
         if groups:
             request.notes = parse_note_groups(tags[len(positional) :], args[len(positional) :], meta)
         if endpoint.handler == "model_load" and not MODEL_NAME_PATTERN.match(values["name"]):
-            raise ValueError(
+            raise UsageError(
                 f"name must be a model name (letters, digits, _ . -; at most 64), got {values['name']!r}"
             )
-    except (ValueError, OverflowError) as error:
+    except (UsageError, OverflowError) as error:  # (anything else is a bug: the dispatcher's internal error)
         raise RequestError(request_id, f"{endpoint.address}: {error}") from None
     return request
 
@@ -173,18 +176,18 @@ def _parse_options(request: Request, tags: str, args: tuple, start: int, meta: M
     position = start
     while position < len(args):
         if tags[position] not in "sS":
-            raise ValueError(f"argument {position} must be a key (string), got type tag {tags[position]!r}")
+            raise UsageError(f"argument {position} must be a key (string), got type tag {tags[position]!r}")
         key = args[position]
         if key == CLIP_MARKER and endpoint.clip:
             request.clip = _parse_clip(tags, args, position + 1, meta)
             break
         if position + 1 >= len(args):
-            raise ValueError(f"key {key!r} has no value")
+            raise UsageError(f"key {key!r} has no value")
         if (position - start) // 2 >= MAX_KEY_VALUE_PAIRS:
-            raise ValueError(f"too many key/value pairs (at most {MAX_KEY_VALUE_PAIRS})")
+            raise UsageError(f"too many key/value pairs (at most {MAX_KEY_VALUE_PAIRS})")
         tag, value = tags[position + 1], args[position + 1]
         if key in request.options or key in request.sliders:
-            raise ValueError(f"key {key!r} is given twice")
+            raise UsageError(f"key {key!r} is given twice")
         option = OPTION_BY_KEY.get(key)
         if option is not None:
             if option.tag == "i":
@@ -198,12 +201,12 @@ def _parse_options(request: Request, tags: str, args: tuple, start: int, meta: M
             request.sliders[key] = coerce_float(key, tag, value, 0, 1)
         else:
             allowed = ", ".join([*OPTION_BY_KEY, *conditions])
-            raise ValueError(f"unknown key {key!r}; allowed: {allowed}")
+            raise UsageError(f"unknown key {key!r}; allowed: {allowed}")
         position += 2
     needs_clip = not endpoint.clip_optional or bool(request.options.get("keep"))
     if endpoint.clip and request.clip is None and needs_clip:
         why = " (keep needs the clip)" if endpoint.clip_optional else ""
-        raise ValueError(
+        raise UsageError(
             f"the clip is missing{why}: end with '{CLIP_MARKER}' length_beats:f and the note groups"
         )
 
@@ -214,18 +217,18 @@ def _parse_style(style: str, meta: ModelMeta | None) -> str | None:
     styles = meta.styles if meta else ()
     if style not in styles:
         allowed = ", ".join([STYLE_ANY, *styles]) if styles else f"{STYLE_ANY} (this model has no styles)"
-        raise ValueError(f"unknown style {style!r}; allowed: {allowed}")
+        raise UsageError(f"unknown style {style!r}; allowed: {allowed}")
     return style
 
 
 def _parse_clip(tags: str, args: tuple, start: int, meta: ModelMeta | None) -> Clip:
     beats_per_bar = meta.beats_per_bar if meta else 4
     if start >= len(args):
-        raise ValueError(f"'{CLIP_MARKER}' must be followed by length_beats:f")
+        raise UsageError(f"'{CLIP_MARKER}' must be followed by length_beats:f")
     max_beats = MAX_BARS * beats_per_bar
     length = coerce_float("length_beats", tags[start], args[start], 0, max_beats)
     if length <= 0:
-        raise ValueError(f"length_beats must be in 0..{max_beats} and > 0, got {length:g}")
+        raise UsageError(f"length_beats must be in 0..{max_beats} and > 0, got {length:g}")
     return Clip(length, parse_note_groups(tags[start + 1 :], args[start + 1 :], meta))
 
 
@@ -233,18 +236,18 @@ def parse_note_groups(rest_tags: str, rest: tuple, meta: ModelMeta | None) -> np
     """Flat note groups ``pitch start_beats duration_beats velocity`` -> float64 [M, 4], checked."""
     max_beats = MAX_BARS * (meta.beats_per_bar if meta else 4)
     if len(rest) % 4:
-        raise ValueError(
+        raise UsageError(
             f"clip notes must come in groups of 4 (pitch start_beats duration_beats velocity), "
             f"got {len(rest)} values"
         )
     if len(rest) // 4 > MAX_CLIP_NOTES:
-        raise ValueError(f"the clip has {len(rest) // 4} notes; at most {MAX_CLIP_NOTES}")
+        raise UsageError(f"the clip has {len(rest) // 4} notes; at most {MAX_CLIP_NOTES}")
     if rest_tags.strip("ifhd"):
         bad = next(i for i, t in enumerate(rest_tags) if t not in "ifhd")
-        raise ValueError(f"clip note {bad // 4} has a non-numeric value (type tag {rest_tags[bad]!r})")
+        raise UsageError(f"clip note {bad // 4} has a non-numeric value (type tag {rest_tags[bad]!r})")
     notes = np.array(rest, dtype=np.float64).reshape(-1, 4)
     if not np.all(np.isfinite(notes)):
-        raise ValueError(f"clip note {int(np.argmin(np.isfinite(notes).all(axis=1)))} has NaN or inf")
+        raise UsageError(f"clip note {int(np.argmin(np.isfinite(notes).all(axis=1)))} has NaN or inf")
     pitch = notes[:, 0]
     checks = (
         ((pitch < 0) | (pitch > 127) | (pitch != np.round(pitch)), "pitch must be an int in 0..127"),
@@ -255,6 +258,6 @@ def parse_note_groups(rest_tags: str, rest: tuple, meta: ModelMeta | None) -> np
     for bad, text in checks:
         if bad.any():
             index = int(np.argmax(bad))
-            raise ValueError(f"clip note {index}: {text}, got {notes[index].tolist()}")
+            raise UsageError(f"clip note {index}: {text}, got {notes[index].tolist()}")
     notes[:, 3] = np.floor(notes[:, 3] + 0.5)  # half up: 0.5 -> 1 (np.round would give 0, out of range)
     return notes

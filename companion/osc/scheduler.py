@@ -6,7 +6,10 @@ takes one job from each sender in turn, so one client's flood delays another's g
 job per flooding sender, and never a ping. A sender may have ``MAX_PENDING_PER_SENDER`` jobs waiting and
 all senders together ``MAX_PENDING``; past that ``submit`` refuses (the caller answers ``/nudge/error``:
 nothing was done). ``/nudge/model/load`` (kind ``load``) runs on a thread of its own; the daemon allows
-one at a time. Replies go out through ``send(datagrams, target)`` from the thread that made them.
+one at a time. ``/nudge/cancel`` (kind ``cancel``) drops the sender's waiting work at once
+(``cancel(sender)``: a newer request supersedes the queued ones) and answers ``/nudge/cancelled`` with
+their ids; the job the worker runs finishes. Replies go out through ``send(datagrams, target)`` from the
+thread that made them.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from collections.abc import Callable, Hashable
 
 from companion.osc.api import MAX_PENDING, MAX_PENDING_PER_SENDER
 from companion.osc.dispatch import Job
+from companion.osc.replies import cancelled_reply
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +59,9 @@ class Scheduler:
                 target=self._run, args=(job, target), name="nudge-model-load", daemon=True
             ).start()
             return None
+        if job.kind == "cancel":
+            self._send([cancelled_reply(job.request_id, self.cancel(sender))], target)
+            return None
         with self._cond:
             if self._closed:
                 return "the daemon is stopping"
@@ -74,6 +81,15 @@ class Scheduler:
             self._pending += 1
             self._cond.notify()
         return None
+
+    def cancel(self, sender: Hashable) -> list[int]:
+        """Drop ``sender``'s waiting jobs (not the one running) -> their request ids, in the order sent."""
+        with self._cond:
+            queue = self._queues.pop(sender, None) or deque()
+            self._pending -= len(queue)
+        for job, _ in queue:
+            job.drop()
+        return [job.request_id for job, _ in queue]
 
     def close(self, timeout_s: float = 5.0) -> None:
         """Drop what waits, let the running job finish (up to ``timeout_s``), stop the worker."""

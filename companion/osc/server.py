@@ -23,6 +23,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Iterable
 
+from companion.core.errors import UsageError
 from companion.osc.dispatch import Daemon
 from companion.osc.replies import error_reply
 from companion.osc.reply_routes import ReplyRoutes
@@ -39,7 +40,7 @@ def resolve(host: str, port: int = 0) -> tuple[int, tuple]:
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_DGRAM)
     except (OSError, UnicodeError) as error:
-        raise ValueError(f"cannot resolve --host {host!r}: {error}") from error
+        raise UsageError(f"cannot resolve --host {host!r}: {error}") from error
     family, _, _, _, address = infos[0]
     return family, address
 
@@ -70,18 +71,19 @@ class UdpServer:
         port: int = 9000,
         reply_port: int | None = None,
         allow: Iterable[str] | None = None,
+        *,
         allow_remote: bool = False,
         poll_seconds: float = 1.0,
     ):
         family, address = resolve(host, port)
         loopback = ipaddress.ip_address(canonical(address[0])).is_loopback
         if not loopback and not allow_remote:
-            raise ValueError(
+            raise UsageError(
                 f"listening on {host} (beyond loopback) needs --allow-remote and --allow CLIENT_ADDR"
             )
         self.allow = {canonical(resolve(a)[1][0]) for a in allow or ()}
         if not loopback and not self.allow:
-            raise ValueError("listening beyond loopback needs at least one --allow CLIENT_ADDR")
+            raise UsageError("listening beyond loopback needs at least one --allow CLIENT_ADDR")
         self.daemon = daemon
         self.reply_port = reply_port
         self.routes = ReplyRoutes()

@@ -4,7 +4,11 @@
 - ``models_dir``: the models folder (names, listing, loading by name).
 - ``model_info``: whether a model can be served (its ``/nudge/model/info`` fits one datagram).
 - ``serving``: the serving model, hot-swapped by a load or a changed file.
-- ``engine``: sliders + style -> the best of N generated candidates (the product's search).
+- ``search_request``: ``SearchRequest``, one generate or vary checked, its defaults and cost resolved once.
+- ``search``: ``search(model, request)``, the one entry of the search; it picks ``engine`` or ``lock``.
+- ``candidates``: the primitives the search and the voice lock share (draw, run, cut, measure, compare).
+- ``engine``: sliders + style -> the best of N generated candidates; the nudge (``vary``).
+- ``lock``: the voice lock: kept voices exactly, the others searched in latent space to fit them.
 
 Imports only the core (tests/test_layering.py); no OSC, no MIDI ports, no torch.
 """

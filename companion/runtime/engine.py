@@ -18,173 +18,50 @@ position is metrically weak (16ths before 8ths before beats before bar lines), s
 nudges. Hits that persist keep the clip's velocity and micro-timing; new hits take the candidate's. The
 blend that best meets the sliders, with a preference for candidates near the clip (weight 1 - amount),
 wins. amount 0 returns the clip itself; amount 1 is a fresh pattern under the sliders.
+
+Both take a ``companion.runtime.search.SearchRequest`` (checked, defaults resolved); ``search.search`` picks
+between them and the voice lock. The primitives they share with the lock are ``companion.runtime.candidates``.
 """
 
 from __future__ import annotations
 
 import functools
 import math
-import weakref
-from collections.abc import Mapping
-from dataclasses import dataclass
 
 import numpy as np
 
-from companion.core.descriptors import DESCRIPTOR_INDEX, describe_batch, metrical_levels, metrical_weights
+from companion.core.descriptors import metrical_levels, metrical_weights
 from companion.core.drum_map import N_VOICES
-from companion.core.normaliser import QuantileNormaliser
-from companion.core.pattern import HIT, MAX_BARS, MAX_OFFSET_STEPS, OFFSET, VELOCITY, Grid, Pattern
+from companion.core.errors import ModelError, UsageError
+from companion.core.pattern import HIT, MAX_OFFSET_STEPS, OFFSET, VELOCITY, Grid, Pattern
+from companion.runtime.candidates import (
+    check_grid,
+    condition_vector,
+    fit_candidates,
+    fit_clip,
+    hit_change,
+    model_search,
+    sample,
+    slider_distance,
+    slider_targets,
+    vary_conditions,
+    windows_of,
+)
 from companion.runtime.model import Model
-
-DEFAULT_CANDIDATES = 64
-MIN_CANDIDATES, MAX_CANDIDATES = 1, 4096
+from companion.runtime.search_request import SearchRequest
 
 
-@dataclass(frozen=True)
-class _Search:
-    """What the search needs from a model, computed once per loaded model."""
-
-    grid: Grid
-    threshold: float
-    condition_names: tuple[str, ...]
-    defaults: np.ndarray  # float32 [C]
-    measured: tuple[int, ...]  # indices into the conditions of those that are descriptors
-    columns: tuple[int, ...]  # their column in describe_batch's output
-    normaliser: QuantileNormaliser  # over the measured conditions only
-    styles: tuple[str, ...]
-
-
-_SEARCHES: weakref.WeakKeyDictionary[Model, _Search] = weakref.WeakKeyDictionary()
-
-
-def _search(model: Model) -> _Search:
-    search = _SEARCHES.get(model)
-    if search is None:
-        meta = model.meta
-        measured = tuple(i for i, name in enumerate(meta.condition_names) if name in DESCRIPTOR_INDEX)
-        names = [meta.condition_names[i] for i in measured]
-        search = _SEARCHES[model] = _Search(
-            grid=meta.grid,
-            threshold=meta.hit_threshold,
-            condition_names=meta.condition_names,
-            defaults=meta.defaults(),
-            measured=measured,
-            columns=tuple(DESCRIPTOR_INDEX[n] for n in names),
-            normaliser=meta.normaliser().subset(names),
-            styles=meta.styles,
-        )
-    return search
-
-
-def condition_vector(
-    model: Model, sliders: Mapping[str, float], base: np.ndarray | None = None
-) -> np.ndarray:
-    """The generator's ``cond`` input: ``base`` (default: the model's defaults) with ``sliders`` set."""
-    search = _search(model)
-    cond = (search.defaults if base is None else base).astype(np.float32).copy()
-    for name, value in sliders.items():
-        if name not in search.condition_names:
-            raise ValueError(f"unknown condition {name!r}; this model has {list(search.condition_names)}")
-        if not (isinstance(value, int | float) and math.isfinite(value) and 0 <= value <= 1):
-            raise ValueError(f"condition {name!r} must be a number in 0..1, got {value!r}")
-        cond[search.condition_names.index(name)] = value
-    return cond
-
-
-def _style_indices(search: _Search, style: str | None, rng: np.random.Generator, n: int) -> np.ndarray | None:
-    if not search.styles:
-        if style is not None:
-            raise ValueError(f"this model has no styles; got style {style!r}")
-        return None
-    if style is None:  # any style: a seeded draw per candidate
-        return rng.integers(0, len(search.styles), n, dtype=np.int64)
-    if style not in search.styles:
-        raise ValueError(f"unknown style {style!r}; allowed: {list(search.styles)}")
-    return np.full(n, search.styles.index(style), dtype=np.int64)
-
-
-def draw_latents(
-    model: Model, style: str | None, rng: np.random.Generator, n: int
-) -> tuple[np.ndarray, np.ndarray | None]:
-    """n seeded latent vectors [N, latent_dim] and style indices [N] (None: a model without styles)."""
-    if not MIN_CANDIDATES <= n <= MAX_CANDIDATES:
-        raise ValueError(f"n_candidates must be in {MIN_CANDIDATES}..{MAX_CANDIDATES}, got {n}")
-    z = rng.standard_normal((n, model.meta.latent_dim), dtype=np.float32)  # [N, latent_dim]
-    return z, _style_indices(_search(model), style, rng, n)
-
-
-def run_generator(model: Model, cond: np.ndarray, z: np.ndarray, styles: np.ndarray | None) -> np.ndarray:
-    """The generator on latents z [N, latent_dim] under one condition vector -> raw float32 [N, 3, V, T]."""
-    conds = np.broadcast_to(cond, (len(z), len(cond))).copy()  # [N, C]
-    return model.run(z, conds, styles)
-
-
-def _sample(model: Model, cond: np.ndarray, style: str | None, seed: int, n: int) -> np.ndarray:
-    """Run the generator once on n seeded latent vectors -> raw float32 [N, 3, V, T]."""
-    z, styles = draw_latents(model, style, np.random.default_rng(seed), n)
-    return run_generator(model, cond, z, styles)
-
-
-def check_bars(bars: int) -> None:
-    if isinstance(bars, bool) or not isinstance(bars, int | np.integer) or not 1 <= bars <= MAX_BARS:
-        raise ValueError(f"bars must be an int in 1..{MAX_BARS}, got {bars!r}")
-
-
-def windows_of(batch: np.ndarray, grid: Grid, bars: int) -> np.ndarray:
-    """[N, 3, V, T] -> [N * k, 3, V, bars * steps_per_bar]: the k non-overlapping windows of ``bars``."""
-    n, planes, voices, _ = batch.shape
-    k = grid.bars // bars
-    width = bars * grid.steps_per_bar
-    windows = batch[..., : k * width].reshape(n, planes, voices, k, width)
-    return windows.transpose(0, 3, 1, 2, 4).reshape(n * k, planes, voices, width)
-
-
-def measure(model: Model, batch: np.ndarray, grid: Grid, threshold: float | None = None) -> np.ndarray:
-    """The measured conditions of every pattern in ``batch``, normalised to 0..1 -> [N, M]."""
-    search = _search(model)
-    threshold = search.threshold if threshold is None else threshold
-    raw = describe_batch(batch, grid, threshold, search.columns)  # [N, M]
-    return search.normaliser.transform(raw)
-
-
-def slider_distance(
-    model: Model, batch: np.ndarray, grid: Grid, targets: np.ndarray, threshold: float | None = None
-) -> np.ndarray:
-    """Mean squared distance [N] between the measured (normalised) conditions and ``targets`` [M]."""
-    if not _search(model).measured:
-        return np.zeros(len(batch), dtype=np.float32)
-    return np.mean((measure(model, batch, grid, threshold) - targets[None, :]) ** 2, axis=1)
-
-
-def hit_change(a_hits: np.ndarray, b_hits: np.ndarray) -> np.ndarray:
-    """|a XOR b| / max(1, |a| + |b|) over the last two axes (voices, steps): 0 same, 1 no shared hit."""
-    differ = np.logical_xor(a_hits, b_hits).sum(axis=(-2, -1))
-    total = a_hits.sum(axis=(-2, -1)) + b_hits.sum(axis=(-2, -1))
-    return differ / np.maximum(total, 1)
-
-
-def slider_targets(model: Model, cond: np.ndarray) -> np.ndarray:
-    return cond[list(_search(model).measured)].astype(np.float64)
-
-
-def generate(
-    model: Model,
-    sliders: Mapping[str, float],
-    style: str | None,
-    bars: int,
-    seed: int,
-    n_candidates: int = DEFAULT_CANDIDATES,
-) -> Pattern:
-    """The candidate that best meets ``sliders`` (condition name -> 0..1; missing: model defaults)."""
-    check_bars(bars)
-    return _generate(model, condition_vector(model, sliders), style, bars, seed, n_candidates)
+def generate(model: Model, request: SearchRequest) -> Pattern:
+    """The candidate that best meets the request's sliders (condition name -> 0..1; silent: the defaults)."""
+    cond = condition_vector(model, request.sliders)
+    return _generate(model, cond, request.style, request.bars, request.seed, request.candidates)
 
 
 def _generate(model: Model, cond: np.ndarray, style: str | None, bars: int, seed: int, n: int) -> Pattern:
-    search = _search(model)
+    search = model_search(model)
     grid = search.grid
     targets = slider_targets(model, cond)
-    raw = _sample(model, cond, style, seed, n)  # [N, 3, V, T]
+    raw = sample(model, cond, style, seed, n)  # [N, 3, V, T]
     if bars <= grid.bars:
         windows = windows_of(raw, grid, bars)  # [N * k, 3, V, bars * steps_per_bar]
         out_grid = grid.with_bars(bars)
@@ -202,21 +79,12 @@ def _generate(model: Model, cond: np.ndarray, style: str | None, bars: int, seed
     return Pattern.from_array(joined, grid.with_bars(bars), search.threshold)
 
 
-def fit_clip(clip: Pattern, bars: int) -> Pattern:
-    """The clip cropped or looped to ``bars``."""
-    if bars == clip.grid.bars:
-        return clip
-    width = bars * clip.grid.steps_per_bar
-    reps = math.ceil(width / clip.grid.n_steps)
-    planes = np.tile(clip.to_array(), (1, 1, reps))[..., :width]
-    return Pattern(clip.grid.with_bars(bars), planes[HIT] > 0, planes[VELOCITY], planes[OFFSET])
-
-
-def _fit_candidates(raw: np.ndarray, grid: Grid, bars: int) -> np.ndarray:
-    if bars <= grid.bars:
-        return windows_of(raw, grid, bars)
-    reps = math.ceil(bars / grid.bars)
-    return np.tile(raw, (1, 1, 1, reps))[..., : bars * grid.steps_per_bar]
+def fitted_clip(model: Model, request: SearchRequest) -> Pattern:
+    """The request's clip on the model's grid (checked), cropped or looped to the request's bars."""
+    if request.clip is None:
+        raise UsageError("this request has no clip")
+    check_grid(model, request.clip)
+    return fit_clip(request.clip, request.bars)
 
 
 @functools.lru_cache(maxsize=32)
@@ -228,44 +96,25 @@ def position_factors(grid: Grid) -> np.ndarray:
     return factors
 
 
-def vary(
-    model: Model,
-    clip: Pattern,
-    amount: float,
-    sliders: Mapping[str, float],
-    style: str | None,
-    seed: int,
-    n_candidates: int = DEFAULT_CANDIDATES,
-    bars: int | None = None,
-    keep: tuple[int, ...] = (),
-) -> Pattern:
-    """Nudge ``clip`` by ``amount`` (0..1) towards patterns that meet ``sliders``.
+def vary(model: Model, request: SearchRequest) -> Pattern:
+    """Nudge the request's clip by its ``amount`` (0..1) towards patterns that meet its sliders.
 
-    Conditions missing from ``sliders`` keep the clip's own measured value (so a nudge stays in character);
+    Conditions missing from the sliders keep the clip's own measured value (so a nudge stays in character);
     conditions that are not descriptors take the model's defaults. The voices in ``keep`` (indices) never
     change; the candidates whose own hits on them are nearest to the clip's are blended (see
-    ``companion.runtime.lock``; amount 1 with ``keep`` is ``lock.generate_locked``).
+    ``companion.runtime.lock``; amount 1 with ``keep`` is ``lock.generate_locked``, chosen by ``search``).
     """
-    if not (isinstance(amount, int | float) and math.isfinite(amount) and 0 <= amount <= 1):
-        raise ValueError(f"amount must be a number in 0..1, got {amount!r}")
-    search = _search(model)
-    grid = search.grid
-    if (clip.grid.steps_per_beat, clip.grid.beats_per_bar) != (grid.steps_per_beat, grid.beats_per_bar):
-        raise ValueError(
-            f"the clip's grid ({clip.grid.beats_per_bar} beats of {clip.grid.steps_per_beat} steps) "
-            f"does not match the model's ({grid.beats_per_bar} beats of {grid.steps_per_beat} steps)"
-        )
-    if bars is not None:
-        check_bars(bars)
-        clip = fit_clip(clip, bars)
+    amount = 1.0 if request.amount is None else request.amount
+    clip = fitted_clip(model, request)
     if amount == 0:
         return clip
-    cond = vary_conditions(model, clip, sliders)
-    bars = clip.grid.bars
+    search = model_search(model)
+    cond = vary_conditions(model, clip, request.sliders)
+    bars, style, seed, n, keep = clip.grid.bars, request.style, request.seed, request.candidates, request.keep
     if amount == 1 and not keep:
-        return _generate(model, cond, style, bars, seed, n_candidates)
-    raw = _sample(model, cond, style, seed, n_candidates)
-    cands = _fit_candidates(raw, grid, bars)  # [M, 3, V, T]
+        return _generate(model, cond, style, bars, seed, n)
+    raw = sample(model, cond, style, seed, n)
+    cands = fit_candidates(raw, search.grid, bars)  # [M, 3, V, T]
     frozen = None
     if keep:  # the candidates that already play the kept voices most like the clip, then no flip on them
         kept = list(keep)
@@ -279,18 +128,9 @@ def vary(
     best = int(np.argmin(score))
     velocities, offsets = blends[best, VELOCITY], blends[best, OFFSET]
     if not (np.isfinite(velocities).all() and np.isfinite(offsets).all()):
-        raise ValueError("the generator returned NaN or inf velocities or offsets")
+        raise ModelError("the generator returned NaN or inf velocities or offsets")
     # in range and 0 where no hit by construction (_blend keeps the clip's values or clips the candidate's)
     return Pattern.unchecked(clip.grid, blends[best, HIT] > 0, velocities, offsets)
-
-
-def vary_conditions(model: Model, clip: Pattern, sliders: Mapping[str, float]) -> np.ndarray:
-    """The ``cond`` of a nudge: ``sliders``, else the clip's own measured value, else the model's defaults."""
-    search = _search(model)
-    base = search.defaults.copy()
-    if any(search.condition_names[i] not in sliders for i in search.measured):  # the clip's own positions
-        base[list(search.measured)] = measure(model, clip.to_array()[None], clip.grid, 0.5)[0]
-    return condition_vector(model, sliders, base)
 
 
 VARY_BLENDS = 16  # the candidates nearest to the clip that are blended and scored

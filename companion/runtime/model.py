@@ -25,14 +25,11 @@ if os.environ["ORT_DISABLE_TELEMETRY"] not in ("", "0"):
     ort.disable_telemetry_events()
 
 from companion.core.drum_map import N_VOICES
+from companion.core.errors import ModelError
 from companion.core.model_meta import METADATA_KEY, ModelMeta, ModelMetaError
 
 MAX_MODEL_BYTES = 256 * 1024 * 1024
 MAX_BATCH = 4096
-
-
-class ModelError(ValueError):
-    """A model file cannot be used; the message names the file and the reason."""
 
 
 def session_options(threads: int = 1) -> ort.SessionOptions:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import threading
 
+from companion.core.errors import UsageError
 from companion.runtime.model import Model, ModelError
 from companion.runtime.model_info import check_fits
 from companion.runtime.models_dir import ModelsDir
@@ -30,7 +31,7 @@ class ServingModel:
     def load(self, name: str) -> Model:
         """Serve the folder's model ``name`` from now on; ``ModelError`` (the current model serves on)."""
         if self.models is None:
-            raise ValueError("no models folder is configured (start nudge serve with --models-dir)")
+            raise UsageError("no models folder is configured (start nudge serve with --models-dir)")
         new = check_fits(self.models.load(name))
         with self._swap:
             old, self._model = self._model, new

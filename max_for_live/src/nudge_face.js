@@ -55,10 +55,16 @@ exports.make = function (getPatcher, postLine, bankSize) {
         return TAKEN[name.toLowerCase()] ? name + " (condition)" : name;
     }
 
-    function nameDial(dial, condName) {  // a used dial: named for its condition, automatable
+    // a used dial: named for its condition, automatable; its hint (Live's Info View) is the model's own
+    // description of the condition (/nudge/model/info), so the device says what the daemon says
+    function nameDial(dial, condName, description) {
         dial.message("_parameter_longname", longName(condName));
         dial.message("_parameter_shortname", condName);
         dial.message("_parameter_invisible", 0);
+        if (description) {
+            dial.message("annotation_name", longName(condName));
+            dial.message("annotation", description);
+        }
         dial.hidden = 0;
     }
 
@@ -82,10 +88,8 @@ exports.make = function (getPatcher, postLine, bankSize) {
             var dial = ui("nudge_cond" + (i + 1));
             if (!dial) continue;
             var cond = model.conditions[i];
-            if (cond) nameDial(dial, cond.name);
+            if (cond) nameDial(dial, cond.name, cond.description);
             else retireDial(dial, i);
-            // Live's Info View: what the condition is and what its two ends mean (the model's description)
-            if (cond && cond.description) dial.message("annotation", cond.description);
         }
         message.apply(null, ["nudge_style", "_parameter_range", "any"].concat(model.styles));
         message("nudge_model", "set", "Model: " + model.name + " (" + model.bars + " bars)");

@@ -4,32 +4,24 @@
 // A CommonJS module as Max's [js] loads it (`require("nudge_jobs")`; Max knows `exports`). ES5 only.
 //   var jobs = require("nudge_jobs").make({ face: face, live: live, kit: kit, clock: clock, send: send,
 //       bankSize: 8, voiceNames: VOICE_NAMES });
+//
+// No click is lost: a click's takes go out TAKES_IN_FLIGHT at a time, the next as each returns (pump), so the
+// daemon never holds more than that for this device; a new click first sends /nudge/cancel, which drops the
+// earlier click's takes still waiting there, and the late reply of the one it was running is dropped here.
 
 var reply = require("nudge_reply");
 var oscSize = require("nudge_osc");
 var rack = require("nudge_drum_rack");
 
-exports.MAX_CLIP_NOTES = 1024;  // the most notes the daemon varies (companion.osc.api.MAX_CLIP_NOTES)
-exports.MAX_CLIP_PARTS = 16;    // /nudge/vary/part messages of one clip (companion.osc.api.MAX_CLIP_PARTS)
+exports.MAX_CLIP_NOTES = oscSize.MAX_CLIP_NOTES;
+exports.MAX_CLIP_PARTS = oscSize.MAX_CLIP_PARTS;
 exports.MAX_TAKES = 16;         // results per click (Takes), each in its own clip
+exports.TAKES_IN_FLIGHT = 2;    // one running on the daemon, one waiting, so its worker never idles
 exports.DESTINATIONS = ["session", "replace", "arrangement"];
-
-// One /nudge/vary, or, for a clip too long for one datagram that every system sends, its notes ahead in
-// /nudge/vary/part messages and then the /nudge/vary that says how many (docs/osc-api.md)
-exports.varyMessages = function (id, head, lengthBeats, flat) {
-    var limit = oscSize.MAX_REQUEST_BYTES;
-    var whole = head.concat(["notes", lengthBeats], flat);
-    if (oscSize.messageBytes(whole) <= limit) return [whole];
-    var parts = exports.MAX_CLIP_PARTS;
-    var perPart = oscSize.notesThatFit(["/nudge/vary/part", id, parts - 1, parts], limit);
-    var nParts = Math.ceil(flat.length / 4 / perPart);
-    var messages = [];
-    for (var p = 0; p < nParts; p++) {
-        messages.push(["/nudge/vary/part", id, p, nParts].concat(flat.slice(p * perPart * 4, (p + 1) * perPart * 4)));
-    }
-    messages.push(head.concat(["parts", nParts, "notes", lengthBeats]));
-    return messages;
-};
+exports.varyMessages = oscSize.varyMessages;
+var SHORT = { kick: "K", snare: "S", closed_hat: "CH", open_hat: "OH", low_tom: "LT", mid_tom: "MT",
+    high_tom: "HT", crash: "CR", ride: "RD" };  // the Keep row's labels
+var NAMED_SLIDERS = 3;  // a clip's name shows the first three sliders (the model's input order)
 
 // notes as objects -> pitch, start, duration, velocity, ... as the daemon reads them
 exports.flatNotes = function (notes) {
@@ -41,28 +33,41 @@ exports.flatNotes = function (notes) {
     return flat;
 };
 
-// key/value pairs shared by generate and vary; sets job.controls (the dials, for the history) and job.name.
+// key/value pairs shared by generate and vary; sets job.controls (the dials, for the history) and job.name
+// (short, as a clip slot shows it: the style, the first sliders, kept voices and the seed, so any result can be
+// made again with Seed locked). Bars goes with a plain Generate only: a Nudge, or a Generate that keeps voices
+// of the selected clip, keeps that clip's length.
 // value(name, fallback): a control's value (nudge_face's); model: { styles, conditions: [{ name, defaultValue }] }
 exports.controlPairs = function (job, model, savedStyle, value, bankSize) {
-    var bars = Math.max(1, Math.min(8, Math.round(Number(value("nudge_bars", 4)))));
+    var bars = Math.max(1, Math.min(oscSize.MAX_BARS, Math.round(Number(value("nudge_bars", 4)))));
     var style = model.styles.indexOf(savedStyle) >= 0 ? savedStyle : "any";
     var seed = job.seed;
-    var pairs = ["bars", bars, "style", style, "seed", seed];
+    var fromClip = job.verb === "vary" || job.keep.length > 0;
+    var pairs = (fromClip ? [] : ["bars", bars]).concat(["style", style, "seed", seed]);
     var label = [style];
     var conds = model.conditions;
     job.controls = { nudge_bars: bars, nudge_seed: seed, nudge_amount: Number(value("nudge_amount", 0.2)) };
     for (var i = 0; i < conds.length && i < bankSize; i++) {
         var v = reply.clamp01(Number(value("nudge_cond" + (i + 1), conds[i].defaultValue)));
         pairs.push(conds[i].name, v);
-        label.push(conds[i].name.slice(0, 4) + Math.round(v * 100));
+        if (i < NAMED_SLIDERS) label.push(conds[i].name.slice(0, 4) + Math.round(v * 100));
         job.controls["nudge_cond" + (i + 1)] = v;
     }
     if (job.keep.length) {
         pairs.push("keep", job.keep.join(","));
-        label.push("keep " + job.keep.join("+"));
+        label.push("keep " + job.keep.map(function (v) { return SHORT[v] || v; }).join("+"));
     }
-    job.name = (job.verb === "vary" ? "Nudge " : "Nudge gen ") + label.join(" ") + " s" + seed + " #" + job.id;
+    var verb = job.verb === "vary" ? "nudge" + Math.round(reply.clamp01(Number(job.amount)) * 100) + " " : "";
+    job.name = verb + label.join(" ") + " s" + seed;
     return pairs;
+};
+
+// the status line once a result is written: which take, where, and the scenes added for the click so far
+exports.writtenText = function (job, where, scenesAdded) {
+    var take = job.count > 1 ? "Take " + (job.take + 1) + " of " + job.count + ": w" : "W";
+    var scenes = scenesAdded ? " (added " + scenesAdded + " scene" + (scenesAdded > 1 ? "s" : "") +
+        " for the takes)" : "";
+    return take + "rote " + job.notes.length + " notes to " + where + ": \"" + job.name + "\"" + scenes;
 };
 
 exports.make = function (env) {
@@ -78,7 +83,7 @@ exports.make = function (env) {
         if (job.keep.length && !source) return;
         sendTakes(state, job, function (take) {
             var head = ["/nudge/generate", take.id].concat(pairsFor(state, take, savedStyle));
-            return source ? exports.varyMessages(take.id, head, source.lengthBeats, source.flat) : [head];
+            return source ? oscSize.varyMessages(take.id, head, source.lengthBeats, source.flat) : [head];
         });
     }
 
@@ -87,10 +92,10 @@ exports.make = function (env) {
         if (!job) return;
         var source = selectedClipNotes(job);
         if (!source) return;
-        var amount = reply.clamp01(Number(uiValue("nudge_amount", 0.2)));
+        job.amount = reply.clamp01(Number(uiValue("nudge_amount", 0.2)));
         sendTakes(state, job, function (take) {
-            var head = ["/nudge/vary", take.id, amount].concat(pairsFor(state, take, savedStyle));
-            return exports.varyMessages(take.id, head, source.lengthBeats, source.flat);
+            var head = ["/nudge/vary", take.id, job.amount].concat(pairsFor(state, take, savedStyle));
+            return oscSize.varyMessages(take.id, head, source.lengthBeats, source.flat);
         });
     }
 
@@ -143,34 +148,51 @@ exports.make = function (env) {
         return { lengthBeats: read.lengthBeats, flat: exports.flatNotes(notes) };
     }
 
-    // One request per take, with consecutive seeds; all of one click share its first id as their batch, so
-    // none supersedes another, and each writes its own clip (the next empty slot, the next free Arrangement place)
+    // One request per take, with consecutive seeds, all of one click in one batch (the first one's id), each
+    // written to its own clip. Their messages are made now, from the controls as they are at the click.
     function sendTakes(state, job, messagesFor) {
         var asked = Math.max(1, Math.min(exports.MAX_TAKES, Math.round(Number(uiValue("nudge_takes", 1)))));
         var count = job.dest === "replace" ? 1 : asked;
+        var takes = [];
         for (var k = 0; k < count; k++) {
             var take = {};
             for (var key in job) take[key] = job[key];
             take.id = k === 0 ? job.id : state.requests.newId();
             take.batch = job.id;
             take.take = k;
+            take.count = count;
             take.seed = job.seed + k;
-            sendNoteRequest(state, take, messagesFor(take));
+            take.messages = messagesFor(take);
+            takes.push(take);
         }
-        if (count > 1) showStatus((job.verb === "vary" ? "Nudging" : "Generating") + " " + count + " takes (#" +
-            job.id + "..)...", "info");
+        if (state.requests.pendingNotes() > 0) {  // the daemon may still hold the last click's takes: drop them
+            var cancelId = state.requests.newId();
+            state.requests.add(cancelId, { kind: "cancel", sentMs: env.clock.now() });
+            env.send(["/nudge/cancel", cancelId]);
+        }
+        state.requests.supersede(job.id, job.batch === undefined ? job.id : job.batch);  // the newest click writes
+        state.takes = { batch: job.id, queue: takes };
+        pump(state);
+        showStatus((job.verb === "vary" ? "Nudging" : "Generating") + (count > 1 ? " " + count + " takes" : "") +
+            " (#" + job.id + (count > 1 ? ".." : "") + ")...", "info");
         if (count < asked) {
             showStatus("Replacing the selected clip writes one take; choose 'new clip' for " + asked + ".",
                 "warning");
         }
     }
 
-    function sendNoteRequest(state, job, messages) {
-        state.requests.supersede(job.id, job.batch);  // only the newest click's requests may write clips
-        state.requests.add(job.id, job);
-        for (var i = 0; i < messages.length; i++) env.send(messages[i]);
-        showStatus((job.verb === "vary" ? "Nudging" : "Generating") + " (#" + job.id + ")...", "info");
+    // Send the click's next takes while fewer than TAKES_IN_FLIGHT are on their way (call after every reply,
+    // error and time-out)
+    function pump(state) {
+        var t = state.takes;
+        while (t && t.queue.length && state.requests.pendingNotes(t.batch) < exports.TAKES_IN_FLIGHT) {
+            var take = t.queue.shift();
+            take.sentMs = env.clock.now();
+            state.requests.add(take.id, take);
+            for (var i = 0; i < take.messages.length; i++) env.send(take.messages[i]);
+            delete take.messages;
+        }
     }
 
-    return { generate: generate, nudge: nudge };
+    return { generate: generate, nudge: nudge, pump: pump, writtenText: exports.writtenText };
 };

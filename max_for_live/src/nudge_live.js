@@ -68,17 +68,76 @@ exports.make = function (LiveAPI, report) {
         return -1;
     }
 
+    // ------------------------------------------------------------ where a clip lives
+
+    function clipLocation(clip) {  // { track, slot } or { track, start } (Arrangement), from the clip's own path
+        var p = pathOf(clip);
+        var m = /^live_set tracks (\d+) clip_slots (\d+) clip$/.exec(p);
+        if (m) return { track: Number(m[1]), slot: Number(m[2]) };
+        m = /^live_set tracks (\d+) arrangement_clips \d+$/.exec(p);
+        if (m) return { track: Number(m[1]), start: Number(getOne(clip, "start_time")) };
+        return null;
+    }
+
+    function placeText(where) {
+        return "track " + (where.track + 1) + (where.slot !== undefined ? ", slot " + (where.slot + 1) :
+            ", beat " + where.start);
+    }
+
+    function isMidiClip(api) {  // a Clip (not a clip slot or anything else an id may name) holding MIDI
+        if (Number(api.id) === 0) return false;
+        if (api.type !== undefined && api.type !== "Clip") return false;
+        return Number(getOne(api, "is_midi_clip")) === 1;
+    }
+
+    // The clip at `where`, if it is a MIDI clip named `name` (the clip Nudge wrote there); else null, said why
+    function clipAt(where, name) {
+        var clip = null;
+        if (where && where.slot !== undefined) {
+            clip = new LiveAPI("live_set tracks " + where.track + " clip_slots " + where.slot + " clip");
+        } else if (where && where.start !== undefined) {
+            var track = new LiveAPI("live_set tracks " + where.track);
+            var ids = Number(track.id) ? idList(track.get("arrangement_clips")) : [];
+            for (var i = 0; i < ids.length && !clip; i++) {
+                var c = new LiveAPI("id " + ids[i]);
+                if (Math.abs(Number(getOne(c, "start_time")) - where.start) < 1e-6) clip = c;
+            }
+        }
+        if (!where) return report("This result has no clip to go back to; nothing was written.", "error");
+        if (!clip || Number(clip.id) === 0) {
+            return report("The clip of this result (" + placeText(where) + ") is gone; nothing was written.", "error");
+        }
+        if (!isMidiClip(clip)) {
+            return report("At " + placeText(where) + " is not a MIDI clip now; nothing was written.", "error");
+        }
+        var now = String(getOne(clip, "name"));
+        if (now !== name) {
+            return report("The clip at " + placeText(where) + " is not the clip Nudge wrote (it is named \"" + now +
+                "\", not \"" + name + "\"); nothing was written.", "error");
+        }
+        return clip;
+    }
+
     // ------------------------------------------------------------ writing clips (call from a deferred Task)
 
-    // job: { dest: "session" | "replace" | "arrangement", targetClipId, notes, lengthBeats, name, take }
-    // -> where the notes went (for the status line), or "" after reporting why nothing was written.
-    // All of one result's changes happen in this one call (one deferred Task run), so Live, which groups the
-    // API changes made between two user actions, undoes them as one step.
+    // job: { dest: "session" | "replace" | "arrangement", targetClipId, notes, lengthBeats, name, take } or, to
+    // restore a result of the history, { where, name, notes, lengthBeats }
+    // -> where the notes went (for the status line), or "" after reporting why nothing was written; sets
+    // job.where (the clip's place) and job.scenesAdded. Nothing is written into a clip the device did not make,
+    // except the clip the producer selected (checked: still a MIDI clip). All of one result's changes happen
+    // in this one call (one deferred Task run), so Live, which groups the API changes made between two user
+    // actions, undoes them as one step.
     function writeJob(job) {
         var clip, where;
-        if (job.dest === "replace") {
+        job.scenesAdded = 0;
+        if (job.restoring) {
+            clip = clipAt(job.where, job.name);
+            if (!clip) return "";
+            clearClip(clip, job.lengthBeats);
+            where = placeText(job.where);
+        } else if (job.dest === "replace") {
             clip = new LiveAPI("id " + job.targetClipId);
-            if (!job.targetClipId || Number(clip.id) === 0) {
+            if (!job.targetClipId || !isMidiClip(clip)) {
                 return failed("The clip to replace no longer exists; nothing was written.");
             }
             clearClip(clip, job.lengthBeats);
@@ -87,8 +146,9 @@ exports.make = function (LiveAPI, report) {
             var track = deviceMidiTrack();
             if (!track) return "";
             if (job.dest === "arrangement") {
-                if (version()[0] < 12) {
-                    return failed("Writing to the Arrangement needs Live 12 or newer; choose 'new clip' instead.");
+                if (!arrangementSupported(track)) {
+                    return failed("Writing to the Arrangement needs Live 12.1.10 or newer (Track.create_midi_clip); " +
+                        "choose 'new clip' instead.");
                 }
                 var start = arrangementStart(track, job.lengthBeats, job.take > 0);
                 if (start < 0) return "";
@@ -96,7 +156,12 @@ exports.make = function (LiveAPI, report) {
                 where = "the Arrangement at bar " + (1 + Math.floor(start / barBeats() + 1e-9));
             } else {
                 var slot = firstEmptySlot(track);
-                if (slot < 0) return failed("No empty clip slot on this track: add a scene and try again.");
+                if (slot < 0) {  // every slot is taken: a new scene at the end gives this track an empty one
+                    new LiveAPI("live_set").call("create_scene", -1);
+                    job.scenesAdded = 1;
+                    slot = firstEmptySlot(track);
+                    if (slot < 0) return failed("No empty clip slot on this track, and no scene could be added.");
+                }
                 var slotApi = new LiveAPI(pathOf(track) + " clip_slots " + slot);
                 slotApi.call("create_clip", job.lengthBeats);
                 clip = new LiveAPI(pathOf(track) + " clip_slots " + slot + " clip");
@@ -106,7 +171,7 @@ exports.make = function (LiveAPI, report) {
         }
         clip.call("add_new_notes", { notes: job.notes });
         clip.set("name", job.name);
-        job.clipId = Number(clip.id);  // where it went: the device's history restores it there
+        job.where = clipLocation(clip);  // the device's history finds it there again, also after a reload
         new LiveAPI("live_set view").set("detail_clip", "id " + clip.id);  // shown, so Nudge works on it next
         return where;
     }
@@ -116,9 +181,19 @@ exports.make = function (LiveAPI, report) {
         return "";
     }
 
-    function version() {  // [major, minor] of the running Live
+    function version() {  // [major, minor, bugfix] of the running Live
         var app = new LiveAPI("live_app");
-        return [Number(app.call("get_major_version")), Number(app.call("get_minor_version"))];
+        return [Number(app.call("get_major_version")), Number(app.call("get_minor_version")),
+            Number(app.call("get_bugfix_version")) || 0];
+    }
+
+    // Track.create_midi_clip (a MIDI clip in the Arrangement) came with Live 12.1.10 (see docs/max-for-live.md
+    // for the sources, which disagree); the track's own description (LiveAPI.info) settles it where it is read
+    function arrangementSupported(track) {
+        var v = version();
+        var byVersion = v[0] > 12 || (v[0] === 12 && (v[1] > 1 || (v[1] === 1 && v[2] >= 10)));
+        var info = String(track.info || "");
+        return info.indexOf("function ") >= 0 ? info.indexOf("function create_midi_clip") >= 0 : byVersion;
     }
 
     function clearClip(clip, lengthBeats) {  // every note goes, also those past the end or before the loop
@@ -192,7 +267,7 @@ exports.make = function (LiveAPI, report) {
         return null;
     }
 
-    function createArrangementClip(track, start, lengthBeats) {  // Live 12+: Track.create_midi_clip
+    function createArrangementClip(track, start, lengthBeats) {  // Live 12.1.10+: Track.create_midi_clip
         track.call("create_midi_clip", start, lengthBeats);
         var ids = idList(track.get("arrangement_clips"));
         for (var i = ids.length - 1; i >= 0; i--) {
@@ -208,6 +283,8 @@ exports.make = function (LiveAPI, report) {
         selectedMidiClip: selectedMidiClip,
         readClip: readClip,
         firstEmptySlot: firstEmptySlot,
+        clipLocation: clipLocation,
+        version: version,
         writeJob: writeJob
     };
 };

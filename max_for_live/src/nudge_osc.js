@@ -12,6 +12,13 @@
 // 65,507, so the smallest wins.
 exports.MAX_REQUEST_BYTES = 8192;
 
+// The daemon's limits (companion/osc/api.py and companion/core/pattern.py; a test compares them): one place
+// for every script of the device and the MIDI Tools
+exports.MAX_CLIP_NOTES = 1024;    // the most notes the daemon varies (MAX_CLIP_NOTES)
+exports.MAX_CLIP_PARTS = 16;      // /nudge/vary/part messages of one clip (MAX_CLIP_PARTS)
+exports.MAX_ID = 2147483647;      // request ids are OSC int32s (MAX_ID)
+exports.MAX_BARS = 8;             // the longest pattern (MAX_BARS)
+
 function padded(byteCount) {  // a NUL-terminated string of byteCount bytes, padded to a multiple of 4
     return (Math.floor(byteCount / 4) + 1) * 4;
 }
@@ -50,3 +57,21 @@ function zeros(count) {
     for (var i = 0; i < count; i++) out.push(0);
     return out;
 }
+
+// One /nudge/vary (or a /nudge/generate with a clip), or, for a clip too long for one datagram that every system
+// sends, its notes ahead in /nudge/vary/part messages and then the request that says how many (docs/osc-api.md).
+// head: the request's atoms up to its key/value pairs; flat: pitch, start, duration, velocity, ...
+exports.varyMessages = function (id, head, lengthBeats, flat) {
+    var limit = exports.MAX_REQUEST_BYTES;
+    var whole = head.concat(["notes", lengthBeats], flat);
+    if (exports.messageBytes(whole) <= limit) return [whole];
+    var parts = exports.MAX_CLIP_PARTS;
+    var perPart = exports.notesThatFit(["/nudge/vary/part", id, parts - 1, parts], limit);
+    var nParts = Math.ceil(flat.length / 4 / perPart);
+    var messages = [];
+    for (var p = 0; p < nParts; p++) {
+        messages.push(["/nudge/vary/part", id, p, nParts].concat(flat.slice(p * perPart * 4, (p + 1) * perPart * 4)));
+    }
+    messages.push(head.concat(["parts", nParts, "notes", lengthBeats]));
+    return messages;
+};

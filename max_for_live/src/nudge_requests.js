@@ -6,7 +6,8 @@
 //   var requests = require("nudge_requests").make(
 //       { pingMs: 2500, replyMs: 3000, partsMs: 1000 }, reply.missingParts);
 
-var MAX_ID = 2147483647;  // ids are OSC int32s
+var MAX_ID = require("nudge_osc").MAX_ID;  // ids are OSC int32s
+var QUIET = { ping: true, cancel: true };  // requests whose time-out the device does not report
 
 // a random first id in 1..2^30: ids of two instances meet only after a billion requests
 exports.randomFirstId = function (random) {
@@ -60,8 +61,19 @@ exports.make = function (limits, missingParts, firstId) {
         return p;
     }
 
-    // only the newest click's note requests may write clips: drop the others. A click may send several
-    // (takes): those carry the same `batch` (the first one's id) and spare each other.
+    // note requests on their way (of one click's `batch`, or of all clicks)
+    function pendingNotes(batch) {
+        var n = 0;
+        for (var id in pending) {
+            var p = pending[id];
+            if (p.kind === "notes" && (batch === undefined || p.batch === batch)) n += 1;
+        }
+        return n;
+    }
+
+    // only the newest click's note requests may write clips: drop the others (their late replies are dropped
+    // without a word: a new click replaced them). A click may send several (takes): those carry the same
+    // `batch` (the first one's id) and spare each other.
     function supersede(byId, batch) {
         for (var id in pending) {
             var p = pending[id];
@@ -77,11 +89,9 @@ exports.make = function (limits, missingParts, firstId) {
 
     function late(id) {  // why a reply to id is ignored, said once per id ("" after that)
         var a = abandoned[id];
-        if (a && a.reported) return "";
+        if (a && (a.reported || a.reason === "superseded")) return "";
         if (!a) a = abandoned[id] = { reason: "unknown" };
         a.reported = true;
-        if (a.reason === "superseded") return "Ignored a late reply to request #" + id + ": request #" + a.by +
-            " replaced it.";
         if (a.reason === "timeout") {
             return "Ignored reply #" + id + ": it arrived after its " + limits.replyMs / 1000 + " s time-out.";
         }
@@ -98,7 +108,7 @@ exports.make = function (limits, missingParts, firstId) {
     }
 
     // drop what has waited too long -> [{ id, unusable: true | false, text }]: an unusable (half-received)
-    // reply, or a request with no answer at all (pings time out silently: the light says it)
+    // reply, or a request with no answer at all (pings and cancels time out silently: the light says it)
     function expire(nowMs) {
         var out = [];
         var id;
@@ -116,7 +126,7 @@ exports.make = function (limits, missingParts, firstId) {
             var limit = p.kind === "ping" ? limits.pingMs : limits.replyMs;
             if (nowMs - p.sentMs < limit || assemblies[id]) continue;
             take(id);
-            if (p.kind === "ping") continue;
+            if (QUIET[p.kind]) continue;
             abandoned[id] = { reason: "timeout" };
             out.push({ id: Number(id), unusable: false, text: "No answer to " + exports.describe(p) + " within " +
                 limit / 1000 + " s. Is `nudge serve` running?" });
@@ -131,6 +141,7 @@ exports.make = function (limits, missingParts, firstId) {
         take: take,
         fail: fail,
         supersede: supersede,
+        pendingNotes: pendingNotes,
         wantsNotes: wantsNotes,
         late: late,
         assembly: assembly,

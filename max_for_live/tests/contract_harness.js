@@ -3,6 +3,9 @@
 //   {"op": "init", "port": reply port} | {"op": "osc", "messages": [[address, ...atoms], ...]} | {"op": "ui", "values": {...}}
 //   {"op": "call", "name": "generate" | "nudge" | "play" | "panic", "args": [...]}
 //   {"op": "select_last_clip"} | {"op": "advance", "ms": N}
+//   {"op": "select_clip", "slot": S, "length": beats, "notes": [...]} (a clip the producer made, shown)
+//   {"op": "clips"} -> answer.clips: every Session clip of track 1 ({slot, name, notes, loop_end})
+//   {"op": "stored"} -> answer.stored: what the set stores for the device ({blob, dicts, notified})
 // Answer: {"sent": [[address, ...atoms], ...], "calls": [new LiveAPI calls], "status": {...}, "ui": {...}, "error"?}
 // Atoms keep JavaScript's number type; the Python side types them as Max's [udpsend] does
 // (a whole number goes out as int32 "i", any other number as float32 "f", a string as "s").
@@ -10,7 +13,7 @@
 const readline = require("node:readline");
 const { makeSandbox } = require("./fake_max.js");
 
-const env = makeSandbox();
+const env = makeSandbox({ scenes: 20, tracks: [{ midi: true, slots: 20 }] });
 let callsSeen = 0;
 
 function lastClip() {
@@ -24,6 +27,15 @@ const OPS = {
   ui(cmd) { env.setUi(cmd.values); },
   call(cmd) { env.context[cmd.name](...(cmd.args || [])); env.flushTasks(); },
   select_last_clip() { env.live.view.props.detail_clip = lastClip().id; },
+  select_clip(cmd) { env.live.selectClip(0, cmd.slot, cmd.length, cmd.notes); },
+  stored(cmd, answer) {
+    answer.stored = { blob: env.context.getvalueof(), dicts: env.saved ? env.saved().dicts : {}, notified: env.notified };
+  },
+  clips(cmd, answer) {
+    answer.clips = env.live.tracks[0].slots.map((s, slot) => s.clip && { slot, name: s.clip.props.name,
+      loop_end: s.clip.props.loop_end, notes: s.clip.notes.map((n) => [n.pitch, n.start_time, n.duration, n.velocity]) })
+      .filter(Boolean);
+  },
   advance(cmd) { env.advance(cmd.ms); env.flushTasks(); },
 };
 
@@ -33,7 +45,7 @@ rl.on("line", (line) => {
   const answer = {};
   try {
     if (!OPS[cmd.op]) throw new Error(`unknown op ${cmd.op}`);
-    OPS[cmd.op](cmd);
+    OPS[cmd.op](cmd, answer);
   } catch (error) {
     answer.error = String(error && error.stack ? error.stack : error);
   }

@@ -4,186 +4,12 @@
 const fs = require("node:fs");
 const path = require("node:path");
 const vm = require("node:vm");
+const { FakeLive } = require("./fake_live.js");
 
-const SRC = path.join(__dirname, "..", "src");
+const SRC = process.env.NUDGE_M4L_SRC || path.join(__dirname, "..", "src");  // another copy for bench/
 const SOURCE = path.join(SRC, "nudge.js");
 const NODE_SCRIPTS = ["nudge_launcher.js"];  // run by [node.script] in Node, not by Max's [js]
 const TOOL_SCRIPTS = ["nudge_tool.js", "nudge_miditool.js"];  // the MIDI Tools' own (build_tools.py), not Nudge.amxd's
-
-// ------------------------------------------------------------------ the fake Live set
-
-class FakeLive {
-  // kit: [[note, name], ...] puts a Drum Rack with those pads (each holding a chain) after the device
-  constructor({ tracks = [{ midi: true, slots: 4 }], scenes = 4, liveMajor = 12, deviceTrack = 0, inRack = false,
-    kit = null } = {}) {
-    this.objects = new Map();
-    this.nextId = 1;
-    this.calls = [];  // every call() and set() on a Live object: {path, op, name, args}
-    this.liveMajor = liveMajor;
-    this.liveMinor = 1;
-    this.song = this.add("live_set", { tempo: 120, current_song_time: 0, is_playing: 0,
-      signature_numerator: 4, signature_denominator: 4, loop: 0, loop_start: 0, loop_length: 16 });
-    this.overwritten = [];  // Arrangement clips that a create_midi_clip overlapped
-    this.view = this.add("live_set view", { selected_scene: 0, detail_clip: 0 });
-    this.app = this.add("live_app", {});
-    this.scenes = [];
-    for (let i = 0; i < scenes; i++) this.scenes.push(this.add(`live_set scenes ${i}`, {}));
-    this.view.props.selected_scene = this.scenes[0] ? this.scenes[0].id : 0;
-    this.tracks = tracks.map((t, i) => {
-      const track = this.add(`live_set tracks ${i}`, { has_midi_input: t.midi ? 1 : 0, devices: [] });
-      track.slots = [];
-      for (let s = 0; s < (t.slots ?? scenes); s++) {
-        const slot = this.add(`live_set tracks ${i} clip_slots ${s}`, { has_clip: 0 });
-        slot.clip = null;
-        track.slots.push(slot);
-      }
-      track.arrangement = [];
-      return track;
-    });
-    const host = this.tracks[deviceTrack];
-    if (inRack) {
-      const rack = this.add(`${host.path} devices 0`, { canonical_parent: host.id });
-      const chain = this.add(`${host.path} devices 0 chains 0`, { canonical_parent: rack.id });
-      this.device = this.add(`${host.path} devices 0 chains 0 devices 0`, { canonical_parent: chain.id });
-      rack.props.class_name = "MidiEffectGroupDevice";
-      host.props.devices = ["id", rack.id];
-    } else {
-      this.device = this.add(`${host.path} devices 0`, { canonical_parent: host.id });
-    }
-    this.device.props.class_name = "MxDeviceMidiEffect";
-    if (!inRack) host.props.devices = ["id", this.device.id];
-    if (kit) {
-      const drums = this.add(`${host.path} devices 1`, { canonical_parent: host.id, class_name: "DrumGroupDevice",
-        drum_pads: [] });
-      kit.forEach(([note, name], i) => {
-        const pad = this.add(`${host.path} devices 1 drum_pads ${note}`, { note, name, chains: ["id", 90000 + i] });
-        drums.props.drum_pads.push("id", pad.id);
-      });
-      host.props.devices.push("id", drums.id);
-    }
-  }
-
-  add(p, props) {
-    const obj = { id: this.nextId++, path: p, props };
-    this.objects.set(obj.id, obj);
-    return obj;
-  }
-
-  resolve(p) {
-    p = String(p).trim().replace(/"/g, "");
-    let m = /^id (\d+)$/.exec(p);
-    if (m) return this.objects.get(Number(m[1])) || null;
-    if (p === "this_device") return this.device;
-    if (p === "live_set view detail_clip") return this.objects.get(this.view.props.detail_clip) || null;
-    if (p === "live_set view selected_scene") return this.objects.get(this.view.props.selected_scene) || null;
-    m = /^(live_set tracks \d+ clip_slots \d+) clip$/.exec(p);
-    if (m) {
-      const slot = [...this.objects.values()].find((o) => o.path === m[1]);
-      return slot && slot.clip ? slot.clip : null;
-    }
-    return [...this.objects.values()].find((o) => o.path === p) || null;
-  }
-
-  newClip(p, lengthBeats, extra = {}) {
-    const clip = this.add(p, { name: "", length: lengthBeats, loop_start: 0, loop_end: lengthBeats,
-      start_marker: 0, end_marker: lengthBeats, is_midi_clip: 1, ...extra });
-    clip.notes = [];
-    clip.nextNoteId = 1;
-    return clip;
-  }
-
-  /** Put a clip with notes in a slot and show it in the Detail View (what a click in Live does). */
-  selectClip(track, slot, lengthBeats, notes, extra = {}) {
-    const s = this.tracks[track].slots[slot];
-    s.clip = this.newClip(`${s.path} clip`, lengthBeats, extra);
-    s.props.has_clip = 1;
-    s.clip.notes = notes.map((n) => ({ note_id: s.clip.nextNoteId++, mute: 0, probability: 1,
-      velocity_deviation: 0, release_velocity: 64, ...n }));
-    this.view.props.detail_clip = s.clip.id;
-    return s.clip;
-  }
-
-  get(obj, prop) {
-    if (prop === "clip_slots") return obj.slots.flatMap((s) => ["id", s.id]);
-    if (prop === "arrangement_clips") return obj.arrangement.flatMap((c) => ["id", c.id]);
-    if (prop === "scenes") return this.scenes.flatMap((s) => ["id", s.id]);
-    if (prop === "canonical_parent") return ["id", obj.props.canonical_parent ?? 0];
-    if (!(prop in obj.props)) throw new Error(`fake Live: ${obj.path} has no property ${prop}`);
-    const value = obj.props[prop];
-    return Array.isArray(value) ? value : [value];  // a list property ("id", 3, ...) comes as it is
-  }
-
-  call(obj, name, args) {
-    this.calls.push({ path: obj.path, op: "call", name, args: JSON.parse(JSON.stringify(args)) });
-    if (name === "create_clip") {
-      if (obj.clip) throw new Error("fake Live: create_clip on a slot that has a clip");
-      obj.clip = this.newClip(`${obj.path} clip`, args[0]);
-      obj.props.has_clip = 1;
-      return undefined;
-    }
-    if (name === "create_midi_clip") {
-      if (this.liveMajor < 12) throw new Error("fake Live: create_midi_clip needs Live 12");
-      const [start, length] = args;
-      for (const c of obj.arrangement) {
-        if (c.props.start_time < start + length && c.props.end_time > start) this.overwritten.push(c);
-      }
-      this.addArrangementClip(obj, start, length);
-      return undefined;
-    }
-    if (name === "get_major_version") return this.liveMajor;
-    if (name === "get_minor_version") return this.liveMinor;
-    if (name === "get_all_notes_extended") {
-      if (this.liveMajor === 11 && this.liveMinor < 1) throw new Error("fake Live: get_all_notes_extended needs 11.1");
-      return JSON.stringify({ notes: obj.notes });
-    }
-    if (name === "remove_notes_by_id") {
-      const ids = new Set(args);
-      obj.notes = obj.notes.filter((n) => !ids.has(n.note_id));
-      return undefined;
-    }
-    if (name === "add_new_notes") {
-      for (const n of args[0].notes) obj.notes.push({ note_id: obj.nextNoteId++, ...n });
-      return undefined;
-    }
-    if (name === "remove_notes_extended") {
-      const [fromPitch, pitchSpan, fromTime, timeSpan] = args;
-      obj.notes = obj.notes.filter((n) => !(n.pitch >= fromPitch && n.pitch < fromPitch + pitchSpan &&
-        n.start_time >= fromTime && n.start_time < fromTime + timeSpan));
-      return undefined;
-    }
-    if (name === "get_notes_extended") {
-      const [fromPitch, pitchSpan, fromTime, timeSpan] = args;
-      const notes = obj.notes.filter((n) => n.pitch >= fromPitch && n.pitch < fromPitch + pitchSpan &&
-        n.start_time >= fromTime && n.start_time < fromTime + timeSpan);
-      return JSON.stringify({ notes });  // Max's JS LiveAPI hands back the dictionary as JSON text
-    }
-    if (name === "set_notes" || name === "replace_selected_notes") throw new Error(`deprecated ${name} used`);
-    throw new Error(`fake Live: unknown function ${name} on ${obj.path}`);
-  }
-
-  set(obj, prop, value) {
-    this.calls.push({ path: obj.path, op: "set", name: prop, args: [value] });
-    if (prop === "detail_clip") {  // Live takes "id N" and shows that clip
-      const m = /^id (\d+)$/.exec(String(value));
-      if (!m || !this.objects.has(Number(m[1]))) throw new Error(`fake Live: detail_clip wants "id N", got ${value}`);
-      value = Number(m[1]);
-    }
-    obj.props[prop] = value;
-  }
-
-  /** An Arrangement clip on a track, [start, start + length) in beats */
-  addArrangementClip(track, start, length, notes = []) {
-    const clip = this.newClip(`${track.path} arrangement_clips ${track.arrangement.length}`, length,
-      { start_time: start, end_time: start + length });
-    clip.notes = notes.map((n) => ({ note_id: clip.nextNoteId++, mute: 0, ...n }));
-    track.arrangement.push(clip);
-    return clip;
-  }
-
-  callsNamed(name) {
-    return this.calls.filter((c) => c.name === name);
-  }
-}
 
 // ------------------------------------------------------------------ the device's patcher, as Live runs it
 
@@ -242,10 +68,58 @@ class UiObject {
 
 // ------------------------------------------------------------------ the sandbox
 
+/** The size of a datagram as Max's [udpsend] encodes a message: the address and each string NUL-terminated and
+ * padded to 4 bytes, "," and one type tag per atom likewise, 4 bytes per int32 or float32. Written here on its
+ * own, not shared with the device's nudge_osc.js, so the two check each other. */
+function datagramBytes(atoms) {
+  const pad = (n) => (Math.floor(n / 4) + 1) * 4;
+  let bytes = pad(Buffer.byteLength(String(atoms[0]), "utf8")) + pad(atoms.length);
+  for (const a of atoms.slice(1)) bytes += typeof a === "number" ? 4 : pad(Buffer.byteLength(String(a), "utf8"));
+  return bytes;
+}
+const MACOS_MAX_DATAGRAM = 9216;  // net.inet.udp.maxdgram: macOS refuses larger UDP datagrams (EMSGSIZE)
+
+/**
+ * Max's [dict] for [js] (`new Dict(name)`: the same name is the same data). A [dict NAME @parameter_enable 1]
+ * of the patcher keeps its contents in the Live set (as zsteinkamp/m4l-Knobbler4's `---settingsDict`), and, as
+ * Knobbler4 documents, a second `new Dict(name)` of such a dict can reset its contents: the fake resets it.
+ */
+function makeDictClass(env) {
+  return class Dict {
+    constructor(name) {
+      this.name = name || `u${env.dictCount++}`;
+      if (env.parameterDicts.has(this.name)) {
+        const refs = (env.dictRefs.get(this.name) || 0) + 1;
+        env.dictRefs.set(this.name, refs);
+        if (refs > 1) { env.dicts.set(this.name, {}); env.dictResets += 1; }
+      }
+      if (!env.dicts.has(this.name)) env.dicts.set(this.name, {});
+    }
+    get _data() { return env.dicts.get(this.name); }
+    stringify() { return JSON.stringify(this._data); }
+    parse(text) { env.dicts.set(this.name, JSON.parse(text)); env.dictWrites += 1; }
+    get(key) { const v = this._data[key]; return v && typeof v === "object" && !Array.isArray(v) ? null : v; }
+    set(key, ...values) { this._data[key] = values.length === 1 ? values[0] : values; env.dictWrites += 1; }
+    setparse(key, text) { this._data[key] = JSON.parse(text); env.dictWrites += 1; }
+    replace(key, ...values) { this.set(key, ...values); }
+    remove(key) { delete this._data[key]; env.dictWrites += 1; }
+    contains(key) { return key in this._data; }
+    getkeys() { return Object.keys(this._data); }
+    clear() { env.dicts.set(this.name, {}); env.dictWrites += 1; }
+  };
+}
+
 function makeSandbox(liveOptions = {}) {
-  const live = new FakeLive(liveOptions);
+  const live = liveOptions.live || new FakeLive(liveOptions);
   const env = { live, sent: [], ports: [], launcher: [], posts: [], tasks: [], ui: new Map(), now: 1000,
-    liveApiCount: 0, observers: [], notified: 0, liveReady: false, random: 0.25 };
+    liveApiCount: 0, observers: [], notified: 0, liveReady: false, random: 0.25, dropped: [],
+    maxDatagramBytes: MACOS_MAX_DATAGRAM, udpsend: { host: "127.0.0.1", port: 9000 }, browsed: [],
+    dicts: new Map(), dictRefs: new Map(), dictCount: 1, dictResets: 0, dictWrites: 0,
+    deviceUid: String(liveOptions.deviceUid || 1001), parameterDicts: new Set() };
+  for (const box of BOXES.values()) {
+    const m = /^dict (\S+) .*@parameter_enable 1/.exec(box.text || "");
+    if (m) env.parameterDicts.add(m[1].replace(/^---/, env.deviceUid));
+  }
 
   class Task {
     constructor(fn, that) { this.fn = fn; this.that = that; this.interval = 0; this.repeating = false;
@@ -268,6 +142,8 @@ function makeSandbox(liveOptions = {}) {
       this._property = "";
     }
     get id() { return String(this._obj ? this._obj.id : 0); }
+    get type() { return this._obj ? this._obj.type : ""; }
+    get info() { return this._obj ? live.info(this._obj) : "No object"; }
     get path() { return this._obj ? `"${this._obj.path}"` : ""; }
     get unquotedpath() { return this._obj ? this._obj.path : ""; }
     get property() { return this._property; }
@@ -278,20 +154,21 @@ function makeSandbox(liveOptions = {}) {
     _need() { if (!this._obj) throw new Error("fake LiveAPI: no object (id 0)"); }
   }
 
-  /** A value leaving a box's outlet 0, followed along the patch cords to the [js] (message boxes, prepend) */
+  /** A value leaving a box's outlet 0, followed along the patch cords to the [js] (message boxes, prepend);
+   * `---` in a message box is the device's own number, as Max for Live replaces it */
   function deliver(fromId, value) {
     for (const { patchline: l } of PATCHER.lines) {
       if (l.source[0] !== fromId || l.source[1] !== 0) continue;
       const to = BOXES.get(l.destination[0]);
-      if (to === JS_BOX) context[typeof value === "string" ? value : "msg_float"](value);
-      else if (to.maxclass === "message") deliver(to.id, to.text);
-      else if (/^prepend /.test(to.text || "")) deliverList(to.id, [to.text.slice(8), value]);
-    }
-  }
-
-  function deliverList(fromId, atoms) {
-    for (const { patchline: l } of PATCHER.lines) {
-      if (l.source[0] === fromId && BOXES.get(l.destination[0]) === JS_BOX) context[atoms[0]](...atoms.slice(1));
+      const atoms = Array.isArray(value) ? value : typeof value === "string" ? value.split(" ") : [value];
+      if (to === JS_BOX) {
+        if (typeof atoms[0] === "number") context.msg_float(atoms[0]);
+        else context[atoms[0]](...atoms.slice(1));
+      } else if (to.maxclass === "message") {
+        deliver(to.id, to.text.replace(/---/g, env.deviceUid).split(" "));
+      } else if (/^prepend /.test(to.text || "")) {
+        deliver(to.id, [...to.text.slice(8).split(" "), ...atoms]);
+      }
     }
   }
 
@@ -305,7 +182,9 @@ function makeSandbox(liveOptions = {}) {
   const sandbox = {
     outlet(n, ...atoms) {
       const list = atoms.length === 1 && Array.isArray(atoms[0]) ? Array.from(atoms[0]) : atoms;
-      if (n === 0) env.sent.push({ outlet: n, atoms: list });
+      if (n === 0 && (list[0] === "host" || list[0] === "port")) env.udpsend[list[0]] = list[1];
+      else if (n === 0 && datagramBytes(list) > env.maxDatagramBytes) env.dropped.push(list);  // EMSGSIZE
+      else if (n === 0) env.sent.push({ outlet: n, atoms: list });
       else if (n === 1) env.ports.push(list);
       else env.launcher.push(list);
     },
@@ -313,6 +192,8 @@ function makeSandbox(liveOptions = {}) {
     notifyclients() { env.notified += 1; },
     Task,
     LiveAPI,
+    Dict: makeDictClass(env),
+    max: { launchbrowser(url) { env.browsed.push(url); } },
     patcher: { getnamed: (name) => env.ui.get(name) || null },  // Max: null for a name the patcher lacks
   };
   const context = vm.createContext(sandbox);
@@ -329,9 +210,10 @@ function makeSandbox(liveOptions = {}) {
     /**
      * Live opens a set holding this device: every stored parameter is restored (its saved value, else its
      * initial one) and sent out through its patch cords, the [js]'s own value (a Blob) comes back through
-     * setvalueof, and only then does [live.thisdevice] bang. `jsFirst` restores the [js] before the controls.
+     * setvalueof, the parameter-enabled [dict]s get their stored contents, [loadbang] bangs, and only then does
+     * [live.thisdevice] bang. `jsFirst` restores the [js] before the controls.
      */
-    load({ saved = {}, blob, jsFirst = false, launcherPort = 0 } = {}) {
+    load({ saved = {}, blob, jsFirst = false, launcherPort = 0, dicts = {} } = {}) {
       const restoreJs = () => { if (blob !== undefined) context.setvalueof(blob); };
       if (jsFirst) restoreJs();
       for (const ui of env.ui.values()) {
@@ -341,8 +223,28 @@ function makeSandbox(liveOptions = {}) {
         deliver(ui.box.id, v);
       }
       if (!jsFirst) restoreJs();
+      for (const [name, data] of Object.entries(dicts)) env.dicts.set(name, JSON.parse(JSON.stringify(data)));
+      for (const box of BOXES.values()) if (box.text === "loadbang") deliver(box.id, "bang");
       if (launcherPort) context.replyport(launcherPort);
       env.init();
+    },
+    /** What the Live set holds for this device when it is saved: the stored parameters, the [js]'s Blob and the
+     * parameter-enabled dicts' contents */
+    saved() {
+      const values = {};
+      for (const ui of env.ui.values()) if (ui.isParameter && ui.value !== undefined) values[ui.name] = ui.value;
+      const dicts = {};
+      for (const name of env.parameterDicts) if (env.dicts.has(name)) dicts[name] = env.dicts.get(name);
+      return { saved: values, blob: context.getvalueof(), dicts: JSON.parse(JSON.stringify(dicts)) };
+    },
+    /** The set is saved, closed and opened again: a new device instance in the same Live set, whose objects all
+     * got new ids (FakeLive.reload), loaded with what was saved */
+    reopen(loadOptions = {}) {
+      const kept = env.saved();
+      live.reload();
+      const next = makeSandbox({ live, deviceUid: env.deviceUid });
+      next.load({ ...kept, launcherPort: 50123, ...loadOptions });
+      return next;
     },
     /** Deliver one OSC message the way [udpreceive] -> [prepend osc] does: address, then atoms. */
     osc(address, ...args) { context.osc(address, ...args); },
@@ -393,4 +295,5 @@ function loadModule(name) {
   return maxRequire({})(name);
 }
 
-module.exports = { makeSandbox, loadModule, FakeLive, SOURCE, SRC, TOOL_SCRIPTS, PATCHER, NODE_SCRIPTS };
+module.exports = { makeSandbox, loadModule, FakeLive, SOURCE, SRC, TOOL_SCRIPTS, PATCHER, NODE_SCRIPTS, datagramBytes,
+  MACOS_MAX_DATAGRAM, makeDictClass };

@@ -37,6 +37,11 @@ function readyDevice(liveOptions, loadOptions) {
   return env;
 }
 
+/** What the set stores for the device: its parameter-enabled dict's contents */
+function stored(env) {
+  return JSON.parse(JSON.stringify(env.saved().dicts[`${env.deviceUid}nudgeStore`] || {}));
+}
+
 function noteReply(env, id, notes, { parts = 1, length = 8, name = "Nudge funk #" + id, order = null } = {}) {
   const groups = notes.map((n) => [n.pitch, n.start_time, n.duration, n.velocity]);
   const per = Math.ceil(groups.length / parts);
@@ -101,7 +106,7 @@ test("no Node for Max: after a while a random port in the dynamic range, and the
   assert.deepEqual(env.ports, [["port", 49152 + 8192]]);
   assert.equal(env.sentTo("/nudge/ping")[0][2], 49152 + 8192);
   assert.match(env.uiObject("nudge_daemon").messages.at(-1)[1], /Node for Max is not running/);
-  assert.equal(env.launcher.length, 0, "nothing to ask");
+  assert.equal(env.launcher.filter((m) => m[0] === "ensure").length, 0, "nothing to ask");
 });
 
 test("pong turns the light on, shows the round trip and asks for the model; info relabels the dials", () => {
@@ -128,9 +133,11 @@ test("no pong: the device asks its launcher to start the daemon, says so, and pr
   assert.equal(env.status().level, "warning");
   assert.match(env.status().text, /does not answer on 127.0.0.1:9000: starting `nudge serve`/);
   assert.deepEqual(env.uiObject("nudge_light").messages.at(-1).slice(0, 2), ["bgfillcolor", 0.85]);
-  assert.deepEqual(env.launcher, [["ensure"]]);
+  const ensures = () => env.launcher.filter((m) => m[0] === "ensure");
+  assert.deepEqual(env.launcher[0], ["target", "127.0.0.1", 9000], "the launcher knows where the daemon is");
+  assert.deepEqual(ensures(), [["ensure"]]);
   for (let i = 0; i < 50; i++) env.advance(100);
-  assert.deepEqual(env.launcher, [["ensure"], ["ensure"]], "again every 5 s while the daemon is away");
+  assert.deepEqual(ensures(), [["ensure"], ["ensure"]], "again every 5 s while the daemon is away");
   assert.ok(env.sentTo("/nudge/ping").length >= 5, "keeps pinging so it notices the start");
   env.context.daemon("missing", "The nudge command was not found: install Nudge");
   assert.deepEqual(env.uiObject("nudge_daemon").messages.at(-1), ["set", "The nudge command was not found: install Nudge"]);
@@ -139,7 +146,7 @@ test("no pong: the device asks its launcher to start the daemon, says so, and pr
     env.osc("/nudge/pong", env.sentTo("/nudge/ping").at(-1)[1], "0.1.0", "tiny");
     env.advance(100);
   }
-  assert.equal(env.launcher.length, 2, "a daemon that answers is left alone");
+  assert.equal(ensures().length, 2, "a daemon that answers is left alone");
 });
 
 test("a set opens: nothing printed, buttons and Play not restored, only stored parameters come back", () => {
@@ -167,22 +174,23 @@ test("the seed: a Float parameter shown as an integer keeps every seed; Live's I
   assert.ok(seed > 255, seed);
   env.setUi({ nudge_seedlock: 1 });
   env.context.generate();
-  const [again] = env.takeSent();
+  const [again] = env.takeSent().filter((m) => m[0] === "/nudge/generate");
   assert.equal(again[again.indexOf("seed") + 1], seed, "the locked seed is the seed named in the clip");
   seedBox.attrs.parameter_type = 1;  // what the device had: Live clamps an Int parameter to 0..255
   seedBox.message("set", seed);
   assert.equal(seedBox.value, 255, "the fake applies Live's rule, so the check above could fail");
 });
 
-test("the style is saved by name and comes back once the model's styles arrive", () => {
+test("the style is saved by name and comes back once the model's styles arrive (also from an older set's Blob)", () => {
   const env = readyDevice();
   env.setUi({ nudge_style: 2 });  // rock
-  const blob = env.context.getvalueof();
-  assert.deepEqual(JSON.parse(blob), { style: "rock", conditions: ["density", "syncopation"], pads: {},
-    history: '{"entries":[],"at":-1}' });
-  assert.ok(env.notified > 0, "Live is told the stored value changed");
-  for (const jsFirst of [false, true]) {
-    const reopened = answered(started(undefined, { blob, jsFirst, saved: { nudge_style: 2 } }));
+  assert.equal(stored(env).style, "rock");
+  assert.deepEqual(stored(env).conditions, ["density", "syncopation"]);
+  assert.equal(env.notified, 0, "the dict is read when Live saves: nothing to tell it");
+  const blob = JSON.stringify({ style: "rock", conditions: ["density", "syncopation"], pads: {},
+    history: '{"entries":[],"at":-1}' });  // what the device stored before issue 23
+  for (const options of [{ blob }, { blob, jsFirst: true }, { dicts: env.saved().dicts }]) {
+    const reopened = answered(started(undefined, { ...options, saved: { nudge_style: 2 } }));
     // the menu's own index came back first, into ["any"] (clamped to 0), and was not taken for a choice
     assert.deepEqual(reopened.uiObject("nudge_style").messages.at(-1), ["set", 2]);
     reopened.setUi({ nudge_seedlock: 1 });
@@ -193,7 +201,8 @@ test("the style is saved by name and comes back once the model's styles arrive",
   const other = answered(started(undefined, { blob: JSON.stringify({ style: "polka", conditions: [] }) }));
   assert.match(other.status().text, /style polka, which model tiny lacks: using any/);
   assert.equal(other.status().level, "warning");
-  assert.equal(JSON.parse(other.context.getvalueof()).style, "polka", "kept for a model that has it");
+  assert.equal(stored(other).style, "polka", "kept for a model that has it");
+  assert.equal(other.context.getvalueof(), "", "the Blob holds nothing any more: the set's dict does");
 });
 
 test("dials carry the condition names into the set; another model's conditions are pointed out", () => {
@@ -207,7 +216,7 @@ test("dials carry the condition names into the set; another model's conditions a
   assert.equal(env.uiObject("nudge_cond3").attrs.parameter_longname, "Unused 3");
   assert.equal(env.uiObject("nudge_cond3").attrs.parameter_invisible, 2, "an unused dial is not automatable");
   assert.match(env.status().text, /saved for swing, density; model tiny has density, syncopation/);
-  assert.deepEqual(JSON.parse(env.context.getvalueof()).conditions, ["density", "syncopation"]);
+  assert.deepEqual(stored(env).conditions, ["density", "syncopation"]);
 });
 
 test("Generate sends the request the daemon expects", () => {
@@ -247,7 +256,7 @@ test("a reply becomes create_clip + add_new_notes with exactly the notes sent, w
   assert.equal(added[0].path, "live_set tracks 0 clip_slots 2 clip");
   assert.deepEqual(added[0].args[0].notes, NOTES.map((n) => ({ ...n, mute: 0 })));
   const names = env.live.callsNamed("name").map((c) => c.args[0]);  // the device's: style, sliders, seed
-  assert.deepEqual(names, [`Nudge gen funk dens70 sync25 s7 #${id}`]);
+  assert.deepEqual(names, ["funk dens70 sync25 s7"]);
   assert.equal(env.live.callsNamed("set_notes").length, 0);
   assert.match(env.status().text, /Wrote 5 notes to a new clip in slot 3/);
 });
@@ -276,15 +285,16 @@ test("a reply missing a part is reported on time-out and writes nothing", () => 
   assert.match(env.status().text, /missing part\(s\) 1 of 3/);
 });
 
-test("a late reply to a superseded request is ignored with a message", () => {
+test("a late reply to a superseded request is ignored without a word (a new click replaced it)", () => {
   const env = readyDevice();
   env.context.generate();
   env.context.generate();
-  const [[, first], [, second]] = env.takeSent();
+  const [[, first], [cancel], [, second]] = env.takeSent();
+  assert.equal(cancel, "/nudge/cancel");
   noteReply(env, first, NOTES.slice(0, 2));
   env.flushTasks();
   assert.equal(env.live.callsNamed("add_new_notes").length, 0);
-  assert.match(env.status().text, new RegExp(`late reply to request #${first}.*#${second}`));
+  assert.match(env.status().text, new RegExp(`Generating \\(#${second}\\)`), "nothing said about the old one");
   noteReply(env, second, NOTES);
   env.flushTasks();
   assert.equal(env.live.callsNamed("add_new_notes").length, 1);
@@ -340,7 +350,8 @@ test("Nudge reads the selected clip and sends vary with its notes", () => {
   assert.equal(req[0], "/nudge/vary");
   assert.equal(req[2], 0.3);
   const marker = req.indexOf("notes");
-  assert.deepEqual(req.slice(3, marker), ["bars", 2, "style", "funk", "seed", 7, "density", 0.7, "syncopation", 0.25]);
+  assert.deepEqual(req.slice(3, marker), ["style", "funk", "seed", 7, "density", 0.7, "syncopation", 0.25],
+    "no bars: the clip keeps its length");
   assert.deepEqual(req.slice(marker), ["notes", 4, 36, 0, 0.25, 100, 38, 1.5, 0.25, 90]);
 });
 
@@ -468,7 +479,8 @@ test("a long clip goes in parts, each datagram under 8 KB; past the daemon's 102
 
   env.live.selectClip(0, 1, 32, many.slice(0, 300));
   env.context.nudge();
-  assert.deepEqual(env.takeSent().map((m) => m[0]), ["/nudge/vary"], "a clip that fits: one message");
+  assert.deepEqual(env.takeSent().map((m) => m[0]), ["/nudge/cancel", "/nudge/vary"],
+    "a clip that fits: one message (after the cancel of the first Nudge, still on its way)");
 
   env.live.selectClip(0, 2, 64, [...many, ...many.slice(0, 100).map((n) => ({ ...n, start_time: n.start_time + 32 }))]);
   env.context.nudge();
@@ -497,14 +509,16 @@ test("Arrangement: Live 12 creates the clip at the bar of the insert marker; Liv
   assert.match(old.status().text, /needs Live 12/);
 });
 
-test("no empty slot left: a clear message", () => {
+test("no empty slot left: a scene is added for the result, and the status says so", () => {
   const env = readyDevice({ tracks: [{ midi: true, slots: 1 }], scenes: 1 });
   env.live.selectClip(0, 0, 4, []);
   env.context.generate();
   const [[, id]] = env.takeSent();
   noteReply(env, id, NOTES);
   env.flushTasks();
-  assert.match(env.status().text, /No empty clip slot/);
+  assert.deepEqual(env.live.callsNamed("create_scene").map((c) => c.args), [[-1]]);
+  assert.equal(env.live.tracks[0].slots[1].clip.notes.length, NOTES.length);
+  assert.match(env.status().text, /slot 2: .*\(added 1 scene for the takes\)/);
 });
 
 test("play start/stop/panic and the daemon's ok", () => {

@@ -36,18 +36,19 @@ test("a clip that fits one datagram is one /nudge/vary; a long one goes ahead in
   assert.deepEqual(long[long.length - 1], [...head, "parts", parts.length, "notes", 16]);
 });
 
-test("control pairs: bars clamped, the saved style if the model has it, each condition, the job's name", () => {
+test("control pairs: bars (Generate only, clamped), the saved style if the model has it, each condition, a short name", () => {
   const values = { nudge_bars: 12, nudge_cond1: 0.7, nudge_cond2: 3 };
   const value = (name, fallback) => (name in values ? values[name] : fallback);
-  const job = { id: 9, verb: "vary", seed: 42, keep: ["K"] };
+  const job = { id: 9, verb: "vary", seed: 42, keep: ["kick", "closed_hat"], amount: 0.25 };
   const pairs = plain(jobs.controlPairs(job, MODEL, "funk", value, 8));
-  assert.deepEqual(pairs, ["bars", 8, "style", "funk", "seed", 42, "density", 0.7, "swing", 1, "keep", "K"]);
-  assert.equal(job.name, "Nudge funk dens70 swin100 keep K s42 #9");
+  assert.deepEqual(pairs, ["style", "funk", "seed", 42, "density", 0.7, "swing", 1, "keep", "kick,closed_hat"],
+    "a Nudge keeps the clip's length: no bars");
+  assert.equal(job.name, "nudge25 funk dens70 swin100 keep K+CH s42");
   assert.equal(job.controls.nudge_cond2, 1);
   const other = { id: 3, verb: "generate", seed: 1, keep: [] };
   assert.deepEqual(plain(jobs.controlPairs(other, MODEL, "jazz", value, 1)).slice(0, 8),
     ["bars", 8, "style", "any", "seed", 1, "density", 0.7]);
-  assert.equal(other.name, "Nudge gen any dens70 s1 #3");
+  assert.equal(other.name, "any dens70 s1");
 });
 
 test("generate: one request per take, consecutive seeds, one batch; nothing sent before the model is known", () => {
@@ -65,10 +66,15 @@ test("generate: one request per take, consecutive seeds, one batch; nothing sent
   assert.deepEqual(sent, []);
   assert.match(shown[0][1], /has not answered yet/);
   state.model = MODEL;
-  make().generate(state, "funk");
-  assert.deepEqual(sent.map((m) => m.slice(0, 2)), [["/nudge/generate", 10], ["/nudge/generate", 11],
-    ["/nudge/generate", 12]]);
-  assert.deepEqual(sent.map((m) => m[m.indexOf("seed") + 1]), [100, 101, 102]);
-  assert.deepEqual([10, 11, 12].map((id) => state.requests.get(id).batch), [10, 10, 10]);
+  const maker = make();
+  maker.generate(state, "funk");
+  assert.deepEqual(sent.map((m) => m.slice(0, 2)), [["/nudge/generate", 10], ["/nudge/generate", 11]],
+    "two takes on their way; the third waits for one of them");
+  assert.deepEqual([10, 11].map((id) => state.requests.get(id).batch), [10, 10]);
   assert.match(shown[shown.length - 1][1], /Generating 3 takes \(#10\.\.\)/);
+  state.requests.take(10);  // take 1's reply is in
+  maker.pump(state);
+  assert.deepEqual(sent.map((m) => m[1]), [10, 11, 12]);
+  assert.deepEqual(sent.map((m) => m[m.indexOf("seed") + 1]), [100, 101, 102]);
+  assert.equal(state.requests.get(12).batch, 10);
 });

@@ -73,7 +73,7 @@ test("writeJob: a new clip with the notes and the name; where it went comes back
   assert.deepEqual(clip.notes.map((n) => [n.pitch, n.start_time, n.velocity]), [[36, 0, 100], [42, 1.5, 70]]);
 });
 
-test("writeJob: replace empties and resizes the clip; a clip that is gone, a full track and Live 11 say why", () => {
+test("writeJob: replace empties and resizes the clip; a clip that is gone or not Nudge's, and Live 11, say why", () => {
   const { live, fake, reports } = liveWith({ tracks: [{ midi: true, slots: 1 }], scenes: 1, liveMajor: 11 });
   const old = fake.selectClip(0, 0, 16, [{ pitch: 50, start_time: 12, duration: 1, velocity: 9 }]);
   assert.equal(live.writeJob({ dest: "replace", targetClipId: old.id, notes: NOTES, lengthBeats: 4, name: "n" }),
@@ -83,11 +83,31 @@ test("writeJob: replace empties and resizes the clip; a clip that is gone, a ful
   assert.equal(reports.length, 0);
   const cases = [
     [{ dest: "replace", targetClipId: 999 }, /clip to replace no longer exists/],
-    [{ dest: "session" }, /No empty clip slot/],
-    [{ dest: "arrangement" }, /needs Live 12/],
+    [{ dest: "replace", targetClipId: fake.tracks[0].slots[0].id }, /clip to replace no longer exists/],  // a slot
+    [{ dest: "arrangement" }, /needs Live 12\.1\.10/],
+    [{ restoring: true, where: { track: 0, slot: 0 }, name: "other" }, /is not the clip Nudge wrote/],
+    [{ restoring: true, where: { track: 0, slot: 3 }, name: "n" }, /is gone/],
   ];
   for (const [job, why] of cases) {
     assert.equal(live.writeJob({ notes: NOTES, lengthBeats: 4, name: "n", ...job }), "");
     assert.match(reports.pop()[1], why);
   }
+});
+
+test("writeJob: a full track gets a new scene at the end; a result remembers its clip's place, not its id", () => {
+  const { live, fake, reports } = liveWith({ tracks: [{ midi: true, slots: 1 }], scenes: 1 });
+  fake.selectClip(0, 0, 4, []);
+  const job = { dest: "session", notes: NOTES, lengthBeats: 4, name: "funk s1" };
+  assert.equal(live.writeJob(job), "a new clip in slot 2");
+  assert.deepEqual([job.scenesAdded, job.where.track, job.where.slot], [1, 0, 1]);
+  assert.equal("clipId" in job, false);
+  fake.tracks[0].arrangement = [];
+  const arranged = { dest: "arrangement", notes: NOTES, lengthBeats: 4, name: "funk s2" };
+  live.writeJob(arranged);
+  assert.deepEqual({ ...arranged.where }, { track: 0, start: 0 });
+  fake.reload();
+  const back = { restoring: true, where: arranged.where, name: "funk s2", notes: NOTES.slice(0, 1), lengthBeats: 4 };
+  assert.equal(live.writeJob(back), "track 1, beat 0");
+  assert.deepEqual(fake.tracks[0].arrangement[0].notes.map((n) => n.pitch), [36]);
+  assert.deepEqual(reports, []);
 });

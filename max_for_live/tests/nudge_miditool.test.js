@@ -1,8 +1,10 @@
-// node --test: src/nudge_miditool.js on its own, loaded as Max loads it (pure).
+// node --test: src/nudge_miditool.js on its own, loaded as Max loads it (pure), and nudge_tool.js in the fake
+// MIDI Tool apply cycle of tool_harness.js (h1data/M4L-MIDI-tool-examples' rules) with a scripted daemon.
 "use strict";
 const test = require("node:test");
 const assert = require("node:assert/strict");
-const { loadModule } = require("./fake_max.js");
+const { loadModule, datagramBytes } = require("./fake_max.js");
+const { makeTool, IN_TIME, ASYNC } = require("./tool_harness.js");
 
 const tool = loadModule("nudge_miditool");
 const plain = (x) => JSON.parse(JSON.stringify(x));
@@ -19,60 +21,86 @@ const NOTES = [
   { note_id: 4, pitch: 36, start_time: 12, duration: 0.25, velocity: 90, mute: 0, probability: 1 },
 ];
 
-test("the selection: the time range, else the selected notes' span, else a clear message", () => {
-  assert.deepEqual(plain(tool.selection(CONTEXT)), { startBeats: 4, lengthBeats: 6 });
-  const noRange = { clip: { time_selection_start: 2, time_selection_end: 2, first_note_start: 1, last_note_end: 3 } };
-  assert.deepEqual(plain(tool.selection(noRange)), { startBeats: 1, lengthBeats: 2 });
-  assert.match(tool.selection({ clip: {} }).error, /Select a time range/);
-  assert.match(tool.selection(undefined).error, /Select a time range/);
+test("the selection on the clip's bar grid: the time range, else the selected notes' span, else a message", () => {
+  assert.deepEqual(plain(tool.selection(CONTEXT, 4)), { startBeats: 4, endBeats: 10, barStart: 4, bars: 2,
+    windowBeats: 8 });
+  const notesOnly = { clip: { time_selection_start: 2, time_selection_end: 2, first_note_start: 5.5, last_note_end: 7 } };
+  assert.deepEqual(plain(tool.selection(notesOnly, 4)), { startBeats: 5.5, endBeats: 7, barStart: 4, bars: 1,
+    windowBeats: 4 }, "from the bar line before the first selected note, not from the note");
+  assert.equal(tool.selection({ clip: { time_selection_start: 0, time_selection_end: 100 } }, 4).bars, 8);
+  assert.equal(tool.selection({ clip: { time_selection_start: 0, time_selection_end: 9 } }, 3).bars, 3);
+  assert.match(tool.selection({ clip: {} }, 4).error, /Select a time range/);
+  assert.match(tool.selection(undefined, 4).error, /Select a time range/);
 });
 
-test("a Generator asks for whole bars covering the selection (1..8)", () => {
-  const sel = tool.selection(CONTEXT);
-  assert.deepEqual(plain(tool.generateAtoms(7, sel, 4, ["seed", 3, "density", 0.5])),
-    ["/nudge/generate", 7, "bars", 2, "seed", 3, "density", 0.5]);
-  assert.equal(tool.barsFor({ startBeats: 0, lengthBeats: 4 }, 4), 1);
-  assert.equal(tool.barsFor({ startBeats: 0, lengthBeats: 0.5 }, 4), 1);
-  assert.equal(tool.barsFor({ startBeats: 0, lengthBeats: 100 }, 4), 8);
-  assert.equal(tool.barsFor({ startBeats: 0, lengthBeats: 9 }, 3), 3);
+test("a Transformation sends the selected notes from the bar line, unmuted, velocities as ints", () => {
+  const sel = tool.selection(CONTEXT, 4);
+  assert.deepEqual(plain(tool.varyMessages(8, 0.3, NOTES, sel, ["seed", 1])),
+    [["/nudge/vary", 8, 0.3, "seed", 1, "notes", 8, 36, 0, 0.25, 100, 42, 0.5, 0.25, 1]]);
+  assert.deepEqual(plain(tool.generateMessages(7, sel, ["seed", 3])), [["/nudge/generate", 7, "bars", 2, "seed", 3]]);
 });
 
-test("a Transformation sends the selected notes relative to the selection, unmuted, velocities as ints", () => {
-  const sel = tool.selection(CONTEXT);
-  assert.deepEqual(plain(tool.varyAtoms(8, 0.3, NOTES, sel, ["seed", 1])),
-    ["/nudge/vary", 8, 0.3, "seed", 1, "notes", 6, 36, 0, 0.25, 100, 42, 0.5, 0.25, 1]);
+test("a large selection goes ahead in parts, each datagram well under macOS's 9,216 bytes", () => {
+  const many = [];
+  for (let i = 0; i < 900; i++) many.push({ pitch: 36 + (i % 8), start_time: i * 32 / 900, duration: 0.1, velocity: 90 });
+  const sel = tool.selection({ clip: { time_selection_start: 0, time_selection_end: 32 } }, 4);
+  const messages = plain(tool.varyMessages(5, 0.3, many, sel, ["seed", 1]));
+  assert.ok(messages.length >= 3);
+  for (const m of messages) assert.ok(datagramBytes(m) <= 8192, `${m[0]}: ${datagramBytes(m)} bytes`);
+  assert.deepEqual(messages.at(-1).slice(-4), ["parts", messages.length - 1, "notes", 32]);
 });
 
-test("the daemon's notes go to the selection, cropped to it; the notes it did not touch come back", () => {
-  const sel = tool.selection(CONTEXT);
+test("the daemon's notes go from the bar line into the selection, repeated past 8 bars, cropped at its end", () => {
+  const sel = tool.selection(CONTEXT, 4);
   const reply = [{ pitch: 36, start_time: 0, duration: 0.25, velocity: 100 },
-    { pitch: 42, start_time: 5.9, duration: 0.5, velocity: 60 }, { pitch: 38, start_time: 6, duration: 0.25, velocity: 90 }];
-  const out = plain(tool.toolNotes(reply, sel));
-  assert.deepEqual(out.notes, [
+    { pitch: 42, start_time: 5.9, duration: 0.5, velocity: 60 }, { pitch: 38, start_time: 6.5, duration: 0.25, velocity: 90 }];
+  assert.deepEqual(plain(tool.toolNotes(reply, sel)).notes, [
     { pitch: 36, start_time: 4, duration: 0.25, velocity: 100, mute: 0 },
     { pitch: 42, start_time: 9.9, duration: 0.09999999999999964, velocity: 60, mute: 0 },
   ]);
-  const merged = plain(tool.merge(out, NOTES, sel));
-  assert.equal(merged.notes.length, 4);
+  const long = tool.selection({ clip: { time_selection_start: 0, time_selection_end: 40 } }, 4);
+  assert.deepEqual(plain(tool.toolNotes([reply[0]], long)).notes.map((n) => n.start_time), [0, 32],
+    "a 10-bar selection: the 8-bar groove again from bar 9");
+  const merged = plain(tool.merge(tool.toolNotes(reply, sel), NOTES, sel));
   assert.deepEqual(merged.notes.slice(2).map((n) => [n.pitch, n.start_time, n.mute, "note_id" in n]),
-    [[38, 5, 1, false], [36, 12, 0, false]]);
+    [[38, 5, 1, false], [36, 12, 0, false]], "muted and outside notes stay, without their note ids");
 });
 
-test("the apply cycle: ask, wait, hand out once for the same input; a newer input or late reply", () => {
+test("the apply cycle: a result per input, one request on its way, the newest input waiting", () => {
   const c = tool.makeCycle();
-  assert.deepEqual(plain(tool.onApply(c, "A")), { send: true });
-  tool.sent(c, "A", 1);
-  assert.deepEqual(plain(tool.onApply(c, "A")), { wait: true }, "a repeated bang while waiting sends nothing");
-  assert.equal(tool.answered(c, 1, { notes: [1] }), true, "then bang live.miditool.in to continue the cycle");
-  assert.deepEqual(plain(tool.onApply(c, "A")), { out: { notes: [1] } });
-  assert.deepEqual(plain(tool.onApply(c, "A")), { send: true }, "handed out once; the next apply asks again");
-  tool.sent(c, "A", 2);
-  assert.deepEqual(plain(tool.onApply(c, "B")), { send: true }, "the input changed (a dial moved)");
-  tool.sent(c, "B", 3);
-  assert.equal(tool.answered(c, 2, { notes: [2] }), false, "the older request's reply is dropped");
-  assert.equal(tool.answered(c, 3, { notes: [3] }), true);
-  assert.deepEqual(plain(tool.onApply(c, "A")), { send: true }, "a result is for its own input only");
-  tool.sent(c, "A", 4);
-  tool.failed(c, 4);
-  assert.deepEqual(plain(tool.onApply(c, "A")), { send: true });
+  assert.deepEqual(plain(tool.onApply(c, "A")), { out: null });
+  assert.deepEqual(plain(tool.want(c, "A", { id: 1 })), { id: 1 });
+  assert.equal(tool.want(c, "A", { id: 2 }), null, "already asked");
+  assert.equal(tool.want(c, "B", { id: 3 }), null, "waits for request 1");
+  assert.equal(tool.want(c, "C", { id: 4 }), null, "replaces B: only the newest input waits");
+  assert.deepEqual(plain(tool.answered(c, 1, { notes: [1] })), { apply: true, next: { id: 4 } });
+  assert.deepEqual(plain(tool.onApply(c, "A")), { out: { notes: [1] } }, "kept: handed out on every apply");
+  tool.onApply(c, "C");
+  assert.deepEqual(plain(tool.answered(c, 9, { notes: [9] })), { apply: false, next: null }, "not ours");
+  assert.equal(tool.failed(c, 4), null);
+  assert.deepEqual(plain(tool.want(c, "C", { id: 5 })), { id: 5 }, "after a failure it asks again");
+  assert.equal(tool.inputKey("t", [{ note_id: 1, pitch: 36, start_time: 0, duration: 1, velocity: 99.6 }], {}, {}),
+    tool.inputKey("t", [{ note_id: 7, pitch: 36, start_time: 0, duration: 1, velocity: 100 }], {}, {}),
+    "the same notes with new ids are the same input");
+});
+
+test("the fake apply cycle refuses what Live refuses: no answer in time, an answer outside an apply", () => {
+  const t = makeTool({ kind: "transformation", clip: { length: 8, notes: [] }, selection: { start: 0, end: 4 } });
+  t.ops.apply();
+  assert.deepEqual(t.record.errors, [], "nudge_tool answers every apply at once");
+  assert.match(IN_TIME, /in time/);
+  assert.match(ASYNC, /asynchronously/);
+});
+
+test("a reply makes the tool apply again, and the result replaces the selected notes", () => {
+  const notes = [{ pitch: 36, start_time: 4, duration: 0.25, velocity: 100 }, { pitch: 42, start_time: 5, duration: 0.25, velocity: 80 }];
+  const t = makeTool({ kind: "transformation", clip: { length: 16, notes }, selection: { start: 4, end: 8 } });
+  t.ops.apply();
+  const request = t.record.sent.find((m) => m[0] === "/nudge/vary");
+  const id = request[1];
+  t.ops.osc({ messages: [["/nudge/notes/begin", id, 1, 1, 4, "x"], ["/nudge/notes", id, 0, 38, 1, 0.25, 110],
+    ["/nudge/notes/end", id, 1]] });
+  assert.equal(t.record.applies, 2);
+  assert.deepEqual(t.record.errors, []);
+  assert.deepEqual(t.clip.notes.map((n) => [n.pitch, n.start_time]), [[38, 5]]);
 });

@@ -202,6 +202,44 @@ def test_from_refuses_a_fifo_at_once_and_a_file_over_the_cap(tmp_path, model):
     assert not out.exists()
 
 
+@pytest.mark.parametrize(
+    ("numerator", "denominator", "needle"),
+    [(7, 8, "time signature 7/8 is not supported"), (3, 4, "does not match the model's")],
+)
+def test_a_file_in_another_meter_is_the_users_mistake_not_a_bug(
+    tmp_path, model, capsys, numerator, denominator, needle
+):
+    import mido
+
+    track = mido.MidiTrack(
+        [
+            mido.MetaMessage("time_signature", numerator=numerator, denominator=denominator, time=0),
+            mido.Message("note_on", channel=9, note=36, velocity=100, time=0),
+            mido.Message("note_off", channel=9, note=36, velocity=0, time=480),
+        ]
+    )
+    source = tmp_path / "odd.mid"
+    mido.MidiFile(type=0, tracks=[track]).save(source)
+    out = tmp_path / "out.mid"
+    assert main(["generate", "--model", model, "--from", str(source), "-o", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert needle in err and err.count("\n") == 1 and not out.exists()
+
+
+def test_a_bug_gives_its_traceback_and_exit_1_never_a_user_error_line(tmp_path, model, capsys, monkeypatch):
+    from companion.runtime import engine
+
+    def broken(batch, grid, bars):
+        return batch[..., :3] + batch[..., :5]  # numpy's own ValueError, as a real shape bug raises it
+
+    monkeypatch.setattr(engine, "windows_of", broken)
+    out = tmp_path / "out.mid"
+    assert main(["generate", "--model", model, "--seed", "1", "-o", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert "Traceback" in err and "operands could not be broadcast" in err
+    assert "nudge generate: internal error: this is a bug in Nudge" in err and not out.exists()
+
+
 # -- the sliders offered are the model's, with what their ends mean (issue 21) ------------------------------
 
 

@@ -11,12 +11,21 @@ import pytest
 from companion.core.cli_base import build_parser, run_cli
 
 MODULE = """
+import numpy as np
+from companion.core.errors import MidiFileError, UsageError
+
 def add_arguments(parser):
     parser.add_argument("--value", type=int, default=1)
 
 def run(args):
     if args.value == 99:
         raise KeyboardInterrupt
+    if args.value == 98:
+        raise UsageError("--value must be in 1..97, got 98")
+    if args.value == 97:
+        raise MidiFileError("in.mid: not a readable MIDI file")
+    if args.value == 96:
+        np.zeros(3) + np.zeros(5)  # a bug: numpy's own ValueError
     return args.value
 """
 
@@ -82,3 +91,21 @@ def test_parser_adds_arguments_of_the_chosen_command_only(table):
     parser = build_parser("prog", "desc", table, ["alpha", "--value", "3"])
     assert parser.parse_args(["alpha", "--value", "3"]).value == 3
     assert "clitest_group_one" not in sys.modules
+
+
+def test_a_nudge_error_is_one_line_and_exit_2(table, capsys):
+    assert run_cli("prog", "desc", table, ["alpha", "--value", "98"]) == 2
+    assert capsys.readouterr().err == "prog alpha: --value must be in 1..97, got 98\n"
+    assert run_cli("prog", "desc", table, ["group", "one", "--value", "97"]) == 2
+    assert capsys.readouterr().err == "prog group one: in.mid: not a readable MIDI file\n"
+
+
+def test_any_other_exception_is_a_bug_traceback_and_invitation_exit_1(table, capsys):
+    assert run_cli("prog", "desc", table, ["alpha", "--value", "96"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("Traceback (most recent call last):")
+    assert "ValueError: operands could not be broadcast together" in err
+    last = err.strip().splitlines()[-1]
+    assert (
+        last.startswith("prog alpha: internal error: this is a bug in Nudge") and "Please report it" in last
+    )

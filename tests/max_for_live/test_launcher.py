@@ -67,8 +67,8 @@ class Instance:
             env=setup["env"],
         )
 
-    def ask(self, op: str) -> None:
-        self.proc.stdin.write(json.dumps({"op": op}) + "\n")
+    def ask(self, op: str, **fields) -> None:
+        self.proc.stdin.write(json.dumps({"op": op, **fields}) + "\n")
         self.proc.stdin.flush()
 
     def report(self, timeout: float = TIMEOUT) -> dict:
@@ -171,5 +171,84 @@ def test_a_free_reply_port_per_instance(setup):
         port = launcher.report()["port"]
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as receiver:
             receiver.bind(("127.0.0.1", port))  # free, as [udpreceive] needs it
+    finally:
+        launcher.close()
+
+
+def test_a_stale_lock_whose_pid_was_reused_does_not_stop_the_start(setup):
+    """Issue 23: the lock names a live process that is no `nudge serve` (its pid was reused after a crash or a
+    reboot), or an old one that never bound the port: the launcher starts the daemon instead of waiting."""
+    lock_file = setup["tmp"] / f"nudge-serve-{setup['port']}.json"
+    other = subprocess.Popen(["sleep", "60"])  # a live process of another program, with the lock's pid
+    try:
+        for age_s in (0, 3600):
+            lock = {"pid": other.pid, "command": "nudge", "args": ["serve"], "port": setup["port"]}
+            lock_file.write_text(json.dumps({**lock, "startedMs": int((time.time() - age_s) * 1000)}))
+            launcher = Instance(setup, idleExitSeconds=2)
+            try:
+                launcher.ask("ensure")
+                report = launcher.report()
+                assert report["state"] == "starting", report
+                assert f"an old lock, pid {other.pid}" in report["text"]
+                wait_until_it_answers(setup["port"])
+                assert json.loads(lock_file.read_text())["pid"] != other.pid
+                assert launcher.report()["state"] == "stopped"  # idle exit after 2 s
+            finally:
+                launcher.close()
+    finally:
+        other.kill()
+        other.wait(timeout=TIMEOUT)
+
+
+def test_a_lock_of_a_nudge_serve_that_never_bound_the_port_goes_stale_after_the_grace(setup):
+    """A `serve` process that holds no port (hung while loading?) is waited for, but not forever."""
+    lock_file = setup["tmp"] / f"nudge-serve-{setup['port']}.json"
+    script = "import time, sys; time.sleep(60)"
+    hung = subprocess.Popen([sys.executable, "-c", script, "serve"])  # its command line says serve
+    try:
+        now = int(time.time() * 1000)
+        lock_file.write_text(json.dumps({"pid": hung.pid, "args": ["serve"], "startedMs": now}))
+        waiting = Instance(setup)
+        try:
+            waiting.ask("ensure")
+            report = waiting.report()
+            assert report["state"] == "running" and "waiting for it to answer" in report["text"], report
+        finally:
+            waiting.close()
+        old = int((time.time() - 120) * 1000)
+        lock_file.write_text(json.dumps({"pid": hung.pid, "args": ["serve"], "startedMs": old}))
+        launcher = Instance(setup, idleExitSeconds=2)
+        try:
+            launcher.ask("ensure")
+            report = launcher.report()
+            assert report["state"] == "starting" and "nothing holds the port" in report["text"], report
+            wait_until_it_answers(setup["port"])
+            assert launcher.report()["state"] == "stopped"
+        finally:
+            launcher.close()
+    finally:
+        hung.kill()
+        hung.wait(timeout=TIMEOUT)
+
+
+def test_locate_nudge_is_tried_first_and_a_remote_target_is_left_alone(setup):
+    setup["env"]["PATH"] = str(Path(setup["node"]).parent)  # not on PATH: only the chosen file finds it
+    launcher = Instance(setup, idleExitSeconds=2)
+    try:
+        launcher.ask("command", path=f"Macintosh HD:{setup['tmp']}/bin/nudge")  # as [opendialog] gives it
+        launcher.ask("ensure")
+        report = launcher.report()
+        assert report["state"] == "starting" and f"{setup['tmp']}/bin/nudge serve" in report["text"], report
+        wait_until_it_answers(setup["port"])
+        assert launcher.report()["state"] == "stopped"
+        launcher.ask("target", host="192.0.2.7", port=9000)
+        launcher.ask("ensure")
+        report = launcher.report()
+        assert report["state"] == "external" and "another machine" in report["text"], report
+        launcher.ask("target", host="127.0.0.1", port=setup["port"])
+        launcher.ask("command", path=str(setup["tmp"] / "gone" / "nudge"))
+        launcher.ask("ensure")
+        report = launcher.report()
+        assert report["state"] == "missing" and "chosen with Locate nudge" in report["text"], report
     finally:
         launcher.close()

@@ -28,7 +28,7 @@ CONTEXT = {
 
 
 class Tool(NodeHarness):
-    """nudge_tool.js in node (fake live.miditool.in/out), one JSON command per line."""
+    """nudge_tool.js in node with a fake of Live's MIDI Tool apply cycle (tool_harness.js)."""
 
     def __init__(self):
         super().__init__(HARNESS)
@@ -46,76 +46,156 @@ def daemon(tmp_path):
     return Daemon(load_model(write_tiny_model(tmp_path / "default.onnx", grid=Grid(4, 4, 2))), seed=0)
 
 
-def apply(tool, daemon, notes, port):
-    """One apply as Live runs it: context then notes; the requests go to the daemon, its replies come back;
-    on the tool's bang live.miditool.in hands out the same input again -> what went to live.miditool.out."""
-    tool("context", dict=CONTEXT)
-    first = tool("notes", dict={"notes": notes})
-    assert first["out"] == [] and [m[0] for m in first["sent"]] == ["/nudge/ping", first["sent"][1][0]]
-    assert first["sent"][0][2] == port  # the ping names the tool's [udpreceive] port
-    replies = [
-        m for atoms in first["sent"] for d in daemon.handle(max_datagram(atoms)) for m in udpreceive_atoms(d)
-    ]
-    answered = tool("osc", messages=[m for m in replies if m[0] != "/nudge/pong"])
-    assert answered["bangs"] == 1, answered
-    tool("context", dict=CONTEXT)
-    second = tool("notes", dict={"notes": notes})
-    assert second["sent"] == [], "the continued cycle asks nothing more"
-    return first["sent"][1], second["out"]
+def replies_to(daemon, sent: list[list]) -> list[list]:
+    """The daemon's replies to what the tool sent, as [udpreceive] delivers them (pongs left out)."""
+    replies = [m for atoms in sent for d in daemon.handle(max_datagram(atoms)) for m in udpreceive_atoms(d)]
+    assert not [m for m in replies if m[0] == "/nudge/error"], replies
+    return [m for m in replies if m[0] != "/nudge/pong"]
 
 
-def test_generator_fills_the_time_selection(tool, daemon):
-    tool("load", kind="generator", port=9011, kit=None)
-    request, out = apply(tool, daemon, [], 9011)
-    assert request[:4] == ["/nudge/generate", request[1], "bars", 2]  # 6 beats -> 2 bars, cropped back
-    assert "density" in request and "seed" in request
-    (dict_out,) = out
-    starts = [n["start_time"] for n in dict_out["notes"]]
-    assert dict_out["notes"] and min(starts) >= 4.0 and max(starts) < 10.0
-    assert all(n["start_time"] + n["duration"] <= 10.0 + 1e-9 for n in dict_out["notes"])
-    assert {n["pitch"] for n in dict_out["notes"]} <= {36, 38, 42, 46, 43, 47, 50, 49, 51}
+def hits(spec, velocity=100.0):
+    return [{"pitch": p, "start_time": s, "duration": 0.25, "velocity": velocity} for p, s in spec]
 
 
-def test_transformation_nudges_the_selected_notes_on_the_kits_pads(tool, daemon):
-    kit = [[60, "Kick 808"], [61, "Snare 808"], [62, "Hihat Closed 808"], [63, "Hihat Open 808"]]
-    tool("load", kind="transformation", port=9012, kit=kit)
-    tool("setting", key="amount", value=0.4)
-    hits = [(60, 4.0), (62, 4.5), (61, 5.0), (62, 5.5), (60, 6.0), (62, 6.5)]
+GROOVE = [(36, 4.0), (42, 4.5), (38, 5.0), (42, 5.5), (36, 6.0), (42, 6.5), (38, 7.0), (42, 7.5)]
+
+
+def test_every_apply_answers_in_time_and_the_result_follows_in_a_continued_apply(tool, daemon):
+    first = tool("load", kind="transformation", clip={"length": 16, "notes": hits(GROOVE)},
+                 selection={"start": 4.0, "end": 8.0}, outsideBangs="apply")  # fmt: skip
+    assert first["ports"] and first["ports"][0][1] >= 49152
+    answer = tool("apply")
+    assert answer["errors"] == [], "answered inside the apply (h1data: else 'Did not receive ... in time')"
+    assert len(answer["out"]) == 1 and answer["out"][0]["notes"] == [
+        {k: v for k, v in n.items()} | {"mute": 0} for n in hits(GROOVE)
+    ], "the input as it is, while the daemon works"
+    request = next(m for m in answer["sent"] if m[0] == "/nudge/vary")
+    assert request[2] == pytest.approx(0.3) and "bars" not in request
+    assert answer["sent"][0] == ["/nudge/ping", answer["sent"][0][1], first["ports"][0][1]]
+    after = tool("osc", messages=replies_to(daemon, answer["sent"]))
+    assert after["applies"] == 1 and after["errors"] == [], "the reply's bang continued as an apply"
+    (result,) = after["out"]
+    assert result["notes"] != answer["out"][0]["notes"], "Amount 0.3 changed the groove"
+    assert all(4.0 <= n["start_time"] < 8.0 for n in result["notes"])
+
+    def shape(notes):
+        return sorted((n["pitch"], n["start_time"], n["duration"], n["velocity"]) for n in notes)
+
+    assert shape(after["clip"]) == shape(result["notes"]), "the clip holds the result"
+
+
+def test_a_generator_keeps_the_clip_as_it_is_until_its_groove_arrives(tool, daemon):
+    tool("load", kind="generator", clip={"length": 16, "notes": hits([(49, 0.0), (36, 5.0)])},
+         selection={"start": 4.0, "end": 10.0}, outsideBangs="apply")  # fmt: skip
+    answer = tool("apply")
+    assert answer["errors"] == []
+    pitches = [n["pitch"] for n in answer["out"][0]["notes"]]
+    assert pitches == [36], "the selection's own notes: nothing changes"
+    request = next(m for m in answer["sent"] if m[0] == "/nudge/generate")
+    assert request[2:4] == ["bars", 2], "beats 4..10 on the bar grid: bars 2 and 3"
+    after = tool("osc", messages=replies_to(daemon, answer["sent"]))
+    starts = [n["start_time"] for n in after["out"][0]["notes"]]
+    assert starts and min(starts) >= 4.0 and max(starts) < 10.0
+    assert {"pitch": 49, "start_time": 0.0, "duration": 0.25, "velocity": 100.0, "mute": 0} in after["clip"]
+
+
+def test_when_live_refuses_the_replys_bang_the_next_apply_hands_the_result_out(tool, daemon):
+    tool("load", kind="transformation", clip={"length": 16, "notes": hits(GROOVE)},
+         selection={"start": 4.0, "end": 8.0}, outsideBangs="ignored")  # fmt: skip
+    answer = tool("apply")
+    after = tool("osc", messages=replies_to(daemon, answer["sent"]))
+    assert after["applies"] == 0 and after["refusedBangs"] == 1 and "press Apply" in after["status"]
+    again = tool("apply")  # the producer presses Apply (or moves a dial)
+    assert again["sent"] == [] and again["errors"] == [], "the kept result: nothing asked again"
+    assert again["out"][0]["notes"] != hits(GROOVE)
+
+
+def test_a_turned_dial_is_throttled_and_one_request_at_a_time_goes_to_the_daemon(tool, daemon):
+    tool("load", kind="transformation", clip={"length": 16, "notes": hits(GROOVE)},
+         selection={"start": 4.0, "end": 8.0}, outsideBangs="apply")  # fmt: skip
+    applies, waiting, errors = 0, [], []
+    for step in range(50):  # a quick turn: a value every 10 ms for half a second
+        for answer in (tool("setting", key="amount", value=step / 50), tool("advance", ms=10)):
+            applies += answer["applies"]
+            waiting += [m for m in answer["sent"] if m[0] != "/nudge/ping"]
+            errors += answer["errors"]
+    last = tool("advance", ms=200)  # the turn stops: its last value applies when the interval is over
+    applies += last["applies"]
+    waiting += [m for m in last["sent"] if m[0] != "/nudge/ping"]
+    assert errors == [] and last["errors"] == []
+    assert applies <= 7, f"{applies} applies for 50 dial steps (at most one per 100 ms)"
+    assert len(waiting) == 1, "one request on its way; the newest input waits for it"
+    rounds = 0
+    while waiting:
+        rounds += 1
+        answer = tool("osc", messages=replies_to(daemon, [waiting.pop(0)]))
+        waiting += [m for m in answer["sent"] if m[0] != "/nudge/ping"]
+    assert rounds == 2, "the first request, then only the newest input"
+    final = tool("apply")
+    assert final["sent"] == [] and final["out"], "the last dial value's result is kept"
+    assert final["out"][0]["notes"] == answer["out"][0]["notes"]
+
+
+def test_each_instance_listens_on_its_own_port(tool):
+    ports = []
+    for random in (0.1, 0.9):
+        answer = tool("load", kind="generator", clip={"length": 8, "notes": []},
+                      selection={"start": 0.0, "end": 8.0}, random=random)  # fmt: skip
+        ports.append(answer["ports"][0][1])
+    assert ports[0] != ports[1] and all(49152 <= p <= 65535 for p in ports)
+    assert not {9011, 9012} & set(ports)
+
+
+def test_a_large_selection_is_split_like_the_devices_and_never_refused_by_macos(tool, daemon):
     notes = [
-        {"note_id": i + 1, "pitch": p, "start_time": s, "duration": 0.25, "velocity": 100.0, "mute": 0}
-        for i, (p, s) in enumerate(hits)
+        {"pitch": (36, 42, 38, 46)[i % 4], "start_time": i * 32 / 600, "duration": 0.05, "velocity": 90.0}
+        for i in range(600)
     ]
-    notes.append(
-        {"note_id": 9, "pitch": 61, "start_time": 12.0, "duration": 0.25, "velocity": 80.0, "mute": 0}
-    )
-    request, out = apply(tool, daemon, notes, 9012)
-    assert request[:3] == ["/nudge/vary", request[1], pytest.approx(0.4)]
-    sent_pitches = set(request[request.index("notes") + 2 :: 4])
-    assert sent_pitches <= {36, 38, 42}, "the pads go out as the voices' General MIDI pitches"
-    (dict_out,) = out
-    inside = [n for n in dict_out["notes"] if 4.0 <= n["start_time"] < 10.0]
-    assert inside and {n["pitch"] for n in inside} <= {60, 61, 62, 63, 43, 47, 50, 49, 51}
-    assert {(n["pitch"], n["start_time"]) for n in inside} & {(60, 4.0), (61, 5.0)}, (
-        "a small nudge keeps most"
-    )
-    outside = [n for n in dict_out["notes"] if n["start_time"] >= 10.0]
-    assert outside == [{"pitch": 61, "start_time": 12.0, "duration": 0.25, "velocity": 80.0, "mute": 0}]
+    one = ["/nudge/vary", 1, 0.3, "seed", 1, "notes", 32.0]
+    for n in notes:
+        one += [n["pitch"], n["start_time"], n["duration"], 90]
+    assert len(max_datagram(one)) > 9216, "in one datagram macOS would refuse it"
+    tool("load", kind="transformation", clip={"length": 32, "notes": notes},
+         selection={"start": 0.0, "end": 32.0}, outsideBangs="apply")  # fmt: skip
+    answer = tool("apply")
+    assert answer["dropped"] == []
+    parts = [m for m in answer["sent"] if m[0] == "/nudge/vary/part"]
+    assert len(parts) >= 2 and all(len(max_datagram(m)) <= 8192 for m in answer["sent"])
+    after = tool("osc", messages=replies_to(daemon, answer["sent"]))
+    assert after["applies"] == 1 and len(after["out"][0]["notes"]) > 300
 
 
-def test_a_daemon_error_or_silence_is_said_and_nothing_is_written(tool, daemon):
-    tool("load", kind="generator", port=9011, kit=None)
-    tool("context", dict={"clip": {}})
-    assert "Select a time range" in tool("notes", dict={"notes": []})["status"]
-    tool("context", dict=CONTEXT)
-    first = tool("notes", dict={"notes": []})
-    request_id = first["sent"][1][1]
+def test_the_selected_notes_are_read_on_the_clips_bar_grid(tool, daemon):
+    tool("load", kind="transformation", clip={"length": 16, "notes": hits(GROOVE)},
+         selection={"notes": True}, outsideBangs="apply")  # fmt: skip
+    tool("select", selection={"notes": True, "from": 4.5, "to": 8.0})  # no time range: from a hat on the and
+    answer = tool("apply")
+    request = next(m for m in answer["sent"] if m[0] == "/nudge/vary")
+    marker = request.index("notes")
+    assert request[marker + 1] == 4.0, "one bar, from its bar line"
+    assert request[marker + 3] == 0.5, "the first selected note keeps its place in the bar (the and of 1)"
+
+
+def test_a_daemon_error_or_silence_is_said_and_the_clip_stays(tool, daemon):
+    tool("load", kind="generator", clip={"length": 8, "notes": hits([(36, 0.0)])},
+         selection={"start": 0.0, "end": 4.0})  # fmt: skip
+    first = tool("apply")
+    assert first["errors"] == []
+    request_id = next(m for m in first["sent"] if m[0] == "/nudge/generate")[1]
     after = tool("osc", messages=[["/nudge/error", request_id, "/nudge/generate: boom"]])
-    assert after["bangs"] == 0 and "nudge serve: /nudge/generate: boom" in after["status"]
-    tool("context", dict=CONTEXT)
-    again = tool("notes", dict={"notes": []})
-    assert len(again["sent"]) == 2, "after a failure the next apply asks again"
+    assert after["applies"] == 0 and "nudge serve: /nudge/generate: boom" in after["status"]
+    again = tool("apply")
+    assert len([m for m in again["sent"] if m[0] == "/nudge/generate"]) == 1, "after a failure it asks again"
     silent = tool("advance", ms=5000)
-    assert "No answer from nudge serve" in silent["status"]
+    assert "No answer from nudge serve" in silent["status"] and silent["ports"], "and listens on another port"
+    assert [n["pitch"] for n in silent["clip"]] == [36]
+
+
+def test_seed_above_255_reaches_the_daemon(tool, daemon):
+    tool("load", kind="generator", clip={"length": 8, "notes": []}, selection={"start": 0.0, "end": 4.0})
+    answer = tool("setting", key="seed", value=123456)
+    request = next(m for m in answer["sent"] if m[0] == "/nudge/generate")
+    assert request[request.index("seed") + 1] == 123456
 
 
 def _build_tools():
@@ -146,7 +226,7 @@ def test_the_tools_are_midi_tool_devices_wired_as_documented(file, kind, tag):
     patcher = json.loads(data[32:-1])["patcher"]
     assert patcher["project"]["amxdtype"] == int.from_bytes(tag, "big")
     boxes = {b["box"]["id"]: b["box"] for b in patcher["boxes"]}
-    assert boxes["obj-js"]["text"].startswith(f"js nudge_tool.js {kind} ")
+    assert boxes["obj-js"]["text"] == f"js nudge_tool.js {kind}"
     wires = {(tuple(line["patchline"]["source"]), tuple(line["patchline"]["destination"]))
              for line in patcher["lines"]}  # fmt: skip
     needed = [
@@ -155,14 +235,18 @@ def test_the_tools_are_midi_tool_devices_wired_as_documented(file, kind, tag):
         ("js", 0, "out", 0),
         ("js", 2, "in", 0),
         ("receive", 0, "osc", 0),
+        ("js", 4, "receive", 0),
+        ("load", 0, "js", 0),
     ]
     for a, outlet, b, inlet in needed:
         assert ((f"obj-{a}", outlet), (f"obj-{b}", inlet)) in wires
-    port = boxes["obj-js"]["text"].split()[-1]
-    assert boxes["obj-receive"]["text"] == f"udpreceive {port}"
+    assert boxes["obj-receive"]["text"] == "udpreceive 0", "each instance moves it to a port of its own"
+    seed = boxes["obj-seed"]["saved_attribute_attributes"]["valueof"]
+    assert seed["parameter_type"] == 0, "Float: Live's Int parameters stop at 255"
+    assert seed["parameter_mmax"] == 999999.0
     listed = sorted(patcher["project"]["contents"]["code"])
     required = {"nudge_tool.js"} | {
-        f"{m}.js" for m in ("nudge_reply", "nudge_miditool", "nudge_drum_rack")
+        f"{m}.js" for m in ("nudge_reply", "nudge_miditool", "nudge_osc", "nudge_drum_rack")
         if f'require("{m}")' in (ROOT / "max_for_live" / "src" / "nudge_tool.js").read_text()
     }  # fmt: skip
     assert set(listed) == required == {d["name"] for d in patcher["dependency_cache"]}

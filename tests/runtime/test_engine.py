@@ -7,9 +7,15 @@ import pytest
 
 from companion.core.descriptors import describe
 from companion.core.pattern import Grid, Pattern
-from companion.runtime import engine
-from companion.runtime.model import load_model
+from companion.runtime import candidates, engine
+from companion.runtime.model import Model, load_model
+from companion.runtime.search import SearchRequest
 from tests.support.tiny_onnx import write_tiny_model
+
+
+def ask(model, **options):
+    """These tests' search request: checked against the model, defaults resolved."""
+    return SearchRequest.of(model.meta, **options)
 
 
 @pytest.fixture(scope="module")
@@ -25,16 +31,21 @@ def spotify_like(tmp_path_factory):
 
 
 def test_same_seed_same_pattern_other_seed_other_pattern(model):
-    a = engine.generate(model, {"density": 0.6}, "funk", 2, seed=5)
-    b = engine.generate(model, {"density": 0.6}, "funk", 2, seed=5)
-    c = engine.generate(model, {"density": 0.6}, "funk", 2, seed=6)
+    a = engine.generate(model, ask(model, seed=5, sliders={"density": 0.6}, style="funk", bars=2))
+    b = engine.generate(model, ask(model, seed=5, sliders={"density": 0.6}, style="funk", bars=2))
+    c = engine.generate(model, ask(model, seed=6, sliders={"density": 0.6}, style="funk", bars=2))
     assert a.same_as(b)
     assert not a.same_as(c)
 
 
 def test_density_slider_steers_the_result(model):
     hits = [
-        np.mean([engine.generate(model, {"density": d}, None, 2, seed=s).n_hits for s in range(6)])
+        np.mean(
+            [
+                engine.generate(model, ask(model, seed=s, sliders={"density": d}, bars=2)).n_hits
+                for s in range(6)
+            ]
+        )
         for d in (0.1, 0.5, 0.9)
     ]
     assert hits[0] < hits[1] < hits[2]
@@ -45,60 +56,62 @@ def test_picks_the_candidate_closest_to_the_sliders(model):
     measured here independently of the engine: each candidate's ``describe()`` through the model's own
     quantile normaliser (the metadata's table), then the mean squared difference."""
     sliders = {"density": 0.3, "syncopation": 0.8}
-    cond = engine.condition_vector(model, sliders)
-    raw = engine._sample(model, cond, "rock", 9, 64)  # the batch generate() draws for this seed
+    cond = candidates.condition_vector(model, sliders)
+    raw = candidates.sample(model, cond, "rock", 9, 64)  # the batch generate() draws for this seed
     grid, threshold = model.meta.grid, model.meta.hit_threshold
-    candidates = [Pattern.from_array(r, grid, threshold) for r in raw]
+    patterns = [Pattern.from_array(r, grid, threshold) for r in raw]
     names = list(sliders)
-    described = np.array([[describe(c)[n] for n in names] for c in candidates])  # [64, 2] raw values
+    described = np.array([[describe(c)[n] for n in names] for c in patterns])  # [64, 2] raw values
     normalised = model.meta.normaliser().subset(names).transform(described)  # [64, 2] in 0..1
     distance = ((normalised - np.array([sliders[n] for n in names])) ** 2).mean(axis=1)
-    chosen = engine.generate(model, sliders, "rock", 2, seed=9)
-    at = next(i for i, c in enumerate(candidates) if c.same_as(chosen))
+    chosen = engine.generate(model, ask(model, seed=9, sliders=sliders, style="rock", bars=2))
+    at = next(i for i, c in enumerate(patterns) if c.same_as(chosen))
     assert distance[at] == pytest.approx(distance.min(), abs=1e-6)  # the nearest (ties: any of them)
     assert distance[at] < np.median(distance)
 
 
 def test_shorter_and_longer_than_the_model(model):
-    one = engine.generate(model, {}, None, 1, seed=1)
+    one = engine.generate(model, ask(model, seed=1, bars=1))
     assert one.grid == Grid(4, 4, 1)
-    five = engine.generate(model, {}, None, 5, seed=1)
+    five = engine.generate(model, ask(model, seed=1, bars=5))
     assert five.grid == Grid(4, 4, 5) and five.n_hits > 0
     with pytest.raises(ValueError, match=r"bars must be an int in 1\.\.8"):
-        engine.generate(model, {}, None, 9, seed=1)
+        engine.generate(model, ask(model, seed=1, bars=9))
 
 
 def test_unknown_condition_style_and_out_of_range(model, spotify_like):
     with pytest.raises(ValueError, match="unknown condition 'swing'"):
-        engine.generate(model, {"swing": 0.5}, None, 2, 1)
+        engine.generate(model, ask(model, seed=1, sliders={"swing": 0.5}, bars=2))
     with pytest.raises(ValueError, match="unknown style 'jazz'"):
-        engine.generate(model, {}, "jazz", 2, 1)
+        engine.generate(model, ask(model, seed=1, style="jazz", bars=2))
     with pytest.raises(ValueError, match=r"must be a number in 0\.\.1"):
-        engine.generate(model, {"density": float("nan")}, None, 2, 1)
+        engine.generate(model, ask(model, seed=1, sliders={"density": float("nan")}, bars=2))
     with pytest.raises(ValueError, match="no styles"):
-        engine.generate(spotify_like, {}, "funk", 2, 1)
+        engine.generate(spotify_like, ask(spotify_like, seed=1, style="funk", bars=2))
 
 
 def test_conditions_that_are_not_descriptors_are_inputs_only(spotify_like):
-    a = engine.generate(spotify_like, {"danceability": 0.9, "density": 0.5}, None, 2, seed=3)
+    a = engine.generate(
+        spotify_like, ask(spotify_like, seed=3, sliders={"danceability": 0.9, "density": 0.5}, bars=2)
+    )
     assert a.grid.bars == 2
-    search = engine._search(spotify_like)
+    search = candidates.model_search(spotify_like)
     assert search.measured == (1,)  # only density is measured
 
 
 def test_hit_change_definition():
     a = np.zeros((9, 16), bool)
     b = a.copy()
-    assert engine.hit_change(a, b) == 0.0  # two empty patterns: no change
+    assert candidates.hit_change(a, b) == 0.0  # two empty patterns: no change
     a[0, [0, 4, 8, 12]] = True
     b[0, [0, 4, 8, 12]] = True
-    assert engine.hit_change(a, b) == 0.0
+    assert candidates.hit_change(a, b) == 0.0
     b[0, 2] = True  # one added: 1 / (4 + 5)
-    assert engine.hit_change(a, b) == pytest.approx(1 / 9)
+    assert candidates.hit_change(a, b) == pytest.approx(1 / 9)
     c = np.zeros_like(a)
     c[1, [1, 3]] = True  # nothing shared
-    assert engine.hit_change(a, c) == 1.0
-    assert engine.hit_change(np.stack([a, a]), np.stack([b, c])).tolist() == pytest.approx([1 / 9, 1.0])
+    assert candidates.hit_change(a, c) == 1.0
+    assert candidates.hit_change(np.stack([a, a]), np.stack([b, c])).tolist() == pytest.approx([1 / 9, 1.0])
 
 
 def test_top_k_mask_matches_a_stable_sort():
@@ -121,14 +134,14 @@ def test_position_factors_put_bar_lines_last():
 
 
 def test_vary_amount_zero_returns_the_clip_itself(model):
-    clip = engine.generate(model, {}, "funk", 2, seed=2)
-    assert engine.vary(model, clip, 0.0, {"density": 0.9}, None, seed=4) is clip
+    clip = engine.generate(model, ask(model, seed=2, style="funk", bars=2))
+    assert engine.vary(model, ask(model, seed=4, clip=clip, amount=0.0, sliders={"density": 0.9})) is clip
 
 
 def test_vary_small_amount_changes_few_hits_and_keeps_the_feel(model):
-    clip = engine.generate(model, {"density": 0.4}, "funk", 2, seed=2)
-    varied = engine.vary(model, clip, 0.1, {}, None, seed=4)
-    change = float(engine.hit_change(clip.hits, varied.hits))
+    clip = engine.generate(model, ask(model, seed=2, sliders={"density": 0.4}, style="funk", bars=2))
+    varied = engine.vary(model, ask(model, seed=4, clip=clip, amount=0.1))
+    change = float(candidates.hit_change(clip.hits, varied.hits))
     assert 0 < change <= 0.12
     kept = clip.hits & varied.hits
     np.testing.assert_array_equal(varied.velocities[kept], clip.velocities[kept])
@@ -140,11 +153,13 @@ def test_vary_small_amount_changes_few_hits_and_keeps_the_feel(model):
 
 
 def test_vary_change_grows_with_amount(model):
-    clip = engine.generate(model, {"density": 0.5}, "rock", 2, seed=8)
+    clip = engine.generate(model, ask(model, seed=8, sliders={"density": 0.5}, style="rock", bars=2))
     changes = [
         np.mean(
             [
-                engine.hit_change(clip.hits, engine.vary(model, clip, a, {}, None, seed=s).hits)
+                candidates.hit_change(
+                    clip.hits, engine.vary(model, ask(model, seed=s, clip=clip, amount=a)).hits
+                )
                 for s in range(4)
             ]
         )
@@ -154,37 +169,41 @@ def test_vary_change_grows_with_amount(model):
 
 
 def test_vary_amount_one_is_a_fresh_pattern_and_vary_is_deterministic(model):
-    clip = engine.generate(model, {}, None, 2, seed=1)
-    fresh = engine.vary(model, clip, 1.0, {"density": 0.5, "syncopation": 0.5}, None, seed=3)
-    assert fresh.same_as(engine.generate(model, {"density": 0.5, "syncopation": 0.5}, None, 2, seed=3))
-    a = engine.vary(model, clip, 0.3, {"density": 0.8}, "funk", seed=3)
-    b = engine.vary(model, clip, 0.3, {"density": 0.8}, "funk", seed=3)
+    clip = engine.generate(model, ask(model, seed=1, bars=2))
+    fresh = engine.vary(
+        model, ask(model, seed=3, clip=clip, amount=1.0, sliders={"density": 0.5, "syncopation": 0.5})
+    )
+    assert fresh.same_as(
+        engine.generate(model, ask(model, seed=3, sliders={"density": 0.5, "syncopation": 0.5}, bars=2))
+    )
+    a = engine.vary(model, ask(model, seed=3, clip=clip, amount=0.3, sliders={"density": 0.8}, style="funk"))
+    b = engine.vary(model, ask(model, seed=3, clip=clip, amount=0.3, sliders={"density": 0.8}, style="funk"))
     assert a.same_as(b)
 
 
 def test_vary_bars_and_grid_checks(model):
-    clip = engine.generate(model, {}, None, 1, seed=1)
-    longer = engine.vary(model, clip, 0.2, {}, None, seed=1, bars=3)
+    clip = engine.generate(model, ask(model, seed=1, bars=1))
+    longer = engine.vary(model, ask(model, seed=1, clip=clip, amount=0.2, bars=3))
     assert longer.grid.bars == 3
-    looped = engine.vary(model, clip, 0.0, {}, None, seed=1, bars=2)
+    looped = engine.vary(model, ask(model, seed=1, clip=clip, amount=0.0, bars=2))
     np.testing.assert_array_equal(looped.hits, np.tile(clip.hits, (1, 2)))
     waltz = Pattern.empty(Grid(4, 3, 2))
     with pytest.raises(ValueError, match="does not match the model's"):
-        engine.vary(model, waltz, 0.5, {}, None, 1)
+        engine.vary(model, ask(model, seed=1, clip=waltz, amount=0.5))
     with pytest.raises(ValueError, match="amount must be"):
-        engine.vary(model, clip, 1.5, {}, None, 1)
+        engine.vary(model, ask(model, seed=1, clip=clip, amount=1.5))
 
 
 def test_vary_keeps_the_clip_character_when_no_slider_is_sent(model):
-    sparse = engine.generate(model, {"density": 0.05}, None, 2, seed=1)
-    dense = engine.generate(model, {"density": 0.95}, None, 2, seed=1)
+    sparse = engine.generate(model, ask(model, seed=1, sliders={"density": 0.05}, bars=2))
+    dense = engine.generate(model, ask(model, seed=1, sliders={"density": 0.95}, bars=2))
     assert describe(sparse)["density"] < describe(dense)["density"]
-    a = engine.vary(model, sparse, 0.9, {}, None, seed=2)
-    b = engine.vary(model, dense, 0.9, {}, None, seed=2)
+    a = engine.vary(model, ask(model, seed=2, clip=sparse, amount=0.9))
+    b = engine.vary(model, ask(model, seed=2, clip=dense, amount=0.9))
     assert a.n_hits < b.n_hits
 
 
-class _NaNVelocities(engine.Model):
+class _NaNVelocities(Model):
     """The real tiny generator with its velocity plane poisoned: what a broken model would return."""
 
     def run(self, z, cond, style=None):
@@ -196,16 +215,19 @@ class _NaNVelocities(engine.Model):
 def test_a_generator_returning_nan_is_an_error_not_a_pattern(model):
     poisoned = _NaNVelocities(model.session, model.meta, model.path)
     with pytest.raises(ValueError, match="finite"):
-        engine.generate(poisoned, {"density": 0.8}, None, 2, seed=1)
+        engine.generate(poisoned, ask(poisoned, seed=1, sliders={"density": 0.8}, bars=2))
     with pytest.raises(ValueError, match="NaN or inf"):
-        engine.vary(poisoned, Pattern.empty(Grid(4, 4, 2)), 0.5, {"density": 0.8}, None, seed=1)
+        engine.vary(
+            poisoned,
+            ask(poisoned, seed=1, clip=Pattern.empty(Grid(4, 4, 2)), amount=0.5, sliders={"density": 0.8}),
+        )
 
 
 def test_blend_measures_change_exactly_as_hit_change(model):
     """_blend's matrix-product change measure against the documented hit_change, on the nearest candidates."""
-    cond = engine.condition_vector(model, {})
-    raw = engine._sample(model, cond, None, 4, 64)
-    clip = engine.generate(model, {"density": 0.3}, None, 2, seed=8)
+    cond = candidates.condition_vector(model, {})
+    raw = candidates.sample(model, cond, None, 4, 64)
+    clip = engine.generate(model, ask(model, seed=8, sliders={"density": 0.3}, bars=2))
     _, changes = engine._blend(clip, raw, 0.3, model.meta.hit_threshold)
-    expected = np.sort(engine.hit_change(clip.hits[None], raw[:, 0] >= model.meta.hit_threshold))
+    expected = np.sort(candidates.hit_change(clip.hits[None], raw[:, 0] >= model.meta.hit_threshold))
     assert np.array_equal(changes, expected[: engine.VARY_BLENDS])

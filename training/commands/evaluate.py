@@ -6,6 +6,8 @@ import argparse
 import logging
 import sys
 
+from companion.core.errors import NudgeError
+
 log = logging.getLogger(__name__)
 
 
@@ -65,8 +67,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from companion.runtime.model import ModelError
-    from training.dataset import DatasetError, RhythmDataset
+    from training.dataset import RhythmDataset
     from training.evaluation.diversity import DiversityConfig
     from training.evaluation.evaluate import EvalConfig, evaluate
     from training.evaluation.report import format_stdout, write_report
@@ -104,9 +105,9 @@ def run(args: argparse.Namespace) -> int:
     try:
         dataset = RhythmDataset.load(args.data)
         evaluation = evaluate(args.model, dataset, config)
-    except (DatasetError, ModelError, ValueError, FileNotFoundError) as error:
+    except (NudgeError, FileNotFoundError) as error:
         print(f"error: {error}", file=sys.stderr)
-        return 1
+        return 2
     paths = write_report(evaluation, args.out)
     print(format_stdout(evaluation))
     print(f"report: {paths[-1]}")

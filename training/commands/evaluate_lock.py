@@ -7,6 +7,8 @@ import argparse
 import json
 import sys
 
+from companion.core.errors import NudgeError, UsageError
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("model", help="generator .onnx file (with its 'nudge' metadata)")
@@ -27,24 +29,30 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from companion.core.atomic import atomic_write_text
     from companion.core.drum_map import voices_from_names
-    from companion.core.model_meta import ModelMetaError
     from companion.runtime import lock
-    from companion.runtime.model import ModelError
-    from training.dataset import DatasetError, RhythmDataset
+    from training.dataset import RhythmDataset
     from training.evaluation.lock_eval import evaluate_lock
 
     try:
         keep = voices_from_names(args.keep, "--keep")
         if not 1 <= args.repeats <= 100:
-            raise ValueError(f"--repeats must be in 1..100, got {args.repeats}")
+            raise UsageError(f"--repeats must be in 1..100, got {args.repeats}")
         if not 1 <= args.candidates <= 1024:
-            raise ValueError(f"--candidates must be in 1..1024, got {args.candidates}")
+            raise UsageError(f"--candidates must be in 1..1024, got {args.candidates}")
         dataset = RhythmDataset.load(args.data)
         weight = lock.SLIDER_WEIGHT if args.slider_weight is None else args.slider_weight
         if not 0 <= weight <= 1e6:
-            raise ValueError(f"--slider-weight must be in 0..1e6, got {weight}")
-        result = evaluate_lock(args.model, dataset, keep, args.candidates, args.repeats, args.seed, weight)
-    except (DatasetError, ModelMetaError, ModelError, ValueError, FileNotFoundError) as error:
+            raise UsageError(f"--slider-weight must be in 0..1e6, got {weight}")
+        result = evaluate_lock(
+            args.model,
+            dataset,
+            keep,
+            candidates=args.candidates,
+            repeats=args.repeats,
+            seed=args.seed,
+            slider_weight=weight,
+        )
+    except (NudgeError, FileNotFoundError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     print(

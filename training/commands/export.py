@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from companion.core.errors import UsageError
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("checkpoint", help="a checkpoint from 'nudge-train fit' (RUN/best.pt or RUN/last.pt)")
@@ -19,16 +21,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from training.export.export import ExportError, export_checkpoint
+    from training.export.export import export_checkpoint
 
     if not str(args.output).endswith(".onnx"):
-        raise SystemExit(f"export: output must end in .onnx, got {args.output}")
+        raise UsageError(f"output must end in .onnx, got {args.output}")
     if not Path(args.checkpoint).is_file():
-        raise SystemExit(f"export: checkpoint {args.checkpoint} does not exist")
-    try:
-        result = export_checkpoint(args.checkpoint, args.output, name=args.name, int8=args.int8)
-    except (ValueError, ExportError) as error:
-        raise SystemExit(f"export: {error}") from None
+        raise UsageError(f"checkpoint {args.checkpoint} does not exist")
+    result = export_checkpoint(args.checkpoint, args.output, name=args.name, int8=args.int8)  # NudgeErrors
     meta = result.meta
     print(
         f"wrote {result.path} ({result.size_bytes / 1e6:.2f} MB): {len(meta.conditions)} conditions "

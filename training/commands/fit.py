@@ -11,6 +11,7 @@ import argparse
 import logging
 from pathlib import Path
 
+from companion.core.errors import UsageError
 from training.fitting.config import CONFIG_FILE, TrainConfig, add_config_arguments, config_from_args
 
 log = logging.getLogger(__name__)
@@ -32,21 +33,18 @@ def run(args: argparse.Namespace) -> int:
     base = None
     if args.resume:
         if not args.out:
-            raise SystemExit("fit --resume needs --out (the run folder to continue)")
+            raise UsageError("--resume needs --out (the run folder to continue)")
         saved = Path(args.out) / CONFIG_FILE
         if not saved.exists():
-            raise SystemExit(f"fit --resume: {saved} does not exist")
+            raise UsageError(f"--resume: {saved} does not exist")
         base = TrainConfig.load(saved)
-    try:
-        config = config_from_args(args, base)
-    except ValueError as error:
-        raise SystemExit(f"fit: {error}") from None
+    config = config_from_args(args, base)  # a UsageError names the option
     if not config.data:
-        raise SystemExit("fit needs --data DATASET.npz")
+        raise UsageError("training needs --data DATASET.npz")
     try:
         result = train(config, resume=args.resume)
-    except (ValueError, FileNotFoundError) as error:
-        raise SystemExit(f"fit: {error}") from None
+    except FileNotFoundError as error:
+        raise UsageError(str(error)) from None
     print(
         f"trained {result.steps} steps -> {result.last}" + (f" (best: {result.best})" if result.best else "")
     )

@@ -7,6 +7,7 @@ import os
 import sys
 
 from companion.core.drum_map import DRUM_MAPS
+from companion.core.errors import NudgeError
 from training.ingest.midi import BEAT_TYPE_CHOICES, UNKNOWN_PITCH_CHOICES, IngestConfig
 
 
@@ -89,7 +90,7 @@ def run(args: argparse.Namespace) -> int:
         dataset, summary = ingest_corpus(
             args.folder, config, workers=max(1, args.workers), progress=not args.no_progress
         )
-    except (ValueError, FileNotFoundError) as error:
+    except (NudgeError, FileNotFoundError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     print(summary.format())

@@ -12,6 +12,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from companion.core.errors import NudgeError, UsageError
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("folder", metavar="DIR", help="folder of audio-analysis .json files")
@@ -74,13 +76,18 @@ def run(args: argparse.Namespace) -> int:
         grid = SeriesGrid(args.frames, args.frame_seconds)
         shares = (args.validation_share, args.test_share)
         if not all(0.0 <= s <= 1.0 for s in shares) or sum(shares) > 1.0:
-            raise ValueError("--validation-share and --test-share must be in 0..1 and sum to at most 1")
+            raise UsageError("--validation-share and --test-share must be in 0..1 and sum to at most 1")
         summary = SpotifySummary()
         records = read_records(args.folder, summary, progress=not args.no_progress)
         dataset, summary = build_dataset(
-            records, config, summary, args.missing_features, args.validation_share, args.test_share
+            records,
+            config,
+            summary,
+            missing_features=args.missing_features,
+            validation_share=args.validation_share,
+            test_share=args.test_share,
         )
-    except (ValueError, FileNotFoundError) as error:
+    except (NudgeError, FileNotFoundError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     print(summary.format())

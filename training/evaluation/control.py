@@ -113,6 +113,7 @@ def raw_sweep(
     run: Callable[[np.ndarray, np.ndarray, np.ndarray | None], np.ndarray],
     meta: ModelMeta,
     levels: np.ndarray,
+    *,
     per_level: int,
     style_freq: np.ndarray | None,
     rng: np.random.Generator,
@@ -135,6 +136,7 @@ def retrieval_sweep(
     retrieve: Callable[[np.ndarray, np.ndarray | None], np.ndarray],
     meta: ModelMeta,
     levels: np.ndarray,
+    *,
     per_level: int,
     style_freq: np.ndarray | None,
     rng: np.random.Generator,
@@ -154,14 +156,15 @@ def search_sweep(
     model_path: str | os.PathLike,
     meta: ModelMeta,
     levels: np.ndarray,
+    *,
     per_level: int,
     style_freq: np.ndarray | None,
     rng: np.random.Generator,
     n_candidates: int = 64,
 ) -> ControlResult:
-    """The product path: ``companion.runtime.engine.generate`` (generator + candidate search) per request."""
-    from companion.runtime.engine import generate  # the daemon's own search, not a copy of it
+    """The product path: ``companion.runtime.search`` (generator + candidate search) per request."""
     from companion.runtime.model import load_model
+    from companion.runtime.search import SearchRequest, search  # the daemon's own search, not a copy of it
 
     model = load_model(model_path)
     seeds = rng.integers(0, 2**31 - 1, size=per_level)
@@ -175,7 +178,10 @@ def search_sweep(
         for level in levels:
             sliders = {**defaults, name: float(level)}
             for seed, style in zip(seeds, styles, strict=True):
-                pattern = generate(model, sliders, style, meta.bars, int(seed), n_candidates=n_candidates)
+                request = SearchRequest.of(
+                    meta, seed=int(seed), sliders=sliders, style=style, candidates=n_candidates
+                )
+                pattern = search(model, request)
                 arrays.append(pattern.to_array())
         raw[name] = describe_batch(np.stack(arrays), meta.grid)
         swing = np.stack(arrays) if name == "swing" else swing

@@ -6,13 +6,13 @@ fixed and only the noise changes:
 
 - **settings**: the style and sliders (normalised by the model's own table) of random train windows;
 - **raw**: ``samples`` latent vectors through the generator alone at each setting;
-- **search**: ``samples`` seeds through the daemon's own ``companion.runtime.engine.generate`` (generator
+- **search**: ``samples`` seeds through the daemon's own ``companion.runtime.search.search`` (generator
   plus candidate search) at each setting: what a producer gets from "generate again" or ``--count``;
 - **real**: the yardstick, from the train split in the same run: pairs of windows of the same style, from
   different files, whose sliders all lie within ``SLIDER_TOLERANCE`` of each other. For each of
   ``reference_anchors`` random train windows, up to ``pairs_per_anchor`` of its partners are drawn.
 
-The change between two patterns is ``companion.runtime.engine.hit_change``, |a xor b| / (|a| + |b|): 0 the
+The change between two patterns is ``companion.runtime.candidates.hit_change``, |a xor b| / (|a| + |b|): 0 the
 same hits, 1 none shared. A pair is a near duplicate when it shares more than 90% of its hits (change below
 ``NEAR_DUPLICATE``). Each figure is a median over all pairs of a repeat; repeats draw fresh settings,
 noise and anchors, and the rows give their mean and standard deviation.
@@ -25,8 +25,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from companion.core.errors import DataError, UsageError
 from companion.core.pattern import HIT
-from companion.runtime.engine import hit_change
+from companion.runtime.candidates import hit_change
 from training.dataset import RhythmDataset
 from training.evaluation.sampling import OnnxGenerator, condition_values, style_indices
 
@@ -96,6 +97,7 @@ def real_changes(
     cond: np.ndarray,
     style: np.ndarray,
     source: np.ndarray,
+    *,
     anchors: np.ndarray,
     per_anchor: int,
     rng: np.random.Generator,
@@ -140,7 +142,7 @@ def _settings(train: RhythmDataset, generator: OnnxGenerator, n: int, rng: np.ra
     if style is not None:
         known = np.flatnonzero(style >= 0)
     if len(known) == 0:
-        raise ValueError("no train window has a style of this model: no settings for the diversity test")
+        raise DataError("no train window has a style of this model: no settings for the diversity test")
     rows = rng.choice(known, size=n, replace=n > len(known))
     cond = condition_values(train.select(rows), meta)
     return cond, None if style is None else style[rows]
@@ -158,16 +160,21 @@ def _raw(generator: OnnxGenerator, cond, style, samples: int, rng) -> tuple[list
 
 
 def _search(model, cond, style, samples: int, n_candidates: int, rng):
-    """Pairwise changes per setting of ``samples`` seeds through ``engine.generate`` at each setting."""
-    from companion.runtime.engine import generate
+    """Pairwise changes per setting of ``samples`` seeds through the daemon's search at each setting."""
+    from companion.runtime.search import SearchRequest, search
 
     meta = model.meta
     per_setting = []
     for i in range(len(cond)):
         sliders = dict(zip(meta.condition_names, (float(v) for v in cond[i]), strict=True))
         name = None if style is None else meta.styles[int(style[i])]
-        seeds = rng.integers(0, 2**31 - 1, size=samples)
-        takes = [generate(model, sliders, name, meta.bars, int(s), n_candidates).hits for s in seeds]
+        takes = [
+            search(
+                model,
+                SearchRequest.of(meta, seed=int(s), sliders=sliders, style=name, candidates=n_candidates),
+            ).hits
+            for s in rng.integers(0, 2**31 - 1, size=samples)
+        ]
         per_setting.append(pairwise_changes(np.stack(takes)))
     return per_setting, np.array([np.median(c) for c in per_setting])
 
@@ -178,11 +185,12 @@ def conditional_diversity(
     config: DiversityConfig,
     repeats: int,
     rng: np.random.Generator,
+    *,
     generator: OnnxGenerator | None = None,
 ) -> Diversity:
     """The rows real / raw / search (``PATHS``) for the model at ``model_path`` on the ``train`` split."""
     if config.settings < 1 or config.samples < 2 or repeats < 1:
-        raise ValueError("the diversity test needs >= 1 setting, >= 2 samples per setting and >= 1 repeat")
+        raise UsageError("the diversity test needs >= 1 setting, >= 2 samples per setting and >= 1 repeat")
     generator = generator or OnnxGenerator(model_path)
     meta = generator.meta
     model = None
@@ -199,7 +207,13 @@ def conditional_diversity(
     for r in range(repeats):
         anchors = rng.choice(len(train), size=min(config.reference_anchors, len(train)), replace=False)
         real = real_changes(
-            train_hits, train_cond, train_style, train.source, anchors, config.pairs_per_anchor, rng
+            train_hits,
+            train_cond,
+            train_style,
+            train.source,
+            anchors=anchors,
+            per_anchor=config.pairs_per_anchor,
+            rng=rng,
         )
         cond, style = _settings(train, generator, config.settings, rng)
         raw, raw_medians = _raw(generator, cond, style, config.samples, rng)
@@ -260,7 +274,7 @@ def plot_diversity(diversity: Diversity) -> bytes:
 LEGEND = (
     "Takes at one fixed style and slider setting (those of a random train window; only the noise changes): "
     "**raw** = latent vectors through the generator alone, **search** = seeds through "
-    "`companion.runtime.engine.generate` (what `nudge generate --count` and the device give); **real** = "
+    "`companion.runtime.search.search` (what `nudge generate --count` and the device give); **real** = "
     "pairs of train windows of one style from different files with every slider within ±0.1. **change** = "
     "|a xor b| / (|a| + |b|) of the hits, median (p10-p90) over the pairs; **near-dup** = share of pairs "
     "sharing more than 90% of their hits; **x real** = median / the real median of the same run. Mean ± sd "

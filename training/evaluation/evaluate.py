@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from companion.core.descriptors import DESCRIPTOR_NAMES, describe_batch
+from companion.core.errors import DataError, UsageError
 from companion.core.pattern import HIT, Grid
 from training.dataset import RhythmDataset
 from training.evaluation import baselines, control, diversity, metrics
@@ -138,7 +139,7 @@ def held_out_sets(
     if len(validation) >= MIN_REFERENCE and len(test) >= MIN_REFERENCE:
         return test, validation, "test split, one window per source; real = validation split, one per source"
     if len(test) < 2 * MIN_REFERENCE:
-        raise ValueError(
+        raise DataError(
             f"need >= {MIN_REFERENCE} test sources and >= {MIN_REFERENCE} validation sources, or >= "
             f"{2 * MIN_REFERENCE} test sources; the dataset has {len(test)} and {len(validation)}"
         )
@@ -240,12 +241,12 @@ def evaluate(
     generator = OnnxGenerator(model_path)
     meta, grid = generator.meta, generator.grid
     if grid != dataset.grid:
-        raise ValueError(f"model grid {grid} differs from the dataset's {dataset.grid}")
+        raise UsageError(f"model grid {grid} differs from the dataset's {dataset.grid}")
     if config.beat_type is not None:
         dataset = dataset.select(dataset.beat_type == config.beat_type)
     train = dataset.of_split("train")
     if len(train) < 2:
-        raise ValueError(f"the dataset has {len(train)} train windows; need >= 2")
+        raise DataError(f"the dataset has {len(train)} train windows; need >= 2")
     reference, real, label = held_out_sets(dataset, rngs["reference"])
     n = config.n_samples or len(reference)
     result = Evaluation(
@@ -300,7 +301,7 @@ def evaluate(
 
     tick = time.perf_counter()
     result.diversity = diversity.conditional_diversity(
-        model_path, train, config.diversity, config.repeats, rngs["diversity"], generator
+        model_path, train, config.diversity, config.repeats, rngs["diversity"], generator=generator
     )
     result.seconds["diversity"] = time.perf_counter() - tick
     if config.vary_clips and config.search:
@@ -309,8 +310,8 @@ def evaluate(
             model_path,
             dataset,
             rngs["vary"],
-            config.vary_clips,
-            config.repeats,
+            clips=config.vary_clips,
+            repeats=config.repeats,
             n_candidates=config.n_candidates,
         )
         result.seconds["vary"] = time.perf_counter() - tick
@@ -322,7 +323,14 @@ def evaluate(
         result.control_notes.append(f"not swept (not measurable on a pattern): {', '.join(skipped)}")
     tick = time.perf_counter()
     result.control.append(
-        control.raw_sweep(generator.patterns, meta, levels, config.sweep_samples, freq, rngs["sweep"])
+        control.raw_sweep(
+            generator.patterns,
+            meta,
+            levels,
+            per_level=config.sweep_samples,
+            style_freq=freq,
+            rng=rngs["sweep"],
+        )
     )
     result.control[-1].seconds = time.perf_counter() - tick
     if not config.search:
@@ -330,13 +338,26 @@ def evaluate(
     else:
         tick = time.perf_counter()
         searched = control.search_sweep(
-            model_path, meta, levels, config.sweep_samples, freq, rngs["search"], config.n_candidates
+            model_path,
+            meta,
+            levels,
+            per_level=config.sweep_samples,
+            style_freq=freq,
+            rng=rngs["search"],
+            n_candidates=config.n_candidates,
         )
         searched.seconds = time.perf_counter() - tick
         result.control.append(searched)
     tick = time.perf_counter()
     result.control.append(
-        control.retrieval_sweep(retrieval.generate, meta, levels, config.sweep_samples, freq, rngs["sweep"])
+        control.retrieval_sweep(
+            retrieval.generate,
+            meta,
+            levels,
+            per_level=config.sweep_samples,
+            style_freq=freq,
+            rng=rngs["sweep"],
+        )
     )
     result.control[-1].seconds = time.perf_counter() - tick
     result.seconds["total"] = time.perf_counter() - started

@@ -26,9 +26,12 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from companion.core.drum_map import VOICES
+from companion.core.errors import UsageError
 from companion.core.pattern import HIT, Pattern, binarize
-from companion.runtime import engine, lock
+from companion.runtime import lock
+from companion.runtime.candidates import vary_conditions
 from companion.runtime.model import load_model
+from companion.runtime.search import DEFAULT_CANDIDATES, SearchRequest
 from training.dataset import RhythmDataset
 from training.evaluation.evaluate import SetResult, held_out_sets, merge_repeats, set_metrics
 
@@ -66,7 +69,8 @@ def evaluate_lock(
     model_path: str,
     dataset: RhythmDataset,
     keep: tuple[int, ...],
-    candidates: int = engine.DEFAULT_CANDIDATES,
+    *,
+    candidates: int = DEFAULT_CANDIDATES,
     repeats: int = 5,
     seed: int = 0,
     slider_weight: float = lock.SLIDER_WEIGHT,
@@ -74,9 +78,9 @@ def evaluate_lock(
     model = load_model(model_path)
     grid = model.meta.grid
     if grid != dataset.grid:
-        raise ValueError(f"model grid {grid} differs from the dataset's {dataset.grid}")
+        raise UsageError(f"model grid {grid} differs from the dataset's {dataset.grid}")
     if not keep:
-        raise ValueError("keep names no voice")
+        raise UsageError("keep names no voice")
     train_hits = dataset.of_split("train").patterns[:, HIT] > 0.5
     rng = np.random.default_rng(seed)
     keep_list = list(keep)
@@ -97,10 +101,13 @@ def evaluate_lock(
             tick = time.perf_counter()
             for i, array in enumerate(clips):
                 clip = Pattern.from_array(array, grid, 0.5)
-                cond = engine.vary_conditions(model, clip, {})
+                cond = vary_conditions(model, clip, {})
                 seed_i = int(rng.integers(0, 2**31 - 1))
+                request = SearchRequest.of(
+                    model.meta, seed=seed_i, candidates=n, keep=keep, clip=clip, amount=1
+                )
                 out[i], fit = lock.search_segment(
-                    model, clip, keep, cond, None, seed_i, n, rounds, slider_weight
+                    model, request, cond, rounds=rounds, slider_weight=slider_weight
                 )
                 fits[name].append(fit)
             seconds[name] += time.perf_counter() - tick

@@ -10,6 +10,7 @@ import math
 
 import numpy as np
 
+from companion.core.errors import DataError
 from companion.core.pattern import Grid
 
 DRUM_PATTERN_TOLERANCE = 0.1  # MuseGAN's weight for 16ths that are not on an 8th
@@ -147,7 +148,7 @@ def drum_pattern_weights(grid: Grid, tolerance: float = DRUM_PATTERN_TOLERANCE) 
     """Weight of every step [T]: 1 on 8th-note positions, ``tolerance`` on the 16ths between them, 0 on
     anything finer (32nds, triplets). At 16 steps per 4/4 bar this is MuseGAN's mask ``tile([1, tol], 8)``."""
     if grid.steps_per_beat % 2:
-        raise ValueError(f"drum-pattern score needs an even steps_per_beat, got {grid.steps_per_beat}")
+        raise DataError(f"drum-pattern score needs an even steps_per_beat, got {grid.steps_per_beat}")
     in_beat = np.arange(grid.n_steps) % grid.steps_per_beat
     eighth = (2 * in_beat) % grid.steps_per_beat == 0
     sixteenth = (4 * in_beat) % grid.steps_per_beat == 0

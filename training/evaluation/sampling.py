@@ -14,6 +14,7 @@ import numpy as np
 
 from companion.core.descriptors import DESCRIPTOR_INDEX, describe_batch
 from companion.core.drum_map import N_VOICES
+from companion.core.errors import DataError, UsageError
 from companion.core.model_meta import ModelMeta
 from companion.core.pattern import Grid, binarize
 from companion.runtime.model import load_model
@@ -88,7 +89,7 @@ def condition_values(dataset: RhythmDataset, meta: ModelMeta) -> np.ndarray:
         if name in DESCRIPTOR_INDEX:
             continue
         if name not in dataset.extra_conditions:
-            raise ValueError(
+            raise UsageError(
                 f"condition '{name}' is neither a descriptor nor a column cond_{name} of the dataset"
             )
         out[:, names.index(name)] = np.clip(dataset.extra_conditions[name], 0, 1)
@@ -118,7 +119,7 @@ def draw_requests(train: RhythmDataset, meta: ModelMeta, n: int, rng: np.random.
     """``n`` requests: the conditions and style of ``n`` random training windows (without replacement while
     possible). A window whose style the model lacks gets a style drawn by training frequency."""
     if len(train) == 0:
-        raise ValueError("the training split is empty: cannot draw conditions")
+        raise DataError("the training split is empty: cannot draw conditions")
     rows = rng.choice(len(train), size=n, replace=n > len(train))
     cond = condition_values(train.select(rows), meta)
     if not meta.has_styles:

@@ -1,12 +1,12 @@
 """Nudge means the same on every clip: how much ``vary`` changes a real clip and a clip Nudge made.
 
-For each amount, ``vary`` (``companion.runtime.engine``, the daemon's own code, called as ``nudge generate
+For each amount, ``vary`` (``companion.runtime.search``, the daemon's own code, called as ``nudge generate
 --from CLIP --style S --amount A`` calls it: the clip's own sliders, the clip's style, 64 candidates) nudges
 
 - **real** clips: windows of the test split (held out), one per source file, with their GMD style;
 - **made** clips: patterns ``engine.generate`` made at the style and sliders of random train windows;
 
-and the change is ``engine.hit_change`` between the clip and the result. A generator whose takes at one
+and the change is ``candidates.hit_change`` between the clip and the result. A generator whose takes at one
 setting are all alike cannot nudge its own clips: at the clip's own sliders every candidate is the clip
 again. The figures are the medians over the clips, mean ± sd over repeats, and made / real per amount.
 """
@@ -18,9 +18,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from companion.core.errors import DataError
 from companion.core.pattern import Pattern
-from companion.runtime.engine import generate, hit_change, vary
+from companion.runtime.candidates import hit_change
 from companion.runtime.model import load_model
+from companion.runtime.search import SearchRequest, search
 from training.dataset import RhythmDataset
 from training.evaluation.sampling import condition_values, style_indices
 
@@ -61,7 +63,8 @@ def _made_clips(model, train: RhythmDataset, n: int, rng: np.random.Generator) -
     clips = []
     for sliders_row, style in zip(cond, _styles(meta, chosen), strict=True):
         sliders = dict(zip(meta.condition_names, (float(v) for v in sliders_row), strict=True))
-        clips.append((generate(model, sliders, style, meta.bars, int(rng.integers(2**31 - 1))), style))
+        request = SearchRequest.of(meta, seed=int(rng.integers(2**31 - 1)), sliders=sliders, style=style)
+        clips.append((search(model, request), style))
     return clips
 
 
@@ -78,6 +81,7 @@ def vary_calibration(
     model_path: str | os.PathLike,
     dataset: RhythmDataset,
     rng: np.random.Generator,
+    *,
     clips: int = 48,
     repeats: int = 5,
     amounts: tuple[float, ...] = AMOUNTS,
@@ -87,7 +91,7 @@ def vary_calibration(
     model = load_model(model_path)
     train, test = dataset.of_split("train"), dataset.of_split("test")
     if len(test) == 0 or len(train) == 0:
-        raise ValueError("the vary calibration needs train and test windows")
+        raise DataError("the vary calibration needs train and test windows")
     per_repeat: dict[str, list[list[float]]] = {kind: [] for kind in KINDS}
     for _ in range(repeats):
         sets = {
@@ -98,10 +102,17 @@ def vary_calibration(
             medians = []
             for amount in amounts:
                 seeds = rng.integers(0, 2**31 - 1, size=len(patterns))
-                changes = [
-                    float(hit_change(c.hits, vary(model, c, amount, {}, style, int(seed), n_candidates).hits))
-                    for (c, style), seed in zip(patterns, seeds, strict=True)
-                ]
+                changes = []
+                for (clip, style), seed in zip(patterns, seeds, strict=True):
+                    request = SearchRequest.of(
+                        model.meta,
+                        seed=int(seed),
+                        style=style,
+                        candidates=n_candidates,
+                        amount=amount,
+                        clip=clip,
+                    )
+                    changes.append(float(hit_change(clip.hits, search(model, request).hits)))
                 medians.append(float(np.median(changes)))
             per_repeat[kind].append(medians)
     result = VaryResult(tuple(amounts), clips, repeats)

@@ -41,7 +41,7 @@ PARITY_TOLERANCE = 1e-4
 OPSET = 17
 
 
-class ExportError(RuntimeError):
+class ExportError(ModelError):
     """The exported graph does not reproduce the torch generator (or cannot be built)."""
 
 

@@ -31,7 +31,7 @@ CHECK_ROWS = 4096  # random inputs for the agreement check
 METHOD = "onnxruntime dynamic int8: weights per channel, 7-bit range; activations per call"
 
 
-class QuantizeError(RuntimeError):
+class QuantizeError(ModelError):
     """The quantised graph strays too far from the float one (or cannot be built)."""
 
 

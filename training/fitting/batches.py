@@ -25,6 +25,7 @@ class BatchSampler:
         seed: int,
         rank: int = 0,
         world_size: int = 1,
+        *,
         device: torch.device | str = "cpu",
     ) -> None:
         self.n_rows, self.batch_size, self.seed = n_rows, batch_size, seed

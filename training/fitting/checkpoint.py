@@ -13,6 +13,7 @@ from typing import Any
 
 import torch
 
+from companion.core.errors import TrainingError
 from companion.core.pattern import Grid
 from training.conditions import ConditionSpace
 from training.fitting.config import TrainConfig
@@ -30,14 +31,14 @@ def load_checkpoint(path: str | Path, device: str = "cpu") -> dict[str, Any]:
     except FileNotFoundError:
         raise
     except Exception as error:  # torch raises several types for corrupt or foreign files
-        raise ValueError(
+        raise TrainingError(
             f"{path}: not a readable Nudge checkpoint ({type(error).__name__}: {error})"
         ) from error
     if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT or "generator" not in state:
-        raise ValueError(f"{path}: not a Nudge checkpoint (format {CHECKPOINT_FORMAT} with a generator)")
+        raise TrainingError(f"{path}: not a Nudge checkpoint (format {CHECKPOINT_FORMAT} with a generator)")
     missing = [key for key in REQUIRED_KEYS if key not in state]
     if missing:
-        raise ValueError(
+        raise TrainingError(
             f"{path}: the checkpoint lacks {', '.join(missing)} (truncated or not from nudge-train?)"
         )
     return state
@@ -53,7 +54,7 @@ def generator_from_checkpoint(state: dict[str, Any]) -> tuple[Generator, Conditi
         G.load_state_dict(state["generator"])
     except (KeyError, TypeError, ValueError, RuntimeError) as error:  # RuntimeError: weights of another shape
         reason = str(error).strip().splitlines()[0][:300]
-        raise ValueError(
+        raise TrainingError(
             f"the checkpoint's generator cannot be rebuilt ({type(error).__name__}: {reason})"
         ) from None
     return G.eval(), space

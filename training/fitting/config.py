@@ -15,6 +15,7 @@ from typing import Any
 
 from companion.core.atomic import atomic_write_text
 from companion.core.descriptors import DESCRIPTOR_NAMES
+from companion.core.errors import UsageError
 
 CONFIG_FILE = "config.json"
 LOSSES = ("hinge", "wgan-gp", "bce")
@@ -87,11 +88,11 @@ class TrainConfig:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
         if not isinstance(data, dict):
-            raise ValueError("a training config must be a JSON object")
+            raise UsageError("a training config must be a JSON object")
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(data) - known)
         if unknown:
-            raise ValueError(f"unknown training config fields {unknown}; allowed: {sorted(known)}")
+            raise UsageError(f"unknown training config fields {unknown}; allowed: {sorted(known)}")
         return cls(**data)
 
     @classmethod
@@ -101,7 +102,7 @@ class TrainConfig:
         try:
             return cls.from_dict(json.loads(path.read_text(encoding="utf-8")))
         except (OSError, json.JSONDecodeError) as error:
-            raise ValueError(f"{path}: not a readable training config ({error})") from error
+            raise UsageError(f"{path}: not a readable training config ({error})") from error
 
 
 # field: (low, high) for numbers, or the tuple of allowed strings
@@ -142,7 +143,7 @@ def check_config(config: TrainConfig) -> None:
         value = getattr(config, name)
         if isinstance(rule[0], str):
             if value not in rule:
-                raise ValueError(f"config field '{name}' must be one of {list(rule)}, got {value!r}")
+                raise UsageError(f"config field '{name}' must be one of {list(rule)}, got {value!r}")
             continue
         low, high = rule
         kind = int if isinstance(low, int) and isinstance(high, int) else float
@@ -151,18 +152,18 @@ def check_config(config: TrainConfig) -> None:
             or not isinstance(value, int | float)
             or (kind is int and not isinstance(value, int))
         ):
-            raise ValueError(
+            raise UsageError(
                 f"config field '{name}' must be a{'n int' if kind is int else ' number'}, got {value!r}"
             )
         if not low <= value <= high:
-            raise ValueError(f"config field '{name}' must be in {low}..{high}, got {value!r}")
+            raise UsageError(f"config field '{name}' must be in {low}..{high}, got {value!r}")
     if not config.conditions:
-        raise ValueError("config field 'conditions' must name at least one condition")
+        raise UsageError("config field 'conditions' must name at least one condition")
     if len(set(config.conditions)) != len(config.conditions):
-        raise ValueError(f"config field 'conditions' has duplicates: {list(config.conditions)}")
+        raise UsageError(f"config field 'conditions' has duplicates: {list(config.conditions)}")
     for name in config.conditions:
         if not isinstance(name, str) or not name:
-            raise ValueError(f"config field 'conditions' must hold non-empty names, got {name!r}")
+            raise UsageError(f"config field 'conditions' must hold non-empty names, got {name!r}")
 
 
 def add_config_arguments(parser: argparse.ArgumentParser, skip: tuple[str, ...] = ()) -> None:

@@ -21,6 +21,8 @@ import torch.distributed as dist
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
+from companion.core.errors import UsageError
+
 
 @dataclass(frozen=True)
 class DistContext:
@@ -45,15 +47,15 @@ def choose_device(preference: str, local_rank: int = 0, local_world_size: int = 
     On CUDA, process ``local_rank`` of the ``local_world_size`` on this machine takes GPU ``local_rank``;
     more processes than GPUs is an error (two processes cannot share a GPU under NCCL)."""
     if preference not in ("auto", "cpu", "cuda"):
-        raise ValueError(f"device must be one of auto, cpu, cuda; got {preference!r}")
+        raise UsageError(f"device must be one of auto, cpu, cuda; got {preference!r}")
     if preference == "cpu" or (preference == "auto" and not torch.cuda.is_available()):
         return torch.device("cpu")
     if not torch.cuda.is_available():
-        raise ValueError("device 'cuda' was asked for but torch sees no CUDA GPU (use --device cpu or auto)")
+        raise UsageError("device 'cuda' was asked for but torch sees no CUDA GPU (use --device cpu or auto)")
     gpus = torch.cuda.device_count()
     processes = max(local_world_size, local_rank + 1)
     if processes > gpus:
-        raise ValueError(
+        raise UsageError(
             f"{processes} training processes on this machine but torch sees {gpus} GPU(s): one GPU per "
             f"process (torchrun --nproc_per_node={gpus}), or --device cpu to train on the CPU with gloo"
         )

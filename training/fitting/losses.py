@@ -16,6 +16,7 @@ import torch.nn.functional as F
 
 from companion.core.descriptors import DESCRIPTOR_INDEX, DESCRIPTOR_NAMES, metrical_levels, metrical_weights
 from companion.core.drum_map import VOICE_GROUPS
+from companion.core.errors import UsageError
 from companion.core.pattern import HIT, OFFSET, VELOCITY, Grid
 
 
@@ -27,7 +28,7 @@ def critic_loss(kind: str, real: torch.Tensor, fake: torch.Tensor) -> torch.Tens
         return fake.mean() - real.mean()
     if kind == "bce":
         return F.softplus(-real).mean() + F.softplus(fake).mean()  # = BCE with logits, labels 1 / 0
-    raise ValueError(f"unknown loss {kind!r}; allowed: hinge, wgan-gp, bce")
+    raise UsageError(f"unknown loss {kind!r}; allowed: hinge, wgan-gp, bce")
 
 
 def generator_loss(kind: str, fake: torch.Tensor) -> torch.Tensor:
@@ -36,7 +37,7 @@ def generator_loss(kind: str, fake: torch.Tensor) -> torch.Tensor:
         return -fake.mean()
     if kind == "bce":
         return F.softplus(-fake).mean()  # the non-saturating form of the original GAN
-    raise ValueError(f"unknown loss {kind!r}; allowed: hinge, wgan-gp, bce")
+    raise UsageError(f"unknown loss {kind!r}; allowed: hinge, wgan-gp, bce")
 
 
 def gradient_penalty(
@@ -45,6 +46,7 @@ def gradient_penalty(
     fake: torch.Tensor,
     cond: torch.Tensor,
     style: torch.Tensor | None,
+    *,
     generator: torch.Generator | None = None,
     alpha: torch.Tensor | None = None,
 ) -> torch.Tensor:
@@ -142,7 +144,7 @@ def torch_descriptors(
             values["consistency"] = torch.ones_like(counts)
     unknown = [name for name in names if name not in DESCRIPTOR_INDEX]
     if unknown:
-        raise ValueError(f"not descriptors: {unknown}; allowed: {list(DESCRIPTOR_NAMES)}")
+        raise UsageError(f"not descriptors: {unknown}; allowed: {list(DESCRIPTOR_NAMES)}")
     return torch.stack([values[name] for name in names], dim=1)  # [N, len(names)]
 
 

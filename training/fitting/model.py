@@ -16,6 +16,7 @@ import torch
 from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
 
+from companion.core.errors import UsageError
 from companion.core.pattern import HIT, MAX_OFFSET_STEPS, OFFSET, VELOCITY, Grid
 from training.fitting.config import TrainConfig
 
@@ -121,7 +122,7 @@ def harden(pattern: torch.Tensor, hit_threshold: float, estimator: str = "straig
     elif estimator == "straight-through":
         hits = mask
     else:
-        raise ValueError(f"unknown hit estimator {estimator!r}; allowed: soft, straight-through")
+        raise UsageError(f"unknown hit estimator {estimator!r}; allowed: soft, straight-through")
     return torch.stack([hits, pattern[:, VELOCITY] * mask, pattern[:, OFFSET] * mask], dim=1)  # [N, 3, V, T]
 
 

@@ -28,6 +28,7 @@ from typing import Any
 
 import torch
 
+from companion.core.errors import UsageError
 from training.fitting.batches import StepNoise
 from training.fitting.losses import (
     condition_loss,
@@ -71,7 +72,7 @@ def wants_graphs(mode: str, device: torch.device, distributed: bool, amp: torch.
     """Whether the step will be captured as a CUDA graph (``mode`` is the config's ``cuda_graphs``)."""
     if mode == "off" or device.type != "cuda":
         if mode == "on" and device.type != "cuda":
-            raise ValueError("cuda_graphs 'on' needs a CUDA device (use auto or off)")
+            raise UsageError("cuda_graphs 'on' needs a CUDA device (use auto or off)")
         return False
     reasons = []
     if distributed:
@@ -79,7 +80,7 @@ def wants_graphs(mode: str, device: torch.device, distributed: bool, amp: torch.
     if amp == torch.float16:
         reasons.append("float16 needs a GradScaler that reads its overflow flag on the host")
     if reasons and mode == "on":
-        raise ValueError(f"cuda_graphs 'on' cannot be honoured: {'; '.join(reasons)} (use auto or off)")
+        raise UsageError(f"cuda_graphs 'on' cannot be honoured: {'; '.join(reasons)} (use auto or off)")
     return not reasons
 
 

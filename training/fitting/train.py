@@ -28,6 +28,7 @@ import torch
 from companion.core.atomic import atomic_write_bytes
 from companion.core.descriptors import describe_batch
 from companion.core.drum_map import N_VOICES
+from companion.core.errors import TrainingError
 from companion.core.pattern import binarize
 from training.conditions import ConditionError, ConditionSpace, training_rows
 from training.dataset import RhythmDataset
@@ -117,7 +118,7 @@ class Trainer:
         self.scaler_g = torch.amp.GradScaler("cuda", enabled=use_scaler)
         self.scaler_d = torch.amp.GradScaler("cuda", enabled=use_scaler)
         self.sampler = BatchSampler(
-            self.n_rows, config.batch_size, config.seed, self.ctx.rank, self.ctx.world_size, dev
+            self.n_rows, config.batch_size, config.seed, self.ctx.rank, self.ctx.world_size, device=dev
         )
         self.step, self.best_score, self.best_step = 0, math.inf, -1
         if resume:
@@ -228,9 +229,9 @@ class Trainer:
         state = load_checkpoint(path, str(self.ctx.device))  # ValueError for a corrupt or foreign file
         missing = [key for key in RESUME_KEYS if key not in state]
         if missing:
-            raise ValueError(f"--resume: {path} lacks {', '.join(missing)}: not a training checkpoint")
+            raise TrainingError(f"--resume: {path} lacks {', '.join(missing)}: not a training checkpoint")
         if state.get("conditions") != self.space.to_dict():
-            raise ValueError(
+            raise TrainingError(
                 f"{path}: checkpoint was trained with other conditions/styles than this dataset gives"
             )
         try:
@@ -238,7 +239,7 @@ class Trainer:
             self.D.load_state_dict(state["critic"])
         except RuntimeError as error:  # e.g. --latent-dim changed since: the weights have other shapes
             first = str(error).strip().splitlines()[-1].strip()[:300]
-            raise ValueError(f"--resume: {path} was trained with another architecture ({first})") from None
+            raise TrainingError(f"--resume: {path} was trained with another architecture ({first})") from None
         load_adam_state(self.opt_g, state["opt_g"])  # a GPU run's state resumes on the CPU and back
         load_adam_state(self.opt_d, state["opt_d"])
         for scaler, saved in ((self.scaler_g, state["scaler_g"]), (self.scaler_d, state["scaler_d"])):
@@ -312,7 +313,7 @@ class Trainer:
         """Stop before saving if any step since the start (of any process) gave a non-finite loss."""
         first_bad = int(distributed.min_over_processes(stats.first_bad, self.ctx))
         if first_bad != StepStats.NEVER:
-            raise ValueError(
+            raise TrainingError(
                 f"training diverged at step {first_bad}: a loss or critic score (of this or another process) "
                 f"is not finite; stopped before saving this state ({LAST} is the last checkpoint saved "
                 "before). Check the data for NaN, or lower the learning rates"

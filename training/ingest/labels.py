@@ -15,6 +15,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+from companion.core.errors import DataError
+
 INFO_CSV = "info.csv"
 INFO_CSV_LEVELS_UP = 4  # how far above the ingested folder an info.csv is looked for
 # folder name -> split (case-insensitive)
@@ -90,7 +92,7 @@ def read_info_csv(root: str | Path) -> dict[str, FileLabels]:
             split = (row.get("split") or "").strip().lower()
             if split not in SPLIT_FOLDERS:
                 allowed = ", ".join(sorted(SPLIT_FOLDERS))
-                raise ValueError(f"{path}: line {line}: split {split!r} is not one of {allowed}")
+                raise DataError(f"{path}: line {line}: split {split!r} is not one of {allowed}")
             beat_type = (row.get("beat_type") or "").strip().lower()
             table[key] = FileLabels(
                 style=(row.get("style") or "").strip().split("/")[0],

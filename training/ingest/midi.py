@@ -20,6 +20,7 @@ from pathlib import Path, PurePosixPath
 import numpy as np
 
 from companion.core.drum_map import drum_map_by_name, voice_lookup
+from companion.core.errors import UsageError
 from companion.core.midi_file import DEFAULT_BPM, DRUM_CHANNEL, DrumArrays, MidiFileError, read_drum_arrays
 from companion.core.note_rows import quantise_onsets
 from companion.core.pattern import FILE_PARTIAL_BAR, MAX_BARS, SUPPORTED_TIME_SIGNATURES, Grid, whole_bars
@@ -68,19 +69,19 @@ class IngestConfig:
 
     def __post_init__(self) -> None:
         if not isinstance(self.bars, int) or not 1 <= self.bars <= MAX_BARS:
-            raise ValueError(f"bars must be an int in 1..{MAX_BARS}, got {self.bars!r}")
+            raise UsageError(f"bars must be an int in 1..{MAX_BARS}, got {self.bars!r}")
         if not isinstance(self.hop_bars, int) or not 1 <= self.hop_bars <= 64:
-            raise ValueError(f"hop_bars must be an int in 1..64, got {self.hop_bars!r}")
+            raise UsageError(f"hop_bars must be an int in 1..64, got {self.hop_bars!r}")
         if not isinstance(self.min_hits, int) or not 0 <= self.min_hits <= 10_000:
-            raise ValueError(f"min_hits must be an int in 0..10000, got {self.min_hits!r}")
+            raise UsageError(f"min_hits must be an int in 0..10000, got {self.min_hits!r}")
         if self.beat_type not in BEAT_TYPE_CHOICES:
-            raise ValueError(f"beat_type must be one of {BEAT_TYPE_CHOICES}, got {self.beat_type!r}")
+            raise UsageError(f"beat_type must be one of {BEAT_TYPE_CHOICES}, got {self.beat_type!r}")
         if self.unknown_pitches not in UNKNOWN_PITCH_CHOICES:
-            raise ValueError(
+            raise UsageError(
                 f"unknown_pitches must be one of {UNKNOWN_PITCH_CHOICES}, got {self.unknown_pitches!r}"
             )
         if self.channel is not None and not 0 <= self.channel <= 15:
-            raise ValueError(f"channel must be in 0..15 (zero-based) or None, got {self.channel!r}")
+            raise UsageError(f"channel must be in 0..15 (zero-based) or None, got {self.channel!r}")
         drum_map_by_name(self.drum_map)  # raises naming the allowed maps
         self.grid  # noqa: B018 - raises naming the supported time signatures
 

@@ -25,6 +25,8 @@ import requests
 import spotipy
 from spotipy.cache_handler import MemoryCacheHandler
 
+from companion.core.errors import UsageError
+
 DEFAULT_API_URL = "https://api.spotify.com/v1/"
 DEFAULT_TOKEN_URL = "https://accounts.spotify.com/api/token"
 ID_ENV, SECRET_ENV = "SPOTIPY_CLIENT_ID", "SPOTIPY_CLIENT_SECRET"
@@ -34,7 +36,7 @@ REDACTED_LOGGERS = ("spotipy", "spotipy.client", "spotipy.oauth2", "training.spo
 _HEADER_VALUE = re.compile(r"((?:Basic|Bearer)\s+)[A-Za-z0-9+/=._\-]+")
 
 
-class CredentialsError(ValueError):
+class CredentialsError(UsageError):
     """Spotify credentials are missing; the message names the environment variables."""
 
 

@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
+from companion.core.errors import UsageError
 from training.dataset import RhythmDataset
 from training.spotify.patterns import PatternConfig, analysis_to_bars, window_planes, window_starts
 from training.spotify.records import TrackRecord, list_track_files, read_record
@@ -168,13 +169,14 @@ def build_dataset(
     records: list[TrackRecord],
     config: PatternConfig = DEFAULT_CONFIG,
     summary: SpotifySummary | None = None,
+    *,
     missing_features: str = "median",
     validation_share: float = 0.1,
     test_share: float = 0.1,
 ) -> tuple[RhythmDataset, SpotifySummary]:
     """Windows of every usable track, with labels and extra conditions (see the module docstring)."""
     if missing_features not in MISSING_FEATURE_POLICIES:
-        raise ValueError(
+        raise UsageError(
             f"missing_features must be one of {MISSING_FEATURE_POLICIES}, got {missing_features!r}"
         )
     started = time.perf_counter()

@@ -39,6 +39,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from companion.core.drum_map import N_VOICES, VOICE_INDEX
+from companion.core.errors import UsageError
 from companion.core.pattern import HIT, MAX_OFFSET_STEPS, OFFSET, VELOCITY, Grid
 from training.spotify.validate import Analysis, Intervals
 
@@ -69,16 +70,16 @@ class PatternConfig:
     def __post_init__(self) -> None:
         Grid(self.steps_per_beat, self.beats_per_bar, self.bars)  # validates the three
         if not isinstance(self.hop_bars, int) or not 1 <= self.hop_bars <= 64:
-            raise ValueError(f"hop_bars must be an int in 1..64, got {self.hop_bars!r}")
+            raise UsageError(f"hop_bars must be an int in 1..64, got {self.hop_bars!r}")
         if not 0.0 <= self.min_confidence <= 1.0:
-            raise ValueError(f"min_confidence must be in 0..1, got {self.min_confidence!r}")
+            raise UsageError(f"min_confidence must be in 0..1, got {self.min_confidence!r}")
         if not 1.0 <= self.range_db <= 100.0:
-            raise ValueError(f"range_db must be in 1..100, got {self.range_db!r}")
+            raise UsageError(f"range_db must be in 1..100, got {self.range_db!r}")
         low, high = self.band_edges
         if not 0.0 <= low <= high <= 1.0:
-            raise ValueError(f"band_edges must satisfy 0 <= low <= high <= 1, got {self.band_edges!r}")
+            raise UsageError(f"band_edges must satisfy 0 <= low <= high <= 1, got {self.band_edges!r}")
         if not isinstance(self.min_hits, int) or self.min_hits < 0:
-            raise ValueError(f"min_hits must be an int >= 0, got {self.min_hits!r}")
+            raise UsageError(f"min_hits must be an int >= 0, got {self.min_hits!r}")
 
     @property
     def grid(self) -> Grid:

@@ -34,6 +34,7 @@ import numpy as np
 
 from companion.core.atomic import atomic_write_bytes
 from companion.core.drum_map import OUTPUT_PITCHES, VOICE_INDEX
+from companion.core.errors import UsageError
 from companion.core.midi_file import DRUM_CHANNEL, TICKS_PER_BEAT
 from companion.core.notes import Note, velocity_to_midi
 from training.spotify.validate import Analysis, Intervals
@@ -69,9 +70,9 @@ class SeriesGrid:
 
     def __post_init__(self) -> None:
         if not isinstance(self.n_frames, int) or not 1 <= self.n_frames <= 1_000_000:
-            raise ValueError(f"n_frames must be an int in 1..1000000, got {self.n_frames!r}")
+            raise UsageError(f"n_frames must be an int in 1..1000000, got {self.n_frames!r}")
         if not (isinstance(self.frame_seconds, int | float) and 0.001 <= self.frame_seconds <= 10):
-            raise ValueError(f"frame_seconds must be in 0.001..10, got {self.frame_seconds!r}")
+            raise UsageError(f"frame_seconds must be in 0.001..10, got {self.frame_seconds!r}")
 
     @property
     def frame_starts_s(self) -> np.ndarray:
@@ -143,7 +144,7 @@ def series_to_notes(
     if not np.all(np.isfinite(series)):
         raise ValueError("series must be finite (no NaN or inf)")
     if not 20.0 <= float(bpm) <= 400.0:
-        raise ValueError(f"bpm must be in 20..400, got {bpm!r}")
+        raise UsageError(f"bpm must be in 20..400, got {bpm!r}")
     beats_per_frame = grid.frame_seconds * float(bpm) / 60.0
     notes = []
     for row_name, voice in SERIES_VOICES:

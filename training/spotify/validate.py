@@ -21,6 +21,8 @@ from typing import Any
 
 import numpy as np
 
+from companion.core.errors import DataError
+
 INTERVAL_ARRAYS = ("bars", "beats", "tatums", "sections")
 ANALYSIS_ARRAYS = (*INTERVAL_ARRAYS, "segments")
 VALID_TIME_SIGNATURES = range(3, 8)
@@ -52,7 +54,7 @@ VECTOR_LENGTH = 12  # timbre and pitches
 CONFIDENCE_SLACK = 0.01  # confidences within this of 0..1 are clipped silently
 
 
-class AnalysisError(ValueError):
+class AnalysisError(DataError):
     """An audio-analysis payload (or a file holding one) is unusable; the message says where and why."""
 
 

@@ -52,7 +52,9 @@ def test_raw_sweep_reuses_latents_across_levels_and_measures_the_sweep():
         return out
 
     freq = np.array([0.5, 0.5])
-    result = control.raw_sweep(density_follows_condition, meta, LEVELS, 5, freq, np.random.default_rng(0))
+    result = control.raw_sweep(
+        density_follows_condition, meta, LEVELS, per_level=5, style_freq=freq, rng=np.random.default_rng(0)
+    )
     assert result.rho["density"] == pytest.approx(1.0)
     z = seen[0].reshape(len(LEVELS), 5, 3)
     assert np.all(z == z[0])  # common random numbers: same latents at every level
@@ -63,7 +65,11 @@ def test_search_sweep_through_the_engine(tmp_path):
     path = write_tiny_model(tmp_path / "tiny.onnx", grid=Grid(4, 4, 2))
     meta = tiny_meta(grid=Grid(4, 4, 2))
     freq = np.array([0.5, 0.5])
-    result = control.search_sweep(path, meta, LEVELS, 3, freq, np.random.default_rng(0), n_candidates=16)
+    result = control.search_sweep(
+        path, meta, LEVELS, per_level=3, style_freq=freq, rng=np.random.default_rng(0), n_candidates=16
+    )
     assert set(result.rho) == {"density", "syncopation"}
-    again = control.search_sweep(path, meta, LEVELS, 3, freq, np.random.default_rng(0), n_candidates=16)
+    again = control.search_sweep(
+        path, meta, LEVELS, per_level=3, style_freq=freq, rng=np.random.default_rng(0), n_candidates=16
+    )
     assert np.array_equal(result.measured["density"], again.measured["density"])

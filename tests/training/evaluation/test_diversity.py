@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from companion.core.pattern import HIT, Grid
-from companion.runtime.engine import hit_change
+from companion.runtime.candidates import hit_change
 from tests.support.synthetic_dataset import synthetic_dataset
 from tests.support.tiny_onnx import write_tiny_model
 from training.evaluation.diversity import (
@@ -56,9 +56,10 @@ def test_real_changes_draw_at_most_per_anchor_partners():
     cond = np.full((30, 2), 0.5)
     style = np.zeros(30, dtype=np.int64)
     source = np.array([f"f{i % 10}" for i in range(30)])
-    changes = real_changes(hits, cond, style, source, np.arange(5), 3, rng)
+    changes = real_changes(hits, cond, style, source, anchors=np.arange(5), per_anchor=3, rng=rng)
     assert len(changes) == 15 and np.all((changes > 0) & (changes <= 1))
-    lonely = real_changes(hits, cond, np.arange(30), source, np.arange(5), 3, rng)  # every style alone
+    lonely = real_changes(hits, cond, np.arange(30), source, anchors=np.arange(5), per_anchor=3, rng=rng)
+    # (every window its own style: no partner)
     assert len(lonely) == 0
 
 

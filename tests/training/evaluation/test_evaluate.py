@@ -173,7 +173,7 @@ def test_cli_reports_bad_input_without_writing(model_path, tmp_path, capsys):
     bad = tmp_path / "bad.npz"
     bad.write_bytes(b"garbage")
     out = tmp_path / "report"
-    assert main(["evaluate", str(model_path), "--data", str(bad), "--out", str(out)]) == 1
+    assert main(["evaluate", str(model_path), "--data", str(bad), "--out", str(out)]) == 2
     assert "not a readable dataset" in capsys.readouterr().err
     assert main(["evaluate", str(model_path), "--data", str(bad), "--out", str(out), "--samples", "1"]) == 2
     assert not out.exists()

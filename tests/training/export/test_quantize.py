@@ -5,8 +5,8 @@ import onnx
 import pytest
 
 from companion.core.model_meta import METADATA_KEY, ModelMeta
-from companion.runtime import engine
 from companion.runtime.model import load_model, random_feeds
+from companion.runtime.search import SearchRequest, search
 from tests.support.rhythm_data import TINY_ARCH, write_rhythm_dataset
 from training.cli import main as cli_main
 from training.export import quantize
@@ -38,8 +38,8 @@ def test_int8_export_is_quantised_and_served_by_the_daemon(checkpoint, tmp_path)
     assert result.int8.hit_agreement >= quantize.MIN_HIT_AGREEMENT
     model = load_model(result.path)  # the daemon's loader and its contract checks
     assert model.meta.training["quantization"]["method"] == quantize.METHOD
-    first = engine.generate(model, {"density": 0.7}, None, model.meta.bars, seed=3)
-    again = engine.generate(model, {"density": 0.7}, None, model.meta.bars, seed=3)
+    request = SearchRequest.of(model.meta, seed=3, sliders={"density": 0.7})
+    first, again = search(model, request), search(model, request)
     assert first.same_as(again)
 
 

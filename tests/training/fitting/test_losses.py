@@ -79,7 +79,9 @@ def test_gradient_penalty_of_a_linear_critic_is_known():
         return (x * weight).flatten(1).sum(1)
 
     x = torch.rand(5, 3, 2, 4)
-    gp = gradient_penalty(critic, x, torch.rand(5, 3, 2, 4), None, None, torch.Generator().manual_seed(0))
+    gp = gradient_penalty(
+        critic, x, torch.rand(5, 3, 2, 4), None, None, generator=torch.Generator().manual_seed(0)
+    )
     assert gp.item() == pytest.approx((0.5 * 24**0.5 - 1) ** 2, rel=1e-5)
 
 
