@@ -20,10 +20,11 @@ import numpy as np
 from _serve_util import ROOT
 
 from companion.core.descriptors import describe_batch
+from companion.core.notes import pattern_to_notes
 from companion.core.osc_codec import decode_packet, encode_message
 from companion.core.pattern import Pattern
 from companion.osc.dispatch import Daemon
-from companion.osc.replies import notes_reply, pattern_to_note_array
+from companion.osc.replies import notes_reply
 from companion.osc.request import parse_request
 from companion.runtime import candidates
 from companion.runtime.model import load_model
@@ -62,7 +63,7 @@ def main() -> int:
     search = candidates.model_search(model)
     described = describe_batch(raw, meta.grid, meta.hit_threshold, search.columns)  # [64, M]
     pattern = Pattern.from_array(raw[0], meta.grid, meta.hit_threshold)
-    notes = pattern_to_note_array(pattern, meta.output_pitches)
+    notes = pattern_to_notes(pattern, meta.output_pitches)
     message = decode_packet(request)[0]
     stages: dict[str, Callable[[], object]] = {
         "decode + check the request": lambda: parse_request(decode_packet(request)[0], meta),
@@ -72,7 +73,7 @@ def main() -> int:
         ),
         "normalise to 0..1": lambda: search.normaliser.transform(described),
         "decode the chosen pattern": lambda: Pattern.from_array(raw[0], meta.grid, meta.hit_threshold),
-        "pattern -> notes": lambda: pattern_to_note_array(pattern, meta.output_pitches),
+        "pattern -> notes": lambda: pattern_to_notes(pattern, meta.output_pitches),
         "encode the reply": lambda: notes_reply(1, notes, meta.grid.length_beats, "bench"),
     }
     whole = timed(lambda: daemon.handle(request), args.n)

@@ -35,11 +35,11 @@ TARGET_PING_P99_MS = 5.0
 REPLY_TIMEOUT_S = 10.0
 
 
-def serve(root: Path, model: Path) -> tuple[subprocess.Popen, int]:
+def serve(root: Path, model: Path, extra: tuple[str, ...] = ()) -> tuple[subprocess.Popen, int]:
     """`nudge serve` from the checkout at ``root`` on an ephemeral port."""
     env = {**os.environ, "PYTHONPATH": str(root)}
     process = subprocess.Popen(
-        [sys.executable, "-m", "companion.cli", "serve", "--model", str(model), "--port", "0"],
+        [sys.executable, "-m", "companion.cli", "serve", "--model", str(model), "--port", "0", *extra],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
@@ -138,7 +138,7 @@ class Flooder:
             elif data.startswith(b"/nudge/error"):
                 reason = decode_message(data).args[1]
                 self.busy += "busy" in reason
-                self.over_budget += "candidate-bars" in reason
+                self.over_budget += "candidate-bars" in reason or "maximal search" in reason
 
 
 def stats(values: list[float | None]) -> tuple[float, float, int]:
@@ -149,8 +149,8 @@ def stats(values: list[float | None]) -> tuple[float, float, int]:
     return float(np.percentile(done, 50)), float(np.percentile(done, 99)), lost
 
 
-def run(label: str, root: Path, model: Path, seconds: float, rate: float) -> float:
-    process, port = serve(root, model)
+def run(label: str, root: Path, model: Path, seconds: float, rate: float, extra: tuple = ()) -> float:
+    process, port = serve(root, model, extra)
     try:
         alone = measure(port, seconds / 2)
         # the flooder is a process of its own, as another client is: in this one, its reader thread would
@@ -191,6 +191,9 @@ def main() -> None:
         "--before", help="a git revision to measure as well (e.g. the commit before a change)"
     )
     parser.add_argument("--model", type=Path, default=ROOT / "models" / "default.onnx")
+    parser.add_argument(
+        "--threaded", action="store_true", help="measure this checkout with --search-processes 0 as well"
+    )
     parser.add_argument("--flood-port", type=int, help=argparse.SUPPRESS)  # (the flooder's own process)
     args = parser.parse_args()
     if args.flood_port:
@@ -209,6 +212,10 @@ def main() -> None:
             results.append(
                 ("before", run(f"before: {args.before}", Path(folder), args.model, args.seconds, args.rate))
             )
+    if args.threaded:  # the searches on a thread of the daemon, as before issue 26: a baseline in this run
+        label = "this checkout, --search-processes 0"
+        extra = ("--search-processes", "0")
+        results.append((label, run(label, ROOT, args.model, args.seconds, args.rate, extra)))
     results.append(("this checkout", run("this checkout", ROOT, args.model, args.seconds, args.rate)))
     for label, p99 in results:
         verdict = "met" if p99 <= TARGET_PING_P99_MS else "NOT met"

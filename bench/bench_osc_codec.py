@@ -17,9 +17,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from pythonosc.osc_message import OscMessage
 from pythonosc.osc_message_builder import OscMessageBuilder
 
+from companion.core.notes import rows_to_notes
 from companion.core.osc_codec import decode_message, encode_message
 from companion.osc.api import NOTES_PER_PART
-from companion.osc.replies import note_array, notes_reply
+from companion.osc.replies import notes_reply
 
 
 def timed(function, n: int = 2000) -> float:
@@ -63,7 +64,7 @@ def main() -> int:
 
     if python_osc_part() != ours_part():
         raise RuntimeError("the two encoders disagree")
-    notes = note_array(rows)
+    notes = rows_to_notes(rows)
     flat = [x for p, s, d, v in rows.tolist() for x in (int(p), s, d, int(v))]
     request = encode_message("/nudge/vary", "ifsf" + "iffi" * len(rows), (1, 0.2, "notes", 16.0, *flat))
     theirs = OscMessage(request).params

@@ -261,7 +261,7 @@ def test_the_daemon_imports_only_its_runtime_dependencies():
     third_party = set()
     for p in (ROOT / "companion").rglob("*.py"):
         third_party |= _imported_roots(p) - set(sys.stdlib_module_names) - {"companion", "__future__"}
-    assert third_party == {"numpy", "onnxruntime", "mido", "rtmidi"}
+    assert third_party == {"numpy", "onnxruntime", "mido", "rtmidi", "jack"}  # jack: JACK-Client
 
 
 def test_importing_every_companion_module_loads_no_torch():

@@ -1,4 +1,10 @@
 """Nudge training: ingest rhythm data, train the conditional GAN, evaluate it, export it to ONNX.
 
-Training imports ``companion`` (the pattern, descriptors and model contract); never the reverse.
+- ``dataset``: ``RhythmDataset``, the one dataset format; ``conditions``: what a model is conditioned on.
+- ``ingest`` (MIDI drum files) and ``spotify`` (audio analyses): the data sources.
+- ``fitting``: training; ``evaluation``: measuring a model; ``export``: the generator to ONNX.
+- ``commands`` and ``cli``: ``nudge-train``.
+
+Training imports ``companion`` (the pattern, descriptors and model contract); never the reverse; the rooms'
+import rules are in tests/test_layering.py.
 """

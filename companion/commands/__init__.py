@@ -1,0 +1,5 @@
+"""The ``nudge`` commands, one module each (``companion.cli`` imports only the chosen one).
+
+- ``serve``: the daemon; ``generate``: ``.mid`` files without a DAW; ``info``: a model's metadata.
+- ``service``: ``nudge serve`` at login; ``service_files``: the launchd, systemd and Task Scheduler files.
+"""

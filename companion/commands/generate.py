@@ -11,9 +11,9 @@ from pathlib import Path
 from companion.commands.serve import DEFAULT_MODEL_NAME, DEFAULT_MODELS_DIR
 from companion.core.descriptors import DESCRIPTOR_NAMES, describe
 from companion.core.errors import NudgeError, UsageError
+from companion.core.midi_values import DEFAULT_BPM
+from companion.core.model_meta import STYLE_ANY
 from companion.core.pattern import MAX_BARS
-
-STYLE_ANY = "any"
 
 
 def add_arguments(parser: argparse.ArgumentParser, argv: Sequence[str] = ()) -> None:
@@ -24,10 +24,12 @@ def add_arguments(parser: argparse.ArgumentParser, argv: Sequence[str] = ()) -> 
     parser.add_argument(
         "--bars", type=int, help="length in bars, 1..8 (default: the model's; --from: the file's)"
     )
-    parser.add_argument("--style", default=STYLE_ANY, help="a style of the model (see nudge info), or 'any'")
+    parser.add_argument(
+        "--style", default=STYLE_ANY, help=f"a style of the model (see nudge info), or '{STYLE_ANY}'"
+    )
     parser.add_argument("--seed", type=int, help="same seed + same options = same file (default: random)")
     parser.add_argument(
-        "--tempo", type=float, help="bpm written to the file (default 120; --from: the file's)"
+        "--tempo", type=float, help=f"bpm written to the file (default {DEFAULT_BPM:g}; --from: the file's)"
     )
     parser.add_argument("--count", type=int, default=1, help="write N variations: NAME_1.mid .. NAME_N.mid")
     parser.add_argument("--candidates", type=int, default=64, help="search width (default 64)")
@@ -144,7 +146,7 @@ def run(args: argparse.Namespace) -> int:
             raise UsageError("--keep needs --from FILE.mid: the notes of the kept voices come from it")
         amount = args.amount if args.amount is not None else (1.0 if keep else 0.2)
         seed = args.seed if args.seed is not None else random.SystemRandom().randrange(2**31 - 1)
-        clip, bpm = None, 120.0
+        clip, bpm = None, DEFAULT_BPM
         if args.source is not None:
             mapper = PitchMapper(merged_pitch_table(model.meta.output_pitches))
             # bars: the file's, a last bar counting when half played (a note-off past the loop end is not)

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from companion.core.errors import NudgeError
 from companion.osc.dispatch import Daemon
+from companion.osc.search_pool import default_size
 from companion.runtime.model import ModelError, load_model
 from companion.runtime.model_info import check_fits
 from companion.runtime.models_dir import ModelsDir
@@ -52,6 +53,17 @@ def seconds_in(low: float, high: float) -> Callable[[str], float]:
         return seconds
 
     return parse
+
+
+def search_processes(text: str) -> int:
+    """An argparse type: a count of search processes, 0..16."""
+    try:
+        count = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be an int in 0..16, got {text!r}") from None
+    if not 0 <= count <= 16:
+        raise argparse.ArgumentTypeError(f"must be an int in 0..16, got {count}")
+    return count
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -96,6 +108,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="stop after this many seconds without a request, 1..86400 (the Max for Live device starts "
         "the daemon with 60: it pings once a second, so the daemon ends after Live)",
     )
+    parser.add_argument(
+        "--search-processes",
+        type=search_processes,
+        default=default_size(),
+        metavar="N",
+        help="processes that run the searches, 0..16 (default: one per core, at most 4: "
+        f"{default_size()} here); 0 runs them on a thread of the daemon, where they slow its pings down",
+    )
     from companion.live import options as live  # imported when the command is built: it pulls in rtmidi
 
     live.add_live_arguments(parser)
@@ -130,6 +150,7 @@ def run(args: argparse.Namespace) -> int:
             args.allow,
             allow_remote=args.allow_remote,
             poll_seconds=args.poll_seconds,
+            search_processes=args.search_processes,
         )
     except (NudgeError, OSError) as error:  # --host, --allow; the port is taken
         print(f"nudge serve: {error}", file=sys.stderr)
@@ -139,7 +160,8 @@ def run(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, _raise_interrupt)
     if player is not None:
         live.install_signal_handlers(player)  # every note ends on SIGINT/SIGTERM, then the above runs
-    host, port = server.address
+    host, port = server.address[:2]  # (an IPv6 address has four parts)
+    host = f"[{host}]" if ":" in host else host
     ready_ms = (time.perf_counter() - started) * 1e3
     print(
         f"nudge serve: listening on {host}:{port}, model {model.name} ({model.path}), "

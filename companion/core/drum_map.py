@@ -15,6 +15,7 @@ from enum import StrEnum
 import numpy as np
 
 from companion.core.errors import UsageError
+from companion.core.midi_values import PITCH
 
 # name           output pitch (General MIDI)   group
 VOICE_TABLE: tuple[tuple[str, int, str], ...] = (
@@ -113,9 +114,7 @@ def voice_lookup(table: Mapping[int, str]) -> np.ndarray:
         raise UsageError(f"drum map names unknown voices {unknown}; allowed: {list(VOICES)}")
     lookup = np.full(128, -1, dtype=np.int64)
     for pitch, voice in table.items():
-        if not 0 <= int(pitch) <= 127:
-            raise UsageError(f"drum map pitch must be in 0..127, got {pitch!r}")
-        lookup[int(pitch)] = VOICE_INDEX[voice]
+        lookup[PITCH.check(pitch, "drum map pitch")] = VOICE_INDEX[voice]
     return lookup
 
 
@@ -148,7 +147,7 @@ class PitchMapper:
         """int64 [K] voice index of each pitch; -1 (and counted) where dropped under the ``drop`` policy,
         ``UnknownPitchError`` naming the first unknown pitch under ``error``."""
         pitches = np.asarray(pitches, dtype=np.int64)
-        in_range = (pitches >= 0) & (pitches <= 127)
+        in_range = ~PITCH.outside(pitches)
         voices = np.where(in_range, self.lookup[np.where(in_range, pitches, 0)], -1)
         unknown = voices < 0
         if unknown.any():
@@ -184,9 +183,7 @@ def output_pitches_from(overrides: Mapping[str, int] | None = None) -> tuple[int
     for voice, pitch in (overrides or {}).items():
         if voice not in VOICE_INDEX:
             raise UsageError(f"unknown voice {voice!r} in drum map override; allowed: {list(VOICES)}")
-        if not isinstance(pitch, int) or isinstance(pitch, bool) or not 0 <= pitch <= 127:
-            raise UsageError(f"pitch for voice {voice!r} must be an int in 0..127, got {pitch!r}")
-        pitches[VOICE_INDEX[voice]] = pitch
+        pitches[VOICE_INDEX[voice]] = PITCH.check(pitch, f"pitch for voice {voice!r}")
     return tuple(pitches)
 
 

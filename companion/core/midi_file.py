@@ -19,17 +19,16 @@ import numpy as np
 
 from companion.core.atomic import atomic_write_bytes
 from companion.core.drum_map import OUTPUT_PITCHES, PitchMapper
-from companion.core.errors import MidiFileError, UsageError
-from companion.core.notes import Note, notes_to_pattern, pattern_to_notes
-from companion.core.pattern import FILE_PARTIAL_BAR, MAX_BPM, MIN_BPM, Grid, Pattern, bars_for_length
+from companion.core.errors import MidiFileError
+from companion.core.midi_values import DEFAULT_BPM, DRUM_CHANNEL, channel_to_wire, check_bpm
+from companion.core.notes import NOTE_DTYPE, OFF_GRID, notes_to_pattern, pattern_to_notes, sort_notes
+from companion.core.pattern import FILE_PARTIAL_BAR, Grid, Pattern, bars_for_length
 from companion.core.regular_files import NotRegularFileError, read_regular_file
 
-DRUM_CHANNEL = 9  # zero-based: MIDI channel 10
 # caps on the .mid files read: mido takes ~3 s and ~90 MB for 256 KiB of dense notes. A clip to nudge
 # (--from) is a few KB and the longest GMD performance 152 KB; a training corpus may hold longer takes.
 MAX_MIDI_FILE_BYTES = 256 * 1024
 MAX_INGEST_FILE_BYTES = 16 * 1024 * 1024
-DEFAULT_BPM = 120.0
 TICKS_PER_BEAT = 480
 
 
@@ -37,7 +36,7 @@ TICKS_PER_BEAT = 480
 class DrumTake:
     """The drum notes of one MIDI file, in quarter-note beats from the file's start."""
 
-    notes: list[Note]
+    notes: np.ndarray  # [K] of NOTE_DTYPE (companion.core.notes), off the grid, by start
     bpm: float
     time_signature: tuple[int, int]
     length_beats: float
@@ -68,7 +67,7 @@ class DrumArrays:
 def read_drum_arrays(
     path: str | os.PathLike, channel: int | None = DRUM_CHANNEL, max_bytes: int = MAX_INGEST_FILE_BYTES
 ) -> DrumArrays:
-    """Note-ons of ``path`` on ``channel`` (``None``: any), track by track (no per-message copies).
+    """Note-ons of ``path`` on ``channel`` (1..16; ``None``: any), track by track (no per-message copies).
 
     ``MidiFileError`` (without the path: the caller names it) for unreadable and unsupported files, and
     for anything but a regular file of at most ``max_bytes`` (a FIFO is refused at once, never waited on).
@@ -84,6 +83,7 @@ def read_drum_arrays(
         midi = mido.MidiFile(file=io.BytesIO(data))
     except (OSError, EOFError, ValueError, KeyError, IndexError, TypeError) as error:
         raise MidiFileError(f"not a readable MIDI file ({type(error).__name__}: {error})") from error
+    wire_channel = None if channel is None else channel_to_wire(channel)
     if midi.type == 2:
         raise MidiFileError("MIDI file type 2 (independent sequences) is not supported")
     if not midi.ticks_per_beat or midi.ticks_per_beat <= 0:
@@ -103,7 +103,7 @@ def read_drum_arrays(
             if kind == "note_on":
                 if message.velocity == 0:
                     continue
-                if channel is not None and message.channel != channel:
+                if wire_channel is not None and message.channel != wire_channel:
                     other += 1
                     continue
                 ticks.append(tick)
@@ -128,7 +128,7 @@ def read_drum_arrays(
 
 
 def read_drum_take(path: str | os.PathLike, channel: int | None = DRUM_CHANNEL) -> DrumTake:
-    """Read the drum notes (note-ons on ``channel``; ``None`` = any channel) of a .mid file.
+    """Read the drum notes (note-ons on ``channel`` 1..16; ``None`` = any channel) of a .mid file.
 
     Raises ``MidiFileError`` for unreadable files (a FIFO, a device, a folder, over ``MAX_MIDI_FILE_BYTES``)
     and files without any note on the drum channel.
@@ -139,20 +139,18 @@ def read_drum_take(path: str | os.PathLike, channel: int | None = DRUM_CHANNEL) 
         raise MidiFileError(f"{path}: {error}") from error
     tpb = arrays.ticks_per_beat
     if len(arrays.ticks) == 0:
-        where = "on any channel" if channel is None else f"on MIDI channel {channel + 1}"
+        where = "on any channel" if channel is None else f"on MIDI channel {channel}"
         raise MidiFileError(f"{path}: no drum notes {where} ({arrays.other_channel_notes} notes elsewhere)")
-    notes = sorted(
-        Note(tick / tpb, pitch, 0.1, velocity)
-        for tick, pitch, velocity in zip(
-            arrays.ticks.tolist(), arrays.pitches.tolist(), arrays.velocities.tolist(), strict=True
-        )
-    )
+    notes = np.empty(len(arrays.ticks), dtype=NOTE_DTYPE)  # [K]
+    notes["pitch"], notes["start_beats"] = arrays.pitches, arrays.ticks / tpb
+    notes["duration_beats"], notes["velocity"], notes["step"] = 0.1, arrays.velocities, OFF_GRID
+    notes = sort_notes(notes)
     first_tempo = arrays.tempos[0][1] if arrays.tempos else None
     return DrumTake(
         notes=notes,
         bpm=arrays.bpm or DEFAULT_BPM,
         time_signature=tuple(arrays.time_signatures[0][1:]) if arrays.time_signatures else (4, 4),
-        length_beats=max(arrays.end_tick / tpb, notes[-1].start_beats),
+        length_beats=max(arrays.end_tick / tpb, float(notes["start_beats"][-1])),
         other_channel_notes=arrays.other_channel_notes,
         tempo_changes=sum(tempo != first_tempo for _, tempo in arrays.tempos),
         source=os.fspath(path),
@@ -173,35 +171,59 @@ def pattern_to_midi(
     channel: int = DRUM_CHANNEL,
     track_name: str = "Nudge",
 ) -> mido.MidiFile:
-    """A type-0 MIDI file holding the pattern on ``channel`` with tempo and time signature."""
-    if not (MIN_BPM <= float(bpm) <= MAX_BPM):
-        raise UsageError(f"bpm must be in {MIN_BPM:g}..{MAX_BPM:g}, got {bpm!r}")
-    if not 0 <= channel <= 15:
-        raise UsageError(f"channel must be in 0..15 (zero-based), got {channel!r}")
+    """A type-0 MIDI file holding the pattern on ``channel`` (1..16) with tempo and time signature, exactly
+    the pattern long."""
+    grid = pattern.grid
+    notes = pattern_to_notes(pattern, output_pitches)
+    return notes_to_midi(
+        notes,
+        bpm,
+        channel=channel,
+        length_beats=grid.length_beats,
+        beats_per_bar=grid.beats_per_bar,
+        track_name=track_name,
+    )
+
+
+def notes_to_midi(
+    notes: np.ndarray,
+    bpm: float = DEFAULT_BPM,
+    *,
+    channel: int = DRUM_CHANNEL,
+    length_beats: float | None = None,
+    beats_per_bar: int | None = None,
+    track_name: str | None = None,
+) -> mido.MidiFile:
+    """A type-0 MIDI file of ``notes`` ([K] of ``NOTE_DTYPE``) on ``channel`` (1..16) at ``bpm``.
+
+    With ``length_beats`` the file is exactly that long: a note stays inside (one looped to the very end
+    stops at the end); with ``beats_per_bar`` it carries that time signature (over a quarter note)."""
+    bpm = check_bpm(bpm)
+    wire_channel = channel_to_wire(channel)
+    end_tick = None if length_beats is None else round(length_beats * TICKS_PER_BEAT)
     events: list[tuple[int, int, mido.Message]] = []  # (tick, order, message); note-offs sort first
-    end_tick = round(pattern.grid.length_beats * TICKS_PER_BEAT)
-    for note in pattern_to_notes(pattern, output_pitches):
-        start = min(
-            round(note.start_beats * TICKS_PER_BEAT), end_tick - 1
-        )  # rounding must not leave the clip
-        # a note looped to the very end stops at the clip's end, so that the file is exactly the pattern long
-        end = max(start + 1, min(end_tick, round((note.start_beats + note.duration_beats) * TICKS_PER_BEAT)))
-        events.append(
-            (start, 1, mido.Message("note_on", channel=channel, note=note.pitch, velocity=note.velocity))
-        )
-        events.append((end, 0, mido.Message("note_off", channel=channel, note=note.pitch, velocity=0)))
+    columns = (notes["pitch"], notes["start_beats"], notes["duration_beats"], notes["velocity"])
+    for pitch, start_beats, duration_beats, velocity in zip(*(c.tolist() for c in columns), strict=True):
+        start = round(start_beats * TICKS_PER_BEAT)
+        end = round((start_beats + duration_beats) * TICKS_PER_BEAT)
+        if end_tick is not None:  # rounding must not leave the clip
+            start, end = min(start, end_tick - 1), min(end_tick, end)
+        end = max(start + 1, end)
+        on = mido.Message("note_on", channel=wire_channel, note=pitch, velocity=velocity)
+        off = mido.Message("note_off", channel=wire_channel, note=pitch, velocity=0)
+        events += [(start, 1, on), (end, 0, off)]
     events.sort(key=lambda e: (e[0], e[1]))
     track = mido.MidiTrack()
-    track.append(mido.MetaMessage("track_name", name=track_name, time=0))
+    if track_name is not None:
+        track.append(mido.MetaMessage("track_name", name=track_name, time=0))
     track.append(mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(bpm), time=0))
-    track.append(
-        mido.MetaMessage("time_signature", numerator=pattern.grid.beats_per_bar, denominator=4, time=0)
-    )
+    if beats_per_bar is not None:
+        track.append(mido.MetaMessage("time_signature", numerator=beats_per_bar, denominator=4, time=0))
     last = 0
     for tick, _, message in events:
         track.append(message.copy(time=tick - last))
         last = tick
-    track.append(mido.MetaMessage("end_of_track", time=max(0, end_tick - last)))
+    track.append(mido.MetaMessage("end_of_track", time=0 if end_tick is None else max(0, end_tick - last)))
     midi = mido.MidiFile(type=0, ticks_per_beat=TICKS_PER_BEAT)
     midi.tracks.append(track)
     return midi

@@ -21,11 +21,13 @@ from typing import Any
 import numpy as np
 
 from companion.core.errors import ModelError
+from companion.core.midi_values import PITCH
 from companion.core.normaliser import QuantileNormaliser
 from companion.core.pattern import Grid
 
 FORMAT_VERSION = 1
 METADATA_KEY = "nudge"
+STYLE_ANY = "any"  # not a style: any of the model's (a seeded draw per candidate)
 MAX_NAME_CHARS = 64  # model, voice, condition and style names: they travel in OSC replies and label dials
 MAX_DESCRIPTION_CHARS = 200
 MAX_CONDITIONS = 32
@@ -130,7 +132,9 @@ class ModelMeta:
             )
         voices_raw = _list(data, "voices")
         voices = tuple(
-            VoiceMeta(_str(v, f"voices[{i}].name"), _int(v, "pitch", 0, 127, f"voices[{i}].pitch"))
+            VoiceMeta(
+                _str(v, f"voices[{i}].name"), _int(v, "pitch", PITCH.low, PITCH.high, f"voices[{i}].pitch")
+            )
             for i, v in enumerate(voices_raw)
         )
         probs = tuple(

@@ -18,7 +18,6 @@ PLANES: tuple[str, ...] = ("hit", "velocity", "offset")
 HIT, VELOCITY, OFFSET = 0, 1, 2
 MAX_OFFSET_STEPS = 0.5
 MAX_BARS = 8
-MIN_BPM, MAX_BPM = 20.0, 999.0  # Ableton Live's tempo range: transport, live MIDI clocks, .mid files
 # time signatures we support: numerator over a quarter-note beat
 SUPPORTED_TIME_SIGNATURES: dict[tuple[int, int], int] = {(4, 4): 4, (3, 4): 3, (2, 4): 2, (5, 4): 5}
 # How much of a trailing partial bar makes it a bar (see ``whole_bars``):

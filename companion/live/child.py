@@ -1,41 +1,37 @@
 """The live player's child process (``python -m companion.live.child``), started by
 ``companion.live.process.LivePlayer``: it opens the MIDI ports and serves the parent's commands, framed as
-length-prefixed pickles over its stdin/stdout, until close, SIGTERM or the parent's end."""
+length-prefixed pickles over its stdin/stdout (``companion.core.pipes``), until close, SIGTERM or the
+parent's end.
+
+It never outlives its parent, even stuck: on Linux the kernel sends it SIGTERM when the parent dies
+(``PR_SET_PDEATHSIG``), elsewhere the end of its stdin tells it; and once told to end (close, SIGTERM) it
+has ``END_GRACE_S`` to end its notes, after which ``faulthandler``'s watchdog thread, which needs no GIL,
+ends the process (as a service manager's stop timeout would). ``health`` answers how long ago the
+scheduling thread last took a turn: the parent's watchdog treats a stuck thread like a dead process.
+"""
 
 from __future__ import annotations
 
+import faulthandler
 import logging
 import os
-import pickle
 import signal
-import struct
 import sys
+import time
 from typing import Any, BinaryIO
 
+from companion.core.pipes import die_with_parent, read_message, write_message
 from companion.live.output import MidiPortError
 from companion.live.player import raise_thread_priority
 
 log = logging.getLogger(__name__)
 SIGTERM_EXIT = 128 + signal.SIGTERM  # the child's exit status after SIGTERM (it ends its notes first)
+END_GRACE_S = 2.0  # from close or SIGTERM to the end of the process, whatever holds it up
 
 
-def write_message(stream: BinaryIO, obj: object) -> None:
-    """One message to the other side of the pipe: a little-endian uint32 length, then the pickle."""
-    data = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
-    stream.write(struct.pack("<I", len(data)) + data)
-    stream.flush()
-
-
-def read_message(stream: BinaryIO) -> Any:
-    """One message from the other side of the pipe (EOFError when it closed)."""
-    header = stream.read(4)
-    if len(header) < 4:
-        raise EOFError("pipe closed")
-    (size,) = struct.unpack("<I", header)
-    data = stream.read(size)
-    if len(data) < size:
-        raise EOFError("pipe closed mid-message")
-    return pickle.loads(data)  # our own child's messages only
+def _ending() -> None:
+    """From here the process ends within END_GRACE_S, even if ending the notes hangs."""
+    faulthandler.dump_traceback_later(END_GRACE_S, exit=True)
 
 
 class _Terminated(Exception):
@@ -43,6 +39,7 @@ class _Terminated(Exception):
 
 
 def _on_sigterm(signum: int, frame: object) -> None:
+    _ending()
     raise _Terminated
 
 
@@ -52,6 +49,7 @@ def _child_main(requests: BinaryIO, replies: BinaryIO) -> int:
     Returns the exit status: 0, or ``SIGTERM_EXIT`` after SIGTERM (the parent may then restart it)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, _on_sigterm)
+    die_with_parent()
     config = read_message(requests)  # a companion.live.process.LiveConfig
     logging.basicConfig(level=config.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     from companion.live.clock import InternalClock, MidiClock, OscClock
@@ -87,16 +85,18 @@ def _child_main(requests: BinaryIO, replies: BinaryIO) -> int:
             config.realtime
         ):  # this loop shares the GIL with the player thread: it must not be preempted holding it
             raise_thread_priority()
-        write_message(
-            replies, ("ready", {"port": output.name, "clock": clock.kind, "priority": player.priority})
-        )
+        jack_ports = [p for p in (getattr(output, "jack_port", None), getattr(clock, "jack_port", None)) if p]
+        ready = {"port": output.name, "clock": clock.kind, "priority": player.priority, "jack": jack_ports}
+        write_message(replies, ("ready", ready))
         while True:
             try:
                 name, args = read_message(requests)
             except EOFError:
                 log.warning("live MIDI: the serving process is gone; ending every note")
+                _ending()
                 return 0
             if name == "close":
+                _ending()
                 return 0
             write_message(replies, _dispatch(player, name, args))
     except _Terminated:
@@ -115,6 +115,8 @@ def _dispatch(player: Any, name: str, args: tuple) -> tuple[str, Any]:
             return "ok", list(player.trace or [])
         if name == "clock_state":
             return "ok", player.clock.state()
+        if name == "health":  # (no lock: a stuck scheduling thread may hold the player's)
+            return "ok", (time.monotonic() - player.heartbeat_s, player.clock.state())
         if name not in ("start", "stop", "panic", "queue", "set_transport", "set_bpm", "resume"):
             raise ValueError(f"unknown live MIDI command {name!r}")
         return "ok", getattr(player, name)(*args)

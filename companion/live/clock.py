@@ -25,7 +25,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 from companion.core.errors import UsageError
-from companion.core.pattern import MAX_BPM, MIN_BPM
+from companion.core.midi_values import DEFAULT_BPM, MAX_BPM, MAX_SONG_BEATS, MIN_BPM, check_bpm
 from companion.live.clock_in import MidiInputReader
 
 log = logging.getLogger(__name__)
@@ -37,14 +37,6 @@ LOCATE_MIN_S = 0.06  # ... but never less than this in time: at 999 BPM a quarte
 PPQN = 24  # MIDI clocks per quarter note
 CLOCKS_PER_SPP = 6  # a song-position-pointer unit is a 16th note
 CLOCK_PORT_NAME = "Nudge Clock"  # the virtual MIDI input for clock, where no --clock-in is given
-
-
-def check_bpm(bpm: object) -> float:
-    if isinstance(bpm, bool) or not isinstance(bpm, int | float) or not math.isfinite(bpm):
-        raise UsageError(f"bpm must be a finite number in {MIN_BPM:g}..{MAX_BPM:g}, got {bpm!r}")
-    if not MIN_BPM <= bpm <= MAX_BPM:
-        raise UsageError(f"bpm must be in {MIN_BPM:g}..{MAX_BPM:g}, got {bpm!r}")
-    return float(bpm)
 
 
 @dataclass(frozen=True)
@@ -74,7 +66,7 @@ class Clock:
 
     kind = "base"
 
-    def __init__(self, bpm: float = 120.0, now: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, bpm: float = DEFAULT_BPM, now: Callable[[], float] = time.monotonic) -> None:
         self._now = now
         self._lock = threading.Lock()
         self._state = ClockState(False, check_bpm(bpm), now(), 0.0, 0)
@@ -160,6 +152,8 @@ class OscClock(Clock):
         bpm = check_bpm(bpm)
         if isinstance(beat, bool) or not isinstance(beat, int | float) or not math.isfinite(beat) or beat < 0:
             raise UsageError(f"beat must be a finite number >= 0, got {beat!r}")
+        if beat > MAX_SONG_BEATS:
+            raise UsageError(f"beat must be in 0..{MAX_SONG_BEATS:.0f} (what a set can hold), got {beat:g}")
         if playing not in (True, False, 0, 1):
             raise UsageError(f"playing must be 0 or 1, got {playing!r}")
         now = self._now() if time_s is None else time_s
@@ -183,13 +177,14 @@ class MidiClock(Clock):
 
     kind = "midi"
 
-    def __init__(self, bpm: float = 120.0, now: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, bpm: float = DEFAULT_BPM, now: Callable[[], float] = time.monotonic) -> None:
         super().__init__(bpm, now)
         self._ticks = 0  # song position, in clocks, of the next tick
         self._pending_start = False
         self._tick_times: deque[float] = deque(maxlen=PPQN + 1)
         self._input: MidiInputReader | None = None
         self.port_name = ""
+        self.jack_port: str | None = None  # our own input port, on JACK
 
     @property
     def position_beats(self) -> float:
@@ -243,7 +238,7 @@ class MidiClock(Clock):
             self._ticks += 1
 
     @classmethod
-    def open(cls, api: str = "auto", port: str | None = None, bpm: float = 120.0) -> MidiClock:
+    def open(cls, api: str = "auto", port: str | None = None, bpm: float = DEFAULT_BPM) -> MidiClock:
         """A clock fed by an rtmidi input: the existing port ``port``, or a virtual port "Nudge Clock"."""
         import rtmidi
 
@@ -273,6 +268,8 @@ class MidiClock(Clock):
                     index = find_port(names, port)
                     midi_in.open_port(index, "in")
                     clock.port_name = names[index]
+                if candidate == "jack":
+                    clock.jack_port = f"{CLOCK_PORT_NAME}:{CLOCK_PORT_NAME if port is None else 'in'}"
             except (rtmidi.RtMidiError, MidiPortError) as error:
                 midi_in.delete()
                 errors.append(str(error))

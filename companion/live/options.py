@@ -20,8 +20,8 @@ from typing import TYPE_CHECKING
 
 from companion.core.drum_map import VOICES, output_pitches_from
 from companion.core.errors import ModelError, UsageError
+from companion.core.midi_values import CHANNEL, DEFAULT_BPM, DRUM_CHANNEL, MAX_BPM, MIN_BPM, check_bpm
 from companion.core.model_meta import ModelMeta
-from companion.live.clock import MAX_BPM, MIN_BPM, check_bpm
 from companion.live.output import MIDI_APIS
 from companion.live.process import LiveConfig, LivePlayer
 from companion.live.timeline import SWITCH_MODES
@@ -42,9 +42,11 @@ def _channel(text: str) -> int:
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"--midi-channel must be an int in 1..16, got {text!r}") from None
-    if not 1 <= value <= 16:
-        raise argparse.ArgumentTypeError(f"--midi-channel must be in 1..16, got {value}")
+        raise argparse.ArgumentTypeError(f"--midi-channel must be {CHANNEL.text}, got {text!r}") from None
+    if not CHANNEL.low <= value <= CHANNEL.high:
+        raise argparse.ArgumentTypeError(
+            f"--midi-channel must be in {CHANNEL.low}..{CHANNEL.high}, got {value}"
+        )
     return value
 
 
@@ -70,7 +72,13 @@ def add_live_arguments(parser: argparse.ArgumentParser) -> None:
         default="auto",
         help="; ".join(f"{name}: {where}" for name, (_, _, where) in MIDI_APIS.items()),
     )
-    group.add_argument("--midi-channel", type=_channel, default=10, metavar="1..16", help="MIDI channel (10)")
+    group.add_argument(
+        "--midi-channel",
+        type=_channel,
+        default=DRUM_CHANNEL,
+        metavar=f"{CHANNEL.low}..{CHANNEL.high}",
+        help=f"MIDI channel ({DRUM_CHANNEL})",
+    )
     group.add_argument(
         "--drum-map",
         metavar="FILE",
@@ -88,7 +96,10 @@ def add_live_arguments(parser: argparse.ArgumentParser) -> None:
         "--clock-in", metavar="PORT", help='MIDI clock input port (default: a virtual port "Nudge Clock")'
     )
     group.add_argument(
-        "--bpm", type=_bpm, default=120.0, help=f"tempo of the internal clock, {MIN_BPM:g}..{MAX_BPM:g} (120)"
+        "--bpm",
+        type=_bpm,
+        default=DEFAULT_BPM,
+        help=f"tempo of the internal clock, {MIN_BPM:g}..{MAX_BPM:g} ({DEFAULT_BPM:g})",
     )
     group.add_argument(
         "--switch",

@@ -15,6 +15,7 @@ import time
 from collections.abc import Sequence
 
 from companion.core.errors import LiveMidiError, UsageError
+from companion.core.midi_values import CHANNEL, DATA_BYTE, VELOCITY, channel_to_wire, wire_to_channel
 
 log = logging.getLogger(__name__)
 
@@ -56,13 +57,6 @@ class MidiPortError(LiveMidiError):
     """A MIDI port could not be opened or found; the message says which and what exists."""
 
 
-def check_channel(channel: object) -> int:
-    """A MIDI channel as users count it, 1..16."""
-    if isinstance(channel, bool) or not isinstance(channel, int) or not 1 <= channel <= 16:
-        raise UsageError(f"MIDI channel must be an int in 1..16, got {channel!r}")
-    return channel
-
-
 def validate_message(message: Sequence[int]) -> tuple[int, ...]:
     """The message as a tuple of ints, or ``ValueError`` naming the byte at fault."""
     data = tuple(message)
@@ -82,8 +76,8 @@ def validate_message(message: Sequence[int]) -> tuple[int, ...]:
             f"MIDI status 0x{status:02X} takes {MESSAGE_LENGTHS[kind]} data bytes, got {len(data) - 1}"
         )
     for i, byte in enumerate(data[1:], start=1):
-        if not 0 <= byte <= 127:
-            raise ValueError(f"MIDI data byte {i} must be in 0..127, got {byte}")
+        if not DATA_BYTE.low <= byte <= DATA_BYTE.high:
+            raise ValueError(f"MIDI data byte {i} must be in {DATA_BYTE.low}..{DATA_BYTE.high}, got {byte}")
     return data
 
 
@@ -102,7 +96,7 @@ class MidiOutput:
             if self._closed:
                 raise MidiPortError(f"MIDI output {self.name!r} is closed")
             self._send(data)
-            kind, channel = data[0] & 0xF0, (data[0] & 0x0F) + 1
+            kind, channel = data[0] & 0xF0, wire_to_channel(data[0] & 0x0F)
             if kind == 0x90 and data[2] > 0:
                 self._sounding.add((channel, data[1]))
             elif kind in (0x80, 0x90):
@@ -111,15 +105,14 @@ class MidiOutput:
                 self._sounding = {key for key in self._sounding if key[0] != channel}
 
     def note_on(self, channel: int, pitch: int, velocity: int) -> None:
-        if not 1 <= velocity <= 127:
-            raise UsageError(f"note-on velocity must be in 1..127, got {velocity!r}")
-        self.send((0x90 | (check_channel(channel) - 1), pitch, velocity))
+        VELOCITY.check(velocity, "note-on velocity")
+        self.send((0x90 | channel_to_wire(channel), pitch, velocity))
 
     def note_off(self, channel: int, pitch: int) -> None:
-        self.send((0x80 | (check_channel(channel) - 1), pitch, 0))
+        self.send((0x80 | channel_to_wire(channel), pitch, 0))
 
     def control_change(self, channel: int, control: int, value: int) -> None:
-        self.send((0xB0 | (check_channel(channel) - 1), control, value))
+        self.send((0xB0 | channel_to_wire(channel), control, value))
 
     def sounding(self, channel: int | None = None) -> set[int]:
         """Pitches whose note-on has not yet been followed by a note-off (on ``channel``, or any)."""
@@ -128,7 +121,7 @@ class MidiOutput:
 
     def panic(self, channel: int | None = None) -> None:
         """Note-off for every sounding note, then all-notes-off (CC 123) on ``channel`` (None: all 16)."""
-        channels = range(1, 17) if channel is None else (check_channel(channel),)
+        channels = range(CHANNEL.low, CHANNEL.high + 1) if channel is None else (CHANNEL.check(channel),)
         with self._lock:
             if self._closed:
                 return
@@ -220,6 +213,7 @@ class RtMidiOutput(MidiOutput):
             raise
         self._midi = midi
         self.api = api
+        self.jack_port = f"{client_name}:{DEFAULT_PORT_NAME}" if api == "jack" else None  # our own port
         super().__init__(shown)
         log.info("MIDI output %r open (%s)", shown, api)
 

@@ -23,14 +23,21 @@ from dataclasses import dataclass
 
 from companion.core.drum_map import N_VOICES, OUTPUT_PITCHES, VOICES, output_pitches_from
 from companion.core.errors import UsageError
+from companion.core.midi_values import CHANNEL, DRUM_CHANNEL, PITCH, channel_to_wire, check_bpm
 from companion.core.pattern import Pattern
-from companion.live.clock import Clock, ClockState, InternalClock, OscClock, check_bpm
-from companion.live.output import MidiOutput, check_channel
+from companion.live.clock import Clock, ClockState, InternalClock, OscClock
+from companion.live.output import MidiOutput
 from companion.live.timeline import SWITCH_MODES, Timeline, pattern_to_loop_events
 
 log = logging.getLogger(__name__)
 
-MAX_WAIT_S = 0.25  # the thread re-reads the clock at least this often, even with nothing due
+MAX_WAIT_S = 0.25  # the thread re-reads the clock at least this often, even with nothing due (or stopped)
+MAX_EVENTS_PER_STEP = 4096  # note-ons and -offs one wake may look at (a second's stall at 999 BPM with every
+# voice on every 16th: about 1,200, nearly all skipped as late) ...
+MAX_SENT_PER_STEP = 128  # ... and send: a step's notes and their note-offs are at most 18 (more with pushed
+# notes). Past either, the song position is not one the player can follow (e.g. beats so large that adding a
+# step changes nothing, every note due at once): it ends every note and waits for the transport to move (a
+# new clock epoch) instead of looping, or flooding the port
 LATE_FLOOR_S = 0.005  # a note-on later than this and than half a grid step is skipped (and counted)
 SWITCH_INTERVAL_S = 0.0005  # GIL hand-over interval while a player exists (CPython's default is 5 ms)
 RT_PRIORITY = (
@@ -80,7 +87,7 @@ class Player:
         self,
         output: MidiOutput,
         clock: Clock,
-        channel: int = 10,
+        channel: int = DRUM_CHANNEL,
         output_pitches: Sequence[int] = OUTPUT_PITCHES,
         switch: str = "bar",
         *,
@@ -94,7 +101,8 @@ class Player:
             raise UsageError(f"output_pitches must have {N_VOICES} entries, got {len(output_pitches)}")
         self.output = output
         self.clock = clock
-        self.channel = check_channel(channel)
+        self.channel = CHANNEL.check(channel)
+        self._wire_channel = channel_to_wire(channel)  # the status byte's nibble
         self.output_pitches = tuple(output_pitches)
         self.pitch_overrides = dict(pitch_overrides or {})  # --drum-map: wins over the pitches a queue brings
         output_pitches_from(self.pitch_overrides)  # validates
@@ -113,6 +121,8 @@ class Player:
         self._epoch = -1
         self._need_seek = True
         self._floor_time_s = 0.0  # time of the last seek: notes looked back to are due then, not before
+        self._held_epoch: int | None = None  # a clock epoch the player could not follow (see _step)
+        self.heartbeat_s = time.monotonic()  # the thread's last turn (the watchdog reads it: a stuck thread)
         if sys.getswitchinterval() > SWITCH_INTERVAL_S:
             sys.setswitchinterval(SWITCH_INTERVAL_S)
         clock.subscribe(self._wake)
@@ -191,10 +201,8 @@ class Player:
         if pitches is None:
             return self.output_pitches
         pitches = tuple(pitches)
-        if len(pitches) != N_VOICES or not all(
-            isinstance(p, int) and not isinstance(p, bool) and 0 <= p <= 127 for p in pitches
-        ):
-            raise UsageError(f"pitches must be {N_VOICES} ints in 0..127, got {pitches!r}")
+        if len(pitches) != N_VOICES or not all(PITCH.holds(p) for p in pitches):
+            raise UsageError(f"pitches must be {N_VOICES} ints in {PITCH.low}..{PITCH.high}, got {pitches!r}")
         return tuple(self.pitch_overrides.get(voice, p) for voice, p in zip(VOICES, pitches, strict=True))
 
     def set_transport(self, bpm: float, beat: float, playing: bool, time_s: float | None = None) -> bool:
@@ -254,6 +262,7 @@ class Player:
         started.set()
         with self._cond:
             while not self._closed:
+                self.heartbeat_s = time.monotonic()
                 try:
                     timeout = self._step()
                 except Exception:  # keep the thread alive and the notes ended; the error goes to the log
@@ -261,7 +270,8 @@ class Player:
                     self._running = False
                     self._flush_offs()
                     timeout = None
-                self._cond.wait(timeout)
+                # never longer than MAX_WAIT_S: the heartbeat then says the thread is alive, even when idle
+                self._cond.wait(MAX_WAIT_S if timeout is None else min(timeout, MAX_WAIT_S))
 
     def _step(self) -> float | None:
         """Send everything that is due; return how long to sleep (None: until woken)."""
@@ -270,7 +280,7 @@ class Player:
             self._epoch = state.epoch
             self._flush_offs()
             self._need_seek = True
-        if not (self._running and state.playing):
+        if not (self._running and state.playing) or state.epoch == self._held_epoch:
             self._flush_offs()
             return None
         now = time.monotonic()
@@ -284,7 +294,10 @@ class Player:
             window = loop.half_step_beats if loop else 0.0
             self._timeline.seek(max(min(state.anchor_beats, now_beats), now_beats - window), window)
             self._floor_time_s = now
-        while True:
+        sent_before = self.stats.notes_on + self.stats.notes_off
+        for _ in range(MAX_EVENTS_PER_STEP):
+            if self.stats.notes_on + self.stats.notes_off - sent_before > MAX_SENT_PER_STEP:
+                break
             event = self._timeline.peek()
             off_beats = self._next_off_beats()
             if off_beats is not None and (event is None or off_beats <= event.beats):
@@ -316,8 +329,16 @@ class Player:
             self._sounding[event.pitch] = self._serial
             on_beats = max(event.beats, state.beats_at(due))  # a look-back note lasts its full length
             heapq.heappush(self._offs, (on_beats + event.duration_beats, self._serial, event.pitch))
-            self._send((0x90 | (self.channel - 1), event.pitch, event.velocity), due)
+            self._send((0x90 | self._wire_channel, event.pitch, event.velocity), due)
             self.stats.notes_on += 1
+        log.error(
+            "live MIDI: more notes due at once than any pattern holds, at song beat %.6g; every note ended, "
+            "waiting for the transport to move",
+            state.beats_at(time.monotonic()),
+        )
+        self._held_epoch = state.epoch
+        self._flush_offs()
+        return None
 
     def _next_off_beats(self) -> float | None:
         while self._offs:
@@ -337,7 +358,7 @@ class Player:
                 self._send_off(pitch, now)
 
     def _send_off(self, pitch: int, due: float) -> None:
-        self._send((0x80 | (self.channel - 1), pitch, 0), due)
+        self._send((0x80 | self._wire_channel, pitch, 0), due)
         self.stats.notes_off += 1
 
     def _send(self, message: tuple[int, int, int], due: float) -> None:

@@ -1,9 +1,10 @@
 """A pattern as an endless, looping stream of note-ons in song beats, with queued pattern switches.
 
-Every note keeps two positions: ``nominal_beats`` (its grid step) and ``start_beats`` (grid step plus
-micro-timing, which may be up to half a step earlier or later). Which pattern a note belongs to is decided
-by its nominal position, the moment it sounds by its start: so a snare pushed ahead of the bar line where a
-new pattern takes over belongs to the new pattern, and is still played early. Because offsets are at most
+Every note keeps two positions: ``nominal_beats`` (its grid step, the note record's ``step``) and
+``start_beats`` (grid step plus micro-timing, which may be up to half a step earlier or later). Which
+pattern a note belongs to is decided by its nominal position, the moment it sounds by its start: so a snare
+pushed ahead of the bar line where a new pattern takes over belongs to the new pattern, and is still
+played early. Because offsets are at most
 half a step, sorting by start also sorts by nominal position, and one cursor ``(loop, index)`` walks both.
 """
 
@@ -13,6 +14,8 @@ import bisect
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+
+import numpy as np
 
 from companion.core.drum_map import OUTPUT_PITCHES
 from companion.core.errors import UsageError
@@ -41,37 +44,28 @@ class LoopEvents:
 
 
 def pattern_to_loop_events(pattern: Pattern, output_pitches: Sequence[int] = OUTPUT_PITCHES) -> LoopEvents:
-    """The pattern's notes (``pattern_to_notes``) with the grid position of each recovered."""
+    """The pattern's notes (``pattern_to_notes``), each at its grid step (the record's ``step``) and its
+    sounding start: the step plus the offset, which may reach half a step before the loop (an early downbeat
+    sounds at the end of the loop before)."""
     if not isinstance(pattern, Pattern):
         raise TypeError(f"pattern must be a Pattern, got {type(pattern).__name__}")
     grid = pattern.grid
-    spb, n_steps = grid.steps_per_beat, grid.n_steps
-    rows = []
-    for note in pattern_to_notes(pattern, output_pitches):
-        position = note.start_beats * spb  # in steps, wrapped into [0, n_steps) by pattern_to_notes
-        step = math.floor(position + 0.5)
-        offset = position - step  # -0.5..0.5 steps
-        nominal = (step % n_steps) / spb
-        rows.append(
-            (
-                float(nominal + offset / spb),
-                float(nominal),
-                float(note.duration_beats),
-                note.pitch,
-                note.velocity,
-            )
-        )
-    rows.sort()
-    columns = list(zip(*rows, strict=True)) if rows else [(), (), (), (), ()]
+    length = grid.length_beats
+    notes = pattern_to_notes(pattern, output_pitches)
+    nominal = notes["step"] / grid.steps_per_beat  # [M], in beats
+    # the offset: how far the note sounds from its step, across the loop end for a wrapped early downbeat
+    offset = (notes["start_beats"] - nominal + length / 2) % length - length / 2  # [M], within half a step
+    start = nominal + offset
+    order = np.lexsort((notes["velocity"], notes["pitch"], notes["duration_beats"], nominal, start))
     return LoopEvents(
-        length_beats=grid.length_beats,
+        length_beats=length,
         beats_per_bar=grid.beats_per_bar,
-        half_step_beats=0.5 / spb,
-        start_beats=tuple(columns[0]),
-        nominal_beats=tuple(columns[1]),
-        duration_beats=tuple(columns[2]),
-        pitches=tuple(columns[3]),
-        velocities=tuple(columns[4]),
+        half_step_beats=0.5 / grid.steps_per_beat,
+        start_beats=tuple(start[order].tolist()),
+        nominal_beats=tuple(nominal[order].tolist()),
+        duration_beats=tuple(notes["duration_beats"][order].tolist()),
+        pitches=tuple(notes["pitch"][order].tolist()),
+        velocities=tuple(notes["velocity"][order].tolist()),
     )
 
 

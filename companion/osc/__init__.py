@@ -1,11 +1,12 @@
-"""The OSC protocol of ``nudge serve``.
+"""The OSC protocol of ``nudge serve`` (the wire format itself is ``companion.core.osc_codec``).
 
-- ``api``: the registry of every address, argument and limit (docs/osc-api.md is generated from it, by
-  ``api_doc``).
-- ``codec``: OSC 1.0 messages and bundles <-> bytes.
+- ``api``: the registry of every address, argument and limit; ``api_doc``: docs/osc-api.md, generated from it.
 - ``request``: decoded messages -> checked requests; ``replies``: reply datagrams; ``reply_routes``: where
-  replies go.
-- ``dispatch``: the daemon (request -> handler -> replies); ``server``: the UDP loop.
+  replies go; ``clip_parts``: the parts of a long clip, held until its ``/nudge/vary``.
+- ``dispatch``: the daemon (request -> handler -> replies); ``scheduler``: where slow requests run, in turn
+  per sender by work; ``server``: the UDP loop; ``guard``: per-sender rate limits and no reply to ourselves.
+- ``searches``: the generate and vary searches and their price; ``search_pool``: the search processes the
+  scheduler feeds; ``search_child``: a search process's side.
 
 Built on the core and the runtime; training never imports it (tests/test_layering.py).
 """

@@ -14,7 +14,9 @@ from dataclasses import dataclass
 from companion import __version__
 from companion.core import osc_codec
 from companion.core.drum_map import VOICES
-from companion.core.pattern import MAX_BARS, MAX_BPM, MIN_BPM
+from companion.core.midi_values import MAX_BPM, MAX_SONG_BEATS, MIN_BPM, PITCH, VELOCITY
+from companion.core.model_meta import STYLE_ANY
+from companion.core.pattern import MAX_BARS
 
 VERSION = __version__
 MAX_ID = 2**31 - 1
@@ -24,7 +26,7 @@ NOTES_PER_PART = 60  # 2 + 4 * 60 = 242 atoms, 1228 bytes per /nudge/notes datag
 MAX_REQUEST_BYTES = 32768
 MAX_PACKET_MESSAGES = 16  # messages in one datagram (a bundle): each may be a generate; more is refused
 MAX_OSC_CANDIDATES = 1024  # the widest search one request may ask for (the candidates option's range)
-MAX_WORK_PER_DATAGRAM = MAX_OSC_CANDIDATES * MAX_BARS  # candidate-bars of search one datagram may buy
+MAX_SEARCHES_PER_DATAGRAM = 1.0  # what one datagram may buy, in maximal searches (companion.osc.searches)
 MAX_PENDING_PER_SENDER = 16  # generate/vary requests of one sender waiting for the worker; more are busy
 MAX_PENDING = 256  # of all senders together
 MAX_CLIP_NOTES = 1024
@@ -34,7 +36,6 @@ CLIP_PARTS_SECONDS = 10.0  # parts of a clip whose /nudge/vary does not follow w
 MAX_KEY_VALUE_PAIRS = 64
 MAX_REPLY_ROUTES = 64  # senders whose /nudge/ping reply_port is remembered (least recently used go first)
 CLIP_MARKER = "notes"
-STYLE_ANY = "any"
 KEEP_NONE = "none"
 LIVE_OFF_REASON = "live MIDI is off (start nudge serve with --midi)"
 
@@ -94,10 +95,10 @@ class Reply:
 ID = Arg("id", "i", "request id chosen by the client, echoed in every reply", 0, MAX_ID)
 NOTE_GROUP = Repeat(
     (
-        Arg("pitch", "i", "MIDI pitch", 0, 127),
+        Arg("pitch", "i", "MIDI pitch", PITCH.low, PITCH.high),
         Arg("start_beats", "f", "start in beats from the clip start", 0, None),
         Arg("duration_beats", "f", "length in beats", 0, None),
-        Arg("velocity", "i", "MIDI velocity (a float is rounded)", 1, 127),
+        Arg("velocity", "i", "MIDI velocity (a float is rounded)", VELOCITY.low, VELOCITY.high),
     )
 )
 
@@ -196,7 +197,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         "/nudge/transport",
         (
             Arg("bpm", "f", "the DAW's tempo", MIN_BPM, MAX_BPM),
-            Arg("beat", "f", "song position in beats", None, None),
+            Arg("beat", "f", "song position in beats (what a set can hold)", 0, MAX_SONG_BEATS),
             Arg("playing", "i", "1 playing, 0 stopped", 0, 1),
         ),
         "",

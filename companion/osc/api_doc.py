@@ -51,20 +51,23 @@ an OSC bundle of at most {max_messages} messages (answered in order); a larger o
 
 ## Work and fairness
 
-One datagram buys at most **{max_work} candidate-bars** of search (`candidates` x `bars` summed over its
-generate and vary requests: one request at the widest search, 1024, and the longest pattern, 8 bars); the
-requests past that answer `/nudge/error` and do nothing. Generate and vary run on a worker that takes one
-request from each sender in turn, so a client that floods the daemon delays another client by at most one
-request per flooding sender; a sender may have {per_sender} requests waiting (all senders together
-{total}), more answer `/nudge/error id "...busy..."`. A client that sends a newer request in place of the
-ones still waiting (a producer clicking again) sends `/nudge/cancel id` first: the worker drops that
+One datagram buys at most **{max_work:g} maximal search**: each generate and vary is priced by the work it
+runs, `candidates` x the generator's runs / 1024 (a plain generate or a vary runs the generator once, a voice
+lock with `keep` three times per model-length part of the clip, each run weighing 1.5, a vary of amount 0 not
+at all), and the requests of a datagram together may cost 1 (a plain generate with 1024 candidates); the
+requests past that answer `/nudge/error` and do nothing (one that alone costs more says how many candidates it
+may ask). Generate and vary run in search processes of their own (`nudge serve --search-processes`, one per
+core by default), never on the thread that answers pings. They are fed from one queue that takes turns between
+senders by work: the sender served the least work so far goes next, so a client that floods the daemon delays
+another client by at most one search per process; a sender may have {per_sender} requests waiting (all senders
+together {total}), more answer `/nudge/error id "...busy..."`. A client that sends a newer request in place of
+the ones still waiting (a producer clicking again) sends `/nudge/cancel id` first: the worker drops that
 sender's waiting generate and vary requests (those it has not started) and `/nudge/cancelled id dropped_id...`
-says which; the running one finishes. The sender is its host and source port, so each device instance
-cancels only its own requests. Pings, `/nudge/model/info`, `/nudge/model/list`, live
-MIDI and every error are answered at once, whatever waits. `/nudge/model/load` loads and checks the new
-model (every style and every slider end, see docs/gan.md) on a thread of its own while the old model serves;
-its reply comes when it is ready, and a second load while one runs is refused.
-"""
+says which; the running one finishes. The sender is its host and source port, so each device instance cancels
+only its own requests. Pings, `/nudge/model/info`, `/nudge/model/list`, live MIDI and every error are answered
+at once, whatever waits. `/nudge/model/load` loads and checks the new model (every style and every slider end,
+see docs/gan.md) on a thread of its own while the old model serves; its reply comes when it is ready, and a
+second load while one runs is refused. """
 
 NOTE_REPLY = """\
 ## Note reply (to `/nudge/generate` and `/nudge/vary`)
@@ -189,7 +192,7 @@ def render() -> str:
             max_request=api.MAX_REQUEST_BYTES,
             max_messages=api.MAX_PACKET_MESSAGES,
             max_clip=api.MAX_CLIP_NOTES,
-            max_work=api.MAX_WORK_PER_DATAGRAM,
+            max_work=api.MAX_SEARCHES_PER_DATAGRAM,
             per_sender=api.MAX_PENDING_PER_SENDER,
             total=api.MAX_PENDING,
         )

@@ -22,7 +22,7 @@ from companion.osc.api import CLIP_PARTS_SECONDS, MAX_CLIP_NOTES, MAX_PENDING_CL
 class _Clip:
     n_parts: int
     since_s: float
-    parts: dict[int, np.ndarray] = field(default_factory=dict)  # part -> float64 [M, 4]
+    parts: dict[int, np.ndarray] = field(default_factory=dict)  # part -> notes [M] of NOTE_DTYPE
 
 
 class ClipParts:
@@ -64,7 +64,7 @@ class ClipParts:
                 f"part(s) {listed} of the clip's {n_parts} did not arrive (or came more than "
                 f"{CLIP_PARTS_SECONDS:g} s before /nudge/vary); send them again"
             )
-        return np.concatenate([held[p] for p in range(n_parts)]).reshape(-1, 4)
+        return np.concatenate([held[p] for p in range(n_parts)])
 
     def discard(self, request_id: int) -> None:
         """Forget the parts held for ``request_id`` (its request was cancelled), if any."""

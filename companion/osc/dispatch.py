@@ -10,10 +10,12 @@ the core (notes <-> grid) and their results into replies.
 The live MIDI player (``companion.live``, optional) is any object with ``start() stop() panic()
 queue(pattern, when) set_transport(bpm, beat, playing) close()``.
 
-The work one datagram can buy is bounded: its generate and vary requests together may ask for at most
-``MAX_WORK_PER_DATAGRAM`` candidate-bars of search (candidates x bars: one request at the widest search
-and the longest pattern); the requests past that get an error. With ``defer=True`` (the server) the
-replies of generate and vary come later from ``Job``s the server runs on its worker, in turn per sender,
+The work one datagram can buy is bounded: its generate and vary requests together may cost at most
+``MAX_SEARCHES_PER_DATAGRAM`` maximal searches, each priced by what it runs (``companion.osc.searches``:
+the generator's runs over its candidates, the voice lock's rounds included); the requests past that get an
+error. The searches themselves are ``searches.run_search``, which a search process runs as well. With
+``defer=True`` (the server) the replies of generate and vary come later from ``Job``s the server runs in
+its search processes (``companion.osc.search_pool``), in turn per sender,
 and ``/nudge/model/load`` runs on a loader thread of its own while the old model serves; everything else
 is answered at once.
 """
@@ -30,54 +32,66 @@ from typing import Any
 
 import numpy as np
 
-from companion.core import note_rows
-from companion.core.drum_map import VOICES, clip_voice_lookup
 from companion.core.errors import NudgeError, UsageError
 from companion.core.osc_codec import Message, OscError, decode_message, encode_message, split_packet
-from companion.core.pattern import CLIP_PARTIAL_BAR, Grid, Pattern, bars_for_length, without_voices
+from companion.core.pattern import Pattern
+from companion.osc import searches
 from companion.osc.api import (
+    ENDPOINT_BY_ADDRESS,
     LIVE_OFF_REASON,
     MAX_CLIP_NOTES,
     MAX_DATAGRAM_BYTES,
     MAX_ID,
     MAX_PACKET_MESSAGES,
     MAX_REQUEST_BYTES,
-    MAX_WORK_PER_DATAGRAM,
-    STYLE_ANY,
+    MAX_SEARCHES_PER_DATAGRAM,
+    REPLIES,
     VERSION,
 )
 from companion.osc.clip_parts import ClipParts
 from companion.osc.replies import (
     cancelled_reply,
     error_reply,
-    note_array,
-    notes_reply,
     ok_reply,
-    pattern_to_note_array,
 )
 from companion.osc.request import Clip, Request, RequestError, parse_request, read_id, salvage_id
+from companion.osc.search_pool import SearchFailed, SearchPool
 from companion.runtime.model import Model
 from companion.runtime.model_info import model_info_reply
 from companion.runtime.models_dir import ModelsDir
-from companion.runtime.search import SearchRequest, search
+from companion.runtime.search_request import SearchRequest
 from companion.runtime.serving import ServingModel
 
 log = logging.getLogger(__name__)
 
 
-DEFERRED = {"generate": "work", "vary": "work", "model_load": "load", "cancel": "cancel"}  # -> where it runs
+# handler -> where it runs with defer (the server): "work" the searches, "load" a loader thread, "live" the
+# live MIDI calls that wait for the player's answer (never on the request thread: issue 26)
+DEFERRED = {
+    "generate": "work",
+    "vary": "work",
+    "model_load": "load",
+    "play_start": "live",
+    "play_stop": "live",
+    "play_panic": "live",
+    "cancel": "cancel",
+}
+# what the daemon sends and never takes: a datagram with one of these is another program's reply (or our
+# own, come back), never answered, so that two programs (or the daemon and itself) cannot loop
+REPLY_ONLY_ADDRESSES = frozenset(r.address for r in REPLIES) - set(ENDPOINT_BY_ADDRESS)
 
 
 @dataclass
 class Job:
     """A request whose replies come later: ``run()`` -> its reply datagrams (never raises)."""
 
-    kind: str  # "work" (the worker, in turn per sender), "load" (a loader thread), "cancel" (the scheduler)
+    kind: str  # "work" (searches, in turn per sender), "load" (loader), "live" (live MIDI), "cancel"
     request_id: int
     address: str
-    cost: int  # candidate-bars of search
+    cost: float  # in maximal searches (``searches.price``)
     run: Callable[[], list[bytes]]
     drop: Callable[[], None] = lambda: None  # a /nudge/cancel dropped it before it ran: free what it holds
+    remote: tuple[Request, Model] | None = None  # a search's request and model, for a search process
 
 
 @dataclass
@@ -104,6 +118,7 @@ class Daemon:
         self._loading: str | None = None  # the model a /nudge/model/load is loading now
         self._fresh_seeds = np.random.default_rng(seed)  # for requests that bring no seed
         self.clip_parts = ClipParts()  # parts of long clips, until their /nudge/vary
+        self.is_own_address: Callable[[str, int], bool] | None = None  # set by the server: (host, port)
 
     def _count(self, key: str) -> None:
         with self._counts_lock:
@@ -115,7 +130,8 @@ class Daemon:
         """All replies to ``data``, every request run here and now (tests, benchmarks, one-shot use)."""
         return self.handle_routed(data).replies
 
-    def handle_routed(self, data: bytes, defer: bool = False) -> Handled:
+    def handle_routed(self, data: bytes, defer: bool = False, sender: tuple | None = None) -> Handled:
+        """``sender`` (host, port, ...): who sent ``data``, so that a ping never routes replies to us."""
         if len(data) > MAX_REQUEST_BYTES:
             self._count("error")
             reason = f"request of {len(data)} bytes is larger than {MAX_REQUEST_BYTES} allowed"
@@ -130,7 +146,7 @@ class Daemon:
             reason = f"a bundle of {len(elements)} messages; at most {MAX_PACKET_MESSAGES} per datagram"
             return Handled([error_reply(-1, reason)])
         handled = Handled()
-        budget = [MAX_WORK_PER_DATAGRAM]  # candidate-bars left for this datagram
+        budget = [MAX_SEARCHES_PER_DATAGRAM]  # maximal searches left for this datagram
         for element in elements:
             try:
                 message = decode_message(element)
@@ -138,7 +154,10 @@ class Daemon:
                 self._count("error")
                 handled.replies.append(error_reply(salvage_id(element), f"malformed OSC message: {error}"))
                 continue
-            replies, reply_port, job = self._answer(message, budget, defer)
+            if message.address in REPLY_ONLY_ADDRESSES:  # never answer a reply or an error: no loops
+                self._count("ignored")
+                continue
+            replies, reply_port, job = self._answer(message, budget, defer, sender)
             handled.replies += replies
             handled.reply_port = reply_port if reply_port is not None else handled.reply_port
             if job is not None:
@@ -146,24 +165,21 @@ class Daemon:
         return handled
 
     def handle_message(self, message: Message) -> list[bytes]:
-        return self._answer(message, [MAX_WORK_PER_DATAGRAM], False)[0]
+        return self._answer(message, [MAX_SEARCHES_PER_DATAGRAM], False)[0]
 
     def _answer(
-        self, message: Message, budget: list[int], defer: bool
+        self, message: Message, budget: list[float], defer: bool, sender: tuple | None = None
     ) -> tuple[list[bytes], int | None, Job | None]:
         """(replies now, the reply port a valid ping asked for or None, the job that replies later)."""
         model = self.model  # one model for the whole request, even if a hot swap lands meanwhile
         try:
             request = parse_request(message, model.meta)
+            self._check_reply_port(request, sender)
             request.search = self._search_request(request, model)
-            cost = 0 if request.search is None else request.search.cost
-            if cost > budget[0]:
-                raise RequestError(
-                    request.id,
-                    f"{message.address}: this datagram's requests ask for more than "
-                    f"{MAX_WORK_PER_DATAGRAM} candidate-bars of search (candidates x bars; this one "
-                    f"{cost}, {budget[0]} left): send it in a datagram of its own",
-                )
+            cost = 0.0 if request.search is None else searches.price(request.search, model.meta)
+            if cost > budget[0] + 1e-9:
+                reason = _over_budget(message.address, request.search, model, cost, budget[0])
+                raise RequestError(request.id, reason)
             budget[0] -= cost
             if message.address == "/nudge/model/load":
                 self._claim_load(request)
@@ -173,10 +189,17 @@ class Daemon:
         except Exception as error:  # a bug must not stop the daemon: report it, log the traceback
             return [self._internal_error(read_id(message), message.address, error)], None, None
         kind = DEFERRED.get(request.endpoint.handler)
-        if kind is None or not defer:
+        if kind is None or not defer or (kind == "live" and self.player is None):
             replies = self._run(request, model, message.address)
             return replies, (request.values.get("reply_port") if replies else None), None
+        if kind == "work":
+            try:
+                self.prepare(request)  # (its clip parts are taken now: a cancel has nothing left to drop)
+            except NudgeError as error:
+                self._count("error")
+                return [error_reply(request.id, f"{message.address}: {error}")], None, None
         job = Job(kind, request.id, message.address, cost, lambda: self._run(request, model, message.address))
+        job.remote = (request, model) if kind == "work" else None
         if "parts" in request.options:  # its clip's parts wait in clip_parts until it runs
             job.drop = lambda: self.clip_parts.discard(request.id)
         return [], None, job
@@ -200,6 +223,18 @@ class Daemon:
             elapsed = (time.perf_counter() - started) * 1e3
             log.debug("%s id=%d -> %d datagrams in %.2f ms", address, request.id, len(replies), elapsed)
         return replies
+
+    def _check_reply_port(self, request: Request, sender: tuple | None) -> None:
+        """A ping may not route replies to the daemon's own port: they would come back as requests."""
+        port = request.values.get("reply_port")
+        if port is None or sender is None or self.is_own_address is None:
+            return
+        if self.is_own_address(sender[0], port):
+            raise RequestError(
+                request.id,
+                f"{request.endpoint.address}: reply_port {port} is this daemon's own port; its replies "
+                "would come back to it as requests: give the port your client listens on",
+            )
 
     def _internal_error(self, request_id: int, address: str, error: Exception) -> bytes:
         """A bug met while answering: its traceback in the log, counted (``error`` and ``internal``), and a
@@ -230,6 +265,14 @@ class Daemon:
         queued work instead (``Scheduler.cancel``)."""
         return [cancelled_reply(request.id, ())]
 
+    def prepare(self, request: Request) -> None:
+        """Make a generate or vary depend on nothing but itself: its clip joined with the parts that came
+        ahead in /nudge/vary/part (``parts n``; its seed was drawn on arrival, ``_search_request``)."""
+        opts = request.options
+        if "parts" in opts and request.clip is not None:
+            request.clip = self._joined_clip(request)
+            del opts["parts"]
+
     def _search_request(self, request: Request, model: Model) -> SearchRequest | None:
         """The search a generate or vary asks for, its defaults and cost resolved once (None for the other
         addresses). A request without a seed gets a fresh one, drawn on arrival, unless it needs none."""
@@ -259,17 +302,34 @@ class Daemon:
             raise RequestError(request.id, f"{request.endpoint.address}: {error}") from None
 
     def _generate(self, request: Request, model: Model) -> list[bytes]:
-        request.clip = self._joined_clip(request)
-        if request.options.get("keep"):
-            return self._clip_reply(request, model)
-        if "parts" in request.options:
-            raise UsageError("parts comes with a clip: /nudge/vary, or /nudge/generate with keep")
-        wanted = _search_of(request)
-        pattern = search(model, wanted)
-        self._queue(pattern, model.meta.output_pitches)
-        notes = pattern_to_note_array(pattern, model.meta.output_pitches)
-        name = f"{model.name} {wanted.style or STYLE_ANY} s{wanted.seed}"
-        return notes_reply(request.id, notes, pattern.grid.length_beats, name)
+        self.prepare(request)
+        return self.finish(searches.run_search(request, model))
+
+    _vary = _generate
+
+    def run_in_pool(self, pool: SearchPool, slot: int, job: Job) -> list[bytes]:
+        """A search job's replies, from search process ``slot`` (never raises)."""
+        request, model = job.remote
+        try:
+            replies = self.finish(pool.search(slot, request, model))
+            self._count(request.endpoint.handler)
+            return replies
+        except NudgeError as error:  # the user's mistake (or a model file that changed)
+            self._count("error")
+            return [error_reply(request.id, f"{job.address}: {error}")]
+        except SearchFailed as error:  # a bug, a dead or stuck search process: logged there and here
+            log.error(
+                "internal error on %s (id %d) in a search process: %s", job.address, job.request_id, error
+            )
+            self._count("error")
+            self._count("internal")
+            return [error_reply(request.id, f"{job.address}: internal error ({error})")]
+
+    def finish(self, result: searches.SearchResult) -> list[bytes]:
+        """A search's replies; its pattern goes to live MIDI."""
+        if result.pattern is not None:
+            self._queue(result.pattern, result.pitches)
+        return result.replies
 
     def _vary_part(self, request: Request, model: Model) -> list[bytes]:
         self.clip_parts.add(request.id, request.values["part"], request.values["n_parts"], request.notes)
@@ -284,44 +344,6 @@ class Daemon:
         if len(notes) > MAX_CLIP_NOTES:
             raise UsageError(f"the clip has {len(notes)} notes; at most {MAX_CLIP_NOTES}")
         return Clip(clip.length_beats, notes)
-
-    def _vary(self, request: Request, model: Model) -> list[bytes]:
-        clip = request.clip = self._joined_clip(request)
-        if _search_of(request).cost == 0:  # amount 0, no bars: the clip, exactly as it came (and queued)
-            pattern, pitches, _ = clip_to_pattern(clip, model)
-            self._queue(pattern, pitches)
-            return notes_reply(request.id, note_array(clip.notes), clip.length_beats, f"{model.name} nudge 0")
-        return self._clip_reply(request, model)
-
-    def _clip_reply(self, request: Request, model: Model) -> list[bytes]:
-        """A vary, or a generate with ``keep``, of the request's clip.
-
-        The clip's notes of kept voices and the notes the grid cannot hold come back exactly as sent."""
-        clip = request.clip
-        pattern, pitches, passthrough = clip_to_pattern(clip, model)
-        wanted = _search_of(request).with_clip(pattern)
-        keep, bars, seed = wanted.keep, request.options.get("bars"), wanted.seed
-        result = search(model, wanted)
-        if wanted.amount is None:
-            name = f"{model.name} {wanted.style or STYLE_ANY}"
-        else:
-            name = f"{model.name} nudge {wanted.amount:.2f}"
-        if keep:
-            name += " keep " + "+".join(VOICES[v] for v in keep)
-            kept = note_rows.rows_of_voices(
-                clip.notes, clip.length_beats, clip_voice_lookup(model.meta.output_pitches), keep
-            )
-            passthrough = np.concatenate([passthrough, kept]) if len(kept) else passthrough
-        length = clip.length_beats if bars is None else result.grid.length_beats
-        notes = pattern_to_note_array(without_voices(result, keep), pitches)
-        notes = notes[notes["start"] < length]
-        if bars is not None:  # cropped or looped like the clip's pattern: the same for the unread notes
-            passthrough = note_rows.loop_note_rows(passthrough, pattern.grid.length_beats, length)
-        if len(passthrough):
-            notes = np.concatenate([notes, note_array(passthrough)])
-            notes = notes[np.lexsort((notes["pitch"], notes["start"]))]
-        self._queue(result, pitches)
-        return notes_reply(request.id, notes, length, f"{name} s{seed}")
 
     def _model_list(self, request: Request, model: Model) -> list[bytes]:
         names = self.models.names() if self.models else [model.name]
@@ -390,19 +412,14 @@ class Daemon:
         self.serving.poll()
 
 
-def _search_of(request: Request) -> SearchRequest:
-    """The resolved search of a generate or vary (made by ``Daemon._search_request`` on arrival)."""
-    if request.search is None:
-        raise RuntimeError(f"{request.endpoint.address} reached its handler without its search request")
-    return request.search
-
-
-def clip_to_pattern(clip: Clip, model: Model) -> tuple[Pattern, list[int], np.ndarray]:
-    """A vary request's clip -> (pattern on the model's grid, output pitch per voice, notes passed through):
-    ``note_rows.clip_to_pattern`` on the whole bars that hold the clip, its pitches read with the model's
-    own output pitches first, then General MIDI and the Roland map (``drum_map.clip_voice_lookup``)."""
-    meta = model.meta
-    bars = bars_for_length(clip.length_beats, meta.beats_per_bar, CLIP_PARTIAL_BAR)
-    grid = Grid(meta.steps_per_beat, meta.beats_per_bar, bars)
-    voice_of = clip_voice_lookup(meta.output_pitches)
-    return note_rows.clip_to_pattern(clip.notes, clip.length_beats, grid, voice_of, meta.output_pitches)
+def _over_budget(address: str, wanted: SearchRequest, model: Model, cost: float, left: float) -> str:
+    most = searches.max_candidates(wanted, model.meta, MAX_SEARCHES_PER_DATAGRAM)
+    if cost > MAX_SEARCHES_PER_DATAGRAM:
+        return (
+            f"{address}: this request costs {cost:.2f} maximal searches, more than the "
+            f"{MAX_SEARCHES_PER_DATAGRAM:g} one datagram buys: ask for at most {most} candidates"
+        )
+    return (
+        f"{address}: this datagram's requests cost more than {MAX_SEARCHES_PER_DATAGRAM:g} maximal search "
+        f"(this one {cost:.2f}, {max(left, 0):.2f} left): send it in a datagram of its own"
+    )

@@ -10,31 +10,28 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from companion.core.note_rows import DEFAULT_DURATION_STEPS, pattern_to_note_rows
 from companion.core.osc_codec import encode_message, encode_string
-from companion.core.pattern import Pattern
 from companion.osc.api import MAX_DATAGRAM_BYTES, NOTES_PER_PART
 
 # one note group on the wire: pitch:i start_beats:f duration_beats:f velocity:i (big-endian, 16 bytes)
-NOTE_DTYPE = np.dtype([("pitch", ">i4"), ("start", ">f4"), ("duration", ">f4"), ("velocity", ">i4")])
+WIRE_NOTE_DTYPE = np.dtype([("pitch", ">i4"), ("start", ">f4"), ("duration", ">f4"), ("velocity", ">i4")])
 _NOTES_ADDRESS = encode_string("/nudge/notes")
 _HEADERS: dict[int, bytes] = {}  # notes per part -> address + type tags
 _ID_PART = struct.Struct(">ii")
+_FIELDS = (
+    ("pitch", "pitch"),
+    ("start", "start_beats"),
+    ("duration", "duration_beats"),
+    ("velocity", "velocity"),
+)
 
 
-def pattern_to_note_array(
-    pattern: Pattern, pitches: Sequence[int], duration_steps: float = DEFAULT_DURATION_STEPS
-) -> np.ndarray:
-    """``companion.core.note_rows.pattern_to_note_rows`` as NOTE_DTYPE [M], ready for the wire."""
-    return note_array(pattern_to_note_rows(pattern, pitches, duration_steps))
-
-
-def note_array(rows: np.ndarray) -> np.ndarray:
-    """float [M, 4] (pitch, start_beats, duration_beats, velocity) -> NOTE_DTYPE [M]."""
-    notes = np.empty(len(rows), dtype=NOTE_DTYPE)
-    for i, name in enumerate(NOTE_DTYPE.names):
-        notes[name] = rows[:, i]
-    return notes
+def notes_to_wire(notes: np.ndarray) -> np.ndarray:
+    """Notes [M] of ``companion.core.notes.NOTE_DTYPE`` -> their note groups, ``WIRE_NOTE_DTYPE`` [M]."""
+    wire = np.empty(len(notes), dtype=WIRE_NOTE_DTYPE)
+    for wire_name, name in _FIELDS:
+        wire[wire_name] = notes[name]
+    return wire
 
 
 def _header(count: int) -> bytes:
@@ -45,10 +42,11 @@ def _header(count: int) -> bytes:
 
 
 def notes_reply(request_id: int, notes: np.ndarray, length_beats: float, clip_name: str) -> list[bytes]:
-    """``/nudge/notes/begin``, the ``/nudge/notes`` parts, ``/nudge/notes/end`` (see the registry)."""
+    """``/nudge/notes/begin``, the ``/nudge/notes`` parts, ``/nudge/notes/end`` (see the registry), for
+    ``notes`` [M] of ``NOTE_DTYPE`` in the order they are to be sent."""
     n_notes = len(notes)
     n_parts = max(1, -(-n_notes // NOTES_PER_PART))
-    raw = notes.astype(NOTE_DTYPE, copy=False).tobytes()  # numpy may have made the fields native-endian
+    raw = notes_to_wire(notes).tobytes()
     datagrams = [
         encode_message(
             "/nudge/notes/begin", "iiifs", (request_id, n_parts, n_notes, float(length_beats), clip_name)
@@ -57,7 +55,7 @@ def notes_reply(request_id: int, notes: np.ndarray, length_beats: float, clip_na
     for part in range(n_parts):
         lo = part * NOTES_PER_PART
         count = min(NOTES_PER_PART, n_notes - lo)
-        body = raw[lo * NOTE_DTYPE.itemsize : (lo + count) * NOTE_DTYPE.itemsize]
+        body = raw[lo * WIRE_NOTE_DTYPE.itemsize : (lo + count) * WIRE_NOTE_DTYPE.itemsize]
         datagram = _header(count) + _ID_PART.pack(request_id, part) + body
         if len(datagram) > MAX_DATAGRAM_BYTES:  # cannot happen with the registry's constants; checked anyway
             raise RuntimeError(f"note part of {len(datagram)} bytes exceeds {MAX_DATAGRAM_BYTES}")

@@ -12,7 +12,9 @@ import numpy as np
 
 from companion.core.drum_map import voices_from_names
 from companion.core.errors import OscError, UsageError
+from companion.core.midi_values import PITCH, VELOCITY
 from companion.core.model_meta import ModelMeta
+from companion.core.notes import rows_to_notes
 from companion.core.osc_codec import Message, first_argument
 from companion.core.pattern import MAX_BARS
 from companion.osc.api import (
@@ -44,7 +46,7 @@ class RequestError(OscError):
 @dataclass
 class Clip:
     length_beats: float
-    notes: np.ndarray  # float64 [M, 4]: pitch, start_beats, duration_beats, velocity (ints are whole)
+    notes: np.ndarray  # [M] of NOTE_DTYPE (companion.core.notes), off the grid
 
 
 @dataclass
@@ -55,21 +57,26 @@ class Request:
     options: dict[str, Any] = field(default_factory=dict)  # bars, style, seed, candidates, keep (voices)
     sliders: dict[str, float] = field(default_factory=dict)  # condition name -> 0..1
     clip: Clip | None = None
-    notes: np.ndarray | None = None  # float64 [M, 4]: the note groups of an endpoint whose args end in them
+    notes: np.ndarray | None = None  # [M] of NOTE_DTYPE: the note groups that end the arguments
     search: SearchRequest | None = None  # generate and vary: the search, resolved by the dispatcher
 
 
 # ---- coercion: one function per expected type; every error names the argument and the allowed range
 
 
+def _number(value: float) -> str:
+    """A bound as people write it: whole numbers in full (1048576, not 1.04858e+06)."""
+    return str(int(value)) if float(value).is_integer() and abs(value) < 1e15 else f"{value:g}"
+
+
 def _range_text(low: float | None, high: float | None) -> str:
     if low is None and high is None:
         return ""
     if high is None:
-        return f" >= {low:g}"
+        return f" >= {_number(low)}"
     if low is None:
-        return f" <= {high:g}"
-    return f" in {low:g}..{high:g}"
+        return f" <= {_number(high)}"
+    return f" in {_number(low)}..{_number(high)}"
 
 
 def coerce_int(name: str, tag: str, value: Any, low: float | None = None, high: float | None = None) -> int:
@@ -233,7 +240,8 @@ def _parse_clip(tags: str, args: tuple, start: int, meta: ModelMeta | None) -> C
 
 
 def parse_note_groups(rest_tags: str, rest: tuple, meta: ModelMeta | None) -> np.ndarray:
-    """Flat note groups ``pitch start_beats duration_beats velocity`` -> float64 [M, 4], checked."""
+    """Flat note groups ``pitch start_beats duration_beats velocity`` -> notes [M] of ``NOTE_DTYPE``, checked
+    (a velocity is rounded half up first: 0.5 is 1, as Live sends fractions)."""
     max_beats = MAX_BARS * (meta.beats_per_bar if meta else 4)
     if len(rest) % 4:
         raise UsageError(
@@ -245,19 +253,19 @@ def parse_note_groups(rest_tags: str, rest: tuple, meta: ModelMeta | None) -> np
     if rest_tags.strip("ifhd"):
         bad = next(i for i, t in enumerate(rest_tags) if t not in "ifhd")
         raise UsageError(f"clip note {bad // 4} has a non-numeric value (type tag {rest_tags[bad]!r})")
-    notes = np.array(rest, dtype=np.float64).reshape(-1, 4)
-    if not np.all(np.isfinite(notes)):
-        raise UsageError(f"clip note {int(np.argmin(np.isfinite(notes).all(axis=1)))} has NaN or inf")
-    pitch = notes[:, 0]
+    rows = np.array(rest, dtype=np.float64).reshape(-1, 4)  # [M, 4] as sent
+    if not np.all(np.isfinite(rows)):
+        raise UsageError(f"clip note {int(np.argmin(np.isfinite(rows).all(axis=1)))} has NaN or inf")
+    velocity = np.floor(rows[:, 3] + 0.5)  # half up: 0.5 -> 1 (np.round would give 0, out of range)
     checks = (
-        ((pitch < 0) | (pitch > 127) | (pitch != np.round(pitch)), "pitch must be an int in 0..127"),
-        ((notes[:, 1] < 0) | (notes[:, 1] > max_beats), f"start_beats must be in 0..{max_beats}"),
-        ((notes[:, 2] <= 0) | (notes[:, 2] > max_beats), f"duration_beats must be in 0..{max_beats} and > 0"),
-        ((notes[:, 3] < 0.5) | (notes[:, 3] >= 127.5), "velocity must be in 1..127"),
+        (PITCH.outside(rows[:, 0]), f"pitch must be {PITCH.text}"),
+        ((rows[:, 1] < 0) | (rows[:, 1] > max_beats), f"start_beats must be in 0..{max_beats}"),
+        ((rows[:, 2] <= 0) | (rows[:, 2] > max_beats), f"duration_beats must be in 0..{max_beats} and > 0"),
+        (VELOCITY.outside(velocity), f"velocity must be in {VELOCITY.low}..{VELOCITY.high}"),
     )
     for bad, text in checks:
         if bad.any():
             index = int(np.argmax(bad))
-            raise UsageError(f"clip note {index}: {text}, got {notes[index].tolist()}")
-    notes[:, 3] = np.floor(notes[:, 3] + 0.5)  # half up: 0.5 -> 1 (np.round would give 0, out of range)
-    return notes
+            raise UsageError(f"clip note {index}: {text}, got {rows[index].tolist()}")
+    rows[:, 3] = velocity
+    return rows_to_notes(rows)

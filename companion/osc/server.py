@@ -7,15 +7,19 @@ sender asked for with ``/nudge/ping id reply_port`` (remembered per sender, ``co
 or to ``reply_port`` (``--reply-port``), which wins. Replies only ever go to the sender's own host.
 
 One request thread reads datagrams and answers at once whatever is quick (ping, model info and list, live
-MIDI, every error); generate and vary go to the ``Scheduler``'s worker, which takes turns between senders,
-and /nudge/model/load to a loader thread, so a flood of generates from one client never holds up another
-client's ping. A background thread polls the models folder (and reloads a changed serving model there).
+MIDI transport, every error); generate and vary go to the ``Scheduler``, which takes turns between senders
+and feeds them to the search processes (``search_processes``; 0: a thread of this process), the live MIDI
+calls that wait for the player to a thread of their own, and /nudge/model/load to a loader thread, so a
+flood of generates from one client never holds up another client's ping. Before any of that, a sender
+over its rate limit is dropped, and nothing is ever answered to the daemon's own port (``guard``). A
+background thread polls the models folder (and reloads a changed serving model there).
 """
 
 from __future__ import annotations
 
 import ipaddress
 import logging
+import os
 import socket
 import sys
 import threading
@@ -23,11 +27,13 @@ import time
 from collections import OrderedDict
 from collections.abc import Iterable
 
-from companion.core.errors import UsageError
+from companion.core.errors import NudgeError, UsageError
 from companion.osc.dispatch import Daemon
+from companion.osc.guard import LocalAddresses, RateLimit
 from companion.osc.replies import error_reply
 from companion.osc.reply_routes import ReplyRoutes
 from companion.osc.scheduler import Scheduler
+from companion.osc.search_pool import SearchFailed, SearchPool
 
 log = logging.getLogger(__name__)
 RECV_BYTES = 65536  # larger than any UDP datagram, so an oversized request is seen whole and refused
@@ -35,8 +41,28 @@ MAX_REFUSED_REMEMBERED = 256  # refused sender hosts remembered (each logged onc
 SWITCH_INTERVAL_S = 0.00025  # GIL hand-over while the worker searches: a ping waits about this per turn
 
 
+REQUEST_NICENESS = -11  # the request thread, where allowed (PulseAudio's default for its daemon)
+
+
+def raise_request_priority() -> str:
+    """The calling thread (the request thread) above the searches and the machine's other work, as sound
+    servers do (PulseAudio's ``nice-level = -11``), where the OS allows it; else it stays as it was."""
+    if not hasattr(os, "setpriority"):
+        return "unchanged"
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), REQUEST_NICENESS)
+    except OSError:  # no CAP_SYS_NICE (or RLIMIT_NICE): the search processes are still below it
+        log.debug("the request thread keeps its priority (nice %d not allowed)", REQUEST_NICENESS)
+        return "unchanged"
+    log.info("the request thread runs at nice %d", REQUEST_NICENESS)
+    return f"nice {REQUEST_NICENESS}"
+
+
 def resolve(host: str, port: int = 0) -> tuple[int, tuple]:
-    """(address family, socket address) of ``host``: an IPv4 or IPv6 literal, or a name."""
+    """(address family, socket address) of ``host``: an IPv4 or IPv6 literal (``::1``, ``[::1]``,
+    ``::ffff:127.0.0.1``), or a name."""
+    if host.startswith("[") and host.endswith("]"):  # the bracketed form of an IPv6 literal, as in URLs
+        host = host[1:-1]
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_DGRAM)
     except (OSError, UnicodeError) as error:
@@ -74,6 +100,8 @@ class UdpServer:
         *,
         allow_remote: bool = False,
         poll_seconds: float = 1.0,
+        rate_limit: RateLimit | None = None,
+        search_processes: int = 0,
     ):
         family, address = resolve(host, port)
         loopback = ipaddress.ip_address(canonical(address[0])).is_loopback
@@ -99,8 +127,41 @@ class UdpServer:
         self.refused_datagrams = 0
         self.requests = 0
         self.busy_seconds = 0.0
-        self.scheduler = Scheduler(self._send)
         self.last_datagram_s = time.monotonic()  # when an allowed datagram last came (for stop_when_idle)
+        self.rate_limit = rate_limit if rate_limit is not None else RateLimit()
+        self._local = LocalAddresses()
+        self._port = self.address[1]
+        if reply_port is not None and reply_port == self._port:
+            self.sock.close()
+            raise ValueError(
+                f"--reply-port {reply_port} is the port the daemon listens on: replies would loop"
+            )
+        daemon.is_own_address = self.is_own_address
+        self.ignored_own = 0  # datagrams from the daemon's own port (its replies, come back): dropped
+        self.pool = SearchPool(search_processes) if search_processes else None
+        if self.pool is None:  # the searches on a thread of this process (tests, --search-processes 0)
+            self.scheduler = Scheduler(self._send)
+        else:
+            pool = self.pool
+            daemon.serving.check_elsewhere = pool.preload  # a new model is checked there before it serves
+            self.scheduler = Scheduler(
+                self._send,
+                workers=pool.size,
+                runner=lambda slot, job: daemon.run_in_pool(pool, slot, job) if job.remote else job.run(),
+                on_start=lambda slot: self._start_search_process(slot),
+            )
+
+    def _start_search_process(self, slot: int) -> None:
+        """Slot ``slot``'s search process, started and given the serving model (on the slot's thread)."""
+        try:
+            self.pool.start(slot, self.daemon.model)
+        except (SearchFailed, NudgeError) as error:  # its first search tries again, and answers why
+            if not self._stop.is_set():
+                log.warning("search process %d could not start: %s", slot, error)
+
+    def is_own_address(self, host: str, port: int) -> bool:
+        """Whether (host, port) is this daemon's socket: its port, on an address of this machine."""
+        return port == self._port and self._local.is_local(host)
 
     def _allowed(self, host: str) -> bool:
         if self.allow:
@@ -111,6 +172,8 @@ class UdpServer:
     def serve_forever(self) -> None:
         poller = threading.Thread(target=self._poll_loop, name="nudge-models-poll", daemon=True)
         poller.start()
+        raise_request_priority()
+        self.last_datagram_s = time.monotonic()  # idle from now on, not from the construction
         if sys.getswitchinterval() > SWITCH_INTERVAL_S:
             sys.setswitchinterval(SWITCH_INTERVAL_S)
         sock, handle = self.sock, self.daemon.handle_routed
@@ -126,11 +189,18 @@ class UdpServer:
                 if not self._allowed(host):  # before any route: a remembered port lets nothing through
                     self._refuse(host)
                     continue
+                if sender[1] == self._port and self.is_own_address(host, sender[1]):
+                    self.ignored_own += 1  # our own reply, come back (never answered: it would loop)
+                    continue
+                admitted = self.rate_limit.admit(sender[:2])
+                if admitted != "ok":
+                    self._over_limit(sender, admitted)
+                    continue
                 started = time.perf_counter()
                 self.last_datagram_s = time.monotonic()
                 self.requests += 1
                 try:
-                    handled = handle(data, defer=True)
+                    handled = handle(data, defer=True, sender=sender)
                     target = self._target(sender, handled.reply_port)
                     for job in handled.jobs:
                         reason = self.scheduler.submit(sender[:2], job, target)
@@ -145,6 +215,11 @@ class UdpServer:
                 self.busy_seconds += time.perf_counter() - started
         finally:
             self._stop.set()
+
+    def _over_limit(self, sender: tuple, admitted: str) -> None:
+        if admitted == "slip":  # one error a second tells the sender why the rest goes unanswered
+            log.warning("sender %s:%d is over the rate limit; dropping its excess datagrams", *sender[:2])
+            self._send([error_reply(-1, self.rate_limit.reason())], self._target(sender, None))
 
     def _send(self, datagrams: list[bytes], target: tuple) -> None:
         for datagram in datagrams:
@@ -208,9 +283,12 @@ class UdpServer:
     def close(self) -> None:
         self._stop.set()
         self.scheduler.close()
+        if self.pool is not None:
+            self.pool.close()
         self.sock.close()
 
     def summary(self) -> str:
         counts = ", ".join(f"{k} {v}" for k, v in sorted(self.daemon.counts.items())) or "none"
         mean = self.busy_seconds / self.requests * 1e3 if self.requests else 0.0
-        return f"served {self.requests} datagrams (mean {mean:.2f} ms busy): {counts}"
+        searched = f"; {self.pool.summary()}" if self.pool is not None else ""
+        return f"served {self.requests} datagrams (mean {mean:.2f} ms busy): {counts}{searched}"

@@ -78,6 +78,7 @@ class Model:
         self.meta = meta
         self.path = path  # where it was read from (for bytes: where it will be written)
         self.name = path.stem
+        self.signature: object = None  # the file's signature when it was read (models_dir.signature)
         self._output_names = ["pattern"]
         self._has_styles = meta.has_styles
 

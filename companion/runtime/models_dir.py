@@ -97,7 +97,10 @@ class ModelsDir:
         if not self._inside(path):
             available = ", ".join(self.names()) or "none"
             raise ModelError(f"no model {name!r} in {self.directory} (available: {available})")
-        return load_model(path)
+        before = signature(path)  # what the search processes compare with (companion.osc.search_pool)
+        model = load_model(path)
+        model.signature = before
+        return model
 
     def poll(self) -> list[str]:
         """Names of models that are new or changed since the last poll (or since construction)."""

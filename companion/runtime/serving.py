@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 
 from companion.core.errors import UsageError
 from companion.runtime.model import Model, ModelError
@@ -23,6 +24,9 @@ class ServingModel:
         self._model = check_fits(model)
         self.models = models
         self._swap = threading.Lock()  # the request thread's load and the poller's reload
+        # checks a new model where else it must serve (the daemon's search processes load it) before the
+        # swap: ModelError there keeps the old one, as a failed load here does
+        self.check_elsewhere: Callable[[Model], None] | None = None
 
     @property
     def model(self) -> Model:
@@ -33,6 +37,8 @@ class ServingModel:
         if self.models is None:
             raise UsageError("no models folder is configured (start nudge serve with --models-dir)")
         new = check_fits(self.models.load(name))
+        if self.check_elsewhere is not None:
+            self.check_elsewhere(new)
         with self._swap:
             old, self._model = self._model, new
         log.info("model %s loaded from %s (was %s)", new.name, new.path, old.name)
@@ -53,6 +59,8 @@ class ServingModel:
                 continue
             try:
                 reloaded = check_fits(self.models.load(name))
+                if self.check_elsewhere is not None:
+                    self.check_elsewhere(reloaded)
             except ModelError as error:
                 log.error(
                     "model %s changed on disk but cannot be loaded; still serving the old one: %s",

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import re
-import selectors
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
@@ -29,12 +29,17 @@ def start(*args: str) -> subprocess.Popen:
 
 
 def ready_line(process: subprocess.Popen) -> str:
-    with selectors.DefaultSelector() as selector:
-        selector.register(process.stdout, selectors.EVENT_READ)
-        if not selector.select(TIMEOUT):
-            process.kill()
-            pytest.fail(f"no ready line within {TIMEOUT} s; stderr: {process.stderr.read()}")
-    return process.stdout.readline()
+    """The next line of the daemon's stdout, within TIMEOUT. Read by a thread: a line may already wait in
+    the pipe reader's buffer (two lines printed at once arrive in one read), where a select on the pipe
+    would not see it and would wait for the daemon's end."""
+    line: list[str] = []
+    reader = threading.Thread(target=lambda: line.append(process.stdout.readline()), daemon=True)
+    reader.start()
+    reader.join(TIMEOUT)
+    if not line:
+        process.kill()
+        pytest.fail(f"no ready line within {TIMEOUT} s; stderr: {process.stderr.read()}")
+    return line[0]
 
 
 def test_serves_osc_and_stops_cleanly_on_sigterm(tmp_path):

@@ -25,6 +25,7 @@ DOMAINS = {
 NOT_FOR_THE_USER = {
     "companion.core.regular_files.NotRegularFileError": "an OSError: callers report it as the OS's refusal",
     "companion.live.child._Terminated": "SIGTERM unwinding the live MIDI child",
+    "companion.osc.search_pool.SearchFailed": "a bug or a dead search process: an internal error reply",
     "training.ingest.midi.SkipFile": "one file of a corpus left out, counted in the summary",
     "training.spotify.fetch.FetchStopped": "the fetch loop's stop signal, reported by its command",
 }

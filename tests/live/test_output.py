@@ -86,7 +86,7 @@ def test_invalid_message_is_refused_and_nothing_is_sent(nudge_out):
     output, recorder = nudge_out
     with pytest.raises(ValueError, match=r"MIDI channel must be an int in 1\.\.16, got 17"):
         output.note_on(17, 36, 100)
-    with pytest.raises(ValueError, match=r"velocity must be in 1\.\.127"):
+    with pytest.raises(ValueError, match=r"velocity must be an int in 1\.\.127"):
         output.note_on(10, 36, 0)
     with pytest.raises(ValueError, match=r"data byte 1 must be in 0\.\.127, got 200"):
         output.note_on(10, 200, 100)

@@ -50,6 +50,17 @@ def test_loop_events_keep_grid_position_and_micro_timing():
     assert loop.velocities == (127, 64, 25)
 
 
+def test_a_note_half_a_step_late_belongs_to_its_own_step_not_the_next():
+    """The step comes from the note record: rounding the start back to a step would give a hit pushed by
+    exactly half a step (the limit) to the next step, and a switch there would drop or double it."""
+    pattern = make_pattern(
+        {"snare": [(4, 0.5, 0.5)], "closed_hat": [(15, 0.5, 0.5)], "kick": [(0, 1.0, -0.5)]}
+    )
+    loop = pattern_to_loop_events(pattern)
+    assert loop.nominal_beats == pytest.approx((0.0, 1.0, 3.75))  # kick, snare, hat on their own steps
+    assert loop.start_beats == pytest.approx((-0.125, 1.125, 3.875))
+
+
 def test_loop_events_use_given_output_pitches_and_reject_non_patterns():
     pitches = (60, 61, 62, 63, 64, 65, 66, 67, 68)
     assert pattern_to_loop_events(KICKS, pitches).pitches == (60, 60, 60, 60)

@@ -9,12 +9,14 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from companion.core.osc_codec import decode_message, encode_bundle, encode_message
+from companion.core.notes import OFF_GRID, rows_to_notes
+from companion.core.osc_codec import Message, decode_message, encode_bundle, encode_message
 from companion.core.pattern import Grid
 from companion.osc.api import ENDPOINTS, LIVE_OFF_REASON, MAX_DATAGRAM_BYTES, MAX_PACKET_MESSAGES
-from companion.osc.dispatch import Daemon, clip_to_pattern
+from companion.osc.dispatch import Daemon
 from companion.osc.replies import error_reply
-from companion.osc.request import Clip
+from companion.osc.request import Clip, parse_request
+from companion.osc.searches import clip_to_pattern
 from companion.runtime.model import ModelError, load_model
 from companion.runtime.models_dir import ModelsDir
 from tests.support.tiny_onnx import tiny_meta, tiny_model_bytes, write_tiny_model
@@ -100,10 +102,10 @@ def test_vary_passes_unreadable_notes_through_and_keeps_the_clip_pitch(daemon):
 
 def test_clip_to_pattern_reads_the_grid(daemon):
     rows = np.array([[36, 0.0, 0.1, 127], [38, 1.02, 0.1, 64], [99, 0.0, 0.1, 1]], dtype=np.float64)
-    pattern, pitches, passthrough = clip_to_pattern(Clip(6.0, rows), daemon.model)
+    pattern, pitches, passthrough = clip_to_pattern(Clip(6.0, rows_to_notes(rows)), daemon.model)
     assert pattern.grid == Grid(4, 4, 2) and pattern.n_hits == 2 and pitches[:2] == [36, 38]
     assert pattern.offsets_steps[1, 4] == pytest.approx(0.08, abs=1e-6)
-    assert passthrough.tolist() == [[99, 0.0, 0.1, 1]]
+    assert passthrough.tolist() == [(99, 0.0, 0.1, 1, OFF_GRID)]
 
 
 def test_clip_to_pattern_keeps_each_voices_most_used_pitch_ties_the_lowest(daemon):
@@ -118,17 +120,16 @@ def test_clip_to_pattern_keeps_each_voices_most_used_pitch_ties_the_lowest(daemo
         ],
         dtype=np.float64,
     )
-    _, pitches, _ = clip_to_pattern(Clip(4.0, rows), daemon.model)
+    _, pitches, _ = clip_to_pattern(Clip(4.0, rows_to_notes(rows)), daemon.model)
     assert pitches[voice_of[35]] == 35 and pitches[voice_of[42]] == 44
     untouched = [v for v in range(len(pitches)) if v not in (voice_of[35], voice_of[42])]
     assert [pitches[v] for v in untouched] == [daemon.model.meta.output_pitches[v] for v in untouched]
 
 
 def test_clip_velocity_just_under_127_5_is_full_velocity(daemon):
-    rows = np.array(
-        [[36, 0.0, 0.1, 127.4]], dtype=np.float64
-    )  # the request check allows 1..127 with rounding
-    pattern, _, _ = clip_to_pattern(Clip(4.0, rows), daemon.model)
+    message = Message("/nudge/vary", "ifsf" + "iffd", (1, 0.5, "notes", 4.0, 36, 0.0, 0.1, 127.4))
+    request = parse_request(message, daemon.model.meta)
+    pattern, _, _ = clip_to_pattern(request.clip, daemon.model)  # the request rounds 1..127, half up
     assert pattern.velocities.max() == 1.0 and pattern.n_hits == 1
 
 
@@ -322,12 +323,10 @@ def test_clip_to_pattern_equals_notes_to_pattern(daemon, seed):
         ],
         axis=1,
     ).astype(np.float64)
-    pattern, _, passthrough = clip_to_pattern(Clip(8.0, rows), daemon.model)
+    pattern, _, passthrough = clip_to_pattern(Clip(8.0, rows_to_notes(rows)), daemon.model)
     table = merged_pitch_table(daemon.model.meta.output_pitches)
     inside = [tuple(r) for r in rows if int(r[0]) in table and r[1] < 8.0]
-    reference = notes_to_pattern(
-        [(int(p), s, d, int(v)) for p, s, d, v in inside], pattern.grid, PitchMapper(table)
-    )
+    reference = notes_to_pattern(rows_to_notes(inside), pattern.grid, PitchMapper(table))
     assert pattern.same_as(reference)
     assert len(passthrough) == n - len(inside)
 

@@ -1,5 +1,7 @@
 """A standing fuzz test of the daemon's doors (issue 17): malformed datagrams over a real UDP socket, hostile
 model files and names (load, hot reload, ``load_model``), and bad command lines. Seeded and bounded in time.
+``tests/osc/test_fuzz_numbers.py`` is its systematic half (issue 26): every numeric argument of every
+request with each finite-but-absurd number, self-addressed replies, IPv6, and live MIDI's transport.
 
 Targets: no crash (the server answers a ping after every datagram), no internal error (no reply or log
 record says "internal error"), and a bad model never replaces the serving one (every style of the serving
@@ -25,6 +27,7 @@ from companion.cli import main
 from companion.core.osc_codec import encode_bundle, encode_message
 from companion.core.pattern import Grid
 from companion.osc.dispatch import Daemon
+from companion.osc.guard import RateLimit
 from companion.osc.server import UdpServer
 from companion.runtime.model import ModelError, load_model
 from companion.runtime.models_dir import ModelsDir
@@ -53,7 +56,8 @@ VALID = [
     ("/nudge/transport", "ffi", (120.0, 0.001, 1)),
 ]
 ODD_VALUES = [0, -1, 2**31 - 1, -(2**31), 1e30, -1e-30, float("nan"), float("inf"), "", "x" * 300,
-              "any", "../default", "default\n", "\u00e9\U0001f941", 4096, 9]  # fmt: skip
+              "any", "../default", "default\n", "\u00e9\U0001f941", 4096, 9,
+              3e38, -3e38, 1e-38, 16777217.0, 65536]  # fmt: skip
 TAGS = "ifsbhdTFNIcrm[]"
 
 
@@ -123,7 +127,9 @@ def test_malformed_datagrams_never_crash_the_daemon_nor_cause_an_internal_error(
     caplog.set_level(logging.ERROR)
     rng = np.random.default_rng(SEED)
     daemon = Daemon(load_model(folder / "default.onnx"), ModelsDir(folder), seed=SEED)
-    running = Running(UdpServer(daemon, "127.0.0.1", 0, poll_seconds=3600))
+    # the rate limit is lifted: the fuzz sends as fast as the daemon answers (test_no_loops checks the limit)
+    unlimited = RateLimit(rate=1e9, burst=1e9)
+    running = Running(UdpServer(daemon, "127.0.0.1", 0, poll_seconds=3600, rate_limit=unlimited))
     client = Client(running.server.address)
     valid = [encode_message(*request) for request in VALID]
     own_port = client.sock.getsockname()[1]

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 import pytest
 
+from companion.core.notes import OFF_GRID
 from companion.core.osc_codec import Message, decode_message, encode_message
 from companion.osc.api import MAX_CLIP_NOTES, MAX_ID
 from companion.osc.request import RequestError, parse_request
@@ -160,7 +160,7 @@ def test_vary_clip_parsing_with_options_before_the_marker():
     assert request.values == {"amount": 0.25}
     assert request.sliders == {"density": pytest.approx(0.4)} and request.options == {"seed": 2}
     assert request.clip.length_beats == 4.0
-    np.testing.assert_array_equal(request.clip.notes, [[36, 0.5, 0.25, 100]])  # velocity rounded
+    assert request.clip.notes.tolist() == [(36, 0.5, 0.25, 100, OFF_GRID)]  # velocity rounded, off the grid
 
 
 def test_clip_velocities_round_half_up_and_stay_in_1_to_127():
@@ -184,7 +184,7 @@ def test_clip_velocities_round_half_up_and_stay_in_1_to_127():
         0.1,
         7.49,
     )
-    assert request.clip.notes[:, 3].tolist() == [1.0, 127.0, 7.0]  # np.round(0.5) would give 0
+    assert request.clip.notes["velocity"].tolist() == [1, 127, 7]  # np.round(0.5) would give 0
 
 
 def test_transport_has_no_id_and_accepts_ints_for_floats():

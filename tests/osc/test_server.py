@@ -206,10 +206,10 @@ def test_a_bug_in_handling_one_datagram_does_not_stop_the_server(folder, caplog)
     daemon = Daemon(load_model(folder / "default.onnx"), ModelsDir(folder), seed=1)
     real = daemon.handle_routed
 
-    def buggy(data, defer=False):
+    def buggy(data, defer=False, sender=None):
         if data == encode_message("/nudge/ping", "i", (99,)):
             raise OverflowError("a bug")  # e.g. one that Daemon's own guard did not foresee
-        return real(data, defer)
+        return real(data, defer, sender)
 
     daemon.handle_routed = buggy  # before the server takes the method
     running = Running(UdpServer(daemon, "127.0.0.1", 0, poll_seconds=3600))

@@ -17,7 +17,7 @@ def write_midi(
     *,
     bpm: float | None = 120.0,
     time_signatures: Iterable[tuple[float, int, int]] = ((0.0, 4, 4),),
-    channel: int = 9,
+    channel: int = 10,
     ticks_per_beat: int = TPB,
     two_tracks: bool = False,
     end_beats: float | None = None,
@@ -36,8 +36,11 @@ def write_midi(
     events: list[tuple[int, int, mido.Message]] = []
     for start, pitch, velocity in notes:
         tick = round(start * ticks_per_beat)
-        events.append((tick, 1, mido.Message("note_on", channel=channel, note=pitch, velocity=velocity)))
-        events.append((tick + ticks_per_beat // 8, 0, mido.Message("note_off", channel=channel, note=pitch)))
+        on = mido.Message("note_on", channel=channel - 1, note=pitch, velocity=velocity)  # mido counts 0..15
+        events.append((tick, 1, on))
+        events.append(
+            (tick + ticks_per_beat // 8, 0, mido.Message("note_off", channel=channel - 1, note=pitch))
+        )
     if end_beats is not None:
         events.append((round(end_beats * ticks_per_beat), 2, None))
     midi = mido.MidiFile(type=1 if two_tracks else 0, ticks_per_beat=ticks_per_beat)

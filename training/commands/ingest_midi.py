@@ -8,6 +8,7 @@ import sys
 
 from companion.core.drum_map import DRUM_MAPS
 from companion.core.errors import NudgeError
+from companion.core.midi_values import CHANNEL, DRUM_CHANNEL
 from training.ingest.midi import BEAT_TYPE_CHOICES, UNKNOWN_PITCH_CHOICES, IngestConfig
 
 
@@ -61,7 +62,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="drop (and count) notes whose pitch the map does not know (default), or skip such files",
     )
     parser.add_argument(
-        "--channel", type=int, default=10, help="MIDI channel of the drums, 1..16, 0 = any (default 10)"
+        "--channel",
+        type=int,
+        default=DRUM_CHANNEL,
+        help=f"MIDI channel of the drums, {CHANNEL.low}..{CHANNEL.high}, 0 = any (default {DRUM_CHANNEL})",
     )
     parser.add_argument(
         "--workers", type=int, default=min(2, os.cpu_count() or 1), help="processes reading files (default 2)"
@@ -85,7 +89,7 @@ def run(args: argparse.Namespace) -> int:
             beat_type=args.beat_type,
             min_hits=args.min_hits,
             unknown_pitches=args.unknown_pitches,
-            channel=None if args.channel == 0 else args.channel - 1,
+            channel=None if args.channel == 0 else args.channel,
         )
         dataset, summary = ingest_corpus(
             args.folder, config, workers=max(1, args.workers), progress=not args.no_progress

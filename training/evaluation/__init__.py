@@ -1,1 +1,9 @@
-"""Evaluating a model: sampling the exported generator, metrics, dynamics, control, baselines, reports."""
+"""Evaluating a model against held-out real drummers.
+
+- ``evaluate``: the whole evaluation (``nudge-train evaluate``); ``report``, ``report_dynamics`` and
+  ``figures``: its report, tables and plots.
+- ``sampling``: the exported generator sampled as the evaluation needs; ``baselines``: what a model must beat.
+- ``metrics``: realism and diversity figures; ``dynamics``: velocities and micro-timing; ``control``: whether
+  the sliders steer.
+- ``lock_eval``: the voice lock's measurement (``nudge-train evaluate-lock``).
+"""

@@ -1,8 +1,8 @@
 """What a producer hears first: the velocities and micro-timing of the hits, per voice.
 
 Pure numpy functions of pattern sets [N, 3, V, T] (hit 0/1, velocity 0..1, offset in steps), compared with a
-reference set (held-out real playing). Velocities are compared as the MIDI velocities the daemon writes
-(``companion.core.notes`` and ``companion.osc.replies``: rounded to the nearest, 1..127), offsets in steps.
+reference set (held-out real playing). Velocities are compared as the MIDI velocities every note Nudge
+writes carries (``companion.core.midi_values.velocities_to_midi``: the nearest, 1..127), offsets in steps.
 Definitions: ``docs/evaluation.md``.
 
 - ``histogram_overlap``: sum over bins of min(p_a, p_b) of both normalised histograms (1 = same, 0 = apart).
@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from companion.core.drum_map import VOICES
-from companion.core.note_rows import velocities_to_midi
+from companion.core.midi_values import velocities_to_midi
 from companion.core.pattern import HIT, MAX_OFFSET_STEPS, OFFSET, VELOCITY, Grid
 
 VELOCITY_BINS = np.linspace(0.0, 127.0, 17)  # 16 bins of 0..127

@@ -1,1 +1,5 @@
-"""Exporting a checkpoint's generator to ONNX with its metadata, and its int8 weights."""
+"""Exporting a checkpoint's generator.
+
+- ``export``: to ONNX with its ``nudge`` metadata, checked against torch and the daemon's own loader.
+- ``quantize``: int8 weights, checked against the float graph.
+"""

@@ -1,1 +1,7 @@
-"""Fitting the conditional GAN: config, networks, losses, batches, the step, the loop, checkpoints, DDP."""
+"""Fitting the conditional GAN.
+
+- ``config``: ``TrainConfig``, saved beside the weights; ``model``: the generator and critic networks.
+- ``losses``: adversarial losses, the gradient penalty, descriptor losses; ``batches``: seeded batches.
+- ``step``: one training step; ``train``: the loop; ``checkpoint``: saving and loading; ``metrics_log``: the
+  metrics file; ``distributed``: devices and DDP.
+"""

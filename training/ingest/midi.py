@@ -2,7 +2,7 @@
 
 Per file (one worker process each, ``--workers``): read the drum notes (``companion.core.midi_file``), map
 pitches to the nine voices (``drum_map.voice_lookup``), quantise every note once onto the whole
-performance's grid (``note_rows.quantise_onsets``: step = nearest 16th, offset = what is left, in steps;
+performance's grid (``notes.quantise_onsets``: step = nearest 16th, offset = what is left, in steps;
 loudest wins when two hits of a voice share a step), then cut windows of ``bars`` bars every
 ``hop_bars`` bars. The performance ends at its last note (silence before ``end_of_track`` is not played);
 a trailing partial bar counts when the last note falls in its second half. Windows never wrap:
@@ -21,8 +21,9 @@ import numpy as np
 
 from companion.core.drum_map import drum_map_by_name, voice_lookup
 from companion.core.errors import UsageError
-from companion.core.midi_file import DEFAULT_BPM, DRUM_CHANNEL, DrumArrays, MidiFileError, read_drum_arrays
-from companion.core.note_rows import quantise_onsets
+from companion.core.midi_file import DrumArrays, MidiFileError, read_drum_arrays
+from companion.core.midi_values import CHANNEL, DEFAULT_BPM, DRUM_CHANNEL
+from companion.core.notes import quantise_onsets
 from companion.core.pattern import FILE_PARTIAL_BAR, MAX_BARS, SUPPORTED_TIME_SIGNATURES, Grid, whole_bars
 from training.ingest.labels import INFO_CSV, FileLabels, find_info_csv, labels_from_path, read_info_csv
 
@@ -65,7 +66,7 @@ class IngestConfig:
     beat_type: str = "all"  # all | beat | fill
     min_hits: int = 1  # per window; emptier windows are skipped and counted
     unknown_pitches: str = "drop"  # drop (and count) | error (skip the file)
-    channel: int | None = DRUM_CHANNEL  # zero-based; None = any channel
+    channel: int | None = DRUM_CHANNEL  # 1..16 (companion.core.midi_values); None = any channel
 
     def __post_init__(self) -> None:
         if not isinstance(self.bars, int) or not 1 <= self.bars <= MAX_BARS:
@@ -80,8 +81,8 @@ class IngestConfig:
             raise UsageError(
                 f"unknown_pitches must be one of {UNKNOWN_PITCH_CHOICES}, got {self.unknown_pitches!r}"
             )
-        if self.channel is not None and not 0 <= self.channel <= 15:
-            raise UsageError(f"channel must be in 0..15 (zero-based) or None, got {self.channel!r}")
+        if self.channel is not None:
+            CHANNEL.check(self.channel, "channel")
         drum_map_by_name(self.drum_map)  # raises naming the allowed maps
         self.grid  # noqa: B018 - raises naming the supported time signatures
 

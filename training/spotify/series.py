@@ -29,14 +29,14 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-import mido
 import numpy as np
 
 from companion.core.atomic import atomic_write_bytes
 from companion.core.drum_map import OUTPUT_PITCHES, VOICE_INDEX
 from companion.core.errors import UsageError
-from companion.core.midi_file import DRUM_CHANNEL, TICKS_PER_BEAT
-from companion.core.notes import Note, velocity_to_midi
+from companion.core.midi_file import notes_to_midi
+from companion.core.midi_values import DEFAULT_BPM, check_bpm, velocities_to_midi
+from companion.core.notes import rows_to_notes, sort_notes
 from training.spotify.validate import Analysis, Intervals
 
 SERIES_ROWS: tuple[str, ...] = (
@@ -135,64 +135,36 @@ def analysis_to_series(analysis: Analysis, grid: SeriesGrid = SeriesGrid()) -> n
 
 
 def series_to_notes(
-    series: np.ndarray, grid: SeriesGrid = SeriesGrid(), bpm: float = 120.0, threshold: float = 0.5
-) -> list[Note]:
-    """Event rows (>= ``threshold``) -> drum notes at ``frame * frame_seconds`` s, in beats at ``bpm``."""
+    series: np.ndarray, grid: SeriesGrid = SeriesGrid(), bpm: float = DEFAULT_BPM, threshold: float = 0.5
+) -> np.ndarray:
+    """Event rows (>= ``threshold``) -> drum notes [K] of ``NOTE_DTYPE`` at ``frame * frame_seconds`` s, in
+    beats at ``bpm``, off the grid, by start."""
     series = np.asarray(series, dtype=np.float32)
     if series.shape != (len(SERIES_ROWS), grid.n_frames):
         raise ValueError(f"series must have shape {(len(SERIES_ROWS), grid.n_frames)}, got {series.shape}")
     if not np.all(np.isfinite(series)):
         raise ValueError("series must be finite (no NaN or inf)")
-    if not 20.0 <= float(bpm) <= 400.0:
-        raise UsageError(f"bpm must be in 20..400, got {bpm!r}")
-    beats_per_frame = grid.frame_seconds * float(bpm) / 60.0
-    notes = []
+    beats_per_frame = grid.frame_seconds * check_bpm(bpm) / 60.0
+    loudness = velocities_to_midi(np.clip(series[ROW["loudness"]], 0.0, 1.0))  # [F]
+    rows = []
     for row_name, voice in SERIES_VOICES:
-        for frame in np.flatnonzero(series[ROW[row_name]] >= threshold):
-            velocity = velocity_to_midi(float(np.clip(series[ROW["loudness"], frame], 0.0, 1.0)))
-            notes.append(
-                Note(
-                    start_beats=float(frame) * beats_per_frame,
-                    pitch=OUTPUT_PITCHES[VOICE_INDEX[voice]],
-                    duration_beats=min(0.25, beats_per_frame),
-                    velocity=velocity,
-                )
-            )
-    return sorted(notes)
-
-
-def notes_to_midi(notes: list[Note], bpm: float, channel: int = DRUM_CHANNEL) -> mido.MidiFile:
-    """A type-0 file with ``notes`` on ``channel`` at ``bpm``."""
-    events = []  # (tick, order, message): note-offs first at equal ticks
-    for note in notes:
-        start = round(note.start_beats * TICKS_PER_BEAT)
-        end = max(start + 1, round((note.start_beats + note.duration_beats) * TICKS_PER_BEAT))
-        events.append(
-            (start, 1, mido.Message("note_on", channel=channel, note=note.pitch, velocity=note.velocity))
-        )
-        events.append((end, 0, mido.Message("note_off", channel=channel, note=note.pitch, velocity=0)))
-    events.sort(key=lambda e: (e[0], e[1]))
-    track = mido.MidiTrack()
-    track.append(mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(bpm), time=0))
-    last = 0
-    for tick, _, message in events:
-        track.append(message.copy(time=tick - last))
-        last = tick
-    track.append(mido.MetaMessage("end_of_track", time=0))
-    midi = mido.MidiFile(type=0, ticks_per_beat=TICKS_PER_BEAT)
-    midi.tracks.append(track)
-    return midi
+        frames = np.flatnonzero(series[ROW[row_name]] >= threshold)  # [k]
+        pitch = OUTPUT_PITCHES[VOICE_INDEX[voice]]
+        rows += [
+            (pitch, f * beats_per_frame, min(0.25, beats_per_frame), loudness[f]) for f in frames.tolist()
+        ]
+    return sort_notes(rows_to_notes(rows))
 
 
 def series_to_midi(
     path: str | os.PathLike,
     series: np.ndarray,
     grid: SeriesGrid = SeriesGrid(),
-    bpm: float = 120.0,
+    bpm: float = DEFAULT_BPM,
     threshold: float = 0.5,
 ) -> Path:
     """Render a series to a .mid file (written atomically); returns the path."""
     notes = series_to_notes(series, grid, bpm, threshold)
     buffer = io.BytesIO()
-    notes_to_midi(notes, bpm).save(file=buffer)
+    notes_to_midi(notes, bpm).save(file=buffer)  # the one .mid writer: no track name, no time signature
     return atomic_write_bytes(path, buffer.getvalue())

@@ -6,8 +6,7 @@ import numpy as np
 import pytest
 
 from companion.core.drum_map import N_VOICES, VOICE_INDEX
-from companion.core.note_rows import velocities_to_midi
-from companion.core.notes import velocity_to_midi
+from companion.core.midi_values import midi_to_velocities, velocities_to_midi
 from companion.core.pattern import HIT, OFFSET, VELOCITY, Grid
 from training.evaluation.dynamics import (
     OFFSET_BINS,
@@ -39,7 +38,9 @@ def _patterns(n: int, seed: int, velocity=(0.2, 0.9), offset=(-0.2, 0.2), accent
 
 def test_midi_velocities_are_the_notes_the_daemon_writes():
     values = np.array([0.0, 0.001, 0.5, 0.5 / 127, 1.5 / 127, 0.9999, 1.0])
-    assert velocities_to_midi(values).tolist() == [velocity_to_midi(v) for v in values]
+    assert velocities_to_midi(values).tolist() == [1, 1, 64, 1, 2, 127, 127]  # nearest, halves to even, >= 1
+    every = np.arange(1, 128)
+    assert velocities_to_midi(midi_to_velocities(every)).tolist() == every.tolist()  # both ways, exactly
 
 
 def test_histogram_overlap_known_values():
@@ -115,7 +116,6 @@ def test_the_notes_a_producer_gets_carry_the_velocities_unbent(tmp_path):
     from companion.core.midi_file import pattern_to_midi, read_drum_take
     from companion.core.notes import pattern_to_notes
     from companion.core.pattern import Pattern
-    from companion.osc.replies import pattern_to_note_array
 
     grid = Grid(4, 4, 4)
     hits = np.zeros((N_VOICES, grid.n_steps), dtype=bool)
@@ -124,11 +124,10 @@ def test_the_notes_a_producer_gets_carry_the_velocities_unbent(tmp_path):
     velocities[hits] = np.linspace(0.0, 1.0, int(hits.sum()))  # 0, 0.66, 1.33, ... 127 in MIDI units
     pattern = Pattern(grid, hits, velocities, np.zeros_like(velocities))
     want = sorted(velocities_to_midi(velocities[hits]).astype(int).tolist())
-    assert sorted(n.velocity for n in pattern_to_notes(pattern)) == want
-    assert sorted(pattern_to_note_array(pattern, OUTPUT_PITCHES)["velocity"].tolist()) == want
+    assert sorted(pattern_to_notes(pattern, OUTPUT_PITCHES)["velocity"].tolist()) == want
     path = tmp_path / "groove.mid"
     pattern_to_midi(pattern).save(path)
-    assert sorted(n.velocity for n in read_drum_take(path).notes) == want
+    assert sorted(read_drum_take(path).notes["velocity"].tolist()) == want
     raw = np.sort(velocities[hits]).astype(np.float64) * 127
     assert want.count(1) == int((raw < 1.5).sum()) == 3 and want.count(127) == int((raw >= 126.5).sum()) == 1
     assert np.abs(np.array(want) - raw)[raw >= 0.5].max() <= 0.5 + 1e-4
