@@ -5,5 +5,7 @@
 - ``sampling``: the exported generator sampled as the evaluation needs; ``baselines``: what a model must beat.
 - ``metrics``: realism and diversity figures; ``dynamics``: velocities and micro-timing; ``control``: whether
   the sliders steer.
+- ``diversity``: takes at one fixed setting against real neighbours (conditional diversity); ``vary_eval``:
+  what Nudge (vary) changes on real clips and on clips Nudge made.
 - ``lock_eval``: the voice lock's measurement (``nudge-train evaluate-lock``).
 """
