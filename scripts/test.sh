@@ -6,6 +6,9 @@ cd "$(dirname "$0")/.."
 
 need_apt=()
 command -v jackd >/dev/null 2>&1 || need_apt+=(jackd2)
+# the audio tests render General MIDI with fluidsynth and Debian's small GM SoundFont (6 MB)
+command -v fluidsynth >/dev/null 2>&1 || need_apt+=(fluidsynth)
+[ -f /usr/share/sounds/sf2/TimGM6mb.sf2 ] || need_apt+=(timgm6mb-soundfont)
 if [ ${#need_apt[@]} -gt 0 ] && command -v apt-get >/dev/null 2>&1; then
   echo "== installing Debian packages: ${need_apt[*]}"
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
@@ -14,10 +17,11 @@ if [ ${#need_apt[@]} -gt 0 ] && command -v apt-get >/dev/null 2>&1; then
 fi
 
 echo "== installing Python packages"
-python3 -m pip install -q --disable-pip-version-check -e '.[train,dev]'
+python3 -m pip install -q --disable-pip-version-check -e '.[train,dev,audio]'
 
 echo "== pytest"
 export NUDGE_REQUIRE_JACK=1  # CI installs jackd2 above: a missing JACK must fail, not skip
+export NUDGE_REQUIRE_AUDIO=1  # and the audio extra, fluidsynth and a SoundFont: their tests must run
 set +e
 python3 -m pytest "$@"
 rc=$?

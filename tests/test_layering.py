@@ -2,7 +2,9 @@
 
     companion.core      <- companion.runtime <- companion.osc  <- companion.commands, companion.cli
     companion.core      <- companion.live
-    companion.core, companion.runtime <- training  (never the OSC protocol, live MIDI or the commands)
+    companion.core      <- companion.audio   (the audio extra's libraries imported inside functions only)
+    companion.core, companion.runtime, companion.audio <- training  (never the OSC protocol, live MIDI or
+                                                                     the commands)
 
 inside companion.runtime, the search (each may import only the runtime modules named):
 
@@ -12,6 +14,7 @@ and inside training, its rooms (each may also import companion.core and companio
 
     training.dataset <- training.conditions <- training.evaluation <- training.fitting <- training.export
     training.dataset <- training.ingest, training.spotify (the data sources)
+    training.spotify <- training.audio (local-audio records, GMD renders, the beat model, its evaluation)
     all of them <- training.commands, training.cli
 
 Each layer imports only the layers it builds on (a test per rule fails naming file and import); no module
@@ -39,6 +42,7 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     "companion.runtime": ("companion.core", "companion.runtime"),
     "companion.osc": ("companion", "companion.core", "companion.runtime", "companion.osc"),
     "companion.live": ("companion.core", "companion.live"),
+    "companion.audio": ("companion.core", "companion.audio"),
     "training.dataset": ("companion.core", "companion.runtime", "training.dataset"),
     "training.conditions": ("companion.core", "companion.runtime", "training.dataset", "training.conditions"),
     "training.ingest": (
@@ -49,6 +53,13 @@ ALLOWED: dict[str, tuple[str, ...]] = {
         "training.spotify",
     ),
     "training.spotify": ("companion.core", "companion.runtime", "training.dataset", "training.spotify"),
+    "training.audio": (
+        "companion.core",
+        "companion.audio",
+        "training.dataset",
+        "training.spotify",
+        "training.audio",
+    ),
     "training.evaluation": (
         "companion.core",
         "companion.runtime",
@@ -68,6 +79,7 @@ ALLOWED: dict[str, tuple[str, ...]] = {
         "companion.core",
         "companion.runtime",
         "training.conditions",
+        "training.evaluation",  # the model card's figure tables (training/export/card.py)
         "training.fitting",
         "training.export",
     ),
@@ -75,6 +87,7 @@ ALLOWED: dict[str, tuple[str, ...]] = {
 ALLOWED["training"] = (  # training.cli and training.commands: the top of training, any room
     "companion.core",
     "companion.runtime",
+    "companion.audio",
     *(layer for layer in ALLOWED if layer.startswith("training")),
 )
 
@@ -235,6 +248,22 @@ def test_training_names_the_generator_parts_instead_of_indexing_its_layers():
     assert offenders == [], f"use the Generator's named parts (training/fitting/model.py): {offenders}"
 
 
+def _top_level_roots(path: Path) -> set[str]:
+    """Packages imported at module level (not inside a function)."""
+    roots = set()
+    for node in ast.parse(path.read_text(encoding="utf-8")).body:
+        if isinstance(node, ast.Import):
+            roots.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            roots.add(node.module.split(".")[0])
+    return roots
+
+
+def test_optional_extras_in_companion_are_imported_lazily():
+    for rel, extras in OPTIONAL_IN_COMPANION.items():
+        assert not _top_level_roots(ROOT / rel) & extras, f"{rel} must import {extras} inside functions"
+
+
 def _imported_roots(path: Path) -> set[str]:
     roots = set()
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
@@ -245,10 +274,20 @@ def _imported_roots(path: Path) -> set[str]:
     return roots
 
 
+# optional extras a companion module may import lazily (inside a function, never at module level)
+AUDIO_EXTRA = {"librosa", "soundfile", "soxr"}  # the [audio] extra, as companion/audio imports it
+OPTIONAL_IN_COMPANION = {
+    "companion/core/piano_roll.py": {"matplotlib"},  # nudge generate --png ([png])
+    **{f"companion/audio/{p.name}": AUDIO_EXTRA for p in sorted((ROOT / "companion" / "audio").glob("*.py"))},
+}
+
+
 def test_companion_never_imports_training_or_torch_in_source():
     offenders = {
         str(p.relative_to(ROOT)): sorted(
-            _imported_roots(p) & {"training", "torch", "spotipy", "tqdm", "matplotlib"}
+            _imported_roots(p)
+            & {"training", "torch", "spotipy", "tqdm", "matplotlib"}
+            - OPTIONAL_IN_COMPANION.get(p.relative_to(ROOT).as_posix(), set())
         )
         for p in (ROOT / "companion").rglob("*.py")
     }
@@ -257,10 +296,12 @@ def test_companion_never_imports_training_or_torch_in_source():
 
 
 def test_the_daemon_imports_only_its_runtime_dependencies():
-    """What pyproject lists for the runtime is what companion imports (python-osc is for tests and bench)."""
+    """What pyproject lists for the runtime is what companion imports (python-osc is for tests and bench);
+    optional extras only where ``OPTIONAL_IN_COMPANION`` allows them, inside functions."""
     third_party = set()
     for p in (ROOT / "companion").rglob("*.py"):
         third_party |= _imported_roots(p) - set(sys.stdlib_module_names) - {"companion", "__future__"}
+        third_party -= OPTIONAL_IN_COMPANION.get(p.relative_to(ROOT).as_posix(), set())
     assert third_party == {"numpy", "onnxruntime", "mido", "rtmidi", "jack"}  # jack: JACK-Client
 
 
@@ -269,7 +310,8 @@ def test_importing_every_companion_module_loads_no_torch():
         "import importlib, sys\n"
         f"for name in {COMPANION_MODULES!r}:\n"
         "    importlib.import_module(name)\n"
-        "heavy = sorted(m for m in ('torch', 'training', 'spotipy', 'matplotlib') if m in sys.modules)\n"
+        "heavy = sorted(m for m in ('torch', 'training', 'spotipy', 'matplotlib', 'librosa', 'soundfile',"
+        " 'numba') if m in sys.modules)\n"
         "print(','.join(heavy))\n"
     )
     result = subprocess.run(

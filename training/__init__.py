@@ -1,7 +1,8 @@
 """Nudge training: ingest rhythm data, train the conditional GAN, evaluate it, export it to ONNX.
 
 - ``dataset``: ``RhythmDataset``, the one dataset format; ``conditions``: what a model is conditioned on.
-- ``ingest`` (MIDI drum files) and ``spotify`` (audio analyses): the data sources.
+- ``ingest`` (MIDI drum files), ``spotify`` (audio analyses) and ``audio`` (your own audio analysed into
+  the same records; GMD renders, the beat model and its evaluation): the data sources.
 - ``fitting``: training; ``evaluation``: measuring a model; ``export``: the generator to ONNX.
 - ``commands`` and ``cli``: ``nudge-train``.
 

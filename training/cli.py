@@ -17,6 +17,19 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "training.commands.fetch_spotify",
         "fetch audio analyses through the Spotify Web API (spotipy)",
     ),
+    "analyze audio": (
+        "training.commands.analyze_audio",
+        "analyse your own audio files into Spotify-shaped analysis records (local-audio)",
+    ),
+    "render gmd": (
+        "training.commands.render_gmd",
+        "render Groove MIDI Dataset performances with a band to audio (fluidsynth), with the true grid",
+    ),
+    "fit-beats": ("training.commands.fit_beats", "train the audio beat/downbeat model on rendered clips"),
+    "evaluate-audio": (
+        "training.commands.evaluate_audio",
+        "score the audio analysis on rendered clips with mir_eval (beats, downbeats, tempo, onsets)",
+    ),
     "fit": ("training.commands.fit", "train the conditional GAN on a dataset .npz"),
     "evaluate": (
         "training.commands.evaluate",
@@ -27,6 +40,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "how well voice lock's new voices fit the kept ones (realism on whole patterns)",
     ),
     "export": ("training.commands.export", "export a checkpoint's generator to ONNX with its metadata"),
+    "card": (
+        "training.commands.card",
+        "write a model's card (data and credit, recipe, figures) from its metadata and evaluation report",
+    ),
 }
 
 

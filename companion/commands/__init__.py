@@ -2,4 +2,5 @@
 
 - ``serve``: the daemon; ``generate``: ``.mid`` files without a DAW; ``info``: a model's metadata.
 - ``service``: ``nudge serve`` at login; ``service_files``: the launchd, systemd and Task Scheduler files.
+- ``source_clip``: reading a ``--from FILE.mid`` the same way in every command (file named, bars said).
 """

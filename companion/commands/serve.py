@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import logging
 import signal
 import sys
@@ -14,13 +15,14 @@ from pathlib import Path
 from companion.core.errors import NudgeError
 from companion.osc.dispatch import Daemon
 from companion.osc.search_pool import default_size
-from companion.runtime.model import ModelError, load_model
+from companion.runtime.model import Model, ModelError, load_model
 from companion.runtime.model_info import check_fits
 from companion.runtime.models_dir import ModelsDir
 
 log = logging.getLogger(__name__)
 DEFAULT_MODELS_DIR = Path(__file__).resolve().parents[2] / "models"
 DEFAULT_MODEL_NAME = "default"
+STOP_HINT = "press Ctrl+C to stop"
 
 
 def port_number(low: int) -> Callable[[str], int]:
@@ -141,9 +143,11 @@ def run(args: argparse.Namespace) -> int:
         return 2
     from companion.osc.server import UdpServer
 
+    daemon = Daemon(model, models, player)
+    daemon.serving.listeners.append(_print_model_change)
     try:
         server = UdpServer(
-            Daemon(model, models, player),
+            daemon,
             args.host,
             args.port,
             args.reply_port,
@@ -153,7 +157,7 @@ def run(args: argparse.Namespace) -> int:
             search_processes=args.search_processes,
         )
     except (NudgeError, OSError) as error:  # --host, --allow; the port is taken
-        print(f"nudge serve: {error}", file=sys.stderr)
+        print(f"nudge serve: {_listen_error(error, args.host, args.port)}", file=sys.stderr)
         if player is not None:
             player.close()
         return 2
@@ -165,7 +169,7 @@ def run(args: argparse.Namespace) -> int:
     ready_ms = (time.perf_counter() - started) * 1e3
     print(
         f"nudge serve: listening on {host}:{port}, model {model.name} ({model.path}), "
-        f"live MIDI {'on' if player else 'off'}, ready in {ready_ms:.0f} ms",
+        f"live MIDI {'on' if player else 'off'}, ready in {ready_ms:.0f} ms; {STOP_HINT}",
         flush=True,
     )
     log.info("conditions %s, styles %s", list(model.meta.condition_names), list(model.meta.styles))
@@ -189,3 +193,18 @@ def run(args: argparse.Namespace) -> int:
 
 def _raise_interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
+
+
+def _listen_error(error: Exception, host: str, port: int) -> str:
+    """The user's words for a socket that cannot listen: a taken port says who may hold it and --port."""
+    if isinstance(error, OSError) and error.errno in (errno.EADDRINUSE, getattr(errno, "WSAEADDRINUSE", -1)):
+        where = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+        return (
+            f"{where} is taken: another nudge serve or another program holds it. Stop that one, or "
+            f"listen on another port with --port N (and send your OSC requests there)"
+        )
+    return str(error)
+
+
+def _print_model_change(new: Model, old: Model, why: str) -> None:
+    print(f"nudge serve: now serving model {new.name} ({new.path}; was {old.name}; {why})", flush=True)

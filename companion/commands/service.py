@@ -17,6 +17,8 @@ from pathlib import Path
 from companion.commands.service_files import PLATFORMS, ServiceFile, service_file
 from companion.core.atomic import atomic_open
 
+NO_USER_BUS = "Failed to connect to bus"  # systemctl --user without a user session's D-Bus
+
 
 def this_platform() -> str:
     return {"darwin": "macos", "win32": "windows"}.get(sys.platform, "linux")
@@ -58,6 +60,15 @@ def _run_all(commands: tuple[tuple[str, ...], ...], check: bool) -> int:
                 f"nudge service: {' '.join(command)} failed ({done.returncode}): {done.stderr.strip()}",
                 file=sys.stderr,
             )
+            if NO_USER_BUS in done.stderr or "DBUS_SESSION_BUS_ADDRESS" in done.stderr:
+                print(
+                    "nudge service: there is no systemd user session here (as over ssh, under sudo or in a "
+                    "container). Install with --no-start, then run the commands it prints in your desktop "
+                    "session:\n" + _commands_text(commands),
+                    file=sys.stderr,
+                )
+            else:
+                print("nudge service: to write the file only, use --no-start", file=sys.stderr)
             return 1
     return 0
 

@@ -11,7 +11,10 @@
 - ``errors``: ``NudgeError``, the one root of the errors Nudge raises for the user, and its domains.
 - ``pipes``: messages between Nudge's own processes (length-prefixed pickles, read with a deadline).
 - ``atomic`` (temp file, then rename), ``regular_files`` (reading only regular files, capped) and
-  ``cli_base`` (the lazy sub-command CLI): shared with training.
+  ``cli_base`` (the lazy sub-command CLI): shared with training; so are the CLI conventions ``cli_args``
+  (option types that name the flag and range) and ``outputs`` (what ``-o`` may replace, ``--count`` notes).
+- ``piano_roll``: piano-roll PNGs (matplotlib, optional); ``provenance``: date, machine and command of a
+  figure.
 
 Imports nothing of Nudge above it (tests/test_layering.py).
 """

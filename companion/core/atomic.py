@@ -3,8 +3,8 @@
 A reader (the daemon's model watcher, a DAW importing a .mid) never sees a half-written file, and a
 failed write leaves the previous file untouched. Only a regular file (or nothing) is ever replaced: a
 symbolic link, FIFO, device or folder at the target is refused (``regular_files.check_replaceable``).
-Temp files are named ``.NAME.nudge-PID-XXXX.tmp``; one whose process is gone (a write killed with
-SIGKILL) is removed by the next write into that folder.
+Temp files are named ``.NAME.nudge-PID-XXXX.tmp`` (an error names the target, never the temp file); one
+whose process is gone (a write killed with SIGKILL) is removed by the next write into that folder.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
+from companion.core.errors import UsageError
 from companion.core.regular_files import check_replaceable
 
 _UMASK = os.umask(0o022)
@@ -31,11 +32,14 @@ def atomic_open(path: str | os.PathLike, mode: str = "wb") -> Iterator[IO]:
         raise ValueError(f"mode must be 'wb' or 'w', got {mode!r}")
     target = Path(path)
     check_replaceable(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    remove_stale_temps(target.parent)
-    fd, temp_name = tempfile.mkstemp(
-        prefix=f".{target.name}.nudge-{os.getpid()}-", suffix=".tmp", dir=target.parent
-    )
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        remove_stale_temps(target.parent)
+        fd, temp_name = tempfile.mkstemp(
+            prefix=f".{target.name}.nudge-{os.getpid()}-", suffix=".tmp", dir=target.parent
+        )
+    except OSError as error:
+        raise WriteError(target, error) from None
     try:
         os.chmod(temp_name, _mode_for(target))  # mkstemp makes 0600; give the file the usual permissions
         with os.fdopen(fd, mode, **({} if "b" in mode else {"encoding": "utf-8"})) as handle:
@@ -43,10 +47,30 @@ def atomic_open(path: str | os.PathLike, mode: str = "wb") -> Iterator[IO]:
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(temp_name, target)
+    except OSError as error:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temp_name)
+        if temp_name in (error.filename, error.filename2):  # the user never named the temp file
+            raise WriteError(target, error) from None
+        raise
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(temp_name)
         raise
+
+
+class WriteError(UsageError, OSError):
+    """A file could not be written; the message names the file the user asked for, never the temp file."""
+
+    def __init__(self, target: Path, cause: OSError) -> None:
+        self.message = (
+            f"{target}: cannot write it ({cause.strerror or type(cause).__name__}; in {target.parent})"
+        )
+        super().__init__(self.message)
+        self.errno, self.strerror, self.filename = cause.errno, self.message, str(target)
+
+    def __str__(self) -> str:
+        return self.message
 
 
 _TEMP_NAME = re.compile(r"\..+\.nudge-(\d+)-[A-Za-z0-9_]+\.tmp\Z", re.DOTALL)

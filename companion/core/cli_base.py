@@ -6,6 +6,10 @@ Each command module defines ``add_arguments(parser)`` and ``run(args) -> int``. 
 Exit codes: what ``run`` returns; 2 for a ``NudgeError`` (the user's mistake: one line, ``prog command:
 reason``) as for argparse's own refusals; 1 for anything else, a bug: the traceback and an invitation to
 report it; 130 for Ctrl-C.
+
+Command-line conventions (as git and pip keep them): ``-v`` works before or after the command; a bad
+option prints one usage line and the error, not the whole synopsis (``--help`` has that); option types
+with ranges are in ``companion.core.cli_args``, the ``-o`` rules in ``companion.core.outputs``.
 """
 
 from __future__ import annotations
@@ -21,17 +25,40 @@ import traceback
 from collections.abc import Mapping, Sequence
 
 from companion.core.errors import NudgeError
+from companion.core.provenance import command_text
 
 USAGE_EXIT, INTERNAL_EXIT, INTERRUPTED_EXIT = 2, 1, 130
+
+VERBOSE_HELP = "more logging (-v info, -vv debug); before or after the command"
+
+
+class Parser(argparse.ArgumentParser):
+    """An ``ArgumentParser`` whose errors show one usage line (``--help`` shows the rest)."""
+
+    def error(self, message: str):  # type: ignore[override]
+        self.exit(2, f"{short_usage(self)}\n{self.prog}: error: {message}\n")
+
+
+def short_usage(parser: argparse.ArgumentParser) -> str:
+    """``usage: PROG [options] REQUIRED...  (PROG --help for all)`` on one line."""
+    words = []
+    for action in parser._actions:
+        if action.option_strings and action.required:
+            words.append(f"{action.option_strings[0]} {action.metavar or action.dest.upper()}")
+        elif not action.option_strings and action.help is not argparse.SUPPRESS:
+            words.append(str(action.metavar or action.dest))
+    return f"usage: {parser.prog} [options] {' '.join(words)}".rstrip() + f"  ({parser.prog} --help for all)"
+
+
+def _add_verbose(parser: argparse.ArgumentParser, dest: str) -> None:
+    parser.add_argument("-v", "--verbose", dest=dest, action="count", default=0, help=VERBOSE_HELP)
 
 
 def build_parser(
     prog: str, description: str, table: Mapping[str, tuple[str, str]], argv: Sequence[str]
 ) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog=prog, description=description)
-    parser.add_argument(
-        "-v", "--verbose", action="count", default=0, help="more logging (-v info, -vv debug)"
-    )
+    parser = Parser(prog=prog, description=description)
+    _add_verbose(parser, "verbose")
     top = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     groups: dict[str, argparse._SubParsersAction] = {}
     words = [a for a in argv if not a.startswith("-")][:2]
@@ -47,7 +74,9 @@ def build_parser(
             sub = top.add_parser(name, help=help_text, description=help_text)
             chosen = words[:1] == [name]
         sub.set_defaults(_module=module)
-        if chosen:  # a command whose options depend on the command line (a model's sliders) gets it too
+        if chosen:
+            _add_verbose(sub, "verbose_after")  # `nudge serve -v` as `nudge -v serve` (they add up)
+            # a command whose options depend on the command line (a model's sliders) gets it too
             add = importlib.import_module(module).add_arguments
             if "argv" in inspect.signature(add).parameters:
                 add(sub, argv=argv)
@@ -61,6 +90,8 @@ def run_cli(
 ) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser(prog, description, table, argv).parse_args(argv)
+    args.verbose += getattr(args, "verbose_after", 0)
+    args.command_line = command_text(prog, argv)  # for the records a command writes (model cards, runs)
     level = {0: logging.WARNING, 1: logging.INFO}.get(args.verbose, logging.DEBUG)
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     command = " ".join([prog, *(w for w in (args.command, getattr(args, "subcommand", None)) if w)])

@@ -18,6 +18,9 @@ PLANES: tuple[str, ...] = ("hit", "velocity", "offset")
 HIT, VELOCITY, OFFSET = 0, 1, 2
 MAX_OFFSET_STEPS = 0.5
 MAX_BARS = 8
+# the candidate search's width, one range wherever it is asked for: nudge generate --candidates, the OSC
+# option `candidates`, the evaluation (companion.runtime.search_request enforces it)
+DEFAULT_CANDIDATES, MIN_CANDIDATES, MAX_CANDIDATES = 64, 1, 1024
 # time signatures we support: numerator over a quarter-note beat
 SUPPORTED_TIME_SIGNATURES: dict[tuple[int, int], int] = {(4, 4): 4, (3, 4): 3, (2, 4): 2, (5, 4): 5}
 # How much of a trailing partial bar makes it a bar (see ``whole_bars``):

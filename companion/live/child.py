@@ -30,7 +30,9 @@ END_GRACE_S = 2.0  # from close or SIGTERM to the end of the process, whatever h
 
 
 def _ending() -> None:
-    """From here the process ends within END_GRACE_S, even if ending the notes hangs."""
+    """From here the process ends within END_GRACE_S, even if ending the notes hangs; a later SIGTERM
+    (the parent's death signal after its pipe closed, or a group's) no longer interrupts the ending."""
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     faulthandler.dump_traceback_later(END_GRACE_S, exit=True)
 
 

@@ -53,8 +53,41 @@ def _channel(text: str) -> int:
 def _bpm(text: str) -> float:
     try:
         return check_bpm(float(text))
-    except ValueError as error:
-        raise argparse.ArgumentTypeError(f"--bpm: {error}") from None
+    except ValueError as error:  # (argparse names the flag: "argument --bpm: bpm must be in 20..999, ...")
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+GIVEN = "live_options_given"  # the live options the command line named (see check_live_arguments)
+
+
+class _Given(argparse.Action):
+    """Stores like ``store`` and notes that the option was given (argparse cannot tell a default apart)."""
+
+    def __call__(self, parser, namespace, values, option_string=None) -> None:
+        setattr(namespace, self.dest, values)
+        setattr(namespace, GIVEN, [*getattr(namespace, GIVEN, []), option_string])
+
+
+def check_live_arguments(args: argparse.Namespace) -> None:
+    """``UsageError`` for live options that would do nothing: any of them without ``--midi``, ``--bpm``
+    with another clock than the internal one, ``--clock-in`` without ``--clock midi``."""
+    given = list(dict.fromkeys(getattr(args, GIVEN, [])))
+    if not getattr(args, "midi", False):
+        if given:
+            names = ", ".join(given)
+            verb = "does" if len(given) == 1 else "do"
+            raise UsageError(
+                f"{names} {verb} nothing without --midi (live MIDI is off): add --midi to play live, or "
+                "leave them out"
+            )
+        return
+    if "--bpm" in given and args.clock != "internal":
+        raise UsageError(
+            f"--bpm sets the internal clock's tempo; with --clock {args.clock} the tempo comes from "
+            f"{'the MIDI clock' if args.clock == 'midi' else 'the device'} (leave --bpm out)"
+        )
+    if "--clock-in" in given and args.clock != "midi":
+        raise UsageError("--clock-in names the MIDI clock input: it needs --clock midi")
 
 
 def add_live_arguments(parser: argparse.ArgumentParser) -> None:
@@ -64,16 +97,21 @@ def add_live_arguments(parser: argparse.ArgumentParser) -> None:
     )
     group.add_argument("--midi", action="store_true", help="play patterns live on a MIDI port")
     group.add_argument(
-        "--midi-out", metavar="NAME", help='an existing port to play into (default: a virtual port "Nudge")'
+        "--midi-out",
+        action=_Given,
+        metavar="NAME",
+        help='an existing port to play into (default: a virtual port "Nudge")',
     )
     group.add_argument(
         "--midi-api",
+        action=_Given,
         choices=list(MIDI_APIS),
         default="auto",
         help="; ".join(f"{name}: {where}" for name, (_, _, where) in MIDI_APIS.items()),
     )
     group.add_argument(
         "--midi-channel",
+        action=_Given,
         type=_channel,
         default=DRUM_CHANNEL,
         metavar=f"{CHANNEL.low}..{CHANNEL.high}",
@@ -81,6 +119,7 @@ def add_live_arguments(parser: argparse.ArgumentParser) -> None:
     )
     group.add_argument(
         "--drum-map",
+        action=_Given,
         metavar="FILE",
         type=Path,
         help='JSON {voice: pitch} overrides of the output pitches, e.g. {"kick": 60} for a Drum Rack pad; '
@@ -88,21 +127,27 @@ def add_live_arguments(parser: argparse.ArgumentParser) -> None:
     )
     group.add_argument(
         "--clock",
+        action=_Given,
         choices=list(CLOCKS),
         default="internal",
         help="; ".join(f"{k}: {v}" for k, v in CLOCKS.items()),
     )
     group.add_argument(
-        "--clock-in", metavar="PORT", help='MIDI clock input port (default: a virtual port "Nudge Clock")'
+        "--clock-in",
+        action=_Given,
+        metavar="PORT",
+        help='MIDI clock input port (default: a virtual port "Nudge Clock")',
     )
     group.add_argument(
         "--bpm",
+        action=_Given,
         type=_bpm,
         default=DEFAULT_BPM,
         help=f"tempo of the internal clock, {MIN_BPM:g}..{MAX_BPM:g} ({DEFAULT_BPM:g})",
     )
     group.add_argument(
         "--switch",
+        action=_Given,
         choices=list(SWITCH_MODES),
         default="bar",
         help="when a new pattern takes over: now, at the next bar line (default) or at the loop end",
@@ -158,6 +203,7 @@ def player_from_args(args: argparse.Namespace, meta: ModelMeta) -> LivePlayer | 
     Raises ``ValueError`` (bad drum map) or ``companion.live.output.MidiPortError`` (no such port, no
     MIDI system) with a message for the user.
     """
+    check_live_arguments(args)
     if not getattr(args, "midi", False):
         return None
     player = LivePlayer(config_from_args(args, meta))

@@ -7,12 +7,14 @@ so that ``panic`` can end exactly those notes (plus CC 123, all notes off) on a 
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import sys
+import tempfile
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 from companion.core.errors import LiveMidiError, UsageError
 from companion.core.midi_values import CHANNEL, DATA_BYTE, VELOCITY, channel_to_wire, wire_to_channel
@@ -55,6 +57,36 @@ MIDI_APIS: dict[str, tuple[str | None, bool, str]] = {
 
 class MidiPortError(LiveMidiError):
     """A MIDI port could not be opened or found; the message says which and what exists."""
+
+
+NO_MIDI_SYSTEM_HINT = (
+    "start a JACK server (e.g. jackd -d alsa, or QjackCtl), load the ALSA sequencer (sudo modprobe "
+    "snd-seq), or play into an existing port with --midi-out NAME"
+)
+
+
+@contextlib.contextmanager
+def native_stderr_quiet() -> Iterator[None]:
+    """Keep what C libraries (ALSA, JACK) print on file descriptor 2 while the block runs off the screen;
+    it is logged at debug level (``-vv``). Python's own ``sys.stderr`` is flushed around it."""
+    try:
+        saved = os.dup(2)
+    except OSError:  # no fd 2 at all: nothing to keep quiet
+        yield
+        return
+    with tempfile.TemporaryFile() as sink:
+        sys.stderr.flush()
+        os.dup2(sink.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+            sink.seek(0)
+            noise = sink.read().decode("utf-8", "replace").strip()
+            if noise:
+                log.debug("MIDI library output: %s", noise.replace("\n", " | "))
 
 
 def validate_message(message: Sequence[int]) -> tuple[int, ...]:
@@ -196,7 +228,8 @@ class RtMidiOutput(MidiOutput):
                 f"MIDI API {api!r} has no virtual ports; name a loopback port with --midi-out"
             )
         try:
-            midi = rtmidi.MidiOut(api_id, name=client_name)
+            with native_stderr_quiet():  # a missing ALSA sequencer or JACK server prints several lines
+                midi = rtmidi.MidiOut(api_id, name=client_name)
         except rtmidi.RtMidiError as error:
             raise MidiPortError(f"cannot open the {api} MIDI client: {error}") from error
         try:
@@ -243,10 +276,17 @@ def find_port(names: Sequence[str], wanted: str) -> int:
 
 def open_output(api: str = "auto", port: str | None = None) -> MidiOutput:
     """Open Nudge's output: the virtual port "Nudge", or the existing port ``port``, on ``api``."""
-    errors = []
-    for candidate in resolve_api(api):
+    errors, tried = [], resolve_api(api)
+    for candidate in tried:
         try:
             return RtMidiOutput(candidate, port)
         except MidiPortError as error:
             errors.append(str(error))
+    if all("MIDI client" in e for e in errors) and sys.platform.startswith("linux"):
+        missing = {"jack": "no JACK server runs", "alsa": "the ALSA sequencer cannot be opened"}
+        why = " and ".join(missing.get(c, f"{c} cannot be opened") for c in tried)
+        raise MidiPortError(
+            f"no MIDI system to play into: {why}. To play live, {NO_MIDI_SYSTEM_HINT} "
+            f"(details: {'; '.join(errors)})"
+        )
     raise MidiPortError("; ".join(errors))

@@ -16,7 +16,7 @@ from companion.core import osc_codec
 from companion.core.drum_map import VOICES
 from companion.core.midi_values import MAX_BPM, MAX_SONG_BEATS, MIN_BPM, PITCH, VELOCITY
 from companion.core.model_meta import STYLE_ANY
-from companion.core.pattern import MAX_BARS
+from companion.core.pattern import DEFAULT_CANDIDATES, MAX_BARS, MAX_CANDIDATES, MIN_CANDIDATES
 
 VERSION = __version__
 MAX_ID = 2**31 - 1
@@ -25,7 +25,7 @@ MAX_ATOMS_PER_MESSAGE = 256  # the default list length of Max's list objects (zl
 NOTES_PER_PART = 60  # 2 + 4 * 60 = 242 atoms, 1228 bytes per /nudge/notes datagram: under both limits
 MAX_REQUEST_BYTES = 32768
 MAX_PACKET_MESSAGES = 16  # messages in one datagram (a bundle): each may be a generate; more is refused
-MAX_OSC_CANDIDATES = 1024  # the widest search one request may ask for (the candidates option's range)
+MAX_OSC_CANDIDATES = MAX_CANDIDATES  # the widest search one request may ask for (= generate --candidates)
 MAX_SEARCHES_PER_DATAGRAM = 1.0  # what one datagram may buy, in maximal searches (companion.osc.searches)
 MAX_PENDING_PER_SENDER = 16  # generate/vary requests of one sender waiting for the worker; more are busy
 MAX_PENDING = 256  # of all senders together
@@ -183,7 +183,12 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         "what the device needs to label its sliders",
     ),
     Endpoint(
-        "/nudge/play/start", (ID,), "/nudge/ok", "play_start", "start the live MIDI stream (needs --midi)"
+        "/nudge/play/start",
+        (ID,),
+        "/nudge/ok",
+        "play_start",
+        "start the live MIDI stream (needs --midi). Before anything was generated it starts all the same "
+        "and plays the first pattern that `/nudge/generate` or `/nudge/vary` makes, as soon as it is made",
     ),
     Endpoint(
         "/nudge/play/stop",
@@ -221,7 +226,12 @@ OPTIONS: tuple[Option, ...] = (
     Option("style", "s", f"a style of the model, or `{STYLE_ANY}` (default)"),
     Option("seed", "i", "same seed + same request = same pattern (default: a fresh seed)", 0, MAX_ID),
     Option(
-        "candidates", "i", "search width: generator samples per request (default 64)", 64, MAX_OSC_CANDIDATES
+        "candidates",
+        "i",
+        f"search width: generator samples per request (default {DEFAULT_CANDIDATES}; the same range as "
+        "`nudge generate --candidates`)",
+        MIN_CANDIDATES,
+        MAX_OSC_CANDIDATES,
     ),
     Option(
         "keep",

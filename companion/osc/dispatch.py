@@ -53,6 +53,7 @@ from companion.osc.replies import (
     cancelled_reply,
     error_reply,
     ok_reply,
+    reply_summary,
 )
 from companion.osc.request import Clip, Request, RequestError, parse_request, read_id, salvage_id
 from companion.osc.search_pool import SearchFailed, SearchPool
@@ -118,6 +119,7 @@ class Daemon:
         self._loading: str | None = None  # the model a /nudge/model/load is loading now
         self._fresh_seeds = np.random.default_rng(seed)  # for requests that bring no seed
         self.clip_parts = ClipParts()  # parts of long clips, until their /nudge/vary
+        self._queued_any = False  # whether live MIDI has been handed a pattern (for /nudge/play/start)
         self.is_own_address: Callable[[str, int], bool] | None = None  # set by the server: (host, port)
 
     def _count(self, key: str) -> None:
@@ -185,6 +187,7 @@ class Daemon:
                 self._claim_load(request)
         except RequestError as error:
             self._count("error")
+            log.info("%s id %d -> /nudge/error %s", message.address, error.request_id, error.reason)
             return [error_reply(error.request_id, error.reason)], None, None
         except Exception as error:  # a bug must not stop the daemon: report it, log the traceback
             return [self._internal_error(read_id(message), message.address, error)], None, None
@@ -219,9 +222,9 @@ class Daemon:
         finally:
             if handler == "model_load":
                 self._loading = None
-        if log.isEnabledFor(logging.DEBUG):
+        if log.isEnabledFor(logging.INFO):  # nudge serve -v: one line per request, with its time
             elapsed = (time.perf_counter() - started) * 1e3
-            log.debug("%s id=%d -> %d datagrams in %.2f ms", address, request.id, len(replies), elapsed)
+            log.info("%s id %d -> %s in %.1f ms", address, request.id, reply_summary(replies), elapsed)
         return replies
 
     def _check_reply_port(self, request: Request, sender: tuple | None) -> None:
@@ -308,7 +311,17 @@ class Daemon:
     _vary = _generate
 
     def run_in_pool(self, pool: SearchPool, slot: int, job: Job) -> list[bytes]:
-        """A search job's replies, from search process ``slot`` (never raises)."""
+        """A search job's replies, from search process ``slot`` (never raises); ``-v`` logs a line."""
+        started = time.perf_counter()
+        replies = self._search_in_pool(pool, slot, job)
+        if log.isEnabledFor(logging.INFO):  # nudge serve -v: one line per request, with its time
+            elapsed = (time.perf_counter() - started) * 1e3
+            log.info(
+                "%s id %d -> %s in %.1f ms", job.address, job.request_id, reply_summary(replies), elapsed
+            )
+        return replies
+
+    def _search_in_pool(self, pool: SearchPool, slot: int, job: Job) -> list[bytes]:
         request, model = job.remote
         try:
             replies = self.finish(pool.search(slot, request, model))
@@ -372,6 +385,8 @@ class Daemon:
         return [ok_reply(request.id)] if request.endpoint.has_id else []
 
     def _play_start(self, request: Request, model: Model) -> list[bytes]:
+        if self.player is not None and not self._queued_any:
+            log.info("/nudge/play/start: nothing generated yet; the first pattern generated will play")
         return self._player_call(request, "start")
 
     def _play_stop(self, request: Request, model: Model) -> list[bytes]:
@@ -392,6 +407,7 @@ class Daemon:
     def _queue(self, pattern: Pattern, pitches: tuple[int, ...] | list[int]) -> None:
         """Hand ``pattern`` to live MIDI, played with the reply's ``pitches`` (--drum-map still wins)."""
         if self.player is not None:
+            self._queued_any = True
             try:
                 self.player.queue(pattern, when=getattr(self.player, "switch", "bar"), pitches=pitches)
             except (NudgeError, OSError) as error:  # the reply goes out all the same

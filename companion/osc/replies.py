@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from companion.core.osc_codec import encode_message, encode_string
+from companion.core.osc_codec import OscError, decode_message, encode_message, encode_string
 from companion.osc.api import MAX_DATAGRAM_BYTES, NOTES_PER_PART
 
 # one note group on the wire: pitch:i start_beats:f duration_beats:f velocity:i (big-endian, 16 bytes)
@@ -84,3 +84,18 @@ def ok_reply(request_id: int) -> bytes:
 def cancelled_reply(request_id: int, dropped_ids: Sequence[int]) -> bytes:
     """``/nudge/cancelled id dropped_id...``: the requests a ``/nudge/cancel`` dropped."""
     return encode_message("/nudge/cancelled", "i" * (1 + len(dropped_ids)), (request_id, *dropped_ids))
+
+
+def reply_summary(replies: list[bytes]) -> str:
+    """What a request was answered, in a few words, for the log: ``42 notes``, ``/nudge/error REASON``."""
+    if not replies:
+        return "no reply"
+    try:
+        first = decode_message(replies[0])
+    except OscError:
+        return f"{len(replies)} datagrams"
+    if first.address == "/nudge/notes/begin":
+        return f"{first.args[2]} notes ({len(replies)} datagrams)"
+    if first.address == "/nudge/error":
+        return f"/nudge/error {first.args[1]}"
+    return first.address

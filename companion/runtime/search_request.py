@@ -15,10 +15,15 @@ from dataclasses import dataclass, field, replace
 from companion.core.drum_map import N_VOICES
 from companion.core.errors import UsageError
 from companion.core.model_meta import ModelMeta
-from companion.core.pattern import CLIP_PARTIAL_BAR, MAX_BARS, Pattern, bars_for_length
-
-DEFAULT_CANDIDATES = 64
-MIN_CANDIDATES, MAX_CANDIDATES = 1, 4096
+from companion.core.pattern import (  # one candidates range: the CLI, the OSC option, the evaluation
+    CLIP_PARTIAL_BAR,
+    DEFAULT_CANDIDATES,
+    MAX_BARS,
+    MAX_CANDIDATES,
+    MIN_CANDIDATES,
+    Pattern,
+    bars_for_length,
+)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -27,6 +27,15 @@ class ServingModel:
         # checks a new model where else it must serve (the daemon's search processes load it) before the
         # swap: ModelError there keeps the old one, as a failed load here does
         self.check_elsewhere: Callable[[Model], None] | None = None
+        # called after every swap with (new, old, why): nudge serve prints a line for its user
+        self.listeners: list[Callable[[Model, Model, str], None]] = []
+
+    def _announce(self, new: Model, old: Model, why: str) -> None:
+        for listener in self.listeners:
+            try:
+                listener(new, old, why)
+            except Exception:  # a listener's fault must not undo or block the swap
+                log.exception("model change listener failed")
 
     @property
     def model(self) -> Model:
@@ -42,6 +51,7 @@ class ServingModel:
         with self._swap:
             old, self._model = self._model, new
         log.info("model %s loaded from %s (was %s)", new.name, new.path, old.name)
+        self._announce(new, old, "/nudge/model/load")
         return new
 
     def poll(self) -> None:
@@ -76,3 +86,4 @@ class ServingModel:
                     continue
                 self._model = reloaded
             log.info("model %s changed on disk and was reloaded", name)
+            self._announce(reloaded, current, "its file changed")

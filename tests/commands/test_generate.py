@@ -129,26 +129,46 @@ def test_keep_from_file_keeps_those_voices_and_generates_the_rest(tmp_path, mode
     assert notes(tmp_path / "locked_1.mid") != notes(tmp_path / "locked_2.mid")
 
 
+def exit_code(argv) -> int:
+    """``main``'s return code, or argparse's exit code for an option it refused."""
+    try:
+        return main(argv)
+    except SystemExit as done:
+        return done.code
+
+
 @pytest.mark.parametrize(
     ("extra", "needle"),
     [
         (["--style", "polka"], "unknown style 'polka'"),
         (["--swing", "0.5"], "unknown condition 'swing'"),
-        (["--density", "1.5"], "must be a number in 0..1"),
+        (["--density", "1.5"], "argument --density: must be a number in 0..1, got 1.5"),
         (["--cond", "density"], "NAME=VALUE"),
-        (["--bars", "12"], "bars must be an int in 1..8"),
-        (["--bars", "0"], "--bars must be an int in 1..8, got 0"),
-        (["--bars", "-1"], "--bars must be an int in 1..8, got -1"),
-        (["--count", "0"], "--count must be in 1..1000"),
-        (["--from", "missing.mid"], "not a readable MIDI file"),
+        (["--bars", "12"], "argument --bars: must be an int in 1..8, got 12"),
+        (["--bars", "0"], "argument --bars: must be an int in 1..8, got 0"),
+        (["--bars", "-1"], "argument --bars: must be an int in 1..8, got -1"),
+        (["--count", "0"], "argument --count: must be an int in 1..1000, got 0"),
+        (["--from", "missing.mid"], "--from missing.mid: not a readable MIDI file"),
         (["--keep", "kick"], "--keep needs --from FILE.mid"),
-        (["--keep", "kick,gong"], "--keep: unknown voice 'gong'"),
+        (["--keep", "kick,gong"], "--keep needs --from FILE.mid"),
     ],
 )
 def test_errors_are_clear_and_write_nothing(tmp_path, model, capsys, extra, needle):
     out = tmp_path / "out.mid"
-    assert main(["generate", "--model", model, *extra, "-o", str(out)]) == 2
+    assert exit_code(["generate", "--model", model, *extra, "-o", str(out)]) == 2
     assert needle in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_an_unknown_voice_to_keep_is_named(tmp_path, model, capsys):
+    source = tmp_path / "clip.mid"
+    assert main(["generate", "--model", model, "--seed", "2", "-o", str(source)]) == 0
+    out = tmp_path / "out.mid"
+    assert (
+        main(["generate", "--model", model, "--from", str(source), "--keep", "kick,gong", "-o", str(out)])
+        == 2
+    )
+    assert "--keep: unknown voice 'gong'" in capsys.readouterr().err
     assert not out.exists()
 
 

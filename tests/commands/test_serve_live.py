@@ -118,3 +118,20 @@ def test_an_echoed_clip_plays_from_a_transport_start_a_hair_after_its_downbeat(j
         assert _request(client, port, "/nudge/play/stop", "i", (7,))[0].args == (7,)
         recorder.drain(0.3)
         assert_paired(recorder.received)
+
+
+def test_play_start_before_anything_was_generated_plays_the_first_pattern_made(jack, tmp_path):
+    """What docs/osc-api.md says of /nudge/play/start (issue 25): it starts, nothing sounds, and the first
+    pattern generated plays as soon as it is made; -v says it waits."""
+    with live_daemon(tmp_path, "Early", "--bpm", "300") as (process, port, recorder, client):
+        assert _request(client, port, "/nudge/play/start", "i", (1,))[0].args == (1,)
+        recorder.drain(0.5)
+        assert not [r for r in recorder.received if is_on(r)], "nothing to play yet"
+        notes = _generate(client, port)
+        played = recorder.wait_for(lambda r: sum(map(is_on, recorder.received)) >= len(notes), TIMEOUT)
+        assert Counter((r.message[1], r.message[2]) for r in played if is_on(r)) >= Counter(
+            (pitch, velocity) for pitch, _, velocity in notes
+        )
+        process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=TIMEOUT)
+    assert "nothing generated yet; the first pattern generated will play" in stderr

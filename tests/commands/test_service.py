@@ -112,3 +112,26 @@ def test_show_writes_nothing_and_another_platform_needs_no_start(tmp_path: Path)
     other = "macos" if sys.platform != "darwin" else "linux"
     done = nudge(tmp_path, "install", "--platform", other)
     assert done.returncode == 2 and "use --no-start or show" in done.stderr
+
+
+@pytest.mark.skipif(
+    not sys.platform.startswith("linux") or shutil.which("systemctl") is None,
+    reason="needs systemctl (Linux)",
+)
+def test_install_without_a_user_session_points_to_no_start(tmp_path: Path):
+    """The real systemctl, pointed at a user bus that does not exist (as over ssh or in a container)."""
+    env = {
+        **os.environ,
+        "HOME": str(tmp_path),
+        "XDG_RUNTIME_DIR": str(tmp_path / "run"),
+        "DBUS_SESSION_BUS_ADDRESS": f"unix:path={tmp_path / 'no-bus'}",
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "companion.cli", "service", "install", "--platform", "linux"],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    assert done.returncode == 1
+    assert "there is no systemd user session here" in done.stderr, done.stderr
+    assert "Install with --no-start" in done.stderr and "systemctl --user enable --now" in done.stderr

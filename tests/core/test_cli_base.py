@@ -93,6 +93,26 @@ def test_parser_adds_arguments_of_the_chosen_command_only(table):
     assert "clitest_group_one" not in sys.modules
 
 
+def test_verbose_after_the_command_counts_too(table, monkeypatch):
+    seen = {}
+    monkeypatch.setattr(logging, "basicConfig", lambda **kwargs: seen.update(kwargs))
+    assert run_cli("prog", "desc", table, ["alpha", "-v"]) == 1
+    assert seen["level"] == logging.INFO
+    run_cli("prog", "desc", table, ["-v", "group", "one", "-v", "--value", "2"])
+    assert seen["level"] == logging.DEBUG
+
+
+def test_a_bad_option_prints_one_usage_line_and_the_error(table, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        run_cli("prog", "desc", table, ["alpha", "--value", "x"])
+    assert exit_info.value.code == 2
+    lines = capsys.readouterr().err.splitlines()
+    assert lines == [
+        "usage: prog alpha [options]  (prog alpha --help for all)",
+        "prog alpha: error: argument --value: invalid int value: 'x'",
+    ]
+
+
 def test_a_nudge_error_is_one_line_and_exit_2(table, capsys):
     assert run_cli("prog", "desc", table, ["alpha", "--value", "98"]) == 2
     assert capsys.readouterr().err == "prog alpha: --value must be in 1..97, got 98\n"

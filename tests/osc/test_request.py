@@ -91,7 +91,7 @@ def test_style_any_means_none_and_unknown_style_is_named():
             "unknown key 'tempo'; allowed: bars, style, seed, candidates, keep, parts, density, syncopation",
         ),
         ("/nudge/generate", "isi", (4, "bars", 9), "bars must be an int in 1..8"),
-        ("/nudge/generate", "isi", (4, "candidates", 5000), "candidates must be an int in 64..1024"),
+        ("/nudge/generate", "isi", (4, "candidates", 5000), "candidates must be an int in 1..1024"),
         ("/nudge/generate", "is", (4, "bars"), "key 'bars' has no value"),
         ("/nudge/generate", "iis", (4, 3, "x"), "must be a key (string)"),
         ("/nudge/generate", "isisi", (4, "bars", 2, "bars", 3), "given twice"),

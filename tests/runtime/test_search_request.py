@@ -37,7 +37,7 @@ def test_a_clip_given_later_keeps_the_counted_length():
 @pytest.mark.parametrize(
     ("options", "needle"),
     [
-        ({"candidates": 0}, r"candidates must be an int in 1\.\.4096, got 0"),
+        ({"candidates": 0}, r"candidates must be an int in 1\.\.1024, got 0"),
         ({"bars": 9}, r"bars must be an int in 1\.\.8, got 9"),
         ({"bars": True}, r"bars must be an int"),
         ({"amount": 1.5, "clip_beats": 4.0}, r"amount must be a number in 0\.\.1"),

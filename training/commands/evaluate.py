@@ -1,14 +1,21 @@
-"""``nudge-train evaluate MODEL.onnx --data dataset.npz --out DIR``: the model against held-out real data."""
+"""``nudge-train evaluate MODEL.onnx --data dataset.npz --out DIR``: the model against held-out real data.
+
+Writes the report into DIR and the model's card (``training.commands.card``) beside the model. ``--compare
+[OTHER.onnx]`` evaluates another model (default: the shipped one) with the same data, seed and settings in
+the same run, and puts its headline figures beside this model's in one table (stdout, report, card).
+"""
 
 from __future__ import annotations
 
 import argparse
 import logging
 import sys
+from pathlib import Path
 
 from companion.core.errors import NudgeError
 
 log = logging.getLogger(__name__)
+SHIPPED_MODEL = Path(__file__).resolve().parents[2] / "models" / "default.onnx"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -59,6 +66,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="vary calibration: real and made clips per repeat (0: skip; default 48)",
     )
     parser.add_argument(
+        "--compare",
+        nargs="?",
+        const=str(SHIPPED_MODEL),
+        metavar="OTHER.onnx",
+        help="also evaluate OTHER (default: the shipped models/default.onnx) with the same data, seed and "
+        "settings, and show its figures beside this model's in one table",
+    )
+    parser.add_argument(
+        "--card",
+        type=Path,
+        help="where to write the model card (default: NAME.card.md beside NAME.onnx); notes of your own in "
+        "CARD_NAME.notes.md beside it are copied in",
+    )
+    parser.add_argument(
         "--beat-type",
         choices=("beat", "fill"),
         default=None,
@@ -67,10 +88,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from companion.core.outputs import MARKDOWN, check_output
+    from companion.core.provenance import machine_description, today
+    from companion.runtime.model import load_model
     from training.dataset import RhythmDataset
     from training.evaluation.diversity import DiversityConfig
     from training.evaluation.evaluate import EvalConfig, evaluate
-    from training.evaluation.report import format_stdout, write_report
+    from training.evaluation.report import format_stdout, json_ready, text_table, write_report
+    from training.evaluation.summary import comparison_rows
+    from training.export.card import card_path_for, compared_metrics, write_model_card
 
     for name, value, low in (
         ("--samples", args.samples, 2),
@@ -102,14 +128,33 @@ def run(args: argparse.Namespace) -> int:
             search=not args.no_search,
         ),
     )
+    card = args.card or card_path_for(args.model)
     try:
+        check_output(card, MARKDOWN)
         dataset = RhythmDataset.load(args.data)
         evaluation = evaluate(args.model, dataset, config)
+        others = [evaluate(args.compare, dataset, config)] if args.compare else []
     except (NudgeError, FileNotFoundError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    evaluation.provenance = {
+        "date": today(),
+        "machine": machine_description(),
+        "command": getattr(args, "command_line", "nudge-train evaluate"),
+    }
+    evaluation.compared = {_label(other, evaluation): json_ready(other.to_dict()) for other in others}
     paths = write_report(evaluation, args.out)
     print(format_stdout(evaluation))
-    print(f"report: {paths[-1]}")
+    metrics = json_ready(evaluation.to_dict())
+    if others:
+        print("\nCompared in the same run (same data, seed and settings):")
+        print(text_table(comparison_rows([(evaluation.model_name, metrics), *evaluation.compared.items()])))
+    write_model_card(card, load_model(args.model).meta, args.model, metrics, compared_metrics(metrics))
+    print(f"report: {paths[-1]}\ncard: {card}")
     log.info("wrote %s", ", ".join(map(str, paths)))
     return 0
+
+
+def _label(other, evaluation) -> str:
+    """A column name for a compared model: its name, or its path when both have the same name."""
+    return other.model_name if other.model_name != evaluation.model_name else str(other.model_path)

@@ -8,4 +8,5 @@
 - ``diversity``: takes at one fixed setting against real neighbours (conditional diversity); ``vary_eval``:
   what Nudge (vary) changes on real clips and on clips Nudge made.
 - ``lock_eval``: the voice lock's measurement (``nudge-train evaluate-lock``).
+- ``summary``: the headline figures of a ``metrics.json``, for model cards and ``evaluate --compare``.
 """

@@ -98,6 +98,8 @@ class Evaluation:
     descriptors: dict[str, np.ndarray] = field(default_factory=dict)  # set name -> [N, D] (reference too)
     examples: dict[str, np.ndarray] = field(default_factory=dict)  # set name -> [k, 3, V, T]
     seconds: dict[str, float] = field(default_factory=dict)
+    provenance: dict[str, str] = field(default_factory=dict)  # date, machine, command (for cards and docs)
+    compared: dict[str, dict] = field(default_factory=dict)  # other models' to_dict(), same data and config
 
     def row(self, name: str) -> SetResult:
         return next(r for r in self.rows if r.name == name)
@@ -117,6 +119,8 @@ class Evaluation:
             "vary": self.vary.to_dict() if self.vary else None,
             "dynamics": [d.to_dict() for d in self.dynamics],
             "seconds": {k: round(v, 3) for k, v in self.seconds.items()},
+            "provenance": self.provenance,
+            "compared": self.compared,
         }
 
 

@@ -16,14 +16,13 @@ import numpy as np
 
 from companion.core.atomic import atomic_write_bytes, atomic_write_text
 from companion.core.descriptors import DESCRIPTOR_NAMES
-from companion.core.drum_map import VOICES
-from companion.core.pattern import HIT, VELOCITY
 from training.evaluation.control import SWING_NOTE, swing_table_rows
 from training.evaluation.diversity import LEGEND as DIVERSITY_LEGEND
 from training.evaluation.diversity import diversity_table_rows, plot_diversity
 from training.evaluation.evaluate import Evaluation
 from training.evaluation.figures import png_bytes
 from training.evaluation.report_dynamics import LEGEND, dynamics_table_rows, plot_dynamics
+from training.evaluation.summary import comparison_rows, markdown_table
 from training.evaluation.vary_eval import VARY_NOTE, vary_table_rows
 
 # column header         attribute            format   meaning (for the page's legend)
@@ -102,11 +101,6 @@ def text_table(rows: list[list[str]]) -> str:
     ]
     lines.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(lines)
-
-
-def markdown_table(rows: list[list[str]]) -> str:
-    lines = ["| " + " | ".join(rows[0]) + " |", "|" + "|".join("---" for _ in rows[0]) + "|"]
-    return "\n".join([*lines, *("| " + " | ".join(row) + " |" for row in rows[1:])])
 
 
 def format_stdout(evaluation: Evaluation) -> str:
@@ -221,6 +215,23 @@ def markdown_page(evaluation: Evaluation, images: dict[str, str]) -> str:
         ),
         *(f"- {note}" for note in evaluation.control_notes),
         "",
+        *(
+            [
+                "## Compared with other models (same data, seed and settings, same run)",
+                "",
+                markdown_table(
+                    comparison_rows(
+                        [
+                            (evaluation.model_name, json_ready(evaluation.to_dict())),
+                            *evaluation.compared.items(),
+                        ]
+                    )
+                ),
+                "",
+            ]
+            if evaluation.compared
+            else []
+        ),
         "## Plots",
         "",
         *(f"![{title}]({name})\n" for title, name in images.items()),
@@ -234,26 +245,31 @@ def markdown_page(evaluation: Evaluation, images: dict[str, str]) -> str:
 
 
 def plot_piano_rolls(evaluation: Evaluation, per_set: int = 3) -> bytes:
+    """A row of example patterns per set, drawn as ``nudge generate --png`` draws them: named voices,
+    velocity as shade, hits where they were played."""
     from matplotlib.figure import Figure
 
+    from companion.core.piano_roll import LABEL_FONT, draw_piano_roll, voice_labels
+
     names = list(evaluation.examples)
-    figure = Figure(figsize=(3.4 * len(names), 1.5 * per_set))
-    axes = figure.subplots(per_set, len(names), squeeze=False)
-    for column, name in enumerate(names):
+    grid = evaluation.grid
+    figure = Figure(figsize=(5.2 * per_set + 1.2, 2.3 * len(names) + 0.6), layout="constrained")
+    axes = figure.subplots(len(names), per_set, squeeze=False)
+    for row, name in enumerate(names):
         examples = evaluation.examples[name]
-        for row in range(per_set):
+        for column in range(per_set):
             ax = axes[row, column]
-            ax.set_xticks(np.arange(0, evaluation.grid.n_steps, evaluation.grid.steps_per_bar))
-            ax.set_yticks(range(len(VOICES)), VOICES if column == 0 else [""] * len(VOICES), fontsize=5)
-            ax.tick_params(labelsize=5)
-            if row < len(examples):
-                roll = examples[row, VELOCITY] * (examples[row, HIT] > 0.5)  # [V, T]
-                ax.imshow(
-                    roll, aspect="auto", origin="lower", cmap="Greys", vmin=0, vmax=1, interpolation="none"
-                )
-            if row == 0:
-                ax.set_title(name, fontsize=8)
-    figure.suptitle("Sample patterns (shade = velocity)", fontsize=9)
+            labels = voice_labels() if column == 0 else None
+            if column < len(examples):
+                draw_piano_roll(ax, examples[column], grid, labels)
+            else:
+                ax.axis("off")
+            ax.set_title(f"{name}, example {column + 1}", fontsize=LABEL_FONT + 1, loc="left")
+    figure.suptitle(
+        "Sample patterns of each set: shade = velocity (black = 127), hits drawn where played "
+        "(off the step lines by their micro-timing)",
+        fontsize=LABEL_FONT + 2,
+    )
     return png_bytes(figure)
 
 
@@ -289,8 +305,8 @@ def plot_control(evaluation: Evaluation) -> bytes:
     from matplotlib.figure import Figure
 
     names = sorted({name for result in evaluation.control for name in result.measured})
-    figure = Figure(figsize=(3.2 * max(1, len(names)), 3.2))
-    axes = figure.subplots(1, max(1, len(names)), squeeze=False)[0]
+    figure = Figure(figsize=(3.2 * max(1, len(names)), 3.6), layout="constrained")
+    axes = figure.subplots(1, max(1, len(names)), squeeze=False, sharey=True)[0]
     for ax, name in zip(axes, names, strict=False):
         ax.plot([0, 1], [0, 1], ":", color="0.5")
         for result in evaluation.control:
@@ -305,12 +321,17 @@ def plot_control(evaluation: Evaluation) -> bytes:
                     label=f"{result.path} (rho {result.rho[name]:.2f})",
                 )
                 ax.fill_between(result.levels, q25, q75, alpha=0.2)
-        ax.set_title(name, fontsize=8)
-        ax.set_xlabel("requested", fontsize=7)
-        ax.set_ylabel("measured (median, IQR)", fontsize=7)
+        ax.set_title(name, fontsize=9)
+        ax.set_xlabel("requested (slider 0..1)", fontsize=8)
         ax.set_xlim(0, 1)
         ax.set_ylim(-0.02, 1.02)
-        ax.legend(fontsize=6)
+        ax.legend(fontsize=7)
+    axes[0].set_ylabel("measured (median, IQR band)", fontsize=8)
+    figure.suptitle(
+        "Slider control: each slider swept 0..1 with the others fixed; measured value of its descriptor "
+        "(dotted: perfect control)",
+        fontsize=10,
+    )
     return png_bytes(figure)
 
 
@@ -335,18 +356,18 @@ def write_report(evaluation: Evaluation, out_dir: str | os.PathLike) -> list[Pat
         images["Control sweeps"] = "control.png"
         written.append(atomic_write_bytes(out / "control.png", plot_control(evaluation)))
     written.append(
-        atomic_write_text(out / "metrics.json", json.dumps(_clean(evaluation.to_dict()), indent=1))
+        atomic_write_text(out / "metrics.json", json.dumps(json_ready(evaluation.to_dict()), indent=1))
     )
     written.append(atomic_write_text(out / "README.md", markdown_page(evaluation, images)))
     return written
 
 
-def _clean(value):
+def json_ready(value):
     """JSON-ready: numpy scalars to Python, NaN to null (strict JSON has no NaN), tuples to lists."""
     if isinstance(value, dict):
-        return {str(k): _clean(v) for k, v in value.items()}
+        return {str(k): json_ready(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_clean(v) for v in value]
+        return [json_ready(v) for v in value]
     if isinstance(value, np.generic):
         value = value.item()
     if isinstance(value, float) and not math.isfinite(value):

@@ -4,4 +4,6 @@
 - ``losses``: adversarial losses, the gradient penalty, descriptor losses; ``batches``: seeded batches.
 - ``step``: one training step; ``train``: the loop; ``checkpoint``: saving and loading; ``metrics_log``: the
   metrics file; ``distributed``: devices and DDP.
+- ``run_folder``: a new dated run folder, never a silent overwrite; ``run_logs``: progress, best lines,
+  TensorBoard events and ``curves.png``.
 """

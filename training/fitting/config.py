@@ -166,27 +166,82 @@ def check_config(config: TrainConfig) -> None:
             raise UsageError(f"config field 'conditions' must hold non-empty names, got {name!r}")
 
 
+# field -> what it does, for `nudge-train fit --help` (a test checks that every field has one)
+HELP: dict[str, str] = {
+    "data": "dataset .npz written by 'nudge-train ingest ...'",
+    "out": "run folder",
+    "conditions": "the sliders the model learns, in the ONNX `cond` input's order",
+    "styles": "condition on the dataset's style labels (when it has any)",
+    "beat_types": "keep only windows of these beat types (beat, fill); empty = all",
+    "latent_dim": "size of the generator's noise vector z",
+    "style_dim": "size of the style embedding",
+    "g_hidden": "width of the generator's trunk",
+    "bar_dim": "generator code per bar",
+    "bar_hidden": "width of the generator's per-bar decoder",
+    "d_hidden": "width of the critic",
+    "loss": "adversarial loss",
+    "gp_weight": "gradient penalty weight (wgan-gp only)",
+    "cond_weight": "weight of the slider-matching loss (generated patterns measure as requested)",
+    "dynamics_weight": "weight of the velocity and micro-timing distribution loss",
+    "cond_mix": "share of generator rows whose one random slider is redrawn at random",
+    "n_critic": "critic updates per generator update",
+    "hit_estimator": "what the critic sees as hits: probabilities, or 0/1 with straight-through gradients",
+    "lr_g": "generator learning rate (Adam)",
+    "lr_d": "critic learning rate (Adam)",
+    "beta1": "Adam beta1 of both networks",
+    "beta2": "Adam beta2 of both networks",
+    "batch_size": "windows per step, per process",
+    "steps": "generator updates to train for",
+    "checkpoint_every": "write last.pt (and curves.png) every this many steps",
+    "time_limit_s": "stop early, with a checkpoint, after this many seconds; 0 = no limit",
+    "hit_threshold": "hit probability above which a cell is a hit (validation, export)",
+    "seed": "seed of the weights, batch order and noise: same seed + same data = same run",
+    "device": "where to train: auto = CUDA when torch sees a GPU, else CPU",
+    "amp": "mixed precision on CUDA: auto = bf16 where supported, else fp16",
+    "cuda_graphs": "replay each step as one CUDA graph (CUDA only)",
+    "compile": "torch.compile the networks and the descriptor loss",
+    "val_rows": "validation windows that pick best.pt each epoch; 0 = none",
+    "progress": "show a progress bar with the latest validation figures",
+}
+
+
 def add_config_arguments(parser: argparse.ArgumentParser, skip: tuple[str, ...] = ()) -> None:
-    """One ``--option`` per config field (defaults ``None`` = keep the config's own value)."""
+    """One ``--option`` per config field, its help from ``HELP`` with the default written once
+    (argparse defaults are ``None`` = keep the config's own value, or the resumed run's)."""
     for f in fields(TrainConfig):
         if f.name in skip:
             continue
         flag = "--" + f.name.replace("_", "-")
-        default = f.default
+        default, text = f.default, HELP[f.name]
         if isinstance(default, bool):
             parser.add_argument(
-                flag, action=argparse.BooleanOptionalAction, default=None, help=f"(default {default})"
+                flag,
+                action=argparse.BooleanOptionalAction,
+                default=None,
+                help=f"{text} (default: {'on' if default else 'off'})",
             )
         elif isinstance(default, tuple):
-            hint = f"comma-separated; default {','.join(default) or 'none'}"
+            hint = f"{text}; comma-separated (default: {','.join(default) or 'none'})"
             if f.name == "conditions":
                 hint += f"; descriptors: {','.join(DESCRIPTOR_NAMES)}"
             parser.add_argument(flag, type=_csv, default=None, metavar="A,B", help=hint)
         else:
             rule = RULES.get(f.name)
             choices = list(rule) if rule and isinstance(rule[0], str) else None
+            if choices:
+                help_text = f"{text} (default: {default})"
+            elif rule:
+                low, high = (f"{v:,}" if isinstance(v, int) else f"{v:g}" for v in rule)
+                help_text = f"{text}, {low}..{high} (default: {default:g})"
+            else:
+                help_text = f"{text} (default: {default})"
             parser.add_argument(
-                flag, type=type(default), default=None, choices=choices, help=f"(default {default})"
+                flag,
+                type=type(default),
+                default=None,
+                choices=choices,
+                metavar=None if choices else ("N" if isinstance(default, int) else "X"),
+                help=help_text.replace("%", "%%"),
             )
 
 

@@ -39,10 +39,11 @@ from training.fitting.batches import BatchSampler
 from training.fitting.checkpoint import CHECKPOINT_FORMAT, RESUME_KEYS, load_checkpoint
 from training.fitting.config import TrainConfig
 from training.fitting.model import build_models
+from training.fitting.run_logs import RunLogs
 from training.fitting.step import STAT_NAMES, StepRunner, StepStats, load_adam_state, make_adam, wants_graphs
 
 log = logging.getLogger(__name__)
-LAST, BEST, METRICS = "last.pt", "best.pt", "metrics.jsonl"
+LAST, BEST, METRICS = "last.pt", "best.pt", "metrics.jsonl"  # (RunLogs adds curves.png, TensorBoard events)
 AGREE_EVERY = 25  # under DDP, processes agree on the time limit every this many steps
 DYNAMICS_SCORE_WEIGHT = 10.0  # model selection: one point of dynamics penalty weighs like 10 of Fréchet
 
@@ -54,6 +55,11 @@ class TrainResult:
     last: Path
     best: Path | None
     history: list[dict[str, Any]]
+    best_row: dict[str, Any] | None = (
+        None  # the epoch row of best.pt (None: no validation, or resumed past it)
+    )
+    seconds: float = 0.0  # wall time of this call
+    stopped_early: bool = False  # the time limit ended it before config.steps
 
 
 def amp_dtype(mode: str, device: torch.device) -> torch.dtype | None:
@@ -73,6 +79,7 @@ def _dataset_summary(dataset: RhythmDataset, path: str) -> dict[str, Any]:
         "credit": str(dataset.meta.get("credit", "")),
         "counts": counts,
         "file": Path(path).name,
+        "ingest": dict(dataset.meta.get("config", {})),  # how the windows were cut (for the model card)
     }
 
 
@@ -260,6 +267,8 @@ class Trainer:
         history: list[dict[str, Any]] = []
         stats, started = StepStats(self.ctx.device), time.perf_counter()
         bar = _progress(range(self.step, cfg.steps), enabled=main and cfg.progress)
+        logs = RunLogs(self.out, bar if hasattr(bar, "write") else None, self.step) if main else None
+        best_row, stopped_early = None, False
         for _ in bar:
             step_stats, epoch_ended = self.train_step()
             stats.add(step_stats, self.step)  # on the device: no per-step host sync
@@ -286,28 +295,41 @@ class Trainer:
                 }
                 scores = distributed.from_main(self.validate() if main else None, self.ctx)
                 row.update({k: round(v, 5) for k, v in scores.items()})
-                if main:
-                    self._log(row)
-                if row.get("score", math.inf) < self.best_score:  # every process keeps the same best
-                    self.best_score, self.best_step = row["score"], self.step
+                is_best = row.get("score", math.inf) < self.best_score  # every process keeps the same best
+                if is_best:
+                    self.best_score, self.best_step, best_row = row["score"], self.step, row
                     if main:
                         self.save(BEST)
-                if hasattr(bar, "set_postfix"):
-                    bar.set_postfix({k: f"{row[k]:.3f}" for k in ("loss_d", "loss_g", "loss_cond")})
+                if logs is not None:
+                    logs.epoch(row, is_best)
                 history.append(row)
                 stats.reset()
             if main and (checkpoint_due or last_step):
                 self.save(LAST)
+                if logs is not None:
+                    logs.checkpoint()
             if out_of_time:
+                stopped_early = self.step < cfg.steps
                 log.warning(
                     "time limit of %.0f s reached at step %d of %d", cfg.time_limit_s, self.step, cfg.steps
                 )
                 break
         if main and (cfg.steps == 0 or self.step == 0):
             self.save(LAST)
+        if logs is not None:
+            logs.close()
         distributed.barrier(self.ctx)
         best = self.out / BEST
-        return TrainResult(self.out, self.step, self.out / LAST, best if best.exists() else None, history)
+        return TrainResult(
+            self.out,
+            self.step,
+            self.out / LAST,
+            best if best.exists() else None,
+            history,
+            best_row if best_row is not None else _row_of_step(self.out / METRICS, self.best_step),
+            time.perf_counter() - started,
+            stopped_early,
+        )
 
     def _check_finite(self, stats: StepStats) -> None:
         """Stop before saving if any step since the start (of any process) gave a non-finite loss."""
@@ -319,9 +341,10 @@ class Trainer:
                 "before). Check the data for NaN, or lower the learning rates"
             )
 
-    def _log(self, row: dict[str, Any]) -> None:
-        metrics_log.append_row(self.out / METRICS, row)
-        log.info("epoch %s", row)
+
+def _row_of_step(path: Path, step: int) -> dict[str, Any] | None:
+    """The metrics row of ``step`` (a resumed run's best may come from before the resume)."""
+    return next((r for r in metrics_log.read_rows(path) if r.get("step") == step), None)
 
 
 def _or_zero(value: float) -> float:

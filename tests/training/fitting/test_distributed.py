@@ -185,4 +185,5 @@ def test_fit_runs_unchanged_under_torchrun(dataset, tmp_path):
     done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
     assert load_checkpoint(out / LAST)["step"] == 3
-    assert done.stdout.count("trained 3 steps") == 2  # both processes finished
+    # both processes finished (torchrun's exit code); the main one sums the run up, once
+    assert done.stdout.count("trained 3 steps") == 1 and done.stdout.count("run folder:") == 1
