@@ -79,7 +79,8 @@ def vary_conditions(model: Model, clip: Pattern, sliders: Mapping[str, float]) -
     search = model_search(model)
     base = search.defaults.copy()
     if any(search.condition_names[i] not in sliders for i in search.measured):  # the clip's own positions
-        base[list(search.measured)] = measure(model, clip.to_array()[None], clip.grid, 0.5)[0]
+        own = measure(model, clip.to_array()[None], clip.grid, 0.5)[0]
+        base[list(search.measured)] = np.clip(own, 0.0, 1.0)  # the generator's inputs stay in 0..1
     return condition_vector(model, sliders, base)
 
 
@@ -156,11 +157,13 @@ def fit_clip(clip: Pattern, bars: int) -> Pattern:
 
 
 def measure(model: Model, batch: np.ndarray, grid: Grid, threshold: float | None = None) -> np.ndarray:
-    """The measured conditions of every pattern in ``batch``, normalised to 0..1 -> [N, M]."""
+    """The measured conditions of every pattern in ``batch``, normalised -> [N, M]: 0..1 within the model's
+    tables, mirrored beyond their ends (e.g. early off-beats below swing's straight 0), so the search ranks
+    such a candidate further from a request at that end than one exactly there."""
     search = model_search(model)
     threshold = search.threshold if threshold is None else threshold
     raw = describe_batch(batch, grid, threshold, search.columns)  # [N, M]
-    return search.normaliser.transform(raw)
+    return search.normaliser.transform(raw, extrapolate=True)
 
 
 def slider_targets(model: Model, cond: np.ndarray) -> np.ndarray:
