@@ -180,6 +180,24 @@ def slider_distance(
     return np.mean((measure(model, batch, grid, threshold) - targets[None, :]) ** 2, axis=1)
 
 
+# A take meets the sliders when its RMS slider error is within TAKE_MARGIN of the best candidate's; the search
+# picks one of those seeded at random (``choose_take``), not always the nearest: the nearest candidates of
+# different seeds are near-duplicates of each other (issue 21), so "generate again" gave the same beat.
+TAKE_MARGIN = 0.05
+_TAKE_STREAM = 0x7A4E  # the pick's random stream, apart from the latent vectors' (same seed, same take)
+
+
+def choose_take(score: np.ndarray, seed: int, margin: float | None = None) -> int:
+    """Index into ``score`` [N] (``slider_distance``: mean squared error) of the take for ``seed``: uniform
+    among the candidates whose RMS error is at most the best one's + ``margin`` (default ``TAKE_MARGIN``;
+    0: the nearest)."""
+    margin = TAKE_MARGIN if margin is None else margin
+    rms = np.sqrt(np.maximum(score, 0.0))  # [N]
+    meets = np.flatnonzero(rms <= rms.min() + margin)
+    rng = np.random.default_rng([seed, _TAKE_STREAM])
+    return int(meets[rng.integers(len(meets))])
+
+
 def hit_change(a_hits: np.ndarray, b_hits: np.ndarray) -> np.ndarray:
     """|a XOR b| / max(1, |a| + |b|) over the last two axes (voices, steps): 0 same, 1 no shared hit."""
     differ = np.logical_xor(a_hits, b_hits).sum(axis=(-2, -1))
