@@ -275,7 +275,7 @@ def _imported_roots(path: Path) -> set[str]:
 
 
 # optional extras a companion module may import lazily (inside a function, never at module level)
-AUDIO_EXTRA = {"librosa", "soundfile", "soxr"}  # the [audio] extra, as companion/audio imports it
+AUDIO_EXTRA = {"soundfile", "soxr", "audioread"}  # the [audio] extra, as companion/audio imports it
 OPTIONAL_IN_COMPANION = {
     "companion/core/piano_roll.py": {"matplotlib"},  # nudge generate --png ([png])
     **{f"companion/audio/{p.name}": AUDIO_EXTRA for p in sorted((ROOT / "companion" / "audio").glob("*.py"))},

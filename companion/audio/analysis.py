@@ -31,7 +31,8 @@ from pathlib import Path
 import numpy as np
 
 from companion.audio import beats as beat_tracking
-from companion.audio.decode import Audio, load_audio, require_audio_stack
+from companion.audio import dsp
+from companion.audio.decode import Audio, load_audio
 from companion.audio.features import HOP, Frames, mel_frames
 from companion.audio.onsets import Onsets, detect_onsets
 
@@ -51,18 +52,14 @@ def _r(value: float, digits: int = 5) -> float:
 
 
 def _levels_db(audio: Audio, count: int) -> np.ndarray:
-    librosa = require_audio_stack("librosa")
-    rms = librosa.feature.rms(y=audio.samples, frame_length=2048, hop_length=HOP)[0]
+    rms = dsp.rms(audio.samples, frame_length=2048, hop=HOP)
     level = 20 * np.log10(np.maximum(rms, 1e-5))
     level = np.pad(level, (0, max(0, count - len(level))), mode="edge")[:count]
     return np.maximum(level, LEVEL_FLOOR_DB)
 
 
 def _chroma(audio: Audio, count: int) -> np.ndarray:
-    librosa = require_audio_stack("librosa")
-    coarse = librosa.feature.chroma_stft(
-        y=audio.samples, sr=audio.sample_rate, n_fft=4096, hop_length=HOP * 4
-    )
+    coarse = dsp.chroma_stft(audio.samples, audio.sample_rate, n_fft=4096, hop=HOP * 4)
     chroma = np.repeat(coarse, 4, axis=1)
     return np.pad(chroma, ((0, 0), (0, max(0, count - chroma.shape[1]))), mode="edge")[:, :count]  # [12, F]
 
@@ -140,7 +137,6 @@ def _interval(start: float, duration: float, confidence: float) -> dict:
 
 def analyse(audio: Audio, frames: Frames | None = None) -> dict:
     """The Spotify-shaped analysis of decoded audio (see the module docstring)."""
-    librosa = require_audio_stack("librosa")
     started = time.perf_counter()
     frames = frames or mel_frames(audio)
     duration = audio.duration_s
@@ -148,7 +144,7 @@ def analyse(audio: Audio, frames: Frames | None = None) -> dict:
     onsets = detect_onsets(frames)
     level = _levels_db(audio, frames.count)  # [F]
     chroma = _chroma(audio, frames.count)  # [12, F]
-    mfcc = librosa.feature.mfcc(S=frames.mel_db, n_mfcc=12)  # [12, F]
+    mfcc = dsp.mfcc(frames.mel_db, 12)  # [12, F]
     hop = frames.hop_s
 
     beats = grid.beats_s

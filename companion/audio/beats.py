@@ -7,7 +7,7 @@
    the half bar, the bar and two bars, so a dotted or triplet figure does not pass for the beat; only the
    lags that fit in the audio), within ``BPM_LIMITS``, weighted by a log-normal prior around ``PRIOR_BPM``
    (one octave wide: the activation decides, the prior breaks near-ties).
-3. Beats: dynamic programming over the beat activation at that tempo (``librosa.beat.beat_track``, weak
+3. Beats: dynamic programming over the beat activation at that tempo (``dsp.beat_track``, weak
    beats at the ends trimmed), moved to the midpoints when those hold more activation (the programme can
    settle on the off-beats); the tempo is then refined from the beat times (least squares).
 4. Meter and downbeats: per beat a downbeat salience (``downbeat_salience``: the downbeat activation, the
@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from companion.audio.decode import require_audio_stack
+from companion.audio import dsp
 from companion.audio.features import HOP, Frames, model_input
 
 MODEL_PATH = Path(__file__).with_name("beats.onnx")
@@ -87,10 +87,9 @@ def activations(frames: Frames, path: str | Path = MODEL_PATH) -> np.ndarray:
 
 def _tempo(beat: np.ndarray, hop_s: float) -> tuple[float, float]:
     """(bpm, confidence) from the comb over the activation's autocorrelation."""
-    librosa = require_audio_stack("librosa")
     centred = beat - beat.mean()
     max_lag = round(max(COMB_LAGS) * 60.0 / BPM_LIMITS[0] / hop_s) + 2
-    ac = librosa.autocorrelate(centred, max_size=min(max_lag, len(centred)))
+    ac = dsp.autocorrelate(centred, max_size=min(max_lag, len(centred)))
     ac = ac / (ac[0] + 1e-9)
     lags = np.linspace(60.0 / BPM_LIMITS[1] / hop_s, 60.0 / BPM_LIMITS[0] / hop_s, 1200)
 
@@ -158,20 +157,10 @@ def refined_bpm(beats_s: np.ndarray, fallback: float) -> float:
 
 def track(frames: Frames, path: str | Path = MODEL_PATH) -> BeatGrid:
     """The beat grid of the audio ``frames`` came from (see the module docstring)."""
-    librosa = require_audio_stack("librosa")
     acts = activations(frames, path)  # [2, F]
     beat, downbeat = acts[0].astype(np.float64), acts[1].astype(np.float64)
     bpm, tempo_confidence = _tempo(beat, frames.hop_s)
-    _, found = librosa.beat.beat_track(
-        onset_envelope=beat,
-        sr=frames.sample_rate,
-        hop_length=HOP,
-        start_bpm=bpm,
-        bpm=bpm,
-        tightness=TIGHTNESS,
-        trim=True,
-    )
-    found = np.asarray(found, dtype=np.int64)
+    found = dsp.beat_track(beat, frames.sample_rate / HOP, bpm, TIGHTNESS)
     if len(found) > 2:  # settled on the off-beats? the midpoints would then hold more activation
         mids = ((found[:-1] + found[1:]) // 2).astype(np.int64)
         if _at(beat, mids).mean() > _at(beat, found).mean():

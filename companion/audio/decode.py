@@ -35,7 +35,7 @@ class AudioStackMissing(UsageError):
     """The optional audio libraries are not installed; the message names the extra that brings them."""
 
 
-def require_audio_stack(module: str = "librosa") -> ModuleType:
+def require_audio_stack(module: str = "soundfile") -> ModuleType:
     """Import one of the audio extra's libraries, or raise ``AudioStackMissing`` saying what to install."""
     try:
         return importlib.import_module(module)

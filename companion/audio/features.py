@@ -15,7 +15,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from companion.audio.decode import Audio, require_audio_stack
+from companion.audio import dsp
+from companion.audio.decode import Audio
 
 HOP = 512
 N_FFT = 2048
@@ -44,17 +45,9 @@ class Frames:
 
 
 def mel_frames(audio: Audio) -> Frames:
-    librosa = require_audio_stack("librosa")
-    power = librosa.feature.melspectrogram(
-        y=audio.samples,
-        sr=audio.sample_rate,
-        n_fft=N_FFT,
-        hop_length=HOP,
-        n_mels=N_MELS,
-        fmin=FMIN_HZ,
-        fmax=FMAX_HZ,
-    )  # [M, F]
-    mel_db = librosa.power_to_db(power, ref=np.max, top_db=FLOOR_DB)
+    spectrum = dsp.stft_power(audio.samples, N_FFT, HOP)  # [1 + N_FFT / 2, F]
+    power = dsp.mel_filterbank(audio.sample_rate, N_FFT, N_MELS, FMIN_HZ, FMAX_HZ) @ spectrum  # [M, F]
+    mel_db = dsp.power_to_db(power, top_db=FLOOR_DB)
     return Frames(audio.sample_rate, power.astype(np.float32), mel_db.astype(np.float32))
 
 

@@ -1,6 +1,6 @@
-"""Onsets of a piece of audio, with their strength, loudness and brightness (librosa peak picking).
+"""Onsets of a piece of audio, with their strength, loudness and brightness (peak picking).
 
-An onset is a peak of the spectral flux of the log-mel frames (``librosa.onset.onset_detect``). Its
+An onset is a peak of the spectral flux of the log-mel frames (``dsp.onset_detect``, as librosa's). Its
 strength is the flux there scaled by the file's 99th percentile (0..1); its brightness is the centroid,
 over the mel bands, of the rise in magnitude into that frame (0..1: 0 = all in the lowest band): what rose
 at the onset, weighted by its energy, so a kick (with or without a hat) reads low, a snare in the middle
@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from companion.audio.decode import require_audio_stack
+from companion.audio import dsp
 from companion.audio.features import HOP, N_MELS, Frames
 
 WAIT_S = 0.03  # two onsets at least this far apart
@@ -36,17 +36,9 @@ def flux(frames: Frames) -> np.ndarray:
 
 
 def detect_onsets(frames: Frames) -> Onsets:
-    librosa = require_audio_stack("librosa")
     rise = flux(frames)  # [M, F]
     envelope = rise.mean(axis=0)
-    found = librosa.onset.onset_detect(
-        onset_envelope=envelope,
-        sr=frames.sample_rate,
-        hop_length=HOP,
-        units="frames",
-        wait=max(1, round(WAIT_S / frames.hop_s)),
-    )
-    found = np.asarray(found, dtype=np.int64)
+    found = dsp.onset_detect(envelope, frames.sample_rate, HOP, wait=max(1, round(WAIT_S / frames.hop_s)))
     scale = float(np.percentile(envelope, 99)) or 1.0
     strength = np.clip(envelope[found] / scale, 0.0, 1.0) if len(found) else np.zeros(0)
     bands = np.arange(N_MELS, dtype=np.float64)

@@ -25,7 +25,7 @@ def _missing(reason: str) -> None:
 
 
 def audio_stack_or_skip() -> None:
-    for module in ("librosa", "soundfile", "soxr", "mir_eval"):
+    for module in ("soundfile", "soxr", "mir_eval"):
         try:
             __import__(module)
         except ImportError:

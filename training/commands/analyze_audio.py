@@ -25,8 +25,8 @@ def run(args: argparse.Namespace) -> int:
     from training.audio.records import analyse_files, audio_files
 
     try:
-        require_audio_stack("librosa")
         require_audio_stack("soundfile")
+        require_audio_stack("soxr")
         files = audio_files(args.paths, AUDIO_EXTENSIONS)
     except (AudioStackMissing, FileNotFoundError) as error:
         print(f"error: {error}", file=sys.stderr)

@@ -23,7 +23,7 @@ def run(args: argparse.Namespace) -> int:
     from training.audio.evaluate import evaluate_folder, write_report
 
     try:
-        require_audio_stack("librosa")
+        require_audio_stack("soundfile")
         require_audio_stack("mir_eval")
         scores, summary = evaluate_folder(args.clips, progress=not args.no_progress)
     except (AudioStackMissing, FileNotFoundError) as error:
