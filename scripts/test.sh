@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Install what the test suite needs, then run it all: pytest (Python) and node --test (Max for Live JS).
+# Install what the test suite needs, then run it all: pytest (Python), node --test (Max for Live JS), and the
+# package as a user gets it (scripts/wheel_check.sh: the wheel in a fresh venv, run from an empty folder).
 # Usage: bash scripts/test.sh [extra pytest args]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,6 +19,9 @@ fi
 
 echo "== installing Python packages"
 python3 -m pip install -q --disable-pip-version-check -e '.[train,dev,audio]'
+
+echo "== mypy (companion/ with disallow_untyped_defs; pyproject.toml [tool.mypy])"
+python3 -m mypy
 
 echo "== pytest"
 export NUDGE_REQUIRE_JACK=1  # CI installs jackd2 above: a missing JACK must fail, not skip
@@ -38,3 +42,6 @@ if [ -d max_for_live/tests ] && ls max_for_live/tests/*.test.js >/dev/null 2>&1;
   echo "== node --test (Max for Live JavaScript)"
   NUDGE_REQUIRE_ACORN=1 node --test max_for_live/tests/
 fi
+
+echo "== the wheel, installed in a fresh venv, from an empty folder"
+bash scripts/wheel_check.sh

@@ -17,7 +17,9 @@ import json
 import os
 import zipfile
 import zlib
-from dataclasses import dataclass, field
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +49,89 @@ VALUE_RULES: dict[str, _Rule] = {  # array -> its allowed values (NaN and inf ar
     "cond_": _Rule("in 0..1", lambda v: (v >= 0) & (v <= 1)),
 }
 LABELS = ("style", "split", "source", "beat_type")
+
+
+EXAMPLES_PER_REASON = 3
+
+
+@dataclass
+class IngestSummary:
+    """What one ingest read, used and skipped, whatever the source (MIDI files, Spotify analyses): printed by
+    its command and kept in the dataset's metadata (``meta["ingest"]``). A file left out is ``skipped``,
+    with its reason, and a few examples per reason. The source-specific tallies stay 0 for the other source.
+    """
+
+    files_found: int = 0
+    files_used: int = 0
+    skipped: Counter[str] = field(default_factory=Counter)  # reason -> files
+    examples: dict[str, list[str]] = field(default_factory=dict)  # reason -> a few "file: detail"
+    windows_per_split: Counter[str] = field(default_factory=lambda: Counter(dict.fromkeys(SPLITS, 0)))
+    sparse_windows: int = 0  # windows with too few hits, left out
+    seconds: float = 0.0
+    # MIDI files
+    windows_per_beat_type: Counter[str] = field(default_factory=Counter)
+    dropped_pitches: Counter[int] = field(default_factory=Counter)  # unknown pitch -> notes dropped
+    # Spotify analyses
+    regular_bars: int = 0
+    irregular_bars: int = 0  # other beat counts
+    hits_outside_bars: int = 0
+    tatums_per_beat: Counter[int] = field(default_factory=Counter)
+    features_filled: int = 0  # tracks without audio features, given the median
+    warnings: int = 0
+
+    @property
+    def windows(self) -> int:
+        return sum(self.windows_per_split.values())
+
+    def skip(self, reason: str, example: str) -> None:
+        """Count a file left out for ``reason``; ``example`` ("file: detail") is kept for the first few."""
+        self.skipped[reason] += 1
+        examples = self.examples.setdefault(reason, [])
+        if len(examples) < EXAMPLES_PER_REASON:
+            examples.append(example)
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {}
+        for item in fields(self):
+            value = getattr(self, item.name)
+            if isinstance(value, Counter):  # JSON keys are text; numbers (pitches, tatums) in order
+                items = sorted(value.items()) if all(isinstance(k, int) for k in value) else value.items()
+                value = {str(k): v for k, v in items}
+            elif isinstance(value, dict):
+                value = {k: list(v) for k, v in value.items()}
+            data[item.name] = value
+        data["windows"] = self.windows
+        data["seconds"] = round(self.seconds, 3)
+        return data
+
+    def format(self, reasons: Mapping[str, str] | None = None) -> str:
+        """The summary as the ingest commands print it; ``reasons`` explains the reasons' short names."""
+        lines = [
+            f"files: {self.files_found} found, {self.files_used} used, {sum(self.skipped.values())} skipped"
+            f" ({self.seconds:.1f} s)"
+        ]
+        for reason, count in self.skipped.most_common():
+            text = f"{reason}: {reasons[reason]}" if reasons and reason in reasons else reason
+            lines.append(f"  skipped {count:5d}  {text}")
+            lines.extend(f"           e.g. {example}" for example in self.examples.get(reason, []))
+        splits = ", ".join(f"{split} {n}" for split, n in self.windows_per_split.items())
+        lines.append(f"windows: {self.windows} ({splits})")
+        if self.windows_per_beat_type:
+            beat_types = ", ".join(f"{k} {v}" for k, v in sorted(self.windows_per_beat_type.items()))
+            lines.append(f"  by beat type: {beat_types}")
+        lines.append(f"windows left out for too few hits: {self.sparse_windows}")
+        if self.dropped_pitches:
+            top = ", ".join(f"{pitch}: {n}" for pitch, n in self.dropped_pitches.most_common(8))
+            lines.append(f"notes dropped for unknown pitches: {sum(self.dropped_pitches.values())} ({top})")
+        if self.regular_bars or self.irregular_bars:
+            lines.append(
+                f"bars: {self.regular_bars} regular, {self.irregular_bars} irregular (other beat counts)"
+            )
+            tatums = ", ".join(f"{k}: {v}" for k, v in sorted(self.tatums_per_beat.items()))
+            lines.append(f"tatums per beat (beats): {tatums or 'none'}")
+        if self.features_filled:
+            lines.append(f"tracks without audio features given the median: {self.features_filled}")
+        return "\n".join(lines)
 
 
 class DatasetError(DataError):
@@ -134,7 +219,7 @@ class RhythmDataset:
             **{f"cond_{k}": v.astype(np.float32) for k, v in self.extra_conditions.items()},
         }
         buffer = io.BytesIO()
-        np.savez_compressed(buffer, **arrays)
+        np.savez_compressed(buffer, **arrays)  # type: ignore[arg-type]  # (numpy's stub: keywords are arrays)
         return atomic_write_bytes(path, buffer.getvalue())
 
     @classmethod

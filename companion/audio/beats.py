@@ -21,11 +21,15 @@ import functools
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from companion.audio import dsp
 from companion.audio.features import HOP, Frames, model_input
+
+if TYPE_CHECKING:  # (imported where a session is made: the import is heavy)
+    import onnxruntime as ort
 
 MODEL_PATH = Path(__file__).with_name("beats.onnx")
 BPM_LIMITS = (55.0, 215.0)
@@ -61,7 +65,7 @@ class BeatGrid:
 
 
 @functools.lru_cache(maxsize=2)
-def _session(path: str):
+def _session(path: str) -> ort.InferenceSession:
     import onnxruntime as ort
 
     options = ort.SessionOptions()

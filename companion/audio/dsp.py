@@ -188,8 +188,9 @@ def peak_pick(
     candidates = np.flatnonzero(
         (x == _window_max(x, pre_max, post_max)) & (x >= _window_mean(x, pre_avg, post_avg) + delta)
     )
-    peaks, allowed = [], 0
-    for n in candidates:  # greedily, each peak closes the next ``wait`` frames
+    peaks: list[int] = []
+    allowed = 0
+    for n in candidates.tolist():  # greedily, each peak closes the next ``wait`` frames
         if n >= allowed:
             peaks.append(n)
             allowed = n + wait + 1

@@ -14,15 +14,19 @@ import random
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from companion.commands.serve import DEFAULT_MODEL_NAME, DEFAULT_MODELS_DIR
 from companion.core.cli_args import int_in, number_in, seed
 from companion.core.descriptors import DESCRIPTOR_NAMES, describe
 from companion.core.errors import NudgeError, UsageError
 from companion.core.midi_values import DEFAULT_BPM, MAX_BPM, MIN_BPM
-from companion.core.model_meta import STYLE_ANY
+from companion.core.model_meta import STYLE_ANY, ConditionMeta
 from companion.core.outputs import MIDI, PNG, add_output_arguments
-from companion.core.pattern import DEFAULT_CANDIDATES, MAX_BARS, MAX_CANDIDATES, MIN_CANDIDATES
+from companion.core.pattern import DEFAULT_CANDIDATES, MAX_BARS, MAX_CANDIDATES, MIN_CANDIDATES, Pattern
+from companion.runtime.models_dir import default_model_path
+
+if TYPE_CHECKING:
+    from companion.runtime.model import Model
 
 DEFAULT_AMOUNT, DEFAULT_AMOUNT_KEEP = 0.2, 1.0
 
@@ -30,7 +34,7 @@ DEFAULT_AMOUNT, DEFAULT_AMOUNT_KEEP = 0.2, 1.0
 def add_arguments(parser: argparse.ArgumentParser, argv: Sequence[str] = ()) -> None:
     """The options; the slider options are those of the model that ``argv``'s ``--model`` (or the
     default model) has, described by its metadata."""
-    parser.add_argument("--model", type=Path, help=f"model file (default: {DEFAULT_MODELS_DIR}/default.onnx)")
+    parser.add_argument("--model", type=Path, help=f"model file (default: {default_model_path()})")
     add_output_arguments(
         parser, "the .mid file to write (with --count: NAME_1.mid .. NAME_N.mid)", count=True
     )
@@ -85,7 +89,7 @@ def _model_path(argv: Sequence[str]) -> Path:
     peek = argparse.ArgumentParser(add_help=False)
     peek.add_argument("--model", type=Path)
     known, _ = peek.parse_known_args(list(argv))
-    return known.model or DEFAULT_MODELS_DIR / f"{DEFAULT_MODEL_NAME}.onnx"
+    return known.model or default_model_path()
 
 
 def _add_condition_arguments(parser: argparse.ArgumentParser, path: Path) -> None:
@@ -96,6 +100,7 @@ def _add_condition_arguments(parser: argparse.ArgumentParser, path: Path) -> Non
     ``run`` naming the model's conditions (or why the model cannot be used) rather than argparse's."""
     from companion.runtime.model import ModelError, load_model
 
+    conditions: tuple[ConditionMeta, ...]
     try:
         meta = load_model(path).meta
     except ModelError as error:
@@ -174,7 +179,7 @@ def run(args: argparse.Namespace) -> int:
         _check_combinations(args)
         if args.png:
             require_matplotlib()
-        model = load_model(args.model or DEFAULT_MODELS_DIR / f"{DEFAULT_MODEL_NAME}.onnx")
+        model = load_model(args.model or default_model_path())
         sliders = _sliders(args)
         style = None if args.style == STYLE_ANY else args.style
         options = {"sliders": sliders, "style": style, "candidates": args.candidates}
@@ -219,7 +224,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _write_png(path: Path, pattern, seed_: int, bpm: float, model) -> Path:
+def _write_png(path: Path, pattern: Pattern, seed_: int, bpm: float, model: Model) -> Path:
     from companion.core.atomic import atomic_write_bytes
     from companion.core.piano_roll import piano_roll_png
 

@@ -7,18 +7,18 @@ import json
 import sys
 from pathlib import Path
 
-from companion.commands.serve import DEFAULT_MODEL_NAME, DEFAULT_MODELS_DIR
+from companion.runtime.models_dir import default_model_path
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--model", type=Path, help=f"model file (default: {DEFAULT_MODELS_DIR}/default.onnx)")
+    parser.add_argument("--model", type=Path, help=f"model file (default: {default_model_path()})")
     parser.add_argument("--json", action="store_true", help="print the raw metadata JSON")
 
 
 def run(args: argparse.Namespace) -> int:
     from companion.runtime.model import ModelError, load_model
 
-    path = args.model or DEFAULT_MODELS_DIR / f"{DEFAULT_MODEL_NAME}.onnx"
+    path = args.model or default_model_path()
     try:
         model = load_model(path)
     except ModelError as error:

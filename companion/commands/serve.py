@@ -17,11 +17,9 @@ from companion.osc.dispatch import Daemon
 from companion.osc.search_pool import default_size
 from companion.runtime.model import Model, ModelError, load_model
 from companion.runtime.model_info import check_fits
-from companion.runtime.models_dir import ModelsDir
+from companion.runtime.models_dir import DEFAULT_MODELS_DIR, ModelsDir, default_model_path
 
 log = logging.getLogger(__name__)
-DEFAULT_MODELS_DIR = Path(__file__).resolve().parents[2] / "models"
-DEFAULT_MODEL_NAME = "default"
 STOP_HINT = "press Ctrl+C to stop"
 
 
@@ -126,7 +124,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     models = ModelsDir(args.models_dir) if args.models_dir.is_dir() else None
-    path = args.model or args.models_dir / f"{DEFAULT_MODEL_NAME}.onnx"
+    path = args.model or default_model_path(args.models_dir)
     try:
         model = check_fits(load_model(path))  # (Daemon checks again; here before any MIDI port opens)
     except ModelError as error:

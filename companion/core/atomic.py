@@ -42,7 +42,7 @@ def atomic_open(path: str | os.PathLike, mode: str = "wb") -> Iterator[IO]:
         raise WriteError(target, error) from None
     try:
         os.chmod(temp_name, _mode_for(target))  # mkstemp makes 0600; give the file the usual permissions
-        with os.fdopen(fd, mode, **({} if "b" in mode else {"encoding": "utf-8"})) as handle:
+        with os.fdopen(fd, mode, encoding=None if "b" in mode else "utf-8") as handle:
             yield handle
             handle.flush()
             os.fsync(handle.fileno())
@@ -82,9 +82,9 @@ def remove_stale_temps(folder: str | os.PathLike) -> list[str]:
     Only regular files of our own naming (``.NAME.nudge-PID-XXXX.tmp``) whose PID runs no process; a
     live writer's file (another ``nudge`` writing now) is kept.
     """
-    removed = []
+    removed: list[str] = []
     try:
-        entries = list(os.scandir(folder))
+        entries = list(os.scandir(os.fspath(folder)))
     except OSError:
         return removed
     for entry in entries:

@@ -15,6 +15,7 @@ with ranges are in ``companion.core.cli_args``, the ``-o`` rules in ``companion.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import importlib
 import importlib.metadata
 import inspect
@@ -23,11 +24,13 @@ import platform
 import sys
 import traceback
 from collections.abc import Mapping, Sequence
+from typing import Any, NoReturn, TypeVar
 
 from companion.core.errors import NudgeError
 from companion.core.provenance import command_text
 
 USAGE_EXIT, INTERNAL_EXIT, INTERRUPTED_EXIT = 2, 1, 130
+Config = TypeVar("Config")
 
 VERBOSE_HELP = "more logging (-v info, -vv debug); before or after the command"
 
@@ -35,7 +38,7 @@ VERBOSE_HELP = "more logging (-v info, -vv debug); before or after the command"
 class Parser(argparse.ArgumentParser):
     """An ``ArgumentParser`` whose errors show one usage line (``--help`` shows the rest)."""
 
-    def error(self, message: str):  # type: ignore[override]
+    def error(self, message: str) -> NoReturn:
         self.exit(2, f"{short_usage(self)}\n{self.prog}: error: {message}\n")
 
 
@@ -119,3 +122,15 @@ def internal_error_text(command: str) -> str:
         f"the command line and the traceback above (nudge {version}, Python {platform.python_version()}, "
         f"{platform.system()})."
     )
+
+
+def from_args(
+    cls: type[Config], args: argparse.Namespace, base: Config | None = None, **values: Any
+) -> Config:
+    """A config dataclass from the command line: ``base`` (default: the defaults), then each field from the
+    option of the same name when it was given (not None), then ``values`` (options named otherwise). The
+    config's own checks run (``__post_init__``), naming the field at fault."""
+    names = {item.name for item in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    given = {name: value for name, value in vars(args).items() if name in names and value is not None}
+    start = cls() if base is None else base
+    return dataclasses.replace(start, **{**given, **values})  # type: ignore[type-var]

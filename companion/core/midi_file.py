@@ -13,6 +13,7 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import mido
 import numpy as np
@@ -149,7 +150,7 @@ def read_drum_take(path: str | os.PathLike, channel: int | None = DRUM_CHANNEL) 
     return DrumTake(
         notes=notes,
         bpm=arrays.bpm or DEFAULT_BPM,
-        time_signature=tuple(arrays.time_signatures[0][1:]) if arrays.time_signatures else (4, 4),
+        time_signature=arrays.time_signatures[0][1:] if arrays.time_signatures else (4, 4),
         length_beats=max(arrays.end_tick / tpb, float(notes["start_beats"][-1])),
         other_channel_notes=arrays.other_channel_notes,
         tempo_changes=sum(tempo != first_tempo for _, tempo in arrays.tempos),
@@ -229,7 +230,7 @@ def notes_to_midi(
     return midi
 
 
-def write_pattern_midi(path: str | os.PathLike, pattern: Pattern, **kwargs) -> Path:
+def write_pattern_midi(path: str | os.PathLike, pattern: Pattern, **kwargs: Any) -> Path:
     """Write ``pattern`` to ``path`` atomically; keyword arguments go to ``pattern_to_midi``."""
     buffer = io.BytesIO()
     pattern_to_midi(pattern, **kwargs).save(file=buffer)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -24,6 +24,7 @@ class QuantileNormaliser:
     names: tuple[str, ...]
     quantiles: np.ndarray  # float64 [D, Q]: the value at probability probs[q] for descriptor d
     probs: np.ndarray  # float64 [Q], 0..1 increasing
+    _tables: list[tuple[np.ndarray, np.ndarray]] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         quantiles = np.asarray(self.quantiles, dtype=np.float64)

@@ -97,7 +97,8 @@ def numbered_paths(output: Path, count: int) -> list[Path]:
 def leftover_paths(output: Path, count: int) -> list[Path]:
     """Numbered files past ``count`` that an earlier run left (``NAME_k`` for k = count+1, ... while they
     exist; from ``NAME_1`` when one file is written now)."""
-    found, i = [], (count + 1 if count > 1 else 1)
+    found: list[Path] = []
+    i = count + 1 if count > 1 else 1
     while os.path.lexists(_numbered(output, i)) and len(found) < 100_000:
         found.append(_numbered(output, i))
         i += 1

@@ -9,12 +9,18 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from companion.core.drum_map import VOICES
 from companion.core.errors import UsageError
 from companion.core.pattern import HIT, OFFSET, VELOCITY, Grid
+
+if TYPE_CHECKING:  # matplotlib is optional: imported inside the functions that draw
+    from matplotlib.axes import Axes
+    from matplotlib.collections import PatchCollection
+    from matplotlib.figure import Figure
 
 LABEL_FONT = 9  # points: readable at 100 % on a laptop screen
 HIT_WIDTH_STEPS = 0.8
@@ -42,12 +48,14 @@ def voice_labels(output_pitches: Sequence[int] | None = None) -> list[str]:
     return [f"{v.replace('_', ' ')} {p}" for v, p in zip(VOICES, output_pitches, strict=True)]
 
 
-def shade_of(velocity: np.ndarray) -> np.ndarray:
+def shade_of(velocity: np.ndarray | float) -> np.ndarray:
     """Grey level 0..1 of a velocity 0..1: the softest hit still shows."""
     return 0.15 + 0.85 * np.asarray(velocity)
 
 
-def draw_piano_roll(ax, planes: np.ndarray, grid: Grid, labels: Sequence[str] | None, threshold: float = 0.5):
+def draw_piano_roll(
+    ax: Axes, planes: np.ndarray, grid: Grid, labels: Sequence[str] | None, threshold: float = 0.5
+) -> PatchCollection:
     """Draw one pattern ``planes`` [3, V, T] (hit, velocity 0..1, offset in steps) on the axes ``ax``.
 
     ``labels`` names the rows (None: no names, for the inner plots of a grid of rolls).
@@ -111,7 +119,7 @@ def piano_roll_png(
     return png_bytes(figure)
 
 
-def png_bytes(figure, dpi: int = 100) -> bytes:
+def png_bytes(figure: Figure, dpi: int = 100) -> bytes:
     """A matplotlib ``Figure`` as PNG bytes."""
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=dpi)

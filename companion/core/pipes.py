@@ -15,9 +15,10 @@ import pickle
 import select
 import signal
 import struct
+import subprocess
 import sys
 import time
-from typing import Any, BinaryIO
+from typing import IO, Any, BinaryIO
 
 _HEADER = struct.Struct("<I")
 PR_SET_PDEATHSIG = 1
@@ -28,10 +29,17 @@ def encode(obj: object) -> bytes:
     return _HEADER.pack(len(data)) + data
 
 
-def write_message(stream: BinaryIO, obj: object) -> None:
+def write_message(stream: IO[bytes], obj: object) -> None:
     """One message to the other side of the pipe."""
     stream.write(encode(obj))
     stream.flush()
+
+
+def child_pipes(process: subprocess.Popen) -> tuple[IO[bytes], IO[bytes]]:
+    """The stdin and stdout of a child started with both as pipes (``stdin=PIPE, stdout=PIPE``)."""
+    if process.stdin is None or process.stdout is None:
+        raise ValueError("the child process was started without its stdin and stdout pipes")
+    return process.stdin, process.stdout
 
 
 def read_message(stream: BinaryIO) -> Any:

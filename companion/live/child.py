@@ -54,13 +54,14 @@ def _child_main(requests: BinaryIO, replies: BinaryIO) -> int:
     die_with_parent()
     config = read_message(requests)  # a companion.live.process.LiveConfig
     logging.basicConfig(level=config.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    from companion.live.clock import InternalClock, MidiClock, OscClock
+    from companion.live.clock import Clock, InternalClock, MidiClock, OscClock
     from companion.live.output import open_output
     from companion.live.player import Player
 
     player = None
     try:
         try:
+            clock: Clock
             if config.clock == "midi":
                 clock = MidiClock.open(config.api, config.clock_in, config.bpm)
             else:

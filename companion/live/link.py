@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from companion.core.errors import LiveMidiError, UsageError
-from companion.core.pipes import PipeReader, write_message
+from companion.core.pipes import PipeReader, child_pipes, write_message
 from companion.live.child import END_GRACE_S
 from companion.live.jack_ports import JackPorts
 from companion.live.output import MidiPortError
@@ -53,6 +53,17 @@ class ChildLink:
     def process(self) -> subprocess.Popen | None:
         return self._process
 
+    def _child(self) -> subprocess.Popen:
+        """The child process (the link thread calls the rest only after ``spawn``)."""
+        if self._process is None:
+            raise LivePlayerError("the live MIDI process was never started")
+        return self._process
+
+    def _pipe_reader(self) -> PipeReader:
+        if self._reader is None:
+            raise LivePlayerError("the live MIDI process was never started")
+        return self._reader
+
     def running(self) -> bool:
         return self.down is None and self._process is not None and self._process.poll() is None
 
@@ -72,10 +83,11 @@ class ChildLink:
             env=env,
         )
         self.pid = process.pid
-        self._reader = PipeReader(process.stdout.fileno())
+        stdin, stdout = child_pipes(process)
+        reader = self._reader = PipeReader(stdout.fileno())
         try:
-            write_message(process.stdin, self.config)
-            kind, payload = self._reader.read(START_TIMEOUT_S)
+            write_message(stdin, self.config)
+            kind, payload = reader.read(START_TIMEOUT_S)
         except TimeoutError as error:
             process.kill()
             process.wait()
@@ -103,7 +115,8 @@ class ChildLink:
 
     def revive(self, restore: Callable[[], None]) -> bool:
         """Start a new child for a dead one and hand it what the dead one had; False while it cannot."""
-        code = self._process.poll()
+        process = self._child()
+        code = process.poll()
         if code is None:  # (a stuck one was killed by _kill first; this one lives)
             return True
         if self.down is None:
@@ -116,7 +129,7 @@ class ChildLink:
         if time.monotonic() < self.next_attempt_s:
             return False
         started = time.monotonic()
-        for stream in (self._process.stdin, self._process.stdout):
+        for stream in child_pipes(process):
             with contextlib.suppress(OSError, ValueError):
                 stream.close()
         try:
@@ -126,7 +139,7 @@ class ChildLink:
             self._attempts += 1
             backoff = RESTART_BACKOFF_S[min(self._attempts, len(RESTART_BACKOFF_S) - 1)]
             self.next_attempt_s = time.monotonic() + backoff
-            if self._process.poll() is None:
+            if self._process is not None and self._process.poll() is None:
                 self._process.kill()
                 self._process.wait()
             self.down_detail = f"{self.down}; it could not be restarted ({e})"
@@ -148,10 +161,11 @@ class ChildLink:
         """Close: the child ends its notes and leaves; if it does not, SIGTERM, then SIGKILL."""
         process = self._process
         if process is not None and process.poll() is None:
+            stdin, _ = child_pipes(process)
             with contextlib.suppress(OSError, ValueError):
-                write_message(process.stdin, ("close", ()))
+                write_message(stdin, ("close", ()))
             with contextlib.suppress(OSError):
-                process.stdin.close()
+                stdin.close()
             for stop, wait_s in ((None, CLOSE_TIMEOUT_S), (process.terminate, END_GRACE_S + 0.5)):
                 if stop is not None:
                     with contextlib.suppress(OSError):
@@ -166,16 +180,17 @@ class ChildLink:
                 process.wait()
         if process is not None:
             with contextlib.suppress(OSError, ValueError):
-                process.stdout.close()
+                child_pipes(process)[1].close()
         if self.jack is not None:
             self.jack.close()
 
     def exchange(self, name: str, args: tuple, quiet: bool = False) -> Any:
         """One command and its answer within CALL_TIMEOUT_S; a silent or dead child is killed (and the
         error raised, or with ``quiet`` logged: the next turn restarts it)."""
+        process, reader = self._child(), self._pipe_reader()
         try:
-            write_message(self._process.stdin, (name, args))
-            kind, payload = self._reader.read(CALL_TIMEOUT_S)
+            write_message(child_pipes(process)[0], (name, args))
+            kind, payload = reader.read(CALL_TIMEOUT_S)
         except TimeoutError:
             self.kill(f"the live MIDI process did not answer {name} within {CALL_TIMEOUT_S:g} s (stuck)")
             if quiet:
@@ -183,10 +198,10 @@ class ChildLink:
             raise
         except (EOFError, OSError):
             try:
-                self._process.wait(CLOSE_TIMEOUT_S)
+                process.wait(CLOSE_TIMEOUT_S)
             except subprocess.TimeoutExpired:  # its pipe is closed but it lingers: it must go
-                self._process.kill()
-                self._process.wait()
+                process.kill()
+                process.wait()
             if quiet:
                 return None
             raise
@@ -200,11 +215,12 @@ class ChildLink:
 
     def kill(self, why: str) -> None:
         """A stuck child is treated like a dead one: killed here, then restarted by ``_revive``."""
-        log.error("live MIDI: %s; killing it (pid %d)", why, self._process.pid)
+        process = self._child()
+        log.error("live MIDI: %s; killing it (pid %d)", why, process.pid)
         self._killed_why = why
         with contextlib.suppress(OSError):
-            self._process.kill()
-        self._process.wait()
+            process.kill()
+        process.wait()
 
 
 def _exit_text(code: int | None) -> str:

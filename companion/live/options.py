@@ -13,10 +13,10 @@ import json
 import logging
 import signal
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from companion.core.drum_map import VOICES, output_pitches_from
 from companion.core.errors import ModelError, UsageError
@@ -63,7 +63,13 @@ GIVEN = "live_options_given"  # the live options the command line named (see che
 class _Given(argparse.Action):
     """Stores like ``store`` and notes that the option was given (argparse cannot tell a default apart)."""
 
-    def __call__(self, parser, namespace, values, option_string=None) -> None:
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: str | Sequence[Any] | None,
+        option_string: str | None = None,
+    ) -> None:
         setattr(namespace, self.dest, values)
         setattr(namespace, GIVEN, [*getattr(namespace, GIVEN, []), option_string])
 
@@ -231,7 +237,7 @@ def install_signal_handlers(player: LivePlayer | Player) -> Callable[[], None]:
 
     def handler(signum: int, frame: FrameType | None) -> None:
         player.close()
-        old = previous.get(signum)
+        old = previous.get(signal.Signals(signum))
         if callable(old):
             old(signum, frame)
         elif signum == signal.SIGINT:

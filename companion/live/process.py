@@ -275,8 +275,8 @@ class LivePlayer:
                 if answers and link.running():  # the clock line and JACK connections after the calls,
                     self._check_health()  # before the answers: a caller that heard "ok" finds them kept
                     next_health_s = time.monotonic() + WATCH_INTERVAL_S
-                for call, (result, error) in zip(calls, answers, strict=True):
-                    call.finish(result, error)
+                for call, (result, failure) in zip(calls, answers, strict=True):
+                    call.finish(result, failure)
                 if time.monotonic() >= next_health_s and link.down is None:
                     self._check_health()
                     next_health_s = time.monotonic() + WATCH_INTERVAL_S
@@ -293,7 +293,8 @@ class LivePlayer:
         link = self._link
         if link.running():
             return True
-        if link.down is None and link.process.returncode == SIGTERM_EXIT:
+        process = link.process
+        if link.down is None and process is not None and process.returncode == SIGTERM_EXIT:
             with self._cond:  # maybe the whole group is stopping: let close win
                 self._cond.wait_for(lambda: self._closed, SIGTERM_GRACE_S)
                 if self._closed:

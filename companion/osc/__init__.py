@@ -3,8 +3,10 @@
 - ``api``: the registry of every address, argument and limit; ``api_doc``: docs/osc-api.md, generated from it.
 - ``request``: decoded messages -> checked requests; ``replies``: reply datagrams; ``reply_routes``: where
   replies go; ``clip_parts``: the parts of a long clip, held until its ``/nudge/vary``.
-- ``dispatch``: the daemon (request -> handler -> replies); ``scheduler``: where slow requests run, in turn
-  per sender by work; ``server``: the UDP loop; ``guard``: per-sender rate limits and no reply to ourselves.
+- ``dispatch``: the daemon (request -> handler -> replies), with its mixins ``model_handlers`` (list, load,
+  info) and ``player_handlers`` (live MIDI requests, the hand-over of patterns); ``scheduler``: where slow
+  requests run, in turn per sender by work; ``server``: the UDP loop; ``guard``: per-sender rate limits
+  and no reply to ourselves.
 - ``searches``: the generate and vary searches and their price; ``search_pool``: the search processes the
   scheduler feeds; ``search_child``: a search process's side.
 

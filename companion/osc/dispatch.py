@@ -34,13 +34,10 @@ import numpy as np
 
 from companion.core.errors import NudgeError, UsageError
 from companion.core.osc_codec import Message, OscError, decode_message, encode_message, split_packet
-from companion.core.pattern import Pattern
 from companion.osc import searches
 from companion.osc.api import (
     ENDPOINT_BY_ADDRESS,
-    LIVE_OFF_REASON,
     MAX_CLIP_NOTES,
-    MAX_DATAGRAM_BYTES,
     MAX_ID,
     MAX_PACKET_MESSAGES,
     MAX_REQUEST_BYTES,
@@ -49,16 +46,16 @@ from companion.osc.api import (
     VERSION,
 )
 from companion.osc.clip_parts import ClipParts
+from companion.osc.model_handlers import ModelHandlers
+from companion.osc.player_handlers import PlayerHandlers
 from companion.osc.replies import (
     cancelled_reply,
     error_reply,
-    ok_reply,
     reply_summary,
 )
 from companion.osc.request import Clip, Request, RequestError, parse_request, read_id, salvage_id
 from companion.osc.search_pool import SearchFailed, SearchPool
 from companion.runtime.model import Model
-from companion.runtime.model_info import model_info_reply
 from companion.runtime.models_dir import ModelsDir
 from companion.runtime.search_request import SearchRequest
 from companion.runtime.serving import ServingModel
@@ -105,7 +102,7 @@ class Handled:
     jobs: list[Job] = field(default_factory=list)
 
 
-class Daemon:
+class Daemon(ModelHandlers, PlayerHandlers):
     """Holds the serving model (hot-swappable), the models folder and the optional live MIDI player."""
 
     def __init__(
@@ -322,6 +319,8 @@ class Daemon:
         return replies
 
     def _search_in_pool(self, pool: SearchPool, slot: int, job: Job) -> list[bytes]:
+        if job.remote is None:
+            raise RuntimeError(f"{job.address}: a search process got a job without its request")
         request, model = job.remote
         try:
             replies = self.finish(pool.search(slot, request, model))
@@ -345,6 +344,8 @@ class Daemon:
         return result.replies
 
     def _vary_part(self, request: Request, model: Model) -> list[bytes]:
+        if request.notes is None:
+            raise RuntimeError("/nudge/vary/part parsed without its notes")
         self.clip_parts.add(request.id, request.values["part"], request.values["n_parts"], request.notes)
         return []
 
@@ -358,82 +359,27 @@ class Daemon:
             raise UsageError(f"the clip has {len(notes)} notes; at most {MAX_CLIP_NOTES}")
         return Clip(clip.length_beats, notes)
 
-    def _model_list(self, request: Request, model: Model) -> list[bytes]:
-        names = self.models.names() if self.models else [model.name]
-        reply = encode_message("/nudge/model/list", "is" + "s" * len(names), (request.id, model.name, *names))
-        if len(reply) > MAX_DATAGRAM_BYTES:
-            raise UsageError(
-                f"the models folder holds {len(names)} models; their names need {len(reply)} bytes, more "
-                f"than one {MAX_DATAGRAM_BYTES}-byte datagram: move some out of {self.models.directory}"
-            )
-        return [reply]
-
-    def _model_load(self, request: Request, model: Model) -> list[bytes]:
-        new = self.serving.load(request.values["name"])  # ModelError -> /nudge/error; the old one serves on
-        return [encode_message("/nudge/model/loaded", "is", (request.id, new.name))]
-
-    def _model_info(self, request: Request, model: Model) -> list[bytes]:
-        return [model_info_reply(request.id, model.name, model.meta)]
-
-    def _player_call(self, request: Request, method: str, *args: Any) -> list[bytes]:
-        if self.player is None:
-            return [error_reply(request.id, LIVE_OFF_REASON)]
-        try:
-            getattr(self.player, method)(*args)
-        except (NudgeError, OSError) as error:  # OSError: the MIDI driver's
-            return [error_reply(request.id, f"live MIDI: {error}")]
-        return [ok_reply(request.id)] if request.endpoint.has_id else []
-
-    def _play_start(self, request: Request, model: Model) -> list[bytes]:
-        if self.player is not None and not self._queued_any:
-            log.info("/nudge/play/start: nothing generated yet; the first pattern generated will play")
-        return self._player_call(request, "start")
-
-    def _play_stop(self, request: Request, model: Model) -> list[bytes]:
-        return self._player_call(request, "stop")
-
-    def _play_panic(self, request: Request, model: Model) -> list[bytes]:
-        return self._player_call(request, "panic")
-
-    def _transport(self, request: Request, model: Model) -> list[bytes]:
-        values = request.values
-        if self.player is None:  # a continuous feed, not a mistake: the device streams it whatever the state
-            log.debug("transport ignored: live MIDI is off")
-            return []
-        return self._player_call(
-            request, "set_transport", values["bpm"], values["beat"], bool(values["playing"])
-        )
-
-    def _queue(self, pattern: Pattern, pitches: tuple[int, ...] | list[int]) -> None:
-        """Hand ``pattern`` to live MIDI, played with the reply's ``pitches`` (--drum-map still wins)."""
-        if self.player is not None:
-            self._queued_any = True
-            try:
-                self.player.queue(pattern, when=getattr(self.player, "switch", "bar"), pitches=pitches)
-            except (NudgeError, OSError) as error:  # the reply goes out all the same
-                log.warning("live MIDI could not queue the pattern: %s", error)
-
     # ---- the serving model (companion.runtime.serving)
 
     @property
     def model(self) -> Model:
         return self.serving.model
 
-    @property
-    def models(self) -> ModelsDir | None:
-        return self.serving.models
-
     def poll_models(self) -> None:
         """Reload the serving model when its file changed (the server's poller calls this)."""
         self.serving.poll()
 
 
-def _over_budget(address: str, wanted: SearchRequest, model: Model, cost: float, left: float) -> str:
-    most = searches.max_candidates(wanted, model.meta, MAX_SEARCHES_PER_DATAGRAM)
+def _over_budget(address: str, wanted: SearchRequest | None, model: Model, cost: float, left: float) -> str:
     if cost > MAX_SEARCHES_PER_DATAGRAM:
+        fewer = "fewer candidates"
+        if wanted is not None:
+            fewer = (
+                f"at most {searches.max_candidates(wanted, model.meta, MAX_SEARCHES_PER_DATAGRAM)} candidates"
+            )
         return (
             f"{address}: this request costs {cost:.2f} maximal searches, more than the "
-            f"{MAX_SEARCHES_PER_DATAGRAM:g} one datagram buys: ask for at most {most} candidates"
+            f"{MAX_SEARCHES_PER_DATAGRAM:g} one datagram buys: ask for {fewer}"
         )
     return (
         f"{address}: this datagram's requests cost more than {MAX_SEARCHES_PER_DATAGRAM:g} maximal search "

@@ -17,7 +17,7 @@ import math
 import socket
 import time
 from collections import OrderedDict
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 
 DATAGRAMS_PER_SECOND = 1000.0  # per sender: a device sends about 12 (pings, transport 10/s, a click's takes)
 BURST_DATAGRAMS = 1000.0  # a bucket's size: a client's burst of takes and parts never meets the limit
@@ -34,7 +34,7 @@ class RateLimit:
         rate: float = DATAGRAMS_PER_SECOND,
         burst: float = BURST_DATAGRAMS,
         capacity: int = MAX_SENDERS,
-        clock=time.monotonic,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.rate, self.burst, self.capacity = rate, burst, capacity
         self._clock = clock

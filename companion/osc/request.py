@@ -73,7 +73,7 @@ def _range_text(low: float | None, high: float | None) -> str:
     if low is None and high is None:
         return ""
     if high is None:
-        return f" >= {_number(low)}"
+        return "" if low is None else f" >= {_number(low)}"
     if low is None:
         return f" <= {_number(high)}"
     return f" in {_number(low)}..{_number(high)}"
@@ -251,13 +251,13 @@ def parse_note_groups(rest_tags: str, rest: tuple, meta: ModelMeta | None) -> np
     if len(rest) // 4 > MAX_CLIP_NOTES:
         raise UsageError(f"the clip has {len(rest) // 4} notes; at most {MAX_CLIP_NOTES}")
     if rest_tags.strip("ifhd"):
-        bad = next(i for i, t in enumerate(rest_tags) if t not in "ifhd")
-        raise UsageError(f"clip note {bad // 4} has a non-numeric value (type tag {rest_tags[bad]!r})")
+        at = next(i for i, t in enumerate(rest_tags) if t not in "ifhd")
+        raise UsageError(f"clip note {at // 4} has a non-numeric value (type tag {rest_tags[at]!r})")
     rows = np.array(rest, dtype=np.float64).reshape(-1, 4)  # [M, 4] as sent
     if not np.all(np.isfinite(rows)):
         raise UsageError(f"clip note {int(np.argmin(np.isfinite(rows).all(axis=1)))} has NaN or inf")
     velocity = np.floor(rows[:, 3] + 0.5)  # half up: 0.5 -> 1 (np.round would give 0, out of range)
-    checks = (
+    checks: tuple[tuple[np.ndarray, str], ...] = (
         (PITCH.outside(rows[:, 0]), f"pitch must be {PITCH.text}"),
         ((rows[:, 1] < 0) | (rows[:, 1] > max_beats), f"start_beats must be in 0..{max_beats}"),
         ((rows[:, 2] <= 0) | (rows[:, 2] > max_beats), f"duration_beats must be in 0..{max_beats} and > 0"),

@@ -26,10 +26,10 @@ import sys
 import threading
 import weakref
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from companion.core.errors import ModelError, NudgeError
-from companion.core.pipes import PipeReader, write_message
+from companion.core.pipes import PipeReader, child_pipes, write_message
 from companion.osc.request import Request
 from companion.osc.searches import SearchResult
 from companion.runtime.model import Model
@@ -58,6 +58,12 @@ class _Slot:
 
     def running(self) -> bool:
         return self.process is not None and self.process.poll() is None
+
+    def pipes(self) -> tuple[subprocess.Popen, IO[bytes], PipeReader]:
+        """The started process, its stdin and the reader of its stdout."""
+        if self.process is None or self.reader is None:
+            raise SearchFailed(f"search process {self.index} was never started")
+        return self.process, child_pipes(self.process)[0], self.reader
 
 
 class SearchPool:
@@ -133,7 +139,7 @@ class SearchPool:
             if process is None or process.poll() is not None:
                 continue
             with contextlib.suppress(OSError):
-                process.stdin.close()  # its end: the process leaves
+                child_pipes(process)[0].close()  # its end: the process leaves
             try:
                 process.wait(STOP_TIMEOUT_S)
             except subprocess.TimeoutExpired:
@@ -160,7 +166,7 @@ class SearchPool:
             stdout=subprocess.PIPE,
             env=env,
         )
-        state.reader = PipeReader(state.process.stdout.fileno())
+        state.reader = PipeReader(child_pipes(state.process)[1].fileno())
         state.loaded = set()
         try:
             kind, _ = state.reader.read(START_TIMEOUT_S)
@@ -182,9 +188,10 @@ class SearchPool:
         state.loaded.add(key)
 
     def _exchange(self, state: _Slot, message: tuple, timeout: float) -> tuple:
+        process, stdin, reader = state.pipes()
         try:
-            write_message(state.process.stdin, message)
-            return state.reader.read(timeout)
+            write_message(stdin, message)
+            return reader.read(timeout)
         except TimeoutError:
             self._kill(state)
             raise SearchFailed(
@@ -193,7 +200,7 @@ class SearchPool:
         except (EOFError, OSError, ValueError):  # (ValueError: its pipe closed here, the daemon stopping)
             if self._closed:
                 raise SearchFailed("the daemon is stopping") from None
-            code = state.process.wait()
+            code = process.wait()
             raise SearchFailed(f"search process {state.index} died (exit {code}); it is restarted") from None
 
     def _kill(self, state: _Slot) -> None:

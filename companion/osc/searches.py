@@ -80,7 +80,7 @@ def run_search(request: Request, model: Model) -> SearchResult:
         raise RuntimeError(f"{request.endpoint.address} reached the search without its search request")
     if request.endpoint.handler == "vary":
         if wanted.cost == 0:  # amount 0, no bars: the clip, exactly as it came (and queued)
-            clip = request.clip
+            clip = _clip_of(request)
             pattern, pitches, _ = clip_to_pattern(clip, model)
             name = f"{model.name} nudge 0"
             replies = notes_reply(request.id, clip.notes, clip.length_beats, name)
@@ -91,17 +91,24 @@ def run_search(request: Request, model: Model) -> SearchResult:
     if "parts" in request.options:
         raise UsageError("parts comes with a clip: /nudge/vary, or /nudge/generate with keep")
     pattern = search(model, wanted)
-    pitches = tuple(model.meta.output_pitches)
-    notes = pattern_to_notes(pattern, pitches)
+    out_pitches = tuple(model.meta.output_pitches)
+    notes = pattern_to_notes(pattern, out_pitches)
     name = f"{model.name} {wanted.style or STYLE_ANY} s{wanted.seed}"
-    return SearchResult(notes_reply(request.id, notes, pattern.grid.length_beats, name), pattern, pitches)
+    return SearchResult(notes_reply(request.id, notes, pattern.grid.length_beats, name), pattern, out_pitches)
+
+
+def _clip_of(request: Request) -> Clip:
+    """The clip of a request the dispatcher prepared with one (vary, or generate with keep)."""
+    if request.clip is None:
+        raise RuntimeError(f"{request.endpoint.address} reached the search without its clip")
+    return request.clip
 
 
 def _clip_reply(request: Request, model: Model, wanted: SearchRequest) -> SearchResult:
     """A vary, or a generate with ``keep``, of the request's clip.
 
     The clip's notes of kept voices and the notes the grid cannot hold come back exactly as sent."""
-    clip = request.clip
+    clip = _clip_of(request)
     pattern, pitches, passthrough = clip_to_pattern(clip, model)
     wanted = wanted.with_clip(pattern)
     keep, bars, seed = wanted.keep, request.options.get("bars"), wanted.seed

@@ -153,6 +153,8 @@ class UdpServer:
 
     def _start_search_process(self, slot: int) -> None:
         """Slot ``slot``'s search process, started and given the serving model (on the slot's thread)."""
+        if self.pool is None:
+            raise RuntimeError("search processes started without a search pool")
         try:
             self.pool.start(slot, self.daemon.model)
         except (SearchFailed, NudgeError) as error:  # its first search tries again, and answers why

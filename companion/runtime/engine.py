@@ -128,14 +128,14 @@ def vary(model: Model, request: SearchRequest) -> Pattern:
         cands = cands[np.argsort(fit, kind="stable")[: max(VARY_BLENDS, len(cands) // 4)]]
         frozen = np.zeros(clip.hits.shape, dtype=bool)
         frozen[kept] = True
-    blends, changes = _blend(clip, cands, amount, search.threshold, frozen)
+    blends, changes = blend(clip, cands, amount, search.threshold, frozen)
     targets = slider_targets(model, cond)
     score = slider_distance(model, blends, clip.grid, targets, 0.5) + (1 - amount) * changes
     best = int(np.argmin(score))
     velocities, offsets = blends[best, VELOCITY], blends[best, OFFSET]
     if not (np.isfinite(velocities).all() and np.isfinite(offsets).all()):
         raise ModelError("the generator returned NaN or inf velocities or offsets")
-    # in range and 0 where no hit by construction (_blend keeps the clip's values or clips the candidate's)
+    # in range and 0 where no hit by construction (blend keeps the clip's values or clips the candidate's)
     return Pattern.unchecked(clip.grid, blends[best, HIT] > 0, velocities, offsets)
 
 
@@ -153,7 +153,7 @@ def _weakness(grid: Grid, threshold: float) -> np.ndarray:
     return weakness
 
 
-def _blend(
+def blend(
     clip: Pattern, cands: np.ndarray, amount: float, threshold: float, frozen: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
     """Move the clip towards the candidates nearest to it (at least VARY_REACH away) -> blends [B, 3, V, T],
@@ -184,7 +184,7 @@ def _blend(
     priority *= _weakness(clip.grid, threshold)
     priority += _JITTER[:w]  # certainty x weakness, distinct per cell
     k = np.ceil(amount * disagree.sum(axis=1)).astype(np.int64)  # [B] flips per candidate
-    hits = clip_hits ^ _top_k_mask(priority, disagree, k)  # [B, W]
+    hits = clip_hits ^ top_k_mask(priority, disagree, k)  # [B, W]
     new = hits & ~clip_hits  # new hits take the candidate's feel; hits that persist keep the clip's
     blends = np.empty((b, 3, w), dtype=np.float32)
     blends[:, HIT] = hits
@@ -197,7 +197,7 @@ def _blend(
     return blends.reshape(b, 3, v, t), changes
 
 
-def _top_k_mask(priority: np.ndarray, allowed: np.ndarray, k: np.ndarray) -> np.ndarray:
+def top_k_mask(priority: np.ndarray, allowed: np.ndarray, k: np.ndarray) -> np.ndarray:
     """[B, W] priorities, [B, W] bool cells that may flip -> mask of the k[b] highest allowed cells per row.
 
     Only the allowed cells (where clip and candidate disagree: a few dozen per row) are ranked, in one sort.

@@ -90,7 +90,10 @@ def search_segment(
     n_candidates = request.candidates
     rng = np.random.default_rng(request.seed)
     z, styles = draw_latents(model, request.style, rng, n_candidates)  # [N, latent_dim], [N] or None
-    all_z, all_styles, pool_windows, pool_fit = [], [], [], []
+    all_z: list[np.ndarray] = []  # [N, latent_dim] per round
+    all_styles: list[np.ndarray] = []  # [N] per round (none for a model without styles)
+    pool_windows: list[np.ndarray] = []  # [N * k, 3, V, W] per round
+    pool_fit: list[np.ndarray] = []  # [N * k] per round
     for r in range(rounds):
         if r > 0:  # around the elite so far: the samples whose best window fits best
             sample_fit = np.concatenate(pool_fit).reshape(-1, k).min(axis=1)  # [samples so far]
@@ -102,7 +105,8 @@ def search_segment(
         raw = run_generator(model, cond, z, styles)  # [N, 3, V, T]
         windows = windows_of(raw, grid, bars)  # [N * k, 3, V, W], k windows per sample in a row
         all_z.append(z)
-        all_styles.append(styles)
+        if styles is not None:
+            all_styles.append(styles)
         pool_windows.append(windows)
         pool_fit.append(_fit(windows, clip, keep_list, threshold))
     windows = np.concatenate(pool_windows)

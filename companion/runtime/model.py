@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -191,7 +192,7 @@ def _read_meta(session: ort.InferenceSession, where: str) -> ModelMeta:
     return meta
 
 
-def _describe(port) -> str:
+def _describe(port: Any) -> str:  # an onnxruntime NodeArg
     return f"{port.name} {port.type} {list(port.shape)}"
 
 
@@ -218,18 +219,18 @@ def _check_ports(session: ort.InferenceSession, meta: ModelMeta, where: str) -> 
             want = f"{port.type} [N, {', '.join(str(d) for d in port.shape[1:])}]".replace(" [N, ]", " [N]")
             raise ModelError(f"{where}: input '{port.name}' must be {want}, got {_describe(got)}")
     outputs = session.get_outputs()
-    want = _expected_output(meta)
-    if len(outputs) != 1 or outputs[0].name != want.name:
+    contract = _expected_output(meta)
+    if len(outputs) != 1 or outputs[0].name != contract.name:
         raise ModelError(f"{where}: must have exactly one output 'pattern', got {[o.name for o in outputs]}")
-    got = outputs[0]
-    shape = list(got.shape)
+    output = outputs[0]
+    shape = list(output.shape)
     static_ok = len(shape) == 4 and all(
-        not isinstance(a, int) or a == e for a, e in zip(shape[1:], want.shape[1:], strict=True)
+        not isinstance(a, int) or a == e for a, e in zip(shape[1:], contract.shape[1:], strict=True)
     )
-    if got.type != want.type or not static_ok:
+    if output.type != contract.type or not static_ok:
         raise ModelError(
-            f"{where}: output 'pattern' must be tensor(float) [N, 3, {N_VOICES}, {want.shape[3]}], "
-            f"got {_describe(got)}"
+            f"{where}: output 'pattern' must be tensor(float) [N, 3, {N_VOICES}, {contract.shape[3]}], "
+            f"got {_describe(output)}"
         )
 
 

@@ -9,11 +9,17 @@ still fails to load raises ``ModelError`` and the caller keeps the model it has.
 
 Only regular files whose real path lies in the folder are models: a symbolic link is followed only when
 its target is inside the folder too (a link to ``/etc/passwd`` is never opened).
+
+The default folder, defined here once for every command: the shipped models (``shipped_models_dir``), the
+package's own data in an installed wheel (``companion/models``, found through ``importlib.resources``; the
+build copies it from the top-level ``models/``, see ``setup.py``), else the source tree's ``models/`` (a
+checkout or an editable install), where ``nudge-train export`` writes a user's models.
 """
 
 from __future__ import annotations
 
 import hashlib
+import importlib.resources
 import logging
 import os
 import re
@@ -26,6 +32,26 @@ log = logging.getLogger(__name__)
 SUFFIX = ".onnx"
 # a model is served under its file name: what /nudge/model/load accepts (and fits an OSC reply)
 MODEL_NAME_PATTERN = re.compile(r"\A[A-Za-z0-9][A-Za-z0-9_.-]{0,63}\Z")  # \Z: no trailing newline
+
+DEFAULT_MODEL_NAME = "default"
+
+
+def shipped_models_dir() -> Path:
+    """The folder of the shipped models: the installed package's ``companion/models`` when it holds the
+    default model, else the source tree's ``models/`` beside the ``companion`` package."""
+    packaged = importlib.resources.files("companion") / "models"
+    if isinstance(packaged, Path) and (packaged / f"{DEFAULT_MODEL_NAME}{SUFFIX}").is_file():
+        return packaged
+    return Path(__file__).resolve().parents[2] / "models"
+
+
+DEFAULT_MODELS_DIR = shipped_models_dir()
+
+
+def default_model_path(models_dir: Path | None = None) -> Path:
+    """The default model's file in ``models_dir`` (default: the shipped models)."""
+    return (DEFAULT_MODELS_DIR if models_dir is None else Path(models_dir)) / f"{DEFAULT_MODEL_NAME}{SUFFIX}"
+
 
 Signature = tuple[int, int, int, int, bytes]  # (mtime_ns, size, inode, ctime_ns, head and tail digest)
 PEEK_BYTES = 16 * 1024  # read from each end of a model file at every poll

@@ -129,3 +129,26 @@ def test_any_other_exception_is_a_bug_traceback_and_invitation_exit_1(table, cap
     assert (
         last.startswith("prog alpha: internal error: this is a bug in Nudge") and "Please report it" in last
     )
+
+
+def test_from_args_fills_a_config_from_the_options_of_its_field_names():
+    import argparse
+    from dataclasses import dataclass
+
+    from companion.core.cli_base import from_args
+
+    @dataclass(frozen=True)
+    class Config:
+        bars: int = 4
+        seed: int = 0
+        mark: bool = True
+
+        def __post_init__(self) -> None:
+            if not 1 <= self.bars <= 8:
+                raise ValueError(f"bars must be in 1..8, got {self.bars}")
+
+    args = argparse.Namespace(bars=2, seed=None, no_mark=True, other="x")
+    assert from_args(Config, args, mark=not args.no_mark) == Config(bars=2, seed=0, mark=False)
+    assert from_args(Config, argparse.Namespace(seed=5), Config(bars=3)) == Config(bars=3, seed=5)  # a base
+    with pytest.raises(ValueError, match=r"bars must be in 1\.\.8, got 9"):
+        from_args(Config, argparse.Namespace(bars=9))

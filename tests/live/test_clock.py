@@ -205,7 +205,14 @@ def test_midi_clock_through_jack_loses_no_tick_and_keeps_time_while_the_gil_is_h
     # tick taken promptly to pin the offset.
     assert now.bpm == pytest.approx(truth[-1], abs=2.5)
     errors = [abs(t - want) for t, want in zip(tempos[2:], truth, strict=True)][2 * PPQN - 2 :]
-    assert max(errors) < 2.5, (tempos, truth)
+    # A reader that timed ticks when it took them is off by ~2.3 BPM at the median (the 24-tick window's two
+    # ends each 0-30 ms late) and by more than 2.5 BPM at ~45 % of ticks. JACK's times are off by < 0.5 BPM
+    # (measured: medians 0.05-0.2, worst 0.93 at load 9), but once in a few dozen runs a loaded machine
+    # delays one JACK cycle of the dummy backend by ~20 ms and puts one tick's window 5 BPM off: that is the
+    # machine's, not the reader's. So: the median, and at most one tick in twenty over 2.5 BPM.
+    over = [e for e in errors if e >= 2.5]
+    assert sorted(errors)[len(errors) // 2] < 1.0, (tempos, truth)
+    assert len(over) <= len(errors) // 20, (over, tempos, truth)
 
 
 @pytest.mark.integration

@@ -152,7 +152,7 @@ def test_top_k_mask_matches_a_stable_sort():
     allowed = rng.random((20, 50)) >= 0.4
     allowed[3] = False  # a row with nothing to flip
     k = np.minimum(rng.integers(0, 30, 20), allowed.sum(axis=1))
-    mask = engine._top_k_mask(priority, allowed, k)
+    mask = engine.top_k_mask(priority, allowed, k)
     assert mask.sum(axis=1).tolist() == k.tolist() and not (mask & ~allowed).any()
     for row, ok, kk, chosen in zip(priority, allowed, k, mask, strict=True):
         ranked = np.where(ok, row, -1)
@@ -256,10 +256,10 @@ def test_a_generator_returning_nan_is_an_error_not_a_pattern(model):
 
 
 def test_blend_measures_change_exactly_as_hit_change(model):
-    """_blend's matrix-product change measure against the documented hit_change, on the nearest candidates."""
+    """blend's matrix-product change measure against the documented hit_change, on the nearest candidates."""
     cond = candidates.condition_vector(model, {})
     raw = candidates.sample(model, cond, None, 4, 64)
     clip = engine.generate(model, ask(model, seed=8, sliders={"density": 0.3}, bars=2))
-    _, changes = engine._blend(clip, raw, 0.3, model.meta.hit_threshold)
+    _, changes = engine.blend(clip, raw, 0.3, model.meta.hit_threshold)
     expected = np.sort(candidates.hit_change(clip.hits[None], raw[:, 0] >= model.meta.hit_threshold))
     assert np.array_equal(changes, expected[: engine.VARY_BLENDS])

@@ -119,7 +119,7 @@ def export_onnx(model: BeatTCN, path: str | os.PathLike, info: dict) -> Path:
     torch.onnx.export(
         wrapper,
         (example,),
-        buffer,
+        buffer,  # type: ignore[arg-type]  # (torch's stub leaves out the file objects it takes)
         input_names=["features"],
         output_names=["activations"],
         dynamic_axes={"features": {2: "T"}, "activations": {2: "T"}},

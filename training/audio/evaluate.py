@@ -20,6 +20,7 @@ import platform
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -119,7 +120,7 @@ def summarise(scores: list[ClipScore]) -> dict:
             "p10": round(float(np.percentile(values, 10)), 4),
         }
 
-    summary = {
+    summary: dict[str, Any] = {
         "clips": len(scores),
         "beat_f": stats("beat_f"),
         "downbeat_f": stats("downbeat_f"),

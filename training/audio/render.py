@@ -117,7 +117,7 @@ def choose_clips(
         ]
     rows.sort(key=lambda r: hashlib.sha1(f"{seed}:{r['id']}".encode()).hexdigest())
     low, high = BPM_RANGE
-    kept = []
+    kept: list[dict[str, str]] = []
     for row in rows:
         if count is not None and len(kept) == count:
             break

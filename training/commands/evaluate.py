@@ -12,10 +12,12 @@ import logging
 import sys
 from pathlib import Path
 
+from companion.core.cli_base import from_args
 from companion.core.errors import NudgeError
+from companion.runtime.models_dir import default_model_path
 
 log = logging.getLogger(__name__)
-SHIPPED_MODEL = Path(__file__).resolve().parents[2] / "models" / "default.onnx"
+SHIPPED_MODEL = default_model_path()  # the models folder default is defined once, in companion.runtime
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -111,16 +113,12 @@ def run(args: argparse.Namespace) -> int:
         if value is not None and value < low:
             print(f"error: {name} must be >= {low}, got {value}", file=sys.stderr)
             return 2
-    config = EvalConfig(
-        seed=args.seed,
+    config = from_args(
+        EvalConfig,
+        args,
         n_samples=args.samples,
-        repeats=args.repeats,
-        sweep_levels=args.sweep_levels,
-        sweep_samples=args.sweep_samples,
         search=not args.no_search,
         n_candidates=args.candidates,
-        beat_type=args.beat_type,
-        vary_clips=args.vary_clips,
         diversity=DiversityConfig(
             settings=args.diversity_settings,
             samples=args.diversity_takes,

@@ -6,10 +6,11 @@ import argparse
 import os
 import sys
 
+from companion.core.cli_base import from_args
 from companion.core.drum_map import DRUM_MAPS
 from companion.core.errors import NudgeError
 from companion.core.midi_values import CHANNEL, DRUM_CHANNEL
-from training.ingest.midi import BEAT_TYPE_CHOICES, UNKNOWN_PITCH_CHOICES, IngestConfig
+from training.ingest.midi import BEAT_TYPE_CHOICES, SKIP_REASONS, UNKNOWN_PITCH_CHOICES, IngestConfig
 
 
 def _time_signature(text: str) -> tuple[int, int]:
@@ -80,24 +81,14 @@ def run(args: argparse.Namespace) -> int:
         print(f"error: --channel must be in 0..16 (0 = any), got {args.channel}", file=sys.stderr)
         return 2
     try:
-        config = IngestConfig(
-            bars=args.bars,
-            hop_bars=args.hop_bars,
-            steps_per_beat=args.steps_per_beat,
-            time_signature=args.time_signature,
-            drum_map=args.drum_map,
-            beat_type=args.beat_type,
-            min_hits=args.min_hits,
-            unknown_pitches=args.unknown_pitches,
-            channel=None if args.channel == 0 else args.channel,
-        )
+        config = from_args(IngestConfig, args, channel=None if args.channel == 0 else args.channel)
         dataset, summary = ingest_corpus(
             args.folder, config, workers=max(1, args.workers), progress=not args.no_progress
         )
     except (NudgeError, FileNotFoundError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    print(summary.format())
+    print(summary.format(SKIP_REASONS))
     if len(dataset) == 0:
         print(f"error: no windows found under {args.folder}; nothing written", file=sys.stderr)
         return 1

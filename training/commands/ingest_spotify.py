@@ -58,26 +58,19 @@ def run(args: argparse.Namespace) -> int:
     import numpy as np
 
     from companion.core.atomic import atomic_write_bytes
-    from training.spotify.ingest import SpotifySummary, build_dataset, build_series, read_records
+    from companion.core.cli_base import from_args
+    from training.dataset import IngestSummary
+    from training.spotify.ingest import build_dataset, build_series, read_records
     from training.spotify.patterns import PatternConfig
     from training.spotify.series import SERIES_ROWS, SeriesGrid, series_to_midi
 
     try:
-        config = PatternConfig(
-            bars=args.bars,
-            hop_bars=args.hop_bars,
-            steps_per_beat=args.steps_per_beat,
-            beats_per_bar=args.beats_per_bar,
-            min_confidence=args.min_confidence,
-            range_db=args.range_db,
-            mark_sections=not args.no_sections,
-            min_hits=args.min_hits,
-        )
+        config = from_args(PatternConfig, args, mark_sections=not args.no_sections)
         grid = SeriesGrid(args.frames, args.frame_seconds)
         shares = (args.validation_share, args.test_share)
         if not all(0.0 <= s <= 1.0 for s in shares) or sum(shares) > 1.0:
             raise UsageError("--validation-share and --test-share must be in 0..1 and sum to at most 1")
-        summary = SpotifySummary()
+        summary = IngestSummary()
         records = read_records(args.folder, summary, progress=not args.no_progress)
         dataset, summary = build_dataset(
             records,

@@ -18,6 +18,7 @@ import numpy as np
 from companion.core.descriptors import DESCRIPTOR_INDEX, DESCRIPTOR_NAMES, describe_batch
 from companion.core.model_meta import ModelMeta
 from companion.core.pattern import HIT, OFFSET, Grid
+from companion.runtime.search_request import DEFAULT_CANDIDATES
 from training.evaluation.metrics import spearman_rho
 
 
@@ -160,7 +161,7 @@ def search_sweep(
     per_level: int,
     style_freq: np.ndarray | None,
     rng: np.random.Generator,
-    n_candidates: int = 64,
+    n_candidates: int = DEFAULT_CANDIDATES,
 ) -> ControlResult:
     """The product path: ``companion.runtime.search`` (generator + candidate search) per request."""
     from companion.runtime.model import load_model

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -161,12 +162,15 @@ def merge_dynamics(results: list[Dynamics]) -> Dynamics:
         return float(np.std(finite, ddof=1)) if len(finite) > 1 else math.nan
 
     per_voice = ("velocity_overlap_voice", "offset_overlap_voice", "accent_correlation")
+    figures: dict[str, Any] = {a: mean([getattr(r, a) for r in results]) for a in HEADLINE}
+    figures |= {
+        a: {k: mean([getattr(r, a)[k] for r in results]) for k in getattr(first, a)} for a in per_voice
+    }
     merged = Dynamics(
         name=first.name,
         hits=round(float(np.mean([r.hits for r in results]))),
-        **{a: mean([getattr(r, a) for r in results]) for a in HEADLINE},
-        **{a: {k: mean([getattr(r, a)[k] for r in results]) for k in getattr(first, a)} for a in per_voice},
         repeats=len(results),
+        **figures,
     )
     merged.sd = {a: sd([getattr(r, a) for r in results]) for a in HEADLINE}
     merged.sd["quiet_pct"] = 100 * merged.sd["quiet_share"]

@@ -18,6 +18,7 @@ import numpy as np
 from companion.core.descriptors import DESCRIPTOR_NAMES, describe_batch
 from companion.core.errors import DataError, UsageError
 from companion.core.pattern import HIT, Grid
+from companion.runtime.search_request import DEFAULT_CANDIDATES
 from training.dataset import RhythmDataset
 from training.evaluation import baselines, control, diversity, metrics
 from training.evaluation.diversity import Diversity, DiversityConfig
@@ -45,7 +46,7 @@ class EvalConfig:
     sweep_levels: int = 11
     sweep_samples: int = 32  # samples per level of each control sweep
     search: bool = True  # also sweep through companion.runtime.engine (generator + candidate search)
-    n_candidates: int = 64
+    n_candidates: int = DEFAULT_CANDIDATES
     repeats: int = 10  # repeats per row: each draws a fresh reference (one window per source) and fresh sets
     beat_type: str | None = None  # keep only windows of this beat_type ("beat", "fill"); None: all
     diversity: DiversityConfig = field(default_factory=DiversityConfig)  # takes at one fixed setting

@@ -8,6 +8,7 @@ split against the test split) and the model (mean ± sd over repeats). Definitio
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 
@@ -84,7 +85,7 @@ def plot_dynamics(sets: dict[str, np.ndarray], grid, compare: tuple[str, ...] = 
             ax.hist(
                 np.clip(reference, bins[0], bins[-1]), bins=bins, density=True, color="0.75", label="test"
             )
-            for name, style in zip(compare, ("-", "--"), strict=False):
+            for name, linestyle in zip(compare, ("-", "--"), strict=False):
                 values = hit_values(sets[name], voice)[row]
                 if len(values):
                     ax.hist(
@@ -92,7 +93,7 @@ def plot_dynamics(sets: dict[str, np.ndarray], grid, compare: tuple[str, ...] = 
                         bins=bins,
                         density=True,
                         histtype="step",
-                        linestyle=style,
+                        linestyle=linestyle,
                         linewidth=1.4,
                         label=name,
                     )
@@ -100,16 +101,18 @@ def plot_dynamics(sets: dict[str, np.ndarray], grid, compare: tuple[str, ...] = 
             ax.tick_params(labelsize=6)
     profiles = {name: accent_profile(sets[name], grid) for name in ("reference", *compare)}
     positions = np.arange(grid.steps_per_bar)
-    for column, voice in enumerate(MAIN_VOICES):
+    for column, main_voice in enumerate(MAIN_VOICES):
         ax = axes[2, column]
-        i = VOICES.index(voice)
+        i = VOICES.index(main_voice)
         for name, (means, counts) in profiles.items():
             shown = np.where(counts[i] > 0, means[i], np.nan)
-            style = (
-                dict(color="0.4", linewidth=3, alpha=0.6) if name == "reference" else dict(marker="o", ms=3)
+            style: dict[str, Any] = (
+                {"color": "0.4", "linewidth": 3, "alpha": 0.6}
+                if name == "reference"
+                else {"marker": "o", "ms": 3}
             )
             ax.plot(positions, shown, label="test" if name == "reference" else name, **style)
-        ax.set_title(f"{voice}: mean velocity per 16th of the bar", fontsize=8)
+        ax.set_title(f"{main_voice}: mean velocity per 16th of the bar", fontsize=8)
         ax.set_xticks(positions[:: grid.steps_per_beat])
         ax.set_ylim(0, 127)
         ax.tick_params(labelsize=6)

@@ -35,7 +35,7 @@ from companion.runtime.model_info import model_info_problem
 from training.conditions import ConditionSpace
 from training.export.quantize import Agreement, QuantizeError, quantize_checked
 from training.fitting.checkpoint import generator_from_checkpoint, load_checkpoint
-from training.fitting.model import N_PLANES
+from training.fitting.model import N_PLANES, Generator
 
 PARITY_TOLERANCE = 1e-4
 OPSET = 17
@@ -70,7 +70,15 @@ class _LeanGraph(nn.Module):
       the training graph, each a pass over the [N, 3, V, T] output, become one Sigmoid and one Add.
     """
 
-    def __init__(self, generator: nn.Module) -> None:
+    trunk_bias: torch.Tensor  # buffers (register_buffer), typed here for the checker
+    code_weight: torch.Tensor
+    context_weight: torch.Tensor
+    context_bias: torch.Tensor
+    weight: torch.Tensor
+    bias: torch.Tensor
+    shift: torch.Tensor
+
+    def __init__(self, generator: Generator) -> None:
         super().__init__()
         self.generator = g = generator
         self.register_buffer(  # [B*E]: the trunk's last bias plus each bar's position code
@@ -109,7 +117,7 @@ class _LeanGraph(nn.Module):
 
 
 class _WithStyle(nn.Module):
-    def __init__(self, generator: nn.Module) -> None:
+    def __init__(self, generator: Generator) -> None:
         super().__init__()
         self.graph = _LeanGraph(generator)
 
@@ -146,7 +154,7 @@ def build_meta(state: dict[str, Any], space: ConditionSpace, name: str) -> Model
     )
 
 
-def to_onnx_bytes(generator: nn.Module, meta: ModelMeta) -> bytes:
+def to_onnx_bytes(generator: Generator, meta: ModelMeta) -> bytes:
     """The generator as an ONNX model (TorchScript exporter) with the metadata attached."""
     import onnx
 
@@ -159,7 +167,7 @@ def to_onnx_bytes(generator: nn.Module, meta: ModelMeta) -> bytes:
         torch.onnx.export(
             wrapper,
             tuple(torch.from_numpy(example[k]) for k in names),
-            buffer,
+            buffer,  # type: ignore[arg-type]  # (torch's stub leaves out the file objects it takes)
             input_names=names,
             output_names=["pattern"],
             dynamic_axes={**{k: {0: "N"} for k in names}, "pattern": {0: "N"}},
@@ -173,7 +181,7 @@ def to_onnx_bytes(generator: nn.Module, meta: ModelMeta) -> bytes:
     return model.SerializeToString()
 
 
-def parity(generator: nn.Module, data: bytes, meta: ModelMeta, sizes: tuple[int, ...] = (1, 7, 64)) -> float:
+def parity(generator: Generator, data: bytes, meta: ModelMeta, sizes: tuple[int, ...] = (1, 7, 64)) -> float:
     """Max abs difference between onnxruntime and torch on random inputs of several batch sizes."""
     try:  # the daemon's loader: its checks, and a first run on a test input
         model = open_model(data, Path(f"{meta.name}.onnx"), threads=0)

@@ -8,7 +8,7 @@ position, the best score so far and the date. Loading uses ``weights_only=True``
 
 from __future__ import annotations
 
-from pathlib import Path
+import os
 from typing import Any
 
 import torch
@@ -24,7 +24,7 @@ REQUIRED_KEYS = ("format", "step", "date", "config", "conditions", "grid", "n_vo
 RESUME_KEYS = ("critic", "opt_g", "opt_d", "scaler_g", "scaler_d", "sampler")  # what --resume needs as well
 
 
-def load_checkpoint(path: str | Path, device: str = "cpu") -> dict[str, Any]:
+def load_checkpoint(path: str | os.PathLike, device: str = "cpu") -> dict[str, Any]:
     """A checkpoint dict (see ``Trainer.checkpoint``); clear errors for missing or foreign files."""
     try:
         state = torch.load(path, map_location=device, weights_only=True)

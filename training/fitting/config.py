@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from companion.core.atomic import atomic_write_text
+from companion.core.cli_base import from_args
 from companion.core.descriptors import DESCRIPTOR_NAMES
 from companion.core.errors import UsageError
 
@@ -285,13 +286,8 @@ def add_config_arguments(parser: argparse.ArgumentParser, skip: tuple[str, ...] 
 
 
 def config_from_args(args: argparse.Namespace, base: TrainConfig | None = None) -> TrainConfig:
-    """``base`` (or the defaults) with every option given on the command line applied."""
-    data = (base or TrainConfig()).to_dict()
-    for f in fields(TrainConfig):
-        value = getattr(args, f.name, None)
-        if value is not None:
-            data[f.name] = value
-    return TrainConfig.from_dict(data)
+    """``base`` (or the defaults) with every option given on the command line applied (``from_args``)."""
+    return from_args(TrainConfig, args, base)
 
 
 def _csv(text: str) -> tuple[str, ...]:

@@ -33,8 +33,8 @@ def partner_table(
     table = np.tile(np.arange(n, dtype=np.int64)[:, None], (1, neighbours))  # [N, K], default: itself
     groups = np.zeros(n, dtype=np.int64) if style is None else np.asarray(style)
     values = torch.from_numpy(np.ascontiguousarray(cond, dtype=np.float32))  # [N, C]
-    _, files = np.unique(np.asarray(source), return_inverse=True)
-    files = torch.from_numpy(files.astype(np.int64))  # [N]
+    _, file_index = np.unique(np.asarray(source), return_inverse=True)
+    files = torch.from_numpy(file_index.astype(np.int64))  # [N]
     for label in np.unique(groups):
         rows = np.flatnonzero(groups == label)
         members = torch.from_numpy(rows)

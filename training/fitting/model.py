@@ -12,6 +12,8 @@ style (Miyato & Koyama 2018). Spectral norm on every weight keeps it 1-Lipschitz
 
 from __future__ import annotations
 
+from typing import cast
+
 import torch
 from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
@@ -58,31 +60,31 @@ class Generator(nn.Module):
     @property
     def trunk_hidden(self) -> nn.Sequential:
         """[N, L + K] -> [N, G]: the trunk up to its output layer (Linear, LeakyReLU, Linear, LeakyReLU)."""
-        return self.trunk[:-1]
+        return cast(nn.Sequential, self.trunk[:-1])
 
     @property
     def trunk_out(self) -> nn.Linear:
         """[N, G] -> [N, B*E]: one code per bar."""
-        return self.trunk[-1]
+        return cast(nn.Linear, self.trunk[-1])
 
     @property
     def decoder_activation(self) -> nn.LeakyReLU:
         """The decoder's input activation (on the bar codes and the context alike)."""
-        return self.decoder[0]
+        return cast(nn.LeakyReLU, self.decoder[0])
 
     @property
     def decoder_in(self) -> nn.Linear:
         """[N*B, E + K] -> [N*B, H]: a bar's code and the context."""
-        return self.decoder[1]
+        return cast(nn.Linear, self.decoder[1])
 
     @property
     def decoder_hidden_activation(self) -> nn.LeakyReLU:
-        return self.decoder[2]
+        return cast(nn.LeakyReLU, self.decoder[2])
 
     @property
     def decoder_out(self) -> nn.Linear:
         """[N*B, H] -> [N*B, 3*V*S]: a bar's hit, velocity and offset logits."""
-        return self.decoder[-1]
+        return cast(nn.Linear, self.decoder[-1])
 
     def context(self, cond: torch.Tensor, style: torch.Tensor | None) -> torch.Tensor:
         if self.style_embedding is None:

@@ -24,12 +24,17 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import torch
+from torch import nn
 
 from companion.core.errors import UsageError
-from training.fitting.batches import StepNoise
+from companion.core.pattern import Grid
+from training.fitting.batches import BatchSampler, StepNoise
+from training.fitting.config import TrainConfig
+from training.fitting.distributed import DistContext
 from training.fitting.groups import draw_groups
 from training.fitting.losses import (
     condition_loss,
@@ -41,7 +46,7 @@ from training.fitting.losses import (
     interp,
 )
 from training.fitting.losses import torch_descriptors as _descriptors
-from training.fitting.model import harden
+from training.fitting.model import Critic, Generator, harden
 
 log = logging.getLogger(__name__)
 STAT_NAMES = (
@@ -121,12 +126,42 @@ class StepStats:
         self.count = 0
 
 
-class StepRunner:
-    """The step of ``trainer``: ``step()`` trains one generator update; returns (stats [7], epoch ended)."""
+@dataclass
+class StepState:
+    """What a training step reads and updates, built by ``training.fitting.train.Trainer`` (which holds the
+    same objects): the networks (and their DDP wrappers), optimisers, scalers, the data on the device, the
+    sliders' quantile tables, and the step counter the step advances."""
 
-    def __init__(self, trainer: Any, use_graphs: bool, compile_models: bool = False) -> None:
-        """``trainer``: the ``training.fitting.train.Trainer`` whose networks, optimisers and data it
-        steps."""
+    config: TrainConfig
+    ctx: DistContext
+    grid: Grid
+    sampler: BatchSampler
+    G: Generator
+    D: Critic
+    G_ddp: nn.Module  # G, or its DDP wrapper when distributed
+    D_ddp: nn.Module
+    opt_g: torch.optim.Optimizer
+    opt_d: torch.optim.Optimizer
+    scaler_g: torch.amp.GradScaler
+    scaler_d: torch.amp.GradScaler
+    amp: torch.dtype | None  # autocast dtype on CUDA; None: full precision
+    train_patterns: torch.Tensor  # [N, 3, V, T]
+    train_cond: torch.Tensor  # [N, C]
+    train_style: torch.Tensor | None  # [N]
+    measured: list[int]  # the conditions that are descriptors (indices)
+    measured_names: list[str]
+    quantiles: torch.Tensor  # [C, Q]
+    probs: torch.Tensor  # [Q]
+    scale: torch.Tensor  # [C]
+    partners: torch.Tensor | None = None  # [N, pack_neighbours] same-setting neighbours (pack > 1)
+    step: int = 0
+
+
+class StepRunner:
+    """The step of a ``StepState``: ``step()`` trains one generator update -> (stats [7], epoch ended)."""
+
+    def __init__(self, trainer: StepState, use_graphs: bool, compile_models: bool = False) -> None:
+        """``trainer``: the state (networks, optimisers, data) it steps."""
         self.t = trainer
         cfg, dev = trainer.config, trainer.ctx.device
         self.noise = StepNoise(cfg.seed, trainer.ctx.rank, dev)
@@ -136,8 +171,10 @@ class StepRunner:
         self.probs = trainer.probs.expand(len(trainer.measured), -1)  # [Cm, Q]
         self.scale = trainer.scale.index_select(0, self.measured)  # [Cm]
         self.use_graphs = use_graphs
-        self.G, self.D = trainer.G_ddp, trainer.D_ddp  # the DDP wrappers when distributed
-        self.D_plain = trainer.D
+        # the networks as called: the DDP wrappers when distributed, compiled when asked
+        self.G: Callable[..., Any] = trainer.G_ddp
+        self.D: Callable[..., Any] = trainer.D_ddp
+        self.D_plain: Callable[..., Any] = trainer.D
         self.descriptors: Callable = _descriptors
         if compile_models:
             self.G, self.D, self.D_plain = (
@@ -146,6 +183,11 @@ class StepRunner:
             self.descriptors = torch.compile(_descriptors, dynamic=False)
         self._graph: _CapturedStep | None = None
         self._graph_failed = False
+
+    @property
+    def captured(self) -> bool:
+        """Whether the step runs as a captured CUDA graph."""
+        return self._graph is not None
 
     # ---- what a step draws ----------------------------------------------------------------------------
     def draw(self) -> tuple[dict[str, torch.Tensor], bool]:
@@ -185,9 +227,10 @@ class StepRunner:
         """((real rows [B], setting rows [B]), epoch ended): the rows themselves without groups; with
         ``pack`` > 1, groups of an anchor and its neighbours, and the anchor as every take's setting."""
         anchors, ended = self.t.sampler.next()
-        if self.t.config.pack == 1:
+        partners = self.t.partners  # None exactly when pack == 1 (the Trainer builds the table otherwise)
+        if partners is None:
             return (anchors, anchors), ended
-        return draw_groups(anchors, self.t.partners, self.t.config.pack, gen), ended
+        return draw_groups(anchors, partners, self.t.config.pack, gen), ended
 
     # ---- the step -------------------------------------------------------------------------------------
     def step(self) -> tuple[torch.Tensor, bool]:

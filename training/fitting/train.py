@@ -41,7 +41,15 @@ from training.fitting.config import TrainConfig
 from training.fitting.groups import partner_table
 from training.fitting.model import build_models
 from training.fitting.run_logs import RunLogs
-from training.fitting.step import STAT_NAMES, StepRunner, StepStats, load_adam_state, make_adam, wants_graphs
+from training.fitting.step import (
+    STAT_NAMES,
+    StepRunner,
+    StepState,
+    StepStats,
+    load_adam_state,
+    make_adam,
+    wants_graphs,
+)
 
 log = logging.getLogger(__name__)
 LAST, BEST, METRICS = "last.pt", "best.pt", "metrics.jsonl"  # (RunLogs adds curves.png, TensorBoard events)
@@ -143,11 +151,35 @@ class Trainer:
             self.ctx.world_size,
             device=dev,
         )
-        self.step, self.best_score, self.best_step = 0, math.inf, -1
-        if resume:
-            self.load(self.out / LAST)
+        self.best_score, self.best_step = math.inf, -1
+        start = self.load(self.out / LAST) if resume else 0
         self.G_ddp, self.D_ddp = distributed.wrap(self.G, self.ctx), distributed.wrap(self.D, self.ctx)
-        self.runner = StepRunner(self, graphs, config.compile)
+        self.state = StepState(
+            config=config,
+            ctx=self.ctx,
+            grid=self.grid,
+            sampler=self.sampler,
+            G=self.G,
+            D=self.D,
+            G_ddp=self.G_ddp,
+            D_ddp=self.D_ddp,
+            opt_g=self.opt_g,
+            opt_d=self.opt_d,
+            scaler_g=self.scaler_g,
+            scaler_d=self.scaler_d,
+            amp=self.amp,
+            train_patterns=self.train_patterns,
+            train_cond=self.train_cond,
+            train_style=self.train_style,
+            measured=self.measured,
+            measured_names=self.measured_names,
+            quantiles=self.quantiles,
+            probs=self.probs,
+            scale=self.scale,
+            partners=self.partners,
+            step=start,
+        )
+        self.runner = StepRunner(self.state, graphs, config.compile)
 
     # ---- data -----------------------------------------------------------------------------------------
     def _prepare_validation(self, dataset: RhythmDataset, train: RhythmDataset) -> None:
@@ -285,7 +317,13 @@ class Trainer:
         torch.save(self.checkpoint(), buffer)
         return atomic_write_bytes(self.out / name, buffer.getvalue())
 
-    def load(self, path: Path) -> None:
+    @property
+    def step(self) -> int:
+        """The steps trained so far (the step state's counter, which the step advances)."""
+        return self.state.step
+
+    def load(self, path: Path) -> int:
+        """Resume from the checkpoint at ``path``: weights, optimisers, scalers, sampler; -> its step."""
         if not path.exists():
             raise FileNotFoundError(f"--resume: no checkpoint {path} (train without --resume first)")
         state = load_checkpoint(path, str(self.ctx.device))  # ValueError for a corrupt or foreign file
@@ -308,10 +346,11 @@ class Trainer:
             if scaler.is_enabled() and saved:  # a float16 run's; a bf16/CPU run saves none: start afresh
                 scaler.load_state_dict(saved)
         self.sampler.load_state_dict(state["sampler"])
-        self.step = int(state["step"])
+        step = int(state["step"])
         self.best_score, self.best_step = float(state["best"]["score"]), int(state["best"]["step"])
         if self.ctx.is_main:
-            metrics_log.trim_rows(self.out / METRICS, self.step)  # the resumed run writes the rest again
+            metrics_log.trim_rows(self.out / METRICS, step)  # the resumed run writes the rest again
+        return step
 
     # ---- the loop -------------------------------------------------------------------------------------
     def run(self) -> TrainResult:

@@ -11,6 +11,7 @@ file-name token (GMD names look like ``1_funk-groove1_138_beat_4-4.mid``).
 from __future__ import annotations
 
 import csv
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -43,7 +44,7 @@ class FileLabels:
     time_signature: tuple[int, int] | None = None
 
 
-def find_info_csv(root: str | Path) -> tuple[Path, str] | None:
+def find_info_csv(root: str | os.PathLike) -> tuple[Path, str] | None:
     """The ``info.csv`` that covers ``root``, and ``root``'s posix path relative to that csv's folder (``""``
     when it is ``root`` itself); None if none. One in ``root`` always counts; one in a folder above (up to
     ``INFO_CSV_LEVELS_UP``) only when it is a corpus table (a ``midi_filename`` column) listing files under
@@ -70,7 +71,7 @@ def _lists_files_under(path: Path, prefix: str) -> bool:
         return False
 
 
-def read_info_csv(root: str | Path) -> dict[str, FileLabels]:
+def read_info_csv(root: str | os.PathLike) -> dict[str, FileLabels]:
     """``{midi_filename (posix, relative to root): labels}`` from the ``info.csv`` that covers ``root``
     (``find_info_csv``); empty when there is none. An unknown split value raises ``ValueError`` naming the
     row: no file is ever filed under ``train`` by default."""

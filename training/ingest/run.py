@@ -5,93 +5,38 @@ from __future__ import annotations
 import multiprocessing
 import os
 import time
-from collections import Counter
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
 
 from companion.core.drum_map import N_VOICES
-from training.dataset import SPLITS, RhythmDataset
+from training.dataset import IngestSummary, RhythmDataset
 from training.ingest.labels import FileLabels, find_info_csv
-from training.ingest.midi import SKIP_REASONS, FileWindows, IngestConfig, file_jobs, ingest_file
+from training.ingest.midi import FileWindows, IngestConfig, file_jobs, ingest_file
 
-EXAMPLES_PER_REASON = 3
 LICENCE_FILES = ("LICENSE", "LICENSE.txt", "LICENCE")
 
 
-@dataclass
-class IngestSummary:
-    files_found: int = 0
-    files_used: int = 0
-    skipped: Counter[str] = field(default_factory=Counter)  # reason -> files
-    examples: dict[str, list[str]] = field(default_factory=dict)  # reason -> a few "file: detail"
-    windows_per_split: dict[str, int] = field(default_factory=lambda: dict.fromkeys(SPLITS, 0))
-    windows_per_beat_type: Counter[str] = field(default_factory=Counter)
-    sparse_windows: int = 0  # windows under --min-hits, left out
-    dropped_pitches: Counter[int] = field(default_factory=Counter)  # unknown pitch -> notes dropped
-    seconds: float = 0.0
-
-    @property
-    def windows(self) -> int:
-        return sum(self.windows_per_split.values())
-
-    def add(self, result: FileWindows) -> None:
-        self.dropped_pitches.update(result.dropped_pitches)
-        self.sparse_windows += result.sparse_windows
-        if result.skipped:
-            self.skipped[result.skipped] += 1
-            examples = self.examples.setdefault(result.skipped, [])
-            if len(examples) < EXAMPLES_PER_REASON:
-                examples.append(f"{result.source}: {result.detail}")
-            return
-        self.files_used += 1
-        self.windows_per_split[result.labels.split] += result.n_windows
-        self.windows_per_beat_type[result.labels.beat_type or "unknown"] += result.n_windows
-
-    def to_dict(self) -> dict:
-        return {
-            "files_found": self.files_found,
-            "files_used": self.files_used,
-            "skipped": dict(self.skipped),
-            "examples": {k: list(v) for k, v in self.examples.items()},
-            "windows": self.windows,
-            "windows_per_split": dict(self.windows_per_split),
-            "windows_per_beat_type": dict(self.windows_per_beat_type),
-            "sparse_windows": self.sparse_windows,
-            "dropped_pitches": {str(k): v for k, v in sorted(self.dropped_pitches.items())},
-            "seconds": round(self.seconds, 3),
-        }
-
-    def format(self) -> str:
-        lines = [
-            f"files: {self.files_found} found, {self.files_used} used, {sum(self.skipped.values())} skipped"
-            f" ({self.seconds:.1f} s)"
-        ]
-        for reason, count in self.skipped.most_common():
-            lines.append(f"  skipped {count:5d}  {reason}: {SKIP_REASONS.get(reason, reason)}")
-            lines.extend(f"           e.g. {example}" for example in self.examples.get(reason, []))
-        split_text = ", ".join(f"{split} {n}" for split, n in self.windows_per_split.items())
-        lines.append(f"windows: {self.windows} ({split_text})")
-        if self.windows_per_beat_type:
-            lines.append(
-                "  by beat type: "
-                + ", ".join(f"{k} {v}" for k, v in sorted(self.windows_per_beat_type.items()))
-            )
-        lines.append(f"windows left out for too few hits: {self.sparse_windows}")
-        dropped = sum(self.dropped_pitches.values())
-        top = ", ".join(f"{pitch}: {n}" for pitch, n in self.dropped_pitches.most_common(8))
-        lines.append(f"notes dropped for unknown pitches: {dropped}" + (f" ({top})" if dropped else ""))
-        return "\n".join(lines)
+def add_file(summary: IngestSummary, result: FileWindows) -> None:
+    """Count one file's result in ``summary``: skipped with its reason, or used with its windows."""
+    summary.dropped_pitches.update(result.dropped_pitches)
+    summary.sparse_windows += result.sparse_windows
+    if result.skipped:
+        summary.skip(result.skipped, f"{result.source}: {result.detail}")
+        return
+    summary.files_used += 1
+    summary.windows_per_split[result.labels.split] += result.n_windows
+    summary.windows_per_beat_type[result.labels.beat_type or "unknown"] += result.n_windows
 
 
-def _work(job: tuple[Path, str, FileLabels, IngestConfig]) -> FileWindows:
+def _work(job: tuple[Path, str, FileLabels | None, IngestConfig]) -> FileWindows:
     return ingest_file(*job)
 
 
 def iter_results(
-    jobs: list[tuple[Path, str, FileLabels, IngestConfig]], workers: int
+    jobs: list[tuple[Path, str, FileLabels | None, IngestConfig]], workers: int
 ) -> Iterator[FileWindows]:
     """Results in job order; ``workers`` > 1 reads files in that many processes."""
     if workers <= 1 or len(jobs) < 2:
@@ -119,7 +64,7 @@ def ingest_corpus(
 
         results = tqdm(results, total=len(jobs), unit="file", desc="ingest", leave=False)
     for result in results:
-        summary.add(result)
+        add_file(summary, result)
         if not result.skipped:
             used.append(result)
     dataset = _assemble(used, config, root, summary)

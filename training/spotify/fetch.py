@@ -97,7 +97,7 @@ class FetchSummary:
         return "\n".join(lines)
 
 
-def _retry_after(error: SpotifyException, default: float) -> float:
+def retry_after(error: SpotifyException, default: float) -> float:
     value = (error.headers or {}).get("Retry-After") if hasattr(error, "headers") else None
     if value is None:
         return default
@@ -138,7 +138,7 @@ class Fetcher:
                 if error.http_status == 401:
                     raise FetchStopped(f"Spotify answered 401 Unauthorized on {what}") from None
                 if error.http_status == 429 and not last:
-                    wait = _retry_after(error, self.config.backoff_s * 2**attempt)
+                    wait = retry_after(error, self.config.backoff_s * 2**attempt)
                     if wait > self.config.max_wait_s:
                         raise FetchStopped(
                             f"Spotify asks to wait {wait:.0f} s (rate limit) - more than --max-wait "
@@ -206,7 +206,7 @@ class Fetcher:
             if not isinstance(items, list):
                 raise FetchStopped(f"malformed payload: search for {query} has no artists.items list")
             artist_ids.extend(a["id"] for a in items if isinstance(a, dict) and isinstance(a.get("id"), str))
-            if not items or not page.get("next"):
+            if not items or not isinstance(page, dict) or not page.get("next"):
                 break
             offset += len(items)
         return self.tracks_of_artists(artist_ids[:max_artists], style=genre, kind="genre")

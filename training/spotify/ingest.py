@@ -18,15 +18,13 @@ import hashlib
 import math
 import os
 import time
-from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from companion.core.errors import UsageError
-from training.dataset import RhythmDataset
+from training.dataset import IngestSummary, RhythmDataset
 from training.spotify.patterns import PatternConfig, analysis_to_bars, window_planes, window_starts
 from training.spotify.records import TrackRecord, list_track_files, read_record
 from training.spotify.series import SeriesGrid, analysis_to_series
@@ -48,73 +46,10 @@ CONDITION_DESCRIPTIONS: dict[str, str] = {
 MISSING_FEATURE_POLICIES = ("median", "skip")
 DEFAULT_CONFIG = PatternConfig()
 DEFAULT_SERIES_GRID = SeriesGrid()
-EXAMPLES_PER_REASON = 3
 LICENCE = (
     "Spotify audio analysis, subject to the Spotify Developer Terms (which restrict using Spotify content "
     "to train machine-learning models): check that your use is allowed"
 )
-
-
-@dataclass
-class SpotifySummary:
-    files_found: int = 0
-    tracks_used: int = 0
-    rejected: Counter[str] = field(default_factory=Counter)  # reason -> files
-    examples: dict[str, list[str]] = field(default_factory=dict)
-    windows: int = 0
-    windows_per_split: Counter[str] = field(default_factory=Counter)
-    sparse_windows: int = 0
-    regular_bars: int = 0
-    irregular_bars: int = 0
-    hits_outside_bars: int = 0
-    tatums_per_beat: Counter[int] = field(default_factory=Counter)
-    features_filled: int = 0
-    warnings: int = 0
-    seconds: float = 0.0
-
-    def reject(self, reason: str, example: str) -> None:
-        self.rejected[reason] += 1
-        examples = self.examples.setdefault(reason, [])
-        if len(examples) < EXAMPLES_PER_REASON:
-            examples.append(example)
-
-    def to_dict(self) -> dict:
-        return {
-            "files_found": self.files_found,
-            "tracks_used": self.tracks_used,
-            "rejected": dict(self.rejected),
-            "examples": {k: list(v) for k, v in self.examples.items()},
-            "windows": self.windows,
-            "windows_per_split": dict(self.windows_per_split),
-            "sparse_windows": self.sparse_windows,
-            "regular_bars": self.regular_bars,
-            "irregular_bars": self.irregular_bars,
-            "hits_outside_bars": self.hits_outside_bars,
-            "tatums_per_beat": {str(k): v for k, v in sorted(self.tatums_per_beat.items())},
-            "features_filled": self.features_filled,
-            "warnings": self.warnings,
-            "seconds": round(self.seconds, 3),
-        }
-
-    def format(self) -> str:
-        lines = [
-            f"files: {self.files_found} found, {self.tracks_used} used, "
-            f"{sum(self.rejected.values())} rejected"
-            f" ({self.seconds:.1f} s)"
-        ]
-        for reason, count in self.rejected.most_common():
-            lines.append(f"  rejected {count:5d}  {reason}")
-            lines.extend(f"           e.g. {example}" for example in self.examples.get(reason, []))
-        splits = ", ".join(f"{k} {v}" for k, v in sorted(self.windows_per_split.items()))
-        lines.append(f"windows: {self.windows} ({splits}); left out for too few hits: {self.sparse_windows}")
-        lines.append(
-            f"bars: {self.regular_bars} regular, {self.irregular_bars} irregular (other beat counts)"
-        )
-        tatums = ", ".join(f"{k}: {v}" for k, v in sorted(self.tatums_per_beat.items()))
-        lines.append(f"tatums per beat (beats): {tatums or 'none'}")
-        if self.features_filled:
-            lines.append(f"tracks without audio features given the median: {self.features_filled}")
-        return "\n".join(lines)
 
 
 def split_of(track_id: str, validation_share: float = 0.1, test_share: float = 0.1) -> str:
@@ -147,7 +82,7 @@ def _issue(error: AnalysisError) -> str:
 
 
 def read_records(
-    folder: str | os.PathLike, summary: SpotifySummary, progress: bool = True
+    folder: str | os.PathLike, summary: IngestSummary, progress: bool = True
 ) -> list[TrackRecord]:
     files = list_track_files(folder)
     summary.files_found = len(files)
@@ -161,26 +96,26 @@ def read_records(
         try:
             records.append(read_record(path))
         except AnalysisError as error:
-            summary.reject(f"invalid: {_issue(error)}", f"{path.name}: {error}")
+            summary.skip(f"invalid: {_issue(error)}", f"{path.name}: {error}")
     return records
 
 
 def build_dataset(
     records: list[TrackRecord],
     config: PatternConfig = DEFAULT_CONFIG,
-    summary: SpotifySummary | None = None,
+    summary: IngestSummary | None = None,
     *,
     missing_features: str = "median",
     validation_share: float = 0.1,
     test_share: float = 0.1,
-) -> tuple[RhythmDataset, SpotifySummary]:
+) -> tuple[RhythmDataset, IngestSummary]:
     """Windows of every usable track, with labels and extra conditions (see the module docstring)."""
     if missing_features not in MISSING_FEATURE_POLICIES:
         raise UsageError(
             f"missing_features must be one of {MISSING_FEATURE_POLICIES}, got {missing_features!r}"
         )
     started = time.perf_counter()
-    summary = summary or SpotifySummary(files_found=len(records))
+    summary = summary or IngestSummary(files_found=len(records))
     # the conditions and the medians that fill missing features come from train tracks only: nothing of the
     # validation or test tracks reaches what the model learns from
     train_ids = {r.track_id for r in records if split_of(r.track_id, validation_share, test_share) == "train"}
@@ -199,10 +134,10 @@ def build_dataset(
         summary.warnings += len(analysis.warnings)
         features = record.features or {}
         if names and not record.features and missing_features == "skip":
-            summary.reject("no audio features", record.track_id)
+            summary.skip("no audio features", record.track_id)
             continue
         if not len(analysis.beats):
-            summary.reject("no beats", record.track_id)
+            summary.skip("no beats", record.track_id)
             continue
         bars = analysis_to_bars(analysis, config)
         summary.regular_bars += int(bars.regular.sum())
@@ -215,16 +150,16 @@ def build_dataset(
         summary.sparse_windows += len(windows) - len(kept)
         if not kept:
             reason = f"no {config.bars}-bar window of {config.beats_per_bar}-beat bars"
-            summary.reject(reason if not windows else "only windows with too few hits", record.track_id)
+            summary.skip(reason if not windows else "only windows with too few hits", record.track_id)
             continue
         if names and not record.features:
             summary.features_filled += 1
         bpm = track_bpm(features, analysis)
         if bpm is None:
-            summary.reject("no tempo", record.track_id)
+            summary.skip("no tempo", record.track_id)
             continue
         split = split_of(record.track_id, validation_share, test_share)
-        summary.tracks_used += 1
+        summary.files_used += 1
         for start, planes in kept:
             rows.append(planes)
             labels["style"].append(record.style)
@@ -237,7 +172,6 @@ def build_dataset(
                     conditions[name].append(features.get(key, medians[key]))
             conditions["tempo"].append(tempo_condition(bpm))
         summary.windows_per_split[split] += len(kept)
-        summary.windows += len(kept)
     grid = config.grid
     patterns = np.stack(rows) if rows else np.zeros((0, 3, 9, grid.n_steps), dtype=np.float32)  # [N, 3, V, T]
     summary.seconds += time.perf_counter() - started

@@ -126,7 +126,8 @@ def _bar_map(
     if len(inside) != config.beats_per_bar or abs(beats.start[inside[0]] - bar_start) > tol:
         return None
     spb = config.steps_per_beat
-    times, steps = [], []
+    times: list[float] = []
+    steps: list[float] = []
     beat_starts = beats.start[inside]
     beat_ends = np.append(beat_starts[1:], bar_end)
     tatum_tol = 0.1 * beat_len

@@ -204,7 +204,7 @@ def test_on_cuda_the_graph_replays_the_same_training_as_the_plain_step(dataset, 
         config = _config(dataset, tmp_path / mode, device="cuda", amp="off", cuda_graphs=mode, steps=12)
         trainer = Trainer(config)
         trainer.run()
-        assert (trainer.runner._graph is not None) == (mode == "on")
+        assert trainer.runner.captured == (mode == "on")
         runs[mode] = trainer.G.state_dict()
     for key, value in runs["off"].items():  # the same maths, one launch; float32, so only rounding differs
         torch.testing.assert_close(runs["on"][key], value, rtol=1e-3, atol=1e-4)

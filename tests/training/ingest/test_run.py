@@ -7,9 +7,9 @@ import pytest
 
 from tests.support.midi_files import write_midi
 from training.cli import main
-from training.dataset import RhythmDataset
+from training.dataset import IngestSummary, RhythmDataset
 from training.ingest.midi import IngestConfig
-from training.ingest.run import IngestSummary, ingest_corpus
+from training.ingest.run import ingest_corpus
 
 HEADER = "drummer,session,id,style,bpm,beat_type,time_signature,midi_filename,audio_filename,duration,split\n"
 

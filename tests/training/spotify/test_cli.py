@@ -80,7 +80,7 @@ def test_fetch_then_ingest_gives_a_dataset_with_extra_conditions(server, tmp_pat
     )
     assert code == 0
     out = capsys.readouterr().out
-    assert "files: 6 found, 6 used, 0 rejected" in out and "danceability, track_energy, valence, tempo" in out
+    assert "files: 6 found, 6 used, 0 skipped" in out and "danceability, track_energy, valence, tempo" in out
     dataset = RhythmDataset.load(output)
     assert len(dataset) == 6 * 3 and dataset.grid.bars == 2 and dataset.grid.n_steps == 32
     assert sorted(set(dataset.source.tolist())) == [f"trk{i}" for i in range(6)]
@@ -152,7 +152,7 @@ def test_offline_ingest_of_bare_analyses_with_series_and_midi(tmp_path, capsys):
     ]
     assert main([*args, "--frames", "100", "--no-progress"]) == 0
     text = capsys.readouterr().out
-    assert "files: 4 found, 3 used, 1 rejected" in text and "garbage.json: beats[0].start" in text
+    assert "files: 4 found, 3 used, 1 skipped" in text and "garbage.json: beats[0].start" in text
     dataset = RhythmDataset.load(out)
     assert list(dataset.extra_conditions) == ["tempo"] and len(dataset) == 3 * 2
     with np.load(series) as data:

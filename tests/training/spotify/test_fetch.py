@@ -10,7 +10,7 @@ from spotipy.exceptions import SpotifyException
 from tests.support.fake_spotify import FakeSpotify, track_object
 from tests.support.spotify_analysis import features, four_on_the_floor
 from training.spotify.client import ClientSettings, make_client
-from training.spotify.fetch import ANALYSIS_CLOSED, FetchConfig, Fetcher, FetchStopped, _retry_after
+from training.spotify.fetch import ANALYSIS_CLOSED, FetchConfig, Fetcher, FetchStopped, retry_after
 from training.spotify.records import list_track_files, read_record
 
 pytestmark = [pytest.mark.integration, pytest.mark.filterwarnings("ignore:.*deprecated")]
@@ -221,4 +221,4 @@ def test_track_ids_that_are_not_spotify_ids_never_become_files(server, tmp_path)
 )
 def test_retry_after_headers_of_any_shape_give_a_wait_never_an_exception(header, expected):
     error = SpotifyException(429, -1, "rate limited", headers={"Retry-After": header})
-    assert _retry_after(error, 42.0) == expected
+    assert retry_after(error, 42.0) == expected

@@ -24,7 +24,7 @@ def _record(track_id, with_features=True, style="house", bpm=120.0, n_bars=6):
 def test_build_dataset_writes_windows_labels_and_extra_conditions(tmp_path):
     records = [_record("trackA"), _record("trackB", bpm=130.0)]
     dataset, summary = build_dataset(records, PatternConfig(bars=4, hop_bars=1))
-    assert len(dataset) == 2 * 3 and summary.tracks_used == 2
+    assert len(dataset) == 2 * 3 and summary.files_used == 2
     assert dataset.patterns.shape == (6, 3, 9, 64)
     assert set(dataset.extra_conditions) == {"danceability", "track_energy", "valence", "tempo"}
     assert np.allclose(dataset.extra_conditions["danceability"], 0.9)
@@ -49,7 +49,7 @@ def test_tracks_without_features_get_the_median_or_are_skipped():
     filled, summary = build_dataset(records, PatternConfig(bars=4))
     assert summary.features_filled == 1 and np.allclose(filled.extra_conditions["danceability"], 0.9)
     skipped, summary = build_dataset(records, PatternConfig(bars=4), missing_features="skip")
-    assert set(skipped.source.tolist()) == {"a1"} and summary.rejected["no audio features"] == 1
+    assert set(skipped.source.tolist()) == {"a1"} and summary.skipped["no audio features"] == 1
     only_tempo, _ = build_dataset([_record("c3", with_features=False)], PatternConfig(bars=4))
     assert list(only_tempo.extra_conditions) == ["tempo"]
 
@@ -61,7 +61,7 @@ def test_tracks_without_usable_windows_are_counted_with_a_reason():
     ]
     dataset, summary = build_dataset(records, PatternConfig(bars=4))
     assert len(dataset) == 0
-    assert summary.rejected == {"no 4-bar window of 4-beat bars": 1, "no beats": 1}
+    assert summary.skipped == {"no 4-bar window of 4-beat bars": 1, "no beats": 1}
 
 
 def test_split_is_stable_per_track_and_follows_the_shares():
@@ -102,4 +102,4 @@ def test_a_track_without_any_tempo_is_rejected_with_a_reason_not_a_crash():
         beat["duration"] = 0.0
     record = TrackRecord("notempo", validate_analysis(payload), features("notempo", tempo=0.0), "house")
     dataset, summary = build_dataset([record, _record("fine")], PatternConfig(bars=4))
-    assert summary.rejected["no tempo"] == 1 and set(dataset.source.tolist()) == {"fine"}
+    assert summary.skipped["no tempo"] == 1 and set(dataset.source.tolist()) == {"fine"}
