@@ -194,8 +194,17 @@ def choose_take(score: np.ndarray, seed: int, margin: float | None = None) -> in
     margin = TAKE_MARGIN if margin is None else margin
     rms = np.sqrt(np.maximum(score, 0.0))  # [N]
     meets = np.flatnonzero(rms <= rms.min() + margin)
-    rng = np.random.default_rng([seed, _TAKE_STREAM])
-    return int(meets[rng.integers(len(meets))])
+    return int(meets[_splitmix64(seed ^ _TAKE_STREAM) % len(meets)])
+
+
+def _splitmix64(value: int) -> int:
+    """A well-mixed 64-bit hash of ``value`` (SplitMix64): the pick in microseconds (a numpy Generator
+    costs about 0.1 ms to seed, 5% of a request)."""
+    mask = (1 << 64) - 1
+    z = (value + 0x9E3779B97F4A7C15) & mask
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & mask
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & mask
+    return z ^ (z >> 31)
 
 
 def hit_change(a_hits: np.ndarray, b_hits: np.ndarray) -> np.ndarray:
