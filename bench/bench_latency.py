@@ -14,7 +14,13 @@ machine's speed during the run (a shared host's neighbours) reaches all three al
 Targets (issue 4): daemon p99 <= 2 ms and <= 3x the echo's p99; the bench prints a verdict for the shipped
 model, with the daemon's p99 against the replay baseline too (the same bytes without the model).
 
-    python bench/bench_latency.py [--n 1000] [--gap-ms 0]
+The tools (issue 22): for a model with a tools graph (``NAME.tools.onnx``) the same 4-bar clip goes through
+``/nudge/groove``, ``drumify``, ``continue`` (2 new bars), ``interpolate`` (the middle of 5 steps to another
+clip) and ``fill``; target p99 <= 10 ms each. Generate must not get slower because a tools graph sits beside
+the generator: the same generator file is benched again without its tools graph, in the same run, and the
+verdict gives generate's p99 with / without as a ratio.
+
+    python bench/bench_latency.py [--n 1000] [--gap-ms 0] [--model models/default.onnx]
 """
 
 from __future__ import annotations
@@ -148,6 +154,33 @@ def requests(client: Client, conditions: list[str]) -> tuple[dict[str, bytes], i
     return {**kinds, "vary bare": bare}, n
 
 
+def tool_requests(client: Client, kinds: dict[str, bytes]) -> dict[str, bytes]:
+    """The five tools on the vary clip (4 bars of the model): what the device sends for each."""
+    asked = decode_message(kinds["vary bare"])
+    start = asked.args.index("notes")
+    length, flat = asked.args[start + 1], list(asked.args[start + 2 :])
+    other = reply_messages(client, encode_message("/nudge/generate", "isi", (4, "seed", 8)), notes=True)
+    other_flat = [x for m in other if m.address == "/nudge/notes" for x in m.args[2:]]
+    shifted = [x + length if i % 4 == 1 else x for i, x in enumerate(other_flat)]
+    clip = ("notes", length, *flat)
+    tags = "sf" + "iffi" * (len(flat) // 4)
+    both = "sf" + "iffi" * ((len(flat) + len(shifted)) // 4)
+    return {
+        "groove": encode_message("/nudge/groove", "ifsi" + tags, (5, 1.0, "seed", 3, *clip)),
+        "drumify": encode_message("/nudge/drumify", "isi" + tags, (6, "seed", 3, *clip)),
+        "continue": encode_message("/nudge/continue", "iisi" + tags, (7, 2, "seed", 3, *clip)),
+        "interpolate": encode_message(
+            "/nudge/interpolate",
+            "iiifsi" + both,
+            (8, 5, 3, length, "seed", 3, "notes", 2 * length, *flat, *shifted),
+        ),
+        "fill": encode_message("/nudge/fill", "isi" + tags, (9, "seed", 3, *clip)),
+    }
+
+
+TOOL_KINDS = ("groove", "drumify", "continue", "interpolate", "fill")
+
+
 def fmt(times: np.ndarray) -> tuple[float, float]:
     return float(np.percentile(times, 50) * 1e3), float(np.percentile(times, 99) * 1e3)
 
@@ -170,11 +203,16 @@ def main() -> int:
         help="idle time before each request (default 0: back to back). A producer's clicks are seconds "
         "apart; with a gap the caches go cold between requests and every figure rises",
     )
+    parser.add_argument("--model", type=Path, help="bench this model first (default: the shipped one)")
     args = parser.parse_args()
     gap_s = args.gap_ms / 1e3
     echo, echo_client = start_baseline()
     models = bench_models()
+    if args.model is not None:
+        models.insert(0, (f"{args.model.name} (--model)", args.model))
     shipped = models[0][0]  # the shipped default model when present
+    tool_verdicts: list[tuple[str, float]] = []
+    generate_request = b""
     verdicts: list[tuple[str, float, float, float]] = []
     print(
         f"nudge latency bench: {args.n} round trips per kind over loopback, client and servers in separate "
@@ -190,6 +228,8 @@ def main() -> int:
                 n_cond = info.args[4]
                 conditions = [info.args[5 + 3 * i] for i in range(n_cond)]
                 kinds, clip_notes = requests(client, conditions)
+                if path.with_name(path.stem + ".tools.onnx").is_file():
+                    kinds |= tool_requests(client, kinds)
                 with tempfile.TemporaryDirectory(prefix="nudge-replay-") as folder:
                     canned = Path(folder) / "replies.pickle"
                     canned.write_bytes(pickle.dumps(daemon_replies(client, kinds)))
@@ -204,6 +244,10 @@ def main() -> int:
                     ours, bare, same = (fmt(t) for t in round_trips(servers, request, args.n, gap_s))
                     if label == shipped and kind in ("generate", "vary"):
                         verdicts.append((kind, ours[1], ours[1] / bare[1], ours[1] / same[1]))
+                    if label == shipped and kind == "generate":
+                        generate_request = request
+                    if label == shipped and kind in TOOL_KINDS:
+                        tool_verdicts.append((kind, ours[1]))
                     print(
                         f"  {kind:<10} {len(request):>6} {ours[0]:>11.3f} {ours[1]:>6.3f} {bare[0]:>9.3f} "
                         f"{bare[1]:>6.3f} {same[0]:>11.3f} {same[1]:>6.3f}  {ours[1] / bare[1]:>10.2f}x "
@@ -226,7 +270,35 @@ def main() -> int:
         ]
         said = (f"{name}: {'met' if ok else 'NOT met'} ({figure})" for name, ok, figure in marks)
         print(f"  {kind:<9} " + "  ".join(said))
+    for kind, p99 in tool_verdicts:
+        print(f"  {kind:<11} p99 <= 10 ms: {'met' if p99 <= 10 else 'NOT met'} ({p99:.3f} ms)")
+    if tool_verdicts:
+        with_tools, without = generate_with_and_without_tools(models[0][1], generate_request, args.n, gap_s)
+        print(
+            f"  generate, tools graph beside it: p50 / p99 {with_tools[0]:.3f} / {with_tools[1]:.3f} ms; the "
+            f"same generator alone {without[0]:.3f} / {without[1]:.3f} ms (taking turns): p99 ratio "
+            f"{with_tools[1] / without[1]:.2f}x (1 = unchanged)"
+        )
     return 0
+
+
+def generate_with_and_without_tools(
+    path: Path, request: bytes, n: int, gap_s: float
+) -> tuple[tuple[float, float], tuple[float, float]]:
+    """Generate's round trip from the model with its tools graph and from the same generator file alone,
+    two daemons taking turns request by request."""
+    bare = Path(tempfile.mkdtemp(prefix="nudge-bare-")) / path.name
+    bare.write_bytes(path.read_bytes())
+    daemons = [start_daemon(p) for p in (path, bare)]
+    clients = [Client(port) for _, port, _ in daemons]
+    try:
+        times = round_trips([(c, b"/nudge/notes/end") for c in clients], request, n, gap_s)
+        return fmt(times[0]), fmt(times[1])
+    finally:
+        for client, (process, _, _) in zip(clients, daemons, strict=True):
+            client.close()
+            process.terminate()
+            process.wait(10)
 
 
 if __name__ == "__main__":

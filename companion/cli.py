@@ -13,6 +13,20 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "companion.commands.generate",
         "write generated or nudged patterns to .mid files, no DAW needed",
     ),
+    "groove": (
+        "companion.commands.groove",
+        "humanise a .mid file: a drummer's velocities and timing for its hits",
+    ),
+    "drumify": (
+        "companion.commands.drumify",
+        "drums for any .mid clip (a bassline, a melody, taps) that follow its rhythm",
+    ),
+    "continue": ("companion.commands.continue_", "a .mid file's bars, then new bars that go on from them"),
+    "interpolate": (
+        "companion.commands.interpolate",
+        "patterns that lead from one .mid file to another: OUT_1.mid .. OUT_N.mid",
+    ),
+    "fill": ("companion.commands.fill", "a .mid file with its last bar replaced by a fill"),
     "info": ("companion.commands.info", "show a model's metadata: conditions, styles, grid, training"),
     "service": (
         "companion.commands.service",

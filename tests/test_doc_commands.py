@@ -245,6 +245,11 @@ def _sandbox(tmp_path: Path) -> Path:
     from tests.support.midi_files import write_midi
 
     write_midi(tmp_path / "clip.mid", [(b / 2, (36, 42, 38, 42)[b % 4], 90) for b in range(32)])
+    write_midi(tmp_path / "other.mid", [(b / 4, (36, 42, 42, 38)[b % 4], 80) for b in range(64)])
+    bass = [(b * 0.75, (40, 43, 45, 38)[b % 4], 100) for b in range(20)]  # a bassline on MIDI channel 1
+    write_midi(tmp_path / "bass.mid", bass, channel=1, end_beats=16.0)
+    if (ROOT / "models" / "default.tools.onnx").is_file():  # the tools graph beside the shipped model
+        shutil.copy(ROOT / "models" / "default.tools.onnx", tmp_path / "models" / "default.tools.onnx")
     return tmp_path
 
 

@@ -12,7 +12,8 @@ inside companion.runtime, the search (each may import only the runtime modules n
 
 and inside training, its rooms (each may also import companion.core and companion.runtime):
 
-    training.dataset <- training.conditions <- training.evaluation <- training.fitting <- training.export
+    training.dataset <- training.conditions <- training.evaluation <- training.fitting <- training.tools
+        <- training.export
     training.dataset <- training.ingest, training.spotify (the data sources)
     training.spotify <- training.audio (local-audio records, GMD renders, the beat model, its evaluation)
     all of them <- training.commands, training.cli
@@ -75,12 +76,22 @@ ALLOWED: dict[str, tuple[str, ...]] = {
         "training.evaluation",
         "training.fitting",
     ),
+    "training.tools": (
+        "companion.core",
+        "companion.runtime",
+        "training.dataset",
+        "training.conditions",
+        "training.evaluation",
+        "training.fitting",
+        "training.tools",
+    ),
     "training.export": (
         "companion.core",
         "companion.runtime",
         "training.conditions",
         "training.evaluation",  # the model card's figure tables (training/export/card.py)
         "training.fitting",
+        "training.tools",
         "training.export",
     ),
 }

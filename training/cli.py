@@ -39,6 +39,14 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "training.commands.evaluate_lock",
         "how well voice lock's new voices fit the kept ones (realism on whole patterns)",
     ),
+    "evaluate-tools": (
+        "training.commands.evaluate_tools",
+        "Groove, Drumify, Continue, Interpolate and Fill on the test split, against their baselines",
+    ),
+    "fit-tools": (
+        "training.commands.fit_tools",
+        "teach a trained generator Groove, Drumify, Continue and Fill (its tools graph)",
+    ),
     "export": ("training.commands.export", "export a checkpoint's generator to ONNX with its metadata"),
     "card": (
         "training.commands.card",

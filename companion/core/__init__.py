@@ -4,7 +4,8 @@
 - ``drum_map``: voices, input drum maps (pitch -> voice), output pitches.
 - ``notes``: the one note record (``NOTE_DTYPE``, with its grid step) and notes <-> grid, the one quantiser.
 - ``midi_values``: MIDI's value rules, written once: pitch, velocity, channel (1..16), tempo.
-- ``midi_file``: ``.mid`` files <-> notes and patterns (mido).
+- ``midi_file``: ``.mid`` files <-> notes and patterns (mido); ``midi_clip``: a file as a clip of notes
+  with their lengths, every channel (the tools' input), and notes written back.
 - ``descriptors``: the ten rhythm descriptors the sliders control; ``normaliser``: raw value <-> slider 0..1.
 - ``model_meta``: the metadata contract between export and every consumer of a model.
 - ``osc_codec``: OSC 1.0 messages and bundles <-> bytes (the wire format; the protocol is ``companion.osc``).

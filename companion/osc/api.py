@@ -74,6 +74,7 @@ class Endpoint:
     clip: bool = False  # then the marker "notes", length_beats:f and the clip's note groups
     clip_optional: bool = False  # the clip may be left off (generate: needed only with `keep`)
     has_id: bool = True
+    keys: tuple[str, ...] | None = None  # the option keys it takes (CONDITIONS: any condition); None: all
 
 
 @dataclass(frozen=True)
@@ -101,6 +102,11 @@ NOTE_GROUP = Repeat(
         Arg("velocity", "i", "MIDI velocity (a float is rounded)", VELOCITY.low, VELOCITY.high),
     )
 )
+
+NOTES_REPLY = "/nudge/notes/begin, /nudge/notes, /nudge/notes/end"
+CONDITIONS = "<condition>"  # in Endpoint.keys: every condition of the loaded model
+TOOL_KEYS = ("style", "seed", "candidates", "parts")
+MIN_INTERPOLATE, MAX_INTERPOLATE = 3, 16  # patterns from A to B, both ends included
 
 REPLY_PORT = Arg(
     "reply_port",
@@ -157,14 +163,94 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         f"{CLIP_PARTS_SECONDS:g} s (no reply; an error when malformed)",
     ),
     Endpoint(
+        "/nudge/groove",
+        (
+            ID,
+            Arg(
+                "amount", "f", "0 = the clip's own velocities and timing, 1 = a drummer's (the model's)", 0, 1
+            ),
+        ),
+        NOTES_REPLY,
+        "groove",
+        "humanise the clip: every note comes back with the same pitch, 16th step and length, with a "
+        "drummer's velocity and micro-timing (see *Tools*)",
+        options=True,
+        clip=True,
+        keys=TOOL_KEYS,
+    ),
+    Endpoint(
+        "/nudge/drumify",
+        (ID,),
+        NOTES_REPLY,
+        "drumify",
+        "drums for any clip (a bassline, a melody, taps; any pitch): their onsets follow the clip's; the "
+        "style and the sliders apply",
+        options=True,
+        clip=True,
+        keys=(*TOOL_KEYS, CONDITIONS),
+    ),
+    Endpoint(
+        "/nudge/continue",
+        (
+            ID,
+            Arg("bars", "i", "new bars after the clip (the clip and them: at most 8 bars)", 1, MAX_BARS - 1),
+        ),
+        NOTES_REPLY,
+        "continue",
+        "the clip's notes exactly as sent, then `bars` new bars that go on from them (the reply is the "
+        "whole, longer clip)",
+        options=True,
+        clip=True,
+        keys=(*TOOL_KEYS, CONDITIONS),
+    ),
+    Endpoint(
+        "/nudge/interpolate",
+        (
+            ID,
+            Arg(
+                "count",
+                "i",
+                "patterns on the path from A to B, both ends included",
+                MIN_INTERPOLATE,
+                MAX_INTERPOLATE,
+            ),
+            Arg("step", "i", "which one to answer: 1 is A, `count` is B", 1, MAX_INTERPOLATE),
+            Arg(
+                "split_beats",
+                "f",
+                "where B starts in the clip: A is the notes before, B those after",
+                0,
+                None,
+            ),
+        ),
+        NOTES_REPLY,
+        "interpolate",
+        "one pattern of a path from clip A to clip B, sent as one clip: A's notes, then B's from "
+        "`split_beats` on (A and B must be equally long; the same seed gives the same path for every step)",
+        options=True,
+        clip=True,
+        keys=("seed", "candidates", "parts"),
+    ),
+    Endpoint(
+        "/nudge/fill",
+        (ID,),
+        NOTES_REPLY,
+        "fill",
+        "the clip's notes before its last bar exactly as sent, and a fill in its last bar that leads back to "
+        "the downbeat",
+        options=True,
+        clip=True,
+        keys=TOOL_KEYS,
+    ),
+    Endpoint(
         "/nudge/cancel",
         (ID,),
         "/nudge/cancelled",
         "cancel",
-        "a newer request supersedes the older ones: this sender's generate and vary requests that wait and "
-        "have not started are dropped (no reply of their own; their held `/nudge/vary/part`s go too). The "
-        "one running finishes and replies. Answered at once, before any request sent after it starts "
-        "(see *Work and fairness*)",
+        "a newer request supersedes the older ones: this sender's generate, vary and tool requests that "
+        "wait and have not started are dropped (no reply of their own; their held `/nudge/vary/part`s go "
+        "too). The one running finishes and replies. Answered at once, before any request sent after it "
+        "starts (see *Work and fairness*)",
     ),
     Endpoint("/nudge/model/list", (ID,), "/nudge/model/list", "model_list", "models in the models folder"),
     Endpoint(
@@ -243,8 +329,8 @@ OPTIONS: tuple[Option, ...] = (
     Option(
         "parts",
         "i",
-        "with a clip (vary, generate with keep): its notes came first in this many `/nudge/vary/part` "
-        "messages with this id (they go before any notes after `notes length_beats`)",
+        "with a clip (vary, generate with keep, the tools): its notes came first in this many "
+        "`/nudge/vary/part` messages with this id (they go before any notes after `notes length_beats`)",
         1,
         MAX_CLIP_PARTS,
     ),

@@ -51,26 +51,27 @@ an OSC bundle of at most {max_messages} messages (answered in order); a larger o
 
 ## Work and fairness
 
-One datagram buys at most **{max_work:g} maximal search**: each generate and vary is priced by the work it
-runs, `candidates` x the generator's runs / 1024 (a plain generate or a vary runs the generator once, a voice
-lock with `keep` three times per model-length part of the clip, each run weighing 1.5, a vary of amount 0 not
-at all), and the requests of a datagram together may cost 1 (a plain generate with 1024 candidates); the
+One datagram buys at most **{max_work:g} maximal search**: each generate, vary and tool request is priced by
+the work it runs, `candidates` x the generator's runs / 1024 (a plain generate or a vary runs the generator
+once, a voice lock with `keep` three times per model-length part of the clip, each run weighing 1.5, a vary of
+amount 0 not at all; a tool its tools graph once per model-length window of the clip, weighed as *Tools*
+says), and the requests of a datagram together may cost 1 (a plain generate with 1024 candidates); the
 requests past that answer `/nudge/error` and do nothing (one that alone costs more says how many candidates it
-may ask). Generate and vary run in search processes of their own (`nudge serve --search-processes`, one per
-core by default), never on the thread that answers pings. They are fed from one queue that takes turns between
-senders by work: the sender served the least work so far goes next, so a client that floods the daemon delays
-another client by at most one search per process; a sender may have {per_sender} requests waiting (all senders
-together {total}), more answer `/nudge/error id "...busy..."`. A client that sends a newer request in place of
-the ones still waiting (a producer clicking again) sends `/nudge/cancel id` first: the worker drops that
-sender's waiting generate and vary requests (those it has not started) and `/nudge/cancelled id dropped_id...`
-says which; the running one finishes. The sender is its host and source port, so each device instance cancels
-only its own requests. Pings, `/nudge/model/info`, `/nudge/model/list`, live MIDI and every error are answered
-at once, whatever waits. `/nudge/model/load` loads and checks the new model (every style and every slider end,
-see docs/gan.md) on a thread of its own while the old model serves; its reply comes when it is ready, and a
-second load while one runs is refused. """
+may ask). Generate, vary and the tools run in search processes of their own (`nudge serve --search-processes`,
+one per core by default), never on the thread that answers pings. They are fed from one queue that takes turns
+between senders by work: the sender served the least work so far goes next, so a client that floods the daemon
+delays another client by at most one search per process; a sender may have {per_sender} requests waiting (all
+senders together {total}), more answer `/nudge/error id "...busy..."`. A client that sends a newer request in
+place of the ones still waiting (a producer clicking again) sends `/nudge/cancel id` first: the worker drops
+that sender's waiting generate, vary and tool requests (those it has not started) and `/nudge/cancelled id
+dropped_id...` says which; the running one finishes. The sender is its host and source port, so each device
+instance cancels only its own requests. Pings, `/nudge/model/info`, `/nudge/model/list`, live MIDI and every
+error are answered at once, whatever waits. `/nudge/model/load` loads and checks the new model (every style
+and every slider end, see docs/gan.md) on a thread of its own while the old model serves; its reply comes when
+it is ready, and a second load while one runs is refused."""
 
 NOTE_REPLY = """\
-## Note reply (to `/nudge/generate` and `/nudge/vary`)
+## Note reply (to `/nudge/generate`, `/nudge/vary` and the tools)
 
 Always three kinds of message, in this order (UDP may reorder them: the part index lets the client
 reassemble):
@@ -110,6 +111,30 @@ other voices of the best one (kept-voice fit plus the sliders) fill the pattern
 ([docs/voice-lock.md](voice-lock.md), with its measurement). The clip's notes of other voices are replaced
 (generate) or nudged by `amount` (vary); notes of unknown pitches pass through as in `/nudge/vary`. The
 clip name says what was kept (`default any keep kick+snare s1234`). `keep none` is the same as no `keep`.
+"""
+
+TOOLS_NOTE = """\
+## Tools: Groove, Drumify, Continue, Interpolate, Fill
+
+Each takes a clip as `/nudge/vary` does (key/value pairs, then `notes length_beats` and the note groups;
+`parts` for long clips) and answers with a note reply. A clip must hold notes and span one to eight bars
+(else `/nudge/error`, nothing changes). Sliders left out are the model's to choose from the clip, a style
+left out too. How they work and how well: [tools.md](tools.md).
+
+- `/nudge/groove id amount`: every note of the clip comes back: same pitch, same 16th step, same length;
+  drum notes get a drummer's velocity and micro-timing (`amount` 0 = the clip's own, 1 = the model's).
+  Notes of pitches that are not drums come back as sent.
+- `/nudge/drumify id`: the clip's notes (any pitch: a bassline, a melody, taps) are a rhythm; the reply is
+  drums on the model's pitches whose onsets follow it.
+- `/nudge/continue id bars`: the clip's notes exactly as sent, then `bars` new bars; the reply's
+  `length_beats` is the longer clip's.
+- `/nudge/interpolate id count step split_beats`: the clip holds A (notes before `split_beats`, which is
+  A's length) and B (the notes from `split_beats` on, shifted to start at 0; B's length is `length_beats -
+  split_beats`, and must equal A's). The reply is pattern `step` of the `count` that lead from A (step 1,
+  A's notes as sent) to B (step `count`, B's notes as sent); with the same `seed`, every step belongs to one
+  path, so a client asks `count` times.
+- `/nudge/fill id`: the clip's notes before its last bar exactly as sent (a note belongs to the bar of its
+  nearest 16th), then a fill in the last bar. Needs a model with a tools graph (`NAME.tools.onnx`).
 """
 
 ROUTES_NOTE = """\
@@ -172,15 +197,21 @@ def render() -> str:
         args += (f"{clip_text} (with `keep`)" if e.clip_optional else clip_text) if e.clip else ""
         reply = ", ".join(f"`{r.strip()}`" for r in e.reply.split(",")) if e.reply else "none"
         out.append(f"| `{e.address}` | {args} | {reply} | `{e.handler}` | {e.description} |")
-    out += ["", "## Key/value pairs (`/nudge/generate`, `/nudge/vary`)", ""]
+    out += ["", "## Key/value pairs", ""]
     out += ["Each pair is a key `s` followed by its value.", ""]
     out += ["| key | value | range | meaning |", "|---|---|---|---|"]
     for o in api.OPTIONS:
         out.append(f"| `{o.key}` | `{o.tag}` | {_range(o.low, o.high)} | {o.description} |")
+    out += ["", "Which requests take which keys (any other key is refused, naming those allowed):", ""]
+    out += ["| address | keys |", "|---|---|"]
+    for e in api.ENDPOINTS:
+        if e.options:
+            keys = [o.key for o in api.OPTIONS] if e.keys is None else list(e.keys)
+            out.append(f"| `{e.address}` | {', '.join(f'`{k}`' for k in keys)} |")
     out += ["", "## Replies", "", "| address | arguments | meaning |", "|---|---|---|"]
     for r in api.REPLIES:
         out.append(f"| `{r.address}` | {_args(r.args)} | {r.description} |")
-    out += ["", NOTE_REPLY, VARY_NOTE, LOCK_NOTE]
+    out += ["", NOTE_REPLY, VARY_NOTE, LOCK_NOTE, TOOLS_NOTE]
     part_bytes = 16 + ((3 + 4 * api.NOTES_PER_PART + 1 + 3) // 4) * 4 + 8 + 16 * api.NOTES_PER_PART
     out.append(
         LIMIT_NOTE.format(

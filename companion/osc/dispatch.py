@@ -34,7 +34,7 @@ import numpy as np
 
 from companion.core.errors import NudgeError, UsageError
 from companion.core.osc_codec import Message, OscError, decode_message, encode_message, split_packet
-from companion.osc import searches
+from companion.osc import searches, tool_searches
 from companion.osc.api import (
     ENDPOINT_BY_ADDRESS,
     MAX_CLIP_NOTES,
@@ -55,6 +55,7 @@ from companion.osc.replies import (
 )
 from companion.osc.request import Clip, Request, RequestError, parse_request, read_id, salvage_id
 from companion.osc.search_pool import SearchFailed, SearchPool
+from companion.osc.tool_handlers import ToolHandlers
 from companion.runtime.model import Model
 from companion.runtime.models_dir import ModelsDir
 from companion.runtime.search_request import SearchRequest
@@ -73,6 +74,7 @@ DEFERRED = {
     "play_stop": "live",
     "play_panic": "live",
     "cancel": "cancel",
+    **dict.fromkeys(tool_searches.TOOL_HANDLERS, "work"),  # the tools run where the searches run
 }
 # what the daemon sends and never takes: a datagram with one of these is another program's reply (or our
 # own, come back), never answered, so that two programs (or the daemon and itself) cannot loop
@@ -102,7 +104,7 @@ class Handled:
     jobs: list[Job] = field(default_factory=list)
 
 
-class Daemon(ModelHandlers, PlayerHandlers):
+class Daemon(ModelHandlers, PlayerHandlers, ToolHandlers):
     """Holds the serving model (hot-swappable), the models folder and the optional live MIDI player."""
 
     def __init__(
@@ -176,6 +178,8 @@ class Daemon(ModelHandlers, PlayerHandlers):
             self._check_reply_port(request, sender)
             request.search = self._search_request(request, model)
             cost = 0.0 if request.search is None else searches.price(request.search, model.meta)
+            if request.endpoint.handler in tool_searches.TOOL_HANDLERS:
+                cost = self._tool_arrival(request, model)
             if cost > budget[0] + 1e-9:
                 reason = _over_budget(message.address, request.search, model, cost, budget[0])
                 raise RequestError(request.id, reason)

@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
 from companion.core.osc_codec import OscError, decode_message, encode_message, encode_string
+from companion.core.pattern import Pattern
 from companion.osc.api import MAX_DATAGRAM_BYTES, NOTES_PER_PART
 
 # one note group on the wire: pitch:i start_beats:f duration_beats:f velocity:i (big-endian, 16 bytes)
@@ -24,6 +26,16 @@ _FIELDS = (
     ("duration", "duration_beats"),
     ("velocity", "velocity"),
 )
+
+
+@dataclass
+class SearchResult:
+    """What a search (``companion.osc.searches``) or a tool (``companion.osc.tool_searches``) answers, in
+    whatever process it ran: the reply datagrams, and the pattern live MIDI plays with ``pitches``."""
+
+    replies: list[bytes]
+    pattern: Pattern | None = None
+    pitches: tuple[int, ...] = ()
 
 
 def notes_to_wire(notes: np.ndarray) -> np.ndarray:

@@ -19,6 +19,7 @@ from companion.core.osc_codec import Message, first_argument
 from companion.core.pattern import MAX_BARS
 from companion.osc.api import (
     CLIP_MARKER,
+    CONDITIONS,
     ENDPOINT_BY_ADDRESS,
     KEEP_NONE,
     MAX_CLIP_NOTES,
@@ -195,6 +196,11 @@ def _parse_options(request: Request, tags: str, args: tuple, start: int, meta: M
         tag, value = tags[position + 1], args[position + 1]
         if key in request.options or key in request.sliders:
             raise UsageError(f"key {key!r} is given twice")
+        if not _takes(endpoint, key, conditions):
+            taken = [k for k in endpoint.keys or () if k != CONDITIONS] + list(
+                conditions if CONDITIONS in (endpoint.keys or ()) else ()
+            )
+            raise UsageError(f"key {key!r} is not taken here; allowed: {', '.join(taken) or 'none'}")
         option = OPTION_BY_KEY.get(key)
         if option is not None:
             if option.tag == "i":
@@ -216,6 +222,13 @@ def _parse_options(request: Request, tags: str, args: tuple, start: int, meta: M
         raise UsageError(
             f"the clip is missing{why}: end with '{CLIP_MARKER}' length_beats:f and the note groups"
         )
+
+
+def _takes(endpoint: Endpoint, key: str, conditions: tuple[str, ...]) -> bool:
+    """Whether ``endpoint`` takes the option ``key`` (unknown keys are refused later, naming all)."""
+    if endpoint.keys is None or (key not in OPTION_BY_KEY and key not in conditions):
+        return True
+    return key in endpoint.keys or (key in conditions and CONDITIONS in endpoint.keys)
 
 
 def _parse_style(style: str, meta: ModelMeta | None) -> str | None:

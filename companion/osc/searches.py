@@ -18,7 +18,6 @@ amount 0 not at all. One datagram buys at most
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import numpy as np
 
@@ -28,8 +27,9 @@ from companion.core.model_meta import STYLE_ANY, ModelMeta
 from companion.core.notes import clip_to_pattern as notes_clip_to_pattern
 from companion.core.notes import loop_notes, notes_of_voices, pattern_to_notes
 from companion.core.pattern import CLIP_PARTIAL_BAR, Grid, Pattern, bars_for_length, without_voices
+from companion.osc import tool_searches
 from companion.osc.api import MAX_OSC_CANDIDATES
-from companion.osc.replies import notes_reply
+from companion.osc.replies import SearchResult, notes_reply
 from companion.osc.request import Clip, Request
 from companion.runtime import lock
 from companion.runtime.model import Model
@@ -39,13 +39,6 @@ MIN_PRICE = 1 / 256  # a request that runs no search still has a price: reading 
 # a run of the voice lock costs more than a plain one (its fit, composites and their descriptors over the
 # whole clip): measured by bench/bench_pricing.py with the shipped model, 1.25x (1-bar clip) to 1.66x (8 bars)
 LOCK_RUN_WEIGHT = 1.5
-
-
-@dataclass
-class SearchResult:
-    replies: list[bytes]
-    pattern: Pattern | None = None  # for live MIDI, played with ``pitches``
-    pitches: tuple[int, ...] = ()
 
 
 def generator_runs(wanted: SearchRequest, meta: ModelMeta) -> float:
@@ -75,6 +68,8 @@ def max_candidates(wanted: SearchRequest, meta: ModelMeta, budget: float) -> int
 
 def run_search(request: Request, model: Model) -> SearchResult:
     """The replies of a prepared generate or vary (``NudgeError`` for the user's mistakes)."""
+    if request.endpoint.handler in tool_searches.TOOL_HANDLERS:  # the tools run where the searches run
+        return tool_searches.run_tool(request, model)
     wanted = request.search
     if wanted is None:
         raise RuntimeError(f"{request.endpoint.address} reached the search without its search request")

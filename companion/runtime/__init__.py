@@ -9,6 +9,10 @@
 - ``candidates``: the primitives the search and the voice lock share (draw, run, cut, measure, compare).
 - ``engine``: sliders + style -> the best of N generated candidates; the nudge (``vary``).
 - ``lock``: the voice lock: kept voices exactly, the others searched in latent space to fit them.
+- ``tools_model``: the tools graph beside a generator (``NAME.tools.onnx``); ``tools``: Groove, Drumify,
+  Continue and Fill on patterns, through ``completion`` (the tools graph's inputs) or, without a tools graph,
+  ``tool_search`` (a latent search); ``interpolate``: a path from one pattern to another; ``tool_clips``:
+  the tools on a clip's notes (the daemon's and the CLI's one path).
 
 Imports only the core (tests/test_layering.py); no OSC, no MIDI ports, no torch.
 """

@@ -10,6 +10,7 @@ ONNX, wrong inputs or outputs, missing or invalid metadata. The contract is desc
 
 from __future__ import annotations
 
+import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,7 +29,9 @@ if os.environ["ORT_DISABLE_TELEMETRY"] not in ("", "0"):
 from companion.core.drum_map import N_VOICES
 from companion.core.errors import ModelError
 from companion.core.model_meta import METADATA_KEY, ModelMeta, ModelMetaError
+from companion.runtime.tools_model import ToolsError, ToolsModel, open_tools, tools_path_for
 
+log = logging.getLogger(__name__)
 MAX_MODEL_BYTES = 256 * 1024 * 1024
 MAX_BATCH = 4096
 
@@ -74,12 +77,15 @@ def _expected_output(meta: ModelMeta) -> _Port:
 class Model:
     """A loaded generator. ``run(z, cond, style)`` -> float32 [N, 3, V, T] (hit prob, velocity, offset)."""
 
-    def __init__(self, session: ort.InferenceSession, meta: ModelMeta, path: Path):
+    def __init__(self, session: ort.InferenceSession, meta: ModelMeta, path: Path, meta_json: str = ""):
         self.session = session
         self.meta = meta
+        self.meta_json = meta_json  # the metadata text as stored (a tools graph names its SHA-256)
         self.path = path  # where it was read from (for bytes: where it will be written)
         self.name = path.stem
         self.signature: object = None  # the file's signature when it was read (models_dir.signature)
+        self.tools: ToolsModel | None = None  # NAME.tools.onnx beside it (companion.runtime.tools_model)
+        self.tools_problem = ""  # why a tools graph beside it could not be used ("": none, or none there)
         self._output_names = ["pattern"]
         self._has_styles = meta.has_styles
 
@@ -108,8 +114,13 @@ class Model:
         return self.session.run(self._output_names, feeds)[0]
 
 
-def load_model(path: str | os.PathLike, threads: int = 1) -> Model:
+def load_model(path: str | os.PathLike, threads: int = 1, tools: bool = True) -> Model:
     """Load, check and warm up the model at ``path``; raises ``ModelError`` naming what is wrong.
+
+    With ``tools``, its tools graph ``NAME.tools.onnx`` beside it is loaded and checked too when there is
+    one (``Model.tools``). One that fails a check (made for another generator: a new generator copied over
+    an old one; a broken file) leaves the generator serving without it, the reason in ``Model.tools_problem``
+    and the log: Generate and Nudge go on, the tools say why they cannot.
 
     onnxruntime reads the file by its path: from bytes, its Python binding holds the GIL while it copies
     and parses them (0.4 s for 250 MB, every other thread of the daemon stalled), from a path it does not.
@@ -131,10 +142,50 @@ def load_model(path: str | os.PathLike, threads: int = 1) -> Model:
         raise ModelError(f"{where}: file is empty, not an ONNX model")
     if not _utf8(where):  # onnxruntime takes only UTF-8 paths: read such a file ourselves
         try:
-            return open_model(path.read_bytes(), path, threads)
+            model = open_model(path.read_bytes(), path, threads)
         except OSError as error:
             raise ModelError(f"{where}: cannot read the file ({error.strerror or error})") from error
-    return _open(where, path, threads)
+    else:
+        model = _open(where, path, threads)
+    if tools:
+        try:
+            model.tools = load_tools(model, threads)
+        except ModelError as error:  # the generator serves on; the tools say why they cannot (tools_problem)
+            model.tools_problem = str(error)
+            log.warning("%s: served without its tools graph: %s", path, error)
+    return model
+
+
+def load_tools(model: Model, threads: int = 1) -> ToolsModel | None:
+    """The tools graph beside ``model``'s file, checked against it; None when there is none."""
+    path = tools_path_for(model.path)
+    if not path.exists() and not path.is_symlink():
+        return None
+    where = str(path)
+    try:
+        inside = path.resolve(strict=True).parent == model.path.resolve(strict=True).parent
+    except (OSError, RuntimeError):  # a dangling link or a loop of links
+        inside = False
+    if not inside or not path.is_file():
+        raise ModelError(f"{where}: not a regular file in the model's folder (links out of it are refused)")
+    try:
+        size = path.stat().st_size
+        if not 0 < size <= MAX_MODEL_BYTES:
+            raise ModelError(f"{where}: file is {size} bytes; a tools graph is 1..{MAX_MODEL_BYTES}")
+        source: str | bytes = where if _utf8(where) else path.read_bytes()
+    except OSError as error:
+        raise ModelError(f"{where}: cannot read the file ({error.strerror or error})") from error
+    try:
+        session = ort.InferenceSession(source, session_options(threads), providers=["CPUExecutionProvider"])
+    except Exception as error:  # onnxruntime raises its own exception types for unparsable graphs
+        reason = str(error).strip().splitlines()[0][:300] if str(error).strip() else type(error).__name__
+        raise ModelError(f"{where}: not a loadable ONNX tools graph ({reason})") from error
+    try:
+        return open_tools(session, path, model.meta, model.meta_json)
+    except ToolsError as error:
+        raise ModelError(str(error)) from error
+    except Exception as error:  # a hostile file must end in ModelError, never in an internal error
+        raise ModelError(f"{where}: cannot be used ({type(error).__name__}: {str(error)[:300]})") from error
 
 
 def open_model(data: bytes, path: str | os.PathLike, threads: int = 1) -> Model:
@@ -153,9 +204,9 @@ def _open(source: str | bytes, path: Path, threads: int) -> Model:
         reason = str(error).strip().splitlines()[0][:300] if str(error).strip() else type(error).__name__
         raise ModelError(f"{where}: not a loadable ONNX model ({reason})") from error
     try:
-        meta = _read_meta(session, where)
+        meta, meta_json = _read_meta(session, where)
         _check_ports(session, meta, where)
-        model = Model(session, meta, path)
+        model = Model(session, meta, path, meta_json)
         _warm_up(model, where)
     except ModelError:
         raise
@@ -172,7 +223,7 @@ def _utf8(text: str) -> bool:
     return True
 
 
-def _read_meta(session: ort.InferenceSession, where: str) -> ModelMeta:
+def _read_meta(session: ort.InferenceSession, where: str) -> tuple[ModelMeta, str]:
     try:
         props = session.get_modelmeta().custom_metadata_map
     except UnicodeDecodeError as error:
@@ -189,7 +240,7 @@ def _read_meta(session: ort.InferenceSession, where: str) -> ModelMeta:
         raise ModelError(
             f"{where}: metadata field 'voices' must list {N_VOICES} voices, got {len(meta.voices)}"
         )
-    return meta
+    return meta, props[METADATA_KEY]
 
 
 def _describe(port: Any) -> str:  # an onnxruntime NodeArg

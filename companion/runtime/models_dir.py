@@ -8,7 +8,9 @@ The exporter writes atomically (temp file + rename), so a file that is seen is c
 still fails to load raises ``ModelError`` and the caller keeps the model it has.
 
 Only regular files whose real path lies in the folder are models: a symbolic link is followed only when
-its target is inside the folder too (a link to ``/etc/passwd`` is never opened).
+its target is inside the folder too (a link to ``/etc/passwd`` is never opened). ``NAME.tools.onnx`` is
+not a model of its own but the tools graph of ``NAME.onnx`` (``companion.runtime.tools_model``): a change to
+it counts as a change to that model.
 
 The default folder, defined here once for every command: the shipped models (``shipped_models_dir``), the
 package's own data in an installed wheel (``companion/models``, found through ``importlib.resources``; the
@@ -27,6 +29,7 @@ from pathlib import Path
 from stat import S_ISREG
 
 from companion.runtime.model import Model, ModelError, load_model
+from companion.runtime.tools_model import TOOLS_SUFFIX, is_tools_file
 
 log = logging.getLogger(__name__)
 SUFFIX = ".onnx"
@@ -54,6 +57,7 @@ def default_model_path(models_dir: Path | None = None) -> Path:
 
 
 Signature = tuple[int, int, int, int, bytes]  # (mtime_ns, size, inode, ctime_ns, head and tail digest)
+ModelSignature = tuple[object, ...]  # a model's: its file's Signature, then its tools graph's (or None)
 PEEK_BYTES = 16 * 1024  # read from each end of a model file at every poll
 
 
@@ -80,11 +84,11 @@ class ModelsDir:
 
     def __init__(self, directory: str | os.PathLike):
         self.directory = Path(directory)
-        self._seen: dict[str, Signature] = self.scan()
+        self._seen: dict[str, ModelSignature] = self.scan()
 
-    def scan(self) -> dict[str, Signature]:
+    def scan(self) -> dict[str, ModelSignature]:
         """name -> signature of every loadable-looking ``.onnx`` file (hidden temp files are skipped)."""
-        found: dict[str, Signature] = {}
+        found: dict[str, ModelSignature] = {}
         try:
             entries = list(os.scandir(self.directory))
         except OSError:
@@ -93,9 +97,12 @@ class ModelsDir:
             name, suffix = os.path.splitext(entry.name)
             if suffix != SUFFIX or not MODEL_NAME_PATTERN.match(name) or not self._inside(Path(entry.path)):
                 continue
+            if is_tools_file(entry.name):  # the tools graph of NAME.onnx: part of that model
+                continue
             sig = signature(Path(entry.path))
             if sig is not None:
-                found[name] = sig
+                tools = self.directory / f"{name}{TOOLS_SUFFIX}"
+                found[name] = (*sig, signature(tools) if self._inside(tools) else None)
         return found
 
     def names(self) -> list[str]:

@@ -9,4 +9,7 @@
   what Nudge (vary) changes on real clips and on clips Nudge made.
 - ``lock_eval``: the voice lock's measurement (``nudge-train evaluate-lock``).
 - ``summary``: the headline figures of a ``metrics.json``, for model cards and ``evaluate --compare``.
+- ``tools_eval``: the tools' measurement (``nudge-train evaluate-tools``): ``tools_context`` (what its tasks
+  share), ``tools_rows`` and ``tools_groove`` (the tasks and their baselines), ``tools_report`` (its page);
+  ``fill_classifier``: whether a bar is a fill.
 """

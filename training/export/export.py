@@ -230,6 +230,19 @@ def export_checkpoint(
     parity.
     """
     state = load_checkpoint(checkpoint)
+    data, result = generator_bytes(state, out, name, tolerance, int8)
+    path = atomic_write_bytes(out, data)
+    return ExportResult(path, result.meta, result.max_abs_diff, len(data), result.int8)
+
+
+def generator_bytes(
+    state: dict[str, Any],
+    out: str | os.PathLike,
+    name: str | None = None,
+    tolerance: float = PARITY_TOLERANCE,
+    int8: bool = False,
+) -> tuple[bytes, ExportResult]:
+    """A checkpoint dict's generator as checked ONNX bytes (nothing written), and what its file will be."""
     generator, space = generator_from_checkpoint(state)
     generator = generator.float().eval()
     meta = build_meta(state, space, name or Path(out).stem)
@@ -244,5 +257,4 @@ def export_checkpoint(
             data, meta, found = quantize_checked(data, meta)
         except QuantizeError as error:
             raise ExportError(str(error)) from error
-    path = atomic_write_bytes(out, data)
-    return ExportResult(path, meta, diff, len(data), found)
+    return data, ExportResult(Path(out), meta, diff, len(data), found)

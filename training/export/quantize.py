@@ -45,8 +45,8 @@ class Agreement:
         return {k: round(v, 6) for k, v in vars(self).items()}
 
 
-def quantize_int8(data: bytes) -> bytes:
-    """Float ONNX model bytes -> the same graph with int8 weights (metadata kept)."""
+def quantize_int8(data: bytes, keys: tuple[str, ...] = (METADATA_KEY,)) -> bytes:
+    """Float ONNX model bytes -> the same graph with int8 weights (the metadata entries ``keys`` kept)."""
     import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
@@ -63,7 +63,7 @@ def quantize_int8(data: bytes) -> bytes:
                 op_types_to_quantize=["MatMul", "Gemm"],
             )
         model = onnx.load(target)
-    props = {p.key: p.value for p in model.metadata_props if p.key == METADATA_KEY}
+    props = {p.key: p.value for p in model.metadata_props if p.key in keys}
     del model.metadata_props[:]
     onnx.helper.set_model_props(model, props)  # drop the quantiser's own entries
     onnx.checker.check_model(model)
