@@ -104,6 +104,7 @@ def run_tool(
     answer: Callable[[Model, list[MidiClip], int], Answers],
     count: int = 1,
     extra_inputs: tuple[str, ...] = (),
+    *,
     read_source: Callable[[Path, Model], MidiClip] | None = None,
 ) -> int:
     """Check every output (``count``: ``-o NAME.mid`` -> NAME_1.mid .. NAME_N.mid), load the model and the

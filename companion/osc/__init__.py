@@ -11,6 +11,7 @@
 - ``searches``: the generate and vary searches and their price; ``search_pool``: the search processes the
   scheduler feeds; ``search_child``: a search process's side.
 - ``tool_searches``: the tools (Groove, Drumify, Continue, Interpolate, Fill), run where the searches run.
+- ``audio_source``: ``/nudge/drumify`` of an audio file: its keys, their checks, the clip they become.
 
 Built on the core and the runtime; training never imports it (tests/test_layering.py).
 """
