@@ -190,7 +190,7 @@ def export_tools(
     state = load_tools_checkpoint(checkpoint)
     tools = tools_from_checkpoint(state)
     if tools_only:
-        gen_data, gen, base_json = None, None, _existing_generator(Path(out), tools)
+        gen_data, gen, base_json = None, None, _existing_generator(Path(out), state["base"])
     else:
         gen_data, gen = generator_bytes(state["base"], out, name, int8=int8)
         base_json = gen.meta.to_json()
@@ -242,7 +242,7 @@ def export_tools(
     return result, ToolsExportResult(tools_path, meta, diff, len(data), found)
 
 
-def _existing_generator(path: Path, tools: ToolsGenerator) -> str:
+def _existing_generator(path: Path, base_state: dict) -> str:
     """The metadata text of the generator file at ``path``, after checking that the tools were trained from
     it: its hits agree with the tools checkpoint's generator on random inputs."""
     try:
@@ -251,7 +251,8 @@ def _existing_generator(path: Path, tools: ToolsGenerator) -> str:
         raise ExportError(
             f"--tools-only needs the generator the tools were trained from at {path}: {error}"
         ) from error
-    base = tools.base
+    base, _ = generator_from_checkpoint(base_state)  # as trained from: the tools' copy trained on
+    base.eval()
     rng = np.random.default_rng(7)
     n = 2048
     z = rng.standard_normal((n, base.latent_dim)).astype(np.float32)
