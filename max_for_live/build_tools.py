@@ -1,6 +1,7 @@
-"""Build Nudge's Live 12 MIDI Tools, ``NudgeGenerator.amxd`` and ``NudgeTransform.amxd``, from this file.
+"""Build Nudge's Live 12 MIDI Tools (``NudgeGenerator.amxd``, ``NudgeTransform.amxd`` and the tools
+``NudgeGroove``, ``NudgeDrumify``, ``NudgeContinue``, ``NudgeFill``) from this file.
 
-    python max_for_live/build_tools.py           # write both devices
+    python max_for_live/build_tools.py           # write every tool
     python max_for_live/build_tools.py --check   # exit 1 when a committed device differs from this source
 
 A MIDI Tool is a Max for Live device of its own type (Live 12, Max 8.6+), in the clip view's Generate and
@@ -8,10 +9,10 @@ Transform panels. Its ``ampf`` chunk and its patcher's ``project.amxdtype`` say 
 ``docs/max-for-live.md``, *MIDI Tools*): ``nagg`` (0x6E616767) a MIDI Generator, ``natt`` (0x6E617474) a MIDI
 Transformation; the rest of the file is laid out as ``build.py``'s devices (``ampf``, ``meta``, ``ptch``
 chunks, little-endian sizes, the patcher JSON NUL-terminated), with ``meta`` 0 as in the unfrozen MIDI Tools
-read. The patchers are built here, not kept as
-JSON: both share one wiring and differ in their dials. Their script is ``src/nudge_tool.js``; it loads
-``nudge_reply``, ``nudge_miditool``, ``nudge_osc`` and ``nudge_drum_rack`` with Max's require, from beside the
-device. Each instance picks its own reply port when it loads ([udpreceive 0], then ``port n`` from the js).
+read. The patchers are built here, not kept as JSON: all share one wiring and differ in their dials and the
+js's argument. Their script is ``src/nudge_tool.js``; it loads ``nudge_reply``, ``nudge_miditool``,
+``nudge_osc`` and ``nudge_drum_rack`` with Max's require, from beside the device. Each instance picks its own
+reply port when it loads ([udpreceive 0], then ``port n`` from the js).
 The Seed is a Float parameter shown as an integer: Live's Int parameters hold 0..255 only.
 ``frozen/`` gets each tool frozen into one file (``amxd_frozen``: the patcher and the five scripts; ``meta``
 7 as in h1data's frozen Retrigger.amxd), for a User Library folder where Max's [js] does not search.
@@ -50,7 +51,19 @@ TOOLS: tuple[tuple[str, str, bytes, str, tuple[tuple[str, str, float, float, flo
         "transformation",
         (("Amount", "amount", 0.0, 1.0, 0.3),),
     ),
+    # issue 22's tools as Transformations of the selected notes (docs/midi-tools.md)
+    ("Nudge Groove", "NudgeGroove.amxd", b"natt", "groove", (("Amount", "amount", 0.0, 1.0, 1.0),)),
+    (
+        "Nudge Drumify",
+        "NudgeDrumify.amxd",
+        b"natt",
+        "drumify",
+        (("Density", "density", 0.0, 1.0, 0.5), ("Syncopation", "syncopation", 0.0, 1.0, 0.3)),
+    ),
+    ("Nudge Continue", "NudgeContinue.amxd", b"natt", "continue", (("Bars", "bars", 1.0, 7.0, 2.0),)),
+    ("Nudge Fill", "NudgeFill.amxd", b"natt", "fill", ()),
 )
+INT_DIALS = {"bars"}  # Int parameters (1..7: within Live's 0..255); the others are Float
 META_UNFROZEN = 0  # as in h1data's unfrozen Separate.amxd and Live's MIDI Generator template
 META_FROZEN = 7
 STAMP = 3_790_000_000  # the frozen members' date (seconds since 1904): fixed, so the build is reproducible
@@ -74,9 +87,10 @@ def _dial(box_id: str, name: str, short: str, lo: float, hi: float, initial: flo
         outlettype=["", "float"], parameter_enable=1, showname=1, shownumber=1, presentation=1,
         presentation_rect=[4.0 + x, 4.0, 44.0, 48.0], annotation_name=name,
         saved_attribute_attributes={"valueof": {
-            "parameter_longname": name, "parameter_shortname": short, "parameter_type": 0,
+            "parameter_longname": name, "parameter_shortname": short,
+            "parameter_type": 1 if short in INT_DIALS else 0,
             "parameter_mmin": lo, "parameter_mmax": hi, "parameter_initial_enable": 1,
-            "parameter_initial": [initial], "parameter_unitstyle": 1,
+            "parameter_initial": [initial], "parameter_unitstyle": 0 if short in INT_DIALS else 1,
         }},
     )  # fmt: skip
 

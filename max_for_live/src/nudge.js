@@ -10,7 +10,6 @@ inlets = 1;
 outlets = 3;  // 0: OSC to [udpsend]; 1: "port n" to [udpreceive]; 2: commands to [node.script nudge_launcher.js]
 
 var VERSION = "0.1.0";             // the Nudge release this device belongs to (pyproject.toml; a test checks)
-var HELP_URL = "https://pypi.org/project/nudge/";  // the package's page: its README and the docs it links
 var BANK_SIZE = 8;                 // fixed bank of condition dials: nudge_cond1 .. nudge_cond8
 var HEARTBEAT_MS = 100;            // transport + housekeeping period
 var REPLY_TIMEOUT_MS = 3000;       // a note request with no answer at all
@@ -22,9 +21,11 @@ var requests = require("nudge_requests");
 var history = require("nudge_history");
 var unusableText = require("nudge_assembly").unusableText;
 var storage = require("nudge_saved");
+var faces = require("nudge_face");
+var TOOLS = require("nudge_tools").TOOLS;  // the tool menu's entries
 var isInt = reply.isInt;
 var jsthis = this;
-var face = require("nudge_face").make(function () { return jsthis.patcher; }, postLine, BANK_SIZE);
+var face = faces.make(function () { return jsthis.patcher; }, postLine, BANK_SIZE);
 var showStatus = face.status;
 var uiValue = face.value;
 var uiMessage = face.message;
@@ -183,8 +184,10 @@ function nudgepath() {  // Locate nudge...: [opendialog] -> [prepend nudgepath],
     face.showDaemon("Nudge will start " + path + " when no daemon answers.");
 }
 
-function help() {  // the ? button: this device's manual
-    max.launchbrowser(HELP_URL);
+function help() {  // the ? button: the manual beside the device (its checkout's docs), else where it is
+    var url = faces.manualUrl(jsthis.patcher && jsthis.patcher.filepath);
+    if (url) max.launchbrowser(url);
+    showStatus(url ? "Opened the manual, " + url : faces.MANUAL_TEXT, "info");
 }
 
 function style(index) {  // the style menu: a choice counts once the menu holds the model's styles
@@ -205,6 +208,11 @@ function generate() {  // Takes new patterns; with voices kept, the selected cli
 function nudge() {  // Takes nudges of the selected clip, each its own seed
     state.scenesAdded = 0;
     jobs.nudge(state, saved.style);
+}
+
+function tool() {  // Apply: the tool menu's tool (Groove, Drumify, ...) on the selected clip
+    state.scenesAdded = 0;
+    jobs.tool(state, saved.style, TOOLS[Math.round(Number(uiValue("nudge_tool", 0)))]);
 }
 
 function play(on) {  // transport goes to the daemon only while its live MIDI stream runs

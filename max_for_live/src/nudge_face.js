@@ -5,6 +5,25 @@
 //   var face = require("nudge_face").make(function () { return jsthis.patcher; }, postLine, BANK_SIZE);
 // where postLine(text) writes one line to the Max window.
 
+// The ? button's manual: docs/max-for-live.md of the Nudge checkout the device sits in (max_for_live/Nudge.amxd
+// or max_for_live/frozen/Nudge.amxd), as a file URL; "" for a device elsewhere (a User Library), which has no
+// manual beside it. Nudge has no web page of its own (the PyPI name "nudge" is another project's).
+// filepath: the patcher's, as Max gives it ("Macintosh HD:/Users/me/nudge/max_for_live/Nudge.amxd" (the volume
+// name is dropped: the boot disk's), "C:/Users/...", or a POSIX path)
+exports.MANUAL = "docs/max-for-live.md";
+exports.MANUAL_TEXT = "The manual is " + exports.MANUAL + " in Nudge's source (docs/midi-tools.md for the MIDI " +
+    "Tools); `nudge --help` lists the daemon's commands.";
+
+exports.manualUrl = function (filepath) {
+    var p = String(filepath || "").replace(/\\/g, "/");
+    var m = /^(.*)\/max_for_live\/(frozen\/)?[^\/]+\.amxd$/i.exec(p);
+    if (!m) return "";
+    var root = m[1];
+    if (/^[A-Za-z]:\//.test(root)) return "file:///" + root + "/" + exports.MANUAL;  // Windows: C:/...
+    root = root.replace(/^[^\/:]+:(?=\/)/, "");  // Max's "Volume:/path" on macOS
+    return root.charAt(0) === "/" ? "file://" + root + "/" + exports.MANUAL : "";
+};
+
 exports.make = function (getPatcher, postLine, bankSize) {
     var last = null;  // the status line's { text, level }
 

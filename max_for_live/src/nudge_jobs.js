@@ -12,6 +12,7 @@
 var reply = require("nudge_reply");
 var oscSize = require("nudge_osc");
 var rack = require("nudge_drum_rack");
+var tools = require("nudge_tools");
 
 exports.MAX_CLIP_NOTES = oscSize.MAX_CLIP_NOTES;
 exports.MAX_CLIP_PARTS = oscSize.MAX_CLIP_PARTS;
@@ -99,16 +100,89 @@ exports.make = function (env) {
         });
     }
 
+    // A tool on the selected clip (nudge_tools): Takes results, each its own seed (Interpolate: Takes steps of
+    // one path, one seed). Drumify of an audio clip writes its drums beside it.
+    function tool(state, savedStyle, name) {
+        if (!tools.RULES[name]) return showStatus("Unknown tool " + name + ".", "error");
+        if (!state.ready) return showStatus("The device is still loading.", "warning");
+        var clip = live.selectedClip();
+        if (!clip) return;
+        if (live.isAudioClip(clip)) {
+            if (name === "drumify") return audioDrumify(state, savedStyle, clip);
+            return showStatus(title(name) + " works on a MIDI clip; of the tools only Drumify takes an audio clip.",
+                "error");
+        }
+        var job = prepareJob(state, name);
+        if (!job) return;
+        if (name === "interpolate" && job.dest === "replace") {
+            return showStatus("Interpolate writes new clips: choose 'new clip' or 'Arrangement'.", "error");
+        }
+        var source = selectedClipNotes(job);
+        if (!source) return;
+        var values = { amount: uiValue("nudge_amount", 0.2) };
+        var steps = null;
+        if (name === "continue") {
+            var room = tools.continueBars(source.lengthBeats, live.barBeats(), uiValue("nudge_bars", 1));
+            if (room.error) return showStatus(room.error, "error");
+            values.bars = room.bars;
+        } else if (name === "interpolate") {
+            var b = live.clipAfter(live.selectedMidiClip());
+            if (!b) return;
+            var path = tools.pathClip(source, notesOf(b, job), live.barBeats());
+            if (path.error) return showStatus(path.error, "error");
+            source = path;
+            steps = tools.interpolateSteps(uiValue("nudge_takes", 1));
+            values.count = steps.count;
+            values.splitBeats = path.splitBeats;
+        }
+        sendTakes(state, job, function (take) {
+            if (steps) {
+                take.seed = job.seed;  // every step of one path: one seed
+                values.step = steps.steps[take.take];
+            }
+            var head = tools.head(take, values, state.model, savedStyle, uiValue, env.bankSize);
+            return oscSize.varyMessages(take.id, head, source.lengthBeats, source.flat);
+        }, steps ? steps.steps.length : undefined);
+    }
+
+    function audioDrumify(state, savedStyle, clip) {  // its file, part and warp markers go; drums come back
+        var job = prepareJob(state, "drumify", "beside");
+        if (!job) return;
+        var source = tools.audioSource(live.readAudioClip(clip));
+        if (source.error) return showStatus(source.error, "error");
+        var where = live.clipLocation(clip);
+        if (!where) return showStatus("The selected audio clip is neither in a Session slot nor in the Arrangement.",
+            "error");
+        job.beside = where.slot !== undefined ? { slot: where.slot } : { start: where.start };
+        job.sourceName = String(live.getOne(clip, "name") || "audio");
+        var probe = tools.audioMessage(tools.head({ verb: "drumify", id: 0, seed: 0 }, {}, state.model, savedStyle,
+            uiValue, env.bankSize), source);
+        if (oscSize.messageBytes(probe) > oscSize.MAX_REQUEST_BYTES - 16) {  // a seed or id of more digits: same size
+            return showStatus("The selected audio clip has " + (source.markers || []).length + " warp markers: too " +
+                "many for one request. Remove some, or switch Warp off.", "error");
+        }
+        sendTakes(state, job, function (take) {
+            var head = tools.head(take, {}, state.model, savedStyle, uiValue, env.bankSize);
+            return [tools.audioMessage(head, source)];
+        });
+    }
+
+    function title(name) {
+        return name.charAt(0).toUpperCase() + name.slice(1);
+    }
+
     function pairsFor(state, take, savedStyle) {
         return exports.controlPairs(take, state.model, savedStyle, uiValue, env.bankSize);
     }
 
-    function prepareJob(state, verb) {  // checks that can fail before anything is sent
+    // checks that can fail before anything is sent; destination: the menu's, or `dest` ("beside" an audio clip)
+    function prepareJob(state, verb, dest) {
         if (!state.ready) return showStatus("The device is still loading.", "warning");
         if (!state.model) return showStatus("The daemon has not answered yet: see the daemon line below.", "error");
-        var dest = exports.DESTINATIONS[Math.round(Number(uiValue("nudge_dest", 0)))] || "session";
+        dest = dest || exports.DESTINATIONS[Math.round(Number(uiValue("nudge_dest", 0)))] || "session";
+        var fromClip = verb === "generate" || verb === "vary";  // Keep is Generate's and Nudge's
         var job = { kind: "notes", verb: verb, dest: dest, sentMs: env.clock.now(), targetClipId: 0,
-            keep: keptVoices() };
+            keep: fromClip ? keptVoices() : [] };
         if (dest === "replace") {
             var clip = live.selectedMidiClip();
             if (!clip) return null;
@@ -136,22 +210,29 @@ exports.make = function (env) {
     function selectedClipNotes(job) {  // the selected clip's notes as the daemon reads them (the kit's pads mapped)
         var clip = live.selectedMidiClip();
         if (!clip) return null;
+        var source = notesOf(clip, job);
+        if (!source) return null;
+        if (job.dest === "replace") job.targetClipId = Number(clip.id);
+        job.sourceName = String(live.getOne(clip, "name") || "clip");
+        return source;
+    }
+
+    function notesOf(clip, job) {  // { lengthBeats, flat } of a MIDI clip's loop, or null after saying why
         var read = live.readClip(clip);
         var notes = reply.clipNotes(read.raw, read.loopStart, read.lengthBeats);
         if (notes.length > exports.MAX_CLIP_NOTES) {
             return showStatus("The selected clip has " + notes.length + " notes; Nudge varies at most " +
                 exports.MAX_CLIP_NOTES + ". Shorten the clip's loop and try again.", "error");
         }
-        if (job.dest === "replace") job.targetClipId = Number(clip.id);
         if (job.kit) notes = rack.fromPads(notes, job.kit);
-        job.sourceName = String(live.getOne(clip, "name") || "clip");
         return { lengthBeats: read.lengthBeats, flat: exports.flatNotes(notes) };
     }
 
     // One request per take, with consecutive seeds, all of one click in one batch (the first one's id), each
     // written to its own clip. Their messages are made now, from the controls as they are at the click.
-    function sendTakes(state, job, messagesFor) {
-        var asked = Math.max(1, Math.min(exports.MAX_TAKES, Math.round(Number(uiValue("nudge_takes", 1)))));
+    function sendTakes(state, job, messagesFor, forcedCount) {
+        var asked = forcedCount ||
+            Math.max(1, Math.min(exports.MAX_TAKES, Math.round(Number(uiValue("nudge_takes", 1)))));
         var count = job.dest === "replace" ? 1 : asked;
         var takes = [];
         for (var k = 0; k < count; k++) {
@@ -173,7 +254,8 @@ exports.make = function (env) {
         state.requests.supersede(job.id, job.batch === undefined ? job.id : job.batch);  // the newest click writes
         state.takes = { batch: job.id, queue: takes };
         pump(state);
-        showStatus((job.verb === "vary" ? "Nudging" : "Generating") + (count > 1 ? " " + count + " takes" : "") +
+        var doing = { vary: "Nudging", generate: "Generating" }[job.verb] || title(job.verb) + ":";
+        showStatus(doing + (count > 1 ? " " + count + " takes" : "") +
             " (#" + job.id + (count > 1 ? ".." : "") + ")...", "info");
         if (count < asked) {
             showStatus("Replacing the selected clip writes one take; choose 'new clip' for " + asked + ".",
@@ -194,5 +276,5 @@ exports.make = function (env) {
         }
     }
 
-    return { generate: generate, nudge: nudge, pump: pump, writtenText: exports.writtenText };
+    return { generate: generate, nudge: nudge, tool: tool, pump: pump, writtenText: exports.writtenText };
 };

@@ -39,15 +39,67 @@ exports.make = function (LiveAPI, report) {
         return report("Nudge must sit on a MIDI track (not a return or master track).", "error");
     }
 
-    function selectedMidiClip() {
+    function selectedClip() {  // the clip in the Detail View, MIDI or audio, or null with a message
         var clip = new LiveAPI("live_set view detail_clip");
         if (Number(clip.id) === 0) {
             return report("No clip selected: click a MIDI clip so it shows in the Detail View.", "error");
         }
-        if (Number(getOne(clip, "is_midi_clip")) !== 1) {
+        return clip;
+    }
+
+    function selectedMidiClip() {
+        var clip = selectedClip();
+        if (clip && Number(getOne(clip, "is_midi_clip")) !== 1) {
             return report("The selected clip is an audio clip; choose a MIDI clip.", "error");
         }
         return clip;
+    }
+
+    function isAudioClip(clip) {
+        return Number(getOne(clip, "is_audio_clip")) === 1;
+    }
+
+    // An audio clip's fields as the LOM gives them (nudge_tools.audioSource checks them); warp_markers is
+    // Live 11's, so a Live without it gives none
+    function readAudioClip(clip) {
+        var out = {};
+        var names = ["file_path", "warping", "looping", "start_marker", "end_marker", "loop_start", "loop_end",
+            "signature_numerator"];
+        for (var i = 0; i < names.length; i++) out[names[i]] = getOne(clip, names[i]);
+        try {
+            out.warp_markers = clip.get("warp_markers");
+        } catch (e) {  // the fake's (and an older Live's) missing property: no markers to send
+            out.warp_markers = null;
+        }
+        return out;
+    }
+
+    // The clip after `clip` on its track: the next Session slot below that holds a clip, or the next
+    // Arrangement clip by start time; null with a message when there is none
+    function clipAfter(clip) {
+        var where = clipLocation(clip);
+        var track = where && new LiveAPI("live_set tracks " + where.track);
+        if (where && where.slot !== undefined) {
+            var n = idList(track.get("clip_slots")).length;
+            for (var s = where.slot + 1; s < n; s++) {
+                var next = new LiveAPI("live_set tracks " + where.track + " clip_slots " + s + " clip");
+                if (Number(next.id) !== 0) return next;
+            }
+        } else if (where) {
+            var ids = idList(track.get("arrangement_clips"));
+            var best = null, bestStart = Infinity;
+            for (var i = 0; i < ids.length; i++) {
+                var c = new LiveAPI("id " + ids[i]);
+                var t = Number(getOne(c, "start_time"));
+                if (t > where.start + 1e-6 && t < bestStart) {
+                    best = c;
+                    bestStart = t;
+                }
+            }
+            if (best) return best;
+        }
+        return report("Interpolate goes from the selected clip (A) to the next clip below it on its track (B): " +
+            "put B in the slot below A (or after it in the Arrangement).", "error");
     }
 
     function readClip(clip) {  // the loop's notes as Live hands them: { raw, loopStart, lengthBeats }
@@ -57,9 +109,10 @@ exports.make = function (LiveAPI, report) {
         return { raw: raw, loopStart: loopStart, lengthBeats: lengthBeats };
     }
 
-    function firstEmptySlot(track) {  // from the selected scene down, wrapping to the top; -1 when all are full
+    // from the selected scene (or row `fromRow`) down, wrapping to the top; -1 when all are full
+    function firstEmptySlot(track, fromRow) {
         var n = idList(track.get("clip_slots")).length;
-        var start = Math.max(0, idList(new LiveAPI("live_set").get("scenes"))
+        var start = fromRow !== undefined ? fromRow : Math.max(0, idList(new LiveAPI("live_set").get("scenes"))
             .indexOf(Number(new LiveAPI("live_set view selected_scene").id)));
         for (var k = 0; k < n; k++) {
             var i = (start + k) % n;
@@ -145,21 +198,24 @@ exports.make = function (LiveAPI, report) {
         } else {
             var track = deviceMidiTrack();
             if (!track) return "";
-            if (job.dest === "arrangement") {
+            var beside = job.dest === "beside" ? job.beside : null;  // an audio clip's drums: beside it
+            if (job.dest === "arrangement" || (beside && beside.start !== undefined)) {
                 if (!arrangementSupported(track)) {
                     return failed("Writing to the Arrangement needs Live 12.1.10 or newer (Track.create_midi_clip); " +
                         "choose 'new clip' instead.");
                 }
-                var start = arrangementStart(track, job.lengthBeats, job.take > 0);
+                var start = beside ? freeFrom(track, beside.start, job.lengthBeats) :
+                    arrangementStart(track, job.lengthBeats, job.take > 0);
                 if (start < 0) return "";
                 clip = createArrangementClip(track, start, job.lengthBeats);
                 where = "the Arrangement at bar " + (1 + Math.floor(start / barBeats() + 1e-9));
             } else {
-                var slot = firstEmptySlot(track);
+                var row = beside ? beside.slot : undefined;  // beside an audio clip: its row, else the next
+                var slot = firstEmptySlot(track, row);
                 if (slot < 0) {  // every slot is taken: a new scene at the end gives this track an empty one
                     new LiveAPI("live_set").call("create_scene", -1);
                     job.scenesAdded = 1;
-                    slot = firstEmptySlot(track);
+                    slot = firstEmptySlot(track, row);
                     if (slot < 0) return failed("No empty clip slot on this track, and no scene could be added.");
                 }
                 var slotApi = new LiveAPI(pathOf(track) + " clip_slots " + slot);
@@ -252,6 +308,20 @@ exports.make = function (LiveAPI, report) {
         return start;
     }
 
+    // The first stretch of the track free of clips from beat `from` on (exactly there when it is free, else
+    // from the bar line after the clip in the way)
+    function freeFrom(track, from, lengthBeats) {
+        var busy = arrangementSpans(track);
+        var bar = barBeats();
+        var start = from;
+        var hit = overlapping(busy, start, start + lengthBeats);
+        while (hit) {
+            start = Math.ceil(hit[1] / bar - 1e-9) * bar;
+            hit = overlapping(busy, start, start + lengthBeats);
+        }
+        return start;
+    }
+
     function arrangementSpans(track) {  // [[start, end], ...] of the track's Arrangement clips
         var ids = idList(track.get("arrangement_clips"));
         var spans = [];
@@ -283,6 +353,11 @@ exports.make = function (LiveAPI, report) {
         selectedMidiClip: selectedMidiClip,
         readClip: readClip,
         firstEmptySlot: firstEmptySlot,
+        selectedClip: selectedClip,
+        isAudioClip: isAudioClip,
+        readAudioClip: readAudioClip,
+        clipAfter: clipAfter,
+        barBeats: barBeats,
         clipLocation: clipLocation,
         version: version,
         writeJob: writeJob

@@ -73,6 +73,41 @@ exports.varyMessages = function (id, amount, notes, sel, pairs) {
     return osc.varyMessages(id, head, sel.windowBeats, exports.clipNotes(notes, sel));
 };
 
+// The Transformations (the Transform panel) -> what each asks the daemon: its address and the settings that are
+// its positional arguments (the registry's names; the other settings go as key/value pairs: seed, the sliders).
+// "transformation" is Nudge Transform (a nudge by Amount); the others are issue 22's tools.
+exports.TRANSFORMS = {
+    transformation: { address: "/nudge/vary", args: ["amount"] },
+    groove: { address: "/nudge/groove", args: ["amount"] },
+    drumify: { address: "/nudge/drumify", args: [] },
+    "continue": { address: "/nudge/continue", args: ["bars"] },
+    fill: { address: "/nudge/fill", args: [] }
+};
+
+// a Transformation's request: the selection's notes from its bar line, in /nudge/vary/part messages ahead when
+// too long for one datagram (as the device does); settings: { amount | bars, seed, sliders... }
+exports.transformMessages = function (kind, id, settings, notes, sel) {
+    var rule = exports.TRANSFORMS[kind];
+    var head = [rule.address, id];
+    for (var a = 0; a < rule.args.length; a++) head.push(settings[rule.args[a]]);
+    for (var k in settings) if (rule.args.indexOf(k) < 0) head.push(k, settings[k]);
+    return osc.varyMessages(id, head, sel.windowBeats, exports.clipNotes(notes, sel));
+};
+
+// Continue needs room: the selection's bars and the new ones make at most MAX_BARS -> sel, or { error }
+exports.continueRoom = function (sel, bars) {
+    if (sel.error || sel.bars + bars <= MAX_BARS) return sel;
+    return { error: "Continue makes at most " + MAX_BARS + " bars: select at most " + (MAX_BARS - bars) +
+        " bars, or lower Bars." };
+};
+
+// where a reply longer than the window goes (Continue's new bars): the selection carried on past its end
+exports.resultSelection = function (sel, lengthBeats) {
+    if (!(lengthBeats > sel.windowBeats + 1e-9)) return sel;
+    return { startBeats: sel.startBeats, endBeats: sel.barStart + lengthBeats, barStart: sel.barStart,
+        bars: sel.bars, windowBeats: lengthBeats };
+};
+
 // the daemon's notes ({ pitch, start_time, duration, velocity } from the bar line) -> what
 // [live.miditool.out] takes: placed from the bar line, repeated over a selection longer than the window
 // (a Generator over more than 8 bars), kept to the selection, a note cropped at its end

@@ -18,6 +18,8 @@ exports.MAX_CLIP_NOTES = 1024;    // the most notes the daemon varies (MAX_CLIP_
 exports.MAX_CLIP_PARTS = 16;      // /nudge/vary/part messages of one clip (MAX_CLIP_PARTS)
 exports.MAX_ID = 2147483647;      // request ids are OSC int32s (MAX_ID)
 exports.MAX_BARS = 8;             // the longest pattern (MAX_BARS)
+exports.MIN_INTERPOLATE = 3;      // patterns on an Interpolate path, both ends included (MIN_INTERPOLATE)
+exports.MAX_INTERPOLATE = 16;     // (MAX_INTERPOLATE)
 
 function padded(byteCount) {  // a NUL-terminated string of byteCount bytes, padded to a multiple of 4
     return (Math.floor(byteCount / 4) + 1) * 4;

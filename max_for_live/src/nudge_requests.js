@@ -13,12 +13,14 @@ var QUIET = { ping: true, cancel: true };  // requests whose time-out the device
 exports.randomFirstId = function (random) {
     return 1 + Math.floor(random() * 1073741824);
 };
-var DEST_LABELS = { session: "new clip", replace: "selected clip", arrangement: "Arrangement" };
+var DEST_LABELS = { session: "new clip", replace: "selected clip", arrangement: "Arrangement",
+    beside: "beside the audio clip" };
 
-// a request as the user would name it: "Nudge #12 (new clip)", "play start"
+// a request as the user would name it: "Nudge #12 (new clip)", "Groove #13 (selected clip)", "play start"
 exports.describe = function (p) {
     if (p.kind === "notes") {
-        return (p.verb === "vary" ? "Nudge" : "Generate") + " #" + p.id + " (" + DEST_LABELS[p.dest] + ")";
+        var verb = p.verb === "vary" ? "Nudge" : p.verb.charAt(0).toUpperCase() + p.verb.slice(1);
+        return verb + " #" + p.id + " (" + DEST_LABELS[p.dest] + ")";
     }
     return p.kind + (p.verb ? " " + p.verb : "");
 };

@@ -14,8 +14,13 @@ autowatch = 0;
 inlets = 2;
 outlets = 5;
 
-var KIND = String(jsarguments[1] || "generator");  // "generator" | "transformation"
+// "generator" (Nudge Generator) | "transformation" (Nudge Transform) | "groove" | "drumify" | "continue" | "fill"
+// (the Transformations of issue 22's tools: nudge_miditool.TRANSFORMS)
+var KIND = String(jsarguments[1] || "generator");
+var GENERATOR = KIND === "generator";
 var REPLY_MS = 3000;
+var DONE = { transformation: "Nudged", groove: "Grooved", drumify: "Drumified", "continue": "Continued",
+    fill: "Filled" };  // the status once a kept result is handed out
 var DIAL_MS = 100;  // a dial applies at most this often (h1data: a turned live.dial bangs for every step)
 
 var reply = require("nudge_reply");
@@ -25,7 +30,11 @@ var rack = require("nudge_drum_rack");
 
 var state = {
     context: null,
-    settings: KIND === "generator" ? { density: 0.5, syncopation: 0.3, seed: 1 } : { amount: 0.3, seed: 1 },
+    settings: {
+        generator: { density: 0.5, syncopation: 0.3, seed: 1 }, transformation: { amount: 0.3, seed: 1 },
+        groove: { amount: 1, seed: 1 }, drumify: { density: 0.5, syncopation: 0.3, seed: 1 },
+        "continue": { bars: 2, seed: 1 }, fill: { seed: 1 }
+    }[KIND] || { seed: 1 },
     cycle: tool.makeCycle(),
     pending: {},  // id -> { sel, notes, mapping, asm, sentMs }
     nextId: 1 + Math.floor(Math.random() * 1073741824),  // per instance, as the device's: another's reply is unknown
@@ -58,7 +67,9 @@ function dictionary(name) {
 
 function setting(key, value) {  // a dial moved: the tool applies again with it (Live shows the result live)
     if (!(key in state.settings)) return status("Unknown setting " + key);
-    state.settings[key] = key === "seed" ? Math.max(0, Math.floor(Number(value))) : reply.clamp01(Number(value));
+    var v = Number(value);
+    state.settings[key] = key === "seed" ? Math.max(0, Math.floor(v)) :
+        key === "bars" ? Math.max(1, Math.min(oscSize.MAX_BARS - 1, Math.round(v) || 1)) : reply.clamp01(v);
     var wait = state.lastDialMs + DIAL_MS - clock.now();
     if (wait <= 0) return applyNow();
     if (!state.dialTask) state.dialTask = new Task(applyNow, this);
@@ -95,8 +106,8 @@ function osc(address) {  // [udpreceive] -> [prepend osc]: the daemon's replies
         return status("Unusable reply: " + done.error);
     }
     var notes = p.mapping ? rack.toPads(done.notes, p.mapping) : done.notes;
-    var out = tool.toolNotes(notes, p.sel);
-    if (KIND === "transformation") out = tool.merge(out, p.notes, p.sel);
+    var out = tool.toolNotes(notes, tool.resultSelection(p.sel, p.asm.lengthBeats));  // Continue: longer
+    if (!GENERATOR) out = tool.merge(out, p.notes, p.sel);
     finish(id, out);
 }
 
@@ -104,17 +115,18 @@ function osc(address) {  // [udpreceive] -> [prepend osc]: the daemon's replies
 
 function apply(notes) {  // every apply answers now: Live waits for the dictionary synchronously
     var sel = tool.selection(state.context, beatsPerBar());
+    if (KIND === "continue") sel = tool.continueRoom(sel, state.settings.bars);
     if (sel.error) {
-        answer(KIND === "transformation" ? tool.unchanged(notes) : clipNotesNow(null));
+        answer(!GENERATOR ? tool.unchanged(notes) : clipNotesNow(null));
         return status(sel.error);
     }
     var key = tool.inputKey(KIND, notes, sel, state.settings);
     var kept = tool.onApply(state.cycle, key).out;
     if (kept) {
         answer(kept);
-        return status(KIND === "generator" ? "Generated " + kept.notes.length + " notes" : "Nudged");
+        return status(GENERATOR ? "Generated " + kept.notes.length + " notes" : DONE[KIND] || "Done");
     }
-    answer(KIND === "transformation" ? tool.unchanged(notes) : clipNotesNow(sel));
+    answer(!GENERATOR ? tool.unchanged(notes) : clipNotesNow(sel));
     send(tool.want(state.cycle, key, makeRequest(notes, sel)));
 }
 apply.local = 1;
@@ -130,8 +142,8 @@ function makeRequest(notes, sel) {
     var id = newId();
     var mapping = kitMapping();
     var pairs = settingPairs();
-    var messages = KIND === "generator" ? tool.generateMessages(id, sel, pairs) :
-        tool.varyMessages(id, state.settings.amount, mapping ? rack.fromPads(notes, mapping) : notes, sel, pairs);
+    var messages = GENERATOR ? tool.generateMessages(id, sel, pairs) :
+        tool.transformMessages(KIND, id, state.settings, mapping ? rack.fromPads(notes, mapping) : notes, sel);
     return { id: id, messages: messages, sel: sel, notes: notes, mapping: mapping };
 }
 makeRequest.local = 1;

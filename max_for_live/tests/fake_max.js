@@ -115,7 +115,7 @@ function makeSandbox(liveOptions = {}) {
     liveApiCount: 0, observers: [], notified: 0, liveReady: false, random: 0.25, dropped: [],
     maxDatagramBytes: MACOS_MAX_DATAGRAM, udpsend: { host: "127.0.0.1", port: 9000 }, browsed: [],
     dicts: new Map(), dictRefs: new Map(), dictCount: 1, dictResets: 0, dictWrites: 0,
-    deviceUid: String(liveOptions.deviceUid || 1001), parameterDicts: new Set() };
+    deviceUid: String(liveOptions.deviceUid || 1001), parameterDicts: new Set(), patcherPath: "" };
   for (const box of BOXES.values()) {
     const m = /^dict (\S+) .*@parameter_enable 1/.exec(box.text || "");
     if (m) env.parameterDicts.add(m[1].replace(/^---/, env.deviceUid));
@@ -194,7 +194,8 @@ function makeSandbox(liveOptions = {}) {
     LiveAPI,
     Dict: makeDictClass(env),
     max: { launchbrowser(url) { env.browsed.push(url); } },
-    patcher: { getnamed: (name) => env.ui.get(name) || null },  // Max: null for a name the patcher lacks
+    patcher: { getnamed: (name) => env.ui.get(name) || null,  // Max: null for a name the patcher lacks
+      get filepath() { return env.patcherPath; } },  // the device's file, as Max writes paths ("Disk:/...")
   };
   const context = vm.createContext(sandbox);
   sandbox.require = maxRequire(env);

@@ -104,3 +104,30 @@ test("a reply makes the tool apply again, and the result replaces the selected n
   assert.deepEqual(t.record.errors, []);
   assert.deepEqual(t.clip.notes.map((n) => [n.pitch, n.start_time]), [[38, 5]]);
 });
+
+test("the tools' Transformations: each its address and positional setting, the rest as pairs; Continue's room", () => {
+  const sel = tool.selection(CONTEXT, 4);  // bars 2, from beat 4
+  const settings = { groove: { amount: 1, seed: 3 }, drumify: { density: 0.5, syncopation: 0.3, seed: 3 },
+    continue: { bars: 2, seed: 3 }, fill: { seed: 3 }, transformation: { amount: 0.3, seed: 3 } };
+  const heads = {};
+  for (const [kind, s] of Object.entries(settings)) {
+    const [message] = plain(tool.transformMessages(kind, 9, s, NOTES, sel));
+    heads[kind] = message.slice(0, message.indexOf("notes"));
+    assert.deepEqual(message.slice(message.indexOf("notes"), message.indexOf("notes") + 6), ["notes", 8, 36, 0, 0.25, 100]);
+  }
+  assert.deepEqual(heads, {
+    groove: ["/nudge/groove", 9, 1, "seed", 3],
+    drumify: ["/nudge/drumify", 9, "density", 0.5, "syncopation", 0.3, "seed", 3],
+    continue: ["/nudge/continue", 9, 2, "seed", 3],
+    fill: ["/nudge/fill", 9, "seed", 3],
+    transformation: ["/nudge/vary", 9, 0.3, "seed", 3],
+  });
+  assert.equal(tool.continueRoom(sel, 6), sel, "2 + 6 bars fit");
+  assert.match(tool.continueRoom(sel, 7).error, /at most 8 bars: select at most 1 bars, or lower Bars/);
+  const longer = plain(tool.resultSelection(sel, 16));
+  assert.deepEqual(longer, { startBeats: 4, endBeats: 20, barStart: 4, bars: 2, windowBeats: 16 });
+  assert.equal(tool.resultSelection(sel, 8), sel, "a reply as long as the window stays in the selection");
+  const placed = plain(tool.toolNotes([{ pitch: 36, start_time: 0, duration: 0.25, velocity: 90 },
+    { pitch: 38, start_time: 12, duration: 0.25, velocity: 90 }], tool.resultSelection(sel, 16)));
+  assert.deepEqual(placed.notes.map((n) => [n.pitch, n.start_time]), [[36, 4], [38, 16]], "the new bars after it");
+});

@@ -239,13 +239,22 @@ test("takes beyond the empty slots add scenes, and say so", () => {
   assert.match(env.status().text, /added 2 scenes/);
 });
 
-test("a visible version and a help link", () => {
+test("a visible version, and a help button that opens the manual beside the device, never a stranger's page", () => {
   const env = readyDevice();
   const pyproject = fs.readFileSync(path.join(SRC, "..", "..", "pyproject.toml"), "utf8");
   const version = /^version = "([^"]+)"$/m.exec(pyproject)[1];  // the device says the package's version
   assert.deepEqual(env.uiObject("nudge_version").messages.at(-1), ["set", "v" + version]);
+  env.patcherPath = "Macintosh HD:/Users/me/nudge/max_for_live/frozen/Nudge.amxd";  // in a checkout, as Max says
   env.context.help();
-  assert.deepEqual(env.browsed, ["https://pypi.org/project/nudge/"]);
+  assert.deepEqual(env.browsed, ["file:///Users/me/nudge/docs/max-for-live.md"]);
+  const manual = path.join(SRC, "..", "..", "docs", "max-for-live.md");
+  assert.ok(fs.existsSync(manual), "the manual the button opens is the repository's");
+  env.patcherPath = "Macintosh HD:/Users/me/Music/Ableton/User Library/Presets/Nudge.amxd";  // no docs beside it
+  env.context.help();
+  assert.equal(env.browsed.length, 1, "no page to open: nothing is opened");
+  assert.match(env.status().text, /docs\/max-for-live\.md in Nudge's source/);
+  const sources = fs.readdirSync(SRC).filter((f) => f.endsWith(".js")).map((f) => fs.readFileSync(path.join(SRC, f), "utf8"));
+  assert.ok(sources.every((text) => !/https?:\/\/pypi\.org/.test(text)), "no link to PyPI's unrelated 'nudge'");
 });
 
 test("the Arrangement is written from Live 12.1.10 on (Track.create_midi_clip); before, the device says so", () => {

@@ -112,7 +112,7 @@ function makeTool(cmd) {
     inApply = true;
     answered = 0;
     if (!originals) originals = selectedNotes();
-    const input = cmd.kind === "transformation" ? originals : [];
+    const input = cmd.kind !== "generator" ? originals : [];  // a Transformation (any kind but the Generator)
     try {
       sendDict(1, context());
       sendDict(0, { notes: input });
@@ -139,7 +139,7 @@ function makeTool(cmd) {
     }
     const keep = clip.notes.filter((n) => !inSelection(n));
     clip.notes = keep.concat(dict.notes.map((n) => ({ note_id: nextNoteId++, mute: 0, ...n,
-      selected: cmd.kind === "transformation" && selection.notes })));
+      selected: cmd.kind !== "generator" && selection.notes })));
   }
 
   const globals = {

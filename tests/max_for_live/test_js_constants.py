@@ -21,10 +21,12 @@ REGISTRY = {
     "MAX_CLIP_PARTS": api.MAX_CLIP_PARTS,
     "MAX_ID": api.MAX_ID,
     "MAX_BARS": MAX_BARS,
+    "MIN_INTERPOLATE": api.MIN_INTERPOLATE,
+    "MAX_INTERPOLATE": api.MAX_INTERPOLATE,
 }
 # the device's own limits: results per click; the Live Object Model's latest time; what macOS sends at once
 DEVICES_OWN = {"MAX_TAKES", "MAX_BEATS", "MAX_REQUEST_BYTES"}
-DEFINITION = re.compile(r"^\s*(?:var\s+|exports\.)(MAX_[A-Z_]+)\s*=\s*([^;]+);", re.MULTILINE)
+DEFINITION = re.compile(r"^\s*(?:var\s+|exports\.)((?:MAX|MIN)_[A-Z_]+)\s*=\s*([^;]+);", re.MULTILINE)
 
 
 def definitions(script: str) -> dict[str, str]:

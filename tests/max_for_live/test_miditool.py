@@ -198,6 +198,59 @@ def test_seed_above_255_reaches_the_daemon(tool, daemon):
     assert request[request.index("seed") + 1] == 123456
 
 
+GROOVE_BAR = [(36, 0.0), (42, 0.5), (38, 1.0), (42, 1.5), (36, 2.0), (42, 2.5), (38, 3.0), (42, 3.5)]
+
+
+@pytest.fixture
+def tools_daemon(tmp_path):
+    """The dispatcher with a tiny generator and its tiny tools graph (what Fill needs)."""
+    pytest.importorskip("onnx")
+    from tests.support.tiny_tools import write_tiny_tools
+
+    model = write_tiny_model(tmp_path / "default.onnx", grid=Grid(4, 4, 2))
+    write_tiny_tools(model)
+    return Daemon(load_model(model), seed=0)
+
+
+def transformed(
+    tool, daemon, kind: str, notes: list[dict], start: float, end: float, **settings
+) -> list[dict]:
+    """One Transformation of `kind` on the notes selected in [start, end) of a 32-beat clip: the apply, the
+    daemon's real reply, the apply the reply's bang continues -> the clip's notes after it."""
+    tool("load", kind=kind, clip={"length": 32, "notes": notes}, selection={"start": start, "end": end},
+         outsideBangs="apply")  # fmt: skip
+    answers = [tool("setting", key=key, value=value) for key, value in settings.items()]  # each applies
+    answers.append(tool("apply"))
+    assert all(a["errors"] == [] and a["out"] for a in answers), answers
+    sent = [m for a in answers for m in a["sent"]]  # one request on its way, the newest input waiting
+    after = tool("osc", messages=replies_to(daemon, sent))
+    while after["sent"]:  # the input that waited goes when the reply comes
+        after = tool("osc", messages=replies_to(daemon, after["sent"]))
+    assert after["errors"] == [], after["status"]
+    return sorted(after["clip"], key=lambda n: (n["start_time"], n["pitch"]))
+
+
+def steps(notes, lo=0.0, hi=1e9):
+    return sorted((n["pitch"], round(n["start_time"] * 4)) for n in notes if lo <= n["start_time"] < hi)
+
+
+def test_the_tools_as_transformations_against_the_daemon(tool, tools_daemon):
+    beat = hits([(p, 4.0 * bar + t) for bar in range(2) for p, t in GROOVE_BAR])
+    outside = hits([(49, 20.0)])  # a crash the selection does not hold: left alone by every tool
+    grooved = transformed(tool, tools_daemon, "groove", beat + outside, 0.0, 8.0)
+    assert sorted((p, s % 32) for p, s in steps(grooved, hi=16)) == steps(beat), "every hit: pitch and 16th"
+    assert {n["velocity"] for n in grooved if n["pitch"] != 49} != {100.0}
+    assert steps(grooved, lo=16) == [(49, 80)]
+    more = transformed(tool, tools_daemon, "continue", beat + outside, 0.0, 8.0, bars=2)
+    assert steps(more, hi=7.875) == steps(beat), "the selected bars as they were"
+    assert steps(more, lo=8.0, hi=16.0), "two new bars after the selection"
+    filled = transformed(tool, tools_daemon, "fill", beat + outside, 0.0, 8.0)
+    assert steps(filled, hi=3.875) == steps(beat, hi=4.0), "the bars before the fill as they were"
+    bass = hits([(40, 0.0), (40, 0.75), (43, 2.0), (45, 3.5), (40, 4.0), (40, 4.75), (43, 6.0)])
+    drums = transformed(tool, tools_daemon, "drumify", bass, 0.0, 8.0, density=0.6)
+    assert drums and all(n["start_time"] < 8.0 for n in drums) and {n["pitch"] for n in drums} != {40, 43, 45}
+
+
 def _build_tools():
     import importlib.util
 
@@ -210,6 +263,10 @@ def _build_tools():
 TOOL_FILES = [
     ("NudgeGenerator.amxd", "generator", b"nagg"),
     ("NudgeTransform.amxd", "transformation", b"natt"),
+    ("NudgeGroove.amxd", "groove", b"natt"),
+    ("NudgeDrumify.amxd", "drumify", b"natt"),
+    ("NudgeContinue.amxd", "continue", b"natt"),
+    ("NudgeFill.amxd", "fill", b"natt"),
 ]
 
 
