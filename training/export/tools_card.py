@@ -58,7 +58,8 @@ def tools_section(model_path: str | Path) -> list[str]:
         repeats = metrics.get("config", {}).get("repeats", "?")
         lines += [
             f"Issue 22's targets on the GMD test split ({repeats} repeats, mean ± sd; "
-            f"`nudge-train evaluate-tools {model_path} --out {report.parent}`; the report and plots there):",
+            f"`nudge-train evaluate-tools {model_path} --data data/gmd_4bar.npz --fills "
+            f"data/gmd_fill_1bar.npz --out {report.parent}`; the report and plots there):",
             "",
             *targets_table(metrics),
             "",
