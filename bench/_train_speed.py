@@ -5,7 +5,9 @@
 
 Variants (``training.fitting.step``): ``legacy`` is the step as it was before issue 14
 (``bench/_legacy_step.py``: CPU-side sampling, five ``.item()`` per step), measured in the same run as
-the baseline; ``step`` is today's step without CUDA graphs; ``graphs`` replays it as one CUDA graph;
+the baseline; ``issue13`` is today's step on the recipe before issue 21 (no same-setting groups, no
+diversity floor: ``ISSUE13_OVERRIDES``), the baseline of the recipe's own cost; ``step`` is today's step
+without CUDA graphs; ``graphs`` replays it as one CUDA graph;
 ``compile`` adds ``torch.compile``.
 Every figure is the best of ``--rounds`` interleaved rounds of ``--steps`` steps (fair on shared CPUs),
 after warm-up steps (capture and compilation happen there; their seconds are printed), with the device
@@ -31,6 +33,8 @@ from training.fitting.train import Trainer
 REFERENCE_STEPS_S = {("cuda", 128): 30.0, ("cuda", 1024): 28.0, ("cuda", 2048): 30.0, ("cpu", 128): 20.0}
 TARGET_STEPS_S_128, TARGET_SAMPLES_S = 300.0, 500_000.0
 RECIPE_STEPS, TARGET_RECIPE_S = 14_000, 60.0
+# the recipe as issue 13 shipped it: every row its own setting, no diversity floor (issue 21 added them)
+ISSUE13_OVERRIDES = {"pack": 1, "diversity_weight": 0.0}
 
 
 def recipe_config(recipe: list[str], **overrides):
@@ -82,7 +86,9 @@ def main(args: argparse.Namespace, recipe: list[str]) -> int:
     if args.threads > 0:  # one thread: figures that a busy shared CPU disturbs far less (no OpenMP barriers)
         torch.set_num_threads(args.threads)
     batches = [int(b) for b in (args.batch_sizes or ("128,1024,4096,16384" if on_gpu else "128")).split(",")]
-    variants = (args.variants or ("legacy,step,graphs,compile" if on_gpu else "legacy,step")).split(",")
+    variants = (args.variants or ("legacy,step,graphs,compile" if on_gpu else "legacy,issue13,step")).split(
+        ","
+    )
     steps = args.steps or (300 if on_gpu else 100)
     name = torch.cuda.get_device_name(device) if on_gpu else f"{torch.get_num_threads()} CPU threads"
     print(f"speed: {name}, torch {torch.__version__}; recipe {shlex.join(recipe)}")
@@ -97,6 +103,7 @@ def main(args: argparse.Namespace, recipe: list[str]) -> int:
                 if (on_gpu or v not in ("graphs", "compile")) and (v != "legacy" or batch == batches[0])
             ]
             trainers, rates, warm = {}, {v: 0.0 for v in chosen}, {}
+            baseline: dict[str, float] = {}
             for variant in chosen:
                 config = recipe_config(
                     recipe,
@@ -107,6 +114,7 @@ def main(args: argparse.Namespace, recipe: list[str]) -> int:
                     cuda_graphs="on" if variant in ("graphs", "compile") else "off",
                     compile=variant == "compile",
                     progress=False,
+                    **(ISSUE13_OVERRIDES if variant in ("issue13", "legacy") else {}),
                 )
                 torch.manual_seed(0)
                 trainers[variant] = Trainer(config)
@@ -130,6 +138,10 @@ def main(args: argparse.Namespace, recipe: list[str]) -> int:
                     legacy[batch] = rate
                 elif batch in legacy:
                     ratios.append(f"{rate / legacy[batch]:.2f}x legacy")
+                if variant == "issue13":
+                    baseline[variant] = rate
+                elif "issue13" in baseline and variant != "legacy":
+                    ratios.append(f"{rate / baseline['issue13']:.2f}x issue13 (the recipe before issue 21)")
                 reference = REFERENCE_STEPS_S.get((device.type, batch))
                 if reference:
                     ratios.append(f"{rate / reference:.2f}x issue-14 reference {reference:g} steps/s")
@@ -164,7 +176,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--speed", action="store_true", help="measure training steps/s")
     group.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
     group.add_argument("--batch-sizes", default="", help="comma-separated, e.g. 128,1024")
-    group.add_argument("--variants", default="", help="legacy,step,graphs,compile")
+    group.add_argument("--variants", default="", help="legacy,issue13,step,graphs,compile")
     group.add_argument("--threads", type=int, default=0, help="torch CPU threads (default: torch's choice)")
     group.add_argument("--rounds", type=int, default=3, help="interleaved rounds; the best counts")
     group.add_argument("--steps", type=int, default=0, help="timed steps per figure (default 100; CUDA 300)")

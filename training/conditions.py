@@ -2,6 +2,11 @@
 
 Descriptor conditions are measured with ``companion.core.descriptors.describe_batch`` (the daemon measures its
 candidates with the same code) and mapped to 0..1 by a ``QuantileNormaliser`` fitted on the train split only.
+A slider in ``ZERO_ANCHORED`` starts at the descriptor's musical zero instead of the data's lowest value:
+swing 0 is straight (no offset between off-beat and on-beat 16ths), its quantiles those of the positive
+swings above it; training windows below the zero (early off-beats) get mirrored slider values below 0
+(``QuantileNormaliser.transform(..., extrapolate=True)``), so the generator learns them apart from straight,
+and the product's 0..1 never asks for them.
 A dataset's extra per-window conditions (``cond_<name>``, already 0..1, e.g. Spotify's danceability) pass
 through unchanged (identity quantiles). Styles are the train split's sorted distinct labels.
 """
@@ -13,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from companion.core.descriptors import DESCRIPTOR_INDEX, DESCRIPTOR_TABLE, describe_batch
+from companion.core.descriptors import DESCRIPTOR_INDEX, DESCRIPTOR_TABLE, SLIDER_ENDS, describe_batch
 from companion.core.errors import UsageError
 from companion.core.model_meta import ConditionMeta
 from companion.core.normaliser import N_QUANTILES, QuantileNormaliser
@@ -22,6 +27,7 @@ from training.dataset import RhythmDataset
 TRAIN_SPLIT = "train"
 FORBIDDEN_SPLIT = "test"
 _DESCRIPTIONS = {name: (unit, text) for name, unit, text in DESCRIPTOR_TABLE}
+ZERO_ANCHORED = frozenset({"swing"})  # slider 0 = raw 0 (see the module docstring)
 
 
 class ConditionError(UsageError):
@@ -52,6 +58,7 @@ class ConditionSpace:
     names: tuple[str, ...]
     normaliser: QuantileNormaliser  # one row per name, in ``names`` order
     styles: tuple[str, ...] = ()
+    defaults: tuple[float, ...] = ()  # per name: the slider of the train rows' median (() = 0.5 each)
 
     @classmethod
     def fit(cls, train: RhythmDataset, names: tuple[str, ...], use_styles: bool = True) -> ConditionSpace:
@@ -69,12 +76,15 @@ class ConditionSpace:
         probs = np.linspace(0.0, 1.0, N_QUANTILES)
         for name in names:
             if name in DESCRIPTOR_INDEX:
-                columns.append(np.quantile(raw[:, DESCRIPTOR_INDEX[name]].astype(np.float64), probs))
+                columns.append(_quantiles(name, raw[:, DESCRIPTOR_INDEX[name]].astype(np.float64), probs))
             else:
                 columns.append(probs.copy())  # already 0..1: identity
         normaliser = QuantileNormaliser(tuple(names), np.stack(columns), probs)
         styles = tuple(train.styles) if use_styles else ()
-        return cls(tuple(names), normaliser, styles)
+        space = cls(tuple(names), normaliser, styles)
+        medians = np.median(space.raw_values(train), axis=0)  # [C]
+        defaults = tuple(round(float(v), 4) for v in normaliser.transform(medians[None])[0])
+        return cls(tuple(names), normaliser, styles, defaults)
 
     @property
     def measured(self) -> tuple[int, ...]:
@@ -103,7 +113,7 @@ class ConditionSpace:
 
     def encode(self, dataset: RhythmDataset) -> tuple[np.ndarray, np.ndarray]:
         """Normalised conditions float32 [N, C] in 0..1 and style indices int64 [N] (-1: unknown style)."""
-        cond = self.normaliser.transform(self.raw_values(dataset)).astype(np.float32)
+        cond = self.normaliser.transform(self.raw_values(dataset), extrapolate=True).astype(np.float32)
         return cond, self.style_indices(dataset)
 
     def style_indices(self, dataset: RhythmDataset) -> np.ndarray:
@@ -119,20 +129,46 @@ class ConditionSpace:
         return np.maximum(q75 - q25, 1e-3).astype(np.float32)
 
     def condition_metas(self) -> tuple[ConditionMeta, ...]:
+        """The metadata of every condition: description (with what each slider end means), quantiles, and
+        the default (``defaults``; 0.5 for a space saved without them)."""
+        defaults = self.defaults or (0.5,) * len(self.names)
         metas = []
-        for name, row in zip(self.names, self.normaliser.quantiles, strict=True):
+        for name, row, default in zip(self.names, self.normaliser.quantiles, defaults, strict=True):
             unit, text = _DESCRIPTIONS.get(name, ("0..1", f"per-window condition '{name}' of the dataset"))
-            metas.append(ConditionMeta(name, text, tuple(float(v) for v in row), default=0.5, unit=unit))
+            low, high = SLIDER_ENDS.get(name, ("the lowest value in the training data", "the highest"))
+            description = f"{text}. 0 = {low}; 1 = {high}"
+            metas.append(
+                ConditionMeta(
+                    name, description, tuple(float(v) for v in row), default=float(default), unit=unit
+                )
+            )
         return tuple(metas)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        data = {
             "names": list(self.names),
             "normaliser": self.normaliser.to_dict(),
             "styles": list(self.styles),
         }
+        if self.defaults:
+            data["defaults"] = list(self.defaults)
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ConditionSpace:
         normaliser = QuantileNormaliser.from_dict(data["normaliser"]).subset(data["names"])
-        return cls(tuple(data["names"]), normaliser, tuple(data["styles"]))
+        defaults = tuple(float(v) for v in data.get("defaults", ()))
+        return cls(tuple(data["names"]), normaliser, tuple(data["styles"]), defaults)
+
+
+def _quantiles(name: str, values: np.ndarray, probs: np.ndarray) -> np.ndarray:
+    """The slider table of descriptor ``name`` over the train rows' ``values``: their quantiles at ``probs``;
+    for a ``ZERO_ANCHORED`` one, 0 and then the quantiles of the values above 0 (the plain quantiles when
+    there are none)."""
+    if name in ZERO_ANCHORED:
+        positive = values[values > 0]
+        if len(positive):
+            table = np.quantile(positive, probs)
+            table[0] = 0.0
+            return table
+    return np.quantile(values, probs)

@@ -12,14 +12,15 @@ from __future__ import annotations
 import argparse
 import random
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from companion.core.cli_args import int_in, number_in, seed
-from companion.core.descriptors import DESCRIPTOR_TABLE, describe
+from companion.core.descriptors import DESCRIPTOR_NAMES, describe
 from companion.core.errors import NudgeError, UsageError
 from companion.core.midi_values import DEFAULT_BPM, MAX_BPM, MIN_BPM
-from companion.core.model_meta import STYLE_ANY
+from companion.core.model_meta import STYLE_ANY, ConditionMeta
 from companion.core.outputs import MIDI, PNG, add_output_arguments
 from companion.core.pattern import DEFAULT_CANDIDATES, MAX_BARS, MAX_CANDIDATES, MIN_CANDIDATES, Pattern
 from companion.runtime.models_dir import default_model_path
@@ -30,7 +31,9 @@ if TYPE_CHECKING:
 DEFAULT_AMOUNT, DEFAULT_AMOUNT_KEEP = 0.2, 1.0
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
+def add_arguments(parser: argparse.ArgumentParser, argv: Sequence[str] = ()) -> None:
+    """The options; the slider options are those of the model that ``argv``'s ``--model`` (or the
+    default model) has, described by its metadata."""
     parser.add_argument("--model", type=Path, help=f"model file (default: {default_model_path()})")
     add_output_arguments(
         parser, "the .mid file to write (with --count: NAME_1.mid .. NAME_N.mid)", count=True
@@ -78,26 +81,65 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="with --from: voices kept exactly, e.g. kick,snare (also hats, toms, cymbals); the others are "
         "generated to fit them (or nudged by --amount)",
     )
-    group = parser.add_argument_group("conditions (sliders, 0..1; missing ones take the model's defaults)")
-    for name, _unit, text in DESCRIPTOR_TABLE:
-        group.add_argument(
-            f"--{name.replace('_', '-')}",
-            dest=f"cond_{name}",
-            type=number_in(0.0, 1.0),
-            metavar="0..1",
-            help=text,
+    _add_condition_arguments(parser, _model_path(argv))
+
+
+def _model_path(argv: Sequence[str]) -> Path:
+    """The model ``nudge generate`` will load: ``--model`` in ``argv``, else the default."""
+    peek = argparse.ArgumentParser(add_help=False)
+    peek.add_argument("--model", type=Path)
+    known, _ = peek.parse_known_args(list(argv))
+    return known.model or default_model_path()
+
+
+def _add_condition_arguments(parser: argparse.ArgumentParser, path: Path) -> None:
+    """One ``--NAME 0..1`` option per condition of the model at ``path``, with what its two ends mean.
+
+    Only those are offered. The other descriptors' options are still understood, unlisted, so that
+    ``--swing`` for a model without swing (or with a model that cannot be read) gets the clear error of
+    ``run`` naming the model's conditions (or why the model cannot be used) rather than argparse's."""
+    from companion.runtime.model import ModelError, load_model
+
+    conditions: tuple[ConditionMeta, ...]
+    try:
+        meta = load_model(path).meta
+    except ModelError as error:
+        conditions, title = (), f"conditions: none offered ({error})"
+    else:
+        conditions = meta.conditions
+        title = (
+            f"conditions of the model {path.name} (sliders 0..1; missing ones take the model's defaults, "
+            "the training data's median)"
         )
+    group = parser.add_argument_group(title)
+    taken = {option for action in parser._actions for option in action.option_strings}
+    offered: list[str] = []
+
+    def add(name: str, help_text: str) -> None:
+        flag = f"--{name.replace('_', '-')}"
+        if flag not in taken:  # a condition named like another option is reachable through --cond
+            group.add_argument(
+                flag, dest=f"cond_{name}", type=number_in(0.0, 1.0), metavar="0..1", help=help_text
+            )
+            taken.add(flag)
+            offered.append(name)
+
+    for condition in conditions:
+        add(condition.name, f"{condition.description} (default {condition.default:.2f})")
+    for name in DESCRIPTOR_NAMES:
+        add(name, argparse.SUPPRESS)
     group.add_argument(
         "--cond",
         action="append",
         default=[],
         metavar="NAME=VALUE",
-        help="any other condition of the model (e.g. --cond danceability=0.8)",
+        help="a condition of the model by name (any of them, e.g. --cond danceability=0.8)",
     )
+    parser.set_defaults(_conditions=tuple(offered))
 
 
 def _sliders(args: argparse.Namespace) -> dict[str, float]:
-    sliders = {name: getattr(args, f"cond_{name}") for name, _, _ in DESCRIPTOR_TABLE}
+    sliders = {name: getattr(args, f"cond_{name}") for name in getattr(args, "_conditions", ())}
     sliders = {k: v for k, v in sliders.items() if v is not None}
     for item in args.cond:
         name, sep, value = item.partition("=")

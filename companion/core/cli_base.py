@@ -18,6 +18,7 @@ import argparse
 import dataclasses
 import importlib
 import importlib.metadata
+import inspect
 import logging
 import platform
 import sys
@@ -78,7 +79,12 @@ def build_parser(
         sub.set_defaults(_module=module)
         if chosen:
             _add_verbose(sub, "verbose_after")  # `nudge serve -v` as `nudge -v serve` (they add up)
-            importlib.import_module(module).add_arguments(sub)
+            # a command whose options depend on the command line (a model's sliders) gets it too
+            add = importlib.import_module(module).add_arguments
+            if "argv" in inspect.signature(add).parameters:
+                add(sub, argv=argv)
+            else:
+                add(sub)
     return parser
 
 

@@ -28,6 +28,20 @@ DESCRIPTOR_TABLE: tuple[tuple[str, str, str], ...] = (
     ("consistency", "0..1", "mean share of onsets common to consecutive bars (Jaccard)"),
 )
 DESCRIPTOR_NAMES: tuple[str, ...] = tuple(name for name, _, _ in DESCRIPTOR_TABLE)
+# What a producer gets at each end of the descriptor's 0..1 slider (the training data's extremes; swing's 0
+# is straight: training.conditions.ZERO_ANCHORED). Shown by nudge generate --help, nudge info and the device.
+SLIDER_ENDS: dict[str, tuple[str, str]] = {
+    "density": ("sparse", "busy"),
+    "density_low": ("few kicks and low toms", "many"),
+    "density_mid": ("few snares and toms", "many"),
+    "density_high": ("few hats and cymbals", "many"),
+    "syncopation": ("on the beat", "off the beat"),
+    "swing": ("straight", "strong shuffle (off-beat 16ths late)"),
+    "energy": ("soft", "hard"),
+    "microtiming_spread": ("tight on the grid", "loose"),
+    "symmetry": ("halves differ", "second half repeats the first"),
+    "consistency": ("every bar different", "one bar repeated"),
+}
 DESCRIPTOR_INDEX: dict[str, int] = {name: i for i, name in enumerate(DESCRIPTOR_NAMES)}
 
 

@@ -2,6 +2,10 @@
 
 Slider 0.5 means "the median of the reference (training) data" and 0.9 "busier than 90% of it". Tied
 quantiles (common for discrete descriptors) map to the middle of the span of probabilities they cover.
+A table may start at a musical zero instead of the data's lowest value (swing: 0 = straight, the quantiles
+of the positive values above it; ``training.conditions``): values below it have no slider position, and
+``transform(..., extrapolate=True)`` mirrors them below 0 (a value ``d`` under the first quantile maps to
+minus the slider of the value ``d`` above it), so a search can still tell them from the zero itself.
 """
 
 from __future__ import annotations
@@ -52,12 +56,22 @@ class QuantileNormaliser:
         probs = np.linspace(0.0, 1.0, n_quantiles)
         return cls(tuple(names), np.quantile(values, probs, axis=0).T, probs)
 
-    def transform(self, values: np.ndarray) -> np.ndarray:
-        """Raw [N, D] -> 0..1 [N, D] (float32)."""
+    def transform(self, values: np.ndarray, extrapolate: bool = False) -> np.ndarray:
+        """Raw [N, D] -> 0..1 [N, D] (float32). ``extrapolate``: values beyond the table's ends are mirrored
+        at them (below 0, above 1) instead of clamped, so ``x`` and ``2 * end - x`` lie the same distance
+        from the end's slider value."""
         values = np.asarray(values, dtype=np.float64)
         out = np.empty(values.shape, dtype=np.float32)
         for d, (xs, ps) in enumerate(self._tables):
-            out[..., d] = np.interp(values[..., d], xs, ps)
+            x = values[..., d]
+            if extrapolate:
+                low, high = xs[0], xs[-1]
+                inside = np.interp(np.clip(x, low, high), xs, ps)
+                below = 2 * ps[0] - np.interp(np.minimum(2 * low - x, high), xs, ps)
+                above = 2 * ps[-1] - np.interp(np.maximum(2 * high - x, low), xs, ps)
+                out[..., d] = np.where(x < low, below, np.where(x > high, above, inside))
+            else:
+                out[..., d] = np.interp(x, xs, ps)
         return out
 
     def inverse(self, sliders: np.ndarray) -> np.ndarray:

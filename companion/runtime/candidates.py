@@ -79,7 +79,8 @@ def vary_conditions(model: Model, clip: Pattern, sliders: Mapping[str, float]) -
     search = model_search(model)
     base = search.defaults.copy()
     if any(search.condition_names[i] not in sliders for i in search.measured):  # the clip's own positions
-        base[list(search.measured)] = measure(model, clip.to_array()[None], clip.grid, 0.5)[0]
+        own = measure(model, clip.to_array()[None], clip.grid, 0.5)[0]
+        base[list(search.measured)] = np.clip(own, 0.0, 1.0)  # the generator's inputs stay in 0..1
     return condition_vector(model, sliders, base)
 
 
@@ -156,11 +157,13 @@ def fit_clip(clip: Pattern, bars: int) -> Pattern:
 
 
 def measure(model: Model, batch: np.ndarray, grid: Grid, threshold: float | None = None) -> np.ndarray:
-    """The measured conditions of every pattern in ``batch``, normalised to 0..1 -> [N, M]."""
+    """The measured conditions of every pattern in ``batch``, normalised -> [N, M]: 0..1 within the model's
+    tables, mirrored beyond their ends (e.g. early off-beats below swing's straight 0), so the search ranks
+    such a candidate further from a request at that end than one exactly there."""
     search = model_search(model)
     threshold = search.threshold if threshold is None else threshold
     raw = describe_batch(batch, grid, threshold, search.columns)  # [N, M]
-    return search.normaliser.transform(raw)
+    return search.normaliser.transform(raw, extrapolate=True)
 
 
 def slider_targets(model: Model, cond: np.ndarray) -> np.ndarray:
@@ -175,6 +178,33 @@ def slider_distance(
     if not model_search(model).measured:
         return np.zeros(len(batch), dtype=np.float32)
     return np.mean((measure(model, batch, grid, threshold) - targets[None, :]) ** 2, axis=1)
+
+
+# A take meets the sliders when its RMS slider error is within TAKE_MARGIN of the best candidate's; the search
+# picks one of those seeded at random (``choose_take``), not always the nearest: the nearest candidates of
+# different seeds are near-duplicates of each other (issue 21), so "generate again" gave the same beat.
+TAKE_MARGIN = 0.05
+_TAKE_STREAM = 0x7A4E  # the pick's random stream, apart from the latent vectors' (same seed, same take)
+
+
+def choose_take(score: np.ndarray, seed: int, margin: float | None = None) -> int:
+    """Index into ``score`` [N] (``slider_distance``: mean squared error) of the take for ``seed``: uniform
+    among the candidates whose RMS error is at most the best one's + ``margin`` (default ``TAKE_MARGIN``;
+    0: the nearest)."""
+    margin = TAKE_MARGIN if margin is None else margin
+    rms = np.sqrt(np.maximum(score, 0.0))  # [N]
+    meets = np.flatnonzero(rms <= rms.min() + margin)
+    return int(meets[_splitmix64(seed ^ _TAKE_STREAM) % len(meets)])
+
+
+def _splitmix64(value: int) -> int:
+    """A well-mixed 64-bit hash of ``value`` (SplitMix64): the pick in microseconds (a numpy Generator
+    costs about 0.1 ms to seed, 5% of a request)."""
+    mask = (1 << 64) - 1
+    z = (value + 0x9E3779B97F4A7C15) & mask
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & mask
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & mask
+    return z ^ (z >> 31)
 
 
 def hit_change(a_hits: np.ndarray, b_hits: np.ndarray) -> np.ndarray:

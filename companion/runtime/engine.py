@@ -2,17 +2,22 @@
 
 ``generate``: draw ``n_candidates`` latent vectors (seeded), run the generator once on the batch, measure
 every candidate's descriptors with ``companion.core.descriptors.describe_batch`` (the training code), map them
-to 0..1 with the model's quantile normaliser and return the candidate closest to the requested sliders
+to 0..1 with the model's quantile normaliser and return a candidate that meets the requested sliders
 (mean squared difference over the conditions that are descriptors; other conditions, e.g. Spotify's
-danceability, are only generator inputs). Shorter than the model: every non-overlapping window of the
-requested length is a candidate. Longer: the best candidate, then the candidates that meet the sliders
-and stay closest to it, concatenated.
+danceability, are only generator inputs): one picked with the seed among those whose RMS error is within
+``candidates.TAKE_MARGIN`` of the nearest (``choose_take``), so that each seed is a different take, not the
+nearest candidate every time (issue 21: those were near-duplicates across seeds). Shorter than the model:
+every non-overlapping window of the requested length is a candidate. Longer: the chosen candidate, then the
+candidates that meet the sliders and stay closest to it, concatenated.
 
 ``vary``: the "subtle nudge". The change between two patterns is
 
     hit_change(a, b) = |hits(a) XOR hits(b)| / max(1, |hits(a)| + |hits(b)|)     (0 same .. 1 disjoint)
 
-For every candidate c the clip is moved towards c by flipping ceil(amount * H) of the H cells where they
+For each of the VARY_BLENDS candidates nearest to the clip among those at least VARY_REACH away from it
+(a clip Nudge made has near-copies among the candidates at its own sliders, which would leave nothing to
+nudge; with the reach, each amount changes a made clip about as much as a real one, issue 21), the clip is
+moved towards the candidate c by flipping ceil(amount * H) of the H cells where they
 disagree, most musically sensible first: where the generator is most certain (|p - threshold|) and the
 position is metrically weak (16ths before 8ths before beats before bar lines), so downbeats survive small
 nudges. Hits that persist keep the clip's velocity and micro-timing; new hits take the candidate's. The
@@ -36,6 +41,7 @@ from companion.core.errors import ModelError, UsageError
 from companion.core.pattern import HIT, MAX_OFFSET_STEPS, OFFSET, VELOCITY, Grid, Pattern
 from companion.runtime.candidates import (
     check_grid,
+    choose_take,
     condition_vector,
     fit_candidates,
     fit_clip,
@@ -65,10 +71,10 @@ def _generate(model: Model, cond: np.ndarray, style: str | None, bars: int, seed
     if bars <= grid.bars:
         windows = windows_of(raw, grid, bars)  # [N * k, 3, V, bars * steps_per_bar]
         out_grid = grid.with_bars(bars)
-        best = int(np.argmin(slider_distance(model, windows, out_grid, targets)))
-        return Pattern.from_array(windows[best], out_grid, search.threshold)
+        take = choose_take(slider_distance(model, windows, out_grid, targets), seed)
+        return Pattern.from_array(windows[take], out_grid, search.threshold)
     score = slider_distance(model, raw, grid, targets)  # [N]
-    chosen = [int(np.argmin(score))]
+    chosen = [choose_take(score, seed)]
     hits = raw[:, HIT] >= search.threshold  # [N, V, T]
     closeness = hit_change(hits, hits[chosen[0]][None])  # [N]: prefer segments that sound like the first
     for _ in range(math.ceil(bars / grid.bars) - 1):
@@ -134,6 +140,7 @@ def vary(model: Model, request: SearchRequest) -> Pattern:
 
 
 VARY_BLENDS = 16  # the candidates nearest to the clip that are blended and scored
+VARY_REACH = 0.4  # ... of those at least this hit change away from it (see _blend)
 _JITTER = np.random.default_rng(0).random(1 << 16).astype(np.float32) * 1e-4  # fixed tie-breaker per cell
 
 
@@ -149,7 +156,8 @@ def _weakness(grid: Grid, threshold: float) -> np.ndarray:
 def blend(
     clip: Pattern, cands: np.ndarray, amount: float, threshold: float, frozen: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Move the clip towards the candidates nearest to it -> blends [B, 3, V, T], hit_change to each [B].
+    """Move the clip towards the candidates nearest to it (at least VARY_REACH away) -> blends [B, 3, V, T],
+    hit_change to each [B].
 
     ``frozen`` (bool [V, T]): cells that never flip (the kept voices)."""
     m, _, v, t = cands.shape
@@ -164,7 +172,10 @@ def blend(
     counts = cand_hits.astype(np.float32) @ selector  # [M, 2], exact small integers
     total = counts[:, 0] + np.float32(np.count_nonzero(clip_hits))  # [M]
     changes = (total - 2 * counts[:, 1]).astype(np.float64) / np.maximum(total, 1)  # [M]: equals hit_change
-    near = np.argsort(changes, kind="stable")[:VARY_BLENDS]  # [B]
+    # the nearest candidates at least VARY_REACH away from the clip (then nearer ones, if too few are): a
+    # candidate that is nearly the clip itself (a clip Nudge made, at its own sliders) leaves nothing to nudge
+    reach = np.where(changes >= VARY_REACH, changes, changes + 2.0)  # [M]
+    near = np.argsort(reach, kind="stable")[:VARY_BLENDS]  # [B]
     flat, changes, b = flat[near], changes[near], len(near)
     disagree = cand_hits[near] ^ clip_hits  # [B, W]
     if frozen is not None:

@@ -267,3 +267,55 @@ def test_a_bug_gives_its_traceback_and_exit_1_never_a_user_error_line(tmp_path, 
     err = capsys.readouterr().err
     assert "Traceback" in err and "operands could not be broadcast" in err
     assert "nudge generate: internal error: this is a bug in Nudge" in err and not out.exists()
+
+
+# -- the sliders offered are the model's, with what their ends mean (issue 21) ------------------------------
+
+
+def _help(argv):
+    with pytest.raises(SystemExit) as done:
+        main(argv)
+    assert done.value.code == 0
+
+
+def test_help_offers_exactly_the_models_conditions_with_their_ends(tmp_path, capsys):
+    from tests.support.tiny_onnx import tiny_meta, tiny_model_bytes
+
+    meta = tiny_meta(conditions=("density", "swing"))
+    ends = {"density": "0 = sparse; 1 = busy", "swing": "0 = straight; 1 = strong shuffle"}
+    conditions = tuple(
+        type(c)(c.name, f"what it is. {ends[c.name]}", c.quantiles, c.default, c.unit)
+        for c in meta.conditions
+    )
+    path = tmp_path / "two.onnx"
+    path.write_bytes(tiny_model_bytes(type(meta)(**{**meta.__dict__, "conditions": conditions})))
+    _help(["generate", "--model", str(path), "--help"])
+    text = capsys.readouterr().out
+    assert "--density 0..1" in text and "--swing 0..1" in text
+    assert "0 = straight; 1 = strong shuffle" in text and "0 = sparse; 1 = busy" in text
+    for other in (
+        "--density-low",
+        "--density-mid",
+        "--density-high",
+        "--energy",
+        "--symmetry",
+        "--syncopation",
+    ):
+        assert other not in text, other
+    assert "conditions of the model two.onnx" in text
+
+
+def test_help_of_another_model_offers_its_own_and_an_unreadable_one_none(tmp_path, model, capsys):
+    _help(["generate", f"--model={model}", "--help"])
+    text = capsys.readouterr().out
+    assert "--density 0..1" in text and "--syncopation 0..1" in text and "--swing" not in text
+    _help(["generate", "--model", str(tmp_path / "none.onnx"), "--help"])
+    text = capsys.readouterr().out
+    assert "none offered" in text and "model file not found" in text and "--density 0..1" not in text
+
+
+def test_a_slider_the_model_lacks_is_named_in_a_clear_error(tmp_path, model, capsys):
+    out = tmp_path / "x.mid"
+    assert main(["generate", "--model", model, "--energy", "0.3", "-o", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "unknown condition 'energy'" in err and "density" in err and not out.exists()

@@ -71,3 +71,13 @@ def test_json_round_trip():
 def test_bad_input_is_refused(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+def test_extrapolate_mirrors_beyond_the_ends_and_keeps_the_inside():
+    norm = QuantileNormaliser(("swing",), np.array([[0.0, 0.1, 0.4]]), np.array([0.0, 0.5, 1.0]))
+    raw = np.array([[-0.1], [-0.05], [0.0], [0.05], [0.4], [0.7], [-2.0]])
+    got = norm.transform(raw, extrapolate=True)[:, 0]
+    # below 0 (straight): minus the slider of the mirrored value; above the top: 2 - its mirror's slider
+    np.testing.assert_allclose(got, [-0.5, -0.25, 0.0, 0.25, 1.0, 1.5, -1.0], atol=1e-6)
+    np.testing.assert_allclose(norm.transform(raw)[:, 0], [0, 0, 0, 0.25, 1, 1, 0], atol=1e-6)  # clamped
+    assert np.all(np.diff(norm.transform(np.linspace(-1, 1, 41)[:, None], extrapolate=True)[:, 0]) >= 0)

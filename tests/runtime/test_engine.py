@@ -51,23 +51,55 @@ def test_density_slider_steers_the_result(model):
     assert hits[0] < hits[1] < hits[2]
 
 
-def test_picks_the_candidate_closest_to_the_sliders(model):
-    """The returned pattern is the candidate whose measured sliders are nearest to the requested ones,
-    measured here independently of the engine: each candidate's ``describe()`` through the model's own
-    quantile normaliser (the metadata's table), then the mean squared difference."""
-    sliders = {"density": 0.3, "syncopation": 0.8}
+def _distances(model, sliders, seed):
+    """Every candidate generate() draws for ``seed`` and its distance to ``sliders``, measured here
+    independently of the engine: ``describe()`` through the model's own quantile normaliser (the metadata's
+    table), then the mean squared difference."""
     cond = candidates.condition_vector(model, sliders)
-    raw = candidates.sample(model, cond, "rock", 9, 64)  # the batch generate() draws for this seed
+    raw = candidates.sample(model, cond, "rock", seed, 64)  # the batch generate() draws for this seed
     grid, threshold = model.meta.grid, model.meta.hit_threshold
     patterns = [Pattern.from_array(r, grid, threshold) for r in raw]
     names = list(sliders)
     described = np.array([[describe(c)[n] for n in names] for c in patterns])  # [64, 2] raw values
     normalised = model.meta.normaliser().subset(names).transform(described)  # [64, 2] in 0..1
-    distance = ((normalised - np.array([sliders[n] for n in names])) ** 2).mean(axis=1)
+    return patterns, ((normalised - np.array([sliders[n] for n in names])) ** 2).mean(axis=1)
+
+
+def test_picks_a_candidate_that_meets_the_sliders(model):
+    """The returned pattern is one of the candidates whose RMS slider error is within TAKE_MARGIN of the
+    nearest; with a margin of 0 it is the nearest itself."""
+    sliders = {"density": 0.3, "syncopation": 0.8}
+    for seed in range(6):
+        patterns, distance = _distances(model, sliders, seed)
+        chosen = engine.generate(model, ask(model, seed=seed, sliders=sliders, style="rock", bars=2))
+        at = next(i for i, c in enumerate(patterns) if c.same_as(chosen))
+        assert np.sqrt(distance[at]) <= np.sqrt(distance.min()) + candidates.TAKE_MARGIN + 1e-6
+
+
+def test_margin_zero_picks_the_nearest(model, monkeypatch):
+    monkeypatch.setattr(candidates, "TAKE_MARGIN", 0.0)
+    sliders = {"density": 0.3, "syncopation": 0.8}
+    patterns, distance = _distances(model, sliders, 9)
     chosen = engine.generate(model, ask(model, seed=9, sliders=sliders, style="rock", bars=2))
     at = next(i for i, c in enumerate(patterns) if c.same_as(chosen))
     assert distance[at] == pytest.approx(distance.min(), abs=1e-6)  # the nearest (ties: any of them)
     assert distance[at] < np.median(distance)
+
+
+def test_other_seeds_other_takes_among_near_equals(model):
+    """Seeds whose nearest candidates would be the same pattern give different takes."""
+    takes = [engine.generate(model, ask(model, seed=s, style="rock", bars=2)).hits for s in range(8)]
+    assert len({t.tobytes() for t in takes}) == 8
+
+
+def test_choose_take_is_seeded_and_uniform_among_those_that_meet_the_sliders():
+    score = np.array([0.04, 0.0025, 0.01, 0.2, 0.0036])  # RMS 0.2, 0.05, 0.1, 0.45, 0.06
+    picks = [candidates.choose_take(score, seed, margin=0.06) for seed in range(400)]
+    assert picks == [candidates.choose_take(score, seed, margin=0.06) for seed in range(400)]  # seeded
+    assert set(picks) == {1, 2, 4}  # RMS within 0.05 + 0.06 of the best; never 0 or 3
+    counts = np.bincount(picks, minlength=5)[[1, 2, 4]]
+    assert counts.min() > 400 / 3 * 0.7  # about uniform
+    assert {candidates.choose_take(score, seed, margin=0.0) for seed in range(50)} == {1}
 
 
 def test_shorter_and_longer_than_the_model(model):
@@ -224,10 +256,13 @@ def test_a_generator_returning_nan_is_an_error_not_a_pattern(model):
 
 
 def test_blend_measures_change_exactly_as_hit_change(model):
-    """blend's matrix-product change measure against the documented hit_change, on the nearest candidates."""
+    """blend's matrix-product change measure against the documented hit_change, on the nearest candidates
+    at least VARY_REACH away (then the nearer ones)."""
     cond = candidates.condition_vector(model, {})
     raw = candidates.sample(model, cond, None, 4, 64)
     clip = engine.generate(model, ask(model, seed=8, sliders={"density": 0.3}, bars=2))
     _, changes = engine.blend(clip, raw, 0.3, model.meta.hit_threshold)
-    expected = np.sort(candidates.hit_change(clip.hits[None], raw[:, 0] >= model.meta.hit_threshold))
-    assert np.array_equal(changes, expected[: engine.VARY_BLENDS])
+    every = candidates.hit_change(clip.hits[None], raw[:, 0] >= model.meta.hit_threshold)
+    far, near = np.sort(every[every >= engine.VARY_REACH]), np.sort(every[every < engine.VARY_REACH])
+    expected = np.concatenate([far, near])[: engine.VARY_BLENDS]
+    assert np.array_equal(changes, expected)

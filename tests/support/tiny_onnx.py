@@ -52,7 +52,9 @@ def tiny_meta(
     )
 
 
-def tiny_model_bytes(meta: ModelMeta, seed: int = 0) -> bytes:
+def tiny_model_bytes(meta: ModelMeta, seed: int = 0, z_scale: float = 1.0) -> bytes:
+    """``z_scale`` scales the noise's weights: 0 gives a generator that ignores its noise (one pattern per
+    setting: a conditional mode collapse)."""
     import onnx
     from onnx import TensorProto, helper, numpy_helper
 
@@ -62,6 +64,7 @@ def tiny_model_bytes(meta: ModelMeta, seed: int = 0) -> bytes:
     width = meta.latent_dim + n_cond + n_styles
     out = 3 * N_VOICES * t
     weight = rng.normal(0, 0.6, (width, out)).astype(np.float32)
+    weight[: meta.latent_dim] *= z_scale
     if n_cond:
         weight[meta.latent_dim, : N_VOICES * t] = 4.0  # first condition raises every hit logit
     bias = np.concatenate([np.full(N_VOICES * t, -2.0), np.zeros(2 * N_VOICES * t)]).astype(np.float32)
@@ -107,6 +110,6 @@ def tiny_model_bytes(meta: ModelMeta, seed: int = 0) -> bytes:
     return model.SerializeToString()
 
 
-def write_tiny_model(path: str | os.PathLike, seed: int = 0, **meta_kwargs) -> Path:
+def write_tiny_model(path: str | os.PathLike, seed: int = 0, z_scale: float = 1.0, **meta_kwargs) -> Path:
     """Write a contract-conforming tiny generator to ``path`` (atomically); kwargs go to ``tiny_meta``."""
-    return atomic_write_bytes(path, tiny_model_bytes(tiny_meta(**meta_kwargs), seed=seed))
+    return atomic_write_bytes(path, tiny_model_bytes(tiny_meta(**meta_kwargs), seed=seed, z_scale=z_scale))

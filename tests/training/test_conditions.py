@@ -97,3 +97,24 @@ def test_round_trip_and_metadata():
     ]
     data_dict["quantile_probs"] = [float(p) for p in space.normaliser.probs]
     assert ModelMeta.from_dict(data_dict).condition_names == ("density", "swing")
+
+
+def test_swing_zero_is_straight_and_early_off_beats_lie_below_it():
+    data = make_rhythm_dataset(n_train=40, n_val=0, n_test=0)
+    train = training_rows(data)
+    space = ConditionSpace.fit(train, ("density", "swing"))
+    raw = describe_batch(train.patterns, train.grid)[:, DESCRIPTOR_INDEX["swing"]]
+    assert (raw < 0).any() and (raw > 0).any()  # the fixture plays both early and late off-beats
+    table = space.normaliser.quantiles[1]
+    assert table[0] == 0.0 and table[-1] == pytest.approx(raw.max())
+    assert table[50] == pytest.approx(np.median(raw[raw > 0]))  # 0.5: the median of the swung windows
+    cond, _ = space.encode(train)
+    assert np.all(cond[raw < 0, 1] < 0) and np.all(cond[raw > 0, 1] > 0)  # early off-beats: below straight
+    assert cond[:, 0].min() >= 0  # the other sliders keep 0..1
+    # the default is the training median's slider; the description says what both ends mean
+    swing = space.condition_metas()[1]
+    assert swing.default == pytest.approx(
+        float(space.normaliser.transform([[0, np.median(raw)]])[0, 1]), 1e-3
+    )
+    assert "0 = straight" in swing.description and "1 = strong shuffle" in swing.description
+    assert ConditionSpace.from_dict(space.to_dict()).defaults == space.defaults

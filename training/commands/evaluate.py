@@ -45,10 +45,27 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--no-search",
         action="store_true",
-        help="skip the control sweep through companion.runtime.engine (generator + candidate search)",
+        help="skip the paths through companion.runtime.engine (generator + candidate search): the control "
+        "sweep and the takes at one setting",
     )
     parser.add_argument(
         "--candidates", type=int, default=64, help="candidates per request in the search path"
+    )
+    parser.add_argument(
+        "--diversity-settings",
+        type=int,
+        default=64,
+        help="takes at one setting: fixed (style, sliders) settings from random train windows per repeat "
+        "(default 64)",
+    )
+    parser.add_argument(
+        "--diversity-takes", type=int, default=16, help="takes at one setting: takes per setting (default 16)"
+    )
+    parser.add_argument(
+        "--vary-clips",
+        type=int,
+        default=48,
+        help="vary calibration: real and made clips per repeat (0: skip; default 48)",
     )
     parser.add_argument(
         "--compare",
@@ -77,6 +94,7 @@ def run(args: argparse.Namespace) -> int:
     from companion.core.provenance import machine_description, today
     from companion.runtime.model import load_model
     from training.dataset import RhythmDataset
+    from training.evaluation.diversity import DiversityConfig
     from training.evaluation.evaluate import EvalConfig, evaluate
     from training.evaluation.report import format_stdout, json_ready, text_table, write_report
     from training.evaluation.summary import comparison_rows
@@ -88,6 +106,9 @@ def run(args: argparse.Namespace) -> int:
         ("--repeats", args.repeats, 1),
         ("--sweep-samples", args.sweep_samples, 1),
         ("--candidates", args.candidates, 1),
+        ("--diversity-settings", args.diversity_settings, 1),
+        ("--diversity-takes", args.diversity_takes, 2),
+        ("--vary-clips", args.vary_clips, 0),
     ):
         if value is not None and value < low:
             print(f"error: {name} must be >= {low}, got {value}", file=sys.stderr)
@@ -98,6 +119,12 @@ def run(args: argparse.Namespace) -> int:
         n_samples=args.samples,
         search=not args.no_search,
         n_candidates=args.candidates,
+        diversity=DiversityConfig(
+            settings=args.diversity_settings,
+            samples=args.diversity_takes,
+            n_candidates=args.candidates,
+            search=not args.no_search,
+        ),
     )
     card = args.card or card_path_for(args.model)
     try:

@@ -17,6 +17,7 @@ import numpy as np
 
 from companion.core.descriptors import DESCRIPTOR_INDEX, DESCRIPTOR_NAMES, describe_batch
 from companion.core.model_meta import ModelMeta
+from companion.core.pattern import HIT, OFFSET, Grid
 from companion.runtime.search_request import DEFAULT_CANDIDATES
 from training.evaluation.metrics import spearman_rho
 
@@ -30,6 +31,8 @@ class ControlResult:
     mae: dict[str, float] = field(default_factory=dict)
     leakage: dict[str, dict[str, float]] = field(default_factory=dict)  # condition -> descriptor -> |rho|
     max_leak: dict[str, tuple[str, float]] = field(default_factory=dict)  # onto the other conditions
+    raw_mean: dict[str, np.ndarray] = field(default_factory=dict)  # condition -> [L] mean raw descriptor
+    offbeat: np.ndarray | None = None  # swing sweep: [L] mean offset (steps) of the hits on off-beat 16ths
     seconds: float = 0.0
 
     def to_dict(self) -> dict:
@@ -41,6 +44,8 @@ class ControlResult:
             "leakage": self.leakage,
             "max_leak": {k: {"onto": v[0], "abs_rho": v[1]} for k, v in self.max_leak.items()},
             "median_measured": {k: np.median(v, axis=1).tolist() for k, v in self.measured.items()},
+            "mean_raw": {k: v.tolist() for k, v in self.raw_mean.items()},
+            "swing_offbeat_offset": None if self.offbeat is None else self.offbeat.tolist(),
             "seconds": round(self.seconds, 3),
         }
 
@@ -57,16 +62,39 @@ def sweep_conditions(meta: ModelMeta, name: str, levels: np.ndarray, per_level: 
     return rows.astype(np.float32)
 
 
-def score(path: str, meta: ModelMeta, levels: np.ndarray, raw: dict[str, np.ndarray]) -> ControlResult:
-    """Score measured raw descriptors ``raw[name]`` [L * M, D] of each condition's sweep."""
+def offbeat_offsets(patterns: np.ndarray, grid: Grid) -> np.ndarray:
+    """Mean offset in steps of the hits on off-beat 16ths (odd steps) of each pattern [N, 3, V, T] -> [N]
+    (NaN where there are none). Swing is this minus the on-beat hits' mean (``describe_batch``)."""
+    hits = patterns[:, HIT] > 0.5
+    odd = hits & (np.arange(grid.n_steps) % 2 == 1)
+    counts = odd.sum(axis=(1, 2))
+    sums = np.where(odd, patterns[:, OFFSET], 0.0).sum(axis=(1, 2))
+    return np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
+
+
+def score(
+    path: str,
+    meta: ModelMeta,
+    levels: np.ndarray,
+    raw: dict[str, np.ndarray],
+    swing_patterns: np.ndarray | None = None,
+) -> ControlResult:
+    """Score measured raw descriptors ``raw[name]`` [L * M, D] of each condition's sweep (and the off-beat
+    offsets of the swing sweep's patterns ``swing_patterns`` [L * M, 3, V, T], when given)."""
     result = ControlResult(path, np.asarray(levels, dtype=np.float64))
+    if swing_patterns is not None:
+        offsets = offbeat_offsets(swing_patterns, meta.grid).reshape(len(levels), -1)
+        result.offbeat = np.nanmean(offsets, axis=1)
     conditions = measurable(meta)
     normaliser = meta.normaliser()
     for name, values in raw.items():
         per_level = len(values) // len(levels)
         requested = np.repeat(levels, per_level)
-        measured = normaliser.subset([name]).transform(values[:, [DESCRIPTOR_INDEX[name]]])[:, 0]
+        measured = normaliser.subset([name]).transform(values[:, [DESCRIPTOR_INDEX[name]]], extrapolate=True)[
+            :, 0
+        ]
         result.measured[name] = measured.reshape(len(levels), per_level)
+        result.raw_mean[name] = values[:, DESCRIPTOR_INDEX[name]].reshape(len(levels), per_level).mean(axis=1)
         result.rho[name] = spearman_rho(requested, measured)
         result.mae[name] = float(np.abs(measured - requested).mean())
         leak = {}
@@ -96,12 +124,13 @@ def raw_sweep(
     style = None
     if meta.has_styles:
         style = np.tile(rng.choice(len(meta.styles), size=per_level, p=style_freq), len(levels))
-    raw = {}
+    raw, swing = {}, None
     for name in measurable(meta):
         cond = sweep_conditions(meta, name, levels, per_level)
         patterns = run(np.tile(z, (len(levels), 1)), cond, style)
         raw[name] = describe_batch(patterns, meta.grid)
-    return score("raw", meta, levels, raw)
+        swing = patterns if name == "swing" else swing
+    return score("raw", meta, levels, raw, swing)
 
 
 def retrieval_sweep(
@@ -117,11 +146,11 @@ def retrieval_sweep(
     style = None
     if meta.has_styles:
         style = np.tile(rng.choice(len(meta.styles), size=per_level, p=style_freq), len(levels))
-    raw = {
-        name: describe_batch(retrieve(sweep_conditions(meta, name, levels, per_level), style), meta.grid)
-        for name in measurable(meta)
+    patterns = {
+        name: retrieve(sweep_conditions(meta, name, levels, per_level), style) for name in measurable(meta)
     }
-    return score("retrieval", meta, levels, raw)
+    raw = {name: describe_batch(p, meta.grid) for name, p in patterns.items()}
+    return score("retrieval", meta, levels, raw, patterns.get("swing"))
 
 
 def search_sweep(
@@ -144,7 +173,7 @@ def search_sweep(
     if meta.has_styles:
         styles = [meta.styles[i] for i in rng.choice(len(meta.styles), size=per_level, p=style_freq)]
     defaults = dict(zip(meta.condition_names, meta.defaults().tolist(), strict=True))
-    raw = {}
+    raw, swing = {}, None
     for name in measurable(meta):
         arrays = []
         for level in levels:
@@ -156,4 +185,29 @@ def search_sweep(
                 pattern = search(model, request)
                 arrays.append(pattern.to_array())
         raw[name] = describe_batch(np.stack(arrays), meta.grid)
-    return score("search", meta, levels, raw)
+        swing = np.stack(arrays) if name == "swing" else swing
+    return score("search", meta, levels, raw, swing)
+
+
+SWING_NOTE = (
+    "Swing sweep (the other sliders at their defaults): **swing** = mean over the takes of the off-beat "
+    "16ths' "
+    "mean offset minus the on-beat hits' (steps; the descriptor the slider asks for), **off-beat** = the "
+    "off-beat 16ths' own mean offset (steps; it includes the whole groove's push or drag). Slider 0 asks "
+    "for straight, 1 for the strongest shuffle of the training data."
+)
+
+
+def swing_table_rows(results: list[ControlResult]) -> list[list[str]]:
+    """Header (the swept levels) and, per path, the mean swing and off-beat offset at each level."""
+    with_swing = [r for r in results if "swing" in r.raw_mean]
+    if not with_swing:
+        return []
+    rows = [["path", "figure", *(f"{level:.1f}" for level in with_swing[0].levels), "rises"]]
+    for result in with_swing:
+        swing = result.raw_mean["swing"]
+        rises = "yes" if bool(np.all(np.diff(swing) > 0)) else "no"
+        rows.append([result.path, "swing", *(f"{v:+.3f}" for v in swing), rises])
+        if result.offbeat is not None:
+            rows.append([result.path, "off-beat", *(f"{v:+.3f}" for v in result.offbeat), ""])
+    return rows

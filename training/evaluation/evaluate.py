@@ -20,7 +20,8 @@ from companion.core.errors import DataError, UsageError
 from companion.core.pattern import HIT, Grid
 from companion.runtime.search_request import DEFAULT_CANDIDATES
 from training.dataset import RhythmDataset
-from training.evaluation import baselines, control, metrics
+from training.evaluation import baselines, control, diversity, metrics
+from training.evaluation.diversity import Diversity, DiversityConfig
 from training.evaluation.dynamics import Dynamics, dynamics, merge_dynamics
 from training.evaluation.sampling import (
     OnnxGenerator,
@@ -29,11 +30,12 @@ from training.evaluation.sampling import (
     style_frequencies,
     style_indices,
 )
+from training.evaluation.vary_eval import VaryResult, vary_calibration
 
 MIN_REFERENCE = 4
 STREAMS = (  # one random stream each; a new one goes at the end, so the others draw what they drew before
     *("reference", "requests", "model", "bernoulli", "shuffled", "retrieval", "sweep", "search"),
-    "dynamics",
+    *("dynamics", "diversity", "vary"),
 )
 
 
@@ -47,6 +49,8 @@ class EvalConfig:
     n_candidates: int = DEFAULT_CANDIDATES
     repeats: int = 10  # repeats per row: each draws a fresh reference (one window per source) and fresh sets
     beat_type: str | None = None  # keep only windows of this beat_type ("beat", "fill"); None: all
+    diversity: DiversityConfig = field(default_factory=DiversityConfig)  # takes at one fixed setting
+    vary_clips: int = 48  # clips per kind (real, made) and repeat of the vary calibration; 0: skip it
 
 
 @dataclass
@@ -90,6 +94,8 @@ class Evaluation:
     control_notes: list[str] = field(default_factory=list)
     dynamics: list[Dynamics] = field(default_factory=list)  # hit-level figures vs the whole test split
     dynamics_sets: dict[str, np.ndarray] = field(default_factory=dict)  # name -> [N, 3, V, T], for the plot
+    diversity: Diversity | None = None  # takes at one fixed style and slider setting vs real neighbours
+    vary: VaryResult | None = None  # how much vary changes real and Nudge-made clips per amount
     descriptors: dict[str, np.ndarray] = field(default_factory=dict)  # set name -> [N, D] (reference too)
     examples: dict[str, np.ndarray] = field(default_factory=dict)  # set name -> [k, 3, V, T]
     seconds: dict[str, float] = field(default_factory=dict)
@@ -104,12 +110,14 @@ class Evaluation:
             "model": self.model_name,
             "model_path": self.model_path,
             "grid": self.grid.__dict__,
-            "config": self.config.__dict__,
+            "config": {**self.config.__dict__, "diversity": self.config.diversity.__dict__},
             "counts": self.counts,
             "reference": self.reference_label,
             "sets": [r.to_dict() for r in self.rows],
             "control": [c.to_dict() for c in self.control],
             "control_notes": self.control_notes,
+            "diversity": self.diversity.to_dict() if self.diversity else None,
+            "vary": self.vary.to_dict() if self.vary else None,
             "dynamics": [d.to_dict() for d in self.dynamics],
             "seconds": {k: round(v, 3) for k, v in self.seconds.items()},
             "provenance": self.provenance,
@@ -295,6 +303,23 @@ def evaluate(
         dataset, train, generator, config.repeats, rngs["dynamics"]
     )
     result.seconds["dynamics"] = time.perf_counter() - tick
+
+    tick = time.perf_counter()
+    result.diversity = diversity.conditional_diversity(
+        model_path, train, config.diversity, config.repeats, rngs["diversity"], generator=generator
+    )
+    result.seconds["diversity"] = time.perf_counter() - tick
+    if config.vary_clips and config.search:
+        tick = time.perf_counter()
+        result.vary = vary_calibration(
+            model_path,
+            dataset,
+            rngs["vary"],
+            clips=config.vary_clips,
+            repeats=config.repeats,
+            n_candidates=config.n_candidates,
+        )
+        result.seconds["vary"] = time.perf_counter() - tick
 
     levels = np.linspace(0.0, 1.0, config.sweep_levels)
     freq = style_frequencies(train, meta) if meta.has_styles else None

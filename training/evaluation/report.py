@@ -16,10 +16,14 @@ import numpy as np
 
 from companion.core.atomic import atomic_write_bytes, atomic_write_text
 from companion.core.descriptors import DESCRIPTOR_NAMES
+from training.evaluation.control import SWING_NOTE, swing_table_rows
+from training.evaluation.diversity import LEGEND as DIVERSITY_LEGEND
+from training.evaluation.diversity import diversity_table_rows, plot_diversity
 from training.evaluation.evaluate import Evaluation
 from training.evaluation.figures import png_bytes
 from training.evaluation.report_dynamics import LEGEND, dynamics_table_rows, plot_dynamics
 from training.evaluation.summary import comparison_rows, markdown_table
+from training.evaluation.vary_eval import VARY_NOTE, vary_table_rows
 
 # column header         attribute            format   meaning (for the page's legend)
 COLUMNS: tuple[tuple[str, str, str, str], ...] = (
@@ -110,8 +114,19 @@ def format_stdout(evaluation: Evaluation) -> str:
         "(1-NN 0.5 and Frechet 0 = indistinguishable from the reference; 'real' = sampling noise floor)",
         "",
         *(["", text_table(dynamics_table_rows(evaluation.dynamics))] if evaluation.dynamics else []),
+        *(
+            ["", "takes at one fixed setting:", text_table(diversity_table_rows(evaluation.diversity))]
+            if evaluation.diversity
+            else []
+        ),
+        *(["", "vary (nudge):", text_table(vary_table_rows(evaluation.vary))] if evaluation.vary else []),
         "",
         text_table(control_table_rows(evaluation)),
+        *(
+            ["", text_table(swing_table_rows(evaluation.control))]
+            if swing_table_rows(evaluation.control)
+            else []
+        ),
         *evaluation.control_notes,
         f"evaluation took {evaluation.seconds.get('total', 0.0):.2f} s",
     ]
@@ -159,6 +174,30 @@ def markdown_page(evaluation: Evaluation, images: dict[str, str]) -> str:
             if evaluation.dynamics
             else []
         ),
+        *(
+            [
+                "## Takes at one setting: conditional diversity",
+                "",
+                markdown_table(diversity_table_rows(evaluation.diversity)),
+                "",
+                DIVERSITY_LEGEND,
+                "",
+            ]
+            if evaluation.diversity
+            else []
+        ),
+        *(
+            [
+                "## Nudge (vary) on real and made clips",
+                "",
+                markdown_table(vary_table_rows(evaluation.vary)),
+                "",
+                VARY_NOTE,
+                "",
+            ]
+            if evaluation.vary
+            else []
+        ),
         "## Control (sweep of each slider 0..1, others at their defaults)",
         "",
         f"{config.sweep_levels} levels x {config.sweep_samples} samples per slider; rho = Spearman between "
@@ -169,6 +208,11 @@ def markdown_page(evaluation: Evaluation, images: dict[str, str]) -> str:
         "",
         markdown_table(control_table_rows(evaluation)),
         "",
+        *(
+            [markdown_table(swing_table_rows(evaluation.control)), "", SWING_NOTE, ""]
+            if swing_table_rows(evaluation.control)
+            else []
+        ),
         *(f"- {note}" for note in evaluation.control_notes),
         "",
         *(
@@ -305,6 +349,9 @@ def write_report(evaluation: Evaluation, out_dir: str | os.PathLike) -> list[Pat
         written.append(
             atomic_write_bytes(out / "dynamics.png", plot_dynamics(evaluation.dynamics_sets, evaluation.grid))
         )
+    if evaluation.diversity:
+        images["Takes at one setting"] = "diversity.png"
+        written.append(atomic_write_bytes(out / "diversity.png", plot_diversity(evaluation.diversity)))
     if any(result.measured for result in evaluation.control):
         images["Control sweeps"] = "control.png"
         written.append(atomic_write_bytes(out / "control.png", plot_control(evaluation)))

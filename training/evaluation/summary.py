@@ -4,6 +4,7 @@ comparison table of ``nudge-train evaluate --compare``."""
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Sequence
 from typing import Any
@@ -104,6 +105,14 @@ def headline_figures(metrics: dict) -> dict[str, str]:
     out["hits >= 120"] = _pct(dyn.get("full_share"))
     for voice in MAIN_VOICES:
         out[f"accent r, {voice}"] = _num(dyn.get("accent_correlation", {}).get(voice), ".3f")
+    for row in (metrics.get("diversity") or {}).get("rows", []):
+        sd = row.get("sd", {})
+        label = f"takes at one setting ({row['path']})"
+        out[f"{label}: change"] = _num(row.get("median"), ".3f", sd.get("median"))
+        out[f"{label}: near-dup"] = _pct(row.get("near_duplicates"))
+    vary = metrics.get("vary") or {}
+    for amount, ratio in zip(vary.get("amounts", []), vary.get("ratio", []), strict=False):
+        out[f"vary made / real, amount {amount:g}"] = _num(ratio, ".2f")
     for control in metrics.get("control", []):
         if control["path"] in ("raw", "search"):
             for name, rho in control.get("rho", {}).items():
@@ -123,3 +132,56 @@ def comparison_rows(named: Sequence[tuple[str, dict]]) -> list[list[str]]:
 def markdown_table(rows: list[list[str]]) -> str:
     lines = ["| " + " | ".join(rows[0]) + " |", "|" + "|".join("---" for _ in rows[0]) + "|"]
     return "\n".join([*lines, *("| " + " | ".join(row) + " |" for row in rows[1:])])
+
+
+def takes_rows(metrics: dict) -> list[list[str]]:
+    """Takes at one setting (``metrics['diversity']``): a row per path (real, raw, search); [] without it."""
+    diversity = metrics.get("diversity") or {}
+    if not diversity.get("rows"):
+        return []
+    config = diversity.get("config", {})
+    rows = [["path", "settings x takes", "change median", "p10-p90", "near-dup", "x real"]]
+    for r in diversity["rows"]:
+        sd = r.get("sd", {})
+        takes = f"{config.get('settings', '?')} x {config.get('samples', '?')}"
+        shape = "-" if r["path"] == "real" else takes
+        p10, p90 = _num(r.get("p10"), ".2f"), _num(r.get("p90"), ".2f")
+        rows.append(
+            [
+                r["path"],
+                shape,
+                _num(r.get("median"), ".3f", sd.get("median")),
+                f"{p10}-{p90}",
+                _pct(r.get("near_duplicates"), sd.get("near_duplicates")),
+                _num(r.get("ratio"), ".2f"),
+            ]
+        )
+    return rows
+
+
+def vary_rows(metrics: dict) -> list[list[str]]:
+    """``vary`` per amount on real and Nudge-made clips (``metrics['vary']``); [] without it."""
+    vary = metrics.get("vary") or {}
+    if not vary.get("median"):
+        return []
+    amounts = vary.get("amounts", [])
+    rows = [["clips", *(f"amount {a:g}" for a in amounts)]]
+    for kind, values in vary["median"].items():
+        sds = vary.get("sd", {}).get(kind, [None] * len(values))
+        label = f"{kind} ({vary.get('clips', '?')} x {vary.get('repeats', '?')})"
+        rows.append([label, *(_num(m, ".3f", s) for m, s in zip(values, sds, strict=False))])
+    rows.append(["made / real", *(_num(r, ".2f") for r in vary.get("ratio", []))])
+    return rows
+
+
+def swing_rows(metrics: dict) -> list[list[str]]:
+    """The swing sweep (each control path's mean swing per slider level, steps); [] without it."""
+    paths = [c for c in metrics.get("control", []) if (c.get("mean_raw") or {}).get("swing")]
+    if not paths:
+        return []
+    rows = [["path", *(f"{level:.1f}" for level in paths[0]["levels"]), "rises"]]
+    for c in paths:
+        swing = c["mean_raw"]["swing"]
+        rises = all(b > a for a, b in itertools.pairwise(swing))
+        rows.append([c["path"], *(_num(v, "+.3f") for v in swing), "yes" if rises else "no"])
+    return rows

@@ -26,6 +26,9 @@ from training.evaluation.summary import (
     dynamics_rows,
     markdown_table,
     realism_rows,
+    swing_rows,
+    takes_rows,
+    vary_rows,
 )
 from training.fitting.config import TrainConfig
 
@@ -121,7 +124,7 @@ def _recipe_section(meta: ModelMeta) -> list[str]:
 
 def _contract_section(meta: ModelMeta, model_path: Path) -> list[str]:
     grid = meta.grid
-    cond = ", ".join(f"`{c.name}`" for c in meta.conditions)
+    cond = ", ".join(f"`{c.name}` (default {c.default:.2f})" for c in meta.conditions)
     styles = (
         f"`style` int64 [N] into {len(meta.styles)} styles ({', '.join(meta.styles)})" if meta.styles else ""
     )
@@ -130,7 +133,7 @@ def _contract_section(meta: ModelMeta, model_path: Path) -> list[str]:
         "## Inputs and outputs (ONNX, metadata key `nudge`)",
         "",
         f"- `z` float32 [N, {meta.latent_dim}]; `cond` float32 [N, {len(meta.conditions)}] in 0..1 "
-        f"(0.5 = the training median), order: {cond}" + (f"; {styles}" if styles else "") + ".",
+        "(defaults: the training median's slider), order: " + cond + (f"; {styles}" if styles else "") + ".",
         f"- `pattern` float32 [N, 3, {len(meta.voices)}, {grid.n_steps}]: hit probability (decode at "
         f"{meta.hit_threshold:g}), velocity 0..1, offset in steps -0.5..0.5; {grid.bars} bars of "
         f"{grid.beats_per_bar} beats, {grid.steps_per_beat} steps per beat; voices "
@@ -195,6 +198,15 @@ def _evaluation_section(
             markdown_table(control_rows(metrics)),
             "",
         ]
+    sections = (
+        ("Swing: mean swing (steps) per slider level, the other sliders at their defaults", swing_rows),
+        ("Takes at one setting (conditional diversity; `docs/evaluation.md`)", takes_rows),
+        ("`vary` on real and on Nudge-made clips (median hit change)", vary_rows),
+    )
+    for title, rows_of in sections:
+        rows = rows_of(metrics)
+        if rows:
+            lines += [f"### {title}", "", head, "", markdown_table(rows), ""]
     if compare:
         lines += [
             "### Compared with other models (same data, seed and settings, same run)",

@@ -24,6 +24,7 @@ DEVICES = ("auto", "cpu", "cuda")
 AMP_MODES = ("auto", "off", "bf16", "fp16")
 CUDA_GRAPH_MODES = ("auto", "on", "off")
 HIT_ESTIMATORS = ("soft", "straight-through")
+PACK_CRITICS = ("none", "spread", "joint")
 # The default sliders (docs/gan.md says why these five).
 DEFAULT_CONDITIONS = ("density", "syncopation", "swing", "microtiming_spread", "consistency")
 
@@ -49,6 +50,16 @@ class TrainConfig:
     dynamics_weight: float = 10.0  # weight of the velocity/offset distribution loss (losses.dynamics_loss)
     cond_mix: float = 0.5  # share of generator rows whose one random slider is redrawn uniformly 0..1
     n_critic: int = 1  # critic updates per generator update
+    # takes at one setting (training.fitting.groups): a batch is batch_size / pack groups of pack rows that
+    # share a style and (nearly) a setting: real = a window and neighbours of it, fake = takes of its setting
+    pack: int = 4
+    pack_neighbours: int = 8  # a real group's rows come from the anchor's this many nearest windows
+    # what the critic sees of a group (pack >= 2): "spread" = each row also sees its group's spread per bar;
+    # "joint" = one score per group from its rows' features side by side (PacGAN); "none" = rows alone
+    pack_critic: str = "spread"
+    diversity_weight: float = 10.0  # weight of the diversity floor between takes of one setting (pack >= 2)
+    diversity_floor: float = 0.5  # the floor: soft hit change below it between two takes is penalised
+    diversity_temperature: float = 4.0  # the change is measured on sigmoid(hit logit / this)
     hit_estimator: str = (
         "soft"  # what the critic sees as hits: "soft" probabilities or "straight-through" 0/1
     )
@@ -120,6 +131,12 @@ RULES: dict[str, tuple] = {
     "dynamics_weight": (0.0, 1000.0),
     "cond_mix": (0.0, 1.0),
     "n_critic": (1, 20),
+    "pack": (1, 16),
+    "pack_neighbours": (1, 64),
+    "pack_critic": PACK_CRITICS,
+    "diversity_weight": (0.0, 1000.0),
+    "diversity_floor": (0.0, 1.0),
+    "diversity_temperature": (0.1, 100.0),
     "hit_estimator": HIT_ESTIMATORS,
     "lr_g": (1e-7, 1.0),
     "lr_d": (1e-7, 1.0),
@@ -158,6 +175,20 @@ def check_config(config: TrainConfig) -> None:
             )
         if not low <= value <= high:
             raise UsageError(f"config field '{name}' must be in {low}..{high}, got {value!r}")
+    if config.batch_size % config.pack:
+        raise UsageError(
+            f"config field 'batch_size' ({config.batch_size}) must be a multiple of 'pack' ({config.pack})"
+        )
+    if config.pack > config.pack_neighbours + 1:
+        raise UsageError(
+            f"config field 'pack' ({config.pack}) must be at most 'pack_neighbours' + 1 "
+            f"({config.pack_neighbours + 1}): a real group is a window and pack - 1 of its neighbours"
+        )
+    if config.diversity_weight > 0 and config.pack < 2:
+        raise UsageError(
+            "config field 'diversity_weight' needs 'pack' >= 2: it compares takes of one setting "
+            "(without groups, set diversity_weight 0 too)"
+        )
     if not config.conditions:
         raise UsageError("config field 'conditions' must name at least one condition")
     if len(set(config.conditions)) != len(config.conditions):
@@ -186,6 +217,14 @@ HELP: dict[str, str] = {
     "dynamics_weight": "weight of the velocity and micro-timing distribution loss",
     "cond_mix": "share of generator rows whose one random slider is redrawn at random",
     "n_critic": "critic updates per generator update",
+    "pack": "rows per same-setting group: a real window with its nearest same-style neighbours, or takes "
+    "of one setting (1 = every row its own setting)",
+    "pack_neighbours": "a real group's rows come from its anchor's this many nearest train windows",
+    "pack_critic": "what the critic sees of a group: spread (each row also sees its group's spread per bar), "
+    "joint (one score per group, PacGAN) or none",
+    "diversity_weight": "weight of the diversity floor between takes of one setting (needs pack >= 2)",
+    "diversity_floor": "hit change between two takes of one setting below which the floor pushes them apart",
+    "diversity_temperature": "the floor measures hit change on sigmoid(hit logit / this)",
     "hit_estimator": "what the critic sees as hits: probabilities, or 0/1 with straight-through gradients",
     "lr_g": "generator learning rate (Adam)",
     "lr_d": "critic learning rate (Adam)",

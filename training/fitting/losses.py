@@ -148,11 +148,20 @@ def torch_descriptors(
     return torch.stack([values[name] for name in names], dim=1)  # [N, len(names)]
 
 
-def interp(x: torch.Tensor, xp: torch.Tensor, fp: torch.Tensor) -> torch.Tensor:
+def interp(x: torch.Tensor, xp: torch.Tensor, fp: torch.Tensor, mirror: bool = False) -> torch.Tensor:
     """Row-wise piecewise-linear interpolation (like ``np.interp``, clamped at the ends).
 
-    ``x`` [N, C], ``xp`` and ``fp`` [C, Q] with ``xp`` increasing along Q -> [N, C].
+    ``x`` [N, C], ``xp`` and ``fp`` [C, Q] with ``xp`` increasing along Q -> [N, C]. ``mirror``: beyond
+    an end the curve is mirrored through the end point (``QuantileNormaliser.transform(...,
+    extrapolate=True)`` read backwards: training conditions below slider 0, e.g. early off-beats under a
+    swing table that starts at straight, ask for the mirrored raw value).
     """
+    if mirror:
+        low, high = xp[:, 0], xp[:, -1]  # [C]
+        y = interp(x, xp, fp)
+        below = 2 * fp[:, 0] - interp(torch.minimum(2 * low - x, high), xp, fp)
+        above = 2 * fp[:, -1] - interp(torch.maximum(2 * high - x, low), xp, fp)
+        return torch.where(x < low, below, torch.where(x > high, above, y))
     c, q = xp.shape
     x = torch.maximum(torch.minimum(x, xp[:, -1]), xp[:, 0])  # [N, C]
     right = torch.searchsorted(xp.contiguous(), x.T.contiguous(), right=True).T.clamp(1, q - 1)  # [N, C]
@@ -267,3 +276,30 @@ def dynamics_loss(
         weight = rn * ((fn >= 1) & (rn >= 1)).to(rn.dtype)  # [V, S]
         terms.append(scale * ((fp - rp).abs() * weight).sum() / weight.sum().clamp(min=1.0))
     return torch.stack(terms).sum()
+
+
+# --- takes that differ: the diversity floor between takes of one setting ---------------------------------
+
+
+def soft_hit_change(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """``engine.hit_change`` on hit probabilities: sum |a - b| / sum (a + b) over [..., V, T] -> [...]
+    (equal to it on 0/1 hits)."""
+    return (a - b).abs().sum(dim=(-2, -1)) / (a + b).sum(dim=(-2, -1)).clamp(min=1.0)
+
+
+def diversity_loss(hit_logits: torch.Tensor, pack: int, floor: float, temperature: float) -> torch.Tensor:
+    """How far takes of one setting fall short of differing by ``floor``: mean over every pair of rows
+    within each group of ``pack`` consecutive rows of relu(floor - soft hit change) (a diversity-sensitive
+    hinge, Yang et al. 2019; 0 once every pair differs by the floor).
+
+    The change is measured on ``sigmoid(hit_logits / temperature)`` ([N, V, T] logits): the hit
+    probabilities themselves saturate (a cell at logit -10 has a gradient of 5e-5), so a generator that has
+    learnt one sure pattern per setting would get no push from them; the tempered ones still have one, in
+    the direction in which the takes already differ."""
+    n = hit_logits.shape[0]
+    soft = torch.sigmoid(hit_logits / temperature).reshape(
+        n // pack, pack, *hit_logits.shape[1:]
+    )  # [G,p,V,T]
+    first, second = torch.triu_indices(pack, pack, offset=1, device=hit_logits.device)  # [P], [P]
+    change = soft_hit_change(soft[:, first], soft[:, second])  # [G, P]
+    return F.relu(floor - change).mean()

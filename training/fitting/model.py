@@ -93,7 +93,15 @@ class Generator(nn.Module):
             raise ValueError("this generator has styles: pass a style index per row")
         return torch.cat([cond, self.style_embedding(style)], dim=1)  # [N, C + style_dim]
 
-    def forward(self, z: torch.Tensor, cond: torch.Tensor, style: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(
+        self,
+        z: torch.Tensor,
+        cond: torch.Tensor,
+        style: torch.Tensor | None = None,
+        with_logits: bool = False,
+    ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+        """The pattern [N, 3, V, T]; ``with_logits``: also the hit plane's logits [N, V, T] (before the
+        sigmoid: the diversity floor's handle on cells the sigmoid has saturated)."""
         n = z.shape[0]
         ctx = self.context(cond, style)  # [N, K]
         codes = self.trunk(torch.cat([z, ctx], dim=1)).view(n, self.bars, self.bar_dim)  # [N, B, E]
@@ -104,7 +112,8 @@ class Generator(nn.Module):
         logits = logits.permute(0, 2, 3, 1, 4).reshape(n, N_PLANES, self.n_voices, -1)  # [N, 3, V, T]
         hit_velocity = torch.sigmoid(logits[:, :OFFSET])  # [N, 2, V, T]
         offset = MAX_OFFSET_STEPS * torch.tanh(logits[:, OFFSET:])  # [N, 1, V, T]
-        return torch.cat([hit_velocity, offset], dim=1)  # [N, 3, V, T]
+        pattern = torch.cat([hit_velocity, offset], dim=1)  # [N, 3, V, T]
+        return (pattern, logits[:, HIT]) if with_logits else pattern
 
 
 def harden(pattern: torch.Tensor, hit_threshold: float, estimator: str = "straight-through") -> torch.Tensor:
@@ -134,6 +143,9 @@ class Critic(nn.Module):
     ) -> None:
         super().__init__()
         self.bars, self.steps_per_bar = grid.bars, grid.steps_per_bar
+        grouped = config.pack > 1 and config.pack_critic != "none"
+        self.pack = config.pack if grouped else 1  # rows per same-setting group (training.fitting.groups)
+        self.mode = config.pack_critic if grouped else "none"
         h = config.d_hidden
         self.bar_encoder = nn.Sequential(
             spectral_norm(nn.Linear(N_PLANES * n_voices * grid.steps_per_bar, h)),
@@ -141,8 +153,13 @@ class Critic(nn.Module):
             spectral_norm(nn.Linear(h, h)),
             nn.LeakyReLU(0.2),
         )
+        width = grid.bars * h  # one pattern's features
+        if self.mode == "joint":
+            width *= self.pack  # a group's patterns side by side
+        elif self.mode == "spread":
+            width += grid.bars  # and its group's spread per bar
         self.joint = nn.Sequential(
-            spectral_norm(nn.Linear(grid.bars * h + n_conditions + 1, h)),
+            spectral_norm(nn.Linear(width + n_conditions + 1, h)),
             nn.LeakyReLU(0.2),
             spectral_norm(nn.Linear(h, h)),
             nn.LeakyReLU(0.2),
@@ -154,17 +171,34 @@ class Critic(nn.Module):
     def forward(
         self, pattern: torch.Tensor, cond: torch.Tensor, style: torch.Tensor | None = None, groups: int = 1
     ) -> torch.Tensor:
-        """Scores [N] for ``pattern`` [N, 3, V, T]; ``groups`` equal parts (real, fake) get separate
-        minibatch statistics, so one forward pass can score both without leaking between them."""
+        """Scores for ``pattern`` [N, 3, V, T]; ``groups`` equal parts (real, fake) get separate minibatch
+        statistics, so one forward pass can score both without leaking between them.
+
+        With ``pack`` > 1 every ``pack`` consecutive rows are one same-setting group
+        (``training.fitting.groups``): "spread" scores each row [N], which also sees its group's spread per
+        bar; "joint" scores each group [N / pack] from its rows' features side by side (Lin et al. 2018,
+        PacGAN), under the condition and style of its first row (the anchor)."""
         n = pattern.shape[0]
+        if n % (self.pack * groups):
+            raise ValueError(f"the critic scores groups of {self.pack} rows; got a batch of {n}")
         bars = pattern.view(n, N_PLANES, -1, self.bars, self.steps_per_bar).permute(
             0, 3, 1, 2, 4
         )  # [N,B,3,V,S]
         features = self.bar_encoder(bars.reshape(n, self.bars, -1)).reshape(n, -1)  # [N, B*H]
         spread = features.view(groups, n // groups, -1).std(dim=1, unbiased=False).mean(dim=1)  # [groups]
-        spread = spread.repeat_interleave(n // groups).unsqueeze(1)  # [N, 1]
-        phi = self.joint(torch.cat([features, cond, spread], dim=1))  # [N, H]
-        out = self.score(phi).squeeze(1)  # [N]
+        if self.mode == "joint":
+            p = self.pack
+            features = features.view(n // p, -1)  # [N/p, p*B*H]
+            cond = cond[::p]  # [N/p, C]: the anchor's
+            style = style[::p] if style is not None else None
+            n //= p
+        parts = [features, cond, spread.repeat_interleave(n // groups).unsqueeze(1)]  # [N', *]
+        if self.mode == "spread":
+            per_bar = features.view(n // self.pack, self.pack, self.bars, -1)  # [N/p, p, B, H]
+            group_spread = per_bar.std(dim=1, unbiased=False).mean(dim=2)  # [N/p, B]
+            parts.append(group_spread.repeat_interleave(self.pack, dim=0))  # [N, B]
+        phi = self.joint(torch.cat(parts, dim=1))  # [N', H]
+        out = self.score(phi).squeeze(1)  # [N']
         if self.cond_projection is not None:
             out = out + (self.cond_projection(cond) * phi).sum(dim=1)
         if self.style_projection is not None and style is not None:

@@ -5,7 +5,7 @@ training device from the run's seed and the step number (``training.fitting.batc
 body:
 
 - the dataset is on the device (``Trainer``), batches are gathered there by row indices picked there;
-- nothing in a step reads a value back to the host: the losses come back as one device tensor [6]
+- nothing in a step reads a value back to the host: the losses come back as one device tensor [7]
   (``STAT_NAMES``) that ``StepStats`` adds up on the device; the loop reads it at epoch ends and checkpoints;
 - the optimisers are Adam's fused implementation on CUDA (one kernel for all parameters) and, on the CPU,
   the for-loop one torch uses there by default (so the CPU trains bit for bit as before);
@@ -35,9 +35,11 @@ from companion.core.pattern import Grid
 from training.fitting.batches import BatchSampler, StepNoise
 from training.fitting.config import TrainConfig
 from training.fitting.distributed import DistContext
+from training.fitting.groups import draw_groups
 from training.fitting.losses import (
     condition_loss,
     critic_loss,
+    diversity_loss,
     dynamics_loss,
     generator_loss,
     gradient_penalty,
@@ -47,7 +49,15 @@ from training.fitting.losses import torch_descriptors as _descriptors
 from training.fitting.model import Critic, Generator, harden
 
 log = logging.getLogger(__name__)
-STAT_NAMES = ("loss_d", "d_real", "d_fake", "loss_g", "loss_cond", "loss_dyn")  # a step's stats [6]
+STAT_NAMES = (
+    "loss_d",
+    "d_real",
+    "d_fake",
+    "loss_g",
+    "loss_cond",
+    "loss_dyn",
+    "loss_div",
+)  # a step's stats [7]
 GRAPH_WARMUP_STEPS = 3
 IMPLEMENTATION_KEYS = ("fused", "capturable", "foreach", "differentiable")  # how Adam runs, not what it knows
 
@@ -96,19 +106,19 @@ class StepStats:
 
     def __init__(self, device: torch.device) -> None:
         self.device = device
-        self.sums = torch.zeros(len(STAT_NAMES), dtype=torch.float64, device=device)  # [6]
+        self.sums = torch.zeros(len(STAT_NAMES), dtype=torch.float64, device=device)  # [7]
         self.first_bad = torch.full((), self.NEVER, dtype=torch.int64, device=device)
         self.count = 0
 
     def add(self, stats: torch.Tensor, step: int) -> None:
-        """Add one step's ``stats`` [6]; remember ``step`` if any of them is not finite (no host sync)."""
+        """Add one step's ``stats`` [7]; remember ``step`` if any of them is not finite (no host sync)."""
         self.sums += stats.detach().to(torch.float64)
         bad_here = torch.where(torch.isfinite(stats).all(), self.NEVER, step)
         torch.minimum(self.first_bad, bad_here, out=self.first_bad)
         self.count += 1
 
     def means(self) -> torch.Tensor:
-        """Mean of each stat since the last ``reset`` [6] (device)."""
+        """Mean of each stat since the last ``reset`` [7] (device)."""
         return self.sums / max(self.count, 1)
 
     def reset(self) -> None:
@@ -143,11 +153,12 @@ class StepState:
     quantiles: torch.Tensor  # [C, Q]
     probs: torch.Tensor  # [Q]
     scale: torch.Tensor  # [C]
+    partners: torch.Tensor | None = None  # [N, pack_neighbours] same-setting neighbours (pack > 1)
     step: int = 0
 
 
 class StepRunner:
-    """The step of a ``StepState``: ``step()`` trains one generator update -> (stats [6], epoch ended)."""
+    """The step of a ``StepState``: ``step()`` trains one generator update -> (stats [7], epoch ended)."""
 
     def __init__(self, trainer: StepState, use_graphs: bool, compile_models: bool = False) -> None:
         """``trainer``: the state (networks, optimisers, data) it steps."""
@@ -188,26 +199,38 @@ class StepRunner:
         gen = self.noise.at(t.step)
         b, inputs, ends = cfg.batch_size, {}, False
         for i in range(cfg.n_critic):
-            rows, ended = t.sampler.next()
+            rows, ended = self._rows(gen)
             ends |= ended
-            inputs[f"rows_d{i}"] = rows
+            inputs[f"rows_d{i}"], inputs[f"settings_d{i}"] = rows
             inputs[f"z_d{i}"] = torch.randn(b, cfg.latent_dim, generator=gen, device=dev)  # [B, L]
             if cfg.loss == "wgan-gp":
                 inputs[f"alpha{i}"] = torch.rand(b, 1, 1, 1, generator=gen, device=dev)  # [B, 1, 1, 1]
-        rows, ended = t.sampler.next()
+        rows, ended = self._rows(gen)
         ends |= ended
-        inputs["rows_g"] = rows
-        mix = torch.zeros(b, self.n_conditions, dtype=torch.bool, device=dev)  # [B, C]
-        new = torch.zeros(b, device=dev)  # [B]
+        inputs["rows_g"], inputs["settings_g"] = rows
+        a = b // cfg.pack  # settings: one per group of takes
+        mix = torch.zeros(a, self.n_conditions, dtype=torch.bool, device=dev)  # [A, C]
+        new = torch.zeros(a, device=dev)  # [A]
         if cfg.cond_mix > 0 and len(self.measured):
-            chosen = torch.rand(b, generator=gen, device=dev) < cfg.cond_mix  # [B]
-            pick = torch.randint(len(self.measured), (b,), generator=gen, device=dev)
-            column = self.measured[pick]  # [B]
-            new = torch.rand(b, generator=gen, device=dev)
+            chosen = torch.rand(a, generator=gen, device=dev) < cfg.cond_mix  # [A]
+            pick = torch.randint(len(self.measured), (a,), generator=gen, device=dev)
+            column = self.measured[pick]  # [A]
+            new = torch.rand(a, generator=gen, device=dev)
             mix = chosen[:, None] & (column[:, None] == torch.arange(self.n_conditions, device=dev))
+        if cfg.pack > 1:  # the takes of a group share the redrawn slider too
+            mix, new = mix.repeat_interleave(cfg.pack, dim=0), new.repeat_interleave(cfg.pack)
         inputs["mix"], inputs["new"] = mix, new
         inputs["z_g"] = torch.randn(b, cfg.latent_dim, generator=gen, device=dev)  # [B, L]
         return inputs, ends
+
+    def _rows(self, gen: torch.Generator) -> tuple[tuple[torch.Tensor, torch.Tensor], bool]:
+        """((real rows [B], setting rows [B]), epoch ended): the rows themselves without groups; with
+        ``pack`` > 1, groups of an anchor and its neighbours, and the anchor as every take's setting."""
+        anchors, ended = self.t.sampler.next()
+        partners = self.t.partners  # None exactly when pack == 1 (the Trainer builds the table otherwise)
+        if partners is None:
+            return (anchors, anchors), ended
+        return draw_groups(anchors, partners, self.t.config.pack, gen), ended
 
     # ---- the step -------------------------------------------------------------------------------------
     def step(self) -> tuple[torch.Tensor, bool]:
@@ -233,15 +256,15 @@ class StepRunner:
         return self._graph.replay(inputs)
 
     def body(self, inputs: dict[str, torch.Tensor]) -> torch.Tensor:
-        """Critic update(s), then the generator update; the stats [6] (float32, device). No host syncs."""
+        """Critic update(s), then the generator update; the stats [7] (float32, device). No host syncs."""
         for i in range(self.t.config.n_critic):
             loss_d, d_real, d_fake = self._critic_update(
-                inputs[f"rows_d{i}"], inputs[f"z_d{i}"], inputs.get(f"alpha{i}")
+                inputs[f"rows_d{i}"], inputs[f"settings_d{i}"], inputs[f"z_d{i}"], inputs.get(f"alpha{i}")
             )
-        loss_g, loss_cond, loss_dyn = self._generator_update(
-            inputs["rows_g"], inputs["z_g"], inputs["mix"], inputs["new"]
+        loss_g, loss_cond, loss_dyn, loss_div = self._generator_update(
+            inputs["rows_g"], inputs["settings_g"], inputs["z_g"], inputs["mix"], inputs["new"]
         )
-        return torch.stack([loss_d, d_real, d_fake, loss_g, loss_cond, loss_dyn]).float()
+        return torch.stack([loss_d, d_real, d_fake, loss_g, loss_cond, loss_dyn, loss_div]).float()
 
     def _autocast(self):
         t = self.t
@@ -256,15 +279,22 @@ class StepRunner:
         style = t.train_style.index_select(0, rows) if t.train_style is not None else None  # [B]
         return cond, style
 
-    def _critic_update(self, rows: torch.Tensor, z: torch.Tensor, alpha: torch.Tensor | None):
+    def _critic_update(
+        self, rows: torch.Tensor, settings: torch.Tensor, z: torch.Tensor, alpha: torch.Tensor | None
+    ):
+        """``rows`` [B]: the real windows; ``settings`` [B]: the windows whose setting each fake takes (the
+        same rows without groups; each group's anchor with them, ``training.fitting.groups``)."""
         t, cfg = self.t, self.t.config
         real = t.train_patterns.index_select(0, rows)  # [B, 3, V, T]
         cond, style = self._batch(rows)
+        fake_cond, fake_style = self._batch(settings)  # a group's style is its anchor's: the same
         with torch.no_grad(), self._autocast():
-            fake = harden(self.G(z, cond, style), cfg.hit_threshold, cfg.hit_estimator)  # [B, 3, V, T]
+            fake = harden(self.G(z, fake_cond, fake_style), cfg.hit_threshold, cfg.hit_estimator)  # [B,3,V,T]
         with self._autocast():
-            both_style = torch.cat([style, style]) if style is not None else None
-            scores = self.D(torch.cat([real, fake.to(real.dtype)]), torch.cat([cond, cond]), both_style, 2)
+            both_style = torch.cat([style, fake_style]) if style is not None else None
+            scores = self.D(
+                torch.cat([real, fake.to(real.dtype)]), torch.cat([cond, fake_cond]), both_style, 2
+            )
             real_s, fake_s = scores.float().chunk(2)
             loss_d = critic_loss(cfg.loss, real_s, fake_s)
             if cfg.loss == "wgan-gp":
@@ -277,13 +307,22 @@ class StepRunner:
         t.scaler_d.update()
         return loss_d.detach(), real_s.detach().mean(), fake_s.detach().mean()
 
-    def _generator_update(self, rows: torch.Tensor, z: torch.Tensor, mix: torch.Tensor, new: torch.Tensor):
+    def _generator_update(
+        self,
+        rows: torch.Tensor,
+        settings: torch.Tensor,
+        z: torch.Tensor,
+        mix: torch.Tensor,
+        new: torch.Tensor,
+    ):
+        """Fakes at the setting of ``settings`` [B] (some with one slider redrawn: ``mix``, ``new``); the real
+        windows ``rows`` [B] are the dynamics loss's reference."""
         t, cfg, dev = self.t, self.t.config, self.t.ctx.device
-        cond, style = self._batch(rows)
+        cond, style = self._batch(settings)
         cond = torch.where(mix, new[:, None], cond)  # one slider of some rows redrawn uniformly
         t.D.requires_grad_(False)
         with self._autocast():
-            out = self.G(z, cond, style)  # [B, 3, V, T]
+            out, hit_logits = self.G(z, cond, style, with_logits=True)  # [B, 3, V, T], [B, V, T]
             fake = harden(out, cfg.hit_threshold, cfg.hit_estimator)
             loss_adv = generator_loss(cfg.loss, self.D_plain(fake, cond, style).float())
         loss_cond = torch.zeros((), device=dev)
@@ -292,20 +331,31 @@ class StepRunner:
                 decoded = harden(out.float(), cfg.hit_threshold, cfg.hit_estimator)
                 measured = self.descriptors(decoded, t.grid, t.measured_names)  # [B, Cm]
                 wanted = cond.index_select(1, self.measured)  # [B, Cm]
-                target = interp(wanted, self.probs, self.quantiles)  # raw [B, Cm]
+                target = interp(wanted, self.probs, self.quantiles, mirror=True)  # raw [B, Cm]
                 loss_cond = condition_loss(measured, target, self.scale)
         loss_dyn = torch.zeros((), device=dev)
         if cfg.dynamics_weight > 0:  # velocities and offsets as a drummer plays them (per voice, position)
             with torch.autocast(device_type=dev.type, enabled=False):
                 real = t.train_patterns.index_select(0, rows)  # [B, 3, V, T]
                 loss_dyn = dynamics_loss(out.float(), real, cfg.hit_threshold, t.grid)
-        loss_g = loss_adv + cfg.cond_weight * loss_cond + cfg.dynamics_weight * loss_dyn
+        loss_div = torch.zeros((), device=dev)
+        if cfg.diversity_weight > 0:  # takes of one setting must differ (groups of pack rows share it)
+            with torch.autocast(device_type=dev.type, enabled=False):
+                loss_div = diversity_loss(
+                    hit_logits.float(), cfg.pack, cfg.diversity_floor, cfg.diversity_temperature
+                )
+        loss_g = (
+            loss_adv
+            + cfg.cond_weight * loss_cond
+            + cfg.dynamics_weight * loss_dyn
+            + cfg.diversity_weight * loss_div
+        )
         t.opt_g.zero_grad(set_to_none=True)
         t.scaler_g.scale(loss_g).backward()
         t.scaler_g.step(t.opt_g)
         t.scaler_g.update()
         t.D.requires_grad_(True)
-        return loss_adv.detach(), loss_cond.detach(), loss_dyn.detach()
+        return loss_adv.detach(), loss_cond.detach(), loss_dyn.detach(), loss_div.detach()
 
 
 class _CapturedStep:
@@ -330,7 +380,7 @@ class _CapturedStep:
             t.opt_d.zero_grad(set_to_none=True)
             self.graph = torch.cuda.CUDAGraph()
             with torch.cuda.graph(self.graph):
-                self.stats = runner.body(self.static)  # [6], lives in the graph's memory pool
+                self.stats = runner.body(self.static)  # [7], lives in the graph's memory pool
         finally:  # captured or not (then the plain step takes over), the warm-up steps are undone
             torch.cuda.current_stream().wait_stream(side)
             if not hasattr(self, "stats"):  # no gradient may point into a failed capture's memory

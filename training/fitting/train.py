@@ -29,15 +29,16 @@ from companion.core.atomic import atomic_write_bytes
 from companion.core.descriptors import describe_batch
 from companion.core.drum_map import N_VOICES
 from companion.core.errors import TrainingError
-from companion.core.pattern import binarize
+from companion.core.pattern import HIT, binarize
 from training.conditions import ConditionError, ConditionSpace, training_rows
 from training.dataset import RhythmDataset
-from training.evaluation import dynamics
+from training.evaluation import diversity, dynamics
 from training.evaluation.metrics import frechet_distance, zscore, zscore_stats
 from training.fitting import distributed, metrics_log
 from training.fitting.batches import BatchSampler
 from training.fitting.checkpoint import CHECKPOINT_FORMAT, RESUME_KEYS, load_checkpoint
 from training.fitting.config import TrainConfig
+from training.fitting.groups import partner_table
 from training.fitting.model import build_models
 from training.fitting.run_logs import RunLogs
 from training.fitting.step import (
@@ -54,6 +55,11 @@ log = logging.getLogger(__name__)
 LAST, BEST, METRICS = "last.pt", "best.pt", "metrics.jsonl"  # (RunLogs adds curves.png, TensorBoard events)
 AGREE_EVERY = 25  # under DDP, processes agree on the time limit every this many steps
 DYNAMICS_SCORE_WEIGHT = 10.0  # model selection: one point of dynamics penalty weighs like 10 of Fréchet
+# model selection sees the takes at one setting too (training.evaluation.diversity): DIVERSITY_TAKES takes at
+# each of DIVERSITY_SETTINGS validation settings; a median hit change below DIVERSITY_TARGET x the real
+# reference's (train windows of one style and nearly one setting) costs DIVERSITY_SCORE_WEIGHT per unit
+DIVERSITY_SETTINGS, DIVERSITY_TAKES = 32, 8
+DIVERSITY_TARGET, DIVERSITY_SCORE_WEIGHT = 1.0, 10.0
 
 
 @dataclass
@@ -132,8 +138,18 @@ class Trainer:
         use_scaler = self.amp == torch.float16
         self.scaler_g = torch.amp.GradScaler("cuda", enabled=use_scaler)
         self.scaler_d = torch.amp.GradScaler("cuda", enabled=use_scaler)
-        self.sampler = BatchSampler(
-            self.n_rows, config.batch_size, config.seed, self.ctx.rank, self.ctx.world_size, device=dev
+        self.partners = None  # [N, pack_neighbours]: each window's nearest same-style windows of other files
+        if config.pack > 1:
+            self.partners = partner_table(
+                cond, style if self.space.styles else None, train.source, config.pack_neighbours
+            ).to(dev)
+        self.sampler = BatchSampler(  # with groups it draws their anchors: batch_size / pack per batch
+            self.n_rows,
+            config.batch_size // config.pack,
+            config.seed,
+            self.ctx.rank,
+            self.ctx.world_size,
+            device=dev,
         )
         self.best_score, self.best_step = math.inf, -1
         start = self.load(self.out / LAST) if resume else 0
@@ -160,6 +176,7 @@ class Trainer:
             quantiles=self.quantiles,
             probs=self.probs,
             scale=self.scale,
+            partners=self.partners,
             step=start,
         )
         self.runner = StepRunner(self.state, graphs, config.compile)
@@ -167,6 +184,19 @@ class Trainer:
     # ---- data -----------------------------------------------------------------------------------------
     def _prepare_validation(self, dataset: RhythmDataset, train: RhythmDataset) -> None:
         self.train_stats = zscore_stats(describe_batch(train.patterns, self.grid))
+        cond, style = self.space.encode(train)
+        rng = np.random.default_rng(self.config.seed + 29)
+        anchors = rng.choice(len(train), size=min(512, len(train)), replace=False)
+        real = diversity.real_changes(
+            train.patterns[:, HIT] > 0.5, cond, style, train.source, anchors=anchors, per_anchor=4, rng=rng
+        )
+        self.real_diversity = float(np.median(real)) if len(real) else math.nan
+        if not len(real):
+            log.warning(
+                "no two train windows of one style from different files have every slider within %.1f of "
+                "each other: model selection cannot compare takes at one setting with real ones",
+                diversity.SLIDER_TOLERANCE,
+            )
         val = dataset.of_split("validation")
         if self.config.beat_types:
             val = val.select(np.isin(val.beat_type, self.config.beat_types))
@@ -192,7 +222,7 @@ class Trainer:
 
     # ---- one step (training.fitting.step) ---------------------------------------------------------------
     def train_step(self) -> tuple[torch.Tensor, bool]:
-        """One generator update (after ``n_critic`` critic updates): stats [6] (``STAT_NAMES``, on the
+        """One generator update (after ``n_critic`` critic updates): stats [7] (``STAT_NAMES``, on the
         device; not read back here) and whether the step ended an epoch."""
         return self.runner.step()
 
@@ -218,17 +248,43 @@ class Trainer:
         fake = binarize(out.float().cpu().numpy(), self.config.hit_threshold)
         fake_desc = describe_batch(fake, self.grid)
         fd = frechet_distance(zscore(real_desc, self.train_stats), zscore(fake_desc, self.train_stats))
-        got = self.space.normaliser.transform(self.space.raw_from_descriptors(fake_desc))
+        got = self.space.normaliser.transform(self.space.raw_from_descriptors(fake_desc), extrapolate=True)
         error = float(np.abs(got - cond)[:, list(self.space.measured)].mean()) if self.space.measured else 0.0
         played = dynamics.dynamics("model", fake, self.val_patterns, self.grid)
         penalty = dynamics.selection_penalty(played, self.val_dynamics)
+        takes = self._validation_takes(cond, style)
+        ratio = takes["val_diversity"] / self.real_diversity if self.real_diversity > 0 else 1.0
+        shortfall = max(0.0, DIVERSITY_TARGET - ratio)
         return {
+            **takes,
             "val_fd": fd,
             "val_cond_error": error,
             "val_velocity_overlap": _or_zero(played.velocity_overlap),  # NaN: no hits at all
             "val_offset_overlap": _or_zero(played.offset_overlap),
             "val_dynamics": penalty,
-            "score": fd + 10.0 * error + DYNAMICS_SCORE_WEIGHT * penalty,
+            "score": fd + 10.0 * error + DYNAMICS_SCORE_WEIGHT * penalty + DIVERSITY_SCORE_WEIGHT * shortfall,
+        }
+
+    def _validation_takes(self, cond: np.ndarray, style: np.ndarray) -> dict[str, float]:
+        """Median pairwise hit change (and near-duplicate share) of DIVERSITY_TAKES takes at each of the first
+        DIVERSITY_SETTINGS validation settings (fixed noise)."""
+        n, k = min(DIVERSITY_SETTINGS, len(cond)), DIVERSITY_TAKES
+        gen = torch.Generator().manual_seed(self.config.seed + 23)
+        z = torch.randn(n * k, self.config.latent_dim, generator=gen)  # [n*k, L]
+        rows = np.repeat(np.arange(n), k)
+        dev = self.ctx.device
+        self.G.eval()
+        out = self.G(
+            z.to(dev),
+            torch.from_numpy(cond[rows]).to(dev),
+            torch.from_numpy(style[rows]).to(dev) if self.space.styles else None,
+        )
+        self.G.train()
+        hits = (out[:, HIT].float().cpu().numpy() >= self.config.hit_threshold).reshape(n, k, N_VOICES, -1)
+        changes = np.concatenate([diversity.pairwise_changes(h) for h in hits])
+        return {
+            "val_diversity": float(np.median(changes)),
+            "val_near_duplicates": float((changes < diversity.NEAR_DUPLICATE).mean()),
         }
 
     # ---- checkpoints ----------------------------------------------------------------------------------

@@ -12,10 +12,20 @@ from companion.core.pattern import Grid
 from tests.support.synthetic_dataset import synthetic_dataset
 from tests.support.tiny_onnx import write_tiny_model
 from training.cli import main
+from training.evaluation.diversity import DiversityConfig
 from training.evaluation.evaluate import EvalConfig, evaluate, held_out_sets, one_window_per_source
 
 GRID = Grid(4, 4, 4)
-FAST = EvalConfig(seed=3, sweep_levels=5, sweep_samples=4, n_candidates=8)
+SMALL_DIVERSITY = DiversityConfig(settings=4, samples=3, reference_anchors=30, n_candidates=8)
+FAST = EvalConfig(
+    seed=3,
+    sweep_levels=5,
+    sweep_samples=4,
+    n_candidates=8,
+    diversity=SMALL_DIVERSITY,
+    vary_clips=4,
+    repeats=3,
+)
 
 
 @pytest.fixture(scope="module")
@@ -82,7 +92,13 @@ def test_control_paths(evaluation):
 def test_evaluation_is_deterministic_under_the_seed(model_path, dataset, evaluation):
     again = evaluate(model_path, dataset, FAST)
     assert json.dumps(again.to_dict()["sets"]) == json.dumps(evaluation.to_dict()["sets"])
-    other = evaluate(model_path, dataset, EvalConfig(seed=4, sweep_levels=5, sweep_samples=4, search=False))
+    other = evaluate(
+        model_path,
+        dataset,
+        EvalConfig(
+            seed=4, sweep_levels=5, sweep_samples=4, search=False, diversity=SMALL_DIVERSITY, repeats=2
+        ),
+    )
     assert other.row("model").one_nn != evaluation.row("model").one_nn or not np.array_equal(
         other.examples["model"], evaluation.examples["model"]
     )
@@ -124,6 +140,14 @@ def test_cli_writes_the_report_and_prints_the_table(model_path, dataset, tmp_pat
             "2",
             "--candidates",
             "8",
+            "--repeats",
+            "2",
+            "--diversity-settings",
+            "3",
+            "--diversity-takes",
+            "3",
+            "--vary-clips",
+            "3",
         ]
     )
     printed = capsys.readouterr().out
@@ -131,7 +155,9 @@ def test_cli_writes_the_report_and_prints_the_table(model_path, dataset, tmp_pat
     for word in ("1-NN acc", "Frechet", "bernoulli", "shuffled bars", "retrieval", "density", "raw"):
         assert word in printed
     assert "vel ov" in printed and "accent r kick" in printed
+    assert "takes at one fixed setting" in printed and "near-dup %" in printed and "made / real" in printed
     for name in (
+        "diversity.png",
         "README.md",
         "metrics.json",
         "piano_rolls.png",
@@ -155,7 +181,11 @@ def test_cli_reports_bad_input_without_writing(model_path, tmp_path, capsys):
 
 def test_repeats_average_fresh_reference_and_generated_sets(model_path, dataset, evaluation):
     single = evaluate(
-        model_path, dataset, EvalConfig(seed=3, repeats=1, search=False, sweep_levels=3, sweep_samples=2)
+        model_path,
+        dataset,
+        EvalConfig(
+            seed=3, repeats=1, search=False, sweep_levels=3, sweep_samples=2, diversity=SMALL_DIVERSITY
+        ),
     )
     model, first = evaluation.row("model"), single.row("model")
     assert model.repeats == FAST.repeats and first.repeats == 1
@@ -181,3 +211,13 @@ def test_dynamics_rows_compare_every_test_window_with_floors_and_the_model(datas
     assert len(evaluation.dynamics_sets["model"]) == len(dataset.of_split("test"))
     saved = json.loads(json.dumps(evaluation.to_dict()))["dynamics"]
     assert [d["name"] for d in saved] == list(rows)
+
+
+def test_diversity_and_vary_sections(evaluation):
+    assert [r.path for r in evaluation.diversity.rows] == ["real", "raw", "search"]
+    assert evaluation.diversity.row("raw").repeats == FAST.repeats
+    assert evaluation.vary.amounts == (0.05, 0.2, 0.5, 1.0) and evaluation.vary.repeats == FAST.repeats
+    assert set(evaluation.vary.median) == {"real", "made"}
+    saved = json.loads(json.dumps(evaluation.to_dict()))
+    assert saved["diversity"]["rows"][1]["path"] == "raw" and len(saved["vary"]["ratio"]) == 4
+    assert saved["config"]["diversity"]["settings"] == SMALL_DIVERSITY.settings

@@ -9,6 +9,7 @@ import pytest
 from companion.core.pattern import Grid
 from tests.support.synthetic_dataset import synthetic_dataset
 from tests.support.tiny_onnx import write_tiny_model
+from training.evaluation.diversity import DiversityConfig
 from training.evaluation.evaluate import EvalConfig, evaluate
 from training.evaluation.report import (
     COLUMNS,
@@ -27,9 +28,9 @@ PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 def evaluation(tmp_path_factory):
     path = tmp_path_factory.mktemp("model") / "tiny.onnx"
     write_tiny_model(path, grid=GRID, conditions=("density", "syncopation"), styles=("funk", "rock"))
-    return evaluate(
-        path, synthetic_dataset(GRID), EvalConfig(seed=0, sweep_levels=4, sweep_samples=3, search=False)
-    )
+    small = DiversityConfig(settings=4, samples=3, reference_anchors=30, search=False)
+    config = EvalConfig(seed=0, sweep_levels=4, sweep_samples=3, search=False, diversity=small, repeats=3)
+    return evaluate(path, synthetic_dataset(GRID), config)
 
 
 def test_text_table_aligns_columns():
@@ -65,7 +66,7 @@ def test_stdout_has_both_tables_and_the_runtime(evaluation):
 def test_write_report_writes_page_json_and_pngs(evaluation, tmp_path):
     written = write_report(evaluation, tmp_path / "out")
     names = sorted(p.name for p in written)
-    pngs = ("piano_rolls.png", "descriptors.png", "dynamics.png", "control.png")
+    pngs = ("piano_rolls.png", "descriptors.png", "dynamics.png", "diversity.png", "control.png")
     assert names == sorted(["README.md", "metrics.json", *pngs])
     for png in pngs:
         data = (tmp_path / "out" / png).read_bytes()
@@ -75,6 +76,7 @@ def test_write_report_writes_page_json_and_pngs(evaluation, tmp_path):
         assert f"]({png})" in page
     assert "| model |" in page and "| density | raw |" in page
     assert "## Dynamics" in page and "| train |" in page and "accent r snare" in page
+    assert "## Takes at one setting" in page and "| raw |" in page and "near-dup %" in page
     figures = json.loads((tmp_path / "out" / "metrics.json").read_text(), parse_constant=_reject)
     assert figures["sets"][0]["one_nn"] is None  # NaN becomes null: strict JSON
     assert [s["name"] for s in figures["sets"]][2] == "model"

@@ -72,3 +72,16 @@ def test_a_bad_option_value_is_refused_by_the_parser():
     add_config_arguments(parser)
     with pytest.raises(SystemExit):
         parser.parse_args(["--loss", "mse"])
+
+
+def test_pack_and_diversity_rules():
+    assert TrainConfig().pack == 4 and TrainConfig().diversity_weight > 0  # the recipe: groups and the floor
+    assert TrainConfig(pack=1, diversity_weight=0.0).pack == 1
+    with pytest.raises(ValueError, match="multiple of 'pack'"):
+        TrainConfig(batch_size=10, pack=4)
+    with pytest.raises(ValueError, match="pack_neighbours"):
+        TrainConfig(pack=8, pack_neighbours=4, batch_size=128)
+    with pytest.raises(ValueError, match="needs 'pack' >= 2"):
+        TrainConfig(pack=1, diversity_weight=1.0)
+    with pytest.raises(ValueError, match=r"'diversity_floor' must be in 0\.0\.\.1\.0"):
+        TrainConfig(diversity_floor=1.5)

@@ -24,7 +24,7 @@ from training.fitting.train import LAST, Trainer
 ROOT = Path(__file__).resolve().parents[3]
 TINY = dict(
     **TINY_ARCH,
-    batch_size=8,
+    batch_size=32,  # 8 same-setting groups of 4 (the recipe's pack) per process: the batches' rows as before
     progress=False,
     val_rows=8,
     device="cpu",
@@ -71,9 +71,9 @@ class BatchRows:
     def first(trainer: Trainer):
         from training.fitting.batches import BatchSampler
 
-        probe = BatchSampler(
+        probe = BatchSampler(  # draws the batches' anchors (each heads a same-setting group)
             trainer.n_rows,
-            trainer.config.batch_size,
+            trainer.config.batch_size // trainer.config.pack,
             trainer.config.seed,
             trainer.ctx.rank,
             trainer.ctx.world_size,

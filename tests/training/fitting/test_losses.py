@@ -144,3 +144,50 @@ def test_dynamics_loss_pulls_velocities_and_offsets_only():
     # note a little either way, the quantiles pull the extremes towards the middle)
     assert fake.grad[:, 1][loud].mean() > 0 > fake.grad[:, 1][quiet].mean()
     assert torch.count_nonzero(fake.grad[:, 1][~hits]) == 0 and torch.count_nonzero(fake.grad[:, 2]) > 0
+
+
+def test_interp_mirror_reads_the_extrapolated_normaliser_backwards():
+    from companion.core.normaliser import QuantileNormaliser
+
+    xp = torch.tensor([[0.0, 0.5, 1.0]])
+    fp = torch.tensor([[0.0, 0.1, 0.4]])
+    x = torch.tensor([[-0.5], [-0.25], [0.0], [0.25], [1.0], [1.5]])
+    got = interp(x, xp, fp, mirror=True)[:, 0]
+    np.testing.assert_allclose(got.numpy(), [-0.1, -0.05, 0.0, 0.05, 0.4, 0.7], atol=1e-6)
+    norm = QuantileNormaliser(("swing",), fp.double().numpy(), xp[0].double().numpy())
+    back = norm.transform(got.double().numpy()[:, None], extrapolate=True)[:, 0]
+    np.testing.assert_allclose(back, x[:, 0].numpy(), atol=1e-5)
+    np.testing.assert_allclose(interp(x, xp, fp)[:, 0].numpy(), [0, 0, 0, 0.05, 0.4, 0.4], atol=1e-6)
+
+
+def test_soft_hit_change_equals_the_engines_on_hits_and_the_floor_hinge():
+    from companion.runtime.engine import hit_change
+    from training.fitting.losses import diversity_loss, soft_hit_change
+
+    rng = np.random.default_rng(3)
+    a, b = rng.random((4, 9, 16)) < 0.2, rng.random((4, 9, 16)) < 0.2
+    got = soft_hit_change(torch.from_numpy(a).float(), torch.from_numpy(b).float()).numpy()
+    np.testing.assert_allclose(got, hit_change(a, b), atol=1e-6)
+    same = torch.full((4, 9, 16), -50.0)
+    same[:, :, ::4] = 50.0  # four identical sure takes: every pair 0 apart -> the whole floor
+    assert diversity_loss(same, 2, 0.3, 1.0).item() == pytest.approx(0.3)
+    apart = same.clone()
+    apart[1::2] = -50.0
+    apart[1::2, :, 2::4] = 50.0  # pairs without a shared hit: change 1 > floor -> nothing
+    assert diversity_loss(apart, 2, 0.3, 1.0).item() == 0.0
+
+
+def test_the_tempered_floor_pushes_saturated_takes_apart():
+    from training.fitting.losses import diversity_loss
+
+    gen = torch.Generator().manual_seed(0)
+    base = torch.where(torch.rand(2, 9, 16, generator=gen) < 0.15, 8.0, -10.0)  # sure hits and rests
+    logits = (base.repeat_interleave(2, dim=0) + 0.01 * torch.randn(4, 9, 16, generator=gen)).requires_grad_()
+    diversity_loss(logits, 2, 0.3, 1.0).backward()
+    plain = logits.grad.abs().sum()
+    logits.grad = None
+    diversity_loss(logits, 2, 0.3, 4.0).backward()
+    grad = logits.grad
+    assert grad.abs().sum() > 100 * plain  # the sigmoid itself has saturated: tempered, the push is there
+    higher = logits[0::2] > logits[1::2]  # of each pair of takes
+    assert (grad[0::2][higher] < 0).all() and (grad[1::2][higher] > 0).all()  # descent moves them apart

@@ -7,7 +7,16 @@ from training.fitting.config import TrainConfig
 from training.fitting.model import Critic, Generator, build_models, count_parameters, harden
 
 GRID = Grid(4, 4, 2)
-CONFIG = TrainConfig(latent_dim=8, style_dim=4, g_hidden=32, bar_dim=16, bar_hidden=32, d_hidden=32)
+CONFIG = TrainConfig(  # rows without same-setting groups (those: the tests at the end)
+    latent_dim=8,
+    style_dim=4,
+    g_hidden=32,
+    bar_dim=16,
+    bar_hidden=32,
+    d_hidden=32,
+    pack=1,
+    diversity_weight=0.0,
+)
 
 
 def test_generator_output_shape_and_plane_ranges():
@@ -82,3 +91,50 @@ def test_build_models_default_size_is_small():
     G, D = build_models(TrainConfig(), 5, 17, N_VOICES, Grid(4, 4, 4))
     assert count_parameters(G) * 4 < 10e6  # float32 ONNX under 10 MB
     assert count_parameters(D) > 0
+
+
+SMALL = dict(g_hidden=32, bar_dim=8, bar_hidden=16, d_hidden=32, batch_size=8)
+
+
+def test_critic_with_spread_sees_each_groups_spread():
+    torch.manual_seed(0)
+    D = Critic(TrainConfig(**SMALL, pack=2, pack_critic="spread"), 2, 0, N_VOICES, GRID).eval()
+    assert D.joint[0].in_features == GRID.bars * 32 + 2 + 1 + GRID.bars  # + one spread per bar
+    take, other = torch.rand(1, 3, N_VOICES, GRID.n_steps), torch.rand(1, 3, N_VOICES, GRID.n_steps)
+    cond = torch.rand(1, 2).repeat(4, 1)
+    with torch.no_grad():
+        repeated = D(torch.cat([take, take, take, other]), cond)  # group 1 repeats its take
+        varied = D(torch.cat([take, other, take, other]), cond)
+    assert repeated.shape == (4,)
+    assert not torch.allclose(repeated[0], varied[0])  # the same pattern scores by its group's spread
+    with pytest.raises(ValueError, match="groups of 2"):
+        D(torch.rand(3, 3, N_VOICES, GRID.n_steps), torch.rand(3, 2))
+
+
+def test_joint_critic_scores_a_group_from_its_rows_side_by_side():
+    torch.manual_seed(0)
+    D = Critic(TrainConfig(**SMALL, pack=4, pack_critic="joint"), 2, 3, N_VOICES, GRID).eval()
+    assert D.joint[0].in_features == 4 * GRID.bars * 32 + 2 + 1
+    patterns = torch.rand(8, 3, N_VOICES, GRID.n_steps)
+    cond, style = torch.rand(8, 2), torch.tensor([0, 0, 0, 0, 2, 2, 2, 2])
+    with torch.no_grad():
+        scores = D(patterns, cond, style)
+        assert scores.shape == (2,)  # one per group
+        moved = cond.clone()
+        moved[1:4] = 0.0  # only the anchor's condition counts
+        torch.testing.assert_close(D(patterns, moved, style), scores)
+        swapped = patterns.clone()
+        swapped[5] = patterns[4]  # the second group now repeats a take
+        changed = D(swapped, cond, style)
+    torch.testing.assert_close(changed[0], scores[0])  # groups do not see each other
+    assert not torch.allclose(changed[1], scores[1])
+    with torch.no_grad():  # real and fake halves: the half's groups, one score each
+        assert D(torch.cat([patterns, patterns]), cond.repeat(2, 1), style.repeat(2), groups=2).shape == (4,)
+
+
+def test_without_groups_the_critic_is_as_before():
+    for config in (
+        TrainConfig(**SMALL, pack=2, pack_critic="none"),
+        TrainConfig(**SMALL, pack=1, diversity_weight=0.0),
+    ):
+        assert Critic(config, 2, 0, N_VOICES, GRID).joint[0].in_features == GRID.bars * 32 + 2 + 1

@@ -64,12 +64,17 @@ class _HostReads(TorchDispatchMode):
         return func(*args, **(kwargs or {}))
 
 
-@pytest.mark.parametrize(("loss", "dynamics_weight"), [("hinge", 10.0), ("wgan-gp", 0.0)])
+@pytest.mark.parametrize(
+    ("loss", "dynamics_weight", "groups"),
+    [("hinge", 10.0, {}), ("wgan-gp", 0.0, {}), ("hinge", 10.0, {"pack": 4, "diversity_weight": 1.0})],
+)
 def test_a_training_step_reads_nothing_back_to_the_host(
-    dataset, tmp_path, loss, dynamics_weight, monkeypatch
+    dataset, tmp_path, loss, dynamics_weight, groups, monkeypatch
 ):
     monkeypatch.setattr(losses, "STATIC_SHAPES_ON_CPU", True)  # the path a GPU takes
-    config = _config(dataset, tmp_path, loss=loss, n_critic=2, device="cpu", dynamics_weight=dynamics_weight)
+    config = _config(
+        dataset, tmp_path, loss=loss, n_critic=2, device="cpu", dynamics_weight=dynamics_weight, **groups
+    )
     trainer = Trainer(config)
     trainer.train_step()  # first-call work (lazy optimiser state) out of the way
     stats_sum = StepStats(trainer.ctx.device)
@@ -101,14 +106,15 @@ def test_the_gpus_static_shape_quantiles_equal_the_cpus(monkeypatch):
 
 def test_step_stats_add_up_on_the_device_and_remember_the_first_bad_step():
     stats = StepStats(torch.device("cpu"))
-    stats.add(torch.tensor([1.0, 2.0, 3.0, 4.0, 5.0, 0.0]), step=1)
-    stats.add(torch.tensor([3.0, 2.0, 1.0, float("nan"), 5.0, 0.0]), step=2)
-    stats.add(torch.tensor([float("inf"), 2.0, 1.0, 0.0, 5.0, 0.0]), step=3)
+    assert len(STAT_NAMES) == 7 and STAT_NAMES[-1] == "loss_div"
+    stats.add(torch.tensor([1.0, 2.0, 3.0, 4.0, 5.0, 0.0, 0.5]), step=1)
+    stats.add(torch.tensor([3.0, 2.0, 1.0, float("nan"), 5.0, 0.0, 0.5]), step=2)
+    stats.add(torch.tensor([float("inf"), 2.0, 1.0, 0.0, 5.0, 0.0, 0.5]), step=3)
     assert int(stats.first_bad) == 2
     stats.reset()
-    stats.add(torch.tensor([1.0, 2.0, 3.0, 4.0, 5.0, 1.0]), step=4)
-    stats.add(torch.tensor([3.0, 4.0, 5.0, 6.0, 7.0, 2.0]), step=5)
-    assert stats.means().tolist() == [2.0, 3.0, 4.0, 5.0, 6.0, 1.5]
+    stats.add(torch.tensor([1.0, 2.0, 3.0, 4.0, 5.0, 1.0, 0.25]), step=4)
+    stats.add(torch.tensor([3.0, 4.0, 5.0, 6.0, 7.0, 2.0, 0.75]), step=5)
+    assert stats.means().tolist() == [2.0, 3.0, 4.0, 5.0, 6.0, 1.5, 0.5]
     assert int(stats.first_bad) == 2  # a divergence is not forgotten by an epoch's reset
 
 

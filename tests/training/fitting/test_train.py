@@ -190,7 +190,7 @@ def test_validation_windows_of_a_style_the_train_split_lacks_are_left_out_of_sel
 
 def test_model_selection_hears_the_dynamics(dataset, tmp_path):
     from companion.core.pattern import HIT, VELOCITY
-    from training.fitting.train import DYNAMICS_SCORE_WEIGHT
+    from training.fitting.train import DIVERSITY_SCORE_WEIGHT, DIVERSITY_TARGET, DYNAMICS_SCORE_WEIGHT
 
     trainer = Trainer(_config(dataset, tmp_path / "run"))
     bias = trainer.G.decoder_out.bias.view(3, -1)  # [3, V*S]
@@ -205,7 +205,40 @@ def test_model_selection_hears_the_dynamics(dataset, tmp_path):
     assert machine["val_velocity_overlap"] < played["val_velocity_overlap"]
     assert machine["val_dynamics"] > played["val_dynamics"] + 0.05
     for row in (played, machine):
+        shortfall = max(0.0, DIVERSITY_TARGET - row["val_diversity"] / trainer.real_diversity)
         assert row["score"] == pytest.approx(
-            row["val_fd"] + 10 * row["val_cond_error"] + DYNAMICS_SCORE_WEIGHT * row["val_dynamics"]
+            row["val_fd"]
+            + 10 * row["val_cond_error"]
+            + DYNAMICS_SCORE_WEIGHT * row["val_dynamics"]
+            + DIVERSITY_SCORE_WEIGHT * shortfall
         )
     assert machine["score"] > played["score"]
+
+
+def test_model_selection_hears_takes_that_repeat_themselves(dataset, tmp_path):
+    from training.fitting.train import DIVERSITY_SCORE_WEIGHT, DIVERSITY_TARGET
+
+    trainer = Trainer(_config(dataset, tmp_path / "run", conditions=("density",)))
+    assert 0 < trainer.real_diversity < 1  # real windows of one style and nearly one setting differ
+    first = trainer.G.trunk[0]  # its first columns take the noise
+    with torch.no_grad():
+        trainer.G.decoder_out.bias.view(3, -1)[0] = 0.0  # hits on a knife's edge: the noise can tip them
+        first.weight[:, : trainer.config.latent_dim] *= 40.0  # the noise decides: takes differ
+        lively = trainer.validate()
+        first.weight[:, : trainer.config.latent_dim] = 0.0  # the noise is ignored: one pattern per setting
+        deaf = trainer.validate()
+    assert deaf["val_diversity"] == 0.0 and deaf["val_near_duplicates"] == 1.0
+    assert lively["val_diversity"] > 0.1
+    penalty = DIVERSITY_SCORE_WEIGHT * DIVERSITY_TARGET  # the whole shortfall
+    assert deaf["score"] - (deaf["val_fd"] + 10 * deaf["val_cond_error"]) >= penalty - 1e-6
+
+
+def test_groups_train_resume_exactly_and_log_the_diversity_floor(dataset, tmp_path):
+    groups = dict(pack=4, pack_neighbours=3, diversity_weight=2.0, steps=6, checkpoint_every=3)
+    whole = train(_config(dataset, tmp_path / "whole", **groups))
+    assert all(np.isfinite(row["loss_div"]) for row in whole.history)
+    train(_config(dataset, tmp_path / "part", **{**groups, "steps": 3}))
+    resumed = train(_config(dataset, tmp_path / "part", **groups), resume=True)
+    assert resumed.steps == 6
+    for key, value in _weights(whole.last).items():
+        torch.testing.assert_close(_weights(resumed.last)[key], value, rtol=0, atol=0)
