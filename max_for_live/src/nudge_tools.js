@@ -177,8 +177,8 @@ exports.warpMarkers = function (raw) {
 // and the (sample_time, beat_time) pairs to the end of the message, or the unwarped part `audio_start_s s
 // audio_end_s e`. The daemon reads the file (its machine's path), finds the onsets and drumifies them.
 exports.AUDIO_DRUMIFY = "/nudge/drumify";
-exports.MIN_AUDIO_BEATS_PER_BAR = 2;  // the daemon's beats_per_bar range (companion/osc/audio_source.py)
-exports.MAX_AUDIO_BEATS_PER_BAR = 7;
+exports.MIN_AUDIO_BEATS_PER_BAR = osc.MIN_AUDIO_BEATS_PER_BAR;  // the daemon's beats_per_bar range
+exports.MAX_AUDIO_BEATS_PER_BAR = osc.MAX_AUDIO_BEATS_PER_BAR;
 
 exports.audioMessage = function (head, source) {
     var atoms = [exports.AUDIO_DRUMIFY].concat(head.slice(1), ["audio", source.file]);
