@@ -177,13 +177,11 @@ exports.warpMarkers = function (raw) {
 // and the (sample_time, beat_time) pairs to the end of the message, or the unwarped part `audio_start_s s
 // audio_end_s e`. The daemon reads the file (its machine's path), finds the onsets and drumifies them.
 exports.AUDIO_DRUMIFY = "/nudge/drumify";
-exports.MIN_AUDIO_BEATS_PER_BAR = osc.MIN_AUDIO_BEATS_PER_BAR;  // the daemon's beats_per_bar range
-exports.MAX_AUDIO_BEATS_PER_BAR = osc.MAX_AUDIO_BEATS_PER_BAR;
 
 exports.audioMessage = function (head, source) {
     var atoms = [exports.AUDIO_DRUMIFY].concat(head.slice(1), ["audio", source.file]);
     var n = source.beatsPerBar;
-    if (n >= exports.MIN_AUDIO_BEATS_PER_BAR && n <= exports.MAX_AUDIO_BEATS_PER_BAR) atoms.push("beats_per_bar", n);
+    if (n >= osc.MIN_AUDIO_BEATS_PER_BAR && n <= osc.MAX_AUDIO_BEATS_PER_BAR) atoms.push("beats_per_bar", n);
     if (!source.warped) return atoms.concat(["audio_start_s", source.startSeconds, "audio_end_s", source.endSeconds]);
     atoms.push("audio_start_beats", source.startBeats, "audio_end_beats", source.endBeats, "warp");
     for (var i = 0; i < source.markers.length; i++) atoms.push(source.markers[i][0], source.markers[i][1]);
