@@ -15,7 +15,7 @@ from setuptools import setup
 from setuptools.command.build_py import build_py
 
 # the files of models/ that ship: the default model and its card (the Groove MIDI Dataset's credit)
-SHIPPED = ("default.onnx", "MODEL_CARD.md")
+SHIPPED = ("default.onnx", "default.tools.onnx", "MODEL_CARD.md")  # + the tools graph (issue 22)
 SOURCE, TARGET = Path("models"), Path("companion") / "models"
 
 

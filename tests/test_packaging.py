@@ -43,7 +43,7 @@ def test_models_a_user_exports_are_ignored_by_git_and_the_default_is_not(tmp_pat
         return done.returncode == 0
 
     assert ignored("models/my_groove.onnx") and ignored("models/default.int8.onnx")
-    assert not ignored("models/default.onnx")
+    assert not ignored("models/default.onnx") and not ignored("models/default.tools.onnx")
 
 
 def test_the_package_data_wins_over_the_source_tree(tmp_path, monkeypatch):

@@ -28,7 +28,7 @@ from companion.runtime.model import Model
 from companion.runtime.search_request import DEFAULT_CANDIDATES
 
 MIN_COUNT, MAX_COUNT = 3, 16  # the ends are A and B: 3 is the shortest path that has a step between
-MAX_ORDERS = 16  # generator samples (orders) tried: beyond this the path barely changes, its cost grows
+MAX_ORDERS = 8  # generator samples (orders) tried: beyond this the path barely changes, its cost grows
 _JITTER = np.random.default_rng(1).random(1 << 16) * 1e-4  # a fixed tie-breaker per differing cell
 
 

@@ -15,6 +15,11 @@ ONNX contract of a tools graph (checked here):
   ``task`` float32 [N, n_tasks] (one-hot, in ``TASKS`` order);
 - output: ``pattern`` float32 [N, 3, V, T], as the generator's.
 
+One call is one request: the given part (``known``, ``mask``, ``rhythm``, ``task`` and which sliders are
+given, ``cond`` >= 0) is the first row's for every row (the graph reads it once, so N candidates cost
+little more than the generator's N samples); ``z``, the slider values and ``style`` are read per row.
+``companion.runtime.completion.complete`` makes every call so.
+
 Metadata: ``metadata_props["nudge_tools"]`` (``ToolsMeta``): format, the tasks in input order, the style
 index that means "unknown", and ``base``: the SHA-256 of the generator's own ``nudge`` metadata, so a tools
 graph is only ever used with the generator it was trained from.
@@ -222,7 +227,8 @@ def _warm_up(tools: ToolsModel, where: str) -> None:
     """Every task once, with every style index (the unknown one too): the graph runs and stays finite."""
     base = tools.base
     n_styles = len(base.styles)
-    rows = len(tools.meta.tasks) * (n_styles + 1)
+    k = len(tools.meta.tasks)
+    rows = k * (n_styles + 1)
     t = base.grid.n_steps
     rng = np.random.default_rng(0)
     z = rng.standard_normal((rows, base.latent_dim)).astype(np.float32)
@@ -234,9 +240,21 @@ def _warm_up(tools: ToolsModel, where: str) -> None:
     mask = np.ones((rows, 2, N_VOICES, t), np.float32)
     rhythm = np.zeros((rows, t), np.float32)
     rhythm[:, ::2] = 1
-    task = np.repeat(np.eye(len(tools.meta.tasks), dtype=np.float32), n_styles + 1, axis=0)
-    try:
-        out = tools.run(z, cond, style, known, mask, rhythm=rhythm, task=task)
+    try:  # one call per task (a call is one request: its given part is the first row's)
+        out = np.concatenate(
+            [
+                tools.run(
+                    z[i::k],
+                    cond[i::k],
+                    None if style is None else style[i::k],
+                    known[i::k],
+                    mask[i::k],
+                    rhythm=rhythm[i::k],
+                    task=tools.task_vector(task, len(z[i::k])),
+                )
+                for i, task in enumerate(tools.meta.tasks)
+            ]
+        )
     except Exception as error:  # onnxruntime's failures have no common public base class
         first = str(error).strip().splitlines()[0][:300] if str(error).strip() else type(error).__name__
         raise ToolsError(f"{where}: the tools graph fails on its declared inputs: {first}") from error

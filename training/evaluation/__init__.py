@@ -10,6 +10,7 @@
 - ``lock_eval``: the voice lock's measurement (``nudge-train evaluate-lock``).
 - ``summary``: the headline figures of a ``metrics.json``, for model cards and ``evaluate --compare``.
 - ``tools_eval``: the tools' measurement (``nudge-train evaluate-tools``): ``tools_context`` (what its tasks
-  share), ``tools_rows`` and ``tools_groove`` (the tasks and their baselines), ``tools_report`` (its page);
+  share), ``tools_rows`` and ``tools_groove`` (the tasks and their baselines), ``tools_report`` (its page),
+  ``tools_targets`` (issue 22's targets read off its figures);
   ``fill_classifier``: whether a bar is a fill.
 """

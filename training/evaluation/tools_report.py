@@ -16,6 +16,7 @@ from companion.core.drum_map import VOICES
 from companion.core.pattern import HIT, VELOCITY
 from training.evaluation.figures import png_bytes
 from training.evaluation.tools_context import ToolsEvaluation
+from training.evaluation.tools_targets import targets_table
 
 # task: (figure, label, format) in column order
 COLUMNS: dict[str, tuple[tuple[str, str, str], ...]] = {
@@ -183,6 +184,10 @@ def markdown_page(evaluation: ToolsEvaluation, images: dict[str, str]) -> str:
         f"{'yes' if evaluation.has_tools else 'no (the plain generator, its search fallback)'}. Definitions "
         "and targets: [docs/evaluation.md](../../../docs/evaluation.md), *Tools*. Command: "
         "`nudge-train evaluate-tools MODEL --data D.npz --fills F.npz --out DIR`.",
+        "",
+        "## Targets (issue 22)",
+        "",
+        *targets_table(_clean(evaluation.to_dict())),
     ]
     for task in COLUMNS:
         if task in evaluation.tasks:

@@ -30,6 +30,7 @@ from training.evaluation.summary import (
     takes_rows,
     vary_rows,
 )
+from training.export.tools_card import tools_section
 from training.fitting.config import TrainConfig
 
 MARK = "<!-- written by nudge-train (training/export/card.py); edit {notes}, not this file -->"
@@ -248,6 +249,7 @@ def model_card(
         *_recipe_section(meta),
         *_contract_section(meta, model_path),
         *_evaluation_section(metrics, compare, model_path),
+        *tools_section(model_path),
     ]
     if notes and notes.strip():
         lines += ["## Notes", "", notes.strip(), ""]

@@ -59,13 +59,13 @@ class _Graph(nn.Module):
 
     def forward(self, *inputs: torch.Tensor) -> torch.Tensor:  # the contract's inputs, in INPUTS order
         z, cond, style, known, mask, rhythm, task = inputs
-        return self.tools(z, cond, style, known, mask, rhythm=rhythm, task=task)
+        return self.tools(z, cond, style, known, mask, rhythm=rhythm, task=task, shared=True)
 
 
 class _GraphWithoutStyle(_Graph):
     def forward(self, *inputs: torch.Tensor) -> torch.Tensor:  # INPUTS without style
         z, cond, known, mask, rhythm, task = inputs
-        return self.tools(z, cond, None, known, mask, rhythm=rhythm, task=task)
+        return self.tools(z, cond, None, known, mask, rhythm=rhythm, task=task, shared=True)
 
 
 def tools_from_checkpoint(state: dict) -> ToolsGenerator:
@@ -84,23 +84,27 @@ def tools_from_checkpoint(state: dict) -> ToolsGenerator:
 
 
 def random_tool_feeds(tools: ToolsGenerator, n: int, seed: int) -> dict[str, np.ndarray]:
-    """Seeded inputs of every kind: sliders given or unknown (-1), styles known or unknown, any mask."""
+    """Seeded inputs of one call, as the daemon makes them: one given part (``known``, ``mask``,
+    ``rhythm``, ``task``, which sliders are given) for every row, any mask; per row its own ``z``, slider
+    values and style (known or unknown)."""
     rng = np.random.default_rng(seed)
     t = tools.bars * tools.steps
     cond = rng.random((n, tools.n_conditions)).astype(np.float32)
-    cond[rng.random(cond.shape) < 0.4] = -1.0
+    cond[:, rng.random(tools.n_conditions) < 0.4] = -1.0
     feeds = {"z": rng.standard_normal((n, tools.base.latent_dim)).astype(np.float32), "cond": cond}
     if tools.n_styles:
         feeds["style"] = rng.integers(0, tools.n_styles + 1, n).astype(np.int64)
-    known = np.zeros((n, 3, N_VOICES, t), np.float32)
-    known[:, HIT] = rng.random((n, N_VOICES, t)) < 0.2
-    known[:, VELOCITY] = known[:, HIT] * rng.random((n, N_VOICES, t))
-    known[:, OFFSET] = known[:, HIT] * (rng.random((n, N_VOICES, t)) - 0.5) * 0.8
-    feeds["known"] = known
-    feeds["mask"] = (rng.random((n, 2, N_VOICES, t)) < 0.5).astype(np.float32)
-    feeds["rhythm"] = (rng.random((n, t)) < 0.3).astype(np.float32) * rng.random((n, t)).astype(np.float32)
-    feeds["task"] = np.eye(tools.n_tasks, dtype=np.float32)[rng.integers(0, tools.n_tasks, n)]
-    return feeds
+    known = np.zeros((1, 3, N_VOICES, t), np.float32)
+    known[:, HIT] = rng.random((1, N_VOICES, t)) < 0.2
+    known[:, VELOCITY] = known[:, HIT] * rng.random((1, N_VOICES, t))
+    known[:, OFFSET] = known[:, HIT] * (rng.random((1, N_VOICES, t)) - 0.5) * 0.8
+    one = {
+        "known": known,
+        "mask": (rng.random((1, 2, N_VOICES, t)) < 0.5).astype(np.float32),
+        "rhythm": (rng.random((1, t)) < 0.3).astype(np.float32) * rng.random((1, t)).astype(np.float32),
+        "task": np.eye(tools.n_tasks, dtype=np.float32)[rng.integers(0, tools.n_tasks, 1)],
+    }
+    return feeds | {k: np.repeat(v, n, axis=0) for k, v in one.items()}
 
 
 def tools_to_onnx(tools: ToolsGenerator, meta: ToolsMeta) -> bytes:
@@ -160,10 +164,11 @@ def tools_parity(tools: ToolsGenerator, data: bytes, sizes: tuple[int, ...] = (1
 
 
 def tools_agreement(
-    tools: ToolsGenerator, float_data: bytes, int8_data: bytes, rows: int = 4096
+    tools: ToolsGenerator, float_data: bytes, int8_data: bytes, calls: int = 64, rows: int = 64
 ) -> Agreement:
-    feeds = random_tool_feeds(tools, rows, 123)
-    a, b = (_session(d).run(["pattern"], feeds)[0] for d in (float_data, int8_data))
+    sessions = [_session(d) for d in (float_data, int8_data)]
+    feeds = [random_tool_feeds(tools, rows, 123 + k) for k in range(calls)]  # calls of every kind
+    a, b = (np.concatenate([s.run(["pattern"], f)[0] for f in feeds]) for s in sessions)
     hits_a, hits_b = a[:, HIT] >= 0.5, b[:, HIT] >= 0.5
     both = hits_a & hits_b
     n = max(int(both.sum()), 1)
@@ -185,7 +190,7 @@ def export_tools(
     state = load_tools_checkpoint(checkpoint)
     tools = tools_from_checkpoint(state)
     if tools_only:
-        gen_data, gen, base_json = None, None, _existing_generator(Path(out), tools)
+        gen_data, gen, base_json = None, None, _existing_generator(Path(out), state["base"])
     else:
         gen_data, gen = generator_bytes(state["base"], out, name, int8=int8)
         base_json = gen.meta.to_json()
@@ -237,7 +242,7 @@ def export_tools(
     return result, ToolsExportResult(tools_path, meta, diff, len(data), found)
 
 
-def _existing_generator(path: Path, tools: ToolsGenerator) -> str:
+def _existing_generator(path: Path, base_state: dict) -> str:
     """The metadata text of the generator file at ``path``, after checking that the tools were trained from
     it: its hits agree with the tools checkpoint's generator on random inputs."""
     try:
@@ -246,7 +251,8 @@ def _existing_generator(path: Path, tools: ToolsGenerator) -> str:
         raise ExportError(
             f"--tools-only needs the generator the tools were trained from at {path}: {error}"
         ) from error
-    base = tools.base
+    base, _ = generator_from_checkpoint(base_state)  # as trained from: the tools' copy trained on
+    base.eval()
     rng = np.random.default_rng(7)
     n = 2048
     z = rng.standard_normal((n, base.latent_dim)).astype(np.float32)

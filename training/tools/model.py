@@ -134,6 +134,37 @@ class ToolsGenerator(nn.Module):
         planes = planes.reshape(n, 5, self.voices, b, s).permute(0, 3, 1, 2, 4).reshape(n, b, -1)
         return torch.cat([planes, rhythm.reshape(n, b, s)], dim=2)  # [N, B, 5*V*S + S]
 
+    def given_paths(
+        self,
+        given: torch.Tensor,
+        known: torch.Tensor,
+        mask: torch.Tensor,
+        rhythm: torch.Tensor,
+        task: torch.Tensor,
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """What the given part adds, for M rows (all of them, or one shared by every row): to the bar codes
+        [M, B, bar_dim], to the decoder's hidden layer [M, B, H_dec], to the logits [M, 3, V, T], and the
+        Groove head's dynamics [M, 2, V, T]."""
+        m = known.shape[0]
+        bars_in = self.bar_inputs(known, mask, rhythm)  # [M, B, I]
+        enc = self.encoder(bars_in)  # [M, B, E]
+        enc_around = torch.cat(
+            [enc, earlier(enc, 1, self.bars), earlier(enc, 2, self.bars)], dim=2
+        )  # [M, B, 3E]
+        summary = self.summary(torch.cat([enc.reshape(m, -1), task, given], dim=1))  # [M, H]
+        summary = summary.unsqueeze(1).expand(m, self.bars, summary.shape[1])  # [M, B, H]
+        to_code = self.to_code(torch.cat([summary, enc_around], dim=2))  # [M, B, bar_dim]
+        task_per_bar = task.unsqueeze(1).expand(m, self.bars, task.shape[1])
+        to_hidden = self.to_hidden(torch.cat([enc_around, task_per_bar], dim=2))  # [M, B, H_dec]
+        cells = self.voices * self.steps
+        given_hits = bars_in[..., :cells]  # [M, B, V*S]: the known hit plane (0 where not given)
+        skip_in = torch.cat(
+            [bars_in, earlier(given_hits, 1, self.bars), earlier(given_hits, 2, self.bars)], dim=2
+        )
+        skip = self.skip(skip_in).view(m, self.bars, N_PLANES, self.voices, self.steps)
+        skip = skip.permute(0, 2, 3, 1, 4).reshape(m, N_PLANES, self.voices, -1)  # [M, 3, V, T]
+        return to_code, to_hidden, skip, self.groove_planes(known[:, 0])
+
     def forward(
         self,
         z: torch.Tensor,
@@ -144,37 +175,31 @@ class ToolsGenerator(nn.Module):
         *,
         rhythm: torch.Tensor,
         task: torch.Tensor,
+        shared: bool = False,
     ) -> torch.Tensor:
+        """The completed patterns [N, 3, V, T]. ``shared``: every row gives the same (``known``, ``mask``,
+        ``rhythm``, ``task`` and which sliders are given), as in the daemon's calls, one request each: the
+        encoder, its paths and the Groove head run once, on the first row (the exported graph does this;
+        only ``z``, the slider values and the style are read per row)."""
         base, n = self.base, z.shape[0]
         ctx, given = self.context(cond, style)  # [N, K], [N, C]
-        bars_in = self.bar_inputs(known, mask, rhythm)  # [N, B, I]
-        enc = self.encoder(bars_in)  # [N, B, E]
-        enc_around = torch.cat(
-            [enc, earlier(enc, 1, self.bars), earlier(enc, 2, self.bars)], dim=2
-        )  # [N, B, 3E]
-        summary = self.summary(torch.cat([enc.reshape(n, -1), task, given], dim=1))  # [N, H]
-        summary = summary.unsqueeze(1).expand(n, self.bars, summary.shape[1])  # [N, B, H]
+        one = slice(0, 1) if shared else slice(None)  # the rows the given part is read from
+        to_code, to_hidden, skip, groove = self.given_paths(
+            given[one], known[one], mask[one], rhythm[one], task[one]
+        )  # [M, ...], M = 1 or N: broadcast over the rows below
         codes = base.trunk(torch.cat([z, ctx], dim=1)).view(n, self.bars, base.bar_dim) + base.bar_position
-        codes = codes + self.to_code(torch.cat([summary, enc_around], dim=2))  # [N, B, bar_dim]
+        codes = codes + to_code  # [N, B, bar_dim]
         ctx_per_bar = ctx.unsqueeze(1).expand(n, self.bars, ctx.shape[1])  # [N, B, K]
         hidden = base.decoder_in(base.decoder_activation(torch.cat([codes, ctx_per_bar], dim=2)))
-        task_per_bar = task.unsqueeze(1).expand(n, self.bars, task.shape[1])
-        hidden = hidden + self.to_hidden(torch.cat([enc_around, task_per_bar], dim=2))  # [N, B, H_dec]
-        cells = self.voices * self.steps
-        given_hits = bars_in[..., :cells]  # [N, B, V*S]: the known hit plane (0 where not given)
-        skip_in = torch.cat(
-            [bars_in, earlier(given_hits, 1, self.bars), earlier(given_hits, 2, self.bars)], dim=2
-        )
-        logits = base.decoder_out(base.decoder_hidden_activation(hidden)) + self.skip(
-            skip_in
-        )  # [N, B, 3*V*S]
+        hidden = hidden + to_hidden  # [N, B, H_dec]
+        logits = base.decoder_out(base.decoder_hidden_activation(hidden))  # [N, B, 3*V*S]
         logits = logits.view(n, self.bars, N_PLANES, self.voices, self.steps)
-        logits = logits.permute(0, 2, 3, 1, 4).reshape(n, N_PLANES, self.voices, -1)  # [N, 3, V, T]
+        logits = logits.permute(0, 2, 3, 1, 4).reshape(n, N_PLANES, self.voices, -1) + skip  # [N, 3, V, T]
         hit_velocity = torch.sigmoid(logits[:, :2])
         offset = 0.5 * torch.tanh(logits[:, 2:])
-        on_groove = task[:, GROOVE_TASK].view(n, 1, 1, 1)  # Groove's dynamics are the Groove head's
+        on_groove = task[one][:, GROOVE_TASK].view(-1, 1, 1, 1)  # Groove's dynamics are the Groove head's
         dynamics = torch.cat([hit_velocity[:, 1:], offset], dim=1)  # [N, 2, V, T]
-        dynamics = on_groove * self.groove_planes(known[:, 0]) + (1 - on_groove) * dynamics
+        dynamics = on_groove * groove + (1 - on_groove) * dynamics
         return torch.cat([hit_velocity[:, :1], dynamics], dim=1)  # [N, 3, V, T]
 
 

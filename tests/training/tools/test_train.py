@@ -17,7 +17,7 @@ from tests.support.tiny_onnx import write_tiny_model
 from tests.support.tools_data import GRID, tiny_base, write_tools_data
 from training.cli import main as cli_main
 from training.export.export import export_checkpoint
-from training.export.tools_export import export_tools
+from training.export.tools_export import export_tools, tools_from_checkpoint
 from training.tools.config import ToolsConfig
 from training.tools.train import ToolsTrainer, fit_tools, is_tools_checkpoint, load_tools_checkpoint
 
@@ -75,6 +75,34 @@ def test_the_export_writes_the_unchanged_generator_and_its_tools_graph(run, tmp_
     clip = Pattern.from_array(_clip(), GRID)
     out = tools.fill(served, clip, {}, seed=1)
     np.testing.assert_array_equal(out.hits[:, :16], clip.hits[:, :16])
+
+
+def test_one_call_reads_the_given_part_once_from_its_first_row(run, tmp_path):
+    _, _, best = run
+    _, tool = export_tools(best, tmp_path / "s.onnx")
+    served = load_model(tools_path_for(tool.path).with_name("s.onnx")).tools
+    assert served is not None
+    rng = np.random.default_rng(0)
+    n, t = 3, GRID.n_steps
+    z, cond = rng.standard_normal((n, 8)).astype(np.float32), np.full((n, 2), 0.4, np.float32)
+    style = np.array([0, 1, 2])
+    known = np.zeros((n, 3, 9, t), np.float32)
+    known[0, 0, 0, ::4] = known[0, 1, 0, ::4] = 1
+    mask = np.ones((n, 2, 9, t), np.float32)
+    rhythm = np.zeros((n, t), np.float32)
+    fill = served.task_vector("fill", n)
+    same = served.run(z, cond, style, known[[0, 0, 0]], mask, rhythm=rhythm, task=fill)
+    other = served.run(z, cond, style, known, mask, rhythm=rhythm, task=fill)
+    np.testing.assert_allclose(other, same, atol=1e-6)  # rows 1 and 2 gave nothing: row 0's given counts
+    state = load_tools_checkpoint(best)
+    model = tools_from_checkpoint(state)
+    with torch.no_grad():
+        args = [torch.from_numpy(a) for a in (z, cond, style, known[[0, 0, 0]], mask)]
+        task = torch.from_numpy(fill)
+        whole = model(*args, rhythm=torch.from_numpy(rhythm), task=task)
+        once = model(*args, rhythm=torch.from_numpy(rhythm), task=task, shared=True)
+    torch.testing.assert_close(once, whole, atol=1e-5, rtol=0)  # the same given part: the same answer
+    np.testing.assert_allclose(same, whole.numpy(), atol=1e-4)
 
 
 def _clip() -> np.ndarray:
