@@ -113,7 +113,7 @@ def _child_main(requests: BinaryIO, replies: BinaryIO) -> int:
 def _dispatch(player: Any, name: str, args: tuple) -> tuple[str, Any]:
     try:
         if name == "stats":
-            return "ok", player.stats
+            return "ok", player.stats_snapshot()
         if name == "trace":
             return "ok", list(player.trace or [])
         if name == "clock_state":

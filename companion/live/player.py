@@ -19,7 +19,7 @@ import sys
 import threading
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from companion.core.drum_map import N_VOICES, OUTPUT_PITCHES, VOICES, output_pitches_from
 from companion.core.errors import UsageError
@@ -168,6 +168,12 @@ class Player:
             self._flush_offs()
             self._cond.notify()
         self.clock.stop()
+
+    def stats_snapshot(self) -> PlayerStats:
+        """A copy of ``stats`` taken under the player's lock: never in the middle of a scheduling turn (where
+        a note-on can be counted before the note-off it ends)."""
+        with self._cond:
+            return replace(self.stats)
 
     def panic(self) -> None:
         """Note-off for every sounding note, then all-notes-off (CC 123) on the channel. Keeps playing."""

@@ -20,6 +20,8 @@ exports.MAX_ID = 2147483647;      // request ids are OSC int32s (MAX_ID)
 exports.MAX_BARS = 8;             // the longest pattern (MAX_BARS)
 exports.MIN_INTERPOLATE = 3;      // patterns on an Interpolate path, both ends included (MIN_INTERPOLATE)
 exports.MAX_INTERPOLATE = 16;     // (MAX_INTERPOLATE)
+exports.MIN_AUDIO_BEATS_PER_BAR = 2;  // an audio clip's meter the daemon takes (companion/osc/audio_source.py)
+exports.MAX_AUDIO_BEATS_PER_BAR = 7;
 
 function padded(byteCount) {  // a NUL-terminated string of byteCount bytes, padded to a multiple of 4
     return (Math.floor(byteCount / 4) + 1) * 4;

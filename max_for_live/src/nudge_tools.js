@@ -171,18 +171,19 @@ exports.warpMarkers = function (raw) {
     return out;
 };
 
-// The audio Drumify request: Drumify's head (its key/value pairs: style, seed, the dials) under the audio
-// address, then the clip: `file`, `beats_per_bar` when the clip's meter is known, and either the warped part
-// (`start_beats`, `end_beats`, then `markers` n and n (sample_time, beat_time) pairs) or the unwarped one
-// (`start_seconds`, `end_seconds`). PROPOSED: the daemon's entry is issue 27's; AUDIO_DRUMIFY and this function
-// are the one place to change when it lands (docs/osc-api.md then says the form).
-exports.AUDIO_DRUMIFY = "/nudge/drumify/audio";
+// The audio Drumify request (docs/osc-api.md, *Drumify an audio clip*): /nudge/drumify with Drumify's pairs
+// (style, seed, the dials), then `audio path`, `beats_per_bar n` when the clip's meter is one the daemon takes
+// (2..7), and either the warped part `audio_start_beats b audio_end_beats e` followed by the marker `warp`
+// and the (sample_time, beat_time) pairs to the end of the message, or the unwarped part `audio_start_s s
+// audio_end_s e`. The daemon reads the file (its machine's path), finds the onsets and drumifies them.
+exports.AUDIO_DRUMIFY = "/nudge/drumify";
 
 exports.audioMessage = function (head, source) {
-    var atoms = [exports.AUDIO_DRUMIFY].concat(head.slice(1), ["file", source.file]);
-    if (source.beatsPerBar) atoms.push("beats_per_bar", source.beatsPerBar);
-    if (!source.warped) return atoms.concat(["start_seconds", source.startSeconds, "end_seconds", source.endSeconds]);
-    atoms.push("start_beats", source.startBeats, "end_beats", source.endBeats, "markers", source.markers.length);
+    var atoms = [exports.AUDIO_DRUMIFY].concat(head.slice(1), ["audio", source.file]);
+    var n = source.beatsPerBar;
+    if (n >= osc.MIN_AUDIO_BEATS_PER_BAR && n <= osc.MAX_AUDIO_BEATS_PER_BAR) atoms.push("beats_per_bar", n);
+    if (!source.warped) return atoms.concat(["audio_start_s", source.startSeconds, "audio_end_s", source.endSeconds]);
+    atoms.push("audio_start_beats", source.startBeats, "audio_end_beats", source.endBeats, "warp");
     for (var i = 0; i < source.markers.length; i++) atoms.push(source.markers[i][0], source.markers[i][1]);
     return atoms;
 };

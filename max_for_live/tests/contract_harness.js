@@ -4,6 +4,8 @@
 //   {"op": "call", "name": "generate" | "nudge" | "play" | "panic", "args": [...]}
 //   {"op": "select_last_clip"} | {"op": "advance", "ms": N}
 //   {"op": "select_clip", "slot": S, "length": beats, "notes": [...]} (a clip the producer made, shown)
+//   {"op": "select_audio", "slot": S, "length": beats, "props": {file_path, warping, ...}} (an audio clip on
+//   track 2, an audio track, shown)
 //   {"op": "clips"} -> answer.clips: every Session clip of track 1 ({slot, name, notes, loop_end})
 //   {"op": "stored"} -> answer.stored: what the set stores for the device ({blob, dicts, notified})
 // Answer: {"sent": [[address, ...atoms], ...], "calls": [new LiveAPI calls], "status": {...}, "ui": {...}, "error"?}
@@ -13,7 +15,7 @@
 const readline = require("node:readline");
 const { makeSandbox } = require("./fake_max.js");
 
-const env = makeSandbox({ scenes: 20, tracks: [{ midi: true, slots: 20 }] });
+const env = makeSandbox({ scenes: 20, tracks: [{ midi: true, slots: 20 }, { midi: false, slots: 20 }] });
 let callsSeen = 0;
 
 function lastClip() {
@@ -28,6 +30,9 @@ const OPS = {
   call(cmd) { env.context[cmd.name](...(cmd.args || [])); env.flushTasks(); },
   select_last_clip() { env.live.view.props.detail_clip = lastClip().id; },
   select_clip(cmd) { env.live.selectClip(0, cmd.slot, cmd.length, cmd.notes); },
+  select_audio(cmd) {
+    env.live.selectClip(1, cmd.slot, cmd.length, [], { is_midi_clip: 0, is_audio_clip: 1, ...cmd.props });
+  },
   stored(cmd, answer) {
     answer.stored = { blob: env.context.getvalueof(), dicts: env.saved ? env.saved().dicts : {}, notified: env.notified };
   },

@@ -76,14 +76,16 @@ test("an audio clip's fields: warped (beats and markers) or unwarped (seconds); 
   assert.deepEqual(source, { file: "/loops/break.wav", warped: true, beatsPerBar: 4, startBeats: 0, endBeats: 8,
     markers: [[0.1, 0], [2.1, 4], [4.1, 8], [4.15, 8.1]] }, "the loop is what plays");
   const atoms = plain(tools.audioMessage(["/nudge/drumify", 7, "style", "any", "seed", 3], source));
-  assert.deepEqual(atoms, [tools.AUDIO_DRUMIFY, 7, "style", "any", "seed", 3, "file", "/loops/break.wav",
-    "beats_per_bar", 4, "start_beats", 0, "end_beats", 8, "markers", 4, 0.1, 0, 2.1, 4, 4.1, 8, 4.15, 8.1]);
+  assert.deepEqual(atoms, ["/nudge/drumify", 7, "style", "any", "seed", 3, "audio", "/loops/break.wav",
+    "beats_per_bar", 4, "audio_start_beats", 0, "audio_end_beats", 8, "warp", 0.1, 0, 2.1, 4, 4.1, 8, 4.15, 8.1]);
   const unwarped = plain(tools.audioSource({ ...warped, warping: 0, looping: 0, start_marker: 1.5, end_marker: 9.5,
     warp_markers: null }));
   assert.deepEqual(unwarped, { file: "/loops/break.wav", warped: false, beatsPerBar: 4, startSeconds: 1.5,
     endSeconds: 9.5 });
   assert.deepEqual(plain(tools.audioMessage(["/nudge/drumify", 7, "seed", 3], unwarped)).slice(6),
-    ["beats_per_bar", 4, "start_seconds", 1.5, "end_seconds", 9.5]);
+    ["beats_per_bar", 4, "audio_start_s", 1.5, "audio_end_s", 9.5]);
+  assert.ok(!tools.audioMessage(["/nudge/drumify", 7], { ...unwarped, beatsPerBar: 9 }).includes("beats_per_bar"),
+    "a meter the daemon does not take (2..7) is left to it");
   assert.match(tools.audioSource({ ...warped, file_path: "" }).error, /no file on disk/);
   assert.match(tools.audioSource({ ...warped, warp_markers: null }).error, /warp markers are missing/);
   const falling = JSON.stringify({ warp_markers: [{ sample_time: 1, beat_time: 0 }, { sample_time: 0.5, beat_time: 4 }] });
@@ -179,8 +181,9 @@ test("Drumify of a warped audio clip: its file, loop and warp markers go; the dr
     warping: 1, looping: 1, signature_numerator: 4, warp_markers: [MARKERS] });
   const [request] = apply(env, "drumify", { nudge_dest: 1, nudge_takes: 1 });
   assert.equal(request[0], tools.AUDIO_DRUMIFY);
-  assert.deepEqual(request.slice(request.indexOf("file"), request.indexOf("markers") + 2),
-    ["file", "/loops/break.wav", "beats_per_bar", 4, "start_beats", 0, "end_beats", 8, "markers", 4]);
+  assert.deepEqual(request.slice(request.indexOf("audio"), request.indexOf("warp") + 3),
+    ["audio", "/loops/break.wav", "beats_per_bar", 4, "audio_start_beats", 0, "audio_end_beats", 8, "warp", 0.1, 0]);
+  assert.ok(!request.includes("notes"), "no note clip with an audio file");
   assert.ok(osc.messageBytes(request) <= osc.MAX_REQUEST_BYTES);
   noteReply(env, request[1], [hit(36, 0), hit(38, 1)], { length: 8 });
   env.flushTasks();
@@ -203,8 +206,8 @@ test("Drumify of an audio clip in the Arrangement lands at its start; bad audio 
     looping: 0, start_marker: 0.5, end_marker: 4.5, signature_numerator: 3, name: "take" });
   env.live.show(audio);
   const [request] = apply(env, "drumify");
-  assert.deepEqual(request.slice(request.indexOf("file")), ["file", "/loops/a.aif", "beats_per_bar", 3,
-    "start_seconds", 0.5, "end_seconds", 4.5]);
+  assert.deepEqual(request.slice(request.indexOf("audio")), ["audio", "/loops/a.aif", "beats_per_bar", 3,
+    "audio_start_s", 0.5, "audio_end_s", 4.5]);
   noteReply(env, request[1], [hit(36, 0)], { length: 6 });
   env.flushTasks();
   const [clip] = env.live.tracks[0].arrangement;

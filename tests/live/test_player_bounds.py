@@ -43,8 +43,15 @@ def test_a_song_position_no_player_can_pass_never_holds_the_thread(jack):
         recorder.wait_for(is_on)
         # adding a step to 3e38 changes nothing: every note is due at once, for ever
         clock.resume(ClockState(True, 120.0, time.monotonic(), 3e38))
+        jumped = time.monotonic()
         assert returns_within(player.panic, 5.0), "the scheduling thread holds the player's lock"
-        stats = player.stats
+        # a turn that began after the jump (the heartbeat is set before a turn reads the clock), then the
+        # stats under the lock, once that turn ended (read bare, a turn in flight shows a note-on ahead)
+        deadline = jumped + 5.0
+        while player.heartbeat_s <= jumped and time.monotonic() < deadline:
+            time.sleep(0.002)
+        assert player.heartbeat_s > jumped, "the scheduling thread took no turn after the jump"
+        stats = player.stats_snapshot()
         assert stats.notes_on == stats.notes_off and stats.notes_on <= MAX_SENT_PER_STEP  # no flood either
         clock.set_transport(120.0, 8.0, False)
         moved = time.monotonic()
