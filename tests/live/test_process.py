@@ -244,9 +244,15 @@ def test_a_killed_player_process_comes_back_by_itself_within_a_bar_in_time_and_p
         back = messages[-1]
         assert (0xB9, 123, 0) in [r.message for r in messages[:-1]]
         assert back.time_s - killed_s <= 2.0  # within one bar of its death
-        # in time: on the beat grid of the first process (JACK's clock runs on across both)
+        # in time: on the beat grid of the first process (JACK's clock runs on across both). The first kick
+        # of the new process may be a due one it plays a little late (a loaded machine starts a process
+        # slowly), never early; the kick after it is on the grid.
+        tolerance = (jack.cycle_s + MARGIN_S) / 0.5
         beats = (back.jack_time_s - first.jack_time_s) / 0.5
-        assert beats == pytest.approx(round(beats), abs=(jack.cycle_s + MARGIN_S) / 0.5)
+        assert beats >= round(beats) - tolerance
+        following = recorder.wait_for(lambda r: is_on(r) and r.time_s > back.time_s)[-1]
+        beats = (following.jack_time_s - first.jack_time_s) / 0.5
+        assert beats == pytest.approx(round(beats), abs=tolerance)
         player.panic()  # (waits for the watchdog's restart to have finished: it holds the player's lock)
         assert player.pid != old_pid and player.alive and player.restarts == 1
         assert recorder.wait_for(lambda r: r.message == (0xB9, 123, 0), timeout=2.0)

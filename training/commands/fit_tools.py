@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 from dataclasses import fields
 
+from companion.core.errors import UsageError
 from training.tools.config import ToolsConfig
 
 
@@ -30,20 +31,26 @@ def run(args: argparse.Namespace) -> int:
     from training.dataset import DatasetError
     from training.tools.train import fit_tools
 
-    data = {}
-    for f in fields(ToolsConfig):
-        value = getattr(args, f.name)
-        if value is None:
-            continue
-        data[f.name] = tuple(float(x) for x in value.split(",")) if isinstance(f.default, tuple) else value
     try:
+        data = {}
+        for f in fields(ToolsConfig):
+            value = getattr(args, f.name)
+            if value is None:
+                continue
+            if isinstance(f.default, tuple):
+                try:
+                    value = tuple(float(x) for x in value.split(","))
+                except ValueError:
+                    flag = "--" + f.name.replace("_", "-")
+                    raise ValueError(f"{flag} takes comma-separated numbers, got {value!r}") from None
+            data[f.name] = value
         config = ToolsConfig.from_dict(data)
         for name in ("base", "data", "fills"):
             if not getattr(config, name):
                 raise ValueError(f"--{name} is required")
         logging.getLogger("training").setLevel(logging.INFO)
         best = fit_tools(config)
-    except (ValueError, DatasetError, FileNotFoundError) as error:
-        raise SystemExit(f"fit-tools: {error}") from None
+    except (ValueError, DatasetError, FileNotFoundError) as error:  # one line, exit 2 (run_cli)
+        raise UsageError(str(error)) from None
     print(f"best tools checkpoint: {best}")
     return 0

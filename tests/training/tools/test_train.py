@@ -161,3 +161,13 @@ def test_tools_only_writes_the_tools_graph_beside_the_generator_they_were_made_f
     assert cli_main(["export", str(best), "-o", str(other), "--tools-only"]) == 2  # not the tools' generator
     assert "is not the generator these tools were trained from" in capsys.readouterr().err
     assert not tools_path_for(other).exists()
+
+
+def test_fit_tools_refuses_bad_options_in_one_line_with_exit_2(capsys):
+    """A missing --base, a non-number in --task-weights: ``nudge-train fit-tools: reason``, exit 2."""
+    from training.cli import main
+
+    assert main(["fit-tools", "--data", "d.npz", "--fills", "f.npz"]) == 2
+    assert "fit-tools: --base is required" in capsys.readouterr().err
+    assert main(["fit-tools", "--task-weights", "1,x"]) == 2
+    assert "--task-weights takes comma-separated numbers, got '1,x'" in capsys.readouterr().err
