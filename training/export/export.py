@@ -156,11 +156,18 @@ def build_meta(state: dict[str, Any], space: ConditionSpace, name: str) -> Model
 
 def to_onnx_bytes(generator: Generator, meta: ModelMeta) -> bytes:
     """The generator as an ONNX model (TorchScript exporter) with the metadata attached."""
-    import onnx
-
     wrapper = (_WithStyle if meta.has_styles else _WithoutStyle)(generator).eval()
     example = random_feeds(meta, 2)
-    names = list(example)
+    return module_to_onnx_bytes(wrapper, example, list(example), {METADATA_KEY: meta.to_json()})
+
+
+def module_to_onnx_bytes(
+    wrapper: torch.nn.Module, example: dict[str, np.ndarray], names: list[str], props: dict[str, str]
+) -> bytes:
+    """``wrapper`` (inputs ``names``, batch axis 0 named N; output "pattern") as a checked ONNX model with
+    ``props`` in its metadata: the one export step of the generator and of the tools graph."""
+    import onnx
+
     buffer = io.BytesIO()
     with torch.no_grad(), warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)  # we choose the TorchScript exporter on purpose
@@ -175,7 +182,7 @@ def to_onnx_bytes(generator: Generator, meta: ModelMeta) -> bytes:
             dynamo=False,
         )
     model = onnx.load_from_string(buffer.getvalue())
-    onnx.helper.set_model_props(model, {METADATA_KEY: meta.to_json()})
+    onnx.helper.set_model_props(model, props)
     model.producer_name = "nudge-train"
     onnx.checker.check_model(model)
     return model.SerializeToString()

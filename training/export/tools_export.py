@@ -12,10 +12,8 @@ temporary folder). Then the generator is written, then the tools graph (each ato
 
 from __future__ import annotations
 
-import io
 import os
 import tempfile
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,7 +32,13 @@ from companion.runtime.tools_model import (
     base_fingerprint,
     tools_path_for,
 )
-from training.export.export import OPSET, PARITY_TOLERANCE, ExportError, ExportResult, generator_bytes
+from training.export.export import (
+    PARITY_TOLERANCE,
+    ExportError,
+    ExportResult,
+    generator_bytes,
+    module_to_onnx_bytes,
+)
 from training.export.quantize import MIN_HIT_AGREEMENT, Agreement, quantize_int8
 from training.fitting.checkpoint import generator_from_checkpoint
 from training.tools.model import ToolsGenerator
@@ -108,29 +112,10 @@ def random_tool_feeds(tools: ToolsGenerator, n: int, seed: int) -> dict[str, np.
 
 
 def tools_to_onnx(tools: ToolsGenerator, meta: ToolsMeta) -> bytes:
-    import onnx
-
     wrapper = (_Graph if tools.n_styles else _GraphWithoutStyle)(tools).eval()
     example = random_tool_feeds(tools, 2, 0)
     names = [k for k in INPUTS if k in example]
-    buffer = io.BytesIO()
-    with torch.no_grad(), warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)  # the TorchScript exporter, as the generator's
-        torch.onnx.export(
-            wrapper,
-            tuple(torch.from_numpy(example[k]) for k in names),
-            buffer,  # type: ignore[arg-type]  # (torch's stub leaves out the file objects it takes)
-            input_names=names,
-            output_names=["pattern"],
-            dynamic_axes={**{k: {0: "N"} for k in names}, "pattern": {0: "N"}},
-            opset_version=OPSET,
-            dynamo=False,
-        )
-    model = onnx.load_from_string(buffer.getvalue())
-    onnx.helper.set_model_props(model, {TOOLS_METADATA_KEY: meta.to_json()})
-    model.producer_name = "nudge-train"
-    onnx.checker.check_model(model)
-    return model.SerializeToString()
+    return module_to_onnx_bytes(wrapper, example, names, {TOOLS_METADATA_KEY: meta.to_json()})
 
 
 def _session(data: bytes):
