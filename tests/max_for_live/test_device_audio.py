@@ -10,9 +10,8 @@ import json
 import pytest
 
 from companion.core.pattern import Grid
-from tests.max_for_live.test_device_files import _replies_socket, nudge_serve
-from tests.max_for_live.test_device_trust import Pump
-from tests.support.max_contract import Device, wait_for_pong
+from tests.max_for_live.test_device_trust import Pump, model_info_came, served_device
+from tests.support.max_contract import Device
 
 BPM = 100.0
 LEAD_S = 0.3  # the loop's first downbeat in the file
@@ -31,20 +30,10 @@ def served(tmp_path):
     model = write_tiny_model(tmp_path / "models" / "default.onnx", grid=Grid(4, 4, 2))
     write_tiny_tools(model)
     loop = render_loop(tmp_path / "loop.wav", bpm=BPM, bars=4, lead_s=LEAD_S, bass=False)
-    replies = _replies_socket()
-    device = Device()
-    try:
-        with nudge_serve(model) as (port, daemon):
-            wait_for_pong(port, replies, daemon)
-            pump = Pump(port, replies, device)
-            pump.send(device("init", port=replies.getsockname()[1])["sent"])
-            pump.run_until(lambda: any(s.startswith("Ready") for s in pump.statuses))  # the model's info came
-            values = {"nudge_seedlock": 1, "nudge_seed": 3, "nudge_takes": 1, "nudge_tool": DRUMIFY}
-            device("ui", values=values)
-            yield device, pump, str(loop)
-    finally:
-        device.close()
-        replies.close()
+    with served_device(model, model_info_came) as (device, pump):
+        values = {"nudge_seedlock": 1, "nudge_seed": 3, "nudge_takes": 1, "nudge_tool": DRUMIFY}
+        device("ui", values=values)
+        yield device, pump, str(loop)
 
 
 def drumified(device: Device, pump: Pump, slot: int, props: dict) -> tuple[list, dict]:

@@ -12,9 +12,8 @@ import subprocess
 import pytest
 
 from companion.core.pattern import Grid
-from tests.max_for_live.test_device_files import _replies_socket, nudge_serve
-from tests.max_for_live.test_device_trust import Pump
-from tests.support.max_contract import Device, wait_for_pong
+from tests.max_for_live.test_device_trust import Pump, model_info_came, served_device
+from tests.support.max_contract import Device
 
 TOOL = {"groove": 0, "drumify": 1, "continue": 2, "interpolate": 3, "fill": 4}
 BEAT = [(36, 0.0), (42, 0.5), (38, 1.0), (42, 1.5), (36, 2.0), (42, 2.5), (38, 3.0), (42, 3.5)]
@@ -41,19 +40,9 @@ def served(tmp_path):
 
     model = write_tiny_model(tmp_path / "models" / "default.onnx", grid=Grid(4, 4, 2))
     write_tiny_tools(model)
-    replies = _replies_socket()
-    device = Device()
-    try:
-        with nudge_serve(model) as (port, daemon):
-            wait_for_pong(port, replies, daemon)
-            pump = Pump(port, replies, device)
-            pump.send(device("init", port=replies.getsockname()[1])["sent"])
-            pump.run_until(lambda: any(s.startswith("Ready") for s in pump.statuses))  # the model's info came
-            device("ui", values={"nudge_seedlock": 1, "nudge_seed": 11, "nudge_dest": 0, "nudge_takes": 1})
-            yield device, pump
-    finally:
-        device.close()
-        replies.close()
+    with served_device(model, model_info_came) as (device, pump):
+        device("ui", values={"nudge_seedlock": 1, "nudge_seed": 11, "nudge_dest": 0, "nudge_takes": 1})
+        yield device, pump
 
 
 def apply(device: Device, pump: Pump, tool: str, **values) -> dict:

@@ -4,8 +4,10 @@ with plain `nudge serve` over real UDP. A Nudge keeps an 8-bar clip's length; th
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import time
+from collections.abc import Callable, Iterator
 
 import pytest
 
@@ -89,6 +91,28 @@ class Pump:
             answer = self.device("osc", messages=messages)
             self.statuses.append(answer["status"]["text"])
             self.send(answer["sent"])
+
+
+@contextlib.contextmanager
+def served_device(model, ready: Callable[[Device, Pump], bool]) -> Iterator[tuple[Device, Pump]]:
+    """``nudge serve`` on ``model`` and a device talking to it over UDP, pumped until ``ready``."""
+    replies = _replies_socket()
+    device = Device()
+    try:
+        with nudge_serve(model) as (port, daemon):
+            wait_for_pong(port, replies, daemon)
+            pump = Pump(port, replies, device)
+            pump.send(device("init", port=replies.getsockname()[1])["sent"])
+            pump.run_until(lambda: ready(device, pump))
+            yield device, pump
+    finally:
+        device.close()
+        replies.close()
+
+
+def model_info_came(device: Device, pump: Pump) -> bool:
+    """The device said Ready: the model's info came."""
+    return any(s.startswith("Ready") for s in pump.statuses)
 
 
 @pytest.mark.integration
